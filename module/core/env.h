@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The little that the NT core needs from its environment: fixed-width
+ * types, memmove and an allocator.  The kernel build maps them onto the
+ * kernel's, the user-space test build onto libc's.
+ */
+#ifndef NTVM_CORE_ENV_H
+#define NTVM_CORE_ENV_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/string.h>
+#include <linux/errno.h>
+#else
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+typedef uint64_t u64;
+typedef uint32_t u32;
+typedef int64_t s64;
+#endif
+
+/* Provided by the glue: zeroed memory, or NULL. */
+void *ntvm_core_zalloc(size_t size);
+/* Like krealloc(): keeps the contents, NULL on failure (p unchanged). */
+void *ntvm_core_realloc(void *p, size_t size);
+void ntvm_core_free(void *p);
+
+#endif /* NTVM_CORE_ENV_H */

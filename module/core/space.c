@@ -1,0 +1,1121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The NT state of one address space and the NT operations on it.
+ * Plain C (see nt.h): no kernel interface is used here.
+ *
+ * Allocations live in an AVL tree keyed by base, so lookup, insert and
+ * removal are O(log n).  Each allocation holds a sorted array of runs of
+ * pages with the same state; memory is O(allocations + runs), never per
+ * page.
+ *
+ * Every operation follows the same order: validate everything and pick the
+ * status; allocate the memory the bookkeeping will need; change the address
+ * space through ops (undoing its own changes if a later step fails); and
+ * only then update the bookkeeping, which cannot fail.  A failed call
+ * therefore leaves the address space and the NT state as they were.
+ *
+ * The address space may be changed behind ntvm's back (munmap, mmap
+ * MAP_FIXED of a file, mremap).  Before an operation uses an allocation it
+ * checks, through ops->prot_at(), that private anonymous mappings still
+ * cover the range it works on; an allocation found damaged is forgotten,
+ * and the operation then sees reality: the memory is not allocated.
+ */
+#include "nt.h"
+
+#define GRAN NTVM_GRANULARITY
+#define PAGE NTVM_PAGE_SIZE
+
+static u64 max_u64(u64 a, u64 b)
+{
+	return a > b ? a : b;
+}
+
+static u64 min_u64(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+/* ---- AVL tree of allocations ------------------------------------------ */
+
+static int avl_height(struct nt_alloc *n)
+{
+	return n ? n->height : 0;
+}
+
+static void avl_fix(struct nt_alloc *n)
+{
+	int l = avl_height(n->left), r = avl_height(n->right);
+
+	n->height = 1 + (l > r ? l : r);
+}
+
+static struct nt_alloc *avl_rot_right(struct nt_alloc *y)
+{
+	struct nt_alloc *x = y->left;
+
+	y->left = x->right;
+	x->right = y;
+	avl_fix(y);
+	avl_fix(x);
+	return x;
+}
+
+static struct nt_alloc *avl_rot_left(struct nt_alloc *x)
+{
+	struct nt_alloc *y = x->right;
+
+	x->right = y->left;
+	y->left = x;
+	avl_fix(x);
+	avl_fix(y);
+	return y;
+}
+
+static struct nt_alloc *avl_balance(struct nt_alloc *n)
+{
+	int b;
+
+	avl_fix(n);
+	b = avl_height(n->left) - avl_height(n->right);
+	if (b > 1) {
+		if (avl_height(n->left->left) < avl_height(n->left->right))
+			n->left = avl_rot_left(n->left);
+		return avl_rot_right(n);
+	}
+	if (b < -1) {
+		if (avl_height(n->right->right) < avl_height(n->right->left))
+			n->right = avl_rot_right(n->right);
+		return avl_rot_left(n);
+	}
+	return n;
+}
+
+static struct nt_alloc *avl_insert(struct nt_alloc *root, struct nt_alloc *n)
+{
+	if (!root) {
+		n->left = NULL;
+		n->right = NULL;
+		n->height = 1;
+		return n;
+	}
+	if (n->base < root->base)
+		root->left = avl_insert(root->left, n);
+	else
+		root->right = avl_insert(root->right, n);
+	return avl_balance(root);
+}
+
+static struct nt_alloc *avl_remove_min(struct nt_alloc *n, struct nt_alloc **min)
+{
+	if (!n->left) {
+		*min = n;
+		return n->right;
+	}
+	n->left = avl_remove_min(n->left, min);
+	return avl_balance(n);
+}
+
+static struct nt_alloc *avl_remove(struct nt_alloc *root, u64 base)
+{
+	struct nt_alloc *l, *r, *m;
+
+	if (!root)
+		return NULL;
+	if (base < root->base) {
+		root->left = avl_remove(root->left, base);
+	} else if (base > root->base) {
+		root->right = avl_remove(root->right, base);
+	} else {
+		l = root->left;
+		r = root->right;
+		if (!r)
+			return l;
+		r = avl_remove_min(r, &m);
+		m->left = l;
+		m->right = r;
+		return avl_balance(m);
+	}
+	return avl_balance(root);
+}
+
+/* The allocation containing addr, or NULL. */
+static struct nt_alloc *find_alloc(struct nt_space *s, u64 addr)
+{
+	struct nt_alloc *n = s->root, *best = NULL;
+
+	while (n) {
+		if (n->base <= addr) {
+			best = n;
+			n = n->right;
+		} else {
+			n = n->left;
+		}
+	}
+	return best && addr - best->base < best->size ? best : NULL;
+}
+
+/* The allocation with the lowest base above addr, or NULL. */
+static struct nt_alloc *next_alloc(struct nt_space *s, u64 addr)
+{
+	struct nt_alloc *n = s->root, *best = NULL;
+
+	while (n) {
+		if (n->base > addr) {
+			best = n;
+			n = n->left;
+		} else {
+			n = n->right;
+		}
+	}
+	return best;
+}
+
+/* ---- Runs --------------------------------------------------------------- */
+
+static u64 run_end(const struct nt_alloc *a, u32 i)
+{
+	return i + 1 < a->nruns ? a->runs[i + 1].off : a->size;
+}
+
+/* Index of the run containing offset off. */
+static u32 run_index(const struct nt_alloc *a, u64 off)
+{
+	u32 lo = 0, hi = a->nruns - 1, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo + 1) / 2;
+		if (a->runs[mid].off <= off)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/* Make room for extra more runs; false when out of memory. */
+static bool runs_reserve(struct nt_alloc *a, u32 extra)
+{
+	struct nt_run *r;
+	u32 cap;
+
+	if (a->nruns + extra <= a->cap)
+		return true;
+	cap = max_u64(a->cap * 2, a->nruns + extra);
+	r = ntvm_core_realloc(a->runs, cap * sizeof(*r));
+	if (!r)
+		return false;
+	a->runs = r;
+	a->cap = cap;
+	return true;
+}
+
+/* Ensure a run starts at off (0 < off < size); needs one spare slot. */
+static u32 runs_split(struct nt_alloc *a, u64 off)
+{
+	u32 i = run_index(a, off);
+
+	if (a->runs[i].off == off)
+		return i;
+	memmove(&a->runs[i + 2], &a->runs[i + 1],
+		(a->nruns - i - 1) * sizeof(a->runs[0]));
+	a->runs[i + 1] = a->runs[i];
+	a->runs[i + 1].off = off;
+	a->nruns++;
+	return i + 1;
+}
+
+static bool run_same(const struct nt_run *x, const struct nt_run *y)
+{
+	return x->flags == y->flags && x->gprot == y->gprot;
+}
+
+/* Merge equal neighbours among runs [from, to]. */
+static void runs_merge(struct nt_alloc *a, u32 from, u32 to)
+{
+	u32 k;
+
+	if (to >= a->nruns)
+		to = a->nruns - 1;
+	for (k = to; k > from; k--) {
+		if (!run_same(&a->runs[k - 1], &a->runs[k]))
+			continue;
+		memmove(&a->runs[k], &a->runs[k + 1],
+			(a->nruns - k - 1) * sizeof(a->runs[0]));
+		a->nruns--;
+	}
+}
+
+/*
+ * Split the runs at lo and hi (offsets) and return the index range
+ * [*first, *last) of the runs covering [lo, hi).  Needs two spare slots.
+ */
+static void runs_isolate(struct nt_alloc *a, u64 lo, u64 hi, u32 *first, u32 *last)
+{
+	*first = lo ? runs_split(a, lo) : 0;
+	*last = hi < a->size ? runs_split(a, hi) : a->nruns;
+}
+
+/* Bytes committed in [lo, hi) (offsets). */
+static u64 runs_committed(const struct nt_alloc *a, u64 lo, u64 hi)
+{
+	u64 sum = 0, s, e;
+	u32 i;
+
+	for (i = run_index(a, lo); i < a->nruns && a->runs[i].off < hi; i++) {
+		if (!(a->runs[i].flags & NT_RUN_COMMITTED))
+			continue;
+		s = max_u64(a->runs[i].off, lo);
+		e = min_u64(run_end(a, i), hi);
+		sum += e - s;
+	}
+	return sum;
+}
+
+/* ---- Allocations -------------------------------------------------------- */
+
+static u64 alloc_waste(u64 size)
+{
+	return nt_round_up(size, GRAN) - size;
+}
+
+static struct nt_alloc *alloc_new(void)
+{
+	struct nt_alloc *a = ntvm_core_zalloc(sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->runs = ntvm_core_zalloc(4 * sizeof(*a->runs));
+	if (!a->runs) {
+		ntvm_core_free(a);
+		return NULL;
+	}
+	a->cap = 4;
+	a->nruns = 1;
+	return a;
+}
+
+static void alloc_free(struct nt_alloc *a)
+{
+	ntvm_core_free(a->runs);
+	ntvm_core_free(a);
+}
+
+static void space_insert(struct nt_space *s, struct nt_alloc *a)
+{
+	s->root = avl_insert(s->root, a);
+	s->nallocs++;
+	s->reserved_bytes += a->size;
+	s->waste += alloc_waste(a->size);
+	s->committed_bytes += runs_committed(a, 0, a->size);
+}
+
+static void space_remove(struct nt_space *s, struct nt_alloc *a)
+{
+	s->root = avl_remove(s->root, a->base);
+	s->nallocs--;
+	s->reserved_bytes -= a->size;
+	s->waste -= alloc_waste(a->size);
+	s->committed_bytes -= runs_committed(a, 0, a->size);
+	alloc_free(a);
+}
+
+void ntvm_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
+		     void *ctx, u64 min_addr, u64 max_addr)
+{
+	memset(s, 0, sizeof(*s));
+	s->ops = ops;
+	s->ctx = ctx;
+	s->min_addr = min_addr;
+	s->max_addr = max_addr;
+}
+
+static void destroy_tree(struct nt_alloc *n)
+{
+	struct nt_alloc *r;
+
+	while (n) {
+		destroy_tree(n->left);
+		r = n->right;
+		alloc_free(n);
+		n = r;
+	}
+}
+
+void ntvm_space_destroy(struct nt_space *s)
+{
+	destroy_tree(s->root);
+	s->root = NULL;
+	s->nallocs = 0;
+	s->reserved_bytes = 0;
+	s->committed_bytes = 0;
+	s->waste = 0;
+}
+
+/* ---- Reading the address space ------------------------------------------ */
+
+/*
+ * NT state of the pages from addr inside allocation a: *state and *prot of
+ * the page at addr, and in *end where that state stops (at most hi).
+ * Returns false when the allocation is damaged there (no private anonymous
+ * mapping).  Called with the address space read-locked.
+ */
+static bool page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
+		       u64 hi, u32 *state, u32 *prot, u64 *end)
+{
+	const struct nt_run *r;
+	u64 vstart, vend;
+	u32 i = run_index(a, addr - a->base);
+	int lp;
+
+	r = &a->runs[i];
+	lp = s->ops->prot_at(s->ctx, addr, &vstart, &vend);
+	if (lp == NT_VMA_NONE || (lp & NT_VMA_FOREIGN))
+		return false;
+	*end = min_u64(min_u64(a->base + run_end(a, i), vend), hi);
+	if (!(r->flags & NT_RUN_COMMITTED)) {
+		*state = NTVM_MEM_RESERVE;
+		*prot = 0;
+		return true;
+	}
+	*state = NTVM_MEM_COMMIT;
+	lp &= NT_LPROT_MASK;
+	if (!lp && (r->flags & NT_RUN_GUARD))
+		*prot = r->gprot | NTVM_PAGE_GUARD;
+	else
+		*prot = nt_from_lprot(lp);
+	if (!(*prot & NTVM_PAGE_GUARD) && *prot != NTVM_PAGE_NOACCESS)
+		*prot |= a->attrs & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE);
+	return true;
+}
+
+/*
+ * Check that [lo, hi) of allocation a is still backed by private anonymous
+ * memory; forget the allocation if it is not.  Returns false if forgotten.
+ */
+static bool alloc_sync(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
+{
+	u64 start, end;
+	bool ok = true;
+	int lp;
+
+	s->ops->lock_read(s->ctx);
+	while (lo < hi) {
+		lp = s->ops->prot_at(s->ctx, lo, &start, &end);
+		if (lp == NT_VMA_NONE || (lp & NT_VMA_FOREIGN)) {
+			ok = false;
+			break;
+		}
+		lo = end;
+	}
+	s->ops->unlock_read(s->ctx);
+	if (!ok)
+		space_remove(s, a);
+	return ok;
+}
+
+/* The live allocation containing addr, after checking [addr, hi). */
+static struct nt_alloc *find_live(struct nt_space *s, u64 addr, u64 hi)
+{
+	struct nt_alloc *a = find_alloc(s, addr);
+
+	if (!a)
+		return NULL;
+	hi = min_u64(hi, a->base + a->size);
+	return alloc_sync(s, a, addr, hi) ? a : NULL;
+}
+
+/* Forget allocations overlapping [lo, hi) that no longer have mappings. */
+static bool overlap_live(struct nt_space *s, u64 lo, u64 hi)
+{
+	struct nt_alloc *a;
+
+	for (;;) {
+		a = find_alloc(s, lo);
+		if (!a) {
+			a = next_alloc(s, lo);
+			if (!a || a->base >= hi)
+				return false;
+		}
+		if (alloc_sync(s, a, a->base, a->base + a->size))
+			return true;
+	}
+}
+
+/* ---- NtAllocateVirtualMemory ------------------------------------------- */
+
+#define ALLOC_TYPES (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | NTVM_MEM_RESET | \
+		     NTVM_MEM_RESET_UNDO | NTVM_MEM_TOP_DOWN | \
+		     NTVM_MEM_WRITE_WATCH | NTVM_MEM_PHYSICAL | \
+		     NTVM_MEM_LARGE_PAGES)
+
+/* Allocation-type rules, in ReactOS's (Windows-like) order, spec 1.4. */
+static u32 check_alloc_type(u32 type)
+{
+	if (type & (NTVM_MEM_RESERVE_PLACEHOLDER | NTVM_MEM_REPLACE_PLACEHOLDER))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (type & ~ALLOC_TYPES)
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if (!(type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | NTVM_MEM_RESET |
+		      NTVM_MEM_RESET_UNDO)))
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & NTVM_MEM_RESET) && type != NTVM_MEM_RESET)
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & NTVM_MEM_RESET_UNDO) && type != NTVM_MEM_RESET_UNDO)
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & NTVM_MEM_LARGE_PAGES) &&
+	    (!(type & NTVM_MEM_COMMIT) ||
+	     (type & (NTVM_MEM_PHYSICAL | NTVM_MEM_WRITE_WATCH))))
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & (NTVM_MEM_WRITE_WATCH | NTVM_MEM_PHYSICAL)) &&
+	    !(type & NTVM_MEM_RESERVE))
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* MEM_ADDRESS_REQUIREMENTS rules, spec 1.9. */
+static u32 check_requirements(struct nt_space *s, const struct ntvm_alloc *a)
+{
+	if (a->base)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->highest && (((a->highest + 1) & (PAGE - 1)) ||
+			   a->highest > s->max_addr))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->lowest & (GRAN - 1))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->highest && a->lowest > a->highest)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->alignment && ((a->alignment & (a->alignment - 1)) ||
+			     a->alignment < GRAN))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	return NTVM_STATUS_SUCCESS;
+}
+
+static u32 map_error(int err, u32 enomem)
+{
+	switch (err) {
+	case -EEXIST:
+	case -EPERM:
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	case -ENOMEM:
+		return enomem;
+	default:
+		return NTVM_STATUS_NO_MEMORY;
+	}
+}
+
+/* Status of a failed commit mapping: writable memory is charged. */
+static u32 commit_error(int err, u32 lprot)
+{
+	return map_error(err, (lprot & NT_LPROT_W) ?
+			 NTVM_STATUS_COMMITMENT_LIMIT :
+			 NTVM_STATUS_INSUFFICIENT_RESOURCES);
+}
+
+/* Does any mapping in [lo, hi) have a protection other than lprot? */
+static bool needs_mprotect(struct nt_space *s, u64 lo, u64 hi, u32 lprot)
+{
+	u64 start, end;
+	bool differ = false;
+	int lp;
+
+	s->ops->lock_read(s->ctx);
+	for (; lo < hi && !differ; lo = end) {
+		lp = s->ops->prot_at(s->ctx, lo, &start, &end);
+		differ = lp == NT_VMA_NONE || (u32)(lp & NT_LPROT_MASK) != lprot;
+	}
+	s->ops->unlock_read(s->ctx);
+	return differ;
+}
+
+/*
+ * Guard bits of committed runs [first, last) after a protection change to
+ * prot (spec 4.7): a guard protection arms them; PAGE_NOACCESS clears
+ * them; any other protection leaves them, since they only count while the
+ * mapping is PROT_NONE and the change makes it something else.
+ */
+static void runs_protect(struct nt_alloc *a, u32 first, u32 last, u32 prot)
+{
+	struct nt_run *r;
+	u32 i;
+
+	for (i = first; i < last; i++) {
+		r = &a->runs[i];
+		r->flags |= NT_RUN_COMMITTED;
+		if (prot & NTVM_PAGE_GUARD) {
+			r->flags |= NT_RUN_GUARD;
+			r->gprot = prot & 0xff;
+		} else if (!nt_to_lprot(prot)) {
+			r->flags &= ~NT_RUN_GUARD;
+			r->gprot = 0;
+		}
+	}
+	runs_merge(a, first ? first - 1 : 0, last);
+}
+
+/* Undo commit mappings made in [lo, hi) before offset stop. */
+static void commit_rollback(struct nt_space *s, struct nt_alloc *a,
+			    u64 lo, u64 stop)
+{
+	u64 rs, re;
+	u32 i;
+
+	for (i = run_index(a, lo); i < a->nruns && a->runs[i].off < stop; i++) {
+		if (a->runs[i].flags & NT_RUN_COMMITTED)
+			continue;
+		rs = max_u64(a->runs[i].off, lo);
+		re = min_u64(run_end(a, i), stop);
+		if (re > rs)
+			s->ops->map(s->ctx, a->base + rs, re - rs,
+				    NT_MAP_DECOMMIT, 0);
+	}
+}
+
+/* Commit [lo, hi) (offsets) of a with protection prot. */
+static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
+			u64 hi, u32 prot, struct ntvm_alloc *out)
+{
+	u32 lprot = nt_to_lprot(prot), i, first, last;
+	u64 rs, re, fresh = 0;
+	bool had = false;
+	int err;
+
+	if (!runs_reserve(a, 2))
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	for (i = run_index(a, lo); i < a->nruns && a->runs[i].off < hi; i++) {
+		if (a->runs[i].flags & NT_RUN_COMMITTED) {
+			had = true;
+			continue;
+		}
+		rs = max_u64(a->runs[i].off, lo);
+		re = min_u64(run_end(a, i), hi);
+		err = s->ops->map(s->ctx, a->base + rs, re - rs,
+				  NT_MAP_COMMIT, lprot);
+		if (err) {
+			commit_rollback(s, a, lo, rs);
+			return commit_error(err, lprot);
+		}
+		fresh += re - rs;
+	}
+	if (had && needs_mprotect(s, a->base + lo, a->base + hi, lprot)) {
+		out->apply = NTVM_APPLY_MPROTECT;
+		out->apply_prot = lprot;
+	}
+	runs_isolate(a, lo, hi, &first, &last);
+	runs_protect(a, first, last, prot);
+	s->committed_bytes += fresh;
+	return NTVM_STATUS_SUCCESS;
+}
+
+static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
+			    u64 limit, u64 size, u32 lprot, bool commit,
+			    u64 *base)
+{
+	struct nt_gap_req req;
+	u64 hi = min_u64(limit, s->max_addr);
+	int tries, err = 0;
+
+	if (in->flags & NTVM_ALLOC_REQUIREMENTS) {
+		if (in->highest)
+			hi = min_u64(hi, in->highest);
+		req.align = in->alignment ? in->alignment : GRAN;
+		req.lo = max_u64(in->lowest, s->min_addr);
+	} else {
+		req.align = GRAN;
+		req.lo = s->min_addr;
+	}
+	req.hi = hi + 1;
+	req.size = size;
+	req.top_down = in->type & NTVM_MEM_TOP_DOWN;
+	if (req.hi <= req.lo || req.hi - req.lo < size)
+		return NTVM_STATUS_NO_MEMORY;
+
+	/* Another thread's mmap() may win the gap: look again. */
+	for (tries = 0; tries < 32; tries++) {
+		if (s->ops->find_gap(s->ctx, &req, base))
+			return NTVM_STATUS_NO_MEMORY;
+		/*
+		 * The tracker can only hold stale allocations in a hole, and
+		 * overlap_live() forgets them; a live one means the hole is
+		 * already taken again: look again.
+		 */
+		if (overlap_live(s, *base, *base + size)) {
+			err = -EEXIST;
+			continue;
+		}
+		err = s->ops->map(s->ctx, *base, size, commit ?
+				  NT_MAP_RESERVE_COMMIT : NT_MAP_RESERVE, lprot);
+		if (err != -EEXIST)
+			break;
+	}
+	if (err)
+		return commit ? commit_error(err, lprot) : NTVM_STATUS_NO_MEMORY;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* MEM_RESERVE, or MEM_COMMIT at NULL: a new allocation. */
+static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
+{
+	bool commit = in->type & NTVM_MEM_COMMIT;
+	u32 lprot = commit ? nt_to_lprot(in->protect) : 0, st;
+	struct nt_alloc *a;
+	u64 base, size;
+	int err;
+
+	if (in->base) {
+		base = in->base & ~(GRAN - 1);
+		size = nt_round_up(in->base + in->size, PAGE) - base;
+		if (base < s->min_addr)
+			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+		if (overlap_live(s, base, base + size))
+			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	} else {
+		size = nt_round_up(in->size, PAGE);
+	}
+
+	a = alloc_new();
+	if (!a)
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+
+	if (in->base) {
+		err = s->ops->map(s->ctx, base, size, commit ?
+				  NT_MAP_RESERVE_COMMIT : NT_MAP_RESERVE, lprot);
+		st = err ? (commit && err == -ENOMEM ? commit_error(err, lprot) :
+			    map_error(err, NTVM_STATUS_NO_MEMORY)) : 0;
+	} else {
+		st = find_and_reserve(s, in, limit, size, lprot, commit, &base);
+	}
+	if (st) {
+		alloc_free(a);
+		return st;
+	}
+
+	a->base = base;
+	a->size = size;
+	a->alloc_protect = in->protect;
+	a->attrs = in->protect & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE);
+	if (in->type & NTVM_MEM_WRITE_WATCH)
+		a->attrs |= NT_ATTR_WRITE_WATCH;
+	if (commit) {
+		a->runs[0].flags = NT_RUN_COMMITTED;
+		if (in->protect & NTVM_PAGE_GUARD) {
+			a->runs[0].flags |= NT_RUN_GUARD;
+			a->runs[0].gprot = in->protect & 0xff;
+		}
+	}
+	space_insert(s, a);
+	in->base = base;
+	in->size = size;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* MEM_COMMIT inside an existing allocation. */
+static u32 nt_commit(struct nt_space *s, struct ntvm_alloc *in)
+{
+	u64 lo = nt_page_down(in->base);
+	u64 hi = nt_round_up(in->base + in->size, PAGE);
+	struct nt_alloc *a = find_live(s, lo, hi);
+	u32 st;
+
+	/* Spec 1.7.3: ReactOS's status, the best guess for Windows. */
+	if (!a || hi > a->base + a->size)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	st = commit_range(s, a, lo - a->base, hi - a->base, in->protect, in);
+	if (!st) {
+		in->base = lo;
+		in->size = hi - lo;
+	}
+	return st;
+}
+
+/* MEM_RESET: contents may go, state and protection stay (spec 6). */
+static u32 nt_reset(struct nt_space *s, struct ntvm_alloc *in)
+{
+	u64 lo = nt_page_down(in->base);
+	u64 hi = nt_round_up(in->base + in->size, PAGE);
+	struct nt_alloc *a = find_live(s, lo, hi);
+
+	if (!a || hi > a->base + a->size)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	if (runs_committed(a, lo - a->base, hi - a->base))
+		in->apply = NTVM_APPLY_MADV_FREE;
+	in->base = lo;
+	in->size = hi - lo;
+	return NTVM_STATUS_SUCCESS;
+}
+
+void ntvm_allocate(struct nt_space *s, struct ntvm_alloc *a)
+{
+	u32 type = a->type, st;
+	u64 limit;
+
+	a->apply = 0;
+	a->apply_prot = 0;
+	st = nt_zero_bits_limit(a->zero_bits, &limit);
+	if (!st)
+		st = check_alloc_type(type);
+	if (!st)
+		st = nt_check_protect(a->protect);
+	if (!st && (type & NTVM_MEM_LARGE_PAGES))
+		st = NTVM_STATUS_PRIVILEGE_NOT_HELD;
+	if (!st && (type & NTVM_MEM_PHYSICAL))
+		st = NTVM_STATUS_NOT_SUPPORTED;
+	if (!st && (a->flags & NTVM_ALLOC_REQUIREMENTS))
+		st = check_requirements(s, a);
+	if (!st && a->base > s->max_addr)
+		st = NTVM_STATUS_INVALID_PARAMETER_2;
+	if (!st && (!a->size || a->size > s->max_addr - a->base + 1))
+		st = NTVM_STATUS_INVALID_PARAMETER_4;
+	if (st)
+		goto out;
+
+	if (type & NTVM_MEM_RESET)
+		st = nt_reset(s, a);
+	else if (type & NTVM_MEM_RESET_UNDO)
+		st = NTVM_STATUS_NOT_SUPPORTED;
+	else if ((type & NTVM_MEM_RESERVE) || !a->base)
+		st = nt_reserve(s, a, limit);
+	else
+		st = nt_commit(s, a);
+out:
+	a->status = st;
+}
+
+/* ---- NtFreeVirtualMemory ----------------------------------------------- */
+
+/* Release [lo, hi) (offsets) of a; a may be split in two (spec 2.7). */
+static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
+{
+	struct nt_alloc *tail = NULL;
+	u64 committed, old_size = a->size;
+	u32 i, n;
+	int err;
+
+	if (!lo && hi == a->size) {
+		err = s->ops->unmap(s->ctx, a->base, a->size);
+		if (err)
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		space_remove(s, a);
+		return NTVM_STATUS_SUCCESS;
+	}
+	if (!runs_reserve(a, 2))
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	if (lo && hi < a->size) {
+		tail = alloc_new();
+		if (!tail)
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		i = run_index(a, hi);
+		n = a->nruns - i;
+		if (!runs_reserve(tail, n)) {
+			alloc_free(tail);
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		}
+	}
+	err = s->ops->unmap(s->ctx, a->base + lo, hi - lo);
+	if (err) {
+		if (tail)
+			alloc_free(tail);
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	}
+
+	committed = runs_committed(a, lo, hi);
+	s->committed_bytes -= committed;
+	s->waste -= alloc_waste(old_size);
+	if (tail) {
+		/* [hi, size) becomes an allocation of its own. */
+		memcpy(tail->runs, &a->runs[i], n * sizeof(*tail->runs));
+		tail->nruns = n;
+		for (i = 0; i < n; i++)
+			tail->runs[i].off = i ? tail->runs[i].off - hi : 0;
+		tail->base = a->base + hi;
+		tail->size = a->size - hi;
+		tail->alloc_protect = a->alloc_protect;
+		tail->attrs = a->attrs;
+		a->nruns = run_index(a, lo - 1) + 1;
+		a->size = lo;
+		/* space_insert() counts the tail's share again. */
+		s->reserved_bytes -= tail->size;
+		s->committed_bytes -= runs_committed(tail, 0, tail->size);
+		s->waste += alloc_waste(a->size);
+		space_insert(s, tail);
+	} else if (lo) {
+		/* Release of the tail: the allocation shrinks. */
+		a->nruns = run_index(a, lo - 1) + 1;
+		a->size = lo;
+		s->waste += alloc_waste(a->size);
+	} else {
+		/* Release of the head: the rest starts at a new base. */
+		i = run_index(a, hi);
+		n = a->nruns - i;
+		memmove(a->runs, &a->runs[i], n * sizeof(*a->runs));
+		a->nruns = n;
+		for (i = 0; i < n; i++)
+			a->runs[i].off = i ? a->runs[i].off - hi : 0;
+		/* The tree order holds: nothing else lies in [base, base + hi). */
+		a->base += hi;
+		a->size -= hi;
+		s->waste += alloc_waste(a->size);
+	}
+	s->reserved_bytes -= hi - lo;
+	return NTVM_STATUS_SUCCESS;
+}
+
+static u32 decommit_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
+{
+	u64 committed = runs_committed(a, lo, hi);
+	u32 first, last;
+	int err;
+
+	if (!runs_reserve(a, 2))
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	/* Guard pages are committed too; PROT_NONE pages must drop as well. */
+	if (committed) {
+		err = s->ops->map(s->ctx, a->base + lo, hi - lo,
+				  NT_MAP_DECOMMIT, 0);
+		if (err)
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	}
+	runs_isolate(a, lo, hi, &first, &last);
+	a->runs[first].flags = 0;
+	a->runs[first].gprot = 0;
+	memmove(&a->runs[first + 1], &a->runs[last],
+		(a->nruns - last) * sizeof(*a->runs));
+	a->nruns -= last - first - 1;
+	runs_merge(a, first ? first - 1 : 0, first + 1);
+	s->committed_bytes -= committed;
+	return NTVM_STATUS_SUCCESS;
+}
+
+void ntvm_free(struct nt_space *s, struct ntvm_free *f)
+{
+	u64 lo, hi;
+	struct nt_alloc *a;
+	u32 st;
+
+	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER)) {
+		/* ntvm has no placeholders: spec 2.13. */
+		st = f->size ? NTVM_STATUS_CONFLICTING_ADDRESSES :
+			       NTVM_STATUS_INVALID_PARAMETER_3;
+		goto out;
+	}
+	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS)) {
+		st = NTVM_STATUS_CONFLICTING_ADDRESSES;
+		goto out;
+	}
+	if (f->type != NTVM_MEM_RELEASE && f->type != NTVM_MEM_DECOMMIT) {
+		st = NTVM_STATUS_INVALID_PARAMETER_4;
+		goto out;
+	}
+	if (f->base > s->max_addr) {
+		st = NTVM_STATUS_INVALID_PARAMETER_2;
+		goto out;
+	}
+	if (f->size > s->max_addr - f->base + 1) {
+		st = NTVM_STATUS_INVALID_PARAMETER_3;
+		goto out;
+	}
+
+	lo = nt_page_down(f->base);
+	a = find_live(s, lo, lo + PAGE);
+	if (!a) {
+		st = NTVM_STATUS_MEMORY_NOT_ALLOCATED;
+		goto out;
+	}
+	if (!f->size) {
+		if (lo != a->base) {
+			st = NTVM_STATUS_FREE_VM_NOT_AT_BASE;
+			goto out;
+		}
+		hi = a->base + a->size;
+	} else {
+		hi = nt_round_up(f->base + f->size, PAGE);
+		if (hi > a->base + a->size) {
+			st = NTVM_STATUS_UNABLE_TO_FREE_VM;
+			goto out;
+		}
+	}
+	if (!alloc_sync(s, a, lo, hi)) {
+		st = NTVM_STATUS_MEMORY_NOT_ALLOCATED;
+		goto out;
+	}
+
+	if (f->type == NTVM_MEM_RELEASE)
+		st = release_range(s, a, lo - a->base, hi - a->base);
+	else
+		st = decommit_range(s, a, lo - a->base, hi - a->base);
+	if (!st) {
+		/* Spec 2.5.1: a whole decommit by size 0 reports size 0. */
+		f->size = !f->size && f->type == NTVM_MEM_DECOMMIT ? 0 : hi - lo;
+		f->base = lo;
+	}
+out:
+	f->status = st;
+}
+
+/* ---- NtProtectVirtualMemory -------------------------------------------- */
+
+void ntvm_protect(struct nt_space *s, struct ntvm_protect *p)
+{
+	u32 st, state, prot, old = 0, first, last, lprot;
+	u64 lo, hi, addr, end;
+	struct nt_alloc *a;
+	bool damaged = false;
+
+	p->apply = 0;
+	p->apply_prot = 0;
+	st = nt_check_protect(p->protect);
+	if (st)
+		goto out;
+	if (p->base > s->max_addr) {
+		st = NTVM_STATUS_INVALID_PARAMETER_2;
+		goto out;
+	}
+	if (!p->size || p->size > s->max_addr - p->base + 1) {
+		st = NTVM_STATUS_INVALID_PARAMETER_3;
+		goto out;
+	}
+	lo = nt_page_down(p->base);
+	hi = nt_round_up(p->base + p->size, PAGE);
+	a = find_live(s, lo, hi);
+	/* Spec 4.8: outside one allocation, ReactOS's status. */
+	if (!a || hi > a->base + a->size) {
+		st = NTVM_STATUS_CONFLICTING_ADDRESSES;
+		goto out;
+	}
+	if (runs_committed(a, lo - a->base, hi - a->base) != hi - lo) {
+		st = NTVM_STATUS_NOT_COMMITTED;
+		goto out;
+	}
+	if (!runs_reserve(a, 2)) {
+		st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
+	}
+
+	lprot = nt_to_lprot(p->protect);
+	s->ops->lock_read(s->ctx);
+	for (addr = lo; addr < hi; addr = end) {
+		if (!page_state(s, a, addr, hi, &state, &prot, &end)) {
+			damaged = true;
+			break;
+		}
+		if (addr == lo)
+			old = prot;
+		if (nt_to_lprot(prot) != lprot)
+			p->apply = NTVM_APPLY_MPROTECT;
+	}
+	s->ops->unlock_read(s->ctx);
+	if (damaged) {
+		space_remove(s, a);
+		st = NTVM_STATUS_CONFLICTING_ADDRESSES;
+		goto out;
+	}
+
+	runs_isolate(a, lo - a->base, hi - a->base, &first, &last);
+	runs_protect(a, first, last, p->protect);
+	if (p->apply)
+		p->apply_prot = lprot;
+	p->old_protect = old;
+	p->base = lo;
+	p->size = hi - lo;
+out:
+	p->status = st;
+	if (st)
+		p->apply = 0;
+}
+
+/* ---- NtQueryVirtualMemory ---------------------------------------------- */
+
+/*
+ * Describe the region starting at the page of addr.  Returns false if an
+ * allocation there turned out damaged (the caller forgets it and retries).
+ */
+static bool region_at(struct nt_space *s, u64 addr, struct ntvm_region *r,
+		      struct nt_alloc **damaged)
+{
+	struct nt_alloc *a = find_alloc(s, addr), *next;
+	u32 state, prot, st2, prot2;
+	u64 start, end, end2, limit;
+	int lp;
+
+	memset(r, 0, sizeof(*r));
+	r->base = nt_page_down(addr);
+	if (a) {
+		if (!page_state(s, a, r->base, a->base + a->size, &state, &prot, &end))
+			goto bad;
+		while (end < a->base + a->size) {
+			if (!page_state(s, a, end, a->base + a->size, &st2,
+					&prot2, &end2))
+				goto bad;
+			if (st2 != state || prot2 != prot)
+				break;
+			end = end2;
+		}
+		r->allocation_base = a->base;
+		r->allocation_protect = a->alloc_protect;
+		r->size = end - r->base;
+		r->state = state;
+		r->protect = prot;
+		r->type = NTVM_MEM_PRIVATE;
+		return true;
+	}
+
+	next = next_alloc(s, addr);
+	limit = next ? next->base : s->max_addr + 1;
+	lp = s->ops->prot_at(s->ctx, r->base, &start, &end);
+	if (lp == NT_VMA_NONE) {
+		/* Free (spec 3.4) up to the next mapping or allocation. */
+		r->size = min_u64(end, limit) - r->base;
+		r->state = NTVM_MEM_FREE;
+		r->protect = NTVM_PAGE_NOACCESS;
+		return true;
+	}
+	/* Memory ntvm did not allocate: one region per mapping. */
+	r->allocation_base = start;
+	r->size = min_u64(end, limit) - r->base;
+	r->state = NTVM_MEM_COMMIT;
+	r->protect = nt_from_lprot(lp & NT_LPROT_MASK);
+	r->allocation_protect = r->protect;
+	r->type = (lp & NT_VMA_FOREIGN) ? NTVM_MEM_MAPPED : NTVM_MEM_PRIVATE;
+	return true;
+bad:
+	*damaged = a;
+	return false;
+}
+
+void ntvm_query(struct nt_space *s, struct ntvm_query *q,
+		struct ntvm_region *regions, u32 *count)
+{
+	u64 addr = q->address, end = q->end ? q->end : q->address + 1;
+	struct nt_alloc *damaged;
+	u32 n = 0;
+
+	if (addr > s->max_addr) {
+		q->status = NTVM_STATUS_INVALID_PARAMETER;
+		*count = 0;
+		return;
+	}
+	s->ops->lock_read(s->ctx);
+	while (n < *count && addr < end && addr <= s->max_addr) {
+		damaged = NULL;
+		if (!region_at(s, addr, &regions[n], &damaged)) {
+			/* Forgetting needs no mapping change: keep the lock. */
+			space_remove(s, damaged);
+			continue;
+		}
+		addr = regions[n].base + regions[n].size;
+		n++;
+	}
+	s->ops->unlock_read(s->ctx);
+	*count = n;
+	q->status = NTVM_STATUS_SUCCESS;
+}
+
+void ntvm_stats(struct nt_space *s, struct ntvm_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->reserved_bytes = s->reserved_bytes;
+	st->committed_bytes = s->committed_bytes;
+	st->allocations = s->nallocs;
+	st->granularity_waste = s->waste;
+	st->largest_free = s->ops->largest_free(s->ctx, s->min_addr,
+						s->max_addr + 1);
+}

@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ntvm: Windows NT virtual-memory semantics for Linux processes.
+ *
+ * /dev/ntvm is a misc device.  Its ioctls act only on the address space of
+ * the caller, and only when that address space is the one that opened the
+ * file: a forked child or a process that received the fd over SCM_RIGHTS
+ * gets -EPERM and changes nothing.
+ *
+ * Lifetimes
+ * ---------
+ * One struct ntvm_mm exists per address space (mm) that has opened
+ * /dev/ntvm.  It is the mmu_notifier returned by mmu_notifier_get(), so it is
+ * reference counted by the mmu-notifier core: every open file holds one
+ * reference (mmu_notifier_get() in open, mmu_notifier_put() in release), and
+ * the structure is freed by ->free_notifier() after the last put and an SRCU
+ * grace period.  All opens in one process therefore share one NT state.
+ * The mm itself stays allocated (mm_count) while the notifier is
+ * registered, so the mm pointer kept in each file is stable.  ->release()
+ * of the notifier runs when the address space is torn down (exit or exec);
+ * it only marks the state dead, because nothing can use it any more.
+ *
+ * Module unload waits for pending ->free_notifier() calls with
+ * mmu_notifier_synchronize().
+ *
+ * Division of work
+ * ----------------
+ * The NT rules and the NT state live in core/ (plain C, also built and
+ * tested in user space).  This file is the glue: ioctl copy-in and
+ * copy-out, locking, and struct nt_vm_ops, which changes the caller's
+ * address space with vm_mmap()/vm_munmap() and reads it under mmap_lock.
+ *
+ * The kernel exports no way for a module to change the protection of
+ * populated pages, or to free them lazily (no mprotect, no madvise).  So
+ * the VMAs are the truth for read/write/execute: the core reads them back
+ * and never stores a copy.  An operation that needs such a change (a
+ * protection change of committed pages, a lazy MEM_RESET) validates and
+ * records its NT part here and returns NTVM_APPLY_* to user space, which
+ * makes the mprotect(2) or madvise(2) call.  Until it does, the NT view is
+ * the old one: a guard bit only counts on a PROT_NONE mapping, and the
+ * protection is read from the VMA.  libntvm serialises each ioctl with its
+ * syscall under one process-wide lock, so no other NT call of the process
+ * can run in between.
+ *
+ * Locking
+ * -------
+ * Lock order: ntvm_mm.lock, then mmap_lock.
+ *  - ntvm_mm.lock (a mutex) serialises every operation on one address
+ *    space and protects ntvm_mm.space.  It is held across vm_mmap() and
+ *    vm_munmap(), which take mmap_lock for writing themselves, so the
+ *    module never holds mmap_lock when it calls them.
+ *  - mmap_lock is taken for reading, under ntvm_mm.lock, to read VMAs
+ *    (ntvm_vm_lock_read() and the gap search).
+ *  - mmu-notifier callbacks run under mmap_lock or from reclaim, so none of
+ *    them takes ntvm_mm.lock, except ->release(), which runs in
+ *    exit_mmap() before mmap_lock is taken and when no thread of the
+ *    address space is left to hold ntvm_mm.lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/maple_tree.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <linux/ntvm.h>
+#include "core/nt.h"
+
+#define NTVM_VERSION "0.2"
+
+/* The kernel's defaults; neither variable is exported to modules. */
+#define NTVM_STACK_GUARD_GAP	(256UL << PAGE_SHIFT)
+/* Bottom-up placement leaves the heap this much room to grow. */
+#define NTVM_BRK_SLACK		(64UL << 20)
+/* Exact-fit gap probes before falling back to a padded search. */
+#define NTVM_GAP_PROBES		16
+
+/* Per address space NT state; see "Lifetimes" above. */
+struct ntvm_mm {
+	struct mmu_notifier mn;
+	/* Serialises every operation on this address space. */
+	struct mutex lock;
+	struct nt_space space;		/* under lock */
+};
+
+/* Per open file. */
+struct ntvm_file {
+	struct mm_struct *mm;
+	struct ntvm_mm *nm;
+};
+
+/* Counters for leak checks, in debugfs ntvm/counters. */
+static atomic_long_t ntvm_live_mms = ATOMIC_LONG_INIT(0);
+static atomic_long_t ntvm_live_allocs = ATOMIC_LONG_INIT(0);
+static struct dentry *ntvm_debugfs;
+
+/* ---- Core environment ---------------------------------------------------- */
+
+void *ntvm_core_zalloc(size_t size)
+{
+	return kzalloc(size, GFP_KERNEL_ACCOUNT);
+}
+
+void *ntvm_core_realloc(void *p, size_t size)
+{
+	return krealloc(p, size, GFP_KERNEL_ACCOUNT);
+}
+
+void ntvm_core_free(void *p)
+{
+	kfree(p);
+}
+
+/* ---- struct nt_vm_ops on current->mm ------------------------------------- */
+
+static struct ntvm_mm *ntvm_mm_of(void *ctx)
+{
+	return ctx;
+}
+
+static void ntvm_assert_locked(void *ctx)
+{
+	lockdep_assert_held(&ntvm_mm_of(ctx)->lock);
+}
+
+/*
+ * On 6.1 a MAP_FIXED mapping that fails its commit charge has already
+ * unmapped the old range, leaving a hole.  Put the reservation back.
+ */
+static void ntvm_restore_reservation(u64 addr, u64 len)
+{
+	unsigned long ret;
+
+	ret = vm_mmap(NULL, addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		      MAP_NORESERVE | MAP_FIXED_NOREPLACE, 0);
+	if (!IS_ERR_VALUE(ret))
+		pr_debug("restored reservation %#llx+%#llx after a failed map\n",
+			 addr, len);
+}
+
+static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
+		       u32 lprot)
+{
+	unsigned long flags = MAP_PRIVATE | MAP_ANONYMOUS, prot = lprot, ret;
+
+	ntvm_assert_locked(ctx);
+	switch (how) {
+	case NT_MAP_RESERVE:
+		prot = PROT_NONE;
+		flags |= MAP_NORESERVE | MAP_FIXED_NOREPLACE;
+		break;
+	case NT_MAP_RESERVE_COMMIT:
+		flags |= MAP_FIXED_NOREPLACE;
+		break;
+	case NT_MAP_COMMIT:
+		flags |= MAP_FIXED;
+		break;
+	case NT_MAP_DECOMMIT:
+		prot = PROT_NONE;
+		flags |= MAP_NORESERVE | MAP_FIXED;
+		break;
+	}
+	ret = vm_mmap(NULL, addr, len, prot, flags, 0);
+	if (IS_ERR_VALUE(ret)) {
+		if (flags & MAP_FIXED)
+			ntvm_restore_reservation(addr, len);
+		return (int)ret;
+	}
+	return 0;
+}
+
+static int ntvm_vm_unmap(void *ctx, u64 addr, u64 len)
+{
+	ntvm_assert_locked(ctx);
+	return vm_munmap(addr, len);
+}
+
+static void ntvm_vm_lock_read(void *ctx)
+{
+	ntvm_assert_locked(ctx);
+	mmap_read_lock(current->mm);
+}
+
+static void ntvm_vm_unlock_read(void *ctx)
+{
+	mmap_read_unlock(current->mm);
+}
+
+static int ntvm_vm_prot_at(void *ctx, u64 addr, u64 *start, u64 *end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int lp = 0;
+
+	mmap_assert_locked(mm);
+	vma = find_vma(mm, addr);
+	if (!vma || vma->vm_start > addr) {
+		*start = addr;
+		*end = vma ? vma->vm_start : mm->task_size;
+		return NT_VMA_NONE;
+	}
+	*start = vma->vm_start;
+	*end = vma->vm_end;
+	if (vma->vm_flags & VM_READ)
+		lp |= NT_LPROT_R;
+	if (vma->vm_flags & VM_WRITE)
+		lp |= NT_LPROT_W;
+	if (vma->vm_flags & VM_EXEC)
+		lp |= NT_LPROT_X;
+	if (!vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED))
+		lp |= NT_VMA_FOREIGN;
+	return lp;
+}
+
+/* Is [addr, addr + size) free, stack guard gap included? */
+static bool ntvm_range_free(struct mm_struct *mm, u64 addr, u64 size)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+	u64 end = addr + size;
+
+	if (!vma)
+		return end <= mm->task_size;
+	if (vma->vm_flags & VM_GROWSDOWN)
+		end += NTVM_STACK_GUARD_GAP;
+	return vma->vm_start >= end;
+}
+
+/*
+ * Lowest (or highest) free, aligned range of req->size in [req->lo,
+ * req->hi), from the maple tree's gap index: O(log n) a probe.  A probe
+ * asks for exactly size, so that exact-size aligned holes are reused as
+ * Windows reuses them; a gap that is large enough but holds no aligned
+ * candidate is stepped over.  After NTVM_GAP_PROBES such steps the search
+ * asks for size + align - PAGE_SIZE, where any gap found fits.
+ */
+static int ntvm_vm_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr)
+{
+	struct mm_struct *mm = current->mm;
+	MA_STATE(mas, &mm->mm_mt, 0, 0);
+	u64 lo = req->lo, hi = min_t(u64, req->hi, mm->task_size);
+	u64 size = req->size, align = req->align, want = size, cand;
+	struct vm_area_struct *vma;
+	int probes = 0, ret = -ENOMEM;
+
+	ntvm_assert_locked(ctx);
+	mmap_read_lock(mm);
+	while (lo < hi && hi - lo >= want) {
+		if (++probes > NTVM_GAP_PROBES && want == size) {
+			/* Padded search: every gap found holds a candidate. */
+			want = size + align - PAGE_SIZE;
+			lo = req->lo;
+			hi = min_t(u64, req->hi, mm->task_size);
+			continue;
+		}
+		mas_reset(&mas);
+		if (!req->top_down) {
+			if (mas_empty_area(&mas, lo, hi - 1, want))
+				break;
+			cand = round_up(mas.index, align);
+			if (cand < mm->brk + NTVM_BRK_SLACK &&
+			    cand + size > mm->start_brk) {
+				lo = max_t(u64, lo, mm->brk + NTVM_BRK_SLACK);
+				continue;
+			}
+			if (cand + size <= hi && ntvm_range_free(mm, cand, size)) {
+				*addr = cand;
+				ret = 0;
+				break;
+			}
+			vma = find_vma(mm, mas.index);
+			if (!vma)
+				break;
+			lo = vma->vm_end;
+		} else {
+			if (mas_empty_area_rev(&mas, lo, hi - 1, want))
+				break;
+			cand = round_down(mas.last + 1 - size, align);
+			if (cand >= lo && ntvm_range_free(mm, cand, size)) {
+				*addr = cand;
+				ret = 0;
+				break;
+			}
+			/* No candidate ends above cand + size - 1. */
+			hi = cand + size - 1;
+		}
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+static u64 ntvm_vm_largest_free(void *ctx, u64 lo, u64 hi)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	u64 best = 0, a, b;
+
+	mmap_read_lock(mm);
+	while (lo < hi) {
+		vma = find_vma(mm, lo);
+		b = vma ? min_t(u64, vma->vm_start, hi) : hi;
+		a = round_up(lo, NTVM_GRANULARITY);
+		b = round_down(b, NTVM_GRANULARITY);
+		if (b > a && b - a > best)
+			best = b - a;
+		if (!vma)
+			break;
+		lo = vma->vm_end;
+		cond_resched();
+	}
+	mmap_read_unlock(mm);
+	return best;
+}
+
+static const struct nt_vm_ops ntvm_vm_ops = {
+	.map = ntvm_vm_map,
+	.unmap = ntvm_vm_unmap,
+	.find_gap = ntvm_vm_find_gap,
+	.lock_read = ntvm_vm_lock_read,
+	.unlock_read = ntvm_vm_unlock_read,
+	.prot_at = ntvm_vm_prot_at,
+	.largest_free = ntvm_vm_largest_free,
+};
+
+/* Highest usable address: the 47-bit window less one granule, as NT. */
+static u64 ntvm_max_address(struct mm_struct *mm)
+{
+	return round_down(min_t(u64, mm->task_size, DEFAULT_MAP_WINDOW),
+			  NTVM_GRANULARITY) - 1;
+}
+
+/* ---- Per address space state --------------------------------------------- */
+
+static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
+{
+	struct ntvm_mm *nm;
+
+	nm = kzalloc(sizeof(*nm), GFP_KERNEL_ACCOUNT);
+	if (!nm)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&nm->lock);
+	ntvm_space_init(&nm->space, &ntvm_vm_ops, nm, NTVM_GRANULARITY,
+			ntvm_max_address(mm));
+	atomic_long_inc(&ntvm_live_mms);
+	return &nm->mn;
+}
+
+/* Forget the NT state; the address space is gone or going. */
+static void ntvm_mm_forget(struct ntvm_mm *nm)
+{
+	mutex_lock(&nm->lock);
+	atomic_long_sub(nm->space.nallocs, &ntvm_live_allocs);
+	ntvm_space_destroy(&nm->space);
+	mutex_unlock(&nm->lock);
+}
+
+/*
+ * Runs from an SRCU callback, where sleeping is not allowed, after the last
+ * reference is gone: nobody else can see nm, so no lock is needed.
+ */
+static void ntvm_free_notifier(struct mmu_notifier *mn)
+{
+	struct ntvm_mm *nm = container_of(mn, struct ntvm_mm, mn);
+
+	atomic_long_sub(nm->space.nallocs, &ntvm_live_allocs);
+	ntvm_space_destroy(&nm->space);
+	mutex_destroy(&nm->lock);
+	kfree(nm);
+	atomic_long_dec(&ntvm_live_mms);
+}
+
+static void ntvm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	ntvm_mm_forget(container_of(mn, struct ntvm_mm, mn));
+}
+
+static const struct mmu_notifier_ops ntvm_mn_ops = {
+	.release = ntvm_mm_release,
+	.alloc_notifier = ntvm_alloc_notifier,
+	.free_notifier = ntvm_free_notifier,
+};
+
+static int ntvm_open(struct inode *inode, struct file *file)
+{
+	struct mmu_notifier *mn;
+	struct ntvm_file *nf;
+
+	if (!current->mm)
+		return -EINVAL;
+
+	nf = kzalloc(sizeof(*nf), GFP_KERNEL_ACCOUNT);
+	if (!nf)
+		return -ENOMEM;
+
+	mn = mmu_notifier_get(&ntvm_mn_ops, current->mm);
+	if (IS_ERR(mn)) {
+		kfree(nf);
+		return PTR_ERR(mn);
+	}
+	nf->mm = current->mm;
+	nf->nm = container_of(mn, struct ntvm_mm, mn);
+	file->private_data = nf;
+	return nonseekable_open(inode, file);
+}
+
+static int ntvm_release(struct inode *inode, struct file *file)
+{
+	struct ntvm_file *nf = file->private_data;
+
+	mmu_notifier_put(&nf->nm->mn);
+	kfree(nf);
+	return 0;
+}
+
+/* ---- ioctls ------------------------------------------------------------- */
+
+#define NTVM_IOCTLS (NTVM_IOC_BIT(NTVM_IOC_API) | NTVM_IOC_BIT(NTVM_IOC_ALLOCATE) | \
+		     NTVM_IOC_BIT(NTVM_IOC_FREE) | NTVM_IOC_BIT(NTVM_IOC_PROTECT) | \
+		     NTVM_IOC_BIT(NTVM_IOC_QUERY) | NTVM_IOC_BIT(NTVM_IOC_STATS))
+#define NTVM_FEATURES NTVM_FEATURES_ALL
+
+static int ntvm_ioc_api(void __user *argp)
+{
+	struct ntvm_api api;
+
+	if (copy_from_user(&api, argp, sizeof(api)))
+		return -EFAULT;
+	if (api.api != NTVM_API || api.ioctls || api.page_size ||
+	    api.granularity || api.min_address || api.max_address ||
+	    memchr_inv(api.reserved, 0, sizeof(api.reserved)))
+		return -EINVAL;
+	if (api.features & ~NTVM_FEATURES)
+		return -EINVAL;
+
+	api.features = NTVM_FEATURES;
+	api.ioctls = NTVM_IOCTLS;
+	api.page_size = NTVM_PAGE_SIZE;
+	api.granularity = NTVM_GRANULARITY;
+	api.min_address = NTVM_GRANULARITY;
+	api.max_address = ntvm_max_address(current->mm);
+	if (copy_to_user(argp, &api, sizeof(api)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Copy the arguments in and prove that they can be copied back out by
+ * writing them back unchanged: an operation must not change anything that
+ * it then cannot report.
+ */
+static int ntvm_copy_args(void *args, void __user *argp, size_t size)
+{
+	if (copy_from_user(args, argp, size))
+		return -EFAULT;
+	if (copy_to_user(argp, args, size))
+		return -EFAULT;
+	return 0;
+}
+
+/* Run an operation under the lock and count allocations made or freed. */
+#define NTVM_LOCKED(nm, call)						\
+({									\
+	u64 __before;							\
+	int __ret = mutex_lock_killable(&(nm)->lock);			\
+	if (!__ret) {							\
+		__before = (nm)->space.nallocs;				\
+		call;							\
+		atomic_long_add((nm)->space.nallocs - __before,		\
+				&ntvm_live_allocs);			\
+		mutex_unlock(&(nm)->lock);				\
+	}								\
+	__ret ? -EINTR : 0;						\
+})
+
+static int ntvm_ioc_allocate(struct ntvm_mm *nm, void __user *argp)
+{
+	struct ntvm_alloc a;
+	int ret = ntvm_copy_args(&a, argp, sizeof(a));
+
+	if (ret)
+		return ret;
+	if ((a.flags & ~NTVM_ALLOC_FLAGS) || a.status || a.apply ||
+	    a.apply_prot || memchr_inv(a.reserved, 0, sizeof(a.reserved)))
+		return -EINVAL;
+	if (!(a.flags & NTVM_ALLOC_REQUIREMENTS) &&
+	    (a.lowest || a.highest || a.alignment))
+		return -EINVAL;
+	ret = NTVM_LOCKED(nm, ntvm_allocate(&nm->space, &a));
+	if (ret)
+		return ret;
+	return copy_to_user(argp, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static int ntvm_ioc_free(struct ntvm_mm *nm, void __user *argp)
+{
+	struct ntvm_free f;
+	int ret = ntvm_copy_args(&f, argp, sizeof(f));
+
+	if (ret)
+		return ret;
+	if (f.status || memchr_inv(f.reserved, 0, sizeof(f.reserved)))
+		return -EINVAL;
+	ret = NTVM_LOCKED(nm, ntvm_free(&nm->space, &f));
+	if (ret)
+		return ret;
+	return copy_to_user(argp, &f, sizeof(f)) ? -EFAULT : 0;
+}
+
+static int ntvm_ioc_protect(struct ntvm_mm *nm, void __user *argp)
+{
+	struct ntvm_protect p;
+	int ret = ntvm_copy_args(&p, argp, sizeof(p));
+
+	if (ret)
+		return ret;
+	if (p.old_protect || p.status || p.apply || p.apply_prot || p.pad ||
+	    memchr_inv(p.reserved, 0, sizeof(p.reserved)))
+		return -EINVAL;
+	ret = NTVM_LOCKED(nm, ntvm_protect(&nm->space, &p));
+	if (ret)
+		return ret;
+	return copy_to_user(argp, &p, sizeof(p)) ? -EFAULT : 0;
+}
+
+#define NTVM_QUERY_CHUNK 8
+
+static int ntvm_query_locked(struct ntvm_mm *nm, struct ntvm_query *q)
+{
+	struct ntvm_region buf[NTVM_QUERY_CHUNK];
+	struct ntvm_region __user *out = u64_to_user_ptr(q->regions);
+	struct ntvm_query step = *q;
+	u32 done = 0, n;
+
+	lockdep_assert_held(&nm->lock);
+	do {
+		n = min_t(u32, q->count - done, NTVM_QUERY_CHUNK);
+		ntvm_query(&nm->space, &step, buf, &n);
+		if (step.status)
+			break;
+		if (copy_to_user(out + done, buf, n * sizeof(buf[0])))
+			return -EFAULT;
+		done += n;
+		if (n < NTVM_QUERY_CHUNK)
+			break;
+		step.address = buf[n - 1].base + buf[n - 1].size;
+	} while (done < q->count && step.address < q->end &&
+		 step.address <= nm->space.max_addr);
+	q->status = step.status;
+	q->count = done;
+	return 0;
+}
+
+static int ntvm_ioc_query(struct ntvm_mm *nm, void __user *argp)
+{
+	struct ntvm_query q;
+	int err = 0, ret = ntvm_copy_args(&q, argp, sizeof(q));
+
+	if (ret)
+		return ret;
+	if (q.status || !q.count || memchr_inv(q.reserved, 0, sizeof(q.reserved)))
+		return -EINVAL;
+	if (!q.end)
+		q.end = q.address + 1;
+	if (q.end <= q.address)
+		return -EINVAL;
+	if (!access_ok(u64_to_user_ptr(q.regions),
+		       (u64)q.count * sizeof(struct ntvm_region)))
+		return -EFAULT;
+	/* A query forgets allocations it finds unmapped: count them. */
+	ret = NTVM_LOCKED(nm, err = ntvm_query_locked(nm, &q));
+	if (ret || err)
+		return ret ? ret : err;
+	q.end = 0;
+	if (copy_to_user(&((struct ntvm_query __user *)argp)->count, &q.count,
+			 sizeof(q.count)) ||
+	    copy_to_user(&((struct ntvm_query __user *)argp)->status, &q.status,
+			 sizeof(q.status)))
+		return -EFAULT;
+	return 0;
+}
+
+static int ntvm_ioc_stats(struct ntvm_mm *nm, void __user *argp)
+{
+	struct ntvm_stats st;
+	int ret = ntvm_copy_args(&st, argp, sizeof(st));
+
+	if (ret)
+		return ret;
+	if (memchr_inv(&st, 0, sizeof(st)))
+		return -EINVAL;
+	if (mutex_lock_killable(&nm->lock))
+		return -EINTR;
+	ntvm_stats(&nm->space, &st);
+	mutex_unlock(&nm->lock);
+	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+static long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct ntvm_file *nf = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	if (current->mm != nf->mm)
+		return -EPERM;
+
+	switch (cmd) {
+	case NTVM_IOC_API:
+		return ntvm_ioc_api(argp);
+	case NTVM_IOC_ALLOCATE:
+		return ntvm_ioc_allocate(nf->nm, argp);
+	case NTVM_IOC_FREE:
+		return ntvm_ioc_free(nf->nm, argp);
+	case NTVM_IOC_PROTECT:
+		return ntvm_ioc_protect(nf->nm, argp);
+	case NTVM_IOC_QUERY:
+		return ntvm_ioc_query(nf->nm, argp);
+	case NTVM_IOC_STATS:
+		return ntvm_ioc_stats(nf->nm, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations ntvm_fops = {
+	.owner = THIS_MODULE,
+	.open = ntvm_open,
+	.release = ntvm_release,
+	.unlocked_ioctl = ntvm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice ntvm_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "ntvm",
+	.fops = &ntvm_fops,
+	.mode = 0666,
+};
+
+static int ntvm_counters_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "address_spaces %ld\nallocations %ld\n",
+		   atomic_long_read(&ntvm_live_mms),
+		   atomic_long_read(&ntvm_live_allocs));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(ntvm_counters);
+
+static int __init ntvm_init(void)
+{
+	int ret = misc_register(&ntvm_misc);
+
+	if (ret)
+		return ret;
+	ntvm_debugfs = debugfs_create_dir("ntvm", NULL);
+	debugfs_create_file("counters", 0444, ntvm_debugfs, NULL,
+			    &ntvm_counters_fops);
+	return 0;
+}
+
+static void __exit ntvm_exit(void)
+{
+	debugfs_remove_recursive(ntvm_debugfs);
+	misc_deregister(&ntvm_misc);
+	/* Wait for ->free_notifier() of every address space. */
+	mmu_notifier_synchronize();
+	WARN_ON(atomic_long_read(&ntvm_live_mms));
+	WARN_ON(atomic_long_read(&ntvm_live_allocs));
+}
+
+module_init(ntvm_init);
+module_exit(ntvm_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Windows NT virtual-memory semantics for Linux processes");
+MODULE_AUTHOR("The ntvm developers");
+MODULE_VERSION(NTVM_VERSION);

@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit and fuzz tests of the NT core (module/core), in user space, on a
+ * fake address space (fake_mm.c).  Built with ASan and UBSan by
+ * "make -C selftests host-check".
+ */
+#include <stdlib.h>
+#include "kselftest_harness.h"
+#include "fake_mm.h"
+
+#define GRAN NTVM_GRANULARITY
+#define PAGE NTVM_PAGE_SIZE
+#define MAXA 0x7ffffffeffffULL
+/* The fuzz window: all allocations of the fuzz test live here. */
+#define WIN 0x10000000ULL
+#define WIN_GRANS 8
+#define WIN_PAGES (WIN_GRANS * GRAN / PAGE)
+
+static const u32 base_prots[] = { 0x01, 0x02, 0x04, 0x10, 0x20, 0x40 };
+
+FIXTURE(core) {
+	struct fake_mm *mm;
+	struct nt_space s;
+};
+
+FIXTURE_SETUP(core)
+{
+	self->mm = calloc(1, sizeof(*self->mm));
+	ASSERT_NE(NULL, self->mm);
+	self->mm->task_size = 0x800000000000ULL;
+	ntvm_space_init(&self->s, &fake_ops, self->mm, GRAN, MAXA);
+}
+
+FIXTURE_TEARDOWN(core)
+{
+	ntvm_space_destroy(&self->s);
+	free(self->mm);
+}
+
+static u32 alloc(struct nt_space *s, u64 *base, u64 *size, u32 type, u32 prot)
+{
+	struct ntvm_alloc a = { .base = *base, .size = *size, .type = type,
+				.protect = prot };
+
+	ntvm_allocate(s, &a);
+	if (!a.status) {
+		*base = a.base;
+		*size = a.size;
+	}
+	return a.status;
+}
+
+static u32 nfree(struct nt_space *s, u64 *base, u64 *size, u32 type)
+{
+	struct ntvm_free f = { .base = *base, .size = *size, .type = type };
+
+	ntvm_free(s, &f);
+	if (!f.status) {
+		*base = f.base;
+		*size = f.size;
+	}
+	return f.status;
+}
+
+static struct ntvm_region query(struct nt_space *s, u64 addr)
+{
+	struct ntvm_query q = { .address = addr };
+	struct ntvm_region r;
+	u32 n = 1;
+
+	memset(&r, 0xcc, sizeof(r));
+	ntvm_query(s, &q, &r, &n);
+	if (q.status || n != 1)
+		memset(&r, 0xee, sizeof(r));
+	return r;
+}
+
+/* ---- Pure rules ---- */
+
+TEST(protect_values)
+{
+	u32 p, base, mods;
+	bool valid;
+	int i;
+
+	for (p = 0; p < 0x1000; p++) {
+		base = p & 0xff;
+		mods = p & ~0xffu;
+		valid = false;
+		for (i = 0; i < 6; i++)
+			valid |= base == base_prots[i];
+		valid &= mods == 0 || mods == 0x100 || mods == 0x200 || mods == 0x400;
+		valid &= !(mods && base == NTVM_PAGE_NOACCESS);
+		EXPECT_EQ(valid ? 0 : NTVM_STATUS_INVALID_PAGE_PROTECTION,
+			  nt_check_protect(p)) TH_LOG("prot %#x", p);
+	}
+}
+
+TEST(zero_bits)
+{
+	u64 lim;
+
+	EXPECT_EQ(0, nt_zero_bits_limit(0, &lim));
+	EXPECT_EQ(~0ULL, lim);
+	EXPECT_EQ(0, nt_zero_bits_limit(1, &lim));
+	EXPECT_EQ(0x7fffffffULL, lim);
+	EXPECT_EQ(0, nt_zero_bits_limit(12, &lim));
+	EXPECT_EQ(0xfffffULL, lim);
+	EXPECT_EQ(0, nt_zero_bits_limit(21, &lim));
+	EXPECT_EQ(0x7ffULL, lim);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nt_zero_bits_limit(22, &lim));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nt_zero_bits_limit(32, &lim));
+	EXPECT_EQ(0, nt_zero_bits_limit(0x1aaaaaaa, &lim));
+	EXPECT_EQ(0x1fffffffULL, lim);
+	EXPECT_EQ(0, nt_zero_bits_limit(0xffffffffULL, &lim));
+	EXPECT_EQ(0xffffffffULL, lim);
+	EXPECT_EQ(0, nt_zero_bits_limit(~0ULL, &lim));
+	EXPECT_EQ(~0ULL, lim);
+}
+
+TEST(lprot_mapping)
+{
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		EXPECT_EQ(base_prots[i], nt_from_lprot(nt_to_lprot(base_prots[i])));
+		EXPECT_EQ(0, nt_to_lprot(base_prots[i] | NTVM_PAGE_GUARD));
+	}
+	EXPECT_EQ(NTVM_PAGE_READWRITE, nt_from_lprot(NT_LPROT_W));
+}
+
+/* ---- Operations, exact outputs ---- */
+
+TEST_F(core, partial_release_splits)
+{
+	u64 base = 0x20000000, size = 0x10000, b, sz;
+	struct ntvm_region r;
+	struct ntvm_stats st;
+
+	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+			   NTVM_PAGE_READWRITE));
+	b = base + 0x4001;
+	sz = 0x1fff;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	EXPECT_EQ(base + 0x4000, b);
+	EXPECT_EQ(0x2000, sz);
+	ntvm_stats(&self->s, &st);
+	EXPECT_EQ(2, st.allocations);
+	EXPECT_EQ(0xe000, st.reserved_bytes);
+	EXPECT_EQ(0xe000, st.committed_bytes);
+	EXPECT_EQ(0xc000 + 0x6000, st.granularity_waste);
+	r = query(&self->s, base + 0x7000);
+	EXPECT_EQ(base + 0x6000, r.allocation_base);
+	EXPECT_EQ(base + 0x7000, r.base);
+	EXPECT_EQ(0x9000, r.size);
+	r = query(&self->s, base + 0x4000);
+	EXPECT_EQ(NTVM_MEM_FREE, r.state);
+	EXPECT_EQ(0x2000, r.size);
+	/* The head keeps its base; releasing its head moves it. */
+	b = base;
+	sz = 0x1000;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	r = query(&self->s, base + 0x1000);
+	EXPECT_EQ(base + 0x1000, r.allocation_base);
+	EXPECT_EQ(0x3000, r.size);
+	b = base + 0x1000;
+	sz = 0;
+	EXPECT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	EXPECT_EQ(0x3000, sz);
+	b = base + 0x6000;
+	sz = 0;
+	EXPECT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	ntvm_stats(&self->s, &st);
+	EXPECT_EQ(0, st.allocations);
+	EXPECT_EQ(0, st.reserved_bytes);
+	EXPECT_EQ(0, st.committed_bytes);
+	EXPECT_EQ(0, st.granularity_waste);
+	EXPECT_EQ(0, self->mm->n);
+}
+
+TEST_F(core, failed_map_changes_nothing)
+{
+	u64 base = 0x20000000, size = 0x10000, b, sz;
+	struct ntvm_stats st;
+
+	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	b = base + 0x1000;
+	sz = 0x1000;
+	ASSERT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	/* Commit over two uncommitted runs; the second map fails. */
+	self->mm->fail_at = 2;
+	self->mm->calls = 0;
+	b = base;
+	sz = 0x4000;
+	EXPECT_EQ(NTVM_STATUS_COMMITMENT_LIMIT,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(base, b);
+	EXPECT_EQ(0x4000, sz);
+	ntvm_stats(&self->s, &st);
+	EXPECT_EQ(0x1000, st.committed_bytes);
+	EXPECT_EQ(NTVM_MEM_RESERVE, query(&self->s, base).state);
+	EXPECT_EQ(NTVM_MEM_COMMIT, query(&self->s, base + 0x1000).state);
+	EXPECT_EQ(0x1000, query(&self->s, base + 0x1000).size);
+	EXPECT_EQ(0xe000, query(&self->s, base + 0x2000).size);
+	{
+		u64 st0, en;
+
+		EXPECT_EQ(0, fake_prot(self->mm, base, &st0, &en));
+		EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, base + 0x1000, &st0, &en));
+		EXPECT_EQ(0, fake_prot(self->mm, base + 0x2000, &st0, &en));
+	}
+	/* A failed release keeps the allocation whole. */
+	self->mm->fail_at = 1;
+	self->mm->calls = 0;
+	b = base + 0x2000;
+	sz = 0x1000;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
+		  nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	ntvm_stats(&self->s, &st);
+	EXPECT_EQ(1, st.allocations);
+	EXPECT_EQ(0x10000, st.reserved_bytes);
+	self->mm->fail_at = 0;
+}
+
+TEST_F(core, placement)
+{
+	u64 a = 0, b = 0, c = 0, size = 0x1000;
+	struct ntvm_alloc r = { .size = 0x1000, .type = NTVM_MEM_RESERVE,
+				.protect = NTVM_PAGE_NOACCESS,
+				.flags = NTVM_ALLOC_REQUIREMENTS,
+				.lowest = 0x30000, .highest = 0x5ffff, .alignment = 0x20000 };
+
+	ASSERT_EQ(0, alloc(&self->s, &a, &size, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(GRAN, a);
+	ASSERT_EQ(0, alloc(&self->s, &b, &size, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(2 * GRAN, b);
+	ASSERT_EQ(0, alloc(&self->s, &c, &size, NTVM_MEM_RESERVE | NTVM_MEM_TOP_DOWN,
+			   NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(MAXA + 1 - GRAN, c);
+	ntvm_allocate(&self->s, &r);
+	EXPECT_EQ(0, r.status);
+	EXPECT_EQ(0x40000, r.base);
+	/* Nothing else fits below 0x60000 with that alignment. */
+	r.base = 0;
+	r.size = 0x1000;
+	ntvm_allocate(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_NO_MEMORY, r.status);
+	EXPECT_EQ(0, r.base);
+}
+
+/* ---- Fuzz: random operations against invariants ---- */
+
+struct page_view {
+	struct ntvm_region r;
+	int lprot;
+};
+
+static void snapshot(struct nt_space *s, struct fake_mm *mm, struct page_view *v)
+{
+	u64 a, st, en;
+	int i;
+
+	for (i = 0; i < WIN_PAGES; i++) {
+		a = WIN + (u64)i * PAGE;
+		v[i].r = query(s, a);
+		v[i].r.base = 0;	/* depends on where the query starts */
+		v[i].r.size = 0;
+		v[i].lprot = fake_prot(mm, a, &st, &en);
+	}
+}
+
+/* NT view and the fake page tables agree; statistics add up. */
+static int check_invariants(struct nt_space *s, struct fake_mm *mm, char *why)
+{
+	u64 a, st, en, committed = 0, reserved = 0;
+	struct ntvm_stats stats;
+	struct ntvm_region r;
+	int i, lp;
+
+	for (i = 0; i < WIN_PAGES; i++) {
+		a = WIN + (u64)i * PAGE;
+		r = query(s, a);
+		lp = fake_prot(mm, a, &st, &en);
+		if (r.state == NTVM_MEM_FREE && lp != NT_VMA_NONE)
+			return sprintf(why, "free page %#llx is mapped", (unsigned long long)a);
+		if (r.state == NTVM_MEM_RESERVE && lp != 0)
+			return sprintf(why, "reserved page %#llx has prot %d",
+				       (unsigned long long)a, lp);
+		if (r.state == NTVM_MEM_COMMIT &&
+		    lp != (int)nt_to_lprot(r.protect))
+			return sprintf(why, "page %#llx: NT %#x, mapping %d",
+				       (unsigned long long)a, r.protect, lp);
+		if (r.state != NTVM_MEM_FREE &&
+		    (r.allocation_base > a || r.allocation_base < WIN))
+			return sprintf(why, "page %#llx: allocation base %#llx",
+				       (unsigned long long)a,
+				       (unsigned long long)r.allocation_base);
+		if (r.state == NTVM_MEM_COMMIT)
+			committed += PAGE;
+		if (r.state != NTVM_MEM_FREE)
+			reserved += PAGE;
+	}
+	ntvm_stats(s, &stats);
+	if (stats.committed_bytes != committed || stats.reserved_bytes != reserved)
+		return sprintf(why, "stats %#llx/%#llx, pages %#llx/%#llx",
+			       (unsigned long long)stats.committed_bytes,
+			       (unsigned long long)stats.reserved_bytes,
+			       (unsigned long long)committed,
+			       (unsigned long long)reserved);
+	return 0;
+}
+
+static u32 random_prot(unsigned int *seed)
+{
+	u32 p = base_prots[rand_r(seed) % 6];
+
+	if (p != NTVM_PAGE_NOACCESS && rand_r(seed) % 4 == 0)
+		p |= NTVM_PAGE_GUARD;
+	if (rand_r(seed) % 50 == 0)
+		p = rand_r(seed) & 0xfff;	/* mostly invalid */
+	return p;
+}
+
+/* What libntvm does with NTVM_APPLY_MPROTECT, on the fake. */
+static void apply_mprotect(struct fake_mm *mm, u64 base, u64 size, u32 prot)
+{
+	fake_insert(mm, base, base + size, prot, false);
+}
+
+TEST_F(core, fuzz)
+{
+	static struct page_view before[WIN_PAGES], after[WIN_PAGES];
+	unsigned int seed = 20261122;
+	char why[200];
+	u64 base, size;
+	int iter, op, failing;
+	u32 st = 0;
+
+	for (iter = 0; iter < 20000; iter++) {
+		op = rand_r(&seed) % 7;
+		base = WIN + (u64)(rand_r(&seed) % WIN_PAGES) * PAGE;
+		if (rand_r(&seed) % 4 == 0)
+			base += rand_r(&seed) % PAGE;
+		size = (u64)(1 + rand_r(&seed) % 24) * PAGE - rand_r(&seed) % 2;
+		failing = rand_r(&seed) % 4 == 0;
+		self->mm->fail_at = failing ? 1 + rand_r(&seed) % 3 : 0;
+		self->mm->calls = 0;
+		snapshot(&self->s, self->mm, before);
+
+		if (op == 0 || op == 1) {
+			struct ntvm_alloc a = { .base = base, .size = size,
+						.type = NTVM_MEM_RESERVE,
+						.protect = random_prot(&seed) };
+
+			/* Keep every allocation inside the window. */
+			if (a.base + a.size > WIN + WIN_GRANS * GRAN)
+				a.size = WIN + WIN_GRANS * GRAN - a.base;
+			if (op == 1) {
+				a.base = 0;
+				a.flags = NTVM_ALLOC_REQUIREMENTS;
+				a.lowest = WIN;
+				a.highest = WIN + WIN_GRANS * GRAN - 1;
+			}
+			if (rand_r(&seed) % 2)
+				a.type |= NTVM_MEM_COMMIT;
+			ntvm_allocate(&self->s, &a);
+			st = a.status;
+			if (!st && a.apply)
+				apply_mprotect(self->mm, a.base, a.size, a.apply_prot);
+		} else if (op == 2) {
+			struct ntvm_alloc a = { .base = base, .size = size,
+						.type = rand_r(&seed) % 8 ? NTVM_MEM_COMMIT :
+									    NTVM_MEM_RESET,
+						.protect = random_prot(&seed) };
+
+			ntvm_allocate(&self->s, &a);
+			st = a.status;
+			if (!st && (a.apply & NTVM_APPLY_MPROTECT))
+				apply_mprotect(self->mm, a.base, a.size, a.apply_prot);
+		} else if (op == 3 || op == 4) {
+			struct ntvm_free f = { .base = base,
+					       .size = rand_r(&seed) % 3 ? size : 0,
+					       .type = op == 3 ? NTVM_MEM_DECOMMIT :
+								 NTVM_MEM_RELEASE };
+
+			ntvm_free(&self->s, &f);
+			st = f.status;
+		} else if (op == 5) {
+			struct ntvm_protect p = { .base = base, .size = size,
+						  .protect = random_prot(&seed) };
+			bool skip = rand_r(&seed) % 8 == 0;
+
+			ntvm_protect(&self->s, &p);
+			st = p.status;
+			/* Without the mprotect the NT view must not change. */
+			if (!st && p.apply && skip) {
+				snapshot(&self->s, self->mm, after);
+				ASSERT_EQ(0, memcmp(before, after, sizeof(before)))
+					TH_LOG("iter %d: unapplied protect changed the view", iter);
+				p.apply = 0;
+			}
+			if (!st && p.apply)
+				apply_mprotect(self->mm, p.base, p.size, p.apply_prot);
+		} else {
+			/*
+			 * munmap() behind ntvm's back of the allocation at
+			 * base: the next calls must see it gone.
+			 */
+			struct ntvm_region r = query(&self->s, base);
+			u64 end = r.base;
+
+			if (r.state != NTVM_MEM_FREE && rand_r(&seed) % 4 == 0) {
+				while (end < WIN + WIN_GRANS * GRAN &&
+				       query(&self->s, end).allocation_base ==
+				       r.allocation_base &&
+				       query(&self->s, end).state != NTVM_MEM_FREE)
+					end += PAGE;
+				self->mm->fail_at = 0;
+				fake_insert(self->mm, r.allocation_base, end, 0, false);
+				{
+					struct ntvm_free f = { .base = r.allocation_base,
+							       .type = NTVM_MEM_RELEASE };
+
+					ntvm_free(&self->s, &f);
+					ASSERT_EQ(0, f.status);
+				}
+				fake_insert(self->mm, r.allocation_base, end, 0, true);
+				{
+					/* Now a foreign mapping: ntvm's view of it. */
+					struct ntvm_alloc c = { .base = r.allocation_base,
+								.size = PAGE,
+								.type = NTVM_MEM_RESERVE,
+								.protect = NTVM_PAGE_NOACCESS };
+
+					ntvm_allocate(&self->s, &c);
+					ASSERT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, c.status);
+					ASSERT_EQ(NTVM_MEM_MAPPED,
+						  query(&self->s, r.allocation_base).type);
+				}
+				{
+					int i;
+
+					/* munmap() it: the window is ntvm's again. */
+					for (i = 0; i < self->mm->n; i++)
+						if (self->mm->seg[i].foreign) {
+							memmove(&self->mm->seg[i],
+								&self->mm->seg[i + 1],
+								(self->mm->n - i - 1) *
+								sizeof(self->mm->seg[0]));
+							self->mm->n--;
+							i--;
+						}
+				}
+			}
+			st = 0;
+		}
+		if (st) {
+			snapshot(&self->s, self->mm, after);
+			ASSERT_EQ(0, memcmp(before, after, sizeof(before)))
+				TH_LOG("iter %d op %d: failed (%#x) but changed state",
+				       iter, op, st);
+		}
+		why[0] = 0;
+		ASSERT_EQ(0, check_invariants(&self->s, self->mm, why))
+			TH_LOG("iter %d op %d status %#x: %s", iter, op, st, why);
+	}
+}
+
+TEST_HARNESS_MAIN

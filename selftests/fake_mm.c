@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A fake address space for testing the NT core in user space: a sorted
+ * array of mappings, with struct nt_vm_ops on top and a way to make the
+ * Nth map call fail, as vm_mmap() can.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "fake_mm.h"
+
+void *ntvm_core_zalloc(size_t size)
+{
+	return calloc(1, size);
+}
+
+void *ntvm_core_realloc(void *p, size_t size)
+{
+	return realloc(p, size);
+}
+
+void ntvm_core_free(void *p)
+{
+	free(p);
+}
+
+/* Remove [lo, hi) from the mappings, splitting where needed. */
+static void fake_cut(struct fake_mm *mm, u64 lo, u64 hi)
+{
+	int i;
+
+	for (i = 0; i < mm->n; i++) {
+		struct fake_seg *s = &mm->seg[i];
+
+		if (s->end <= lo || s->start >= hi)
+			continue;
+		if (s->start < lo && s->end > hi) {
+			assert(mm->n < FAKE_MAX_SEGS);
+			memmove(&mm->seg[i + 2], &mm->seg[i + 1],
+				(mm->n - i - 1) * sizeof(*s));
+			mm->seg[i + 1] = *s;
+			mm->seg[i + 1].start = hi;
+			s->end = lo;
+			mm->n++;
+			return;
+		}
+		if (s->start < lo) {
+			s->end = lo;
+		} else if (s->end > hi) {
+			s->start = hi;
+		} else {
+			memmove(s, s + 1, (mm->n - i - 1) * sizeof(*s));
+			mm->n--;
+			i--;
+		}
+	}
+}
+
+void fake_insert(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign)
+{
+	int i;
+
+	fake_cut(mm, lo, hi);
+	for (i = 0; i < mm->n && mm->seg[i].start < lo; i++)
+		;
+	assert(mm->n < FAKE_MAX_SEGS);
+	memmove(&mm->seg[i + 1], &mm->seg[i], (mm->n - i) * sizeof(mm->seg[0]));
+	mm->seg[i] = (struct fake_seg){ lo, hi, prot, foreign };
+	mm->n++;
+}
+
+static bool fake_overlaps(struct fake_mm *mm, u64 lo, u64 hi)
+{
+	int i;
+
+	for (i = 0; i < mm->n; i++)
+		if (mm->seg[i].start < hi && mm->seg[i].end > lo)
+			return true;
+	return false;
+}
+
+static struct fake_mm *to_mm(void *ctx)
+{
+	return ctx;
+}
+
+static int fake_map(void *ctx, u64 addr, u64 len, enum nt_map_how how, u32 lprot)
+{
+	struct fake_mm *mm = to_mm(ctx);
+
+	assert(!mm->read_locked);
+	if (!len || (addr & 0xfff) || (len & 0xfff))
+		fprintf(stderr, "fake_map how %d addr %#llx len %#llx\n", how, (unsigned long long)addr, (unsigned long long)len);
+	assert(len && !(addr & 0xfff) && !(len & 0xfff));
+	if (mm->fail_at && ++mm->calls == mm->fail_at)
+		return -ENOMEM;
+	switch (how) {
+	case NT_MAP_RESERVE:
+	case NT_MAP_RESERVE_COMMIT:
+		if (fake_overlaps(mm, addr, addr + len))
+			return -EEXIST;
+		fake_insert(mm, addr, addr + len,
+			    how == NT_MAP_RESERVE ? 0 : (int)lprot, false);
+		break;
+	case NT_MAP_COMMIT:
+		fake_insert(mm, addr, addr + len, lprot, false);
+		break;
+	case NT_MAP_DECOMMIT:
+		fake_insert(mm, addr, addr + len, 0, false);
+		break;
+	}
+	return 0;
+}
+
+static int fake_unmap(void *ctx, u64 addr, u64 len)
+{
+	struct fake_mm *mm = to_mm(ctx);
+
+	assert(!mm->read_locked);
+	if (mm->fail_at && ++mm->calls == mm->fail_at)
+		return -ENOMEM;
+	fake_cut(mm, addr, addr + len);
+	return 0;
+}
+
+static int fake_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr)
+{
+	struct fake_mm *mm = to_mm(ctx);
+	u64 a, b, c;
+	int i, k;
+
+	assert(!mm->read_locked);
+	for (k = 0; k <= mm->n; k++) {
+		i = req->top_down ? mm->n - k : k;
+		a = i ? mm->seg[i - 1].end : 0;
+		b = i < mm->n ? mm->seg[i].start : mm->task_size;
+		a = a > req->lo ? a : req->lo;
+		b = b < req->hi ? b : req->hi;
+		if (b <= a || b - a < req->size)
+			continue;
+		if (req->top_down) {
+			c = (b - req->size) & ~(req->align - 1);
+			if (c >= a) {
+				*addr = c;
+				return 0;
+			}
+		} else {
+			c = nt_round_up(a, req->align);
+			if (c + req->size <= b) {
+				*addr = c;
+				return 0;
+			}
+		}
+	}
+	return -ENOMEM;
+}
+
+static void fake_lock_read(void *ctx)
+{
+	assert(!to_mm(ctx)->read_locked);
+	to_mm(ctx)->read_locked = true;
+}
+
+static void fake_unlock_read(void *ctx)
+{
+	assert(to_mm(ctx)->read_locked);
+	to_mm(ctx)->read_locked = false;
+}
+
+int fake_prot(struct fake_mm *mm, u64 addr, u64 *start, u64 *end)
+{
+	int i;
+
+	for (i = 0; i < mm->n; i++) {
+		if (mm->seg[i].end <= addr)
+			continue;
+		if (mm->seg[i].start > addr) {
+			*start = i ? mm->seg[i - 1].end : 0;
+			*end = mm->seg[i].start;
+			return NT_VMA_NONE;
+		}
+		*start = mm->seg[i].start;
+		*end = mm->seg[i].end;
+		return mm->seg[i].prot | (mm->seg[i].foreign ? NT_VMA_FOREIGN : 0);
+	}
+	*start = mm->n ? mm->seg[mm->n - 1].end : 0;
+	*end = mm->task_size;
+	return NT_VMA_NONE;
+}
+
+static int fake_prot_at(void *ctx, u64 addr, u64 *start, u64 *end)
+{
+	assert(to_mm(ctx)->read_locked);
+	return fake_prot(to_mm(ctx), addr, start, end);
+}
+
+static u64 fake_largest_free(void *ctx, u64 lo, u64 hi)
+{
+	struct fake_mm *mm = to_mm(ctx);
+	u64 best = 0, a, b;
+	int i;
+
+	for (i = 0; i <= mm->n; i++) {
+		a = i ? mm->seg[i - 1].end : 0;
+		b = i < mm->n ? mm->seg[i].start : mm->task_size;
+		a = nt_round_up(a > lo ? a : lo, NTVM_GRANULARITY);
+		b = (b < hi ? b : hi) & ~(NTVM_GRANULARITY - 1);
+		if (b > a && b - a > best)
+			best = b - a;
+	}
+	return best;
+}
+
+const struct nt_vm_ops fake_ops = {
+	.map = fake_map,
+	.unmap = fake_unmap,
+	.find_gap = fake_find_gap,
+	.lock_read = fake_lock_read,
+	.unlock_read = fake_unlock_read,
+	.prot_at = fake_prot_at,
+	.largest_free = fake_largest_free,
+};

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef NTVM_FAKE_MM_H
+#define NTVM_FAKE_MM_H
+
+#include "core/nt.h"
+
+#define FAKE_MAX_SEGS 4096
+
+struct fake_seg {
+	u64 start, end;
+	int prot;
+	bool foreign;
+};
+
+struct fake_mm {
+	struct fake_seg seg[FAKE_MAX_SEGS];
+	int n;
+	u64 task_size;
+	bool read_locked;
+	int fail_at;	/* make the fail_at-th map/unmap call fail; 0: never */
+	int calls;
+};
+
+extern const struct nt_vm_ops fake_ops;
+
+void fake_insert(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign);
+/* Like nt_vm_ops.prot_at, without the locking rule. */
+int fake_prot(struct fake_mm *mm, u64 addr, u64 *start, u64 *end);
+
+#endif

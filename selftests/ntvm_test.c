@@ -1,0 +1,1191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ntvm conformance and robustness tests (kselftest harness).
+ *
+ * The scenarios are the [T] facts of shared/spec/nt-vm-semantics.md, cited
+ * as "spec N.N".  Every failing call is followed by a check that the state
+ * it could have touched is unchanged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "ntvm_selftest.h"
+
+#define CUR NtCurrentProcess()
+#define P(x) ((PVOID)(uintptr_t)(x))
+#define U(x) ((uintptr_t)(x))
+
+static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
+{
+	return NtAllocateVirtualMemory(CUR, base, 0, &size, type, prot);
+}
+
+static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
+{
+	return NtFreeVirtualMemory(CUR, &base, &size, type);
+}
+
+static MEMORY_BASIC_INFORMATION q(const void *addr)
+{
+	MEMORY_BASIC_INFORMATION m;
+	SIZE_T len = 0;
+
+	memset(&m, 0xcc, sizeof(m));
+	if (NtQueryVirtualMemory(CUR, addr, MemoryBasicInformation, &m,
+				 sizeof(m), &len) || len != sizeof(m))
+		memset(&m, 0xee, sizeof(m));
+	return m;
+}
+
+/* Every field of the region that contains addr. */
+#define EXPECT_REGION(addr, base, abase, aprot, size, state, prot, type) do { \
+	MEMORY_BASIC_INFORMATION __m = q(P(addr));			\
+	EXPECT_EQ(U(base), U(__m.BaseAddress));				\
+	EXPECT_EQ(U(abase), U(__m.AllocationBase));			\
+	EXPECT_EQ((DWORD)(aprot), __m.AllocationProtect);		\
+	EXPECT_EQ((SIZE_T)(size), __m.RegionSize);			\
+	EXPECT_EQ((DWORD)(state), __m.State);				\
+	EXPECT_EQ((DWORD)(prot), __m.Protect);				\
+	EXPECT_EQ((DWORD)(type), __m.Type);				\
+} while (0)
+
+static struct ntvm_stats stats(void)
+{
+	struct ntvm_stats st;
+
+	if (ntvm_stats(&st))
+		memset(&st, 0xff, sizeof(st));
+	return st;
+}
+
+/* Does reading (or writing) addr fault?  Checked in a child. */
+static int faults(void *addr, int write)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (!pid) {
+		if (write)
+			*(volatile char *)addr = 1;
+		else
+			(void)*(volatile char *)addr;
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+FIXTURE(nt) {
+	int unused;
+};
+
+FIXTURE_SETUP(nt)
+{
+	if (access("/dev/ntvm", F_OK))
+		SKIP(return, "/dev/ntvm is not present");
+	ASSERT_LE(0, ntvm_fd());
+}
+
+FIXTURE_TEARDOWN(nt)
+{
+}
+
+/* ---- ABI ---- */
+
+TEST_F(nt, api_handshake)
+{
+	struct ntvm_api api = { .api = NTVM_API };
+	int fd = ntvm_fd();
+
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_API, &api));
+	EXPECT_EQ(NTVM_API, api.api);
+	EXPECT_EQ(NTVM_FEATURES_ALL, api.features);
+	EXPECT_TRUE(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_ALLOCATE));
+	EXPECT_TRUE(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_QUERY));
+	EXPECT_EQ(0x1000, api.page_size);
+	EXPECT_EQ(0x10000, api.granularity);
+	EXPECT_EQ(0x10000, api.min_address);
+	EXPECT_EQ(0x7ffffffeffffULL, api.max_address);
+
+	memset(&api, 0, sizeof(api));
+	api.api = NTVM_API + 1;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_API, &api));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(NTVM_API + 1, api.api);
+
+	memset(&api, 0, sizeof(api));
+	api.api = NTVM_API;
+	api.reserved[2] = 1;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_API, &api));
+	EXPECT_EQ(EINVAL, errno);
+
+	memset(&api, 0, sizeof(api));
+	api.api = NTVM_API;
+	api.features = 1ULL << 63;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_API, &api));
+	EXPECT_EQ(EINVAL, errno);
+
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_API, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(nt, unknown_ioctl)
+{
+	int fd = ntvm_fd();
+	long arg = 0;
+
+	EXPECT_EQ(-1, ioctl(fd, _IOWR('N', 0xbf, struct ntvm_free), &arg));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(fd, _IO('N', 0xa1), 0));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
+TEST_F(nt, abi_reserved_fields)
+{
+	struct ntvm_stats before = stats(), after;
+	struct ntvm_alloc a = {
+		.size = 0x10000, .type = MEM_RESERVE, .protect = PAGE_NOACCESS,
+	};
+	struct ntvm_free f = { .type = MEM_RELEASE };
+	struct ntvm_protect p = { .protect = PAGE_READONLY };
+	struct ntvm_region r;
+	struct ntvm_query qq = { .regions = U(&r), .count = 1 };
+	int fd = ntvm_fd();
+
+	a.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOCATE, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.reserved[1] = 0;
+	a.flags = 2;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOCATE, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.flags = 0;
+	a.alignment = 0x10000;	/* requirements without the flag */
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOCATE, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.alignment = 0;
+	a.status = 1;		/* an output field set on input */
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOCATE, &a));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, a.base);
+
+	f.reserved[0] = 1;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(EINVAL, errno);
+	p.pad = 1;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(EINVAL, errno);
+	qq.count = 0;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_QUERY, &qq));
+	EXPECT_EQ(EINVAL, errno);
+	qq.count = 1;
+	qq.regions = 8;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_QUERY, &qq));
+	EXPECT_EQ(EFAULT, errno);
+
+	/* A read-only argument block: refused before anything happens. */
+	void *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memcpy(ro, &(struct ntvm_alloc){ .size = 0x10000, .type = MEM_RESERVE,
+					 .protect = PAGE_NOACCESS }, sizeof(a));
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOCATE, ro));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(ro, 4096);
+
+	after = stats();
+	EXPECT_EQ(before.allocations, after.allocations);
+	EXPECT_EQ(before.reserved_bytes, after.reserved_bytes);
+}
+
+/* A forked child's calls on the inherited fd are refused; it still runs. */
+TEST_F(nt, fork_refused)
+{
+	PVOID base = NULL;
+	int fd = ntvm_fd(), status;
+	pid_t pid;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	memset(base, 0x5a, 0x10000);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct ntvm_api api = { .api = NTVM_API };
+		struct ntvm_free f = { .base = U(base), .type = MEM_RELEASE };
+
+		if (ioctl(fd, NTVM_IOC_API, &api) != -1 || errno != EPERM)
+			_exit(1);
+		if (ioctl(fd, NTVM_IOC_FREE, &f) != -1 || errno != EPERM)
+			_exit(2);
+		if (((volatile char *)base)[100] != 0x5a)
+			_exit(3);
+		/* libntvm opens the child's own descriptor. */
+		PVOID b2 = NULL;
+
+		if (nt_alloc(&b2, 0x1000, MEM_COMMIT, PAGE_READWRITE))
+			_exit(4);
+		((char *)b2)[0] = 1;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* The parent's allocation is intact. */
+	EXPECT_REGION(base, base, base, PAGE_READWRITE, 0x10000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_PRIVATE);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* ---- NtAllocateVirtualMemory ---- */
+
+/* spec 1.1.1, 1.1.2, scenario 1 */
+TEST_F(nt, aligned_reserve_and_reuse)
+{
+	PVOID base = NULL, again;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x1000, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	EXPECT_EQ(0, U(base) % 0x10000);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	again = base;
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&again, 0x1000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(U(base), U(again));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(again, 0, MEM_RELEASE));
+}
+
+/* spec 1.1.4, scenario 3 */
+TEST_F(nt, reserve_rounding_query)
+{
+	void *p = VirtualAlloc(NULL, 0xfffc, MEM_RESERVE, PAGE_NOACCESS);
+
+	ASSERT_NE(NULL, p);
+	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+/* spec 1.1.3, 1.1.5, 1.7.1: commit without reserve, commit inside */
+TEST_F(nt, commit_inside_reservation)
+{
+	PVOID base = NULL, c;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	c = base;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(U(base), U(c));
+	EXPECT_REGION(base, base, base, PAGE_NOACCESS, 0x1000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_PRIVATE);
+	EXPECT_REGION((char *)base + 0x1000, (char *)base + 0x1000, base,
+		      PAGE_NOACCESS, 0xf000, MEM_RESERVE, 0, MEM_PRIVATE);
+	p = base;
+	EXPECT_EQ(0, p[0]);
+	EXPECT_EQ(0, p[0xfff]);
+	p[0] = 7;
+	EXPECT_TRUE(faults(p + 0x1000, 0));
+
+	/* MEM_COMMIT at NULL is reserve+commit (spec 1.1.3). */
+	c = NULL;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x3000, MEM_COMMIT, PAGE_EXECUTE_READ));
+	EXPECT_REGION(c, c, c, PAGE_EXECUTE_READ, 0x3000, MEM_COMMIT,
+		      PAGE_EXECUTE_READ, MEM_PRIVATE);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(c, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* spec 1.2.5, scenario 2 */
+TEST_F(nt, conflict_within_granule)
+{
+	PVOID base = NULL, b2;
+	SIZE_T size = 0x1000;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x1000, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	b2 = (char *)base + 0x1000;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+		  nt_alloc(&b2, 0x1000, MEM_RESERVE | MEM_COMMIT, PAGE_EXECUTE_READWRITE));
+	EXPECT_EQ(U(base) + 0x1000, U(b2));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+		  NtAllocateVirtualMemory(CUR, &b2, 12, &size, MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_EQ(0x1000, size);
+	EXPECT_REGION(base, base, base, PAGE_READWRITE, 0x1000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_PRIVATE);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* spec 1.3.1, 1.4, 1.5, scenarios 4, 5, 7 */
+TEST_F(nt, allocation_validation)
+{
+	struct ntvm_stats before = stats(), after;
+	PVOID base = NULL;
+	SIZE_T size = 0;
+
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
+		  NtAllocateVirtualMemory(CUR, &base, 0, &size, MEM_RESERVE, PAGE_NOACCESS));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(NULL, 0, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION, nt_alloc(&base, 0x1000, MEM_RESERVE, 0));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION, nt_alloc(&base, 0x1000, MEM_COMMIT, 0));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_READONLY | PAGE_EXECUTE));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION, nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_WRITECOPY));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_EXECUTE_WRITECOPY));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_NOACCESS | PAGE_GUARD));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD | PAGE_NOCACHE));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_READWRITE | 0x800));
+	/* MEM_RESET validates the protection it ignores (spec 1.5.5). */
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION, nt_alloc(&base, 0x1000, MEM_RESET, 0));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
+		  nt_alloc(&base, 0x1000, MEM_RESERVE | MEM_COMMIT | AT_ROUND_TO_PAGE,
+			   PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_5, nt_alloc(&base, 0x1000, MEM_TOP_DOWN, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
+		  nt_alloc(&base, 0x1000, MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
+		  nt_alloc(&base, 0x1000, MEM_RESET | MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  nt_alloc(&base, 0x1000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_PRIVILEGE_NOT_HELD,
+		  nt_alloc(&base, 0x200000, MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES,
+			   PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_2,
+		  (base = P(0x800000000000ULL), nt_alloc(&base, 0x1000, MEM_RESERVE,
+							 PAGE_NOACCESS)));
+	base = P(0x7fffffff0000ULL);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_2, nt_alloc(&base, 0x1000, MEM_RESERVE, PAGE_NOACCESS));
+	base = P(0x7ffffffe0000ULL);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, nt_alloc(&base, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(0x7ffffffe0000ULL, U(base));
+	base = NULL;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtAllocateVirtualMemory(CUR, &base, 0, NULL, MEM_COMMIT, PAGE_READWRITE));
+	size = 0x1000;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtAllocateVirtualMemory(CUR, NULL, 0, &size, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtAllocateVirtualMemory(NULL, &base, 0, &size, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(NULL, base);
+	EXPECT_EQ(0x1000, size);
+	after = stats();
+	EXPECT_EQ(before.allocations, after.allocations);
+	EXPECT_EQ(before.reserved_bytes, after.reserved_bytes);
+	EXPECT_EQ(before.committed_bytes, after.committed_bytes);
+}
+
+/* spec 1.6, scenario 6 */
+TEST_F(nt, zero_bits)
+{
+	ULONG_PTR zb;
+	PVOID base;
+	SIZE_T size;
+	NTSTATUS st;
+
+	for (zb = 1; zb <= 21; zb++) {
+		base = NULL;
+		size = 0x1000;
+		st = NtAllocateVirtualMemory(CUR, &base, zb, &size,
+					     MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN,
+					     PAGE_READWRITE);
+		if (zb >= 16) {
+			EXPECT_EQ(STATUS_NO_MEMORY, st);
+			EXPECT_EQ(NULL, base);
+			continue;
+		}
+		ASSERT_EQ(STATUS_SUCCESS, st) TH_LOG("zero_bits %lu", (unsigned long)zb);
+		EXPECT_EQ(0, U(base) >> (32 - zb));
+		EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	}
+	base = NULL;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_3,
+		  NtAllocateVirtualMemory(CUR, &base, 22, &size, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_3,
+		  NtAllocateVirtualMemory(CUR, &base, 31, &size, MEM_COMMIT, PAGE_READWRITE));
+	/* A mask: only its leading zeros count (spec 1.6.4). */
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtAllocateVirtualMemory(CUR, &base, 0x1aaaaaaa, &size,
+					  MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE));
+	EXPECT_GT(0x20000000, U(base));
+	EXPECT_LE(0x1fff0000 - 0x100000, U(base)); /* top-down: near the limit */
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* spec 1.8: bottom-up by default, top-down on request. */
+TEST_F(nt, placement)
+{
+	PVOID lo = NULL, hi = NULL;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&lo, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&hi, 0x10000, MEM_RESERVE | MEM_TOP_DOWN,
+					   PAGE_NOACCESS));
+	EXPECT_GT(U(hi), U(lo));
+	EXPECT_LT(U(lo), 0x100000000ULL);
+	EXPECT_GT(U(hi), 0x7f0000000000ULL);
+	EXPECT_EQ(0, U(hi) % 0x10000);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(lo, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(hi, 0, MEM_RELEASE));
+}
+
+/* spec 1.9 */
+TEST_F(nt, address_requirements)
+{
+	MEM_ADDRESS_REQUIREMENTS req = { 0 };
+	MEM_EXTENDED_PARAMETER ext[2] = { 0 };
+	PVOID base = NULL;
+	SIZE_T size = 0x40000;
+
+	ext[0].Type = MemExtendedParameterAddressRequirements;
+	ext[0].Pointer = &req;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE,
+					    NULL, 1));
+	ext[1] = ext[0];
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE,
+					    ext, 2));
+	ext[1].Type = MemExtendedParameterMax;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE,
+					    &ext[1], 1));
+	ext[1].Type = MemExtendedParameterInvalidType;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE,
+					    &ext[1], 1));
+
+	req.HighestEndingAddress = P(0x20001000 + 1);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	req.HighestEndingAddress = P(0x200007ff);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	req.HighestEndingAddress = P(0x7ffffffeffffULL + 0x1000);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	req.HighestEndingAddress = P(0x7ffffffeffffULL);
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+
+	base = NULL;
+	req.HighestEndingAddress = P(0x20000fff);
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	EXPECT_EQ(0, U(base) % 0x10000);
+	EXPECT_LE(U(base) + size, 0x20001000);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+
+	base = NULL;
+	req.Alignment = 0x8000;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	req.Alignment = 0x30000;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	req.Alignment = 0x40000;
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	EXPECT_EQ(0, U(base) % 0x40000);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	base = NULL;
+	req.Alignment = 0x20000000;
+	EXPECT_EQ(STATUS_NO_MEMORY,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+
+	/* With an explicit base (spec 1.9.4). */
+	req.Alignment = 0;
+	base = P(0x30000000);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	/* All-zero requirements are accepted (spec 1.9.1). */
+	memset(&req, 0, sizeof(req));
+	base = NULL;
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* spec 1.7.2, 1.1.6, 2.9: recommit keeps data, decommit zeroes. */
+TEST_F(nt, commit_contents)
+{
+	PVOID base = NULL, c;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	c = base;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x4000, MEM_COMMIT, PAGE_READWRITE));
+	memset(p, 0xab, 0x4000);
+	/* Overlapping commit: old pages keep data, new pages read zero. */
+	c = p + 0x2000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x4000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ((char)0xab, p[0x3fff]);
+	EXPECT_EQ(0, p[0x4000]);
+	EXPECT_EQ(0, p[0x5fff]);
+	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x6000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+	/* Recommit with another protection changes it and keeps data. */
+	c = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x2000, MEM_COMMIT, PAGE_READONLY));
+	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x2000, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
+	EXPECT_EQ((char)0xab, p[0x1000]);
+	EXPECT_TRUE(faults(p, 1));
+	/* Decommit then recommit: zero. */
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p + 0x3000, 0x1000, MEM_DECOMMIT));
+	EXPECT_REGION(p + 0x3000, p + 0x3000, p, PAGE_NOACCESS, 0x1000, MEM_RESERVE, 0,
+		      MEM_PRIVATE);
+	EXPECT_TRUE(faults(p + 0x3000, 0));
+	c = p + 0x3000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(0, p[0x3000]);
+	EXPECT_EQ((char)0xab, p[0x2000]);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* spec 1.7.3: commit outside or across allocations. */
+TEST_F(nt, commit_outside)
+{
+	PVOID base = NULL, c;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	c = (char *)base + 0xf000;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&c, 0x2000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(U(base) + 0xf000, U(c));
+	EXPECT_REGION(base, base, base, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	c = base;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&c, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(MEM_FREE, q(base).State);
+}
+
+/* ---- NtFreeVirtualMemory ---- */
+
+/* spec 1.2.3, 2.4, 2.5, scenarios 8-10 */
+TEST_F(nt, free_size_zero_and_straddle)
+{
+	PVOID base = NULL, b;
+	SIZE_T size;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_COMMIT, PAGE_EXECUTE_READWRITE));
+	b = (char *)base + 0x1fff;
+	size = 2;
+	EXPECT_EQ(STATUS_SUCCESS, NtFreeVirtualMemory(CUR, &b, &size, MEM_DECOMMIT));
+	EXPECT_EQ(U(base) + 0x1000, U(b));
+	EXPECT_EQ(0x2000, size);
+	EXPECT_REGION((char *)base + 0x1000, (char *)base + 0x1000, base,
+		      PAGE_EXECUTE_READWRITE, 0x2000, MEM_RESERVE, 0, MEM_PRIVATE);
+
+	b = (char *)base + 0x1001;
+	size = 0;
+	EXPECT_EQ(STATUS_FREE_VM_NOT_AT_BASE, NtFreeVirtualMemory(CUR, &b, &size, MEM_DECOMMIT));
+	EXPECT_EQ(U(base) + 0x1001, U(b));
+	EXPECT_EQ(0, size);
+	b = (char *)base + 0xffe;
+	EXPECT_EQ(STATUS_SUCCESS, NtFreeVirtualMemory(CUR, &b, &size, MEM_DECOMMIT));
+	EXPECT_EQ(U(base), U(b));
+	EXPECT_EQ(0, size);
+	EXPECT_REGION(base, base, base, PAGE_EXECUTE_READWRITE, 0x10000, MEM_RESERVE, 0,
+		      MEM_PRIVATE);
+
+	b = (char *)base + 0x1001;
+	EXPECT_EQ(STATUS_FREE_VM_NOT_AT_BASE, NtFreeVirtualMemory(CUR, &b, &size, MEM_RELEASE));
+	EXPECT_EQ(U(base) + 0x1001, U(b));
+	b = (char *)base + 0x1000;
+	EXPECT_EQ(STATUS_FREE_VM_NOT_AT_BASE, NtFreeVirtualMemory(CUR, &b, &size, MEM_RELEASE));
+	b = (char *)base + 0xfff;
+	EXPECT_EQ(STATUS_SUCCESS, NtFreeVirtualMemory(CUR, &b, &size, MEM_RELEASE));
+	EXPECT_EQ(U(base), U(b));
+	EXPECT_EQ(0x10000, size);
+	EXPECT_EQ(MEM_FREE, q(base).State);
+}
+
+/* spec 2.6, 2.7, scenarios 11-12 */
+TEST_F(nt, partial_release)
+{
+	PVOID base = NULL, b;
+	SIZE_T size;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	p = base;
+	b = base;
+	size = 0x11000;
+	EXPECT_EQ(STATUS_UNABLE_TO_FREE_VM, NtFreeVirtualMemory(CUR, &b, &size, MEM_RELEASE));
+	EXPECT_EQ(U(base), U(b));
+	EXPECT_EQ(0x11000, size);
+	b = p + 0x1001;
+	size = 0xffff;
+	EXPECT_EQ(STATUS_UNABLE_TO_FREE_VM, NtFreeVirtualMemory(CUR, &b, &size, MEM_RELEASE));
+	EXPECT_EQ(U(p) + 0x1001, U(b));
+	EXPECT_EQ(0xffff, size);
+	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+
+	size = 0xfff;
+	EXPECT_EQ(STATUS_SUCCESS, NtFreeVirtualMemory(CUR, &b, &size, MEM_RELEASE));
+	EXPECT_EQ(U(p) + 0x1000, U(b));
+	EXPECT_EQ(0x1000, size);
+	p[0] = 1;
+	p[0x2000] = 1;
+	EXPECT_EQ(MEM_FREE, q(p + 0x1000).State);
+	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+	EXPECT_REGION(p + 0x2000, p + 0x2000, p + 0x2000, PAGE_READWRITE, 0xe000,
+		      MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+
+	b = p + 1;
+	size = 0xfff;
+	EXPECT_EQ(STATUS_SUCCESS, NtFreeVirtualMemory(CUR, &b, &size, MEM_RELEASE));
+	EXPECT_EQ(U(p), U(b));
+	EXPECT_EQ(0x1000, size);
+
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x1000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(U(p), U(b));
+	EXPECT_EQ(STATUS_UNABLE_TO_FREE_VM, nt_free(p, 0x10000, MEM_DECOMMIT));
+	EXPECT_EQ(STATUS_UNABLE_TO_FREE_VM, nt_free(p, 0x10000, MEM_RELEASE));
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p + 0x1000, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p + 0x1000, 0x1000, MEM_DECOMMIT));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p + 0x2000, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0x1000, MEM_RELEASE));
+	EXPECT_EQ(MEM_FREE, q(p).State);
+}
+
+/* spec 2.2, 2.3, 2.13, scenario 14 */
+TEST_F(nt, free_type_rules)
+{
+	PVOID base = NULL;
+	void *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(p, 1, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(p, 0x10000, 0));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(p, 0, MEM_FREE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, nt_free(p, 0, 0));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, nt_free(p, 0, MEM_DECOMMIT | MEM_RELEASE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, nt_free(p, 0, MEM_COALESCE_PLACEHOLDERS));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_3,
+		  nt_free(p, 0, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+		  nt_free(p, 0x1000, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+	EXPECT_TRUE(VirtualFree(p, 0x10000, MEM_DECOMMIT));
+	EXPECT_EQ(STATUS_INVALID_HANDLE, NtFreeVirtualMemory(NULL, &base, &(SIZE_T){0}, MEM_RELEASE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFreeVirtualMemory(CUR, &base, NULL, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_2, nt_free(P(0x800000000000ULL), 0, MEM_RELEASE));
+}
+
+/* ---- NtProtectVirtualMemory ---- */
+
+/* spec 4.1-4.3, scenarios 15-16 */
+TEST_F(nt, protect_rules)
+{
+	PVOID base = NULL, c;
+	DWORD old = 0xdead;
+	ULONG o;
+	SIZE_T size;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	c = base;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x1000, MEM_COMMIT, PAGE_NOACCESS));
+	SetLastError(0);
+	EXPECT_FALSE(VirtualProtect(p, 0xfffc, PAGE_READONLY, &old));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(0xdead, old);
+	c = p;
+	size = 0x2000;
+	EXPECT_EQ(STATUS_NOT_COMMITTED, NtProtectVirtualMemory(CUR, &c, &size, PAGE_READONLY, &o));
+	c = p;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtProtectVirtualMemory(CUR, &c, &size, PAGE_READONLY, NULL));
+	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x1000, MEM_COMMIT, PAGE_NOACCESS, MEM_PRIVATE);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualProtect(p, 0x1000, PAGE_READONLY, NULL));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+
+	EXPECT_TRUE(VirtualProtect(p, 0x1000, PAGE_READONLY, &old));
+	EXPECT_EQ(PAGE_NOACCESS, old);
+	EXPECT_EQ(0, p[0]);
+	EXPECT_TRUE(VirtualProtect(p + 0x10, 0x10, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_READONLY, old);
+	p[0] = 3;
+	/* Written back page-rounded (spec 4.9). */
+	c = p + 0x10;
+	size = 0x10;
+	EXPECT_EQ(STATUS_SUCCESS, NtProtectVirtualMemory(CUR, &c, &size, PAGE_READONLY, &o));
+	EXPECT_EQ(U(p), U(c));
+	EXPECT_EQ(0x1000, size);
+	EXPECT_EQ(PAGE_READWRITE, o);
+	EXPECT_EQ(3, p[0]);
+	EXPECT_TRUE(faults(p, 1));
+	/* Free memory and ranges past the allocation. */
+	c = p + 0x10000;
+	size = 0x1000;
+	if (q(c).State == MEM_FREE)
+		EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+			  NtProtectVirtualMemory(CUR, &c, &size, PAGE_READONLY, &o));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* spec 4.4, scenario 17: the protection table on a committed page. */
+TEST_F(nt, protect_table)
+{
+	PVOID base = NULL;
+	DWORD old, prot;
+	int ok;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_NOACCESS));
+	for (prot = 0; prot < 0x100; prot++) {
+		ok = prot == 0x01 || prot == 0x02 || prot == 0x04 ||
+		     prot == 0x10 || prot == 0x20 || prot == 0x40;
+		SetLastError(0);
+		EXPECT_EQ(ok, VirtualProtect(base, 0x1000, prot, &old))
+			TH_LOG("prot %#x", prot);
+		if (ok) {
+			EXPECT_EQ(prot, q(base).Protect);
+			EXPECT_EQ(PAGE_NOACCESS, q(base).AllocationProtect);
+			EXPECT_TRUE(VirtualProtect(base, 0x1000, PAGE_NOACCESS, &old));
+			EXPECT_EQ(prot, old);
+		} else {
+			EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+			EXPECT_EQ(PAGE_NOACCESS, q(base).Protect);
+		}
+	}
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* spec 1.7.2, 4.7 (query side), scenarios 18, 20 */
+TEST_F(nt, guard_pages)
+{
+	PVOID base = NULL, c;
+	DWORD old;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x2000, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD));
+	p = base;
+	EXPECT_REGION(p, p, p, PAGE_READWRITE | PAGE_GUARD, 0x2000, MEM_COMMIT,
+		      PAGE_READWRITE | PAGE_GUARD, MEM_PRIVATE);
+	EXPECT_TRUE(faults(p, 0));
+	EXPECT_TRUE(VirtualProtect(p, 0x1000, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_READWRITE | PAGE_GUARD, old);
+	p[0] = 1;
+	EXPECT_TRUE(VirtualProtect(p, 0x1000, PAGE_READWRITE | PAGE_GUARD, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_REGION(p, p, p, PAGE_READWRITE | PAGE_GUARD, 0x2000, MEM_COMMIT,
+		      PAGE_READWRITE | PAGE_GUARD, MEM_PRIVATE);
+	/* Recommit of committed RW pages with a guard protection. */
+	EXPECT_TRUE(VirtualProtect(p, 0x2000, PAGE_READWRITE, &old));
+	c = p + 0x1000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x1000, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD));
+	EXPECT_REGION(p + 0x1000, p + 0x1000, p, PAGE_READWRITE | PAGE_GUARD, 0x1000,
+		      MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD, MEM_PRIVATE);
+	EXPECT_EQ(1, p[0]);
+	/* NOACCESS disarms. */
+	EXPECT_TRUE(VirtualProtect(p + 0x1000, 0x1000, PAGE_NOACCESS, &old));
+	EXPECT_EQ(PAGE_READWRITE | PAGE_GUARD, old);
+	EXPECT_EQ(PAGE_NOACCESS, q(p + 0x1000).Protect);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* spec 4.6, scenario 19 */
+TEST_F(nt, nocache_sticks)
+{
+	PVOID base = NULL;
+	DWORD old;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x2000, MEM_COMMIT, PAGE_READWRITE | PAGE_NOCACHE));
+	p = base;
+	EXPECT_REGION(p, p, p, 0x204, 0x2000, MEM_COMMIT, 0x204, MEM_PRIVATE);
+	EXPECT_TRUE(VirtualProtect(p, 0x1000, PAGE_READWRITE, &old));
+	EXPECT_EQ(0x204, old);
+	EXPECT_REGION(p, p, p, 0x204, 0x2000, MEM_COMMIT, 0x204, MEM_PRIVATE);
+	EXPECT_TRUE(VirtualProtect(p, 0x1000, PAGE_READONLY, &old));
+	EXPECT_REGION(p, p, p, 0x204, 0x1000, MEM_COMMIT, 0x202, MEM_PRIVATE);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+
+	base = NULL;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_TRUE(VirtualProtect(base, 0x1000, PAGE_READONLY | PAGE_NOCACHE, &old));
+	EXPECT_EQ(PAGE_READONLY, q(base).Protect);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* ---- MEM_RESET ---- */
+
+/* spec 6.1-6.3, scenario 24 */
+TEST_F(nt, reset)
+{
+	PVOID base = NULL;
+	void *r;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	ASSERT_EQ(p, VirtualAlloc(p, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	memset(p, 0x11, 0x1000);
+	r = VirtualAlloc(p, 0x1000, MEM_RESET, PAGE_NOACCESS);
+	EXPECT_EQ(p, r);
+	EXPECT_TRUE(p[10] == 0 || p[10] == 0x11);
+	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+	r = VirtualAlloc(p + 0x1000, 0x1000, MEM_RESET, PAGE_NOACCESS);
+	EXPECT_EQ(p + 0x1000, r);
+	EXPECT_REGION(p + 0x1000, p + 0x1000, p, PAGE_NOACCESS, 0xf000, MEM_RESERVE, 0,
+		      MEM_PRIVATE);
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(p + 0xf000, 0x2000, MEM_RESET, PAGE_NOACCESS));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	p[0] = 5;
+	EXPECT_EQ(5, p[0]);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* ---- NtQueryVirtualMemory ---- */
+
+/* spec 3.1, 3.4, 3.8 */
+TEST_F(nt, query_rules)
+{
+	MEMORY_BASIC_INFORMATION m;
+	PVOID base = NULL;
+	SIZE_T len;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	m = q((char *)base + 0x10);
+	EXPECT_EQ(U(base), U(m.BaseAddress));
+	EXPECT_EQ(NULL, m.AllocationBase);
+	EXPECT_EQ(0, m.AllocationProtect);
+	EXPECT_EQ(MEM_FREE, m.State);
+	EXPECT_EQ(PAGE_NOACCESS, m.Protect);
+	EXPECT_EQ(0, m.Type);
+	EXPECT_LE(0x10000, m.RegionSize);
+
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, &m, sizeof(m) - 1, &len));
+	EXPECT_EQ(STATUS_INVALID_INFO_CLASS,
+		  NtQueryVirtualMemory(CUR, base, 7, &m, sizeof(m), &len));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtQueryVirtualMemory(CUR, P(0x7fffffff0000ULL), MemoryBasicInformation,
+				       &m, sizeof(m), &len));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtQueryVirtualMemory(NULL, base, MemoryBasicInformation, &m, sizeof(m), &len));
+	/* Memory ntvm did not allocate: this program's stack. */
+	m = q(&len);
+	EXPECT_EQ(MEM_COMMIT, m.State);
+	EXPECT_EQ(PAGE_READWRITE, m.Protect);
+	EXPECT_EQ(MEM_PRIVATE, m.Type);
+}
+
+/* spec 3.5: coalescing, and the bulk form. */
+TEST_F(nt, query_coalescing_bulk)
+{
+	MEMORY_BASIC_INFORMATION r[8];
+	PVOID base = NULL, c;
+	DWORD old;
+	ULONG n = 8;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+	p = base;
+	EXPECT_TRUE(VirtualProtect(p, 0x3000, PAGE_READONLY, &old));
+	EXPECT_EQ(0x3000, q(p).RegionSize);
+	EXPECT_TRUE(VirtualProtect(p, 0x3000, PAGE_READWRITE, &old));
+	EXPECT_EQ(0x10000, q(p).RegionSize);
+	EXPECT_TRUE(VirtualProtect(p + 0x4000, 0x1000, PAGE_EXECUTE_READ, &old));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p + 0x8000, 0x2000, MEM_DECOMMIT));
+	c = NULL;
+	ASSERT_EQ(STATUS_SUCCESS, ntvm_query_regions(p, p + 0x10000, r, &n));
+	ASSERT_EQ(5, n);
+	EXPECT_EQ(U(p), U(r[0].BaseAddress));
+	EXPECT_EQ(0x4000, r[0].RegionSize);
+	EXPECT_EQ(PAGE_EXECUTE_READ, r[1].Protect);
+	EXPECT_EQ(0x1000, r[1].RegionSize);
+	EXPECT_EQ(0x3000, r[2].RegionSize);
+	EXPECT_EQ(MEM_RESERVE, r[3].State);
+	EXPECT_EQ(0x2000, r[3].RegionSize);
+	EXPECT_EQ(0x6000, r[4].RegionSize);
+	EXPECT_EQ(U(p), U(r[4].AllocationBase));
+	(void)c;
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+TEST_F(nt, statistics)
+{
+	struct ntvm_stats before = stats(), after;
+	PVOID a = NULL, b = NULL;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&a, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x30000, MEM_RESERVE, PAGE_NOACCESS));
+	after = stats();
+	EXPECT_EQ(before.allocations + 2, after.allocations);
+	EXPECT_EQ(before.reserved_bytes + 0x31000, after.reserved_bytes);
+	EXPECT_EQ(before.committed_bytes + 0x1000, after.committed_bytes);
+	EXPECT_EQ(before.granularity_waste + 0xf000, after.granularity_waste);
+	EXPECT_LT(0, after.largest_free);
+	EXPECT_EQ(0, after.largest_free % 0x10000);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(a, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(b, 0, MEM_RELEASE));
+	after = stats();
+	EXPECT_EQ(before.allocations, after.allocations);
+	EXPECT_EQ(before.reserved_bytes, after.reserved_bytes);
+	EXPECT_EQ(before.committed_bytes, after.committed_bytes);
+	EXPECT_EQ(before.granularity_waste, after.granularity_waste);
+}
+
+/* ---- Robustness ---- */
+
+/* Memory changed behind ntvm's back: the next call sees reality. */
+TEST_F(nt, changed_behind_back)
+{
+	struct ntvm_stats before = stats();
+	PVOID base = NULL, again;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x20000, MEM_COMMIT, PAGE_READWRITE));
+	p = base;
+	ASSERT_EQ(0, munmap(p + 0x10000, 0x10000));
+	EXPECT_EQ(MEM_FREE, q(p + 0x10000).State);
+	/* The allocation is gone; what is left is ordinary memory. */
+	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_PRIVATE);
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p, 0, MEM_RELEASE));
+	EXPECT_EQ(before.allocations, stats().allocations);
+	EXPECT_EQ(before.reserved_bytes, stats().reserved_bytes);
+	ASSERT_EQ(0, munmap(p, 0x10000));
+	again = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&again, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(U(p), U(again));
+	/* A shared mapping over part of it. */
+	ASSERT_NE(MAP_FAILED, mmap(p, 0x1000, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED,
+				   -1, 0));
+	again = p;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&again, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(U(p), U(again));
+	EXPECT_EQ(MEM_MAPPED, q(p).Type);
+	EXPECT_EQ(MEM_COMMIT, q(p).State);
+	EXPECT_EQ(PAGE_READONLY, q(p).Protect);
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p + 0x10000, 0, MEM_RELEASE));
+	munmap(p, 0x20000);
+}
+
+struct race_arg {
+	volatile int *stop;
+	unsigned int seed;
+	long ops;
+};
+
+static void *racer(void *v)
+{
+	struct race_arg *ra = v;
+	uintptr_t area = 0x500000000ULL;
+	PVOID b;
+	SIZE_T s;
+	ULONG o;
+
+	while (!*ra->stop) {
+		unsigned int r = rand_r(&ra->seed);
+		uintptr_t at = area + (r % 16) * 0x10000 + ((r >> 8) % 16) * 0x1000;
+
+		b = P(at);
+		s = 0x1000 * (1 + (r >> 12) % 8);
+		switch ((r >> 16) % 5) {
+		case 0:
+			b = P(at & ~0xffffULL);
+			NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESERVE, PAGE_NOACCESS);
+			break;
+		case 1:
+			/* No touching: another thread may decommit it at once. */
+			NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE);
+			break;
+		case 2:
+			NtProtectVirtualMemory(CUR, &b, &s, PAGE_READONLY, &o);
+			break;
+		case 3:
+			NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT);
+			break;
+		case 4:
+			s = 0;
+			NtFreeVirtualMemory(CUR, &b, &s, MEM_RELEASE);
+			break;
+		}
+		ra->ops++;
+	}
+	return NULL;
+}
+
+/* Threads race reserve, commit, protect, decommit and release. */
+TEST_F(nt, threads_race)
+{
+	struct race_arg ra[4];
+	pthread_t t[4];
+	volatile int stop = 0;
+	MEMORY_BASIC_INFORMATION m;
+	uintptr_t a;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		ra[i] = (struct race_arg){ .stop = &stop, .seed = 1234 + i };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, racer, &ra[i]));
+	}
+	sleep(2);
+	stop = 1;
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_LT(0, ra[i].ops);
+	}
+	/* NT state and page tables agree: committed RW pages are writable. */
+	for (a = 0x500000000ULL; a < 0x500000000ULL + 0x100000; a += 0x1000) {
+		m = q(P(a));
+		if (m.State == MEM_COMMIT && m.Protect == PAGE_READWRITE)
+			*(volatile char *)a = 2;
+		if (m.State == MEM_RESERVE)
+			EXPECT_TRUE(faults(P(a), 0));
+		if (m.State == MEM_COMMIT && m.Protect == PAGE_READONLY)
+			EXPECT_TRUE(faults(P(a), 1));
+		if (m.State != MEM_FREE && m.AllocationBase == P(a))
+			nt_free(P(a), 0, MEM_RELEASE);
+	}
+}
+
+/*
+ * 100,000 live allocations.  Whole granules, so that neighbouring
+ * reservations share a VMA and vm.max_map_count (65530) is no limit.
+ */
+TEST_F(nt, many_allocations)
+{
+	const int n = 100000;
+	PVOID *v = calloc(n, sizeof(*v));
+	struct ntvm_stats before = stats(), st;
+	char *m;
+	int i;
+
+	ASSERT_NE(NULL, v);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&v[i], 0x10000, MEM_RESERVE, PAGE_NOACCESS))
+			TH_LOG("allocation %d", i);
+		ASSERT_EQ(0, U(v[i]) % 0x10000);
+	}
+	st = stats();
+	EXPECT_EQ(before.allocations + n, st.allocations);
+	EXPECT_EQ(before.reserved_bytes + (SIZE_T)n * 0x10000, st.reserved_bytes);
+	m = v[n / 2];
+	EXPECT_REGION(m, m, m, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+	/* Operations in the middle of the tree. */
+	EXPECT_EQ(m + 0x1000, VirtualAlloc(m + 0x1000, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	m[0x1000] = 1;
+	EXPECT_REGION(m + 0x1000, m + 0x1000, m, PAGE_NOACCESS, 0x1000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_PRIVATE);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(m + 0x1000, 0x1000, MEM_RELEASE));
+	EXPECT_REGION(m + 0x2000, m + 0x2000, m + 0x2000, PAGE_NOACCESS, 0xe000, MEM_RESERVE, 0,
+		      MEM_PRIVATE);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(m + 0x2000, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(m, 0x1000, MEM_RELEASE));
+	v[n / 2] = NULL;
+	for (i = 0; i < n; i++)
+		if (v[i])
+			ASSERT_EQ(STATUS_SUCCESS, nt_free(v[i], 0, MEM_RELEASE));
+	st = stats();
+	EXPECT_EQ(before.allocations, st.allocations);
+	free(v);
+}
+
+/* A process that exits with live regions leaks nothing. */
+TEST_F(nt, exit_no_leak)
+{
+	long mms = ntvm_counter("address_spaces"), allocs = ntvm_counter("allocations");
+	int i, status;
+	pid_t pid;
+
+	if (mms < 0)
+		SKIP(return, "debugfs counters not readable (not root?)");
+	for (i = 0; i < 20; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			PVOID b;
+			int k;
+
+			for (k = 0; k < 50; k++) {
+				b = NULL;
+				if (nt_alloc(&b, 0x20000, MEM_COMMIT, PAGE_READWRITE))
+					_exit(1);
+			}
+			_exit(0);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(0, status);
+	}
+	/* free_notifier runs after an SRCU grace period. */
+	for (i = 0; i < 100 && ntvm_counter("address_spaces") != mms; i++)
+		usleep(10000);
+	EXPECT_EQ(mms, ntvm_counter("address_spaces"));
+	EXPECT_EQ(allocs, ntvm_counter("allocations"));
+}
+
+/* vm.overcommit_memory=2: an over-limit commit fails and changes nothing. */
+TEST_F(nt, commitment_limit)
+{
+	char old[16] = "";
+	PVOID base = NULL, c;
+	FILE *f;
+
+	if (geteuid())
+		SKIP(return, "needs root to set vm.overcommit_memory");
+	f = fopen("/proc/sys/vm/overcommit_memory", "r+");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	fclose(f);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, (SIZE_T)64 << 30, MEM_RESERVE, PAGE_NOACCESS));
+	c = base;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	memset(base, 0x42, 0x10000);
+
+	f = fopen("/proc/sys/vm/overcommit_memory", "w");
+	ASSERT_NE(NULL, f);
+	fputs("2", f);
+	fclose(f);
+	c = (char *)base + 0x10000;
+	EXPECT_EQ(STATUS_COMMITMENT_LIMIT,
+		  nt_alloc(&c, ((SIZE_T)32 << 30), MEM_COMMIT, PAGE_READWRITE));
+	c = NULL;
+	EXPECT_EQ(STATUS_COMMITMENT_LIMIT,
+		  nt_alloc(&c, ((SIZE_T)32 << 30), MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(NULL, c);
+	f = fopen("/proc/sys/vm/overcommit_memory", "w");
+	ASSERT_NE(NULL, f);
+	fputs(old, f);
+	fclose(f);
+
+	EXPECT_REGION(base, base, base, PAGE_NOACCESS, 0x10000, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_PRIVATE);
+	EXPECT_REGION((char *)base + 0x10000, (char *)base + 0x10000, base, PAGE_NOACCESS,
+		      ((SIZE_T)64 << 30) - 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+	EXPECT_EQ(0x42, ((char *)base)[0xffff]);
+	EXPECT_TRUE(faults((char *)base + 0x10000, 0));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+TEST_HARNESS_MAIN

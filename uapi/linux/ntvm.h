@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ntvm: Windows NT virtual-memory semantics for Linux processes.
+ *
+ * The ioctl ABI of /dev/ntvm, shared by the module and user space.
+ *
+ * Conventions (Documentation/driver-api/ioctl.rst):
+ *  - Every structure holds only __u32/__u64 fields, naturally aligned, with
+ *    explicit reserved fields that must be zero on input.
+ *  - The ioctl return value reports ABI errors only, as a negative errno:
+ *      -EFAULT  a user pointer could not be read or written;
+ *      -EINVAL  a reserved field is non-zero or an ntvm flag is unknown;
+ *      -EPERM   the caller's address space is not the one that opened the fd;
+ *      -ENOTTY  unknown command;
+ *      -EINTR   interrupted before anything changed.
+ *    Once the arguments are well-formed the ioctl returns 0 and the NT
+ *    result is in the structure's "status" field, as an NTSTATUS.  Output
+ *    fields other than status are written only when status is a success.
+ *  - Addresses and sizes are __u64 byte values in the caller's address space.
+ *
+ * NT constants (MEM_*, PAGE_*, STATUS_*) are defined here with NTVM_ prefixes
+ * so that this header can be included next to any Windows header set.
+ */
+#ifndef _UAPI_LINUX_NTVM_H
+#define _UAPI_LINUX_NTVM_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define NTVM_API		1
+
+/* Fixed geometry (spec 7.1). */
+#define NTVM_PAGE_SIZE		0x1000ULL
+#define NTVM_GRANULARITY	0x10000ULL
+
+/* Allocation / free types (spec 0.1). */
+#define NTVM_MEM_COMMIT			0x00001000
+#define NTVM_MEM_RESERVE		0x00002000
+#define NTVM_MEM_DECOMMIT		0x00004000
+#define NTVM_MEM_RELEASE		0x00008000
+#define NTVM_MEM_FREE			0x00010000
+#define NTVM_MEM_PRIVATE		0x00020000
+#define NTVM_MEM_MAPPED			0x00040000
+#define NTVM_MEM_RESET			0x00080000
+#define NTVM_MEM_TOP_DOWN		0x00100000
+#define NTVM_MEM_WRITE_WATCH		0x00200000
+#define NTVM_MEM_PHYSICAL		0x00400000
+#define NTVM_MEM_RESET_UNDO		0x01000000
+#define NTVM_MEM_LARGE_PAGES		0x20000000
+#define NTVM_MEM_RESERVE_PLACEHOLDER	0x00040000
+#define NTVM_MEM_REPLACE_PLACEHOLDER	0x00004000
+#define NTVM_MEM_COALESCE_PLACEHOLDERS	0x00000001
+#define NTVM_MEM_PRESERVE_PLACEHOLDER	0x00000002
+#define NTVM_AT_ROUND_TO_PAGE		0x40000000
+
+/* Page protections. */
+#define NTVM_PAGE_NOACCESS		0x001
+#define NTVM_PAGE_READONLY		0x002
+#define NTVM_PAGE_READWRITE		0x004
+#define NTVM_PAGE_WRITECOPY		0x008
+#define NTVM_PAGE_EXECUTE		0x010
+#define NTVM_PAGE_EXECUTE_READ		0x020
+#define NTVM_PAGE_EXECUTE_READWRITE	0x040
+#define NTVM_PAGE_EXECUTE_WRITECOPY	0x080
+#define NTVM_PAGE_GUARD			0x100
+#define NTVM_PAGE_NOCACHE		0x200
+#define NTVM_PAGE_WRITECOMBINE		0x400
+
+/* NTSTATUS values returned in the status fields. */
+#define NTVM_STATUS_SUCCESS			0x00000000u
+#define NTVM_STATUS_GUARD_PAGE_VIOLATION	0x80000001u
+#define NTVM_STATUS_INVALID_INFO_CLASS		0xC0000003u
+#define NTVM_STATUS_INFO_LENGTH_MISMATCH	0xC0000004u
+#define NTVM_STATUS_ACCESS_VIOLATION		0xC0000005u
+#define NTVM_STATUS_INVALID_HANDLE		0xC0000008u
+#define NTVM_STATUS_INVALID_PARAMETER		0xC000000Du
+#define NTVM_STATUS_NO_MEMORY			0xC0000017u
+#define NTVM_STATUS_CONFLICTING_ADDRESSES	0xC0000018u
+#define NTVM_STATUS_NOT_MAPPED_VIEW		0xC0000019u
+#define NTVM_STATUS_UNABLE_TO_FREE_VM		0xC000001Au
+#define NTVM_STATUS_ALREADY_COMMITTED		0xC0000021u
+#define NTVM_STATUS_ACCESS_DENIED		0xC0000022u
+#define NTVM_STATUS_NOT_COMMITTED		0xC000002Du
+#define NTVM_STATUS_INVALID_PAGE_PROTECTION	0xC0000045u
+#define NTVM_STATUS_PRIVILEGE_NOT_HELD		0xC0000061u
+#define NTVM_STATUS_INSUFFICIENT_RESOURCES	0xC000009Au
+#define NTVM_STATUS_FREE_VM_NOT_AT_BASE		0xC000009Fu
+#define NTVM_STATUS_MEMORY_NOT_ALLOCATED	0xC00000A0u
+#define NTVM_STATUS_NOT_SUPPORTED		0xC00000BBu
+#define NTVM_STATUS_INVALID_PARAMETER_1		0xC00000EFu
+#define NTVM_STATUS_INVALID_PARAMETER_2		0xC00000F0u
+#define NTVM_STATUS_INVALID_PARAMETER_3		0xC00000F1u
+#define NTVM_STATUS_INVALID_PARAMETER_4		0xC00000F2u
+#define NTVM_STATUS_INVALID_PARAMETER_5		0xC00000F3u
+#define NTVM_STATUS_INVALID_PARAMETER_6		0xC00000F4u
+#define NTVM_STATUS_COMMITMENT_LIMIT		0xC000012Du
+#define NTVM_STATUS_INVALID_ADDRESS		0xC0000141u
+
+/*
+ * NTVM_IOC_API: feature handshake, in the spirit of UFFDIO_API.
+ * in:  api = NTVM_API, features = features the caller needs (a subset of
+ *      NTVM_FEATURES_ALL, else -EINVAL), every other field zero.
+ * out: api, features = all features this module supports, ioctls = bitmask
+ *      of supported commands (bit _IOC_NR(cmd) - NTVM_IOC_BASE_NR), and the
+ *      geometry of the caller's address space.
+ */
+#define NTVM_FEATURE_RESERVE_COMMIT	(1ULL << 0)	/* reserve/commit/free */
+#define NTVM_FEATURE_QUERY_BULK		(1ULL << 1)	/* NTVM_IOC_QUERY count > 1 */
+#define NTVM_FEATURE_PROTECT		(1ULL << 2)	/* NTVM_IOC_PROTECT */
+#define NTVM_FEATURE_ADDRESS_REQ	(1ULL << 3)	/* lowest/highest/alignment */
+#define NTVM_FEATURE_RESET		(1ULL << 4)	/* MEM_RESET */
+#define NTVM_FEATURE_STATS		(1ULL << 5)	/* NTVM_IOC_STATS */
+#define NTVM_FEATURES_ALL		((1ULL << 6) - 1)
+
+struct ntvm_api {
+	__u64 api;
+	__u64 features;
+	__u64 ioctls;
+	__u64 page_size;		/* out: NTVM_PAGE_SIZE */
+	__u64 granularity;		/* out: NTVM_GRANULARITY */
+	__u64 min_address;		/* out: lowest usable address */
+	__u64 max_address;		/* out: highest usable address (inclusive) */
+	__u64 reserved[3];		/* must be zero */
+};
+
+/*
+ * NTVM_IOC_ALLOCATE: NtAllocateVirtualMemory(Ex) on the calling process.
+ * type is MEM_RESERVE, MEM_COMMIT, MEM_RESET (and MEM_TOP_DOWN,
+ * MEM_WRITE_WATCH), validated with NT's rules and statuses.  With
+ * NTVM_ALLOC_REQUIREMENTS, lowest/highest/alignment carry a
+ * MEM_ADDRESS_REQUIREMENTS; without it they must be zero.
+ *
+ * On success base/size are written back, and apply tells user space which
+ * page-table change it has to finish itself, because the kernel exports no
+ * way for a module to do it (see README): NTVM_APPLY_MPROTECT means
+ * "mprotect(base, size, apply_prot)", NTVM_APPLY_MADV_FREE means
+ * "madvise(base, size, MADV_FREE)".  Both are safe to skip: the NT state
+ * then reads back as if the change had not been asked for.
+ */
+#define NTVM_ALLOC_REQUIREMENTS		(1U << 0)
+#define NTVM_ALLOC_FLAGS		NTVM_ALLOC_REQUIREMENTS
+
+#define NTVM_APPLY_MPROTECT		(1U << 0)
+#define NTVM_APPLY_MADV_FREE		(1U << 1)
+
+struct ntvm_alloc {
+	__u64 base;			/* in/out */
+	__u64 size;			/* in/out */
+	__u64 zero_bits;		/* in: NT ZeroBits (count or mask) */
+	__u64 lowest;			/* in: LowestStartingAddress */
+	__u64 highest;			/* in: HighestEndingAddress */
+	__u64 alignment;		/* in: Alignment */
+	__u32 type;			/* in: MEM_* */
+	__u32 protect;			/* in: PAGE_* */
+	__u32 flags;			/* in: NTVM_ALLOC_* */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 apply;			/* out: NTVM_APPLY_* */
+	__u32 apply_prot;		/* out: PROT_* for NTVM_APPLY_MPROTECT */
+	__u64 reserved[2];		/* must be zero */
+};
+
+/*
+ * NTVM_IOC_FREE: NtFreeVirtualMemory, type MEM_DECOMMIT or MEM_RELEASE.
+ */
+struct ntvm_free {
+	__u64 base;			/* in/out */
+	__u64 size;			/* in/out */
+	__u32 type;			/* in: MEM_DECOMMIT or MEM_RELEASE */
+	__u32 status;			/* out: NTSTATUS */
+	__u64 reserved[2];		/* must be zero */
+};
+
+/*
+ * NTVM_IOC_PROTECT: NtProtectVirtualMemory.  The module validates the
+ * change, records what VMAs cannot hold (guard bits) and returns the old
+ * protection; user space then applies apply_prot with mprotect(2) when
+ * NTVM_APPLY_MPROTECT is set.
+ */
+struct ntvm_protect {
+	__u64 base;			/* in/out */
+	__u64 size;			/* in/out */
+	__u32 protect;			/* in: PAGE_* */
+	__u32 old_protect;		/* out */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 apply;			/* out: NTVM_APPLY_* */
+	__u32 apply_prot;		/* out: PROT_* */
+	__u32 pad;			/* must be zero */
+	__u64 reserved[2];		/* must be zero */
+};
+
+/* One MEMORY_BASIC_INFORMATION, fixed-size. */
+struct ntvm_region {
+	__u64 base;
+	__u64 allocation_base;
+	__u64 size;
+	__u32 allocation_protect;
+	__u32 state;			/* MEM_COMMIT, MEM_RESERVE or MEM_FREE */
+	__u32 protect;
+	__u32 type;			/* MEM_PRIVATE, or 0 for MEM_FREE */
+};
+
+/*
+ * NTVM_IOC_QUERY: NtQueryVirtualMemory(MemoryBasicInformation), single or
+ * bulk.  Fills up to count regions starting with the one that contains
+ * address, stopping at the first region that starts at or above end
+ * (end = 0 means address + 1, a single query).  count is written back.
+ * Regions are described exactly as NT coalesces them (spec 3.5).
+ */
+struct ntvm_query {
+	__u64 address;			/* in */
+	__u64 end;			/* in */
+	__u64 regions;			/* in: user pointer to struct ntvm_region[] */
+	__u32 count;			/* in: capacity; out: regions filled */
+	__u32 status;			/* out: NTSTATUS */
+	__u64 reserved[2];		/* must be zero */
+};
+
+/* NTVM_IOC_STATS: per-process statistics, all outputs. */
+struct ntvm_stats {
+	__u64 reserved_bytes;		/* all allocations, reserved or committed */
+	__u64 committed_bytes;
+	__u64 allocations;
+	__u64 granularity_waste;	/* sum of each allocation's 64K round-up */
+	__u64 largest_free;		/* largest free 64K-aligned block */
+	__u64 reserved[3];		/* must be zero on input */
+};
+
+#define NTVM_IOC_TYPE		'N'
+#define NTVM_IOC_BASE_NR	0xa0
+
+#define NTVM_IOC_API		_IOWR(NTVM_IOC_TYPE, 0xa0, struct ntvm_api)
+#define NTVM_IOC_ALLOCATE	_IOWR(NTVM_IOC_TYPE, 0xa1, struct ntvm_alloc)
+#define NTVM_IOC_FREE		_IOWR(NTVM_IOC_TYPE, 0xa2, struct ntvm_free)
+#define NTVM_IOC_PROTECT	_IOWR(NTVM_IOC_TYPE, 0xa3, struct ntvm_protect)
+#define NTVM_IOC_QUERY		_IOWR(NTVM_IOC_TYPE, 0xa4, struct ntvm_query)
+#define NTVM_IOC_STATS		_IOWR(NTVM_IOC_TYPE, 0xa5, struct ntvm_stats)
+
+#define NTVM_IOC_BIT(cmd)	(1ULL << (_IOC_NR(cmd) - NTVM_IOC_BASE_NR))
+
+#endif /* _UAPI_LINUX_NTVM_H */

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libntvm: the Windows NT virtual-memory API on Linux, backed by /dev/ntvm.
+ *
+ * Programs written against the NT (Nt*) or Win32 (Virtual*) memory API
+ * include this header and link with -lntvm.  All functions act on the
+ * calling process: NtCurrentProcess() is the only process handle.
+ */
+#ifndef NTVM_H
+#define NTVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/ntvm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Types ---- */
+typedef int32_t NTSTATUS;
+typedef void *HANDLE;
+typedef void *PVOID;
+typedef void *LPVOID;
+typedef const void *LPCVOID;
+typedef size_t SIZE_T;
+typedef SIZE_T *PSIZE_T;
+typedef uint32_t ULONG;
+typedef ULONG *PULONG;
+typedef uint32_t DWORD;
+typedef DWORD *PDWORD;
+typedef uint16_t WORD;
+typedef uint64_t DWORD64;
+typedef uintptr_t ULONG_PTR;
+typedef int BOOL;
+
+#ifndef TRUE
+#define TRUE 1
+#define FALSE 0
+#endif
+
+typedef struct _MEMORY_BASIC_INFORMATION {
+	PVOID BaseAddress;
+	PVOID AllocationBase;
+	DWORD AllocationProtect;
+	WORD PartitionId;
+	SIZE_T RegionSize;
+	DWORD State;
+	DWORD Protect;
+	DWORD Type;
+} MEMORY_BASIC_INFORMATION, *PMEMORY_BASIC_INFORMATION;
+
+typedef struct _MEM_ADDRESS_REQUIREMENTS {
+	PVOID LowestStartingAddress;
+	PVOID HighestEndingAddress;
+	SIZE_T Alignment;
+} MEM_ADDRESS_REQUIREMENTS, *PMEM_ADDRESS_REQUIREMENTS;
+
+typedef enum MEM_EXTENDED_PARAMETER_TYPE {
+	MemExtendedParameterInvalidType = 0,
+	MemExtendedParameterAddressRequirements,
+	MemExtendedParameterNumaNode,
+	MemExtendedParameterPartitionHandle,
+	MemExtendedParameterUserPhysicalHandle,
+	MemExtendedParameterAttributeFlags,
+	MemExtendedParameterImageMachine,
+	MemExtendedParameterMax
+} MEM_EXTENDED_PARAMETER_TYPE;
+
+typedef struct MEM_EXTENDED_PARAMETER {
+	struct {
+		DWORD64 Type : 8;
+		DWORD64 Reserved : 56;
+	};
+	union {
+		DWORD64 ULong64;
+		PVOID Pointer;
+		SIZE_T Size;
+		HANDLE Handle;
+		DWORD ULong;
+	};
+} MEM_EXTENDED_PARAMETER, *PMEM_EXTENDED_PARAMETER;
+
+typedef enum _MEMORY_INFORMATION_CLASS {
+	MemoryBasicInformation = 0,
+} MEMORY_INFORMATION_CLASS;
+
+#define NtCurrentProcess() ((HANDLE)(intptr_t)-1)
+
+/* ---- Constants ---- */
+#define MEM_COMMIT			NTVM_MEM_COMMIT
+#define MEM_RESERVE			NTVM_MEM_RESERVE
+#define MEM_DECOMMIT			NTVM_MEM_DECOMMIT
+#define MEM_RELEASE			NTVM_MEM_RELEASE
+#define MEM_FREE			NTVM_MEM_FREE
+#define MEM_PRIVATE			NTVM_MEM_PRIVATE
+#define MEM_MAPPED			NTVM_MEM_MAPPED
+#define MEM_RESET			NTVM_MEM_RESET
+#define MEM_TOP_DOWN			NTVM_MEM_TOP_DOWN
+#define MEM_WRITE_WATCH			NTVM_MEM_WRITE_WATCH
+#define MEM_PHYSICAL			NTVM_MEM_PHYSICAL
+#define MEM_RESET_UNDO			NTVM_MEM_RESET_UNDO
+#define MEM_IMAGE			0x01000000
+#define MEM_LARGE_PAGES			NTVM_MEM_LARGE_PAGES
+#define MEM_RESERVE_PLACEHOLDER		NTVM_MEM_RESERVE_PLACEHOLDER
+#define MEM_REPLACE_PLACEHOLDER		NTVM_MEM_REPLACE_PLACEHOLDER
+#define MEM_COALESCE_PLACEHOLDERS	NTVM_MEM_COALESCE_PLACEHOLDERS
+#define MEM_PRESERVE_PLACEHOLDER	NTVM_MEM_PRESERVE_PLACEHOLDER
+#define AT_ROUND_TO_PAGE		NTVM_AT_ROUND_TO_PAGE
+
+#define PAGE_NOACCESS			NTVM_PAGE_NOACCESS
+#define PAGE_READONLY			NTVM_PAGE_READONLY
+#define PAGE_READWRITE			NTVM_PAGE_READWRITE
+#define PAGE_WRITECOPY			NTVM_PAGE_WRITECOPY
+#define PAGE_EXECUTE			NTVM_PAGE_EXECUTE
+#define PAGE_EXECUTE_READ		NTVM_PAGE_EXECUTE_READ
+#define PAGE_EXECUTE_READWRITE		NTVM_PAGE_EXECUTE_READWRITE
+#define PAGE_EXECUTE_WRITECOPY		NTVM_PAGE_EXECUTE_WRITECOPY
+#define PAGE_GUARD			NTVM_PAGE_GUARD
+#define PAGE_NOCACHE			NTVM_PAGE_NOCACHE
+#define PAGE_WRITECOMBINE		NTVM_PAGE_WRITECOMBINE
+
+#define STATUS_SUCCESS			((NTSTATUS)NTVM_STATUS_SUCCESS)
+#define STATUS_GUARD_PAGE_VIOLATION	((NTSTATUS)NTVM_STATUS_GUARD_PAGE_VIOLATION)
+#define STATUS_INVALID_INFO_CLASS	((NTSTATUS)NTVM_STATUS_INVALID_INFO_CLASS)
+#define STATUS_INFO_LENGTH_MISMATCH	((NTSTATUS)NTVM_STATUS_INFO_LENGTH_MISMATCH)
+#define STATUS_ACCESS_VIOLATION		((NTSTATUS)NTVM_STATUS_ACCESS_VIOLATION)
+#define STATUS_INVALID_HANDLE		((NTSTATUS)NTVM_STATUS_INVALID_HANDLE)
+#define STATUS_INVALID_PARAMETER	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER)
+#define STATUS_NO_MEMORY		((NTSTATUS)NTVM_STATUS_NO_MEMORY)
+#define STATUS_CONFLICTING_ADDRESSES	((NTSTATUS)NTVM_STATUS_CONFLICTING_ADDRESSES)
+#define STATUS_NOT_MAPPED_VIEW		((NTSTATUS)NTVM_STATUS_NOT_MAPPED_VIEW)
+#define STATUS_UNABLE_TO_FREE_VM	((NTSTATUS)NTVM_STATUS_UNABLE_TO_FREE_VM)
+#define STATUS_ALREADY_COMMITTED	((NTSTATUS)NTVM_STATUS_ALREADY_COMMITTED)
+#define STATUS_ACCESS_DENIED		((NTSTATUS)NTVM_STATUS_ACCESS_DENIED)
+#define STATUS_NOT_COMMITTED		((NTSTATUS)NTVM_STATUS_NOT_COMMITTED)
+#define STATUS_INVALID_PAGE_PROTECTION	((NTSTATUS)NTVM_STATUS_INVALID_PAGE_PROTECTION)
+#define STATUS_PRIVILEGE_NOT_HELD	((NTSTATUS)NTVM_STATUS_PRIVILEGE_NOT_HELD)
+#define STATUS_INSUFFICIENT_RESOURCES	((NTSTATUS)NTVM_STATUS_INSUFFICIENT_RESOURCES)
+#define STATUS_FREE_VM_NOT_AT_BASE	((NTSTATUS)NTVM_STATUS_FREE_VM_NOT_AT_BASE)
+#define STATUS_MEMORY_NOT_ALLOCATED	((NTSTATUS)NTVM_STATUS_MEMORY_NOT_ALLOCATED)
+#define STATUS_NOT_SUPPORTED		((NTSTATUS)NTVM_STATUS_NOT_SUPPORTED)
+#define STATUS_INVALID_PARAMETER_1	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_1)
+#define STATUS_INVALID_PARAMETER_2	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_2)
+#define STATUS_INVALID_PARAMETER_3	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_3)
+#define STATUS_INVALID_PARAMETER_4	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_4)
+#define STATUS_INVALID_PARAMETER_5	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_5)
+#define STATUS_INVALID_PARAMETER_6	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_6)
+#define STATUS_COMMITMENT_LIMIT		((NTSTATUS)NTVM_STATUS_COMMITMENT_LIMIT)
+#define STATUS_INVALID_ADDRESS		((NTSTATUS)NTVM_STATUS_INVALID_ADDRESS)
+
+/* Win32 error codes set by the Win32 functions. */
+#define ERROR_SUCCESS			0
+#define ERROR_INVALID_HANDLE		6
+#define ERROR_NOT_ENOUGH_MEMORY		8
+#define ERROR_ACCESS_DENIED		5
+#define ERROR_BAD_LENGTH		24
+#define ERROR_NOT_SUPPORTED		50
+#define ERROR_INVALID_PARAMETER		87
+#define ERROR_INVALID_ADDRESS		487
+#define ERROR_NOACCESS			998
+#define ERROR_PRIVILEGE_NOT_HELD	1314
+#define ERROR_NO_SYSTEM_RESOURCES	1450
+#define ERROR_COMMITMENT_LIMIT		1455
+#define ERROR_MR_MID_NOT_FOUND		317
+
+/* ---- NT API ---- */
+NTSTATUS NtAllocateVirtualMemory(HANDLE process, PVOID *base, ULONG_PTR zero_bits,
+				 PSIZE_T size, ULONG type, ULONG protect);
+NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base, PSIZE_T size,
+				   ULONG type, ULONG protect,
+				   MEM_EXTENDED_PARAMETER *params, ULONG count);
+NTSTATUS NtFreeVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size, ULONG type);
+NTSTATUS NtQueryVirtualMemory(HANDLE process, LPCVOID base,
+			      MEMORY_INFORMATION_CLASS info_class, PVOID info,
+			      SIZE_T length, PSIZE_T result_length);
+NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
+				ULONG new_protect, PULONG old_protect);
+ULONG RtlNtStatusToDosError(NTSTATUS status);
+
+/* ---- Win32 API ---- */
+LPVOID VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD protect);
+BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type);
+SIZE_T VirtualQuery(LPCVOID address, PMEMORY_BASIC_INFORMATION info, SIZE_T length);
+BOOL VirtualProtect(LPVOID address, SIZE_T size, DWORD new_protect, PDWORD old_protect);
+DWORD GetLastError(void);
+void SetLastError(DWORD error);
+
+/* ---- ntvm extensions ---- */
+/* The process's /dev/ntvm descriptor (opened on first use), or -1. */
+int ntvm_fd(void);
+/* Per-process statistics (reserved, committed, waste, largest free). */
+NTSTATUS ntvm_stats(struct ntvm_stats *stats);
+/*
+ * Every region in [start, end), at most count, in one call; returns the
+ * number filled in *count.
+ */
+NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
+			    MEMORY_BASIC_INFORMATION *regions, ULONG *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NTVM_H */
