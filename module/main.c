@@ -132,25 +132,57 @@ static void ntvm_assert_locked(void *ctx)
 	lockdep_assert_held(&ntvm_mm_of(ctx)->lock);
 }
 
+#define NTVM_MAP_ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+
 /*
  * On 6.1 a MAP_FIXED mapping that fails its commit charge has already
- * unmapped the old range, leaving a hole.  Put the reservation back.
+ * unmapped the old range, leaving a hole.  Put the reservation back; this
+ * fails harmlessly with -EEXIST where the range is intact.
  */
 static void ntvm_restore_reservation(u64 addr, u64 len)
 {
 	unsigned long ret;
 
-	ret = vm_mmap(NULL, addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-		      MAP_NORESERVE | MAP_FIXED_NOREPLACE, 0);
+	ret = vm_mmap(NULL, addr, len, PROT_NONE,
+		      NTVM_MAP_ANON | MAP_NORESERVE | MAP_FIXED_NOREPLACE, 0);
 	if (!IS_ERR_VALUE(ret))
-		pr_debug("restored reservation %#llx+%#llx after a failed map\n",
-			 addr, len);
+		pr_debug("restored reservation %#llx+%#llx\n", addr, len);
+}
+
+/*
+ * vm_mmap() fails with -ENOMEM both when the commit charge is refused and
+ * when the address space or vm.max_map_count is exhausted; NT reports
+ * these differently.  Try the same mapping without a charge: if that
+ * works, the charge was the reason (-ENOMEM), else there is no room for
+ * the mapping (-ENOSPC).  For a commit the uncharged mapping is exactly the
+ * reservation that was there, so it also mends a 6.1 hole.
+ */
+static int ntvm_why_enomem(u64 addr, u64 len, enum nt_map_how how,
+			   unsigned long prot)
+{
+	unsigned long flags = NTVM_MAP_ANON | MAP_NORESERVE, ret;
+
+	if (!(prot & PROT_WRITE)) {
+		if (how == NT_MAP_COMMIT)
+			ntvm_restore_reservation(addr, len);
+		return -ENOSPC;
+	}
+	flags |= how == NT_MAP_COMMIT ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	ret = vm_mmap(NULL, addr, len, PROT_NONE, flags, 0);
+	if (IS_ERR_VALUE(ret)) {
+		if (how == NT_MAP_COMMIT)
+			ntvm_restore_reservation(addr, len);
+		return -ENOSPC;
+	}
+	if (how == NT_MAP_RESERVE_COMMIT)
+		vm_munmap(addr, len);
+	return -ENOMEM;
 }
 
 static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 		       u32 lprot)
 {
-	unsigned long flags = MAP_PRIVATE | MAP_ANONYMOUS, prot = lprot, ret;
+	unsigned long flags = NTVM_MAP_ANON, prot = lprot, ret;
 
 	ntvm_assert_locked(ctx);
 	switch (how) {
@@ -170,12 +202,15 @@ static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 		break;
 	}
 	ret = vm_mmap(NULL, addr, len, prot, flags, 0);
-	if (IS_ERR_VALUE(ret)) {
-		if (flags & MAP_FIXED)
-			ntvm_restore_reservation(addr, len);
-		return (int)ret;
-	}
-	return 0;
+	if (!IS_ERR_VALUE(ret))
+		return 0;
+	if (ret == -ENOMEM &&
+	    (how == NT_MAP_COMMIT || how == NT_MAP_RESERVE_COMMIT))
+		return ntvm_why_enomem(addr, len, how, prot);
+	if (flags & MAP_FIXED)
+		ntvm_restore_reservation(addr, len);
+	/* PROT_NONE without a charge: -ENOMEM means no room. */
+	return ret == -ENOMEM ? -ENOSPC : (int)ret;
 }
 
 static int ntvm_vm_unmap(void *ctx, u64 addr, u64 len)
@@ -245,11 +280,12 @@ static bool ntvm_range_free(struct mm_struct *mm, u64 addr, u64 size)
 static int ntvm_vm_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr)
 {
 	struct mm_struct *mm = current->mm;
-	MA_STATE(mas, &mm->mm_mt, 0, 0);
 	u64 lo = req->lo, hi = min_t(u64, req->hi, mm->task_size);
 	u64 size = req->size, align = req->align, want = size, cand;
 	struct vm_area_struct *vma;
 	int probes = 0, ret = -ENOMEM;
+
+	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
 	ntvm_assert_locked(ctx);
 	mmap_read_lock(mm);
@@ -465,24 +501,29 @@ static int ntvm_copy_args(void *args, void __user *argp, size_t size)
 	return 0;
 }
 
-/* Run an operation under the lock and count allocations made or freed. */
-#define NTVM_LOCKED(nm, call)						\
-({									\
-	u64 __before;							\
-	int __ret = mutex_lock_killable(&(nm)->lock);			\
-	if (!__ret) {							\
-		__before = (nm)->space.nallocs;				\
-		call;							\
-		atomic_long_add((nm)->space.nallocs - __before,		\
-				&ntvm_live_allocs);			\
-		mutex_unlock(&(nm)->lock);				\
-	}								\
-	__ret ? -EINTR : 0;						\
-})
+/*
+ * Every operation runs between ntvm_begin() and ntvm_end(), which also
+ * count the allocations it made or forgot, for the leak counters.
+ */
+static int ntvm_begin(struct ntvm_mm *nm, u64 *nallocs)
+{
+	if (mutex_lock_killable(&nm->lock))
+		return -EINTR;
+	*nallocs = nm->space.nallocs;
+	return 0;
+}
+
+static void ntvm_end(struct ntvm_mm *nm, u64 nallocs)
+{
+	lockdep_assert_held(&nm->lock);
+	atomic_long_add(nm->space.nallocs - nallocs, &ntvm_live_allocs);
+	mutex_unlock(&nm->lock);
+}
 
 static int ntvm_ioc_allocate(struct ntvm_mm *nm, void __user *argp)
 {
 	struct ntvm_alloc a;
+	u64 n;
 	int ret = ntvm_copy_args(&a, argp, sizeof(a));
 
 	if (ret)
@@ -493,30 +534,36 @@ static int ntvm_ioc_allocate(struct ntvm_mm *nm, void __user *argp)
 	if (!(a.flags & NTVM_ALLOC_REQUIREMENTS) &&
 	    (a.lowest || a.highest || a.alignment))
 		return -EINVAL;
-	ret = NTVM_LOCKED(nm, ntvm_allocate(&nm->space, &a));
+	ret = ntvm_begin(nm, &n);
 	if (ret)
 		return ret;
+	ntvm_allocate(&nm->space, &a);
+	ntvm_end(nm, n);
 	return copy_to_user(argp, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
 static int ntvm_ioc_free(struct ntvm_mm *nm, void __user *argp)
 {
 	struct ntvm_free f;
+	u64 n;
 	int ret = ntvm_copy_args(&f, argp, sizeof(f));
 
 	if (ret)
 		return ret;
 	if (f.status || memchr_inv(f.reserved, 0, sizeof(f.reserved)))
 		return -EINVAL;
-	ret = NTVM_LOCKED(nm, ntvm_free(&nm->space, &f));
+	ret = ntvm_begin(nm, &n);
 	if (ret)
 		return ret;
+	ntvm_free(&nm->space, &f);
+	ntvm_end(nm, n);
 	return copy_to_user(argp, &f, sizeof(f)) ? -EFAULT : 0;
 }
 
 static int ntvm_ioc_protect(struct ntvm_mm *nm, void __user *argp)
 {
 	struct ntvm_protect p;
+	u64 n;
 	int ret = ntvm_copy_args(&p, argp, sizeof(p));
 
 	if (ret)
@@ -524,9 +571,11 @@ static int ntvm_ioc_protect(struct ntvm_mm *nm, void __user *argp)
 	if (p.old_protect || p.status || p.apply || p.apply_prot || p.pad ||
 	    memchr_inv(p.reserved, 0, sizeof(p.reserved)))
 		return -EINVAL;
-	ret = NTVM_LOCKED(nm, ntvm_protect(&nm->space, &p));
+	ret = ntvm_begin(nm, &n);
 	if (ret)
 		return ret;
+	ntvm_protect(&nm->space, &p);
+	ntvm_end(nm, n);
 	return copy_to_user(argp, &p, sizeof(p)) ? -EFAULT : 0;
 }
 
@@ -561,7 +610,8 @@ static int ntvm_query_locked(struct ntvm_mm *nm, struct ntvm_query *q)
 static int ntvm_ioc_query(struct ntvm_mm *nm, void __user *argp)
 {
 	struct ntvm_query q;
-	int err = 0, ret = ntvm_copy_args(&q, argp, sizeof(q));
+	u64 n;
+	int ret = ntvm_copy_args(&q, argp, sizeof(q));
 
 	if (ret)
 		return ret;
@@ -574,10 +624,14 @@ static int ntvm_ioc_query(struct ntvm_mm *nm, void __user *argp)
 	if (!access_ok(u64_to_user_ptr(q.regions),
 		       (u64)q.count * sizeof(struct ntvm_region)))
 		return -EFAULT;
-	/* A query forgets allocations it finds unmapped: count them. */
-	ret = NTVM_LOCKED(nm, err = ntvm_query_locked(nm, &q));
-	if (ret || err)
-		return ret ? ret : err;
+	ret = ntvm_begin(nm, &n);
+	if (ret)
+		return ret;
+	/* A query forgets allocations it finds unmapped. */
+	ret = ntvm_query_locked(nm, &q);
+	ntvm_end(nm, n);
+	if (ret)
+		return ret;
 	q.end = 0;
 	if (copy_to_user(&((struct ntvm_query __user *)argp)->count, &q.count,
 			 sizeof(q.count)) ||

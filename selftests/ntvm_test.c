@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -989,6 +990,130 @@ TEST_F(nt, changed_behind_back)
 	EXPECT_EQ(PAGE_READONLY, q(p).Protect);
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p + 0x10000, 0, MEM_RELEASE));
 	munmap(p, 0x20000);
+
+	/* An accessible MAP_FIXED mapping over reserved pages. */
+	again = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&again, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
+	ASSERT_NE(MAP_FAILED, mmap(p + 0x3000, 0x1000, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	EXPECT_REGION(p + 0x3000, p + 0x3000, p + 0x3000, PAGE_READWRITE, 0x1000,
+		      MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p, 0, MEM_RELEASE));
+	EXPECT_EQ(before.allocations, stats().allocations);
+	munmap(p, 0x20000);
+
+	/* mremap() moves committed pages away. */
+	again = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&again, 0x2000, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	p[0] = 9;
+	char *moved = mremap(p, 0x2000, 0x2000, MREMAP_MAYMOVE | MREMAP_FIXED, p + 0x100000);
+
+	ASSERT_EQ(p + 0x100000, moved);
+	EXPECT_EQ(9, moved[0]);
+	EXPECT_EQ(MEM_FREE, q(p).State);
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p, 0, MEM_RELEASE));
+	EXPECT_EQ(PAGE_READWRITE, q(moved).Protect);
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(moved, 0, MEM_RELEASE));
+	EXPECT_EQ(before.allocations, stats().allocations);
+	munmap(moved, 0x2000);
+}
+
+/* RLIMIT_AS: allocations beyond it fail and change nothing. */
+TEST_F(nt, rlimit_as)
+{
+	struct rlimit rl = { 256 << 20, 256 << 20 };
+	struct ntvm_stats before;
+	PVOID base = NULL;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_AS, &rl));
+	before = stats();
+	EXPECT_EQ(STATUS_NO_MEMORY, nt_alloc(&base, MB(512), MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_NO_MEMORY, nt_alloc(&base, MB(512), MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(NULL, base);
+	EXPECT_EQ(before.allocations, stats().allocations);
+	EXPECT_EQ(before.reserved_bytes, stats().reserved_bytes);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, MB(16), MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+static int count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int c, n = 0;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static int write_sysctl(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fputs(val, f) >= 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/*
+ * vm.max_map_count exhausted: every operation that needs one more
+ * mapping fails with a clear status and changes nothing.
+ */
+TEST_F(nt, map_count_limit)
+{
+	char old[32] = "", val[32];
+	PVOID base = NULL, c;
+	SIZE_T size;
+	ULONG o;
+	char *p;
+	FILE *f;
+	NTSTATUS st[4];
+
+	if (geteuid())
+		SKIP(return, "needs root to set vm.max_map_count");
+	f = fopen("/proc/sys/vm/max_map_count", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	fclose(f);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x40000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	c = p + 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	memset(p + 0x10000, 0x77, 0x10000);
+
+	snprintf(val, sizeof(val), "%d", count_maps());
+	ASSERT_EQ(0, write_sysctl("/proc/sys/vm/max_map_count", val));
+	c = p + 0x30000;
+	size = 0x1000;
+	st[0] = NtAllocateVirtualMemory(CUR, &c, 0, &size, MEM_COMMIT, PAGE_READWRITE);
+	c = p + 0x30000;
+	size = 0x1000;
+	st[1] = NtAllocateVirtualMemory(CUR, &c, 0, &size, MEM_COMMIT, PAGE_READONLY);
+	st[2] = nt_free(p + 0x18000, 0x1000, MEM_DECOMMIT);
+	c = p + 0x18000;
+	size = 0x1000;
+	st[3] = NtProtectVirtualMemory(CUR, &c, &size, PAGE_READONLY, &o);
+	NTSTATUS rel = nt_free(p + 0x18000, 0x1000, MEM_RELEASE);
+	ASSERT_EQ(0, write_sysctl("/proc/sys/vm/max_map_count", old));
+
+	EXPECT_EQ(STATUS_INSUFFICIENT_RESOURCES, st[0]);
+	EXPECT_EQ(STATUS_INSUFFICIENT_RESOURCES, st[1]);
+	EXPECT_EQ(STATUS_INSUFFICIENT_RESOURCES, st[2]);
+	EXPECT_EQ(STATUS_INSUFFICIENT_RESOURCES, st[3]);
+	EXPECT_EQ(STATUS_INSUFFICIENT_RESOURCES, rel);
+	EXPECT_REGION(p + 0x10000, p + 0x10000, p, PAGE_NOACCESS, 0x10000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_PRIVATE);
+	EXPECT_REGION(p + 0x20000, p + 0x20000, p, PAGE_NOACCESS, 0x20000, MEM_RESERVE, 0,
+		      MEM_PRIVATE);
+	EXPECT_EQ(0x77, p[0x18000]);
+	EXPECT_TRUE(faults(p + 0x30000, 0));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
 struct race_arg {

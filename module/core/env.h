@@ -14,12 +14,11 @@
 #else
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 #include <errno.h>
-typedef uint64_t u64;
-typedef uint32_t u32;
-typedef int64_t s64;
+typedef unsigned long long u64;
+typedef unsigned int u32;
+typedef long long s64;
 #endif
 
 /* Provided by the glue: zeroed memory, or NULL. */

@@ -54,7 +54,12 @@ struct nt_gap_req {
 };
 
 struct nt_vm_ops {
-	/* Returns 0 or a negative errno; nothing changed on error. */
+	/*
+	 * Returns 0 or a negative errno, and nothing changed on error:
+	 * -EEXIST, the range is not free (NT_MAP_RESERVE*); -ENOMEM, the
+	 * commit charge was refused; -ENOSPC, no room for the mapping
+	 * (address space, RLIMIT_AS, vm.max_map_count).
+	 */
 	int (*map)(void *ctx, u64 addr, u64 len, enum nt_map_how how, u32 lprot);
 	int (*unmap)(void *ctx, u64 addr, u64 len);
 	/* Lowest (or highest) free aligned range; 0 or -ENOMEM. */

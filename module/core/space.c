@@ -373,6 +373,9 @@ static bool page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
 		return false;
 	*end = min_u64(min_u64(a->base + run_end(a, i), vend), hi);
 	if (!(r->flags & NT_RUN_COMMITTED)) {
+		/* Something accessible was mapped over the reservation. */
+		if (lp)
+			return false;
 		*state = NTVM_MEM_RESERVE;
 		*prot = 0;
 		return true;
@@ -490,25 +493,24 @@ static u32 check_requirements(struct nt_space *s, const struct ntvm_alloc *a)
 	return NTVM_STATUS_SUCCESS;
 }
 
-static u32 map_error(int err, u32 enomem)
+/*
+ * Status of a failed map: nospace is the status for "no room for the
+ * mapping", which NT reports as STATUS_NO_MEMORY for a new allocation and
+ * STATUS_INSUFFICIENT_RESOURCES inside an existing one.
+ */
+static u32 map_error(int err, u32 nospace)
 {
 	switch (err) {
 	case -EEXIST:
 	case -EPERM:
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	case -ENOMEM:
-		return enomem;
+		return NTVM_STATUS_COMMITMENT_LIMIT;
+	case -ENOSPC:
+		return nospace;
 	default:
 		return NTVM_STATUS_NO_MEMORY;
 	}
-}
-
-/* Status of a failed commit mapping: writable memory is charged. */
-static u32 commit_error(int err, u32 lprot)
-{
-	return map_error(err, (lprot & NT_LPROT_W) ?
-			 NTVM_STATUS_COMMITMENT_LIMIT :
-			 NTVM_STATUS_INSUFFICIENT_RESOURCES);
 }
 
 /* Does any mapping in [lo, hi) have a protection other than lprot? */
@@ -592,7 +594,7 @@ static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
 				  NT_MAP_COMMIT, lprot);
 		if (err) {
 			commit_rollback(s, a, lo, rs);
-			return commit_error(err, lprot);
+			return map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
 		}
 		fresh += re - rs;
 	}
@@ -648,7 +650,7 @@ static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 			break;
 	}
 	if (err)
-		return commit ? commit_error(err, lprot) : NTVM_STATUS_NO_MEMORY;
+		return map_error(err, NTVM_STATUS_NO_MEMORY);
 	return NTVM_STATUS_SUCCESS;
 }
 
@@ -679,8 +681,7 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 	if (in->base) {
 		err = s->ops->map(s->ctx, base, size, commit ?
 				  NT_MAP_RESERVE_COMMIT : NT_MAP_RESERVE, lprot);
-		st = err ? (commit && err == -ENOMEM ? commit_error(err, lprot) :
-			    map_error(err, NTVM_STATUS_NO_MEMORY)) : 0;
+		st = err ? map_error(err, NTVM_STATUS_NO_MEMORY) : 0;
 	} else {
 		st = find_and_reserve(s, in, limit, size, lprot, commit, &base);
 	}

@@ -24,8 +24,9 @@
 #ifndef _UAPI_LINUX_NTVM_H
 #define _UAPI_LINUX_NTVM_H
 
-#include <linux/types.h>
+#include <linux/const.h>
 #include <linux/ioctl.h>
+#include <linux/types.h>
 
 #define NTVM_API		1
 
@@ -104,13 +105,13 @@
  *      of supported commands (bit _IOC_NR(cmd) - NTVM_IOC_BASE_NR), and the
  *      geometry of the caller's address space.
  */
-#define NTVM_FEATURE_RESERVE_COMMIT	(1ULL << 0)	/* reserve/commit/free */
-#define NTVM_FEATURE_QUERY_BULK		(1ULL << 1)	/* NTVM_IOC_QUERY count > 1 */
-#define NTVM_FEATURE_PROTECT		(1ULL << 2)	/* NTVM_IOC_PROTECT */
-#define NTVM_FEATURE_ADDRESS_REQ	(1ULL << 3)	/* lowest/highest/alignment */
-#define NTVM_FEATURE_RESET		(1ULL << 4)	/* MEM_RESET */
-#define NTVM_FEATURE_STATS		(1ULL << 5)	/* NTVM_IOC_STATS */
-#define NTVM_FEATURES_ALL		((1ULL << 6) - 1)
+#define NTVM_FEATURE_RESERVE_COMMIT	_BITULL(0)	/* reserve/commit/free */
+#define NTVM_FEATURE_QUERY_BULK		_BITULL(1)	/* NTVM_IOC_QUERY count > 1 */
+#define NTVM_FEATURE_PROTECT		_BITULL(2)	/* NTVM_IOC_PROTECT */
+#define NTVM_FEATURE_ADDRESS_REQ	_BITULL(3)	/* lowest/highest/alignment */
+#define NTVM_FEATURE_RESET		_BITULL(4)	/* MEM_RESET */
+#define NTVM_FEATURE_STATS		_BITULL(5)	/* NTVM_IOC_STATS */
+#define NTVM_FEATURES_ALL		(_BITULL(6) - 1)
 
 struct ntvm_api {
 	__u64 api;
@@ -137,11 +138,11 @@ struct ntvm_api {
  * "madvise(base, size, MADV_FREE)".  Both are safe to skip: the NT state
  * then reads back as if the change had not been asked for.
  */
-#define NTVM_ALLOC_REQUIREMENTS		(1U << 0)
+#define NTVM_ALLOC_REQUIREMENTS		0x1u
 #define NTVM_ALLOC_FLAGS		NTVM_ALLOC_REQUIREMENTS
 
-#define NTVM_APPLY_MPROTECT		(1U << 0)
-#define NTVM_APPLY_MADV_FREE		(1U << 1)
+#define NTVM_APPLY_MPROTECT		0x1u
+#define NTVM_APPLY_MADV_FREE		0x2u
 
 struct ntvm_alloc {
 	__u64 base;			/* in/out */
@@ -235,6 +236,6 @@ struct ntvm_stats {
 #define NTVM_IOC_QUERY		_IOWR(NTVM_IOC_TYPE, 0xa4, struct ntvm_query)
 #define NTVM_IOC_STATS		_IOWR(NTVM_IOC_TYPE, 0xa5, struct ntvm_stats)
 
-#define NTVM_IOC_BIT(cmd)	(1ULL << (_IOC_NR(cmd) - NTVM_IOC_BASE_NR))
+#define NTVM_IOC_BIT(cmd)	_BITULL(_IOC_NR(cmd) - NTVM_IOC_BASE_NR)
 
 #endif /* _UAPI_LINUX_NTVM_H */
