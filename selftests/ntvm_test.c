@@ -214,7 +214,8 @@ TEST_F(nt, abi_reserved_fields)
 TEST_F(nt, fork_refused)
 {
 	PVOID base = NULL;
-	int fd = ntvm_fd(), status;
+	/* libntvm drops its own descriptor in a child: keep one to probe. */
+	int fd = dup(ntvm_fd()), status;
 	pid_t pid;
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_COMMIT, PAGE_READWRITE));
@@ -246,6 +247,7 @@ TEST_F(nt, fork_refused)
 	EXPECT_REGION(base, base, base, PAGE_READWRITE, 0x10000, MEM_COMMIT,
 		      PAGE_READWRITE, MEM_PRIVATE);
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	close(fd);
 }
 
 /* ---- NtAllocateVirtualMemory ---- */

@@ -25,32 +25,57 @@
 #define NTVM_EXPORT __attribute__((visibility("default")))
 
 static pthread_mutex_t ntvm_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t ntvm_once = PTHREAD_ONCE_INIT;
 static int ntvm_dev_fd = -1;
-static pid_t ntvm_dev_pid;
 static __thread DWORD ntvm_last_error;
 
 /*
- * The descriptor is bound to the address space that opened it: a forked
- * child opens its own.  Called with ntvm_lock held.
+ * The descriptor is bound to the address space that opened it, so a
+ * forked child must open its own: the fork handlers hold the lock across
+ * fork() and make the child forget the parent's descriptor.
  */
-static int dev_fd_locked(void)
+static void atfork_prepare(void)
 {
-	pid_t pid = getpid();
+	pthread_mutex_lock(&ntvm_lock);
+}
 
-	if (ntvm_dev_fd >= 0 && ntvm_dev_pid == pid)
-		return ntvm_dev_fd;
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&ntvm_lock);
+}
+
+static void atfork_child(void)
+{
 	if (ntvm_dev_fd >= 0)
 		close(ntvm_dev_fd);
-	ntvm_dev_fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
-	ntvm_dev_pid = pid;
+	ntvm_dev_fd = -1;
+	pthread_mutex_unlock(&ntvm_lock);
+}
+
+static void ntvm_init_once(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* Called with ntvm_lock held. */
+static int dev_fd_locked(void)
+{
+	if (ntvm_dev_fd < 0)
+		ntvm_dev_fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
 	return ntvm_dev_fd;
+}
+
+static void lock(void)
+{
+	pthread_once(&ntvm_once, ntvm_init_once);
+	pthread_mutex_lock(&ntvm_lock);
 }
 
 NTVM_EXPORT int ntvm_fd(void)
 {
 	int fd;
 
-	pthread_mutex_lock(&ntvm_lock);
+	lock();
 	fd = dev_fd_locked();
 	pthread_mutex_unlock(&ntvm_lock);
 	return fd;
@@ -116,7 +141,7 @@ static NTSTATUS allocate(PVOID *base, PSIZE_T size, struct ntvm_alloc *a)
 		return STATUS_ACCESS_VIOLATION;
 	a->base = (uintptr_t)*base;
 	a->size = *size;
-	pthread_mutex_lock(&ntvm_lock);
+	lock();
 	st = ioctl_locked(NTVM_IOC_ALLOCATE, a, &a->status);
 	if (!st && a->apply)
 		st = apply_locked(a->base, a->size, a->apply, a->apply_prot);
@@ -194,7 +219,7 @@ NTVM_EXPORT NTSTATUS NtFreeVirtualMemory(HANDLE process, PVOID *base,
 		return STATUS_ACCESS_VIOLATION;
 	f.base = (uintptr_t)*base;
 	f.size = *size;
-	pthread_mutex_lock(&ntvm_lock);
+	lock();
 	st = ioctl_locked(NTVM_IOC_FREE, &f, &f.status);
 	pthread_mutex_unlock(&ntvm_lock);
 	if (!st) {
@@ -217,7 +242,7 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 		return STATUS_ACCESS_VIOLATION;
 	p.base = (uintptr_t)*base;
 	p.size = *size;
-	pthread_mutex_lock(&ntvm_lock);
+	lock();
 	st = ioctl_locked(NTVM_IOC_PROTECT, &p, &p.status);
 	if (!st && p.apply)
 		st = apply_locked(p.base, p.size, p.apply, p.apply_prot);
@@ -251,7 +276,7 @@ static NTSTATUS query(uintptr_t start, uintptr_t end, struct ntvm_region *out,
 	};
 	NTSTATUS st;
 
-	pthread_mutex_lock(&ntvm_lock);
+	lock();
 	st = ioctl_locked(NTVM_IOC_QUERY, &q, &q.status);
 	pthread_mutex_unlock(&ntvm_lock);
 	if (!st)
@@ -315,7 +340,7 @@ NTVM_EXPORT NTSTATUS ntvm_stats(struct ntvm_stats *stats)
 	if (!stats)
 		return STATUS_ACCESS_VIOLATION;
 	memset(stats, 0, sizeof(*stats));
-	pthread_mutex_lock(&ntvm_lock);
+	lock();
 	st = ioctl_locked(NTVM_IOC_STATS, stats, &ok);
 	pthread_mutex_unlock(&ntvm_lock);
 	return st;

@@ -88,6 +88,8 @@ struct nt_run {
 #define NT_RUN_COMMITTED	0x1
 #define NT_RUN_GUARD		0x2
 
+#define NT_INLINE_RUNS		3
+
 /* One NT allocation (a VAD), a node of the AVL tree keyed by base. */
 struct nt_alloc {
 	struct nt_alloc *left, *right;
@@ -99,6 +101,8 @@ struct nt_alloc {
 	u32 nruns;
 	u32 cap;
 	struct nt_run *runs;	/* cover [0, size) exactly, merged */
+	/* Most allocations have few runs: no second allocation for them. */
+	struct nt_run inline_runs[NT_INLINE_RUNS];
 };
 
 /* Allocation attributes. */

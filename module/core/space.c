@@ -201,7 +201,13 @@ static bool runs_reserve(struct nt_alloc *a, u32 extra)
 	if (a->nruns + extra <= a->cap)
 		return true;
 	cap = max_u64(a->cap * 2, a->nruns + extra);
-	r = ntvm_core_realloc(a->runs, cap * sizeof(*r));
+	if (a->runs == a->inline_runs) {
+		r = ntvm_core_zalloc(cap * sizeof(*r));
+		if (r)
+			memcpy(r, a->runs, a->nruns * sizeof(*r));
+	} else {
+		r = ntvm_core_realloc(a->runs, cap * sizeof(*r));
+	}
 	if (!r)
 		return false;
 	a->runs = r;
@@ -284,19 +290,16 @@ static struct nt_alloc *alloc_new(void)
 
 	if (!a)
 		return NULL;
-	a->runs = ntvm_core_zalloc(4 * sizeof(*a->runs));
-	if (!a->runs) {
-		ntvm_core_free(a);
-		return NULL;
-	}
-	a->cap = 4;
+	a->runs = a->inline_runs;
+	a->cap = NT_INLINE_RUNS;
 	a->nruns = 1;
 	return a;
 }
 
 static void alloc_free(struct nt_alloc *a)
 {
-	ntvm_core_free(a->runs);
+	if (a->runs != a->inline_runs)
+		ntvm_core_free(a->runs);
 	ntvm_core_free(a);
 }
 
@@ -916,7 +919,8 @@ void ntvm_free(struct nt_space *s, struct ntvm_free *f)
 	}
 
 	lo = nt_page_down(f->base);
-	a = find_live(s, lo, lo + PAGE);
+	/* Checked against the mappings below, once the range is known. */
+	a = find_alloc(s, lo);
 	if (!a) {
 		st = NTVM_STATUS_MEMORY_NOT_ALLOCATED;
 		goto out;
@@ -976,7 +980,8 @@ void ntvm_protect(struct nt_space *s, struct ntvm_protect *p)
 	}
 	lo = nt_page_down(p->base);
 	hi = nt_round_up(p->base + p->size, PAGE);
-	a = find_live(s, lo, hi);
+	/* The walk below checks the mappings as it reads them. */
+	a = find_alloc(s, lo);
 	/* Spec 4.8: outside one allocation, ReactOS's status. */
 	if (!a || hi > a->base + a->size) {
 		st = NTVM_STATUS_CONFLICTING_ADDRESSES;

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ntvm benchmark: each NT operation next to the raw Linux syscalls that do
+ * the same memory work, in the same process, at 10 and at 100,000 live
+ * allocations.  Not a test: it prints a table of costs and ratios.
+ *
+ * Run it with "make bench" (selftests/vm-run --icount): guest clocks then
+ * count instructions, so the ratios repeat from run to run.
+ *
+ *   ntvm_bench [-n ITERATIONS] [-r REPETITIONS]
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ntvm_selftest.h"
+
+#define CUR NtCurrentProcess()
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+#define GRAN 0x10000UL
+
+static int iters = 20000, reps = 3;
+static char *area;		/* a reservation the fixed-address cases use */
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what, long v)
+{
+	fprintf(stderr, "ntvm_bench: %s failed (%#lx)\n", what, v);
+	exit(1);
+}
+
+/* ---- The operations, as pairs: ntvm and raw ---- */
+
+static void nt_reserve_release(void)
+{
+	PVOID b = NULL;
+	SIZE_T s = GRAN;
+
+	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESERVE, PAGE_NOACCESS))
+		die("reserve", 0);
+	s = 0;
+	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_RELEASE))
+		die("release", 0);
+}
+
+static void raw_reserve_release(void)
+{
+	void *p = mmap(NULL, GRAN, PROT_NONE, ANON | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap", 0);
+	munmap(p, GRAN);
+}
+
+/* Calibration: the cost of entering the kernel by ioctl and by syscall. */
+static void nt_ioctl_entry(void)
+{
+	struct ntvm_api api = { .api = NTVM_API };
+
+	ioctl(ntvm_fd(), NTVM_IOC_API, &api);
+}
+
+static void raw_syscall_entry(void)
+{
+	syscall(SYS_getppid);
+}
+
+static void nt_commit_decommit(void)
+{
+	PVOID b = area;
+	SIZE_T s = GRAN;
+
+	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE))
+		die("commit", 0);
+	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT))
+		die("decommit", 0);
+}
+
+static void raw_commit_decommit(void)
+{
+	if (mmap(area, GRAN, PROT_READ | PROT_WRITE, ANON | MAP_FIXED, -1, 0) == MAP_FAILED)
+		die("mmap commit", 0);
+	if (mmap(area, GRAN, PROT_NONE, ANON | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+		die("mmap decommit", 0);
+}
+
+static void touch(void)
+{
+	int i;
+
+	for (i = 0; i < (int)(GRAN / 4096); i++)
+		area[i * 4096] = 1;
+}
+
+static void nt_commit_touch_reset(void)
+{
+	PVOID b = area;
+	SIZE_T s = GRAN;
+
+	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE))
+		die("commit", 0);
+	touch();
+	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESET, PAGE_READWRITE))
+		die("reset", 0);
+	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT))
+		die("decommit", 0);
+}
+
+static void raw_commit_touch_reset(void)
+{
+	if (mmap(area, GRAN, PROT_READ | PROT_WRITE, ANON | MAP_FIXED, -1, 0) == MAP_FAILED)
+		die("mmap commit", 0);
+	touch();
+	madvise(area, GRAN, MADV_FREE);
+	if (mmap(area, GRAN, PROT_NONE, ANON | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+		die("mmap decommit", 0);
+}
+
+static void nt_protect(void)
+{
+	PVOID b = area;
+	SIZE_T s = 4096;
+	ULONG old;
+
+	if (NtProtectVirtualMemory(CUR, &b, &s, PAGE_READONLY, &old))
+		die("protect", 0);
+	if (NtProtectVirtualMemory(CUR, &b, &s, PAGE_READWRITE, &old))
+		die("protect", 0);
+}
+
+static void raw_protect(void)
+{
+	mprotect(area, 4096, PROT_READ);
+	mprotect(area, 4096, PROT_READ | PROT_WRITE);
+}
+
+static void nt_query(void)
+{
+	MEMORY_BASIC_INFORMATION m;
+
+	if (NtQueryVirtualMemory(CUR, area + 0x800, MemoryBasicInformation, &m,
+				 sizeof(m), NULL))
+		die("query", 0);
+}
+
+static void raw_query(void)
+{
+	unsigned char vec;
+
+	mincore(area, 4096, &vec);
+}
+
+/* ---- Measurement ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median over repetitions of ns per call; raw and ntvm interleaved. */
+static void measure(void (*fn)(void), void (*setup)(void), double *out, int rep)
+{
+	double t;
+	int i;
+
+	if (setup)
+		setup();
+	t = now_ns();
+	for (i = 0; i < iters; i++)
+		fn();
+	out[rep] = (now_ns() - t) / iters;
+}
+
+static void setup_protect(void)
+{
+	PVOID b = area;
+	SIZE_T s = GRAN;
+
+	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE))
+		die("commit for protect", 0);
+}
+
+static void setup_uncommitted(void)
+{
+	PVOID b = area;
+	SIZE_T s = GRAN;
+
+	NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT);
+}
+
+struct bench {
+	const char *name;
+	void (*nt)(void), (*raw)(void), (*setup)(void);
+	double target;
+};
+
+static const struct bench benches[] = {
+	{ "reserve+release 64K", nt_reserve_release, raw_reserve_release, NULL, 1.2 },
+	{ "commit+decommit 64K", nt_commit_decommit, raw_commit_decommit,
+	  setup_uncommitted, 1.2 },
+	{ "commit+touch+reset 64K", nt_commit_touch_reset, raw_commit_touch_reset,
+	  setup_uncommitted, 1.2 },
+	{ "protect RO+RW 4K", nt_protect, raw_protect, setup_protect, 1.5 },
+	{ "query (vs mincore)", nt_query, raw_query, setup_protect, 1.0 },
+	{ "ioctl vs getppid", nt_ioctl_entry, raw_syscall_entry, NULL, 0 },
+};
+
+#define NB (sizeof(benches) / sizeof(benches[0]))
+
+static double results[2][NB][2];	/* [population][bench][raw, ntvm] */
+
+static void run_all(int pop)
+{
+	double raw[16], nt[16];
+	unsigned int b;
+	int r;
+
+	for (b = 0; b < NB; b++) {
+		for (r = 0; r < reps; r++) {
+			measure(benches[b].raw, benches[b].setup, raw, r);
+			measure(benches[b].nt, benches[b].setup, nt, r);
+		}
+		qsort(raw, reps, sizeof(double), cmp_double);
+		qsort(nt, reps, sizeof(double), cmp_double);
+		results[pop][b][0] = raw[reps / 2];
+		results[pop][b][1] = nt[reps / 2];
+	}
+}
+
+/* Fill the address space with n one-page allocations, a granule each. */
+static PVOID *populate(int n)
+{
+	PVOID *v = calloc(n, sizeof(*v));
+	SIZE_T s;
+	int i;
+
+	if (!v)
+		die("calloc", n);
+	for (i = 0; i < n; i++) {
+		s = 4096;
+		if (NtAllocateVirtualMemory(CUR, &v[i], 0, &s, MEM_RESERVE, PAGE_NOACCESS))
+			die("populate", i);
+	}
+	return v;
+}
+
+static void depopulate(PVOID *v, int n)
+{
+	SIZE_T s;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		s = 0;
+		NtFreeVirtualMemory(CUR, &v[i], &s, MEM_RELEASE);
+	}
+	free(v);
+}
+
+int main(int argc, char **argv)
+{
+	static const int pops[2] = { 10, 100000 };
+	PVOID base = NULL, *v;
+	SIZE_T size = 16 * GRAN;
+	FILE *f;
+	unsigned int b;
+	int c, p, worst_ok = 1;
+	double ratio, growth;
+
+	while ((c = getopt(argc, argv, "n:r:")) != -1) {
+		if (c == 'n')
+			iters = atoi(optarg);
+		else if (c == 'r')
+			reps = atoi(optarg);
+	}
+	if (iters < 1 || reps < 1 || reps > 16) {
+		fprintf(stderr, "usage: ntvm_bench [-n iterations] [-r 1..16]\n");
+		return 2;
+	}
+	/* 100,000 separate one-page reservations need as many VMAs. */
+	f = fopen("/proc/sys/vm/max_map_count", "w");
+	if (f) {
+		fputs("262144", f);
+		fclose(f);
+	}
+	if (NtAllocateVirtualMemory(CUR, &base, 0, &size, MEM_RESERVE, PAGE_NOACCESS))
+		die("area", 0);
+	area = base;
+
+	for (p = 0; p < 2; p++) {
+		v = populate(pops[p] - 1);	/* plus the area itself */
+		run_all(p);
+		depopulate(v, pops[p] - 1);
+	}
+
+	printf("ntvm benchmark: ns per operation (guest clock), median of %d x %d\n\n",
+	       reps, iters);
+	printf("%-24s %7s %10s %10s %7s %7s  %s\n", "operation", "allocs",
+	       "raw", "ntvm", "ratio", "target", "");
+	for (b = 0; b < NB; b++) {
+		for (p = 0; p < 2; p++) {
+			ratio = results[p][b][1] / results[p][b][0];
+			printf("%-24s %7d %10.0f %10.0f %6.2fx ",
+			       p ? "" : benches[b].name, pops[p], results[p][b][0],
+			       results[p][b][1], ratio);
+			if (!benches[b].target) {
+				printf("%7s\n", "-");
+				continue;
+			}
+			printf("%6.1fx  %s\n", benches[b].target,
+			       ratio <= benches[b].target ? "ok" : "over");
+			worst_ok &= ratio <= benches[b].target;
+		}
+	}
+	printf("\n%-24s %18s  %s\n", "scaling", "100k / 10", "(target <= 1.5x)");
+	for (b = 0; b < NB; b++) {
+		if (!benches[b].target)
+			continue;
+		growth = results[1][b][1] / results[0][b][1];
+		printf("%-24s %17.2fx  %s\n", benches[b].name, growth,
+		       growth <= 1.5 ? "ok" : "over");
+		worst_ok &= growth <= 1.5;
+	}
+	printf("\n%s\n", worst_ok ? "all targets met" : "some targets missed");
+	return 0;
+}
