@@ -359,6 +359,9 @@ TEST_F(nt, allocation_validation)
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_5, nt_alloc(&base, 0x1000, MEM_TOP_DOWN, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
 		  nt_alloc(&base, 0x1000, MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(NULL, 0x1000, MEM_WRITE_WATCH, PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
 		  nt_alloc(&base, 0x1000, MEM_RESET | MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
@@ -382,12 +385,30 @@ TEST_F(nt, allocation_validation)
 		  NtAllocateVirtualMemory(CUR, NULL, 0, &size, MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_INVALID_HANDLE,
 		  NtAllocateVirtualMemory(NULL, &base, 0, &size, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtAllocateVirtualMemoryEx(NULL, &base, &size, MEM_COMMIT, PAGE_READWRITE,
+					    NULL, 0));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(NULL, 0x1000, MEM_RESERVE | MEM_COMMIT | AT_ROUND_TO_PAGE,
+				     PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
 	EXPECT_EQ(NULL, base);
 	EXPECT_EQ(0x1000, size);
 	after = stats();
 	EXPECT_EQ(before.allocations, after.allocations);
 	EXPECT_EQ(before.reserved_bytes, after.reserved_bytes);
 	EXPECT_EQ(before.committed_bytes, after.committed_bytes);
+}
+
+/* spec 1.4.1: with MEM_RESERVE, the initial protection does not matter. */
+TEST_F(nt, write_watch_reserve)
+{
+	PVOID base = NULL;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_WRITE_WATCH,
+					   PAGE_NOACCESS));
+	EXPECT_REGION(base, base, base, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
 /* spec 1.6, scenario 6 */
@@ -1163,6 +1184,59 @@ static void *racer(void *v)
 	return NULL;
 }
 
+/* Raw mmap() in the low addresses where bottom-up placement looks. */
+static void *raw_mapper(void *v)
+{
+	struct race_arg *ra = v;
+	void *p;
+
+	while (!*ra->stop) {
+		unsigned int r = rand_r(&ra->seed);
+
+		p = mmap(P(0x10000 + (r % 64) * 0x10000ULL), 0x10000, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+			 -1, 0);
+		if (p != MAP_FAILED)
+			munmap(p, 0x10000);
+		ra->ops++;
+	}
+	return NULL;
+}
+
+/*
+ * Bottom-up reservations while another thread maps and unmaps in the same
+ * addresses: a reservation that loses the race for its gap looks again.
+ */
+TEST_F(nt, placement_race)
+{
+	struct race_arg ra = { .seed = 99 };
+	volatile int stop = 0;
+	PVOID b[256];
+	pthread_t t;
+	SIZE_T s;
+	int i, ok = 0;
+
+	ra.stop = &stop;
+	ASSERT_EQ(0, pthread_create(&t, NULL, raw_mapper, &ra));
+	for (i = 0; i < 256; i++) {
+		b[i] = NULL;
+		s = 0x10000;
+		if (NtAllocateVirtualMemory(CUR, &b[i], 0, &s, MEM_RESERVE, PAGE_NOACCESS) ==
+		    STATUS_SUCCESS) {
+			ok++;
+			EXPECT_EQ(0, U(b[i]) % 0x10000);
+			EXPECT_EQ(MEM_RESERVE, q(b[i]).State);
+		}
+	}
+	stop = 1;
+	pthread_join(t, NULL);
+	EXPECT_EQ(256, ok);
+	EXPECT_LT(0, ra.ops);
+	for (i = 0; i < 256; i++)
+		if (b[i])
+			EXPECT_EQ(STATUS_SUCCESS, nt_free(b[i], 0, MEM_RELEASE));
+}
+
 /* Threads race reserve, commit, protect, decommit and release. */
 TEST_F(nt, threads_race)
 {
@@ -1239,7 +1313,7 @@ TEST_F(nt, many_allocations)
 	free(v);
 }
 
-/* A process that exits with live regions leaks nothing. */
+/* A thousand processes that exit with live regions leak nothing. */
 TEST_F(nt, exit_no_leak)
 {
 	long mms = ntvm_counter("address_spaces"), allocs = ntvm_counter("allocations");
@@ -1248,14 +1322,14 @@ TEST_F(nt, exit_no_leak)
 
 	if (mms < 0)
 		SKIP(return, "debugfs counters not readable (not root?)");
-	for (i = 0; i < 20; i++) {
+	for (i = 0; i < 1000; i++) {
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (!pid) {
 			PVOID b;
 			int k;
 
-			for (k = 0; k < 50; k++) {
+			for (k = 0; k < 8; k++) {
 				b = NULL;
 				if (nt_alloc(&b, 0x20000, MEM_COMMIT, PAGE_READWRITE))
 					_exit(1);
