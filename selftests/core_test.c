@@ -466,4 +466,10 @@ TEST_F(core, fuzz)
 	}
 }
 
+/* Keep the output of a test that crashes the machine. */
+static void __attribute__((constructor)) line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 TEST_HARNESS_MAIN

@@ -34,7 +34,7 @@ static void show(const char *label, const void *addr)
 		failed = 1;
 		return;
 	}
-	printf("    %-10s base %p  alloc %p  size %#8zx  %-11s protect %#05x\n",
+	printf("    %-10s base %p  alloc %p  size %#8zx  %-11s protect 0x%03x\n",
 	       label, m.BaseAddress, m.AllocationBase, m.RegionSize,
 	       state_name(m.State), m.Protect);
 }

@@ -1389,4 +1389,10 @@ TEST_F(nt, commitment_limit)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/* Keep the output of a test that crashes the machine. */
+static void __attribute__((constructor)) line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 TEST_HARNESS_MAIN
