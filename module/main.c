@@ -460,7 +460,8 @@ static int ntvm_release(struct inode *inode, struct file *file)
 
 #define NTVM_IOCTLS (NTVM_IOC_BIT(NTVM_IOC_API) | NTVM_IOC_BIT(NTVM_IOC_ALLOCATE) | \
 		     NTVM_IOC_BIT(NTVM_IOC_FREE) | NTVM_IOC_BIT(NTVM_IOC_PROTECT) | \
-		     NTVM_IOC_BIT(NTVM_IOC_QUERY) | NTVM_IOC_BIT(NTVM_IOC_STATS))
+		     NTVM_IOC_BIT(NTVM_IOC_QUERY) | NTVM_IOC_BIT(NTVM_IOC_STATS) | \
+		     NTVM_IOC_BIT(NTVM_IOC_GUARD))
 #define NTVM_FEATURES NTVM_FEATURES_ALL
 
 static int ntvm_ioc_api(void __user *argp)
@@ -641,6 +642,25 @@ static int ntvm_ioc_query(struct ntvm_mm *nm, void __user *argp)
 	return 0;
 }
 
+static int ntvm_ioc_guard(struct ntvm_mm *nm, void __user *argp)
+{
+	struct ntvm_guard g;
+	u64 n;
+	int ret = ntvm_copy_args(&g, argp, sizeof(g));
+
+	if (ret)
+		return ret;
+	if (g.base || g.status || g.apply || g.apply_prot || g.pad ||
+	    memchr_inv(g.reserved, 0, sizeof(g.reserved)))
+		return -EINVAL;
+	ret = ntvm_begin(nm, &n);
+	if (ret)
+		return ret;
+	ntvm_guard_hit(&nm->space, &g);
+	ntvm_end(nm, n);
+	return copy_to_user(argp, &g, sizeof(g)) ? -EFAULT : 0;
+}
+
 static int ntvm_ioc_stats(struct ntvm_mm *nm, void __user *argp)
 {
 	struct ntvm_stats st;
@@ -678,6 +698,8 @@ static long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ntvm_ioc_query(nf->nm, argp);
 	case NTVM_IOC_STATS:
 		return ntvm_ioc_stats(nf->nm, argp);
+	case NTVM_IOC_GUARD:
+		return ntvm_ioc_guard(nf->nm, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -834,6 +834,175 @@ TEST_F(nt, guard_pages)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/* ---- Guard pages: one-shot, through libntvm's SIGSEGV hook ---- */
+
+static volatile int guard_events;
+static NTVM_GUARD_EXCEPTION guard_last;
+
+static void on_guard(const NTVM_GUARD_EXCEPTION *e, void *context)
+{
+	__atomic_add_fetch(&guard_events, 1, __ATOMIC_SEQ_CST);
+	guard_last = *e;
+	(void)context;
+}
+
+/* spec 4.7, scenario 20 */
+TEST_F(nt, guard_one_shot)
+{
+	PVOID base = NULL;
+	volatile char *p;
+	DWORD old;
+	char v;
+
+	ASSERT_EQ(0, ntvm_install_guard_handler(on_guard, NULL));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x2000, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD));
+	p = base;
+	guard_events = 0;
+	v = p[0x10];
+	EXPECT_EQ(0, v);
+	EXPECT_EQ(1, guard_events);
+	EXPECT_EQ(STATUS_GUARD_PAGE_VIOLATION, guard_last.ExceptionCode);
+	EXPECT_EQ(2, guard_last.NumberParameters);
+	EXPECT_EQ(EXCEPTION_READ_FAULT, guard_last.ExceptionInformation[0]);
+	EXPECT_EQ(U(p) + 0x10, guard_last.ExceptionInformation[1]);
+	EXPECT_REGION(p, p, p, PAGE_READWRITE | PAGE_GUARD, 0x1000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_PRIVATE);
+	EXPECT_REGION(p + 0x1000, p + 0x1000, p, PAGE_READWRITE | PAGE_GUARD, 0x1000,
+		      MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD, MEM_PRIVATE);
+	v = p[0x20];
+	p[0x20] = 3;
+	EXPECT_EQ(1, guard_events);
+
+	p[0x1005] = 7;
+	EXPECT_EQ(2, guard_events);
+	EXPECT_EQ(EXCEPTION_WRITE_FAULT, guard_last.ExceptionInformation[0]);
+	EXPECT_EQ(U(p) + 0x1005, guard_last.ExceptionInformation[1]);
+	EXPECT_EQ(7, p[0x1005]);
+
+	/* Re-arming returns the disarmed protection (spec 4.7). */
+	EXPECT_TRUE(VirtualProtect((void *)p, 0x1000, PAGE_READWRITE | PAGE_GUARD, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_EQ(PAGE_READWRITE | PAGE_GUARD, q((void *)p).Protect);
+	p[0] = 1;
+	EXPECT_EQ(3, guard_events);
+	EXPECT_EQ(1, p[0]);
+	EXPECT_EQ(3, p[0x20]);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+TEST_F(nt, guard_execute)
+{
+	PVOID base = NULL;
+	DWORD old;
+
+	ASSERT_EQ(0, ntvm_install_guard_handler(on_guard, NULL));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_EXECUTE_READWRITE));
+	((unsigned char *)base)[0] = 0xc3;	/* ret */
+	ASSERT_TRUE(VirtualProtect(base, 0x1000, PAGE_EXECUTE_READ | PAGE_GUARD, &old));
+	guard_events = 0;
+	((void (*)(void))base)();
+	EXPECT_EQ(1, guard_events);
+	EXPECT_EQ(EXCEPTION_EXECUTE_FAULT, guard_last.ExceptionInformation[0]);
+	EXPECT_EQ(U(base), guard_last.ExceptionInformation[1]);
+	EXPECT_EQ(U(base), U(guard_last.ExceptionAddress));
+	EXPECT_EQ(PAGE_EXECUTE_READ, q(base).Protect);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+struct guard_race {
+	volatile char *page;
+	pthread_barrier_t *barrier;
+	char seen;
+};
+
+static void *guard_toucher(void *v)
+{
+	struct guard_race *g = v;
+
+	pthread_barrier_wait(g->barrier);
+	g->seen = g->page[100];
+	return NULL;
+}
+
+/* Threads fault on one guard page at once: exactly one exception. */
+TEST_F(nt, guard_threads)
+{
+	struct guard_race g[4];
+	pthread_barrier_t barrier;
+	pthread_t t[4];
+	PVOID base = NULL;
+	int i;
+
+	ASSERT_EQ(0, ntvm_install_guard_handler(on_guard, NULL));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	((char *)base)[100] = 42;
+	ASSERT_TRUE(VirtualProtect(base, 0x1000, PAGE_READWRITE | PAGE_GUARD, &(DWORD){0}));
+	pthread_barrier_init(&barrier, NULL, 4);
+	guard_events = 0;
+	for (i = 0; i < 4; i++) {
+		g[i] = (struct guard_race){ .page = base, .barrier = &barrier };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, guard_toucher, &g[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(42, g[i].seen);
+	}
+	EXPECT_EQ(1, guard_events);
+	pthread_barrier_destroy(&barrier);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+static void exit_42(int sig)
+{
+	(void)sig;
+	_exit(42);
+}
+
+/* Other faults go to the handler installed before, or kill the process. */
+TEST_F(nt, guard_other_faults)
+{
+	PVOID base = NULL;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	pid = fork();
+	if (!pid) {
+		ntvm_install_guard_handler(NULL, NULL);
+		(void)*(volatile char *)base;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	pid = fork();
+	if (!pid) {
+		signal(SIGSEGV, exit_42);
+		ntvm_install_guard_handler(NULL, NULL);
+		(void)*(volatile char *)base;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(42, WEXITSTATUS(status));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/* spec 7.1, 7.2 */
+TEST_F(nt, system_info)
+{
+	SYSTEM_INFO si;
+
+	memset(&si, 0xcc, sizeof(si));
+	GetSystemInfo(&si);
+	EXPECT_EQ(PROCESSOR_ARCHITECTURE_AMD64, si.wProcessorArchitecture);
+	EXPECT_EQ(0x1000, si.dwPageSize);
+	EXPECT_EQ(0x10000, si.dwAllocationGranularity);
+	EXPECT_EQ(0x10000, U(si.lpMinimumApplicationAddress));
+	EXPECT_EQ(0x7ffffffeffffULL, U(si.lpMaximumApplicationAddress));
+	EXPECT_LE(1, si.dwNumberOfProcessors);
+	EXPECT_EQ(sysconf(_SC_NPROCESSORS_ONLN), si.dwNumberOfProcessors);
+}
+
 /* spec 4.6, scenario 19 */
 TEST_F(nt, nocache_sticks)
 {

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,13 +23,13 @@
 #include <unistd.h>
 
 #include "ntvm.h"
-
-#define NTVM_EXPORT __attribute__((visibility("default")))
+#include "internal.h"
 
 static pthread_mutex_t ntvm_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t ntvm_once = PTHREAD_ONCE_INIT;
 static int ntvm_dev_fd = -1;
-static __thread DWORD ntvm_last_error;
+/* This thread holds ntvm_lock (for a fault taken while it does). */
+static __thread int ntvm_lock_held;
 
 /*
  * The descriptor is bound to the address space that opened it, so a
@@ -69,6 +71,13 @@ static void lock(void)
 {
 	pthread_once(&ntvm_once, ntvm_init_once);
 	pthread_mutex_lock(&ntvm_lock);
+	ntvm_lock_held = 1;
+}
+
+static void unlock(void)
+{
+	ntvm_lock_held = 0;
+	pthread_mutex_unlock(&ntvm_lock);
 }
 
 NTVM_EXPORT int ntvm_fd(void)
@@ -77,7 +86,7 @@ NTVM_EXPORT int ntvm_fd(void)
 
 	lock();
 	fd = dev_fd_locked();
-	pthread_mutex_unlock(&ntvm_lock);
+	unlock();
 	return fd;
 }
 
@@ -145,7 +154,7 @@ static NTSTATUS allocate(PVOID *base, PSIZE_T size, struct ntvm_alloc *a)
 	st = ioctl_locked(NTVM_IOC_ALLOCATE, a, &a->status);
 	if (!st && a->apply)
 		st = apply_locked(a->base, a->size, a->apply, a->apply_prot);
-	pthread_mutex_unlock(&ntvm_lock);
+	unlock();
 	if (!st) {
 		*base = (PVOID)(uintptr_t)a->base;
 		*size = a->size;
@@ -221,7 +230,7 @@ NTVM_EXPORT NTSTATUS NtFreeVirtualMemory(HANDLE process, PVOID *base,
 	f.size = *size;
 	lock();
 	st = ioctl_locked(NTVM_IOC_FREE, &f, &f.status);
-	pthread_mutex_unlock(&ntvm_lock);
+	unlock();
 	if (!st) {
 		*base = (PVOID)(uintptr_t)f.base;
 		*size = f.size;
@@ -246,7 +255,7 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 	st = ioctl_locked(NTVM_IOC_PROTECT, &p, &p.status);
 	if (!st && p.apply)
 		st = apply_locked(p.base, p.size, p.apply, p.apply_prot);
-	pthread_mutex_unlock(&ntvm_lock);
+	unlock();
 	if (!st) {
 		*base = (PVOID)(uintptr_t)p.base;
 		*size = p.size;
@@ -278,7 +287,7 @@ static NTSTATUS query(uintptr_t start, uintptr_t end, struct ntvm_region *out,
 
 	lock();
 	st = ioctl_locked(NTVM_IOC_QUERY, &q, &q.status);
-	pthread_mutex_unlock(&ntvm_lock);
+	unlock();
 	if (!st)
 		*count = q.count;
 	return st;
@@ -342,11 +351,9 @@ NTVM_EXPORT NTSTATUS ntvm_stats(struct ntvm_stats *stats)
 	memset(stats, 0, sizeof(*stats));
 	lock();
 	st = ioctl_locked(NTVM_IOC_STATS, stats, &ok);
-	pthread_mutex_unlock(&ntvm_lock);
+	unlock();
 	return st;
 }
-
-/* ---- Win32 ---- */
 
 /* RtlNtStatusToDosError for the statuses this API returns (spec 0.2). */
 NTVM_EXPORT ULONG RtlNtStatusToDosError(NTSTATUS status)
@@ -396,63 +403,127 @@ NTVM_EXPORT ULONG RtlNtStatusToDosError(NTSTATUS status)
 	}
 }
 
-NTVM_EXPORT DWORD GetLastError(void)
-{
-	return ntvm_last_error;
-}
 
-NTVM_EXPORT void SetLastError(DWORD error)
+/* The geometry the module reports, asked for once. */
+int ntvm_geometry(struct ntvm_api *out)
 {
-	ntvm_last_error = error;
-}
+	static struct ntvm_api api;
+	static const __u32 ok;
+	int ret = 0;
 
-static BOOL win32_result(NTSTATUS st)
-{
-	if (st) {
-		SetLastError(RtlNtStatusToDosError(st));
-		return FALSE;
+	lock();
+	if (!api.api) {
+		struct ntvm_api a = { .api = NTVM_API };
+
+		if (ioctl_locked(NTVM_IOC_API, &a, &ok) == STATUS_SUCCESS)
+			api = a;
+		else
+			ret = -1;
 	}
-	return TRUE;
-}
-
-NTVM_EXPORT LPVOID VirtualAlloc(LPVOID address, SIZE_T size, DWORD type,
-				DWORD protect)
-{
-	PVOID base = address;
-
-	if (!win32_result(NtAllocateVirtualMemory(NtCurrentProcess(), &base, 0,
-						  &size, type, protect)))
-		return NULL;
-	return base;
-}
-
-NTVM_EXPORT BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type)
-{
-	/* kernelbase's own rule (spec 2.3): MEM_RELEASE takes size 0. */
-	if ((type & MEM_RELEASE) && size) {
-		SetLastError(ERROR_INVALID_PARAMETER);
-		return FALSE;
-	}
-	return win32_result(NtFreeVirtualMemory(NtCurrentProcess(), &address,
-						&size, type));
-}
-
-NTVM_EXPORT SIZE_T VirtualQuery(LPCVOID address, PMEMORY_BASIC_INFORMATION info,
-				SIZE_T length)
-{
-	SIZE_T ret = 0;
-
-	if (!win32_result(NtQueryVirtualMemory(NtCurrentProcess(), address,
-					       MemoryBasicInformation, info,
-					       length, &ret)))
-		return 0;
+	*out = api;
+	unlock();
 	return ret;
 }
 
-NTVM_EXPORT BOOL VirtualProtect(LPVOID address, SIZE_T size, DWORD new_protect,
-				PDWORD old_protect)
+/* ---- Guard pages ---- */
+
+/* Windows' access type of a fault, from the x86 page-fault error code. */
+static ULONG_PTR access_type(const void *ucontext)
 {
-	return win32_result(NtProtectVirtualMemory(NtCurrentProcess(), &address,
-						   &size, new_protect,
-						   (PULONG)old_protect));
+#if defined(__x86_64__)
+	const ucontext_t *uc = ucontext;
+	unsigned long err = uc ? uc->uc_mcontext.gregs[REG_ERR] : 0;
+
+	if (err & 0x10)
+		return 8;	/* EXCEPTION_EXECUTE_FAULT */
+	if (err & 0x2)
+		return 1;	/* EXCEPTION_WRITE_FAULT */
+#else
+	(void)ucontext;
+#endif
+	return 0;		/* EXCEPTION_READ_FAULT */
+}
+
+static PVOID fault_ip(const void *ucontext)
+{
+#if defined(__x86_64__)
+	const ucontext_t *uc = ucontext;
+
+	return uc ? (PVOID)uc->uc_mcontext.gregs[REG_RIP] : NULL;
+#else
+	(void)ucontext;
+	return NULL;
+#endif
+}
+
+NTVM_EXPORT NTSTATUS ntvm_guard_fault(const siginfo_t *si, const void *ucontext,
+				      NTVM_GUARD_EXCEPTION *exception)
+{
+	struct ntvm_guard g = { 0 };
+	int held = ntvm_lock_held, saved_errno = errno;
+	NTSTATUS st;
+
+	if (!si || si->si_signo != SIGSEGV)
+		return STATUS_ACCESS_VIOLATION;
+	g.address = (uintptr_t)si->si_addr;
+	/* A fault inside libntvm's own locked section already holds it. */
+	if (!held)
+		lock();
+	st = ioctl_locked(NTVM_IOC_GUARD, &g, &g.status);
+	if (st == STATUS_GUARD_PAGE_VIOLATION &&
+	    apply_locked(g.base, 4096, g.apply, g.apply_prot))
+		st = STATUS_ACCESS_VIOLATION;
+	if (!held)
+		unlock();
+	if (st == STATUS_GUARD_PAGE_VIOLATION && exception) {
+		exception->ExceptionCode = STATUS_GUARD_PAGE_VIOLATION;
+		exception->NumberParameters = 2;
+		exception->ExceptionAddress = fault_ip(ucontext);
+		exception->ExceptionInformation[0] = access_type(ucontext);
+		exception->ExceptionInformation[1] = (ULONG_PTR)si->si_addr;
+	}
+	errno = saved_errno;
+	return st;
+}
+
+static struct sigaction ntvm_old_segv;
+static NTVM_GUARD_CALLBACK ntvm_guard_cb;
+static void *ntvm_guard_ctx;
+
+static void guard_handler(int sig, siginfo_t *si, void *ucontext)
+{
+	NTVM_GUARD_EXCEPTION e;
+	NTSTATUS st = ntvm_guard_fault(si, ucontext, &e);
+
+	if (st == STATUS_GUARD_PAGE_VIOLATION) {
+		if (ntvm_guard_cb)
+			ntvm_guard_cb(&e, ntvm_guard_ctx);
+		return;		/* the access runs again, and succeeds */
+	}
+	if (st == STATUS_SUCCESS)
+		return;
+	/* Not a guard page: whoever handled SIGSEGV before, or the default. */
+	if ((ntvm_old_segv.sa_flags & SA_SIGINFO) && ntvm_old_segv.sa_sigaction) {
+		ntvm_old_segv.sa_sigaction(sig, si, ucontext);
+	} else if (ntvm_old_segv.sa_handler != SIG_DFL &&
+		   ntvm_old_segv.sa_handler != SIG_IGN) {
+		ntvm_old_segv.sa_handler(sig);
+	} else {
+		/* Re-executing the access now takes the default action. */
+		signal(SIGSEGV, SIG_DFL);
+	}
+}
+
+NTVM_EXPORT int ntvm_install_guard_handler(NTVM_GUARD_CALLBACK callback,
+					   void *context)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = guard_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	ntvm_guard_cb = callback;
+	ntvm_guard_ctx = context;
+	return sigaction(SIGSEGV, &sa, &ntvm_old_segv);
 }

@@ -9,6 +9,7 @@
 #ifndef NTVM_H
 #define NTVM_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/ntvm.h>
@@ -32,6 +33,7 @@ typedef DWORD *PDWORD;
 typedef uint16_t WORD;
 typedef uint64_t DWORD64;
 typedef uintptr_t ULONG_PTR;
+typedef uintptr_t DWORD_PTR;
 typedef int BOOL;
 
 #ifndef TRUE
@@ -84,6 +86,47 @@ typedef struct MEM_EXTENDED_PARAMETER {
 typedef enum _MEMORY_INFORMATION_CLASS {
 	MemoryBasicInformation = 0,
 } MEMORY_INFORMATION_CLASS;
+
+typedef struct _SYSTEM_INFO {
+	union {
+		DWORD dwOemId;
+		struct {
+			WORD wProcessorArchitecture;
+			WORD wReserved;
+		};
+	};
+	DWORD dwPageSize;
+	LPVOID lpMinimumApplicationAddress;
+	LPVOID lpMaximumApplicationAddress;
+	DWORD_PTR dwActiveProcessorMask;
+	DWORD dwNumberOfProcessors;
+	DWORD dwProcessorType;
+	DWORD dwAllocationGranularity;
+	WORD wProcessorLevel;
+	WORD wProcessorRevision;
+} SYSTEM_INFO, *LPSYSTEM_INFO;
+
+#define PROCESSOR_ARCHITECTURE_AMD64	9
+#define PROCESSOR_AMD_X8664		8664
+
+/*
+ * What Windows puts in the EXCEPTION_RECORD of a guard-page fault:
+ * ExceptionInformation[0] is the access (0 read, 1 write, 8 execute) and
+ * [1] the address.
+ */
+typedef struct _NTVM_GUARD_EXCEPTION {
+	NTSTATUS ExceptionCode;
+	ULONG NumberParameters;
+	PVOID ExceptionAddress;
+	ULONG_PTR ExceptionInformation[2];
+} NTVM_GUARD_EXCEPTION;
+
+typedef void (*NTVM_GUARD_CALLBACK)(const NTVM_GUARD_EXCEPTION *exception,
+				    void *context);
+
+#define EXCEPTION_READ_FAULT	0
+#define EXCEPTION_WRITE_FAULT	1
+#define EXCEPTION_EXECUTE_FAULT	8
 
 #define NtCurrentProcess() ((HANDLE)(intptr_t)-1)
 
@@ -178,13 +221,21 @@ NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
 				ULONG new_protect, PULONG old_protect);
 ULONG RtlNtStatusToDosError(NTSTATUS status);
 
-/* ---- Win32 API ---- */
+/*
+ * ---- Win32 API ----
+ * Define NTVM_NO_WIN32 before including this header in a program that has
+ * a Win32 layer of its own; see README ("Linking next to your own
+ * VirtualAlloc").
+ */
+#ifndef NTVM_NO_WIN32
 LPVOID VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD protect);
 BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type);
 SIZE_T VirtualQuery(LPCVOID address, PMEMORY_BASIC_INFORMATION info, SIZE_T length);
 BOOL VirtualProtect(LPVOID address, SIZE_T size, DWORD new_protect, PDWORD old_protect);
 DWORD GetLastError(void);
 void SetLastError(DWORD error);
+void GetSystemInfo(LPSYSTEM_INFO info);
+#endif /* NTVM_NO_WIN32 */
 
 /* ---- ntvm extensions ---- */
 /* The process's /dev/ntvm descriptor (opened on first use), or -1. */
@@ -197,6 +248,24 @@ NTSTATUS ntvm_stats(struct ntvm_stats *stats);
  */
 NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
 			    MEMORY_BASIC_INFORMATION *regions, ULONG *count);
+
+/*
+ * Guard pages.  libntvm installs no signal handler of its own.  A program's
+ * SIGSEGV handler (SA_SIGINFO) calls ntvm_guard_fault() with its siginfo
+ * and ucontext:
+ *  - STATUS_GUARD_PAGE_VIOLATION: the fault hit an armed guard page, which
+ *    is now disarmed (one-shot); *exception describes it.  Returning from
+ *    the handler runs the access again, and it succeeds.
+ *  - STATUS_SUCCESS: another thread disarmed that page first; return from
+ *    the handler and the access succeeds.
+ *  - STATUS_ACCESS_VIOLATION: not a guard page, a real fault.
+ * ntvm_install_guard_handler() installs such a handler: it calls callback
+ * (if not NULL) for each guard-page fault, and hands other faults to the
+ * SIGSEGV handler installed before it, or the default action.
+ */
+NTSTATUS ntvm_guard_fault(const siginfo_t *si, const void *ucontext,
+			  NTVM_GUARD_EXCEPTION *exception);
+int ntvm_install_guard_handler(NTVM_GUARD_CALLBACK callback, void *context);
 
 #ifdef __cplusplus
 }

@@ -1125,3 +1125,47 @@ void ntvm_stats(struct nt_space *s, struct ntvm_stats *st)
 	st->largest_free = s->ops->largest_free(s->ctx, s->min_addr,
 						s->max_addr + 1);
 }
+
+/* ---- Guard pages --------------------------------------------------------- */
+
+/* A fault at g->address: disarm the guard page there, once (spec 4.7). */
+void ntvm_guard_hit(struct nt_space *s, struct ntvm_guard *g)
+{
+	u64 page = nt_page_down(g->address), end;
+	struct nt_alloc *a = find_alloc(s, page);
+	u32 state, prot, first, last;
+	bool ok;
+
+	g->apply = 0;
+	g->apply_prot = 0;
+	g->status = NTVM_STATUS_ACCESS_VIOLATION;
+	if (!a)
+		return;
+	if (!runs_reserve(a, 2)) {
+		g->status = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		return;
+	}
+	s->ops->lock_read(s->ctx);
+	ok = page_state(s, a, page, page + PAGE, &state, &prot, &end);
+	s->ops->unlock_read(s->ctx);
+	if (!ok) {
+		space_remove(s, a);
+		return;
+	}
+	if (state != NTVM_MEM_COMMIT)
+		return;
+	if (!(prot & NTVM_PAGE_GUARD)) {
+		/* Disarmed by another thread since the fault: retry. */
+		if (nt_to_lprot(prot))
+			g->status = NTVM_STATUS_SUCCESS;
+		return;
+	}
+	runs_isolate(a, page - a->base, page - a->base + PAGE, &first, &last);
+	a->runs[first].flags &= ~NT_RUN_GUARD;
+	a->runs[first].gprot = 0;
+	runs_merge(a, first ? first - 1 : 0, last);
+	g->base = page;
+	g->apply = NTVM_APPLY_MPROTECT;
+	g->apply_prot = nt_to_lprot(prot & ~NTVM_PAGE_GUARD);
+	g->status = NTVM_STATUS_GUARD_PAGE_VIOLATION;
+}

@@ -111,7 +111,8 @@
 #define NTVM_FEATURE_ADDRESS_REQ	_BITULL(3)	/* lowest/highest/alignment */
 #define NTVM_FEATURE_RESET		_BITULL(4)	/* MEM_RESET */
 #define NTVM_FEATURE_STATS		_BITULL(5)	/* NTVM_IOC_STATS */
-#define NTVM_FEATURES_ALL		(_BITULL(6) - 1)
+#define NTVM_FEATURE_GUARD		_BITULL(6)	/* NTVM_IOC_GUARD */
+#define NTVM_FEATURES_ALL		(_BITULL(7) - 1)
 
 struct ntvm_api {
 	__u64 api;
@@ -226,6 +227,27 @@ struct ntvm_stats {
 	__u64 reserved[3];		/* must be zero on input */
 };
 
+/*
+ * NTVM_IOC_GUARD: a fault hit address; was it a guard page?  For user space
+ * SIGSEGV handlers (see libntvm's ntvm_guard_fault()).  The module looks at
+ * the page atomically with respect to every other NT call:
+ *  - an armed guard page is disarmed (one-shot, spec 4.7): status
+ *    STATUS_GUARD_PAGE_VIOLATION, base = the page, and NTVM_APPLY_MPROTECT
+ *    with the protection the page returns to;
+ *  - a committed page that is accessible now (another thread disarmed it):
+ *    STATUS_SUCCESS, the access can be retried;
+ *  - anything else: STATUS_ACCESS_VIOLATION, a real fault.
+ */
+struct ntvm_guard {
+	__u64 address;			/* in */
+	__u64 base;			/* out */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 apply;			/* out: NTVM_APPLY_* */
+	__u32 apply_prot;		/* out: PROT_* */
+	__u32 pad;			/* must be zero */
+	__u64 reserved[2];		/* must be zero */
+};
+
 #define NTVM_IOC_TYPE		'N'
 #define NTVM_IOC_BASE_NR	0xa0
 
@@ -235,6 +257,7 @@ struct ntvm_stats {
 #define NTVM_IOC_PROTECT	_IOWR(NTVM_IOC_TYPE, 0xa3, struct ntvm_protect)
 #define NTVM_IOC_QUERY		_IOWR(NTVM_IOC_TYPE, 0xa4, struct ntvm_query)
 #define NTVM_IOC_STATS		_IOWR(NTVM_IOC_TYPE, 0xa5, struct ntvm_stats)
+#define NTVM_IOC_GUARD		_IOWR(NTVM_IOC_TYPE, 0xa6, struct ntvm_guard)
 
 #define NTVM_IOC_BIT(cmd)	_BITULL(_IOC_NR(cmd) - NTVM_IOC_BASE_NR)
 
