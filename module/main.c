@@ -461,7 +461,7 @@ static int ntvm_release(struct inode *inode, struct file *file)
 #define NTVM_IOCTLS (NTVM_IOC_BIT(NTVM_IOC_API) | NTVM_IOC_BIT(NTVM_IOC_ALLOCATE) | \
 		     NTVM_IOC_BIT(NTVM_IOC_FREE) | NTVM_IOC_BIT(NTVM_IOC_PROTECT) | \
 		     NTVM_IOC_BIT(NTVM_IOC_QUERY) | NTVM_IOC_BIT(NTVM_IOC_STATS) | \
-		     NTVM_IOC_BIT(NTVM_IOC_GUARD))
+		     NTVM_IOC_BIT(NTVM_IOC_GUARD) | NTVM_IOC_BIT(NTVM_IOC_WATCH))
 #define NTVM_FEATURES NTVM_FEATURES_ALL
 
 static int ntvm_ioc_api(void __user *argp)
@@ -661,6 +661,25 @@ static int ntvm_ioc_guard(struct ntvm_mm *nm, void __user *argp)
 	return copy_to_user(argp, &g, sizeof(g)) ? -EFAULT : 0;
 }
 
+static int ntvm_ioc_watch(struct ntvm_mm *nm, void __user *argp)
+{
+	struct ntvm_watch w;
+	u64 n;
+	int ret = ntvm_copy_args(&w, argp, sizeof(w));
+
+	if (ret)
+		return ret;
+	if (w.alloc_base || w.alloc_size || w.status || w.pad ||
+	    memchr_inv(w.reserved, 0, sizeof(w.reserved)))
+		return -EINVAL;
+	ret = ntvm_begin(nm, &n);
+	if (ret)
+		return ret;
+	ntvm_watch_check(&nm->space, &w);
+	ntvm_end(nm, n);
+	return copy_to_user(argp, &w, sizeof(w)) ? -EFAULT : 0;
+}
+
 static int ntvm_ioc_stats(struct ntvm_mm *nm, void __user *argp)
 {
 	struct ntvm_stats st;
@@ -700,6 +719,8 @@ static long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ntvm_ioc_stats(nf->nm, argp);
 	case NTVM_IOC_GUARD:
 		return ntvm_ioc_guard(nf->nm, argp);
+	case NTVM_IOC_WATCH:
+		return ntvm_ioc_watch(nf->nm, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -135,6 +135,7 @@ void ntvm_query(struct nt_space *s, struct ntvm_query *q,
 		struct ntvm_region *regions, u32 *count);
 void ntvm_stats(struct nt_space *s, struct ntvm_stats *st);
 void ntvm_guard_hit(struct nt_space *s, struct ntvm_guard *g);
+void ntvm_watch_check(struct nt_space *s, struct ntvm_watch *w);
 
 /* NT rules that are pure functions of the arguments (rules.c). */
 u32 nt_check_protect(u32 prot);

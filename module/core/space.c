@@ -1169,3 +1169,23 @@ void ntvm_guard_hit(struct nt_space *s, struct ntvm_guard *g)
 	g->apply_prot = nt_to_lprot(prot & ~NTVM_PAGE_GUARD);
 	g->status = NTVM_STATUS_GUARD_PAGE_VIOLATION;
 }
+
+/* ---- Write watch ---------------------------------------------------------- */
+
+/* Spec 5.13: the range must lie inside one MEM_WRITE_WATCH allocation. */
+void ntvm_watch_check(struct nt_space *s, struct ntvm_watch *w)
+{
+	struct nt_alloc *a;
+
+	w->status = NTVM_STATUS_INVALID_PARAMETER;
+	if (!w->base || !w->size || w->base > s->max_addr ||
+	    w->size > s->max_addr - w->base + 1)
+		return;
+	a = find_live(s, w->base, w->base + w->size);
+	if (!a || !(a->attrs & NT_ATTR_WRITE_WATCH) ||
+	    w->base + w->size > a->base + a->size)
+		return;
+	w->alloc_base = a->base;
+	w->alloc_size = a->size;
+	w->status = NTVM_STATUS_SUCCESS;
+}

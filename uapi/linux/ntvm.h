@@ -112,7 +112,8 @@
 #define NTVM_FEATURE_RESET		_BITULL(4)	/* MEM_RESET */
 #define NTVM_FEATURE_STATS		_BITULL(5)	/* NTVM_IOC_STATS */
 #define NTVM_FEATURE_GUARD		_BITULL(6)	/* NTVM_IOC_GUARD */
-#define NTVM_FEATURES_ALL		(_BITULL(7) - 1)
+#define NTVM_FEATURE_WATCH		_BITULL(7)	/* NTVM_IOC_WATCH */
+#define NTVM_FEATURES_ALL		(_BITULL(8) - 1)
 
 struct ntvm_api {
 	__u64 api;
@@ -248,6 +249,23 @@ struct ntvm_guard {
 	__u64 reserved[2];		/* must be zero */
 };
 
+/*
+ * NTVM_IOC_WATCH: the NT checks of NtGetWriteWatch/NtResetWriteWatch
+ * (spec 5.13): [base, base + size) must lie inside one allocation made
+ * with MEM_WRITE_WATCH, else STATUS_INVALID_PARAMETER.  On success,
+ * alloc_base and alloc_size describe that allocation.  The write tracking
+ * itself is libntvm's (userfaultfd or soft-dirty bits, see README).
+ */
+struct ntvm_watch {
+	__u64 base;			/* in */
+	__u64 size;			/* in */
+	__u64 alloc_base;		/* out */
+	__u64 alloc_size;		/* out */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 pad;			/* must be zero */
+	__u64 reserved[2];		/* must be zero */
+};
+
 #define NTVM_IOC_TYPE		'N'
 #define NTVM_IOC_BASE_NR	0xa0
 
@@ -258,6 +276,7 @@ struct ntvm_guard {
 #define NTVM_IOC_QUERY		_IOWR(NTVM_IOC_TYPE, 0xa4, struct ntvm_query)
 #define NTVM_IOC_STATS		_IOWR(NTVM_IOC_TYPE, 0xa5, struct ntvm_stats)
 #define NTVM_IOC_GUARD		_IOWR(NTVM_IOC_TYPE, 0xa6, struct ntvm_guard)
+#define NTVM_IOC_WATCH		_IOWR(NTVM_IOC_TYPE, 0xa7, struct ntvm_watch)
 
 #define NTVM_IOC_BIT(cmd)	_BITULL(_IOC_NR(cmd) - NTVM_IOC_BASE_NR)
 
