@@ -44,7 +44,7 @@
  *
  * Locking
  * -------
- * Lock order: ntvm_mm.lock, then mmap_lock.
+ * Lock order: ntvm_mm.lock, then mmap_lock, then ntvm_mm.reset_lock.
  *  - ntvm_mm.lock (a mutex) serialises every operation on one address
  *    space and protects ntvm_mm.space.  It is held across vm_mmap() and
  *    vm_munmap(), which take mmap_lock for writing themselves, so the
@@ -55,6 +55,20 @@
  *    them takes ntvm_mm.lock, except ->release(), which runs in
  *    exit_mmap() before mmap_lock is taken and when no thread of the
  *    address space is left to hold ntvm_mm.lock.
+ *  - ntvm_mm.reset_lock (a spinlock) protects the MEM_RESET ranges, which
+ *    ->invalidate_range_start() marks when the kernel discards their pages;
+ *    it is the innermost lock and nothing sleeps under it.
+ *
+ * MEM_RESET_UNDO
+ * --------------
+ * A MEM_RESET range is armed before libntvm's madvise(MADV_FREE), so no
+ * discard can slip in between; the arming task's own invalidations (the
+ * madvise) are ignored until NTVM_IOC_RESET_DONE closes that window, or
+ * conservatively the next operation does.  From then on any invalidation
+ * of the range that may drop pages (not a protection or soft-dirty change)
+ * marks it lost.  MEM_RESET_UNDO first dirties every page with GUP, after
+ * which the kernel keeps them, and only then reads the mark.  A lost mark
+ * can be a false alarm (migration, compaction, swap), never a miss.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -70,6 +84,7 @@
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/uaccess.h>
 
 #include <linux/ntvm.h>
@@ -84,12 +99,26 @@
 /* Exact-fit gap probes before falling back to a padded search. */
 #define NTVM_GAP_PROBES		16
 
+/* Ranges watched for MEM_RESET_UNDO; more are merged, conservatively. */
+#define NTVM_MAX_RESETS		64
+
+struct ntvm_reset {
+	u64 lo, hi;
+	/* Until NTVM_IOC_RESET_DONE, this task's invalidations don't count. */
+	struct task_struct *arming;
+	bool lost;
+};
+
 /* Per address space NT state; see "Lifetimes" above. */
 struct ntvm_mm {
 	struct mmu_notifier mn;
 	/* Serialises every operation on this address space. */
 	struct mutex lock;
 	struct nt_space space;		/* under lock */
+	spinlock_t reset_lock;
+	unsigned int nresets;		/* under reset_lock, read without */
+	bool reset_window;		/* an arming window is open */
+	struct ntvm_reset resets[NTVM_MAX_RESETS];	/* sorted by lo */
 };
 
 /* Per open file. */
@@ -356,6 +385,165 @@ static u64 ntvm_vm_largest_free(void *ctx, u64 lo, u64 hi)
 	return best;
 }
 
+/*
+ * The MEM_RESET ranges are a small array sorted by address, under
+ * reset_lock.  Ranges are split so that a discard marks only the part it
+ * hit, and a new reset or an undo replaces only the part it covers; when
+ * the array is full, marks fall back to whole ranges and the two closest
+ * ranges merge: always towards "lost", never towards "intact".
+ */
+
+/* Split range i at a (lo < a < hi); false when there is no room. */
+static bool ntvm_reset_split(struct ntvm_mm *nm, unsigned int i, u64 a)
+{
+	struct ntvm_reset *r = nm->resets;
+	unsigned int n = nm->nresets;
+
+	lockdep_assert_held(&nm->reset_lock);
+	if (n == NTVM_MAX_RESETS)
+		return false;
+	memmove(&r[i + 2], &r[i + 1], (n - i - 1) * sizeof(*r));
+	r[i + 1] = r[i];
+	r[i + 1].lo = a;
+	r[i].hi = a;
+	WRITE_ONCE(nm->nresets, n + 1);
+	return true;
+}
+
+static void ntvm_reset_remove(struct ntvm_mm *nm, unsigned int i)
+{
+	struct ntvm_reset *r = nm->resets;
+	unsigned int n = nm->nresets;
+
+	lockdep_assert_held(&nm->reset_lock);
+	memmove(&r[i], &r[i + 1], (n - i - 1) * sizeof(*r));
+	WRITE_ONCE(nm->nresets, n - 1);
+}
+
+/*
+ * Take [lo, hi) out of the ranges, where room allows; returns whether
+ * any of what was taken out, or of a range it could not split, was lost.
+ */
+static bool ntvm_resets_cut(struct ntvm_mm *nm, u64 lo, u64 hi)
+{
+	struct ntvm_reset *r = nm->resets;
+	unsigned int i = 0;
+	bool lost = false;
+
+	lockdep_assert_held(&nm->reset_lock);
+	while (i < nm->nresets && r[i].lo < hi) {
+		if (r[i].hi <= lo) {
+			i++;
+			continue;
+		}
+		lost |= r[i].lost;
+		if (r[i].lo < lo && ntvm_reset_split(nm, i, lo))
+			i++;
+		if (r[i].hi > hi && !ntvm_reset_split(nm, i, hi)) {
+			i++;
+			continue;
+		}
+		if (r[i].lo >= lo)
+			ntvm_reset_remove(nm, i);
+		else
+			i++;
+	}
+	return lost;
+}
+
+/* Merge the two closest ranges: the union stays watched. */
+static void ntvm_resets_merge(struct ntvm_mm *nm)
+{
+	struct ntvm_reset *r = nm->resets;
+	unsigned int i, best = 0, n = nm->nresets;
+	u64 gap = U64_MAX, g;
+
+	lockdep_assert_held(&nm->reset_lock);
+	for (i = 0; i + 1 < n; i++) {
+		g = r[i + 1].lo > r[i].hi ? r[i + 1].lo - r[i].hi : 0;
+		if (g < gap) {
+			gap = g;
+			best = i;
+		}
+	}
+	r[best].hi = max(r[best].hi, r[best + 1].hi);
+	r[best].lost |= r[best + 1].lost;
+	r[best].arming = NULL;
+	ntvm_reset_remove(nm, best + 1);
+}
+
+static int ntvm_vm_reset_arm(void *ctx, u64 addr, u64 len)
+{
+	struct ntvm_mm *nm = ntvm_mm_of(ctx);
+	struct ntvm_reset *r = nm->resets;
+	unsigned int i, n;
+
+	ntvm_assert_locked(ctx);
+	spin_lock(&nm->reset_lock);
+	/* The new reset replaces what older ones said of these pages. */
+	ntvm_resets_cut(nm, addr, addr + len);
+	if (nm->nresets == NTVM_MAX_RESETS)
+		ntvm_resets_merge(nm);
+	n = nm->nresets;
+	for (i = 0; i < n && r[i].lo < addr; i++)
+		;
+	memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
+	r[i] = (struct ntvm_reset){ .lo = addr, .hi = addr + len,
+				    .arming = current };
+	nm->reset_window = true;
+	WRITE_ONCE(nm->nresets, n + 1);
+	spin_unlock(&nm->reset_lock);
+	return 0;
+}
+
+static void ntvm_reset_close_windows(struct ntvm_mm *nm)
+{
+	unsigned int i;
+
+	spin_lock(&nm->reset_lock);
+	for (i = 0; i < nm->nresets; i++)
+		nm->resets[i].arming = NULL;
+	nm->reset_window = false;
+	spin_unlock(&nm->reset_lock);
+}
+
+/* Dirty every page of [addr, addr + len): the kernel then keeps them. */
+static int ntvm_vm_touch(void *ctx, u64 addr, u64 len)
+{
+	unsigned long n = len >> PAGE_SHIFT, done = 0;
+	struct page *pages[16];
+	long got, i;
+	int ret = 0;
+
+	ntvm_assert_locked(ctx);
+	while (done < n) {
+		/* Same signature on 6.1 and 6.12; takes mmap_lock itself. */
+		got = get_user_pages_unlocked(addr + done * PAGE_SIZE,
+					      min_t(unsigned long, n - done, 16),
+					      pages, FOLL_WRITE | FOLL_FORCE);
+		if (got <= 0) {
+			ret = got ? (int)got : -EFAULT;
+			break;
+		}
+		for (i = 0; i < got; i++)
+			put_page(pages[i]);
+		done += got;
+	}
+	return ret;
+}
+
+static bool ntvm_vm_reset_lost(void *ctx, u64 addr, u64 len)
+{
+	struct ntvm_mm *nm = ntvm_mm_of(ctx);
+	bool lost;
+
+	ntvm_assert_locked(ctx);
+	spin_lock(&nm->reset_lock);
+	lost = ntvm_resets_cut(nm, addr, addr + len);
+	spin_unlock(&nm->reset_lock);
+	return lost;
+}
+
 static const struct nt_vm_ops ntvm_vm_ops = {
 	.map = ntvm_vm_map,
 	.unmap = ntvm_vm_unmap,
@@ -364,6 +552,9 @@ static const struct nt_vm_ops ntvm_vm_ops = {
 	.unlock_read = ntvm_vm_unlock_read,
 	.prot_at = ntvm_vm_prot_at,
 	.largest_free = ntvm_vm_largest_free,
+	.reset_arm = ntvm_vm_reset_arm,
+	.touch = ntvm_vm_touch,
+	.reset_lost = ntvm_vm_reset_lost,
 };
 
 /* Highest usable address: the 47-bit window less one granule, as NT. */
@@ -383,6 +574,7 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 	if (!nm)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&nm->lock);
+	spin_lock_init(&nm->reset_lock);
 	ntvm_space_init(&nm->space, &ntvm_vm_ops, nm, NTVM_GRANULARITY,
 			ntvm_max_address(mm));
 	atomic_long_inc(&ntvm_live_mms);
@@ -418,8 +610,43 @@ static void ntvm_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	ntvm_mm_forget(container_of(mn, struct ntvm_mm, mn));
 }
 
+/* Pages of watched MEM_RESET ranges may be dropped: mark them lost. */
+static int ntvm_mn_invalidate_range_start(struct mmu_notifier *mn,
+					  const struct mmu_notifier_range *range)
+{
+	struct ntvm_mm *nm = container_of(mn, struct ntvm_mm, mn);
+	struct ntvm_reset *r = nm->resets;
+	unsigned int i;
+
+	if (!READ_ONCE(nm->nresets))
+		return 0;
+	switch (range->event) {
+	case MMU_NOTIFY_PROTECTION_VMA:
+	case MMU_NOTIFY_PROTECTION_PAGE:
+	case MMU_NOTIFY_SOFT_DIRTY:
+		return 0;	/* the pages stay */
+	default:
+		break;
+	}
+	spin_lock(&nm->reset_lock);
+	for (i = 0; i < nm->nresets && r[i].lo < range->end; i++) {
+		if (r[i].hi <= range->start || r[i].arming == current)
+			continue;
+		/* Mark only the part hit, where there is room to split. */
+		if (r[i].lo < range->start &&
+		    ntvm_reset_split(nm, i, range->start))
+			i++;
+		if (r[i].hi > range->end)
+			ntvm_reset_split(nm, i, range->end);
+		r[i].lost = true;
+	}
+	spin_unlock(&nm->reset_lock);
+	return 0;
+}
+
 static const struct mmu_notifier_ops ntvm_mn_ops = {
 	.release = ntvm_mm_release,
+	.invalidate_range_start = ntvm_mn_invalidate_range_start,
 	.alloc_notifier = ntvm_alloc_notifier,
 	.free_notifier = ntvm_free_notifier,
 };
@@ -461,7 +688,8 @@ static int ntvm_release(struct inode *inode, struct file *file)
 #define NTVM_IOCTLS (NTVM_IOC_BIT(NTVM_IOC_API) | NTVM_IOC_BIT(NTVM_IOC_ALLOCATE) | \
 		     NTVM_IOC_BIT(NTVM_IOC_FREE) | NTVM_IOC_BIT(NTVM_IOC_PROTECT) | \
 		     NTVM_IOC_BIT(NTVM_IOC_QUERY) | NTVM_IOC_BIT(NTVM_IOC_STATS) | \
-		     NTVM_IOC_BIT(NTVM_IOC_GUARD) | NTVM_IOC_BIT(NTVM_IOC_WATCH))
+		     NTVM_IOC_BIT(NTVM_IOC_GUARD) | NTVM_IOC_BIT(NTVM_IOC_WATCH) | \
+		     NTVM_IOC_BIT(NTVM_IOC_RESET_DONE))
 #define NTVM_FEATURES NTVM_FEATURES_ALL
 
 static int ntvm_ioc_api(void __user *argp)
@@ -510,6 +738,9 @@ static int ntvm_begin(struct ntvm_mm *nm, u64 *nallocs)
 {
 	if (mutex_lock_killable(&nm->lock))
 		return -EINTR;
+	/* A MEM_RESET whose caller never said it was done: close it now. */
+	if (READ_ONCE(nm->reset_window))
+		ntvm_reset_close_windows(nm);
 	*nallocs = nm->space.nallocs;
 	return 0;
 }
@@ -721,6 +952,11 @@ static long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ntvm_ioc_guard(nf->nm, argp);
 	case NTVM_IOC_WATCH:
 		return ntvm_ioc_watch(nf->nm, argp);
+	case NTVM_IOC_RESET_DONE:
+		if (arg)
+			return -EINVAL;
+		ntvm_reset_close_windows(nf->nm);
+		return 0;
 	default:
 		return -ENOTTY;
 	}

@@ -248,6 +248,32 @@ TEST_F(core, placement)
 	EXPECT_EQ(0, r.base);
 }
 
+TEST_F(core, reset_undo)
+{
+	u64 base = 0x20000000, size = 0x10000, b, sz;
+
+	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	/* Reserved pages only: nothing to watch, nothing to lose. */
+	b = base;
+	sz = 0x2000;
+	EXPECT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_RESET, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(0, self->mm->resets);
+	b = base;
+	sz = 0x4000;
+	ASSERT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_RESET, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(1, self->mm->resets);
+	EXPECT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_RESET_UNDO, NTVM_PAGE_NOACCESS));
+	self->mm->reset_lost = true;
+	EXPECT_EQ(NTVM_STATUS_UNSUCCESSFUL,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_RESET_UNDO, NTVM_PAGE_NOACCESS));
+	b = base + 0xf000;
+	sz = 0x2000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_RESET_UNDO, NTVM_PAGE_NOACCESS));
+	self->mm->reset_lost = false;
+}
+
 /* ---- Fuzz: random operations against invariants ---- */
 
 struct page_view {

@@ -211,6 +211,27 @@ static u64 fake_largest_free(void *ctx, u64 lo, u64 hi)
 	return best;
 }
 
+static int fake_reset_arm(void *ctx, u64 addr, u64 len)
+{
+	struct fake_mm *mm = to_mm(ctx);
+
+	assert(!mm->read_locked && len);
+	mm->resets++;
+	return 0;
+}
+
+static int fake_touch(void *ctx, u64 addr, u64 len)
+{
+	assert(!to_mm(ctx)->read_locked && len && !(addr & 0xfff));
+	return 0;
+}
+
+static bool fake_reset_lost(void *ctx, u64 addr, u64 len)
+{
+	assert(!to_mm(ctx)->read_locked);
+	return to_mm(ctx)->reset_lost;
+}
+
 const struct nt_vm_ops fake_ops = {
 	.map = fake_map,
 	.unmap = fake_unmap,
@@ -219,4 +240,7 @@ const struct nt_vm_ops fake_ops = {
 	.unlock_read = fake_unlock_read,
 	.prot_at = fake_prot_at,
 	.largest_free = fake_largest_free,
+	.reset_arm = fake_reset_arm,
+	.touch = fake_touch,
+	.reset_lost = fake_reset_lost,
 };

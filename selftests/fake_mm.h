@@ -19,6 +19,8 @@ struct fake_mm {
 	bool read_locked;
 	int fail_at;	/* make the fail_at-th map/unmap call fail; 0: never */
 	int calls;
+	int resets;		/* reset_arm() calls */
+	bool reset_lost;	/* what reset_lost() answers */
 };
 
 extern const struct nt_vm_ops fake_ops;

@@ -1056,6 +1056,71 @@ TEST_F(nt, reset)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+/* spec 6.6: MEM_RESET_UNDO succeeds only when the data is certainly intact. */
+TEST_F(nt, reset_undo)
+{
+	PVOID base = NULL;
+	char *p;
+	int i;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	for (i = 0; i < 16; i++)
+		memset(p + i * 0x1000, 'a' + i, 0x1000);
+
+	/* Never reset, or reserved only: nothing can be lost. */
+	EXPECT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(p + 0x10000, VirtualAlloc(p + 0x10000, 0x1000, MEM_RESET_UNDO, PAGE_NOACCESS));
+
+	/* Reset, nothing reclaimed: undo succeeds and the data is there. */
+	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET, PAGE_NOACCESS));
+	EXPECT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
+	for (i = 0; i < 16; i++)
+		EXPECT_EQ('a' + i, p[i * 0x1000 + 7]);
+	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+	/* Undone: the pages are ordinary again, reclaim would keep them. */
+	ASSERT_EQ(0, madvise(p, 0x10000, MADV_PAGEOUT));
+	EXPECT_EQ('a', p[0]);
+
+	/* Reset, then the kernel drops the pages: undo fails. */
+	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET, PAGE_NOACCESS));
+	ASSERT_EQ(0, madvise(p + 0x4000, 0x2000, MADV_PAGEOUT));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(p, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(ERROR_GEN_FAILURE, GetLastError());
+	EXPECT_EQ(0, p[0x4000]);
+	EXPECT_EQ('a', p[0]);
+	/* The failed undo consumed the watch: a second one has nothing to say. */
+	EXPECT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
+
+	/* A discard outside the undone range does not fail it. */
+	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET, PAGE_NOACCESS));
+	ASSERT_EQ(0, madvise(p + 0x8000, 0x1000, MADV_PAGEOUT));
+	EXPECT_EQ(p, VirtualAlloc(p, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(NULL, VirtualAlloc(p + 0x4000, 0x8000, MEM_RESET_UNDO, PAGE_READWRITE));
+
+	/* Pages that are not writable are kept the same way. */
+	ASSERT_TRUE(VirtualProtect(p, 0x1000, PAGE_NOACCESS, &(DWORD){0}));
+	ASSERT_EQ(p, VirtualAlloc(p, 0x1000, MEM_RESET, PAGE_NOACCESS));
+	EXPECT_EQ(p, VirtualAlloc(p, 0x1000, MEM_RESET_UNDO, PAGE_NOACCESS));
+	ASSERT_TRUE(VirtualProtect(p, 0x1000, PAGE_READONLY, &(DWORD){0}));
+	EXPECT_EQ('a', p[0]);
+
+	/* Rules. */
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
+		  nt_alloc(&base, 0x1000, MEM_RESET_UNDO | MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION, nt_alloc(&base, 0x1000, MEM_RESET_UNDO, 0));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(p + 0x1f000, 0x2000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
 /* ---- NtQueryVirtualMemory ---- */
 
 /* spec 3.1, 3.4, 3.8 */

@@ -130,9 +130,14 @@ static NTSTATUS apply_locked(__u64 base, __u64 size, __u32 apply, __u32 prot)
 	if ((apply & NTVM_APPLY_MPROTECT) &&
 	    mprotect((void *)(uintptr_t)base, size, prot))
 		return apply_status(errno, prot);
-	/* A lazy reset is advice: if the kernel declines, the data stays. */
-	if (apply & NTVM_APPLY_MADV_FREE)
+	/*
+	 * A lazy reset is advice: if the kernel declines, the data stays.
+	 * Then tell the module the discards of that range are no longer ours.
+	 */
+	if (apply & NTVM_APPLY_MADV_FREE) {
 		madvise((void *)(uintptr_t)base, size, MADV_FREE);
+		ioctl(dev_fd_locked(), NTVM_IOC_RESET_DONE, 0);
+	}
 	return STATUS_SUCCESS;
 }
 
@@ -361,6 +366,8 @@ NTVM_EXPORT ULONG RtlNtStatusToDosError(NTSTATUS status)
 	switch ((uint32_t)status) {
 	case NTVM_STATUS_SUCCESS:
 		return ERROR_SUCCESS;
+	case NTVM_STATUS_UNSUCCESSFUL:
+		return ERROR_GEN_FAILURE;
 	case NTVM_STATUS_CONFLICTING_ADDRESSES:
 	case NTVM_STATUS_NOT_MAPPED_VIEW:
 	case NTVM_STATUS_NOT_COMMITTED:

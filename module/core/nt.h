@@ -76,6 +76,16 @@ struct nt_vm_ops {
 	int (*prot_at)(void *ctx, u64 addr, u64 *start, u64 *end);
 	/* Largest free NTVM_GRANULARITY-aligned block in [lo, hi). */
 	u64 (*largest_free)(void *ctx, u64 lo, u64 hi);
+	/*
+	 * MEM_RESET and MEM_RESET_UNDO.  reset_arm() starts watching
+	 * [addr, addr + len) for pages the kernel discards (0 or -ENOMEM);
+	 * touch() makes the pages there stay (dirties them, faulting in
+	 * those already gone); reset_lost() then says whether any of them
+	 * may have been discarded since it was armed, and stops watching.
+	 */
+	int (*reset_arm)(void *ctx, u64 addr, u64 len);
+	int (*touch)(void *ctx, u64 addr, u64 len);
+	bool (*reset_lost)(void *ctx, u64 addr, u64 len);
 };
 
 /* One run of pages with the same NT state, inside an allocation. */

@@ -740,8 +740,42 @@ static u32 nt_reset(struct nt_space *s, struct ntvm_alloc *in)
 
 	if (!a || hi > a->base + a->size)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	if (runs_committed(a, lo - a->base, hi - a->base))
+	if (runs_committed(a, lo - a->base, hi - a->base)) {
+		if (s->ops->reset_arm(s->ctx, lo, hi - lo))
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		in->apply = NTVM_APPLY_MADV_FREE;
+	}
+	in->base = lo;
+	in->size = hi - lo;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/*
+ * MEM_RESET_UNDO (spec 6.6): succeed only if no page of the range can have
+ * been discarded.  Touch first, then ask: once touched a page stays, so a
+ * discard that the answer misses cannot happen any more.
+ */
+static u32 nt_reset_undo(struct nt_space *s, struct ntvm_alloc *in)
+{
+	u64 lo = nt_page_down(in->base);
+	u64 hi = nt_round_up(in->base + in->size, PAGE);
+	struct nt_alloc *a = find_live(s, lo, hi);
+	u64 rs, re;
+	u32 i;
+
+	if (!a || hi > a->base + a->size)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	for (i = run_index(a, lo - a->base);
+	     i < a->nruns && a->base + a->runs[i].off < hi; i++) {
+		if (!(a->runs[i].flags & NT_RUN_COMMITTED))
+			continue;
+		rs = max_u64(a->base + a->runs[i].off, lo);
+		re = min_u64(a->base + run_end(a, i), hi);
+		if (s->ops->touch(s->ctx, rs, re - rs))
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	}
+	if (s->ops->reset_lost(s->ctx, lo, hi - lo))
+		return NTVM_STATUS_UNSUCCESSFUL;
 	in->base = lo;
 	in->size = hi - lo;
 	return NTVM_STATUS_SUCCESS;
@@ -775,7 +809,7 @@ void ntvm_allocate(struct nt_space *s, struct ntvm_alloc *a)
 	if (type & NTVM_MEM_RESET)
 		st = nt_reset(s, a);
 	else if (type & NTVM_MEM_RESET_UNDO)
-		st = NTVM_STATUS_NOT_SUPPORTED;
+		st = nt_reset_undo(s, a);
 	else if ((type & NTVM_MEM_RESERVE) || !a->base)
 		st = nt_reserve(s, a, limit);
 	else

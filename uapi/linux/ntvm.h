@@ -70,6 +70,7 @@
 /* NTSTATUS values returned in the status fields. */
 #define NTVM_STATUS_SUCCESS			0x00000000u
 #define NTVM_STATUS_GUARD_PAGE_VIOLATION	0x80000001u
+#define NTVM_STATUS_UNSUCCESSFUL		0xC0000001u
 #define NTVM_STATUS_INVALID_INFO_CLASS		0xC0000003u
 #define NTVM_STATUS_INFO_LENGTH_MISMATCH	0xC0000004u
 #define NTVM_STATUS_ACCESS_VIOLATION		0xC0000005u
@@ -113,7 +114,8 @@
 #define NTVM_FEATURE_STATS		_BITULL(5)	/* NTVM_IOC_STATS */
 #define NTVM_FEATURE_GUARD		_BITULL(6)	/* NTVM_IOC_GUARD */
 #define NTVM_FEATURE_WATCH		_BITULL(7)	/* NTVM_IOC_WATCH */
-#define NTVM_FEATURES_ALL		(_BITULL(8) - 1)
+#define NTVM_FEATURE_RESET_UNDO		_BITULL(8)	/* MEM_RESET_UNDO */
+#define NTVM_FEATURES_ALL		(_BITULL(9) - 1)
 
 struct ntvm_api {
 	__u64 api;
@@ -132,6 +134,13 @@ struct ntvm_api {
  * MEM_WRITE_WATCH), validated with NT's rules and statuses.  With
  * NTVM_ALLOC_REQUIREMENTS, lowest/highest/alignment carry a
  * MEM_ADDRESS_REQUIREMENTS; without it they must be zero.
+ *
+ * MEM_RESET_UNDO succeeds only when every page of the range is certainly
+ * intact, and fails with STATUS_UNSUCCESSFUL when some page may have been
+ * discarded since its MEM_RESET.  A MEM_RESET that answers
+ * NTVM_APPLY_MADV_FREE must be followed, after the madvise(), by
+ * NTVM_IOC_RESET_DONE (until then the module ignores the caller's own
+ * discards of that range, so that it can tell them from the kernel's).
  *
  * On success base/size are written back, and apply tells user space which
  * page-table change it has to finish itself, because the kernel exports no
@@ -277,6 +286,8 @@ struct ntvm_watch {
 #define NTVM_IOC_STATS		_IOWR(NTVM_IOC_TYPE, 0xa5, struct ntvm_stats)
 #define NTVM_IOC_GUARD		_IOWR(NTVM_IOC_TYPE, 0xa6, struct ntvm_guard)
 #define NTVM_IOC_WATCH		_IOWR(NTVM_IOC_TYPE, 0xa7, struct ntvm_watch)
+/* No argument (0): the madvise() of a MEM_RESET is done. */
+#define NTVM_IOC_RESET_DONE	_IO(NTVM_IOC_TYPE, 0xa8)
 
 #define NTVM_IOC_BIT(cmd)	_BITULL(_IOC_NR(cmd) - NTVM_IOC_BASE_NR)
 
