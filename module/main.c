@@ -362,20 +362,39 @@ static int ntvm_vm_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr)
 	return ret;
 }
 
+/* Largest 64K-aligned block in [a, b), or 0. */
+static u64 ntvm_aligned_span(u64 a, u64 b)
+{
+	a = round_up(a, NTVM_GRANULARITY);
+	b = round_down(b, NTVM_GRANULARITY);
+	return b > a ? b - a : 0;
+}
+
+/*
+ * Largest free block placement could use: what ntvm_vm_find_gap() leaves
+ * out (the stack guard gap, the heap's room) is not counted.
+ */
 static u64 ntvm_vm_largest_free(void *ctx, u64 lo, u64 hi)
 {
 	struct mm_struct *mm = current->mm;
+	u64 best = 0, b, heap_lo, heap_hi;
 	struct vm_area_struct *vma;
-	u64 best = 0, a, b;
 
 	mmap_read_lock(mm);
+	heap_lo = mm->start_brk;
+	heap_hi = mm->brk + NTVM_BRK_SLACK;
 	while (lo < hi) {
 		vma = find_vma(mm, lo);
 		b = vma ? min_t(u64, vma->vm_start, hi) : hi;
-		a = round_up(lo, NTVM_GRANULARITY);
-		b = round_down(b, NTVM_GRANULARITY);
-		if (b > a && b - a > best)
-			best = b - a;
+		if (vma && (vma->vm_flags & VM_GROWSDOWN))
+			b = b > lo + NTVM_STACK_GUARD_GAP ?
+			    b - NTVM_STACK_GUARD_GAP : lo;
+		if (lo < heap_hi && b > heap_lo) {
+			best = max(best, ntvm_aligned_span(lo, min(b, heap_lo)));
+			best = max(best, ntvm_aligned_span(max(lo, heap_hi), b));
+		} else {
+			best = max(best, ntvm_aligned_span(lo, b));
+		}
 		if (!vma)
 			break;
 		lo = vma->vm_end;

@@ -328,22 +328,32 @@ NTVM_EXPORT NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
 					MEMORY_BASIC_INFORMATION *regions,
 					ULONG *count)
 {
-	struct ntvm_region *r;
-	NTSTATUS st;
-	ULONG i;
+	/* In chunks on the stack: a query must not map memory itself. */
+	struct ntvm_region r[32];
+	uintptr_t at = (uintptr_t)start;
+	ULONG done = 0, n, i;
+	NTSTATUS st = STATUS_SUCCESS;
 
 	if (!regions || !count)
 		return STATUS_ACCESS_VIOLATION;
-	if (!*count || (uintptr_t)end <= (uintptr_t)start)
+	if (!*count || (uintptr_t)end <= at)
 		return STATUS_INVALID_PARAMETER;
-	r = calloc(*count, sizeof(*r));
-	if (!r)
-		return STATUS_NO_MEMORY;
-	st = query((uintptr_t)start, (uintptr_t)end, r, count);
-	for (i = 0; !st && i < *count; i++)
-		region_to_mbi(&r[i], &regions[i]);
-	free(r);
-	return st;
+	while (done < *count && at < (uintptr_t)end) {
+		n = *count - done < 32 ? *count - done : 32;
+		st = query(at, (uintptr_t)end, r, &n);
+		if (st || !n)
+			break;
+		for (i = 0; i < n; i++)
+			region_to_mbi(&r[i], &regions[done + i]);
+		done += n;
+		at = r[n - 1].base + r[n - 1].size;
+		if (n < 32)
+			break;
+	}
+	if (st && !done)
+		return st;
+	*count = done;
+	return STATUS_SUCCESS;
 }
 
 NTVM_EXPORT NTSTATUS ntvm_stats(struct ntvm_stats *stats)

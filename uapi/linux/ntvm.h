@@ -229,11 +229,19 @@ struct ntvm_query {
 
 /* NTVM_IOC_STATS: per-process statistics, all outputs. */
 struct ntvm_stats {
-	__u64 reserved_bytes;		/* all allocations, reserved or committed */
+	__u64 reserved_bytes;		/* sum of the allocations' sizes */
 	__u64 committed_bytes;
 	__u64 allocations;
-	__u64 granularity_waste;	/* sum of each allocation's 64K round-up */
-	__u64 largest_free;		/* largest free 64K-aligned block */
+	/*
+	 * Sum of each allocation's round-up to 64K: the address space the
+	 * allocations take is reserved_bytes + granularity_waste.
+	 */
+	__u64 granularity_waste;
+	/*
+	 * Largest free 64K-aligned block NT placement could use: gaps between
+	 * mappings, less the stack guard gap and the room kept for the heap.
+	 */
+	__u64 largest_free;
 	__u64 reserved[3];		/* must be zero on input */
 };
 
