@@ -509,7 +509,7 @@ static int ntvm_vm_reset_arm(void *ctx, u64 addr, u64 len)
 	memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
 	r[i] = (struct ntvm_reset){ .lo = addr, .hi = addr + len,
 				    .arming = current };
-	nm->reset_window = true;
+	WRITE_ONCE(nm->reset_window, true);
 	WRITE_ONCE(nm->nresets, n + 1);
 	spin_unlock(&nm->reset_lock);
 	return 0;
@@ -522,7 +522,7 @@ static void ntvm_reset_close_windows(struct ntvm_mm *nm)
 	spin_lock(&nm->reset_lock);
 	for (i = 0; i < nm->nresets; i++)
 		nm->resets[i].arming = NULL;
-	nm->reset_window = false;
+	WRITE_ONCE(nm->reset_window, false);
 	spin_unlock(&nm->reset_lock);
 }
 
