@@ -11,4 +11,26 @@
 /* The module's handshake answer, cached; 0, or -1 without the module. */
 int ntvm_geometry(struct ntvm_api *api);
 
+/* ntvm.c: the library's process-wide lock and its ioctl path. */
+void ntvm_lib_lock(void);
+void ntvm_lib_unlock(void);
+NTSTATUS ntvm_ioctl_locked(unsigned long cmd, void *args, const __u32 *status);
+
+/*
+ * writewatch.c: write watch.  ntvm.c calls these with the lock held, after
+ * an ioctl that succeeded: the module maps new VMAs on reserve, commit and
+ * decommit, and they must be tracked again.
+ */
+extern unsigned int ntvm_ww_allocs;	/* watched allocations known */
+
+static inline int ntvm_ww_wants_alloc(__u32 type)
+{
+	return (type & NTVM_MEM_WRITE_WATCH) ||
+	       (ntvm_ww_allocs && (type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE)));
+}
+
+void ntvm_ww_allocated(const struct ntvm_alloc *a);
+void ntvm_ww_freed(const struct ntvm_free *f);
+void ntvm_ww_forget(void);		/* in a forked child */
+
 #endif

@@ -51,6 +51,7 @@ static void atfork_child(void)
 	if (ntvm_dev_fd >= 0)
 		close(ntvm_dev_fd);
 	ntvm_dev_fd = -1;
+	ntvm_ww_forget();
 	pthread_mutex_unlock(&ntvm_lock);
 }
 
@@ -157,6 +158,8 @@ static NTSTATUS allocate(PVOID *base, PSIZE_T size, struct ntvm_alloc *a)
 	a->size = *size;
 	lock();
 	st = ioctl_locked(NTVM_IOC_ALLOCATE, a, &a->status);
+	if (!st && ntvm_ww_wants_alloc(a->type))
+		ntvm_ww_allocated(a);
 	if (!st && a->apply)
 		st = apply_locked(a->base, a->size, a->apply, a->apply_prot);
 	unlock();
@@ -235,6 +238,8 @@ NTVM_EXPORT NTSTATUS NtFreeVirtualMemory(HANDLE process, PVOID *base,
 	f.size = *size;
 	lock();
 	st = ioctl_locked(NTVM_IOC_FREE, &f, &f.status);
+	if (!st && ntvm_ww_allocs)
+		ntvm_ww_freed(&f);
 	unlock();
 	if (!st) {
 		*base = (PVOID)(uintptr_t)f.base;
@@ -420,6 +425,22 @@ NTVM_EXPORT ULONG RtlNtStatusToDosError(NTSTATUS status)
 	}
 }
 
+
+/* For writewatch.c. */
+void ntvm_lib_lock(void)
+{
+	lock();
+}
+
+void ntvm_lib_unlock(void)
+{
+	unlock();
+}
+
+NTSTATUS ntvm_ioctl_locked(unsigned long cmd, void *args, const __u32 *status)
+{
+	return ioctl_locked(cmd, args, status);
+}
 
 /* The geometry the module reports, asked for once. */
 int ntvm_geometry(struct ntvm_api *out)

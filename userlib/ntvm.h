@@ -35,6 +35,7 @@ typedef uint64_t DWORD64;
 typedef uintptr_t ULONG_PTR;
 typedef uintptr_t DWORD_PTR;
 typedef int BOOL;
+typedef unsigned int UINT;
 
 #ifndef TRUE
 #define TRUE 1
@@ -150,6 +151,7 @@ typedef void (*NTVM_GUARD_CALLBACK)(const NTVM_GUARD_EXCEPTION *exception,
 #define MEM_COALESCE_PLACEHOLDERS	NTVM_MEM_COALESCE_PLACEHOLDERS
 #define MEM_PRESERVE_PLACEHOLDER	NTVM_MEM_PRESERVE_PLACEHOLDER
 #define AT_ROUND_TO_PAGE		NTVM_AT_ROUND_TO_PAGE
+#define WRITE_WATCH_FLAG_RESET		0x01
 
 #define PAGE_NOACCESS			NTVM_PAGE_NOACCESS
 #define PAGE_READONLY			NTVM_PAGE_READONLY
@@ -221,6 +223,9 @@ NTSTATUS NtQueryVirtualMemory(HANDLE process, LPCVOID base,
 			      SIZE_T length, PSIZE_T result_length);
 NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
 				ULONG new_protect, PULONG old_protect);
+NTSTATUS NtGetWriteWatch(HANDLE process, ULONG flags, PVOID base, SIZE_T size,
+			 PVOID *addresses, ULONG_PTR *count, ULONG *granularity);
+NTSTATUS NtResetWriteWatch(HANDLE process, PVOID base, SIZE_T size);
 ULONG RtlNtStatusToDosError(NTSTATUS status);
 
 /*
@@ -234,6 +239,10 @@ LPVOID VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD protect);
 BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type);
 SIZE_T VirtualQuery(LPCVOID address, PMEMORY_BASIC_INFORMATION info, SIZE_T length);
 BOOL VirtualProtect(LPVOID address, SIZE_T size, DWORD new_protect, PDWORD old_protect);
+/* 0 on success, (UINT)-1 with GetLastError() on failure. */
+UINT GetWriteWatch(DWORD flags, PVOID base, SIZE_T size, PVOID *addresses,
+		   ULONG_PTR *count, ULONG *granularity);
+UINT ResetWriteWatch(LPVOID base, SIZE_T size);
 DWORD GetLastError(void);
 void SetLastError(DWORD error);
 void GetSystemInfo(LPSYSTEM_INFO info);
@@ -268,6 +277,21 @@ NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
 NTSTATUS ntvm_guard_fault(const siginfo_t *si, const void *ucontext,
 			  NTVM_GUARD_EXCEPTION *exception);
 int ntvm_install_guard_handler(NTVM_GUARD_CALLBACK callback, void *context);
+
+/*
+ * How this process tracks writes to MEM_WRITE_WATCH memory, chosen at the
+ * first use by what the kernel offers (see README, "Write watch"):
+ *  - NTVM_WRITE_WATCH_UFFD: userfaultfd asynchronous write-protection and
+ *    PAGEMAP_SCAN (Linux 6.7+); a reset is atomic against concurrent writes.
+ *  - NTVM_WRITE_WATCH_SOFT_DIRTY: soft-dirty page bits; a write racing with
+ *    a reset (or with a commit in a watched allocation) can be lost.
+ *  - NTVM_WRITE_WATCH_NONE: neither; NtGetWriteWatch and NtResetWriteWatch
+ *    return STATUS_NOT_SUPPORTED.
+ */
+#define NTVM_WRITE_WATCH_NONE		0
+#define NTVM_WRITE_WATCH_UFFD		1
+#define NTVM_WRITE_WATCH_SOFT_DIRTY	2
+int ntvm_write_watch_mode(void);
 
 #ifdef __cplusplus
 }

@@ -74,6 +74,21 @@ NTVM_EXPORT BOOL VirtualProtect(LPVOID address, SIZE_T size, DWORD new_protect,
 						   (PULONG)old_protect));
 }
 
+NTVM_EXPORT UINT GetWriteWatch(DWORD flags, PVOID base, SIZE_T size,
+				PVOID *addresses, ULONG_PTR *count,
+				ULONG *granularity)
+{
+	return win32_result(NtGetWriteWatch(NtCurrentProcess(), flags, base,
+					    size, addresses, count,
+					    granularity)) ? 0 : (UINT)-1;
+}
+
+NTVM_EXPORT UINT ResetWriteWatch(LPVOID base, SIZE_T size)
+{
+	return win32_result(NtResetWriteWatch(NtCurrentProcess(), base,
+					      size)) ? 0 : (UINT)-1;
+}
+
 NTVM_EXPORT void GetSystemInfo(LPSYSTEM_INFO info)
 {
 	struct ntvm_api api;
