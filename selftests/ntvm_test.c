@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -1524,6 +1525,9 @@ TEST_F(nt, placement_race)
 
 	ra.stop = &stop;
 	ASSERT_EQ(0, pthread_create(&t, NULL, raw_mapper, &ra));
+	/* Race with a thread that is really running. */
+	while (!__atomic_load_n(&ra.ops, __ATOMIC_RELAXED))
+		sched_yield();
 	for (i = 0; i < 256; i++) {
 		b[i] = NULL;
 		s = 0x10000;
