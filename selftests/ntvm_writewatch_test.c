@@ -84,14 +84,6 @@ static char peek(char *p)
 	return *(volatile char *)p;
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static const char *mode_name(int mode)
 {
 	switch (mode) {
@@ -839,56 +831,6 @@ TEST_F_TIMEOUT(ww, concurrent_reset, 60)
 	free(seen);
 }
 
-/* What a write to a watched page and a GetWriteWatch cost (logged only). */
-TEST_F(ww, cost)
-{
-	const unsigned int n = 1024, rounds = 20;
-	char *base = watched(n), *plain;
-	PVOID *res = calloc(n, sizeof(*res));
-	double t0, first = 0, plain_first = 0, get = 0, get_reset = 0, fault = 0;
-	ULONG_PTR count;
-	ULONG gran;
-	unsigned int i, k;
-
-	ASSERT_NE(NULL, base);
-	ASSERT_NE(NULL, res);
-	plain = VirtualAlloc(NULL, n * PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
-	ASSERT_NE(NULL, plain);
-	/* First writes: to untouched pages, then to reset pages. */
-	t0 = now_ns();
-	for (i = 0; i < n; i++)
-		poke(plain + i * PG);
-	fault = (now_ns() - t0) / n;
-	t0 = now_ns();
-	for (i = 0; i < n; i++)
-		poke(base + i * PG);
-	first = (now_ns() - t0) / n;
-	for (k = 0; k < rounds; k++) {
-		count = n;
-		t0 = now_ns();
-		ASSERT_EQ(0, GetWriteWatch(0, base, n * PG, res, &count, &gran));
-		get += now_ns() - t0;
-		ASSERT_EQ(n, count);
-		count = n;
-		t0 = now_ns();
-		ASSERT_EQ(0, GetWriteWatch(WRITE_WATCH_FLAG_RESET, base, n * PG,
-					   res, &count, &gran));
-		get_reset += now_ns() - t0;
-		ASSERT_EQ(n, count);
-		t0 = now_ns();
-		for (i = 0; i < n; i++)
-			poke(base + i * PG);
-		plain_first += now_ns() - t0;
-	}
-	TH_LOG("%s: first write to a page: untouched unwatched %.0f ns, untouched watched %.0f ns, "
-	       "reset watched %.0f ns; GetWriteWatch of %u written pages %.0f us, with RESET %.0f us",
-	       mode_name(self->mode), fault, first, plain_first / rounds / n, n,
-	       get / rounds / 1000, get_reset / rounds / 1000);
-	EXPECT_TRUE(VirtualFree(plain, 0, MEM_RELEASE));
-	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
-	free(res);
-}
-
 /*
  * Where userfaultfd is used, run this whole program again with the
  * soft-dirty fallback forced, so that both mechanisms are tested here.
@@ -930,10 +872,10 @@ TEST_F_TIMEOUT(ww, soft_dirty_fallback, 120)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		TH_LOG("the soft-dirty run failed:\n%s", out);
 	}
-	/* Its findings: the mechanism, the race, the costs, the totals. */
+	/* Its findings: the mechanism, the race, the totals. */
 	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
 		if (strstr(line, ":mechanism:") || strstr(line, ":concurrent_reset:") ||
-		    strstr(line, ":cost:") || strstr(line, "# Totals"))
+		    strstr(line, "# Totals"))
 			TH_LOG("soft-dirty run: %s", line);
 	free(out);
 }
