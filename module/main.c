@@ -771,63 +771,86 @@ static void ntvm_end(struct ntvm_mm *nm, u64 nallocs)
 	mutex_unlock(&nm->lock);
 }
 
-static int ntvm_ioc_allocate(struct ntvm_mm *nm, void __user *argp)
-{
-	struct ntvm_alloc a;
-	u64 n;
-	int ret = ntvm_copy_args(&a, argp, sizeof(a));
+/* The arguments of the ioctls that run one NT operation. */
+union ntvm_op_args {
+	struct ntvm_alloc alloc;
+	struct ntvm_free free;
+	struct ntvm_protect protect;
+	struct ntvm_guard guard;
+	struct ntvm_watch watch;
+};
 
-	if (ret)
-		return ret;
-	if ((a.flags & ~NTVM_ALLOC_FLAGS) || a.status || a.apply ||
-	    a.apply_prot || memchr_inv(a.reserved, 0, sizeof(a.reserved)))
-		return -EINVAL;
-	if (!(a.flags & NTVM_ALLOC_REQUIREMENTS) &&
-	    (a.lowest || a.highest || a.alignment))
-		return -EINVAL;
-	ret = ntvm_begin(nm, &n);
-	if (ret)
-		return ret;
-	ntvm_allocate(&nm->space, &a);
-	ntvm_end(nm, n);
-	return copy_to_user(argp, &a, sizeof(a)) ? -EFAULT : 0;
+/* Reserved fields zero, flags known, outputs not set on input. */
+static bool ntvm_op_args_valid(unsigned int cmd, const union ntvm_op_args *a)
+{
+	switch (cmd) {
+	case NTVM_IOC_ALLOCATE:
+		if (!(a->alloc.flags & NTVM_ALLOC_REQUIREMENTS) &&
+		    (a->alloc.lowest || a->alloc.highest || a->alloc.alignment))
+			return false;
+		return !(a->alloc.flags & ~NTVM_ALLOC_FLAGS) && !a->alloc.status &&
+		       !a->alloc.apply && !a->alloc.apply_prot &&
+		       !memchr_inv(a->alloc.reserved, 0, sizeof(a->alloc.reserved));
+	case NTVM_IOC_FREE:
+		return !a->free.status &&
+		       !memchr_inv(a->free.reserved, 0, sizeof(a->free.reserved));
+	case NTVM_IOC_PROTECT:
+		return !a->protect.old_protect && !a->protect.status &&
+		       !a->protect.apply && !a->protect.apply_prot &&
+		       !a->protect.pad &&
+		       !memchr_inv(a->protect.reserved, 0,
+				   sizeof(a->protect.reserved));
+	case NTVM_IOC_GUARD:
+		return !a->guard.base && !a->guard.status && !a->guard.apply &&
+		       !a->guard.apply_prot && !a->guard.pad &&
+		       !memchr_inv(a->guard.reserved, 0, sizeof(a->guard.reserved));
+	case NTVM_IOC_WATCH:
+		return !a->watch.alloc_base && !a->watch.alloc_size &&
+		       !a->watch.status && !a->watch.pad &&
+		       !memchr_inv(a->watch.reserved, 0, sizeof(a->watch.reserved));
+	default:
+		return false;
+	}
 }
 
-static int ntvm_ioc_free(struct ntvm_mm *nm, void __user *argp)
+/*
+ * The frame of every NT operation: copy the arguments in (proving they can
+ * be copied back), check them, run the operation under the lock, copy the
+ * results out.
+ */
+static int ntvm_ioc_op(struct ntvm_mm *nm, unsigned int cmd, void __user *argp)
 {
-	struct ntvm_free f;
+	union ntvm_op_args a;
+	size_t size = _IOC_SIZE(cmd);
 	u64 n;
-	int ret = ntvm_copy_args(&f, argp, sizeof(f));
+	int ret = ntvm_copy_args(&a, argp, size);
 
 	if (ret)
 		return ret;
-	if (f.status || memchr_inv(f.reserved, 0, sizeof(f.reserved)))
+	if (!ntvm_op_args_valid(cmd, &a))
 		return -EINVAL;
 	ret = ntvm_begin(nm, &n);
 	if (ret)
 		return ret;
-	ntvm_free(&nm->space, &f);
+	switch (cmd) {
+	case NTVM_IOC_ALLOCATE:
+		ntvm_allocate(&nm->space, &a.alloc);
+		break;
+	case NTVM_IOC_FREE:
+		ntvm_free(&nm->space, &a.free);
+		break;
+	case NTVM_IOC_PROTECT:
+		ntvm_protect(&nm->space, &a.protect);
+		break;
+	case NTVM_IOC_GUARD:
+		ntvm_guard_hit(&nm->space, &a.guard);
+		break;
+	case NTVM_IOC_WATCH:
+		ntvm_watch_check(&nm->space, &a.watch);
+		break;
+	}
 	ntvm_end(nm, n);
-	return copy_to_user(argp, &f, sizeof(f)) ? -EFAULT : 0;
-}
-
-static int ntvm_ioc_protect(struct ntvm_mm *nm, void __user *argp)
-{
-	struct ntvm_protect p;
-	u64 n;
-	int ret = ntvm_copy_args(&p, argp, sizeof(p));
-
-	if (ret)
-		return ret;
-	if (p.old_protect || p.status || p.apply || p.apply_prot || p.pad ||
-	    memchr_inv(p.reserved, 0, sizeof(p.reserved)))
-		return -EINVAL;
-	ret = ntvm_begin(nm, &n);
-	if (ret)
-		return ret;
-	ntvm_protect(&nm->space, &p);
-	ntvm_end(nm, n);
-	return copy_to_user(argp, &p, sizeof(p)) ? -EFAULT : 0;
+	return copy_to_user(argp, &a, size) ? -EFAULT : 0;
 }
 
 #define NTVM_QUERY_CHUNK 8
@@ -892,44 +915,6 @@ static int ntvm_ioc_query(struct ntvm_mm *nm, void __user *argp)
 	return 0;
 }
 
-static int ntvm_ioc_guard(struct ntvm_mm *nm, void __user *argp)
-{
-	struct ntvm_guard g;
-	u64 n;
-	int ret = ntvm_copy_args(&g, argp, sizeof(g));
-
-	if (ret)
-		return ret;
-	if (g.base || g.status || g.apply || g.apply_prot || g.pad ||
-	    memchr_inv(g.reserved, 0, sizeof(g.reserved)))
-		return -EINVAL;
-	ret = ntvm_begin(nm, &n);
-	if (ret)
-		return ret;
-	ntvm_guard_hit(&nm->space, &g);
-	ntvm_end(nm, n);
-	return copy_to_user(argp, &g, sizeof(g)) ? -EFAULT : 0;
-}
-
-static int ntvm_ioc_watch(struct ntvm_mm *nm, void __user *argp)
-{
-	struct ntvm_watch w;
-	u64 n;
-	int ret = ntvm_copy_args(&w, argp, sizeof(w));
-
-	if (ret)
-		return ret;
-	if (w.alloc_base || w.alloc_size || w.status || w.pad ||
-	    memchr_inv(w.reserved, 0, sizeof(w.reserved)))
-		return -EINVAL;
-	ret = ntvm_begin(nm, &n);
-	if (ret)
-		return ret;
-	ntvm_watch_check(&nm->space, &w);
-	ntvm_end(nm, n);
-	return copy_to_user(argp, &w, sizeof(w)) ? -EFAULT : 0;
-}
-
 static int ntvm_ioc_stats(struct ntvm_mm *nm, void __user *argp)
 {
 	struct ntvm_stats st;
@@ -958,19 +943,15 @@ static long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case NTVM_IOC_API:
 		return ntvm_ioc_api(argp);
 	case NTVM_IOC_ALLOCATE:
-		return ntvm_ioc_allocate(nf->nm, argp);
 	case NTVM_IOC_FREE:
-		return ntvm_ioc_free(nf->nm, argp);
 	case NTVM_IOC_PROTECT:
-		return ntvm_ioc_protect(nf->nm, argp);
+	case NTVM_IOC_GUARD:
+	case NTVM_IOC_WATCH:
+		return ntvm_ioc_op(nf->nm, cmd, argp);
 	case NTVM_IOC_QUERY:
 		return ntvm_ioc_query(nf->nm, argp);
 	case NTVM_IOC_STATS:
 		return ntvm_ioc_stats(nf->nm, argp);
-	case NTVM_IOC_GUARD:
-		return ntvm_ioc_guard(nf->nm, argp);
-	case NTVM_IOC_WATCH:
-		return ntvm_ioc_watch(nf->nm, argp);
 	case NTVM_IOC_RESET_DONE:
 		if (arg)
 			return -EINVAL;
