@@ -712,16 +712,30 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 	return NTVM_STATUS_SUCCESS;
 }
 
+/*
+ * The pages [*lo, *hi) that in touches, and the live allocation that holds
+ * all of them, or NULL.
+ */
+static struct nt_alloc *range_alloc(struct nt_space *s,
+				    const struct ntvm_alloc *in, u64 *lo, u64 *hi)
+{
+	struct nt_alloc *a;
+
+	*lo = nt_page_down(in->base);
+	*hi = nt_round_up(in->base + in->size, PAGE);
+	a = find_live(s, *lo, *hi);
+	return a && *hi <= a->base + a->size ? a : NULL;
+}
+
 /* MEM_COMMIT inside an existing allocation. */
 static u32 nt_commit(struct nt_space *s, struct ntvm_alloc *in)
 {
-	u64 lo = nt_page_down(in->base);
-	u64 hi = nt_round_up(in->base + in->size, PAGE);
-	struct nt_alloc *a = find_live(s, lo, hi);
+	u64 lo, hi;
+	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
 	u32 st;
 
 	/* Spec 1.7.3: ReactOS's status, the best guess for Windows. */
-	if (!a || hi > a->base + a->size)
+	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	st = commit_range(s, a, lo - a->base, hi - a->base, in->protect, in);
 	if (!st) {
@@ -734,11 +748,10 @@ static u32 nt_commit(struct nt_space *s, struct ntvm_alloc *in)
 /* MEM_RESET: contents may go, state and protection stay (spec 6). */
 static u32 nt_reset(struct nt_space *s, struct ntvm_alloc *in)
 {
-	u64 lo = nt_page_down(in->base);
-	u64 hi = nt_round_up(in->base + in->size, PAGE);
-	struct nt_alloc *a = find_live(s, lo, hi);
+	u64 lo, hi;
+	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
 
-	if (!a || hi > a->base + a->size)
+	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	if (runs_committed(a, lo - a->base, hi - a->base)) {
 		if (s->ops->reset_arm(s->ctx, lo, hi - lo))
@@ -757,13 +770,11 @@ static u32 nt_reset(struct nt_space *s, struct ntvm_alloc *in)
  */
 static u32 nt_reset_undo(struct nt_space *s, struct ntvm_alloc *in)
 {
-	u64 lo = nt_page_down(in->base);
-	u64 hi = nt_round_up(in->base + in->size, PAGE);
-	struct nt_alloc *a = find_live(s, lo, hi);
-	u64 rs, re;
+	u64 lo, hi, rs, re;
+	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
 	u32 i;
 
-	if (!a || hi > a->base + a->size)
+	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	for (i = run_index(a, lo - a->base);
 	     i < a->nruns && a->base + a->runs[i].off < hi; i++) {
