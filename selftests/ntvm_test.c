@@ -1514,7 +1514,7 @@ static void *raw_mapper(void *v)
  * Bottom-up reservations while another thread maps and unmaps in the same
  * addresses: a reservation that loses the race for its gap looks again.
  */
-TEST_F(nt, placement_race)
+TEST_F_TIMEOUT(nt, placement_race, 120)
 {
 	struct race_arg ra = { .seed = 99 };
 	volatile int stop = 0;
@@ -1548,7 +1548,7 @@ TEST_F(nt, placement_race)
 }
 
 /* Threads race reserve, commit, protect, decommit and release. */
-TEST_F(nt, threads_race)
+TEST_F_TIMEOUT(nt, threads_race, 120)
 {
 	struct race_arg ra[4];
 	pthread_t t[4];
@@ -1585,7 +1585,7 @@ TEST_F(nt, threads_race)
  * 100,000 live allocations.  Whole granules, so that neighbouring
  * reservations share a VMA and vm.max_map_count (65530) is no limit.
  */
-TEST_F(nt, many_allocations)
+TEST_F_TIMEOUT(nt, many_allocations, 120)
 {
 	const int n = 100000;
 	PVOID *v = calloc(n, sizeof(*v));
@@ -1624,7 +1624,7 @@ TEST_F(nt, many_allocations)
 }
 
 /* A thousand processes that exit with live regions leak nothing. */
-TEST_F(nt, exit_no_leak)
+TEST_F_TIMEOUT(nt, exit_no_leak, 120)
 {
 	long mms = ntvm_counter("address_spaces"), allocs = ntvm_counter("allocations");
 	int i, status;
@@ -1649,8 +1649,8 @@ TEST_F(nt, exit_no_leak)
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_EQ(0, status);
 	}
-	/* free_notifier runs after an SRCU grace period. */
-	for (i = 0; i < 100 && ntvm_counter("address_spaces") != mms; i++)
+	/* free_notifier runs after an SRCU grace period: allow a slow host 10 s. */
+	for (i = 0; i < 1000 && ntvm_counter("address_spaces") != mms; i++)
 		usleep(10000);
 	EXPECT_EQ(mms, ntvm_counter("address_spaces"));
 	EXPECT_EQ(allocs, ntvm_counter("allocations"));
