@@ -891,9 +891,8 @@ static int ntvm_ioc_query(struct ntvm_mm *nm, void __user *argp)
 		return ret;
 	if (q.status || !q.count || memchr_inv(q.reserved, 0, sizeof(q.reserved)))
 		return -EINVAL;
-	if (!q.end)
-		q.end = q.address + 1;
-	if (q.end <= q.address)
+	/* end 0 is one region; the core applies that default. */
+	if (q.end && q.end <= q.address)
 		return -EINVAL;
 	if (!access_ok(u64_to_user_ptr(q.regions),
 		       (u64)q.count * sizeof(struct ntvm_region)))
@@ -906,7 +905,6 @@ static int ntvm_ioc_query(struct ntvm_mm *nm, void __user *argp)
 	ntvm_end(nm, n);
 	if (ret)
 		return ret;
-	q.end = 0;
 	if (copy_to_user(&((struct ntvm_query __user *)argp)->count, &q.count,
 			 sizeof(q.count)) ||
 	    copy_to_user(&((struct ntvm_query __user *)argp)->status, &q.status,

@@ -846,8 +846,6 @@ static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 		space_remove(s, a);
 		return NTVM_STATUS_SUCCESS;
 	}
-	if (!runs_reserve(a, 2))
-		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	if (lo && hi < a->size) {
 		tail = alloc_new();
 		if (!tail)
