@@ -42,6 +42,17 @@
  * syscall under one process-wide lock, so no other NT call of the process
  * can run in between.
  *
+ * Mappings changed behind ntvm's back
+ * -----------------------------------
+ * The core checks that the mappings of an allocation are still there
+ * before it uses it (core/space.c).  ->invalidate_range_start() counts, in
+ * ntvm_mm.changes, every MMU_NOTIFY_UNMAP that no ntvm operation made: the
+ * munmap(), mremap() and mmap(MAP_FIXED) paths all unmap through it.  An
+ * operation marks itself in ntvm_mm.op_task, so its own vm_mmap() and
+ * vm_munmap() don't count, and a failed MAP_FIXED counts because it may
+ * leave a hole.  While the count stays the same, an allocation the core
+ * has found whole is not checked again.
+ *
  * Locking
  * -------
  * Lock order: ntvm_mm.lock, then mmap_lock, then ntvm_mm.reset_lock.
@@ -115,6 +126,11 @@ struct ntvm_mm {
 	/* Serialises every operation on this address space. */
 	struct mutex lock;
 	struct nt_space space;		/* under lock */
+	/* The task running an operation under lock, or NULL. */
+	struct task_struct *op_task;
+	/* Moves on unmaps not made by an operation: see nt_vm_ops.changes. */
+	atomic64_t changes;
+	/* Protects the MEM_RESET ranges below; innermost lock. */
 	spinlock_t reset_lock;
 	unsigned int nresets;		/* under reset_lock, read without */
 	bool reset_window;		/* an arming window is open */
@@ -233,6 +249,9 @@ static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 	ret = vm_mmap(NULL, addr, len, prot, flags, 0);
 	if (!IS_ERR_VALUE(ret))
 		return 0;
+	/* A failed MAP_FIXED may have unmapped the old range. */
+	if (flags & MAP_FIXED)
+		atomic64_inc(&ntvm_mm_of(ctx)->changes);
 	if (ret == -ENOMEM &&
 	    (how == NT_MAP_COMMIT || how == NT_MAP_RESERVE_COMMIT))
 		return ntvm_why_enomem(addr, len, how, prot);
@@ -244,8 +263,18 @@ static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 
 static int ntvm_vm_unmap(void *ctx, u64 addr, u64 len)
 {
+	int ret;
+
 	ntvm_assert_locked(ctx);
-	return vm_munmap(addr, len);
+	ret = vm_munmap(addr, len);
+	if (ret)
+		atomic64_inc(&ntvm_mm_of(ctx)->changes);
+	return ret;
+}
+
+static u64 ntvm_vm_changes(void *ctx)
+{
+	return atomic64_read(&ntvm_mm_of(ctx)->changes);
 }
 
 static void ntvm_vm_lock_read(void *ctx)
@@ -571,6 +600,7 @@ static const struct nt_vm_ops ntvm_vm_ops = {
 	.unlock_read = ntvm_vm_unlock_read,
 	.prot_at = ntvm_vm_prot_at,
 	.largest_free = ntvm_vm_largest_free,
+	.changes = ntvm_vm_changes,
 	.reset_arm = ntvm_vm_reset_arm,
 	.touch = ntvm_vm_touch,
 	.reset_lost = ntvm_vm_reset_lost,
@@ -594,6 +624,8 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&nm->lock);
 	spin_lock_init(&nm->reset_lock);
+	/* Never 0, which no allocation may take as checked. */
+	atomic64_set(&nm->changes, 1);
 	ntvm_space_init(&nm->space, &ntvm_vm_ops, nm, NTVM_GRANULARITY,
 			ntvm_max_address(mm));
 	atomic_long_inc(&ntvm_live_mms);
@@ -637,6 +669,9 @@ static int ntvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 	struct ntvm_reset *r = nm->resets;
 	unsigned int i;
 
+	/* A mapping may be gone: allocations must be checked again. */
+	if (range->event == MMU_NOTIFY_UNMAP && READ_ONCE(nm->op_task) != current)
+		atomic64_inc(&nm->changes);
 	if (!READ_ONCE(nm->nresets))
 		return 0;
 	switch (range->event) {
@@ -738,9 +773,11 @@ static int ntvm_ioc_api(void __user *argp)
 /*
  * Copy the arguments in and prove that they can be copied back out by
  * writing them back unchanged: an operation must not change anything that
- * it then cannot report.
+ * it then cannot report.  Always inlined, so that size is a constant and
+ * the copies need no run-time object size check.
  */
-static int ntvm_copy_args(void *args, void __user *argp, size_t size)
+static __always_inline int ntvm_copy_args(void *args, void __user *argp,
+					  size_t size)
 {
 	if (copy_from_user(args, argp, size))
 		return -EFAULT;
@@ -760,6 +797,8 @@ static int ntvm_begin(struct ntvm_mm *nm, u64 *nallocs)
 	/* A MEM_RESET whose caller never said it was done: close it now. */
 	if (READ_ONCE(nm->reset_window))
 		ntvm_reset_close_windows(nm);
+	/* The operation's own unmaps don't count as changes. */
+	WRITE_ONCE(nm->op_task, current);
 	*nallocs = nm->space.nallocs;
 	return 0;
 }
@@ -767,6 +806,7 @@ static int ntvm_begin(struct ntvm_mm *nm, u64 *nallocs)
 static void ntvm_end(struct ntvm_mm *nm, u64 nallocs)
 {
 	lockdep_assert_held(&nm->lock);
+	WRITE_ONCE(nm->op_task, NULL);
 	atomic_long_add(nm->space.nallocs - nallocs, &ntvm_live_allocs);
 	mutex_unlock(&nm->lock);
 }
@@ -780,56 +820,159 @@ union ntvm_op_args {
 	struct ntvm_watch watch;
 };
 
-/* Reserved fields zero, flags known, outputs not set on input. */
-static bool ntvm_op_args_valid(unsigned int cmd, const union ntvm_op_args *a)
+/* Each structure ends with reserved fields, which must be zero. */
+#define NTVM_ENDS_RESERVED(type)					\
+	BUILD_BUG_ON(offsetofend(type, reserved) != sizeof(type) ||	\
+		     sizeof_field(type, reserved) != 2 * sizeof(u64))
+
+static bool ntvm_reserved_zero(const u64 *reserved)
 {
+	return !(reserved[0] | reserved[1]);
+}
+
+/*
+ * Copy the arguments in, with a constant size for each command, and check
+ * them: reserved fields zero, flags known, outputs not set on input.
+ */
+static int ntvm_op_args_in(unsigned int cmd, union ntvm_op_args *a,
+			   const void __user *argp)
+{
+	NTVM_ENDS_RESERVED(struct ntvm_alloc);
+	NTVM_ENDS_RESERVED(struct ntvm_free);
+	NTVM_ENDS_RESERVED(struct ntvm_protect);
+	NTVM_ENDS_RESERVED(struct ntvm_guard);
+	NTVM_ENDS_RESERVED(struct ntvm_watch);
+
 	switch (cmd) {
 	case NTVM_IOC_ALLOCATE:
+		if (copy_from_user(&a->alloc, argp, sizeof(a->alloc)))
+			return -EFAULT;
 		if (!(a->alloc.flags & NTVM_ALLOC_REQUIREMENTS) &&
-		    (a->alloc.lowest || a->alloc.highest || a->alloc.alignment))
-			return false;
-		return !(a->alloc.flags & ~NTVM_ALLOC_FLAGS) && !a->alloc.status &&
-		       !a->alloc.apply && !a->alloc.apply_prot &&
-		       !memchr_inv(a->alloc.reserved, 0, sizeof(a->alloc.reserved));
+		    (a->alloc.lowest | a->alloc.highest | a->alloc.alignment))
+			return -EINVAL;
+		if ((a->alloc.flags & ~NTVM_ALLOC_FLAGS) || a->alloc.status ||
+		    a->alloc.apply || a->alloc.apply_prot ||
+		    !ntvm_reserved_zero(a->alloc.reserved))
+			return -EINVAL;
+		return 0;
 	case NTVM_IOC_FREE:
-		return !a->free.status &&
-		       !memchr_inv(a->free.reserved, 0, sizeof(a->free.reserved));
+		if (copy_from_user(&a->free, argp, sizeof(a->free)))
+			return -EFAULT;
+		if (a->free.status || !ntvm_reserved_zero(a->free.reserved))
+			return -EINVAL;
+		return 0;
 	case NTVM_IOC_PROTECT:
-		return !a->protect.old_protect && !a->protect.status &&
-		       !a->protect.apply && !a->protect.apply_prot &&
-		       !a->protect.pad &&
-		       !memchr_inv(a->protect.reserved, 0,
-				   sizeof(a->protect.reserved));
+		if (copy_from_user(&a->protect, argp, sizeof(a->protect)))
+			return -EFAULT;
+		if (a->protect.old_protect || a->protect.status ||
+		    a->protect.apply || a->protect.apply_prot ||
+		    a->protect.pad || !ntvm_reserved_zero(a->protect.reserved))
+			return -EINVAL;
+		return 0;
 	case NTVM_IOC_GUARD:
-		return !a->guard.base && !a->guard.status && !a->guard.apply &&
-		       !a->guard.apply_prot && !a->guard.pad &&
-		       !memchr_inv(a->guard.reserved, 0, sizeof(a->guard.reserved));
+		if (copy_from_user(&a->guard, argp, sizeof(a->guard)))
+			return -EFAULT;
+		if (a->guard.base || a->guard.status || a->guard.apply ||
+		    a->guard.apply_prot || a->guard.pad ||
+		    !ntvm_reserved_zero(a->guard.reserved))
+			return -EINVAL;
+		return 0;
 	case NTVM_IOC_WATCH:
-		return !a->watch.alloc_base && !a->watch.alloc_size &&
-		       !a->watch.status && !a->watch.pad &&
-		       !memchr_inv(a->watch.reserved, 0, sizeof(a->watch.reserved));
+		if (copy_from_user(&a->watch, argp, sizeof(a->watch)))
+			return -EFAULT;
+		if (a->watch.alloc_base || a->watch.alloc_size ||
+		    a->watch.status || a->watch.pad ||
+		    !ntvm_reserved_zero(a->watch.reserved))
+			return -EINVAL;
+		return 0;
 	default:
-		return false;
+		return -ENOTTY;
 	}
 }
 
 /*
- * The frame of every NT operation: copy the arguments in (proving they can
- * be copied back), check them, run the operation under the lock, copy the
- * results out.
+ * Prove that the results can be copied out before anything changes: the
+ * structure spans at most two pages, so writing its first word back
+ * unchanged and its last one (reserved, so zero) proves every page of it
+ * writable.
+ */
+static int ntvm_op_args_probe(const union ntvm_op_args *a, void __user *argp,
+			      size_t size)
+{
+	u32 first;
+
+	memcpy(&first, a, sizeof(first));
+	if (put_user(first, (u32 __user *)argp) ||
+	    put_user(0, (u32 __user *)(argp + size - sizeof(u32))))
+		return -EFAULT;
+	return 0;
+}
+
+/* Copy the outputs out; on failure they still hold the inputs. */
+static int ntvm_op_args_out(unsigned int cmd, const union ntvm_op_args *a,
+			    void __user *argp)
+{
+	struct ntvm_alloc __user *ua = argp;
+	struct ntvm_free __user *uf = argp;
+	struct ntvm_protect __user *up = argp;
+	struct ntvm_guard __user *ug = argp;
+	struct ntvm_watch __user *uw = argp;
+
+	switch (cmd) {
+	case NTVM_IOC_ALLOCATE:
+		if (put_user(a->alloc.base, &ua->base) ||
+		    put_user(a->alloc.size, &ua->size) ||
+		    put_user(a->alloc.status, &ua->status) ||
+		    put_user(a->alloc.apply, &ua->apply) ||
+		    put_user(a->alloc.apply_prot, &ua->apply_prot))
+			return -EFAULT;
+		return 0;
+	case NTVM_IOC_FREE:
+		if (put_user(a->free.base, &uf->base) ||
+		    put_user(a->free.size, &uf->size) ||
+		    put_user(a->free.status, &uf->status))
+			return -EFAULT;
+		return 0;
+	case NTVM_IOC_PROTECT:
+		if (put_user(a->protect.base, &up->base) ||
+		    put_user(a->protect.size, &up->size) ||
+		    put_user(a->protect.old_protect, &up->old_protect) ||
+		    put_user(a->protect.status, &up->status) ||
+		    put_user(a->protect.apply, &up->apply) ||
+		    put_user(a->protect.apply_prot, &up->apply_prot))
+			return -EFAULT;
+		return 0;
+	case NTVM_IOC_GUARD:
+		if (put_user(a->guard.base, &ug->base) ||
+		    put_user(a->guard.status, &ug->status) ||
+		    put_user(a->guard.apply, &ug->apply) ||
+		    put_user(a->guard.apply_prot, &ug->apply_prot))
+			return -EFAULT;
+		return 0;
+	default:
+		if (put_user(a->watch.alloc_base, &uw->alloc_base) ||
+		    put_user(a->watch.alloc_size, &uw->alloc_size) ||
+		    put_user(a->watch.status, &uw->status))
+			return -EFAULT;
+		return 0;
+	}
+}
+
+/*
+ * The frame of every NT operation: copy the arguments in and check them,
+ * prove the results can be copied back, run the operation under the lock,
+ * copy the results out.
  */
 static int ntvm_ioc_op(struct ntvm_mm *nm, unsigned int cmd, void __user *argp)
 {
 	union ntvm_op_args a;
-	size_t size = _IOC_SIZE(cmd);
 	u64 n;
-	int ret = ntvm_copy_args(&a, argp, size);
+	int ret = ntvm_op_args_in(cmd, &a, argp);
 
-	if (ret)
-		return ret;
-	if (!ntvm_op_args_valid(cmd, &a))
-		return -EINVAL;
-	ret = ntvm_begin(nm, &n);
+	if (!ret)
+		ret = ntvm_op_args_probe(&a, argp, _IOC_SIZE(cmd));
+	if (!ret)
+		ret = ntvm_begin(nm, &n);
 	if (ret)
 		return ret;
 	switch (cmd) {
@@ -850,7 +993,7 @@ static int ntvm_ioc_op(struct ntvm_mm *nm, unsigned int cmd, void __user *argp)
 		break;
 	}
 	ntvm_end(nm, n);
-	return copy_to_user(argp, &a, size) ? -EFAULT : 0;
+	return ntvm_op_args_out(cmd, &a, argp);
 }
 
 #define NTVM_QUERY_CHUNK 8
@@ -889,7 +1032,7 @@ static int ntvm_ioc_query(struct ntvm_mm *nm, void __user *argp)
 
 	if (ret)
 		return ret;
-	if (q.status || !q.count || memchr_inv(q.reserved, 0, sizeof(q.reserved)))
+	if (q.status || !q.count || q.reserved[0] || q.reserved[1])
 		return -EINVAL;
 	/* end 0 is one region; the core applies that default. */
 	if (q.end && q.end <= q.address)

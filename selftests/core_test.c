@@ -222,6 +222,36 @@ TEST_F(core, failed_map_changes_nothing)
 	self->mm->fail_at = 0;
 }
 
+/*
+ * An allocation checked whole is not checked again until something is
+ * unmapped behind ntvm's back; then the next call sees reality.
+ */
+TEST_F(core, unmapped_behind_back)
+{
+	u64 b = 0, sz = 4 * GRAN, b2, sz2;
+	int reads;
+
+	ASSERT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	b2 = b;
+	sz2 = GRAN;
+	ASSERT_EQ(0, alloc(&self->s, &b2, &sz2, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	reads = self->mm->reads;
+	b2 = b;
+	sz2 = GRAN;
+	ASSERT_EQ(0, nfree(&self->s, &b2, &sz2, NTVM_MEM_DECOMMIT));
+	ASSERT_EQ(reads, self->mm->reads);
+
+	/* munmap() of one page behind ntvm's back. */
+	fake_munmap(self->mm, b + GRAN, b + GRAN + PAGE);
+	reads = self->mm->reads;
+	b2 = b;
+	sz2 = 0;
+	ASSERT_EQ(NTVM_STATUS_MEMORY_NOT_ALLOCATED,
+		  nfree(&self->s, &b2, &sz2, NTVM_MEM_RELEASE));
+	ASSERT_LT(reads, self->mm->reads);
+	ASSERT_EQ(0u, self->s.nallocs);
+}
+
 TEST_F(core, placement)
 {
 	u64 a = 0, b = 0, c = 0, size = 0x1000;
@@ -350,7 +380,7 @@ static u32 random_prot(unsigned int *seed)
 /* What libntvm does with NTVM_APPLY_MPROTECT, on the fake. */
 static void apply_mprotect(struct fake_mm *mm, u64 base, u64 size, u32 prot)
 {
-	fake_insert(mm, base, base + size, prot, false);
+	fake_protect(mm, base, base + size, prot);
 }
 
 TEST_F(core, fuzz)
@@ -467,6 +497,7 @@ TEST_F(core, fuzz)
 					int i;
 
 					/* munmap() it: the window is ntvm's again. */
+					self->mm->changes++;
 					for (i = 0; i < self->mm->n; i++)
 						if (self->mm->seg[i].foreign) {
 							memmove(&self->mm->seg[i],

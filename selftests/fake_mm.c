@@ -56,7 +56,7 @@ static void fake_cut(struct fake_mm *mm, u64 lo, u64 hi)
 	}
 }
 
-void fake_insert(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign)
+static void fake_set(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign)
 {
 	int i;
 
@@ -67,6 +67,26 @@ void fake_insert(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign)
 	memmove(&mm->seg[i + 1], &mm->seg[i], (mm->n - i) * sizeof(mm->seg[0]));
 	mm->seg[i] = (struct fake_seg){ lo, hi, prot, foreign };
 	mm->n++;
+}
+
+/* mmap(MAP_FIXED) behind ntvm's back: it unmaps what was there. */
+void fake_insert(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign)
+{
+	fake_set(mm, lo, hi, prot, foreign);
+	mm->changes++;
+}
+
+/* munmap() behind ntvm's back. */
+void fake_munmap(struct fake_mm *mm, u64 lo, u64 hi)
+{
+	fake_cut(mm, lo, hi);
+	mm->changes++;
+}
+
+/* mprotect(): no mapping goes away. */
+void fake_protect(struct fake_mm *mm, u64 lo, u64 hi, int prot)
+{
+	fake_set(mm, lo, hi, prot, false);
 }
 
 static bool fake_overlaps(struct fake_mm *mm, u64 lo, u64 hi)
@@ -99,14 +119,14 @@ static int fake_map(void *ctx, u64 addr, u64 len, enum nt_map_how how, u32 lprot
 	case NT_MAP_RESERVE_COMMIT:
 		if (fake_overlaps(mm, addr, addr + len))
 			return -EEXIST;
-		fake_insert(mm, addr, addr + len,
+		fake_set(mm, addr, addr + len,
 			    how == NT_MAP_RESERVE ? 0 : (int)lprot, false);
 		break;
 	case NT_MAP_COMMIT:
-		fake_insert(mm, addr, addr + len, lprot, false);
+		fake_set(mm, addr, addr + len, lprot, false);
 		break;
 	case NT_MAP_DECOMMIT:
-		fake_insert(mm, addr, addr + len, 0, false);
+		fake_set(mm, addr, addr + len, 0, false);
 		break;
 	}
 	return 0;
@@ -159,6 +179,7 @@ static void fake_lock_read(void *ctx)
 {
 	assert(!to_mm(ctx)->read_locked);
 	to_mm(ctx)->read_locked = true;
+	to_mm(ctx)->reads++;
 }
 
 static void fake_unlock_read(void *ctx)
@@ -226,6 +247,11 @@ static int fake_touch(void *ctx, u64 addr, u64 len)
 	return 0;
 }
 
+static u64 fake_changes(void *ctx)
+{
+	return to_mm(ctx)->changes + 1;	/* never 0 */
+}
+
 static bool fake_reset_lost(void *ctx, u64 addr, u64 len)
 {
 	assert(!to_mm(ctx)->read_locked);
@@ -243,4 +269,5 @@ const struct nt_vm_ops fake_ops = {
 	.reset_arm = fake_reset_arm,
 	.touch = fake_touch,
 	.reset_lost = fake_reset_lost,
+	.changes = fake_changes,
 };

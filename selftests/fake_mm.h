@@ -21,11 +21,18 @@ struct fake_mm {
 	int calls;
 	int resets;		/* reset_arm() calls */
 	bool reset_lost;	/* what reset_lost() answers */
+	u64 changes;		/* unmaps behind ntvm's back */
+	int reads;		/* lock_read() calls */
 };
 
 extern const struct nt_vm_ops fake_ops;
 
+/* mmap(MAP_FIXED) behind ntvm's back (counted in changes). */
 void fake_insert(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign);
+/* munmap() behind ntvm's back (counted in changes). */
+void fake_munmap(struct fake_mm *mm, u64 lo, u64 hi);
+/* mprotect() of [lo, hi). */
+void fake_protect(struct fake_mm *mm, u64 lo, u64 hi, int prot);
 /* Like nt_vm_ops.prot_at, without the locking rule. */
 int fake_prot(struct fake_mm *mm, u64 addr, u64 *start, u64 *end);
 

@@ -77,6 +77,14 @@ struct nt_vm_ops {
 	/* Largest free NTVM_GRANULARITY-aligned block in [lo, hi). */
 	u64 (*largest_free)(void *ctx, u64 lo, u64 hi);
 	/*
+	 * A count that moves whenever mappings may have been removed or
+	 * replaced other than by map() and unmap(): munmap(), mremap() or
+	 * mmap(MAP_FIXED) behind ntvm's back, or a failed map() that may
+	 * have left a hole.  While it stays the same, an allocation found
+	 * whole and live stays so.
+	 */
+	u64 (*changes)(void *ctx);
+	/*
 	 * MEM_RESET and MEM_RESET_UNDO.  reset_arm() starts watching
 	 * [addr, addr + len) for pages the kernel discards (0 or -ENOMEM);
 	 * touch() makes the pages there stay (dirties them, faulting in
@@ -110,6 +118,8 @@ struct nt_alloc {
 	u32 attrs;		/* NT_ATTR_* */
 	u32 nruns;
 	u32 cap;
+	/* ops->changes() when the mappings were last known to cover it all */
+	u64 checked;
 	struct nt_run *runs;	/* cover [0, size) exactly, merged */
 	/* Most allocations have few runs: no second allocation for them. */
 	struct nt_run inline_runs[NT_INLINE_RUNS];

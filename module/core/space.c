@@ -18,7 +18,9 @@
  * MAP_FIXED of a file, mremap).  Before an operation uses an allocation it
  * checks, through ops->prot_at(), that private anonymous mappings still
  * cover the range it works on; an allocation found damaged is forgotten,
- * and the operation then sees reality: the memory is not allocated.
+ * and the operation then sees reality: the memory is not allocated.  The
+ * check is skipped for an allocation known whole and live while
+ * ops->changes() says nothing was unmapped behind ntvm's back since.
  */
 #include "nt.h"
 
@@ -400,10 +402,13 @@ static bool page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
  */
 static bool alloc_sync(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 {
-	u64 start, end;
+	u64 start, end, changes = s->ops->changes(s->ctx);
+	bool whole = lo == a->base && hi == a->base + a->size;
 	bool ok = true;
 	int lp;
 
+	if (a->checked == changes)
+		return true;
 	s->ops->lock_read(s->ctx);
 	while (lo < hi) {
 		lp = s->ops->prot_at(s->ctx, lo, &start, &end);
@@ -416,6 +421,8 @@ static bool alloc_sync(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 	s->ops->unlock_read(s->ctx);
 	if (!ok)
 		space_remove(s, a);
+	else if (whole)
+		a->checked = changes;
 	return ok;
 }
 
@@ -680,6 +687,8 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 	a = alloc_new();
 	if (!a)
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	/* Read before the mapping is made: a later munmap() moves it. */
+	a->checked = s->ops->changes(s->ctx);
 
 	if (in->base) {
 		err = s->ops->map(s->ctx, base, size, commit ?
@@ -877,6 +886,7 @@ static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 		tail->size = a->size - hi;
 		tail->alloc_protect = a->alloc_protect;
 		tail->attrs = a->attrs;
+		tail->checked = a->checked;
 		a->nruns = run_index(a, lo - 1) + 1;
 		a->size = lo;
 		/* space_insert() counts the tail's share again. */
