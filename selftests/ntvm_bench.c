@@ -60,6 +60,49 @@ static void nt_reserve_release(void)
 		die("release", 0);
 }
 
+/*
+ * The range ntvm reserves next, for the raw syscalls that do exactly its
+ * memory work: the same mapping, merged with the same neighbour, split off
+ * again by the munmap.
+ */
+static char *next_base;
+
+static void setup_next_base(void)
+{
+	PVOID b = NULL;
+	SIZE_T s = GRAN;
+
+	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESERVE, PAGE_NOACCESS))
+		die("reserve", 0);
+	next_base = b;
+	s = 0;
+	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_RELEASE))
+		die("release", 0);
+}
+
+static void nt_reserve_release_same(void)
+{
+	PVOID b = NULL;
+	SIZE_T s = GRAN;
+
+	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESERVE, PAGE_NOACCESS) ||
+	    b != next_base)
+		die("reserve", (long)b);
+	s = 0;
+	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_RELEASE))
+		die("release", 0);
+}
+
+static void raw_reserve_release_same(void)
+{
+	void *p = mmap(next_base, GRAN, PROT_NONE,
+		       ANON | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p != next_base)
+		die("mmap", (long)p);
+	munmap(p, GRAN);
+}
+
 static void raw_reserve_release(void)
 {
 	void *p = mmap(NULL, GRAN, PROT_NONE, ANON | MAP_NORESERVE, -1, 0);
@@ -214,7 +257,9 @@ struct bench {
 };
 
 static const struct bench benches[] = {
-	{ "reserve+release 64K", nt_reserve_release, raw_reserve_release, NULL, 1.2 },
+	{ "reserve+release 64K", nt_reserve_release_same,
+	  raw_reserve_release_same, setup_next_base, 1.2 },
+	{ "  raw at mmap(NULL)", nt_reserve_release, raw_reserve_release, NULL, 0 },
 	{ "commit+decommit 64K", nt_commit_decommit, raw_commit_decommit,
 	  setup_uncommitted, 1.2 },
 	{ "commit+touch+reset 64K", nt_commit_touch_reset, raw_commit_touch_reset,
