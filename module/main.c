@@ -29,6 +29,7 @@
  * tested in user space).  This file is the glue: ioctl copy-in and
  * copy-out, locking, and struct nt_vm_ops, which changes the caller's
  * address space with vm_mmap()/vm_munmap() and reads it under mmap_lock.
+ * softdirty.c walks page tables for write watch (NTVM_IOC_WW_SCAN).
  *
  * The kernel exports no way for a module to change the protection of
  * populated pages, or to free them lazily (no mprotect, no madvise).  So
@@ -61,7 +62,8 @@
  *    vm_munmap(), which take mmap_lock for writing themselves, so the
  *    module never holds mmap_lock when it calls them.
  *  - mmap_lock is taken for reading, under ntvm_mm.lock, to read VMAs
- *    (ntvm_vm_lock_read() and the gap search).
+ *    (ntvm_vm_lock_read() and the gap search), and for writing by
+ *    NTVM_IOC_WW_SCAN (softdirty.c), which then takes page-table locks.
  *  - mmu-notifier callbacks run under mmap_lock or from reclaim, so none of
  *    them takes ntvm_mm.lock, except ->release(), which runs in
  *    exit_mmap() before mmap_lock is taken and when no thread of the
@@ -100,6 +102,7 @@
 
 #include <linux/ntvm.h>
 #include "core/nt.h"
+#include "softdirty.h"
 
 #define NTVM_VERSION "0.2"
 
@@ -743,8 +746,10 @@ static int ntvm_release(struct inode *inode, struct file *file)
 		     NTVM_IOC_BIT(NTVM_IOC_FREE) | NTVM_IOC_BIT(NTVM_IOC_PROTECT) | \
 		     NTVM_IOC_BIT(NTVM_IOC_QUERY) | NTVM_IOC_BIT(NTVM_IOC_STATS) | \
 		     NTVM_IOC_BIT(NTVM_IOC_GUARD) | NTVM_IOC_BIT(NTVM_IOC_WATCH) | \
-		     NTVM_IOC_BIT(NTVM_IOC_RESET_DONE))
-#define NTVM_FEATURES NTVM_FEATURES_ALL
+		     NTVM_IOC_BIT(NTVM_IOC_RESET_DONE) | \
+		     (NTVM_HAVE_WW_SCAN ? NTVM_IOC_BIT(NTVM_IOC_WW_SCAN) : 0))
+#define NTVM_FEATURES (NTVM_FEATURES_ALL & \
+		       ~(NTVM_HAVE_WW_SCAN ? 0 : NTVM_FEATURE_WW_SCAN))
 
 static int ntvm_ioc_api(void __user *argp)
 {
@@ -818,6 +823,7 @@ union ntvm_op_args {
 	struct ntvm_protect protect;
 	struct ntvm_guard guard;
 	struct ntvm_watch watch;
+	struct ntvm_ww_scan scan;
 };
 
 /* Each structure ends with reserved fields, which must be zero. */
@@ -842,6 +848,7 @@ static int ntvm_op_args_in(unsigned int cmd, union ntvm_op_args *a,
 	NTVM_ENDS_RESERVED(struct ntvm_protect);
 	NTVM_ENDS_RESERVED(struct ntvm_guard);
 	NTVM_ENDS_RESERVED(struct ntvm_watch);
+	NTVM_ENDS_RESERVED(struct ntvm_ww_scan);
 
 	switch (cmd) {
 	case NTVM_IOC_ALLOCATE:
@@ -885,6 +892,10 @@ static int ntvm_op_args_in(unsigned int cmd, union ntvm_op_args *a,
 		    !ntvm_reserved_zero(a->watch.reserved))
 			return -EINVAL;
 		return 0;
+	case NTVM_IOC_WW_SCAN:
+		if (copy_from_user(&a->scan, argp, sizeof(a->scan)))
+			return -EFAULT;
+		return ntvm_ww_scan_valid(&a->scan) ? 0 : -EINVAL;
 	default:
 		return -ENOTTY;
 	}
@@ -917,6 +928,7 @@ static int ntvm_op_args_out(unsigned int cmd, const union ntvm_op_args *a,
 	struct ntvm_protect __user *up = argp;
 	struct ntvm_guard __user *ug = argp;
 	struct ntvm_watch __user *uw = argp;
+	struct ntvm_ww_scan __user *us = argp;
 
 	switch (cmd) {
 	case NTVM_IOC_ALLOCATE:
@@ -947,6 +959,12 @@ static int ntvm_op_args_out(unsigned int cmd, const union ntvm_op_args *a,
 		    put_user(a->guard.status, &ug->status) ||
 		    put_user(a->guard.apply, &ug->apply) ||
 		    put_user(a->guard.apply_prot, &ug->apply_prot))
+			return -EFAULT;
+		return 0;
+	case NTVM_IOC_WW_SCAN:
+		if (put_user(a->scan.count, &us->count) ||
+		    put_user(a->scan.scanned, &us->scanned) ||
+		    put_user(a->scan.status, &us->status))
 			return -EFAULT;
 		return 0;
 	default:
@@ -991,8 +1009,13 @@ static int ntvm_ioc_op(struct ntvm_mm *nm, unsigned int cmd, void __user *argp)
 	case NTVM_IOC_WATCH:
 		ntvm_watch_check(&nm->space, &a.watch);
 		break;
+	case NTVM_IOC_WW_SCAN:
+		ret = ntvm_ww_scan(&nm->space, &a.scan);
+		break;
 	}
 	ntvm_end(nm, n);
+	if (ret)
+		return ret;
 	return ntvm_op_args_out(cmd, &a, argp);
 }
 
@@ -1088,6 +1111,10 @@ static long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case NTVM_IOC_PROTECT:
 	case NTVM_IOC_GUARD:
 	case NTVM_IOC_WATCH:
+		return ntvm_ioc_op(nf->nm, cmd, argp);
+	case NTVM_IOC_WW_SCAN:
+		if (!NTVM_HAVE_WW_SCAN)
+			return -ENOTTY;
 		return ntvm_ioc_op(nf->nm, cmd, argp);
 	case NTVM_IOC_QUERY:
 		return ntvm_ioc_query(nf->nm, argp);

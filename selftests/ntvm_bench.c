@@ -340,6 +340,7 @@ static void bench_write_watch(void)
 {
 	static PVOID res[WW_PAGES];
 	double t, present = 0, fresh = 0, first = 0, get = 0, get_reset = 0;
+	const char *mode;
 	char *w, *plain;
 	ULONG_PTR count;
 	ULONG gran;
@@ -380,9 +381,18 @@ static void bench_write_watch(void)
 		get_reset += now_ns() - t;
 	}
 	VirtualFree(w, 0, MEM_RELEASE);
-	printf("\nwrite watch (%s), ns, mean of %d rounds\n",
-	       ntvm_write_watch_mode() == NTVM_WRITE_WATCH_UFFD ?
-	       "userfaultfd + PAGEMAP_SCAN" : "soft-dirty", rounds);
+	switch (ntvm_write_watch_mode()) {
+	case NTVM_WRITE_WATCH_UFFD:
+		mode = "userfaultfd + PAGEMAP_SCAN";
+		break;
+	case NTVM_WRITE_WATCH_MODULE:
+		mode = "module soft-dirty scan";
+		break;
+	default:
+		mode = "soft-dirty + clear_refs";
+		break;
+	}
+	printf("\nwrite watch (%s), ns, mean of %d rounds\n", mode, rounds);
 	printf("  first write to a watched page after a reset  %8.0f  per page\n",
 	       first / rounds / WW_PAGES);
 	printf("    for scale: write to a present page          %8.0f  per page\n",
@@ -402,11 +412,13 @@ int main(int argc, char **argv)
 	SIZE_T size = 16 * GRAN;
 	FILE *f;
 	unsigned int b;
-	int c, p, worst_ok = 1;
+	int c, p, worst_ok = 1, ww_only = 0;
 	double ratio, growth;
 
-	while ((c = getopt(argc, argv, "n:r:s:")) != -1) {
-		if (c == 'n')
+	while ((c = getopt(argc, argv, "n:r:s:w")) != -1) {
+		if (c == 'w')
+			ww_only = 1;
+		else if (c == 'n')
 			iters = atoi(optarg);
 		else if (c == 'r')
 			reps = atoi(optarg);
@@ -414,8 +426,13 @@ int main(int argc, char **argv)
 			pop_size = strtoul(optarg, NULL, 0);
 	}
 	if (iters < 1 || reps < 1 || reps > 16 || !pop_size || pop_size % 4096) {
-		fprintf(stderr, "usage: ntvm_bench [-n iterations] [-r 1..16] [-s bytes]\n");
+		fprintf(stderr, "usage: ntvm_bench [-n iterations] [-r 1..16] [-s bytes] [-w]\n"
+			"  -w: the write-watch part only\n");
 		return 2;
+	}
+	if (ww_only) {
+		bench_write_watch();
+		return 0;
 	}
 	/* With -s 4096, 100,000 reservations need as many VMAs. */
 	f = fopen("/proc/sys/vm/max_map_count", "w");

@@ -107,11 +107,15 @@ FIXTURE_TEARDOWN(nt)
 TEST_F(nt, api_handshake)
 {
 	struct ntvm_api api = { .api = NTVM_API };
-	int fd = ntvm_fd();
+	int fd = ntvm_fd(), have_scan;
 
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_API, &api));
 	EXPECT_EQ(NTVM_API, api.api);
-	EXPECT_EQ(NTVM_FEATURES_ALL, api.features);
+	/* NTVM_IOC_WW_SCAN exists on some kernels only (before 6.3). */
+	EXPECT_EQ(NTVM_FEATURES_ALL & ~NTVM_FEATURE_WW_SCAN,
+		  api.features & ~NTVM_FEATURE_WW_SCAN);
+	have_scan = !!(api.features & NTVM_FEATURE_WW_SCAN);
+	EXPECT_EQ(have_scan, !!(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_WW_SCAN)));
 	EXPECT_TRUE(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_ALLOCATE));
 	EXPECT_TRUE(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_QUERY));
 	EXPECT_EQ(0x1000, api.page_size);
@@ -130,6 +134,14 @@ TEST_F(nt, api_handshake)
 	api.reserved[2] = 1;
 	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_API, &api));
 	EXPECT_EQ(EINVAL, errno);
+
+	/* Asking for a feature the module lacks fails. */
+	memset(&api, 0, sizeof(api));
+	api.api = NTVM_API;
+	api.features = NTVM_FEATURE_WW_SCAN;
+	EXPECT_EQ(have_scan ? 0 : -1, ioctl(fd, NTVM_IOC_API, &api));
+	if (!have_scan)
+		EXPECT_EQ(EINVAL, errno);
 
 	memset(&api, 0, sizeof(api));
 	api.api = NTVM_API;

@@ -13,6 +13,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -89,11 +92,24 @@ static const char *mode_name(int mode)
 	switch (mode) {
 	case NTVM_WRITE_WATCH_UFFD:
 		return "userfaultfd WP_ASYNC + PAGEMAP_SCAN";
+	case NTVM_WRITE_WATCH_MODULE:
+		return "module soft-dirty scan (NTVM_IOC_WW_SCAN)";
 	case NTVM_WRITE_WATCH_SOFT_DIRTY:
 		return "soft-dirty + clear_refs";
 	default:
 		return "none";
 	}
+}
+
+/* Does the module offer NTVM_IOC_WW_SCAN (kernels before 6.3)? */
+static int have_ww_scan(void)
+{
+	struct ntvm_api api = { .api = NTVM_API };
+
+	if (ioctl(ntvm_fd(), NTVM_IOC_API, &api))
+		return 0;
+	return (api.features & NTVM_FEATURE_WW_SCAN) &&
+	       (api.ioctls & NTVM_IOC_BIT(NTVM_IOC_WW_SCAN));
 }
 
 FIXTURE(ww) {
@@ -115,7 +131,8 @@ FIXTURE_TEARDOWN(ww)
 
 /*
  * The mechanism in use.  Kernels with UFFD_FEATURE_WP_ASYNC and
- * PAGEMAP_SCAN (6.7 on) must use them unless told otherwise.
+ * PAGEMAP_SCAN (6.7 on) must use them, older ones the module's scan
+ * (which it offers before 6.3), unless told otherwise.
  */
 TEST_F(ww, mechanism)
 {
@@ -127,10 +144,15 @@ TEST_F(ww, mechanism)
 	sscanf(u.release, "%d.%d", &major, &minor);
 	TH_LOG("kernel %s, uid %d: write watch by %s", u.release, getuid(),
 	       mode_name(self->mode));
+	EXPECT_EQ(major < 6 || (major == 6 && minor < 3), have_ww_scan());
 	if (force && !strcmp(force, "soft-dirty")) {
 		EXPECT_EQ(NTVM_WRITE_WATCH_SOFT_DIRTY, self->mode);
+	} else if (force && !strcmp(force, "module")) {
+		EXPECT_EQ(NTVM_WRITE_WATCH_MODULE, self->mode);
 	} else if (major > 6 || (major == 6 && minor >= 7)) {
 		EXPECT_EQ(NTVM_WRITE_WATCH_UFFD, self->mode);
+	} else if (major == 6 && minor < 3) {
+		EXPECT_EQ(NTVM_WRITE_WATCH_MODULE, self->mode);
 	} else {
 		EXPECT_EQ(NTVM_WRITE_WATCH_SOFT_DIRTY, self->mode);
 	}
@@ -803,7 +825,7 @@ TEST_F_TIMEOUT(ww, concurrent_reset, 60)
 	 * to an existing page between the two is lost (README).  Counted,
 	 * not failed, there.
 	 */
-	if (self->mode == NTVM_WRITE_WATCH_UFFD) {
+	if (self->mode != NTVM_WRITE_WATCH_SOFT_DIRTY) {
 		EXPECT_EQ(0, again.lost);
 	}
 
@@ -832,10 +854,397 @@ TEST_F_TIMEOUT(ww, concurrent_reset, 60)
 }
 
 /*
- * Where userfaultfd is used, run this whole program again with the
- * soft-dirty fallback forced, so that both mechanisms are tested here.
+ * Reset while the page tables change under it: a commit next to written
+ * pages makes the kernel flag the merged mapping soft-dirty as a whole,
+ * under which mprotect() could make a clean page writable without a
+ * fault.  After READONLY and back, reset pages must still be clean and
+ * their next write seen.
  */
-TEST_F_TIMEOUT(ww, soft_dirty_fallback, 120)
+TEST_F(ww, protect_after_reset)
+{
+	char *r = VirtualAlloc(NULL, 32 * PG, MEM_RESERVE | MEM_WRITE_WATCH,
+			       PAGE_READWRITE);
+	DWORD old;
+
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(r, VirtualAlloc(r, 8 * PG, MEM_COMMIT, PAGE_READWRITE));
+	poke(r + PG);
+	poke(r + 2 * PG);
+	EXPECT_STREQ("1 2", watch(WRITE_WATCH_FLAG_RESET, r, 32 * PG, 64, r));
+	ASSERT_EQ(r + 8 * PG, VirtualAlloc(r + 8 * PG, 8 * PG, MEM_COMMIT,
+					   PAGE_READWRITE));
+	EXPECT_TRUE(VirtualProtect(r, 16 * PG, PAGE_READONLY, &old));
+	EXPECT_TRUE(VirtualProtect(r, 16 * PG, PAGE_READWRITE, &old));
+	EXPECT_STREQ("", watch(0, r, 32 * PG, 64, r));
+	poke(r + PG);
+	EXPECT_STREQ("1", watch(0, r, 32 * PG, 64, r));
+	poke(r + 9 * PG);
+	EXPECT_STREQ("1 9", watch(WRITE_WATCH_FLAG_RESET, r, 32 * PG, 64, r));
+	/* The same after a decommit next to them. */
+	EXPECT_TRUE(VirtualFree(r + 12 * PG, 4 * PG, MEM_DECOMMIT));
+	EXPECT_TRUE(VirtualProtect(r, 12 * PG, PAGE_NOACCESS, &old));
+	EXPECT_TRUE(VirtualProtect(r, 12 * PG, PAGE_READWRITE, &old));
+	EXPECT_STREQ("", watch(0, r, 32 * PG, 64, r));
+	poke(r + 9 * PG);
+	EXPECT_STREQ("9", watch(0, r, 32 * PG, 64, r));
+	EXPECT_TRUE(VirtualFree(r, 0, MEM_RELEASE));
+}
+
+/*
+ * No write lost to a reset, on a deterministic criterion.  Writers store
+ * sequence numbers into their own pages, new ones first, then pages that
+ * were written and reset, while the main thread loops GetWriteWatch with
+ * RESET and records, for each page, the last call that reported it.  A
+ * writer notes how many calls had completed before its store (k) and
+ * after it (k2); once call k2 + 2 has completed (it started after the
+ * store), some call after k must have reported the page.  A page is
+ * written again only after that check, so an older write cannot answer
+ * for a newer one.  The soft-dirty + clear_refs fallback is known to fail
+ * this (a store between its read and its clear is lost): there the losses
+ * are only counted, and the test skips.
+ */
+#define LR_PAGES	256
+#define LR_WRITERS	2
+#define LR_SECONDS	3
+
+struct lossless {
+	char *base;
+	unsigned long completed;		/* calls recorded */
+	unsigned long last_report[LR_PAGES];	/* call that last reported */
+	int stop, writers_done;
+	unsigned long writes, lost, stray;
+	long first_lost;
+};
+
+struct lr_writer {
+	struct lossless *l;
+	int id;
+};
+
+static void *lr_writer(void *arg)
+{
+	struct lr_writer *me = arg;
+	struct lossless *l = me->l;
+	unsigned long k[LR_PAGES], target[LR_PAGES], seq = 0, c, writes = 0;
+	unsigned char pending[LR_PAGES] = { 0 };
+	int p, busy, stopping;
+
+	for (;;) {
+		stopping = __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE);
+		busy = 0;
+		for (p = me->id; p < LR_PAGES; p += LR_WRITERS) {
+			c = __atomic_load_n(&l->completed, __ATOMIC_ACQUIRE);
+			if (pending[p]) {
+				if (c < target[p])
+					continue;
+				if (__atomic_load_n(&l->last_report[p],
+						    __ATOMIC_RELAXED) <= k[p]) {
+					if (!__atomic_fetch_add(&l->lost, 1,
+								__ATOMIC_SEQ_CST))
+						l->first_lost = p;
+				}
+				pending[p] = 0;
+				busy = 1;
+				continue;
+			}
+			if (stopping)
+				continue;
+			k[p] = c;
+			*(volatile unsigned long *)(l->base + (size_t)p * PG +
+						    8 * me->id) = ++seq;
+			target[p] = __atomic_load_n(&l->completed,
+						    __ATOMIC_ACQUIRE) + 2;
+			pending[p] = 1;
+			writes++;
+			busy = 1;
+		}
+		if (stopping) {
+			for (p = me->id; p < LR_PAGES && !pending[p];
+			     p += LR_WRITERS)
+				;
+			if (p >= LR_PAGES)
+				break;
+		}
+		if (!busy)
+			sched_yield();
+	}
+	__atomic_add_fetch(&l->writes, writes, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&l->writers_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(ww, lossless_reset, 60)
+{
+	struct lossless *l = calloc(1, sizeof(*l));
+	struct lr_writer w[LR_WRITERS];
+	pthread_t t[LR_WRITERS];
+	PVOID out[LR_PAGES];
+	ULONG_PTR count, i;
+	ULONG gran;
+	time_t deadline = time(NULL) + LR_SECONDS;
+	unsigned long j = 0, page;
+	int n;
+
+	ASSERT_NE(NULL, l);
+	l->base = watched(LR_PAGES);
+	ASSERT_NE(NULL, l->base);
+	for (n = 0; n < LR_WRITERS; n++) {
+		w[n] = (struct lr_writer){ .l = l, .id = n };
+		ASSERT_EQ(0, pthread_create(&t[n], NULL, lr_writer, &w[n]));
+	}
+	while (__atomic_load_n(&l->writers_done, __ATOMIC_SEQ_CST) < LR_WRITERS) {
+		if (time(NULL) >= deadline)
+			__atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
+		count = LR_PAGES;
+		ASSERT_EQ(0, GetWriteWatch(WRITE_WATCH_FLAG_RESET, l->base,
+					   LR_PAGES * PG, out, &count, &gran));
+		j++;
+		for (i = 0; i < count; i++) {
+			page = (U(out[i]) - U(l->base)) / PG;
+			if (page >= LR_PAGES || U(out[i]) % PG)
+				l->stray++;
+			else
+				__atomic_store_n(&l->last_report[page], j,
+						 __ATOMIC_RELAXED);
+		}
+		__atomic_store_n(&l->completed, j, __ATOMIC_RELEASE);
+	}
+	for (n = 0; n < LR_WRITERS; n++)
+		pthread_join(t[n], NULL);
+	TH_LOG("%s: %lu writes, %lu resets, %lu writes lost",
+	       mode_name(self->mode), l->writes, j, l->lost);
+	EXPECT_EQ(0, l->stray);
+	EXPECT_LE(100, l->writes);
+	EXPECT_TRUE(VirtualFree(l->base, 0, MEM_RELEASE));
+	if (self->mode == NTVM_WRITE_WATCH_SOFT_DIRTY) {
+		free(l);
+		SKIP(return, "soft-dirty + clear_refs is not atomic: writes lost "
+		     "are counted, not failed");
+	}
+	EXPECT_EQ(0, l->lost) {
+		TH_LOG("first lost write on page %ld", l->first_lost);
+	}
+	free(l);
+}
+
+/* ---- NTVM_IOC_WW_SCAN itself (kernels before 6.3) ---- */
+
+static int ww_scan(struct ntvm_ww_scan *a)
+{
+	return ioctl(ntvm_fd(), NTVM_IOC_WW_SCAN, a) ? -errno : 0;
+}
+
+/* Bit numbers of a scan's bitmap as "1 5", for the pages it examined. */
+static const char *bits(const uint64_t *map, const struct ntvm_ww_scan *a)
+{
+	static char out[1024];
+	size_t i, len = 0;
+
+	out[0] = 0;
+	for (i = 0; i < a->scanned / PG && len < sizeof(out) - 16; i++)
+		if ((map[i / 64] >> (i % 64)) & 1)
+			len += snprintf(out + len, sizeof(out) - len, "%s%zu",
+					len ? " " : "", i);
+	return out;
+}
+
+TEST_F(ww, scan_abi)
+{
+	char *base = watched(16), *big = watched(128), *plain, *ro, *edge;
+	uint64_t map[4];
+	struct ntvm_ww_scan a, good;
+
+	if (!have_ww_scan()) {
+		struct ntvm_ww_scan none = { 0 };
+
+		EXPECT_EQ(-ENOTTY, ww_scan(&none));
+		SKIP(return, "the module has no NTVM_IOC_WW_SCAN on this kernel");
+	}
+	if (self->mode != NTVM_WRITE_WATCH_MODULE)
+		SKIP(return, "its resets would confuse this run's mechanism");
+	ASSERT_NE(NULL, base);
+	ASSERT_NE(NULL, big);
+	plain = VirtualAlloc(NULL, 16 * PG, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+	ASSERT_NE(NULL, plain);
+	ro = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	edge = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, edge);
+	ASSERT_EQ(0, mprotect(edge + PG, PG, PROT_READ));
+	poke(base + PG);
+	poke(base + 5 * PG);
+	poke(big + PG);
+	poke(big + 70 * PG);
+	good = (struct ntvm_ww_scan){
+		.base = U(base), .size = 16 * PG, .bitmap = U(map),
+		.max_count = 100,
+	};
+
+	/* Malformed: -EINVAL, nothing written back. */
+#define EXPECT_SCAN_ERR(err, field, value) do {				\
+	a = good;							\
+	a.field = value;						\
+	EXPECT_EQ(err, ww_scan(&a));					\
+	EXPECT_EQ(0, a.status);						\
+} while (0)
+	EXPECT_SCAN_ERR(-EINVAL, reserved[0], 1);
+	EXPECT_SCAN_ERR(-EINVAL, reserved[1], 1);
+	EXPECT_SCAN_ERR(-EINVAL, flags, 2);
+	EXPECT_SCAN_ERR(-EINVAL, flags, 0x80000000u | NTVM_WW_RESET);
+	EXPECT_SCAN_ERR(-EINVAL, count, 1);
+	EXPECT_SCAN_ERR(-EINVAL, scanned, PG);
+	EXPECT_SCAN_ERR(-EINVAL, base, U(base) + 8);
+	EXPECT_SCAN_ERR(-EINVAL, size, 16 * PG - 1);
+	EXPECT_SCAN_ERR(-EINVAL, size, 1);
+	a = good;
+	a.status = 1;
+	EXPECT_EQ(-EINVAL, ww_scan(&a));
+	EXPECT_EQ(-EFAULT, ioctl(ntvm_fd(), NTVM_IOC_WW_SCAN, (void *)8) ? -errno : 0);
+
+	/* Not inside one write-watch allocation: the NT status, exactly. */
+#define EXPECT_SCAN_STATUS(st, b, sz) do {				\
+	a = good;							\
+	a.base = (b);							\
+	a.size = (sz);							\
+	EXPECT_EQ(0, ww_scan(&a));					\
+	EXPECT_EQ((st), a.status);					\
+	EXPECT_EQ(0, a.count);						\
+	EXPECT_EQ(0, a.scanned);					\
+} while (0)
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, U(base), 0);
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, U(base), 17 * PG);
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, U(base) - PG, 2 * PG);
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, U(base) + 15 * PG, 2 * PG);
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, 0, 16 * PG);
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, U(plain), 16 * PG);
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, U(base), -PG);
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, U(base) + PG, -PG);
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, -PG, 2 * PG);
+	EXPECT_SCAN_STATUS(STATUS_INVALID_PARAMETER, 1ULL << 47, PG);
+
+	/* A bitmap that cannot be written: -EFAULT, and nothing reset. */
+	a = good;
+	a.flags = NTVM_WW_RESET;
+	a.bitmap = U(ro);
+	EXPECT_EQ(-EFAULT, ww_scan(&a));
+	a.bitmap = 8;
+	EXPECT_EQ(-EFAULT, ww_scan(&a));
+	EXPECT_STREQ("1 5", watch(0, base, 16 * PG, 64, base));
+	/* Room for one word before a read-only page: 64 pages, not 128. */
+	a = (struct ntvm_ww_scan){
+		.base = U(big), .size = 128 * PG, .bitmap = U(edge) + PG - 8,
+		.max_count = 100, .flags = NTVM_WW_RESET,
+	};
+	EXPECT_EQ(-EFAULT, ww_scan(&a));
+	EXPECT_STREQ("1 70", watch(0, big, 128 * PG, 64, big));
+	a.size = 64 * PG;
+	EXPECT_EQ(0, ww_scan(&a));
+	EXPECT_EQ(STATUS_SUCCESS, a.status);
+	EXPECT_EQ(1, a.count);
+	EXPECT_EQ(64 * PG, a.scanned);
+	EXPECT_EQ(1ULL << 1, *(uint64_t *)(edge + PG - 8));
+	EXPECT_STREQ("70", watch(0, big, 128 * PG, 64, big));
+
+	/* A good scan: exact bits and counts, the state kept. */
+	memset(map, 0xff, sizeof(map));
+	a = good;
+	EXPECT_EQ(0, ww_scan(&a));
+	EXPECT_EQ(STATUS_SUCCESS, a.status);
+	EXPECT_EQ(2, a.count);
+	EXPECT_EQ(16 * PG, a.scanned);
+	EXPECT_EQ((1ULL << 1) | (1ULL << 5), map[0]);
+	EXPECT_EQ(~0ULL, map[1]);	/* beyond the pages examined */
+	EXPECT_STREQ("1 5", watch(0, base, 16 * PG, 64, base));
+	/* A sub-range: bit 0 is its first page. */
+	a = good;
+	a.base = U(base) + 4 * PG;
+	a.size = 4 * PG;
+	EXPECT_EQ(0, ww_scan(&a));
+	EXPECT_EQ(1, a.count);
+	EXPECT_EQ(4 * PG, a.scanned);
+	EXPECT_STREQ("1", bits(map, &a));
+	/* max_count 0: nothing examined, no bitmap needed. */
+	a = good;
+	a.max_count = 0;
+	a.bitmap = 0;
+	a.flags = NTVM_WW_RESET;
+	EXPECT_EQ(0, ww_scan(&a));
+	EXPECT_EQ(STATUS_SUCCESS, a.status);
+	EXPECT_EQ(0, a.count);
+	EXPECT_EQ(0, a.scanned);
+	EXPECT_STREQ("1 5", watch(0, base, 16 * PG, 64, base));
+	/* Reset: reported, then clean. */
+	a = good;
+	a.flags = NTVM_WW_RESET;
+	EXPECT_EQ(0, ww_scan(&a));
+	EXPECT_EQ(2, a.count);
+	EXPECT_STREQ("1 5", bits(map, &a));
+	EXPECT_STREQ("", watch(0, base, 16 * PG, 64, base));
+
+	munmap(ro, PG);
+	munmap(edge, 2 * PG);
+	EXPECT_TRUE(VirtualFree(big, 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(plain, 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
+}
+
+/* The count limit: a reset stops at the last page it reports. */
+TEST_F(ww, scan_limit)
+{
+	const SIZE_T n = NTVM_WW_SCAN_MAX_PAGES + 1024;
+	char *base = watched(16), *big;
+	uint64_t *map = calloc(NTVM_WW_SCAN_MAX_PAGES / 64, sizeof(*map));
+	struct ntvm_ww_scan a;
+
+	if (!have_ww_scan())
+		SKIP(return, "the module has no NTVM_IOC_WW_SCAN on this kernel");
+	if (self->mode != NTVM_WRITE_WATCH_MODULE)
+		SKIP(return, "its resets would confuse this run's mechanism");
+	ASSERT_NE(NULL, base);
+	ASSERT_NE(NULL, map);
+	poke(base + PG);
+	poke(base + 3 * PG);
+	poke(base + 5 * PG);
+	poke(base + 7 * PG);
+	a = (struct ntvm_ww_scan){
+		.base = U(base), .size = 16 * PG, .bitmap = U(map),
+		.max_count = 2, .flags = NTVM_WW_RESET,
+	};
+	EXPECT_EQ(0, ww_scan(&a));
+	EXPECT_EQ(STATUS_SUCCESS, a.status);
+	EXPECT_EQ(2, a.count);
+	EXPECT_EQ(4 * PG, a.scanned);
+	EXPECT_STREQ("1 3", bits(map, &a));
+	EXPECT_STREQ("5 7", watch(0, base, 16 * PG, 64, base));
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
+
+	/* One call examines NTVM_WW_SCAN_MAX_PAGES pages at most. */
+	big = watched(n);
+	ASSERT_NE(NULL, big);
+	poke(big);
+	poke(big + (n - 1) * PG);
+	a = (struct ntvm_ww_scan){
+		.base = U(big), .size = n * PG, .bitmap = U(map),
+		.max_count = -1ULL, .flags = NTVM_WW_RESET,
+	};
+	EXPECT_EQ(0, ww_scan(&a));
+	EXPECT_EQ(1, a.count);
+	EXPECT_EQ(NTVM_WW_SCAN_MAX_PAGES * PG, a.scanned);
+	EXPECT_STREQ("0", bits(map, &a));
+	EXPECT_STREQ("33791", watch(0, big, n * PG, 64, big));
+	poke(big + 2 * PG);
+	EXPECT_STREQ("2 33791", watch(WRITE_WATCH_FLAG_RESET, big, n * PG, 64, big));
+	EXPECT_STREQ("", watch(0, big, n * PG, 64, big));
+	EXPECT_TRUE(VirtualFree(big, 0, MEM_RELEASE));
+	free(map);
+}
+
+/*
+ * Run this whole program again with each other mechanism the kernel has
+ * (the soft-dirty fallback always), so that all of them are tested here.
+ */
+static void run_forced(struct __test_metadata *_metadata, const char *mech)
 {
 	size_t len = 0, cap = 1 << 16;
 	char *out = malloc(cap), *line;
@@ -843,8 +1252,6 @@ TEST_F_TIMEOUT(ww, soft_dirty_fallback, 120)
 	ssize_t got;
 	pid_t pid;
 
-	if (self->mode != NTVM_WRITE_WATCH_UFFD)
-		SKIP(return, "soft-dirty is this run's mechanism already");
 	ASSERT_NE(NULL, out);
 	ASSERT_EQ(0, pipe(fds));
 	pid = fork();
@@ -853,7 +1260,7 @@ TEST_F_TIMEOUT(ww, soft_dirty_fallback, 120)
 		dup2(fds[1], 1);
 		dup2(fds[1], 2);
 		close(fds[0]);
-		setenv("NTVM_WRITE_WATCH", "soft-dirty", 1);
+		setenv("NTVM_WRITE_WATCH", mech, 1);
 		execl("/proc/self/exe", "ntvm_writewatch_test", NULL);
 		_exit(127);
 	}
@@ -870,14 +1277,33 @@ TEST_F_TIMEOUT(ww, soft_dirty_fallback, 120)
 	close(fds[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		TH_LOG("the soft-dirty run failed:\n%s", out);
+		TH_LOG("the %s run failed:\n%s", mech, out);
 	}
-	/* Its findings: the mechanism, the race, the totals. */
+	/* Its findings: the mechanism, the races, the totals. */
 	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
 		if (strstr(line, ":mechanism:") || strstr(line, ":concurrent_reset:") ||
-		    strstr(line, "# Totals"))
-			TH_LOG("soft-dirty run: %s", line);
+		    strstr(line, ":lossless_reset:") || strstr(line, "# Totals") ||
+		    strstr(line, "# SKIP"))
+			TH_LOG("%s run: %s", mech, line);
 	free(out);
+}
+
+TEST_F_TIMEOUT(ww, other_mechanisms, 240)
+{
+	int ran = 0;
+
+	if (getenv("NTVM_WRITE_WATCH"))
+		SKIP(return, "this run tests a forced mechanism");
+	if (self->mode != NTVM_WRITE_WATCH_MODULE && have_ww_scan()) {
+		run_forced(_metadata, "module");
+		ran++;
+	}
+	if (self->mode != NTVM_WRITE_WATCH_SOFT_DIRTY) {
+		run_forced(_metadata, "soft-dirty");
+		ran++;
+	}
+	if (!ran)
+		SKIP(return, "soft-dirty is the only mechanism here");
 }
 
 TEST_HARNESS_MAIN

@@ -18,8 +18,20 @@
  *    no concurrent write is lost.  The state lives in the page tables:
  *    nothing is kept here but the list of watched allocations.
  *
- *  - soft-dirty bits (Linux 3.11 and later): bit 55 of /proc/self/pagemap,
- *    cleared for the whole process by writing "4" to /proc/self/clear_refs.
+ *  - the module's NTVM_IOC_WW_SCAN (where it advertises
+ *    NTVM_FEATURE_WW_SCAN: kernels before 6.3, e.g. Debian's 6.1), which
+ *    reads the soft-dirty bits of a range of one watched allocation from
+ *    its page tables and, for a reset, clears and write-protects exactly
+ *    the pages it reports, each under its page-table lock, so no
+ *    concurrent write is lost.  Here too the state lives in the page
+ *    tables.  A new mapping is flagged soft-dirty as a whole (VM_SOFTDIRTY),
+ *    which would let mprotect() make clean pages writable without a fault,
+ *    so after each commit or decommit in a watched allocation a scan of
+ *    max_count 0 clears the flag again (ww_track()).
+ *
+ *  - soft-dirty bits through /proc, the last resort (Linux 3.11 and
+ *    later): bit 55 of /proc/self/pagemap, cleared for the whole process
+ *    by writing "4" to /proc/self/clear_refs.
  *    Because the clear is process-wide, every watched allocation keeps a
  *    bitmap here, and before each clear the soft-dirty bits of every
  *    watched allocation are folded into the bitmaps.  Reading and clearing
@@ -35,8 +47,11 @@
  * soft-dirty (VM_SOFTDIRTY), so libntvm calls ntvm_ww_allocated() and
  * ntvm_ww_freed() after each such change inside a watched allocation.
  * Transparent huge pages are turned off on watched memory
- * (MADV_NOHUGEPAGE): both mechanisms would report a written huge page as
+ * (MADV_NOHUGEPAGE): every mechanism would report a written huge page as
  * 512 written pages.
+ *
+ * NTVM_WRITE_WATCH=uffd, =module or =soft-dirty in the environment forces
+ * one mechanism (for tests); when the kernel lacks it, there is none.
  *
  * Every function here runs with the library lock held (ntvm_lib_lock()).
  */
@@ -160,6 +175,19 @@ fail:
 	return -1;
 }
 
+/* The module's NTVM_IOC_WW_SCAN (with the library lock held). */
+static int ww_probe_module(void)
+{
+	struct ntvm_api api = { .api = NTVM_API };
+	static const __u32 ok;
+
+	if (ntvm_ioctl_locked(NTVM_IOC_API, &api, &ok) ||
+	    !(api.features & NTVM_FEATURE_WW_SCAN) ||
+	    !(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_WW_SCAN)))
+		return -1;
+	return 0;
+}
+
 static int ww_probe_soft_dirty(void)
 {
 	ww_pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -178,11 +206,14 @@ static int ww_probe(void)
 
 	if (ww_mode >= 0)
 		return ww_mode;
-	/* NTVM_WRITE_WATCH=soft-dirty tests the fallback on newer kernels. */
+	/* NTVM_WRITE_WATCH=uffd|module|soft-dirty: only that one (tests). */
 	force = secure_getenv("NTVM_WRITE_WATCH");
-	if ((!force || strcmp(force, "soft-dirty")) && !ww_probe_uffd())
+	if ((!force || !strcmp(force, "uffd")) && !ww_probe_uffd())
 		ww_mode = NTVM_WRITE_WATCH_UFFD;
-	else if (!ww_probe_soft_dirty())
+	else if ((!force || !strcmp(force, "module")) && !ww_probe_module())
+		ww_mode = NTVM_WRITE_WATCH_MODULE;
+	else if ((!force || !strcmp(force, "soft-dirty")) &&
+		 !ww_probe_soft_dirty())
 		ww_mode = NTVM_WRITE_WATCH_SOFT_DIRTY;
 	else
 		ww_mode = NTVM_WRITE_WATCH_NONE;
@@ -388,6 +419,49 @@ static int sd_fold_and_clear(void)
 	return 0;
 }
 
+/* ---- The module's scan ---- */
+
+/* Bitmap of one NTVM_IOC_WW_SCAN call (under the library lock). */
+static uint64_t ww_bits[NTVM_WW_SCAN_MAX_PAGES / 64];
+
+/*
+ * NTVM_IOC_WW_SCAN of [lo, hi), one call per NTVM_WW_SCAN_MAX_PAGES pages,
+ * as uffd_scan(); max_count 0 (clean): only make the mappings track writes
+ * again.
+ */
+static NTSTATUS mod_scan(uintptr_t lo, uintptr_t hi, int reset, int clean,
+			 PVOID *out, ULONG_PTR max, ULONG_PTR *found)
+{
+	struct ntvm_ww_scan a;
+	ULONG_PTR n = 0;
+	uintptr_t at = lo;
+	size_t i;
+	NTSTATUS st;
+
+	do {
+		memset(&a, 0, sizeof(a));
+		a.base = at;
+		a.size = hi - at;
+		a.bitmap = (uintptr_t)ww_bits;
+		a.max_count = clean ? 0 : out ? max - n : UINT64_MAX;
+		a.flags = reset ? NTVM_WW_RESET : 0;
+		st = ntvm_ioctl_locked(NTVM_IOC_WW_SCAN, &a, &a.status);
+		if (st)
+			return st;
+		for (i = 0; i < a.scanned / WW_PAGE; i++) {
+			if (!((ww_bits[i / 64] >> (i % 64)) & 1))
+				continue;
+			if (out)
+				out[n] = (PVOID)(at + i * WW_PAGE);
+			n++;
+		}
+		at += a.scanned;
+	} while (a.scanned && at < hi && (!out || n < max));
+	if (found)
+		*found = n;
+	return STATUS_SUCCESS;
+}
+
 /* ---- Tracking a range ---- */
 
 /*
@@ -411,6 +485,19 @@ static void ww_track(uintptr_t lo, size_t len, int accessible)
 		 * by a write is written.
 		 */
 		ioctl(ww_uffd, UFFDIO_REGISTER, &reg);
+	}
+	if (ww_mode == NTVM_WRITE_WATCH_MODULE) {
+		/*
+		 * The new mapping, and whatever it merged with, is flagged
+		 * VM_SOFTDIRTY; so is what MADV_NOHUGEPAGE then merges with
+		 * it.  The scan clears the flag (its pages stay as they
+		 * are: new pages are not written, old ones keep their
+		 * state).
+		 */
+		if (accessible)
+			madvise((void *)lo, len, MADV_NOHUGEPAGE);
+		mod_scan(lo, lo + len, 0, 1, NULL, 0, NULL);
+		return;
 	}
 	if (!accessible)
 		return;		/* no pages, no huge pages */
@@ -647,6 +734,8 @@ static NTSTATUS ww_get(ULONG flags, PVOID base, SIZE_T size,
 		hi = ((uintptr_t)base + size + WW_PAGE - 1) & ~(WW_PAGE - 1);
 		if (ww_mode == NTVM_WRITE_WATCH_UFFD)
 			st = uffd_get(&w, lo, hi, reset, out, max, found);
+		else if (ww_mode == NTVM_WRITE_WATCH_MODULE)
+			st = mod_scan(lo, hi, reset, 0, out, max, found);
 		else
 			st = sd_get(e, lo, hi, reset, out, max, found);
 	}

@@ -115,7 +115,8 @@
 #define NTVM_FEATURE_GUARD		_BITULL(6)	/* NTVM_IOC_GUARD */
 #define NTVM_FEATURE_WATCH		_BITULL(7)	/* NTVM_IOC_WATCH */
 #define NTVM_FEATURE_RESET_UNDO		_BITULL(8)	/* MEM_RESET_UNDO */
-#define NTVM_FEATURES_ALL		(_BITULL(9) - 1)
+#define NTVM_FEATURE_WW_SCAN		_BITULL(9)	/* NTVM_IOC_WW_SCAN */
+#define NTVM_FEATURES_ALL		(_BITULL(10) - 1)
 
 struct ntvm_api {
 	__u64 api;
@@ -271,7 +272,8 @@ struct ntvm_guard {
  * (spec 5.13): [base, base + size) must lie inside one allocation made
  * with MEM_WRITE_WATCH, else STATUS_INVALID_PARAMETER.  On success,
  * alloc_base and alloc_size describe that allocation.  The write tracking
- * itself is libntvm's (userfaultfd or soft-dirty bits, see README).
+ * itself is libntvm's (userfaultfd, NTVM_IOC_WW_SCAN or soft-dirty bits,
+ * see README).
  */
 struct ntvm_watch {
 	__u64 base;			/* in */
@@ -280,6 +282,52 @@ struct ntvm_watch {
 	__u64 alloc_size;		/* out */
 	__u32 status;			/* out: NTSTATUS */
 	__u32 pad;			/* must be zero */
+	__u64 reserved[2];		/* must be zero */
+};
+
+/*
+ * NTVM_IOC_WW_SCAN: which pages of a range of a MEM_WRITE_WATCH allocation
+ * were written, from their soft-dirty bits, and optionally reset them;
+ * each page is tested and reset atomically, so no concurrent write is
+ * lost.  Only where NTVM_FEATURE_WW_SCAN is advertised (kernels before
+ * 6.3; later ones answer -ENOTTY, and from 6.7 on have userfaultfd's
+ * WP_ASYNC and PAGEMAP_SCAN instead).  libntvm uses it for NtGetWriteWatch
+ * and NtResetWriteWatch.
+ *
+ * in:  base and size, page aligned (else -EINVAL), inside one write-watch
+ *      allocation (else STATUS_INVALID_PARAMETER, as NTVM_IOC_WATCH);
+ *      bitmap, a user pointer to __u64 words; max_count, the most written
+ *      pages to report (0: examine none); flags, NTVM_WW_RESET to reset
+ *      the pages reported.
+ * out: count, the written pages reported; scanned, the bytes of the range
+ *      examined from base.  A call examines at most NTVM_WW_SCAN_MAX_PAGES
+ *      pages, and stops right after the max_count-th written page: pages
+ *      after scanned were neither reported nor reset.  Bit i (bit i % 64
+ *      of word i / 64) of the bitmap says whether page base + i * 4096
+ *      was written; the words covering the pages examined are written,
+ *      and the bitmap must have room for the words of
+ *      min(size / 4096, NTVM_WW_SCAN_MAX_PAGES) pages (else -EFAULT before
+ *      anything changes) when max_count is not 0.
+ *
+ * Every call, max_count 0 included, also makes the mappings of the range
+ * track writes again (their soft-dirty flag, which a new mapping sets,
+ * would let mprotect(2) make a clean page writable without a fault):
+ * libntvm calls it with max_count 0 after each commit or decommit in a
+ * watched allocation.
+ */
+#define NTVM_WW_RESET			0x1u
+#define NTVM_WW_FLAGS			NTVM_WW_RESET
+#define NTVM_WW_SCAN_MAX_PAGES		32768
+
+struct ntvm_ww_scan {
+	__u64 base;			/* in */
+	__u64 size;			/* in */
+	__u64 bitmap;			/* in: user pointer to __u64[] */
+	__u64 max_count;		/* in */
+	__u64 count;			/* out */
+	__u64 scanned;			/* out */
+	__u32 flags;			/* in: NTVM_WW_* */
+	__u32 status;			/* out: NTSTATUS */
 	__u64 reserved[2];		/* must be zero */
 };
 
@@ -296,6 +344,7 @@ struct ntvm_watch {
 #define NTVM_IOC_WATCH		_IOWR(NTVM_IOC_TYPE, 0xa7, struct ntvm_watch)
 /* No argument (0): the madvise() of a MEM_RESET is done. */
 #define NTVM_IOC_RESET_DONE	_IO(NTVM_IOC_TYPE, 0xa8)
+#define NTVM_IOC_WW_SCAN	_IOWR(NTVM_IOC_TYPE, 0xa9, struct ntvm_ww_scan)
 
 #define NTVM_IOC_BIT(cmd)	_BITULL(_IOC_NR(cmd) - NTVM_IOC_BASE_NR)
 
