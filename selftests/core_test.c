@@ -250,6 +250,34 @@ TEST_F(core, unmapped_behind_back)
 		  nfree(&self->s, &b2, &sz2, NTVM_MEM_RELEASE));
 	ASSERT_LT(reads, self->mm->reads);
 	ASSERT_EQ(0u, self->s.nallocs);
+
+	/* An unmap elsewhere: one check of the whole, then none. */
+	b = 0;
+	sz = 4 * GRAN;
+	ASSERT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	fake_munmap(self->mm, 0x7f0000000000ULL, 0x7f0000001000ULL);
+	reads = self->mm->reads;
+	b2 = b + GRAN;
+	sz2 = PAGE;
+	ASSERT_EQ(0, alloc(&self->s, &b2, &sz2, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	ASSERT_LT(reads, self->mm->reads);
+	reads = self->mm->reads;
+	ASSERT_EQ(0, nfree(&self->s, &b2, &sz2, NTVM_MEM_DECOMMIT));
+	ASSERT_EQ(reads, self->mm->reads);
+
+	/* Damage outside the range used: it still works, and is rechecked. */
+	fake_munmap(self->mm, b + 3 * GRAN, b + 3 * GRAN + PAGE);
+	b2 = b;
+	sz2 = PAGE;
+	ASSERT_EQ(0, alloc(&self->s, &b2, &sz2, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	reads = self->mm->reads;
+	ASSERT_EQ(0, nfree(&self->s, &b2, &sz2, NTVM_MEM_DECOMMIT));
+	ASSERT_LT(reads, self->mm->reads);
+	b2 = b + 3 * GRAN;
+	sz2 = PAGE;
+	ASSERT_EQ(NTVM_STATUS_MEMORY_NOT_ALLOCATED,
+		  nfree(&self->s, &b2, &sz2, NTVM_MEM_DECOMMIT));
+	ASSERT_EQ(0u, self->s.nallocs);
 }
 
 TEST_F(core, placement)

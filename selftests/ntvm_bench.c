@@ -227,6 +227,8 @@ static void measure(void (*fn)(void), void (*setup)(void), double *out, int rep)
 
 	if (setup)
 		setup();
+	for (i = 0; i < iters / 10; i++)	/* warm up, not timed */
+		fn();
 	t = now_ns();
 	for (i = 0; i < iters; i++)
 		fn();

@@ -396,27 +396,45 @@ static bool page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
 	return true;
 }
 
+/* Mappings alloc_sync() reads to check a whole allocation at once. */
+#define SYNC_WHOLE_MAPPINGS 16
+
 /*
  * Check that [lo, hi) of allocation a is still backed by private anonymous
  * memory; forget the allocation if it is not.  Returns false if forgotten.
+ * An allocation of few mappings is checked whole, so that the answer holds
+ * until ops->changes() moves.
  */
 static bool alloc_sync(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 {
 	u64 start, end, changes = s->ops->changes(s->ctx);
-	bool whole = lo == a->base && hi == a->base + a->size;
-	bool ok = true;
-	int lp;
+	u64 at = a->base, to = a->base + a->size;
+	bool ok = true, whole = true;
+	int lp, n = 0;
 
 	if (a->checked == changes)
 		return true;
 	s->ops->lock_read(s->ctx);
-	while (lo < hi) {
-		lp = s->ops->prot_at(s->ctx, lo, &start, &end);
-		if (lp == NT_VMA_NONE || (lp & NT_VMA_FOREIGN)) {
-			ok = false;
-			break;
+	while (at < to) {
+		if (whole && ++n > SYNC_WHOLE_MAPPINGS) {
+			/* Too many mappings: check only [lo, hi). */
+			whole = false;
+			at = max_u64(at, lo);
+			to = hi;
+			continue;
 		}
-		lo = end;
+		lp = s->ops->prot_at(s->ctx, at, &start, &end);
+		if (lp == NT_VMA_NONE || (lp & NT_VMA_FOREIGN)) {
+			if (at < hi && end > lo) {
+				ok = false;
+				break;
+			}
+			/* Damaged elsewhere: [lo, hi) decides. */
+			whole = false;
+			to = hi;
+			end = max_u64(end, lo);
+		}
+		at = end;
 	}
 	s->ops->unlock_read(s->ctx);
 	if (!ok)
