@@ -859,13 +859,17 @@ static int ntvm_op_args_in(unsigned int cmd, union ntvm_op_args *a,
 			return -EINVAL;
 		if ((a->alloc.flags & ~NTVM_ALLOC_FLAGS) || a->alloc.status ||
 		    a->alloc.apply || a->alloc.apply_prot ||
+		    (a->alloc.base_ptr && a->alloc.base) ||
+		    (a->alloc.size_ptr && a->alloc.size) ||
 		    !ntvm_reserved_zero(a->alloc.reserved))
 			return -EINVAL;
 		return 0;
 	case NTVM_IOC_FREE:
 		if (copy_from_user(&a->free, argp, sizeof(a->free)))
 			return -EFAULT;
-		if (a->free.status || !ntvm_reserved_zero(a->free.reserved))
+		if (a->free.status || (a->free.base_ptr && a->free.base) ||
+		    (a->free.size_ptr && a->free.size) ||
+		    !ntvm_reserved_zero(a->free.reserved))
 			return -EINVAL;
 		return 0;
 	case NTVM_IOC_PROTECT:
@@ -873,7 +877,9 @@ static int ntvm_op_args_in(unsigned int cmd, union ntvm_op_args *a,
 			return -EFAULT;
 		if (a->protect.old_protect || a->protect.status ||
 		    a->protect.apply || a->protect.apply_prot ||
-		    a->protect.pad || !ntvm_reserved_zero(a->protect.reserved))
+		    a->protect.pad || (a->protect.base_ptr && a->protect.base) ||
+		    (a->protect.size_ptr && a->protect.size) ||
+		    !ntvm_reserved_zero(a->protect.reserved))
 			return -EINVAL;
 		return 0;
 	case NTVM_IOC_GUARD:
@@ -917,6 +923,62 @@ static int ntvm_op_args_probe(const union ntvm_op_args *a, void __user *argp,
 	    put_user(0, (u32 __user *)(argp + size - sizeof(u32))))
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * Read an NT argument the caller passed as a pointer to its variable, and
+ * prove the variable writable by writing back what was read.
+ */
+static bool ntvm_get_var(u64 uptr, u64 *val)
+{
+	u64 __user *p = u64_to_user_ptr(uptr);
+
+	if (!uptr)
+		return true;
+	return !get_user(*val, p) && !put_user(*val, p);
+}
+
+static bool ntvm_probe_var32(u64 uptr)
+{
+	u32 __user *p = u64_to_user_ptr(uptr);
+	u32 val;
+
+	if (!uptr)
+		return true;
+	return !get_user(val, p) && !put_user(val, p);
+}
+
+/*
+ * BaseAddress, RegionSize and OldProtect passed as pointers (see the uapi
+ * header): false, with status STATUS_ACCESS_VIOLATION, if one fails.
+ */
+static bool ntvm_op_vars_in(unsigned int cmd, union ntvm_op_args *a)
+{
+	bool ok;
+
+	switch (cmd) {
+	case NTVM_IOC_ALLOCATE:
+		ok = ntvm_get_var(a->alloc.base_ptr, &a->alloc.base) &&
+		     ntvm_get_var(a->alloc.size_ptr, &a->alloc.size);
+		if (!ok)
+			a->alloc.status = NTVM_STATUS_ACCESS_VIOLATION;
+		return ok;
+	case NTVM_IOC_FREE:
+		ok = ntvm_get_var(a->free.base_ptr, &a->free.base) &&
+		     ntvm_get_var(a->free.size_ptr, &a->free.size);
+		if (!ok)
+			a->free.status = NTVM_STATUS_ACCESS_VIOLATION;
+		return ok;
+	case NTVM_IOC_PROTECT:
+		ok = ntvm_get_var(a->protect.base_ptr, &a->protect.base) &&
+		     ntvm_get_var(a->protect.size_ptr, &a->protect.size) &&
+		     ntvm_probe_var32(a->protect.old_protect_ptr);
+		if (!ok)
+			a->protect.status = NTVM_STATUS_ACCESS_VIOLATION;
+		return ok;
+	default:
+		return true;
+	}
 }
 
 /* Copy the outputs out; on failure they still hold the inputs. */
@@ -978,8 +1040,8 @@ static int ntvm_op_args_out(unsigned int cmd, const union ntvm_op_args *a,
 
 /*
  * The frame of every NT operation: copy the arguments in and check them,
- * prove the results can be copied back, run the operation under the lock,
- * copy the results out.
+ * prove the results can be copied back, read the arguments passed by
+ * pointer, run the operation under the lock, copy the results out.
  */
 static int ntvm_ioc_op(struct ntvm_mm *nm, unsigned int cmd, void __user *argp)
 {
@@ -989,8 +1051,11 @@ static int ntvm_ioc_op(struct ntvm_mm *nm, unsigned int cmd, void __user *argp)
 
 	if (!ret)
 		ret = ntvm_op_args_probe(&a, argp, _IOC_SIZE(cmd));
-	if (!ret)
-		ret = ntvm_begin(nm, &n);
+	if (ret)
+		return ret;
+	if (!ntvm_op_vars_in(cmd, &a))
+		return ntvm_op_args_out(cmd, &a, argp);
+	ret = ntvm_begin(nm, &n);
 	if (ret)
 		return ret;
 	switch (cmd) {

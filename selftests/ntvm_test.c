@@ -192,11 +192,27 @@ TEST_F(nt, abi_reserved_fields)
 	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOCATE, &a));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, a.base);
+	a.status = 0;
+	a.size_ptr = U(&a.size);	/* size given twice */
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOCATE, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.size_ptr = 0;
 
+	f.base = 0x10000;
+	f.base_ptr = U(&f.base);	/* base given twice */
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(EINVAL, errno);
+	f.base = 0;
+	f.base_ptr = 0;
 	f.reserved[0] = 1;
 	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_FREE, &f));
 	EXPECT_EQ(EINVAL, errno);
 	p.pad = 1;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(EINVAL, errno);
+	p.pad = 0;
+	p.size = 0x1000;
+	p.size_ptr = U(&p.size);	/* size given twice */
 	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_PROTECT, &p));
 	EXPECT_EQ(EINVAL, errno);
 	qq.count = 0;
@@ -730,6 +746,92 @@ TEST_F(nt, free_type_rules)
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p, 0, MEM_RELEASE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_2, nt_free(P(0x800000000000ULL), 0, MEM_RELEASE));
+}
+
+/*
+ * Bad non-NULL pointers for BaseAddress, RegionSize and OldProtect: a wild
+ * address or a read-only variable gives STATUS_ACCESS_VIOLATION (Win32:
+ * ERROR_NOACCESS), and nothing changes.
+ */
+TEST_F(nt, bad_pointers)
+{
+	void *wild = P(8);
+	struct ntvm_stats st0, st1;
+	PVOID base = NULL, b, *ro;
+	SIZE_T s;
+	ULONG old = 0x77;
+	char *p;
+
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	p = base;
+	p[0] = 42;
+	ro[0] = NULL;
+	((SIZE_T *)ro)[1] = 0x1000;
+	((ULONG *)ro)[4] = 0x55;
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	st0 = stats();
+
+	/* NtAllocateVirtualMemory: nothing is reserved. */
+	s = 0x1000;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtAllocateVirtualMemory(CUR, wild, 0, &s, MEM_RESERVE, PAGE_NOACCESS));
+	b = NULL;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtAllocateVirtualMemory(CUR, &b, 0, wild, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtAllocateVirtualMemory(CUR, ro, 0, &s, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtAllocateVirtualMemory(CUR, &b, 0, (SIZE_T *)ro + 1, MEM_RESERVE,
+					  PAGE_NOACCESS));
+	EXPECT_EQ(NULL, b);
+	EXPECT_EQ(0x1000, s);
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
+
+	/* NtFreeVirtualMemory: the allocation stays, with its contents. */
+	b = base;
+	s = 0;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFreeVirtualMemory(CUR, wild, &s, MEM_RELEASE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFreeVirtualMemory(CUR, &b, wild, MEM_RELEASE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtFreeVirtualMemory(CUR, &b, (SIZE_T *)ro + 1, MEM_DECOMMIT));
+	EXPECT_EQ(base, b);
+	EXPECT_EQ(0, s);
+	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_PRIVATE);
+	EXPECT_EQ(42, p[0]);
+
+	/* NtProtectVirtualMemory: the protection stays. */
+	s = 0x1000;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtProtectVirtualMemory(CUR, &b, &s, PAGE_READONLY, wild));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtProtectVirtualMemory(CUR, &b, &s, PAGE_READONLY, (ULONG *)ro + 4));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtProtectVirtualMemory(CUR, wild, &s, PAGE_READONLY, &old));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtProtectVirtualMemory(CUR, &b, wild, PAGE_READONLY, &old));
+	EXPECT_EQ(0x77, old);
+	EXPECT_EQ(0x55, ((ULONG *)ro)[4]);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualProtect(p, 0x1000, PAGE_READONLY, wild));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_PRIVATE);
+	p[1] = 1;	/* still writable */
+	st1 = stats();
+	EXPECT_EQ(st0.committed_bytes, st1.committed_bytes);
+
+	/* And the good pointers still work. */
+	EXPECT_EQ(STATUS_SUCCESS, NtProtectVirtualMemory(CUR, &b, &s, PAGE_READONLY, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_EQ(base, b);
+	EXPECT_EQ(0x1000, s);
+	munmap(ro, 4096);
 }
 
 /* ---- NtProtectVirtualMemory ---- */

@@ -154,8 +154,9 @@ static NTSTATUS allocate(PVOID *base, PSIZE_T size, struct ntvm_alloc *a)
 
 	if (!base || !size)
 		return STATUS_ACCESS_VIOLATION;
-	a->base = (uintptr_t)*base;
-	a->size = *size;
+	/* The module reads them: a bad pointer is STATUS_ACCESS_VIOLATION. */
+	a->base_ptr = (uintptr_t)base;
+	a->size_ptr = (uintptr_t)size;
 	lock();
 	st = ioctl_locked(NTVM_IOC_ALLOCATE, a, &a->status);
 	if (!st && ntvm_ww_wants_alloc(a->type))
@@ -234,8 +235,8 @@ NTVM_EXPORT NTSTATUS NtFreeVirtualMemory(HANDLE process, PVOID *base,
 		return st;
 	if (!base || !size)
 		return STATUS_ACCESS_VIOLATION;
-	f.base = (uintptr_t)*base;
-	f.size = *size;
+	f.base_ptr = (uintptr_t)base;
+	f.size_ptr = (uintptr_t)size;
 	lock();
 	st = ioctl_locked(NTVM_IOC_FREE, &f, &f.status);
 	if (!st && ntvm_ww_allocs)
@@ -259,8 +260,9 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 		return st;
 	if (!base || !size || !old_protect)
 		return STATUS_ACCESS_VIOLATION;
-	p.base = (uintptr_t)*base;
-	p.size = *size;
+	p.base_ptr = (uintptr_t)base;
+	p.size_ptr = (uintptr_t)size;
+	p.old_protect_ptr = (uintptr_t)old_protect;
 	lock();
 	st = ioctl_locked(NTVM_IOC_PROTECT, &p, &p.status);
 	if (!st && p.apply)

@@ -17,6 +17,14 @@
  *    result is in the structure's "status" field, as an NTSTATUS.  Output
  *    fields other than status are written only when status is a success.
  *  - Addresses and sizes are __u64 byte values in the caller's address space.
+ *  - NT's BaseAddress, RegionSize and OldProtect arguments are pointers to
+ *    the caller's variables.  User space may pass those pointers in
+ *    base_ptr, size_ptr and old_protect_ptr instead of reading them itself
+ *    (base and size must then be zero): the module reads base and size
+ *    from them, and proves each pointer writable by writing back what it
+ *    read, before anything changes.  One that cannot be read and written
+ *    gives STATUS_ACCESS_VIOLATION and changes nothing, as on NT.  The
+ *    results still come back in the structure; user space stores them.
  *
  * NT constants (MEM_*, PAGE_*, STATUS_*) are defined here with NTVM_ prefixes
  * so that this header can be included next to any Windows header set.
@@ -169,6 +177,8 @@ struct ntvm_alloc {
 	__u32 status;			/* out: NTSTATUS */
 	__u32 apply;			/* out: NTVM_APPLY_* */
 	__u32 apply_prot;		/* out: PROT_* for NTVM_APPLY_MPROTECT */
+	__u64 base_ptr;			/* in: 0, or PVOID * (see above) */
+	__u64 size_ptr;			/* in: 0, or SIZE_T * */
 	__u64 reserved[2];		/* must be zero */
 };
 
@@ -180,6 +190,8 @@ struct ntvm_free {
 	__u64 size;			/* in/out */
 	__u32 type;			/* in: MEM_DECOMMIT or MEM_RELEASE */
 	__u32 status;			/* out: NTSTATUS */
+	__u64 base_ptr;			/* in: 0, or PVOID * */
+	__u64 size_ptr;			/* in: 0, or SIZE_T * */
 	__u64 reserved[2];		/* must be zero */
 };
 
@@ -198,6 +210,9 @@ struct ntvm_protect {
 	__u32 apply;			/* out: NTVM_APPLY_* */
 	__u32 apply_prot;		/* out: PROT_* */
 	__u32 pad;			/* must be zero */
+	__u64 base_ptr;			/* in: 0, or PVOID * */
+	__u64 size_ptr;			/* in: 0, or SIZE_T * */
+	__u64 old_protect_ptr;		/* in: 0, or ULONG * */
 	__u64 reserved[2];		/* must be zero */
 };
 
