@@ -354,12 +354,47 @@ static void snapshot(struct nt_space *s, struct fake_mm *mm, struct page_view *v
 }
 
 /* NT view and the fake page tables agree; statistics add up. */
+/*
+ * The AVL tree: ordered without overlap, heights right, balanced.  Returns
+ * the height, or -1 with why set; *count counts the nodes, *last is the
+ * end of the last allocation seen in order.
+ */
+static int check_tree(struct nt_alloc *n, u64 *count, u64 *last, char *why)
+{
+	int l, r;
+
+	if (!n)
+		return 0;
+	l = check_tree(n->left, count, last, why);
+	if (l < 0)
+		return -1;
+	if (n->base < *last)
+		return sprintf(why, "allocation %#llx out of order",
+			       (unsigned long long)n->base), -1;
+	*last = n->base + n->size;
+	++*count;
+	r = check_tree(n->right, count, last, why);
+	if (r < 0)
+		return -1;
+	if (n->height != 1 + (l > r ? l : r) || l - r > 1 || r - l > 1)
+		return sprintf(why, "allocation %#llx: height %d, subtrees %d and %d",
+			       (unsigned long long)n->base, n->height, l, r), -1;
+	return n->height;
+}
+
 static int check_invariants(struct nt_space *s, struct fake_mm *mm, char *why)
 {
-	u64 a, st, en, committed = 0, reserved = 0;
+	u64 a, st, en, committed = 0, reserved = 0, count = 0, last = 0;
 	struct ntvm_stats stats;
 	struct ntvm_region r;
 	int i, lp;
+
+	if (check_tree(s->root, &count, &last, why) < 0)
+		return 1;
+	if (count != s->nallocs)
+		return sprintf(why, "%llu allocations in the tree, %llu counted",
+			       (unsigned long long)count,
+			       (unsigned long long)s->nallocs);
 
 	for (i = 0; i < WIN_PAGES; i++) {
 		a = WIN + (u64)i * PAGE;
@@ -409,6 +444,48 @@ static u32 random_prot(unsigned int *seed)
 static void apply_mprotect(struct fake_mm *mm, u64 base, u64 size, u32 prot)
 {
 	fake_protect(mm, base, base + size, prot);
+}
+
+/* The tree stays ordered and balanced through many inserts and removals. */
+TEST_F(core, tree)
+{
+	static u64 bases[3000];
+	unsigned int seed = 7, i, j, n = 3000;
+	u64 b, sz, count, last, t;
+	char why[200];
+
+	for (i = 0; i < n; i++)
+		bases[i] = 0x100000000ULL + (u64)i * 2 * GRAN;
+	for (i = n - 1; i > 0; i--) {
+		j = rand_r(&seed) % (i + 1);
+		t = bases[i];
+		bases[i] = bases[j];
+		bases[j] = t;
+	}
+	for (i = 0; i < n; i++) {
+		b = bases[i];
+		sz = GRAN;
+		ASSERT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_RESERVE,
+				   NTVM_PAGE_NOACCESS));
+		if (i % 97 == 0) {
+			count = 0;
+			last = 0;
+			ASSERT_LT(0, check_tree(self->s.root, &count, &last, why))
+				TH_LOG("%s", why);
+			ASSERT_EQ(i + 1, count);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		b = bases[(i * 7) % n];
+		sz = 0;
+		ASSERT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+		count = 0;
+		last = 0;
+		ASSERT_LE(0, check_tree(self->s.root, &count, &last, why))
+			TH_LOG("%s", why);
+		ASSERT_EQ(n - i - 1, count);
+	}
+	ASSERT_EQ(NULL, self->s.root);
 }
 
 TEST_F(core, fuzz)

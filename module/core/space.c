@@ -92,52 +92,79 @@ static struct nt_alloc *avl_balance(struct nt_alloc *n)
 	return n;
 }
 
-static struct nt_alloc *avl_insert(struct nt_alloc *root, struct nt_alloc *n)
+/*
+ * Insertion and removal walk down once, remembering the links they pass,
+ * and rebalance on the way back up only until a subtree's height comes out
+ * as it was: nothing above it changes then.  An AVL tree of at most 2^32
+ * allocations (64K each, in 2^48 bytes) is at most 46 high.
+ */
+#define AVL_MAX_HEIGHT 48
+
+/* Rebalance the subtrees of path[0..depth), deepest first. */
+static void avl_rebalance(struct nt_alloc **path[], int depth)
 {
-	if (!root) {
-		n->left = NULL;
-		n->right = NULL;
-		n->height = 1;
-		return n;
+	struct nt_alloc *n;
+	int h;
+
+	while (depth--) {
+		n = *path[depth];
+		h = n->height;
+		n = avl_balance(n);
+		*path[depth] = n;
+		if (n->height == h)
+			break;
 	}
-	if (n->base < root->base)
-		root->left = avl_insert(root->left, n);
-	else
-		root->right = avl_insert(root->right, n);
-	return avl_balance(root);
 }
 
-static struct nt_alloc *avl_remove_min(struct nt_alloc *n, struct nt_alloc **min)
+static void avl_insert(struct nt_space *s, struct nt_alloc *n)
 {
-	if (!n->left) {
-		*min = n;
-		return n->right;
+	struct nt_alloc **path[AVL_MAX_HEIGHT], **link = &s->root;
+	int depth = 0;
+
+	while (*link) {
+		path[depth++] = link;
+		link = n->base < (*link)->base ? &(*link)->left : &(*link)->right;
 	}
-	n->left = avl_remove_min(n->left, min);
-	return avl_balance(n);
+	n->left = NULL;
+	n->right = NULL;
+	n->height = 1;
+	*link = n;
+	avl_rebalance(path, depth);
 }
 
-static struct nt_alloc *avl_remove(struct nt_alloc *root, u64 base)
+/* Unlink n, which is in the tree. */
+static void avl_remove(struct nt_space *s, struct nt_alloc *n)
 {
-	struct nt_alloc *l, *r, *m;
+	struct nt_alloc **path[AVL_MAX_HEIGHT], **link = &s->root, *m;
+	int depth = 0, at;
 
-	if (!root)
-		return NULL;
-	if (base < root->base) {
-		root->left = avl_remove(root->left, base);
-	} else if (base > root->base) {
-		root->right = avl_remove(root->right, base);
-	} else {
-		l = root->left;
-		r = root->right;
-		if (!r)
-			return l;
-		r = avl_remove_min(r, &m);
-		m->left = l;
-		m->right = r;
-		return avl_balance(m);
+	while (*link != n) {
+		path[depth++] = link;
+		link = n->base < (*link)->base ? &(*link)->left : &(*link)->right;
 	}
-	return avl_balance(root);
+	if (!n->right) {
+		*link = n->left;
+		avl_rebalance(path, depth);
+		return;
+	}
+	/* Put the lowest node of n's right subtree in n's place. */
+	at = depth;
+	path[depth++] = link;
+	link = &n->right;
+	while ((*link)->left) {
+		path[depth++] = link;
+		link = &(*link)->left;
+	}
+	m = *link;
+	*link = m->right;
+	m->left = n->left;
+	m->right = n->right;
+	m->height = n->height;
+	*path[at] = m;
+	/* The link to n's right subtree is now m's. */
+	if (at + 1 < depth)
+		path[at + 1] = &m->right;
+	avl_rebalance(path, depth);
 }
 
 /* The allocation containing addr, or NULL. */
@@ -154,6 +181,22 @@ static struct nt_alloc *find_alloc(struct nt_space *s, u64 addr)
 		}
 	}
 	return best && addr - best->base < best->size ? best : NULL;
+}
+
+/* The lowest allocation that ends above addr, or NULL. */
+static struct nt_alloc *alloc_ending_above(struct nt_space *s, u64 addr)
+{
+	struct nt_alloc *n = s->root, *best = NULL;
+
+	while (n) {
+		if (n->base + n->size > addr) {
+			best = n;
+			n = n->left;
+		} else {
+			n = n->right;
+		}
+	}
+	return best;
 }
 
 /* The allocation with the lowest base above addr, or NULL. */
@@ -307,7 +350,7 @@ static void alloc_free(struct nt_alloc *a)
 
 static void space_insert(struct nt_space *s, struct nt_alloc *a)
 {
-	s->root = avl_insert(s->root, a);
+	avl_insert(s, a);
 	s->nallocs++;
 	s->reserved_bytes += a->size;
 	s->waste += alloc_waste(a->size);
@@ -316,7 +359,7 @@ static void space_insert(struct nt_space *s, struct nt_alloc *a)
 
 static void space_remove(struct nt_space *s, struct nt_alloc *a)
 {
-	s->root = avl_remove(s->root, a->base);
+	avl_remove(s, a);
 	s->nallocs--;
 	s->reserved_bytes -= a->size;
 	s->waste -= alloc_waste(a->size);
@@ -461,12 +504,9 @@ static bool overlap_live(struct nt_space *s, u64 lo, u64 hi)
 	struct nt_alloc *a;
 
 	for (;;) {
-		a = find_alloc(s, lo);
-		if (!a) {
-			a = next_alloc(s, lo);
-			if (!a || a->base >= hi)
-				return false;
-		}
+		a = alloc_ending_above(s, lo);
+		if (!a || a->base >= hi)
+			return false;
 		if (alloc_sync(s, a, a->base, a->base + a->size))
 			return true;
 	}
