@@ -919,10 +919,15 @@ static int ntvm_op_args_probe(const union ntvm_op_args *a, void __user *argp,
 	u32 first;
 
 	memcpy(&first, a, sizeof(first));
-	if (put_user(first, (u32 __user *)argp) ||
-	    put_user(0, (u32 __user *)(argp + size - sizeof(u32))))
+	if (!user_write_access_begin(argp, size))
 		return -EFAULT;
+	unsafe_put_user(first, (u32 __user *)argp, efault);
+	unsafe_put_user(0, (u32 __user *)(argp + size - sizeof(u32)), efault);
+	user_write_access_end();
 	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /*
@@ -935,7 +940,15 @@ static bool ntvm_get_var(u64 uptr, u64 *val)
 
 	if (!uptr)
 		return true;
-	return !get_user(*val, p) && !put_user(*val, p);
+	if (!user_access_begin(p, sizeof(*p)))
+		return false;
+	unsafe_get_user(*val, p, efault);
+	unsafe_put_user(*val, p, efault);
+	user_access_end();
+	return true;
+efault:
+	user_access_end();
+	return false;
 }
 
 static bool ntvm_probe_var32(u64 uptr)
@@ -945,7 +958,15 @@ static bool ntvm_probe_var32(u64 uptr)
 
 	if (!uptr)
 		return true;
-	return !get_user(val, p) && !put_user(val, p);
+	if (!user_access_begin(p, sizeof(*p)))
+		return false;
+	unsafe_get_user(val, p, efault);
+	unsafe_put_user(val, p, efault);
+	user_access_end();
+	return true;
+efault:
+	user_access_end();
+	return false;
 }
 
 /*
@@ -992,50 +1013,51 @@ static int ntvm_op_args_out(unsigned int cmd, const union ntvm_op_args *a,
 	struct ntvm_watch __user *uw = argp;
 	struct ntvm_ww_scan __user *us = argp;
 
+	if (!user_write_access_begin(argp, _IOC_SIZE(cmd)))
+		return -EFAULT;
 	switch (cmd) {
 	case NTVM_IOC_ALLOCATE:
-		if (put_user(a->alloc.base, &ua->base) ||
-		    put_user(a->alloc.size, &ua->size) ||
-		    put_user(a->alloc.status, &ua->status) ||
-		    put_user(a->alloc.apply, &ua->apply) ||
-		    put_user(a->alloc.apply_prot, &ua->apply_prot))
-			return -EFAULT;
-		return 0;
+		unsafe_put_user(a->alloc.base, &ua->base, efault);
+		unsafe_put_user(a->alloc.size, &ua->size, efault);
+		unsafe_put_user(a->alloc.status, &ua->status, efault);
+		unsafe_put_user(a->alloc.apply, &ua->apply, efault);
+		unsafe_put_user(a->alloc.apply_prot, &ua->apply_prot, efault);
+		break;
 	case NTVM_IOC_FREE:
-		if (put_user(a->free.base, &uf->base) ||
-		    put_user(a->free.size, &uf->size) ||
-		    put_user(a->free.status, &uf->status))
-			return -EFAULT;
-		return 0;
+		unsafe_put_user(a->free.base, &uf->base, efault);
+		unsafe_put_user(a->free.size, &uf->size, efault);
+		unsafe_put_user(a->free.status, &uf->status, efault);
+		break;
 	case NTVM_IOC_PROTECT:
-		if (put_user(a->protect.base, &up->base) ||
-		    put_user(a->protect.size, &up->size) ||
-		    put_user(a->protect.old_protect, &up->old_protect) ||
-		    put_user(a->protect.status, &up->status) ||
-		    put_user(a->protect.apply, &up->apply) ||
-		    put_user(a->protect.apply_prot, &up->apply_prot))
-			return -EFAULT;
-		return 0;
+		unsafe_put_user(a->protect.base, &up->base, efault);
+		unsafe_put_user(a->protect.size, &up->size, efault);
+		unsafe_put_user(a->protect.old_protect, &up->old_protect, efault);
+		unsafe_put_user(a->protect.status, &up->status, efault);
+		unsafe_put_user(a->protect.apply, &up->apply, efault);
+		unsafe_put_user(a->protect.apply_prot, &up->apply_prot, efault);
+		break;
 	case NTVM_IOC_GUARD:
-		if (put_user(a->guard.base, &ug->base) ||
-		    put_user(a->guard.status, &ug->status) ||
-		    put_user(a->guard.apply, &ug->apply) ||
-		    put_user(a->guard.apply_prot, &ug->apply_prot))
-			return -EFAULT;
-		return 0;
+		unsafe_put_user(a->guard.base, &ug->base, efault);
+		unsafe_put_user(a->guard.status, &ug->status, efault);
+		unsafe_put_user(a->guard.apply, &ug->apply, efault);
+		unsafe_put_user(a->guard.apply_prot, &ug->apply_prot, efault);
+		break;
 	case NTVM_IOC_WW_SCAN:
-		if (put_user(a->scan.count, &us->count) ||
-		    put_user(a->scan.scanned, &us->scanned) ||
-		    put_user(a->scan.status, &us->status))
-			return -EFAULT;
-		return 0;
+		unsafe_put_user(a->scan.count, &us->count, efault);
+		unsafe_put_user(a->scan.scanned, &us->scanned, efault);
+		unsafe_put_user(a->scan.status, &us->status, efault);
+		break;
 	default:
-		if (put_user(a->watch.alloc_base, &uw->alloc_base) ||
-		    put_user(a->watch.alloc_size, &uw->alloc_size) ||
-		    put_user(a->watch.status, &uw->status))
-			return -EFAULT;
-		return 0;
+		unsafe_put_user(a->watch.alloc_base, &uw->alloc_base, efault);
+		unsafe_put_user(a->watch.alloc_size, &uw->alloc_size, efault);
+		unsafe_put_user(a->watch.status, &uw->status, efault);
+		break;
 	}
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /*
