@@ -52,7 +52,9 @@
  * operation marks itself in ntvm_mm.op_task, so its own vm_mmap() and
  * vm_munmap() don't count, and a failed MAP_FIXED counts because it may
  * leave a hole.  While the count stays the same, an allocation the core
- * has found whole is not checked again.
+ * has found whole is not checked again.  Every unmap, the operations' own
+ * vm_munmap() included, also lowers the placement floor (see
+ * ntvm_floor_try()); both are atomics, taken under no lock.
  *
  * Locking
  * -------
@@ -133,6 +135,10 @@ struct ntvm_mm {
 	struct task_struct *op_task;
 	/* Moves on unmaps not made by an operation: see nt_vm_ops.changes. */
 	atomic64_t changes;
+	/* The operation's task is unmapping (vm_munmap()). */
+	bool op_unmaps;
+	/* No free 64K-aligned page lies below it; see ntvm_vm_find_gap(). */
+	atomic64_t floor;
 	/* Protects the MEM_RESET ranges below; innermost lock. */
 	spinlock_t reset_lock;
 	unsigned int nresets;		/* under reset_lock, read without */
@@ -182,6 +188,37 @@ static void ntvm_assert_locked(void *ctx)
 
 #define NTVM_MAP_ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 
+/* Something at addr may have been unmapped: the floor comes down to it. */
+static void ntvm_floor_lower(struct ntvm_mm *nm, u64 addr)
+{
+	s64 old = atomic64_read(&nm->floor);
+
+	addr = round_down(addr, NTVM_GRANULARITY);
+	while ((s64)addr < old &&
+	       !atomic64_try_cmpxchg(&nm->floor, &old, (s64)addr))
+		;
+}
+
+/* [addr, end) is mapped now: a floor at addr moves to end (aligned up). */
+static void ntvm_floor_raise(struct ntvm_mm *nm, u64 addr, u64 end)
+{
+	s64 old = addr;
+
+	atomic64_try_cmpxchg(&nm->floor, &old,
+			     (s64)round_up(end, NTVM_GRANULARITY));
+}
+
+/* vm_munmap() from an operation: the notifier lowers the floor for it. */
+static int ntvm_munmap(struct ntvm_mm *nm, u64 addr, u64 len)
+{
+	int ret;
+
+	WRITE_ONCE(nm->op_unmaps, true);
+	ret = vm_munmap(addr, len);
+	WRITE_ONCE(nm->op_unmaps, false);
+	return ret;
+}
+
 /*
  * On 6.1 a MAP_FIXED mapping that fails its commit charge has already
  * unmapped the old range, leaving a hole.  Put the reservation back; this
@@ -205,7 +242,7 @@ static void ntvm_restore_reservation(u64 addr, u64 len)
  * the mapping (-ENOSPC).  For a commit the uncharged mapping is exactly the
  * reservation that was there, so it also mends a 6.1 hole.
  */
-static int ntvm_why_enomem(u64 addr, u64 len, enum nt_map_how how,
+static int ntvm_why_enomem(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 			   unsigned long prot)
 {
 	unsigned long flags = NTVM_MAP_ANON | MAP_NORESERVE, ret;
@@ -223,7 +260,7 @@ static int ntvm_why_enomem(u64 addr, u64 len, enum nt_map_how how,
 		return -ENOSPC;
 	}
 	if (how == NT_MAP_RESERVE_COMMIT)
-		vm_munmap(addr, len);
+		ntvm_munmap(ctx, addr, len);
 	return -ENOMEM;
 }
 
@@ -250,14 +287,19 @@ static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 		break;
 	}
 	ret = vm_mmap(NULL, addr, len, prot, flags, 0);
-	if (!IS_ERR_VALUE(ret))
+	if (!IS_ERR_VALUE(ret)) {
+		if (how == NT_MAP_RESERVE || how == NT_MAP_RESERVE_COMMIT)
+			ntvm_floor_raise(ntvm_mm_of(ctx), addr, addr + len);
 		return 0;
+	}
 	/* A failed MAP_FIXED may have unmapped the old range. */
-	if (flags & MAP_FIXED)
+	if (flags & MAP_FIXED) {
 		atomic64_inc(&ntvm_mm_of(ctx)->changes);
+		ntvm_floor_lower(ntvm_mm_of(ctx), addr);
+	}
 	if (ret == -ENOMEM &&
 	    (how == NT_MAP_COMMIT || how == NT_MAP_RESERVE_COMMIT))
-		return ntvm_why_enomem(addr, len, how, prot);
+		return ntvm_why_enomem(ctx, addr, len, how, prot);
 	if (flags & MAP_FIXED)
 		ntvm_restore_reservation(addr, len);
 	/* PROT_NONE without a charge: -ENOMEM means no room. */
@@ -269,7 +311,7 @@ static int ntvm_vm_unmap(void *ctx, u64 addr, u64 len)
 	int ret;
 
 	ntvm_assert_locked(ctx);
-	ret = vm_munmap(addr, len);
+	ret = ntvm_munmap(ntvm_mm_of(ctx), addr, len);
 	if (ret)
 		atomic64_inc(&ntvm_mm_of(ctx)->changes);
 	return ret;
@@ -330,18 +372,65 @@ static bool ntvm_range_free(struct mm_struct *mm, u64 addr, u64 size)
 	return vma->vm_start >= end;
 }
 
+/* Does [addr, addr + size) touch the room kept for the heap? */
+static bool ntvm_in_brk_slack(struct mm_struct *mm, u64 addr, u64 size)
+{
+	return addr < mm->brk + NTVM_BRK_SLACK && addr + size > mm->start_brk;
+}
+
+/*
+ * The floor: no 64K-aligned address below ntvm_mm.floor starts a free
+ * page that placement could use.  It only comes down when something is
+ * unmapped (the notifier lowers it to the unmapped range, ntvm's own
+ * vm_munmap() included), and only goes up when a reservation is made
+ * exactly at it, or when a mapping is found to cover it.  So a default
+ * bottom-up placement that fits at the floor is the lowest one, and
+ * needs no search; one that does not fit there searches from the floor.
+ */
+static u64 ntvm_floor_try(struct ntvm_mm *nm, struct mm_struct *mm,
+			  const struct nt_gap_req *req, u64 hi, u64 *addr)
+{
+	u64 f = atomic64_read(&nm->floor);
+	struct vm_area_struct *vma;
+	int step;
+
+	if (req->top_down || req->align != NTVM_GRANULARITY || req->lo > f)
+		return req->lo;
+	for (step = 0; step < 2; step++) {
+		if (f + req->size > hi || ntvm_in_brk_slack(mm, f, req->size))
+			break;
+		vma = find_vma(mm, f);
+		if (!vma) {
+			if (f + req->size <= mm->task_size)
+				*addr = f;
+			break;
+		}
+		if (vma->vm_start > f) {
+			if (vma->vm_start >= f + req->size +
+			    (vma->vm_flags & VM_GROWSDOWN ? NTVM_STACK_GUARD_GAP : 0))
+				*addr = f;
+			break;
+		}
+		/* A mapping covers the floor: it can start above it. */
+		ntvm_floor_raise(nm, f, vma->vm_end);
+		f = round_up(vma->vm_end, NTVM_GRANULARITY);
+	}
+	return f;
+}
+
 /*
  * Lowest (or highest) free, aligned range of req->size in [req->lo,
- * req->hi), from the maple tree's gap index: O(log n) a probe.  A probe
- * asks for exactly size, so that exact-size aligned holes are reused as
- * Windows reuses them; a gap that is large enough but holds no aligned
- * candidate is stepped over.  After NTVM_GAP_PROBES such steps the search
- * asks for size + align - PAGE_SIZE, where any gap found fits.
+ * req->hi), from the maple tree's gap index: O(log n) a probe, after the
+ * floor (above) for the default placement.  A probe asks for exactly
+ * size, so that exact-size aligned holes are reused as Windows reuses
+ * them; a gap that is large enough but holds no aligned candidate is
+ * stepped over.  After NTVM_GAP_PROBES such steps the search asks for
+ * size + align - PAGE_SIZE, where any gap found fits.
  */
 static int ntvm_vm_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr)
 {
 	struct mm_struct *mm = current->mm;
-	u64 lo = req->lo, hi = min_t(u64, req->hi, mm->task_size);
+	u64 hi = min_t(u64, req->hi, mm->task_size), lo, lo0;
 	u64 size = req->size, align = req->align, want = size, cand;
 	struct vm_area_struct *vma;
 	int probes = 0, ret = -ENOMEM;
@@ -350,11 +439,18 @@ static int ntvm_vm_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr)
 
 	ntvm_assert_locked(ctx);
 	mmap_read_lock(mm);
+	*addr = 0;
+	lo = ntvm_floor_try(ntvm_mm_of(ctx), mm, req, hi, addr);
+	if (*addr) {
+		mmap_read_unlock(mm);
+		return 0;
+	}
+	lo0 = lo;
 	while (lo < hi && hi - lo >= want) {
 		if (++probes > NTVM_GAP_PROBES && want == size) {
 			/* Padded search: every gap found holds a candidate. */
 			want = size + align - PAGE_SIZE;
-			lo = req->lo;
+			lo = lo0;
 			hi = min_t(u64, req->hi, mm->task_size);
 			continue;
 		}
@@ -363,8 +459,7 @@ static int ntvm_vm_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr)
 			if (mas_empty_area(&mas, lo, hi - 1, want))
 				break;
 			cand = round_up(mas.index, align);
-			if (cand < mm->brk + NTVM_BRK_SLACK &&
-			    cand + size > mm->start_brk) {
+			if (ntvm_in_brk_slack(mm, cand, size)) {
 				lo = max_t(u64, lo, mm->brk + NTVM_BRK_SLACK);
 				continue;
 			}
@@ -629,6 +724,7 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 	spin_lock_init(&nm->reset_lock);
 	/* Never 0, which no allocation may take as checked. */
 	atomic64_set(&nm->changes, 1);
+	atomic64_set(&nm->floor, NTVM_GRANULARITY);
 	ntvm_space_init(&nm->space, &ntvm_vm_ops, nm, NTVM_GRANULARITY,
 			ntvm_max_address(mm));
 	atomic_long_inc(&ntvm_live_mms);
@@ -672,9 +768,19 @@ static int ntvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 	struct ntvm_reset *r = nm->resets;
 	unsigned int i;
 
-	/* A mapping may be gone: allocations must be checked again. */
-	if (range->event == MMU_NOTIFY_UNMAP && READ_ONCE(nm->op_task) != current)
-		atomic64_inc(&nm->changes);
+	/*
+	 * A mapping may be gone: allocations must be checked again, and the
+	 * range may be free.  An operation's own MAP_FIXED replaces a mapping
+	 * and frees nothing; its vm_munmap() does.
+	 */
+	if (range->event == MMU_NOTIFY_UNMAP) {
+		if (READ_ONCE(nm->op_task) != current) {
+			atomic64_inc(&nm->changes);
+			ntvm_floor_lower(nm, range->start);
+		} else if (READ_ONCE(nm->op_unmaps)) {
+			ntvm_floor_lower(nm, range->start);
+		}
+	}
 	if (!READ_ONCE(nm->nresets))
 		return 0;
 	switch (range->event) {

@@ -494,6 +494,68 @@ TEST_F(nt, placement)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(hi, 0, MEM_RELEASE));
 }
 
+/* The lowest free 64K-aligned start of size bytes, by querying upwards. */
+static uintptr_t lowest_fit(SIZE_T size)
+{
+	MEMORY_BASIC_INFORMATION m;
+	uintptr_t a = 0x10000, c;
+
+	while (VirtualQuery(P(a), &m, sizeof(m)) == sizeof(m)) {
+		c = (U(m.BaseAddress) + 0xffff) & ~0xffffUL;
+		if (m.State == MEM_FREE && c + size <= U(m.BaseAddress) + m.RegionSize)
+			return c;
+		a = U(m.BaseAddress) + m.RegionSize;
+	}
+	return 0;
+}
+
+/*
+ * Default placement is the lowest fit (spec 1.6): a released hole is
+ * reused, so is one unmapped behind ntvm's back, and a reservation too
+ * big for the lowest hole goes to the lowest one it fits.
+ */
+TEST_F(nt, placement_lowest)
+{
+	PVOID a[4] = { 0 }, b[4] = { 0 };
+	uintptr_t want;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		want = lowest_fit(0x10000);
+		ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&a[i], 0x10000, MEM_RESERVE,
+						   PAGE_NOACCESS));
+		EXPECT_EQ(want, U(a[i]));
+	}
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(a[1], 0, MEM_RELEASE));
+	want = lowest_fit(0x10000);
+	EXPECT_GE(U(a[1]), want);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b[0], 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(want, U(b[0]));
+
+	/* Unmapped behind ntvm's back: the hole is found all the same. */
+	ASSERT_EQ(0, munmap(a[0], 0x10000));
+	want = lowest_fit(0x10000);
+	EXPECT_GE(U(a[0]), want);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b[1], 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(want, U(b[1]));
+
+	/* Too big for the lowest hole. */
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(a[2], 0, MEM_RELEASE));
+	want = lowest_fit(0x30000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b[2], 0x30000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(want, U(b[2]));
+	EXPECT_NE(U(a[2]), U(b[2]));
+	/* The 64K hole is still the lowest for 64K. */
+	want = lowest_fit(0x10000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b[3], 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(want, U(b[3]));
+	EXPECT_LE(U(b[3]), U(a[2]));
+
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(STATUS_SUCCESS, nt_free(b[i], 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(a[3], 0, MEM_RELEASE));
+}
+
 /* spec 1.9 */
 TEST_F(nt, address_requirements)
 {
