@@ -383,7 +383,8 @@ static bool ntvm_in_brk_slack(struct mm_struct *mm, u64 addr, u64 size)
  * page that placement could use.  It only comes down when something is
  * unmapped (the notifier lowers it to the unmapped range, ntvm's own
  * vm_munmap() included), and only goes up when a reservation is made
- * exactly at it, or when a mapping is found to cover it.  So a default
+ * exactly at it, or when a mapping or the heap's room (which shrinks only
+ * by an unmap) is found to cover it.  So a default
  * bottom-up placement that fits at the floor is the lowest one, and
  * needs no search; one that does not fit there searches from the floor.
  */
@@ -396,24 +397,33 @@ static u64 ntvm_floor_try(struct ntvm_mm *nm, struct mm_struct *mm,
 
 	if (req->top_down || req->align != NTVM_GRANULARITY || req->lo > f)
 		return req->lo;
-	for (step = 0; step < 2; step++) {
-		if (f + req->size > hi || ntvm_in_brk_slack(mm, f, req->size))
+	for (step = 0; step < 4; step++) {
+		if (f + req->size > hi)
 			break;
+		if (ntvm_in_brk_slack(mm, f, PAGE_SIZE)) {
+			/* The heap's room, which only brk() gives back. */
+			ntvm_floor_raise(nm, f, mm->brk + NTVM_BRK_SLACK);
+			f = round_up(mm->brk + NTVM_BRK_SLACK, NTVM_GRANULARITY);
+			continue;
+		}
 		vma = find_vma(mm, f);
+		if (vma && vma->vm_start <= f) {
+			/* A mapping covers the floor: it can start above it. */
+			ntvm_floor_raise(nm, f, vma->vm_end);
+			f = round_up(vma->vm_end, NTVM_GRANULARITY);
+			continue;
+		}
+		/* The floor is free: does the request fit there? */
+		if (ntvm_in_brk_slack(mm, f, req->size))
+			break;
 		if (!vma) {
 			if (f + req->size <= mm->task_size)
 				*addr = f;
-			break;
+		} else if (vma->vm_start >= f + req->size +
+			   (vma->vm_flags & VM_GROWSDOWN ? NTVM_STACK_GUARD_GAP : 0)) {
+			*addr = f;
 		}
-		if (vma->vm_start > f) {
-			if (vma->vm_start >= f + req->size +
-			    (vma->vm_flags & VM_GROWSDOWN ? NTVM_STACK_GUARD_GAP : 0))
-				*addr = f;
-			break;
-		}
-		/* A mapping covers the floor: it can start above it. */
-		ntvm_floor_raise(nm, f, vma->vm_end);
-		f = round_up(vma->vm_end, NTVM_GRANULARITY);
+		break;
 	}
 	return f;
 }
