@@ -20,16 +20,54 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/futex.h>
 
 #include "ntvm.h"
 #include "internal.h"
 
-static pthread_mutex_t ntvm_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * ntvm_lock, the process-wide lock: a futex word, 0 free, 1 held, 2 held
+ * and maybe waited for (the classic three-state mutex).  Every NT call
+ * takes it once, so it costs a compare-and-swap and an exchange when
+ * nobody waits, less than a pthread mutex.
+ */
+static int ntvm_lock;
 static pthread_once_t ntvm_once = PTHREAD_ONCE_INIT;
 static int ntvm_dev_fd = -1;
 /* This thread holds ntvm_lock (for a fault taken while it does). */
 static __thread int ntvm_lock_held;
+
+static void futex_op(int op, int val)
+{
+	int saved_errno = errno;
+
+	syscall(SYS_futex, &ntvm_lock, op, val, NULL, NULL, 0);
+	errno = saved_errno;
+}
+
+static void lock_acquire(void)
+{
+	int c = 0;
+
+	if (__atomic_compare_exchange_n(&ntvm_lock, &c, 1, 0, __ATOMIC_ACQUIRE,
+					__ATOMIC_RELAXED))
+		return;
+	if (c != 2)
+		c = __atomic_exchange_n(&ntvm_lock, 2, __ATOMIC_ACQUIRE);
+	while (c) {
+		futex_op(FUTEX_WAIT_PRIVATE, 2);
+		c = __atomic_exchange_n(&ntvm_lock, 2, __ATOMIC_ACQUIRE);
+	}
+}
+
+static void lock_release(void)
+{
+	if (__atomic_exchange_n(&ntvm_lock, 0, __ATOMIC_RELEASE) == 2)
+		futex_op(FUTEX_WAKE_PRIVATE, 1);
+}
 
 /*
  * The descriptor is bound to the address space that opened it, so a
@@ -38,12 +76,12 @@ static __thread int ntvm_lock_held;
  */
 static void atfork_prepare(void)
 {
-	pthread_mutex_lock(&ntvm_lock);
+	lock_acquire();
 }
 
 static void atfork_parent(void)
 {
-	pthread_mutex_unlock(&ntvm_lock);
+	lock_release();
 }
 
 static void atfork_child(void)
@@ -52,7 +90,8 @@ static void atfork_child(void)
 		close(ntvm_dev_fd);
 	ntvm_dev_fd = -1;
 	ntvm_ww_forget();
-	pthread_mutex_unlock(&ntvm_lock);
+	/* The only thread of the child held it: nobody waits here. */
+	ntvm_lock = 0;
 }
 
 static void ntvm_init_once(void)
@@ -71,14 +110,14 @@ static int dev_fd_locked(void)
 static void lock(void)
 {
 	pthread_once(&ntvm_once, ntvm_init_once);
-	pthread_mutex_lock(&ntvm_lock);
+	lock_acquire();
 	ntvm_lock_held = 1;
 }
 
 static void unlock(void)
 {
 	ntvm_lock_held = 0;
-	pthread_mutex_unlock(&ntvm_lock);
+	lock_release();
 }
 
 NTVM_EXPORT int ntvm_fd(void)
