@@ -360,9 +360,13 @@ static int ntvm_vm_prot_at(void *ctx, u64 addr, u64 *start, u64 *end)
 }
 
 /* Is [addr, addr + size) free, stack guard gap included? */
-static bool ntvm_range_free(struct mm_struct *mm, u64 addr, u64 size)
+/*
+ * Does [addr, addr + size) fit below vma, the first mapping above addr
+ * (NULL: none), stack guard gap included?
+ */
+static bool ntvm_fits_below(struct mm_struct *mm, struct vm_area_struct *vma,
+			    u64 addr, u64 size)
 {
-	struct vm_area_struct *vma = find_vma(mm, addr);
 	u64 end = addr + size;
 
 	if (!vma)
@@ -370,6 +374,11 @@ static bool ntvm_range_free(struct mm_struct *mm, u64 addr, u64 size)
 	if (vma->vm_flags & VM_GROWSDOWN)
 		end += NTVM_STACK_GUARD_GAP;
 	return vma->vm_start >= end;
+}
+
+static bool ntvm_range_free(struct mm_struct *mm, u64 addr, u64 size)
+{
+	return ntvm_fits_below(mm, find_vma(mm, addr), addr, size);
 }
 
 /* Does [addr, addr + size) touch the room kept for the heap? */
@@ -414,15 +423,9 @@ static u64 ntvm_floor_try(struct ntvm_mm *nm, struct mm_struct *mm,
 			continue;
 		}
 		/* The floor is free: does the request fit there? */
-		if (ntvm_in_brk_slack(mm, f, req->size))
-			break;
-		if (!vma) {
-			if (f + req->size <= mm->task_size)
-				*addr = f;
-		} else if (vma->vm_start >= f + req->size +
-			   (vma->vm_flags & VM_GROWSDOWN ? NTVM_STACK_GUARD_GAP : 0)) {
+		if (!ntvm_in_brk_slack(mm, f, req->size) &&
+		    ntvm_fits_below(mm, vma, f, req->size))
 			*addr = f;
-		}
 		break;
 	}
 	return f;
@@ -892,19 +895,39 @@ static int ntvm_ioc_api(void __user *argp)
 }
 
 /*
- * Copy the arguments in and prove that they can be copied back out by
- * writing them back unchanged: an operation must not change anything that
- * it then cannot report.  Always inlined, so that size is a constant and
- * the copies need no run-time object size check.
+ * Prove that the results can be copied out before anything changes (an
+ * operation must not change what it then cannot report): the arguments
+ * span at most two pages, so writing their first and last words back
+ * unchanged proves every page of them writable.
+ */
+static int ntvm_probe_args(const void *args, void __user *argp, size_t size)
+{
+	u32 first, last;
+
+	memcpy(&first, args, sizeof(first));
+	memcpy(&last, args + size - sizeof(last), sizeof(last));
+	if (!user_write_access_begin(argp, size))
+		return -EFAULT;
+	unsafe_put_user(first, (u32 __user *)argp, efault);
+	unsafe_put_user(last, (u32 __user *)(argp + size - sizeof(last)), efault);
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+
+/*
+ * Copy the arguments in and prove they can be copied back.  Always inlined,
+ * so that size is a constant and the copy needs no run-time object size
+ * check.
  */
 static __always_inline int ntvm_copy_args(void *args, void __user *argp,
 					  size_t size)
 {
 	if (copy_from_user(args, argp, size))
 		return -EFAULT;
-	if (copy_to_user(argp, args, size))
-		return -EFAULT;
-	return 0;
+	return ntvm_probe_args(args, argp, size);
 }
 
 /*
@@ -942,10 +965,9 @@ union ntvm_op_args {
 	struct ntvm_ww_scan scan;
 };
 
-/* Each structure ends with reserved fields, which must be zero. */
-#define NTVM_ENDS_RESERVED(type)					\
-	BUILD_BUG_ON(offsetofend(type, reserved) != sizeof(type) ||	\
-		     sizeof_field(type, reserved) != 2 * sizeof(u64))
+/* Each structure has two reserved words, which must be zero. */
+#define NTVM_TWO_RESERVED(type)						\
+	BUILD_BUG_ON(sizeof_field(type, reserved) != 2 * sizeof(u64))
 
 static bool ntvm_reserved_zero(const u64 *reserved)
 {
@@ -959,12 +981,12 @@ static bool ntvm_reserved_zero(const u64 *reserved)
 static int ntvm_op_args_in(unsigned int cmd, union ntvm_op_args *a,
 			   const void __user *argp)
 {
-	NTVM_ENDS_RESERVED(struct ntvm_alloc);
-	NTVM_ENDS_RESERVED(struct ntvm_free);
-	NTVM_ENDS_RESERVED(struct ntvm_protect);
-	NTVM_ENDS_RESERVED(struct ntvm_guard);
-	NTVM_ENDS_RESERVED(struct ntvm_watch);
-	NTVM_ENDS_RESERVED(struct ntvm_ww_scan);
+	NTVM_TWO_RESERVED(struct ntvm_alloc);
+	NTVM_TWO_RESERVED(struct ntvm_free);
+	NTVM_TWO_RESERVED(struct ntvm_protect);
+	NTVM_TWO_RESERVED(struct ntvm_guard);
+	NTVM_TWO_RESERVED(struct ntvm_watch);
+	NTVM_TWO_RESERVED(struct ntvm_ww_scan);
 
 	switch (cmd) {
 	case NTVM_IOC_ALLOCATE:
@@ -1021,29 +1043,6 @@ static int ntvm_op_args_in(unsigned int cmd, union ntvm_op_args *a,
 	default:
 		return -ENOTTY;
 	}
-}
-
-/*
- * Prove that the results can be copied out before anything changes: the
- * structure spans at most two pages, so writing its first word back
- * unchanged and its last one (reserved, so zero) proves every page of it
- * writable.
- */
-static int ntvm_op_args_probe(const union ntvm_op_args *a, void __user *argp,
-			      size_t size)
-{
-	u32 first;
-
-	memcpy(&first, a, sizeof(first));
-	if (!user_write_access_begin(argp, size))
-		return -EFAULT;
-	unsafe_put_user(first, (u32 __user *)argp, efault);
-	unsafe_put_user(0, (u32 __user *)(argp + size - sizeof(u32)), efault);
-	user_write_access_end();
-	return 0;
-efault:
-	user_write_access_end();
-	return -EFAULT;
 }
 
 /*
@@ -1188,7 +1187,7 @@ static int ntvm_ioc_op(struct ntvm_mm *nm, unsigned int cmd, void __user *argp)
 	int ret = ntvm_op_args_in(cmd, &a, argp);
 
 	if (!ret)
-		ret = ntvm_op_args_probe(&a, argp, _IOC_SIZE(cmd));
+		ret = ntvm_probe_args(&a, argp, _IOC_SIZE(cmd));
 	if (ret)
 		return ret;
 	if (!ntvm_op_vars_in(cmd, &a))

@@ -167,23 +167,10 @@ static void avl_remove(struct nt_space *s, struct nt_alloc *n)
 	avl_rebalance(path, depth);
 }
 
-/* The allocation containing addr, or NULL. */
-static struct nt_alloc *find_alloc(struct nt_space *s, u64 addr)
-{
-	struct nt_alloc *n = s->root, *best = NULL;
-
-	while (n) {
-		if (n->base <= addr) {
-			best = n;
-			n = n->right;
-		} else {
-			n = n->left;
-		}
-	}
-	return best && addr - best->base < best->size ? best : NULL;
-}
-
-/* The lowest allocation that ends above addr, or NULL. */
+/*
+ * The lowest allocation that ends above addr, or NULL: the one containing
+ * addr, or else the next one above it.
+ */
 static struct nt_alloc *alloc_ending_above(struct nt_space *s, u64 addr)
 {
 	struct nt_alloc *n = s->root, *best = NULL;
@@ -199,20 +186,12 @@ static struct nt_alloc *alloc_ending_above(struct nt_space *s, u64 addr)
 	return best;
 }
 
-/* The allocation with the lowest base above addr, or NULL. */
-static struct nt_alloc *next_alloc(struct nt_space *s, u64 addr)
+/* The allocation containing addr, or NULL. */
+static struct nt_alloc *find_alloc(struct nt_space *s, u64 addr)
 {
-	struct nt_alloc *n = s->root, *best = NULL;
+	struct nt_alloc *a = alloc_ending_above(s, addr);
 
-	while (n) {
-		if (n->base > addr) {
-			best = n;
-			n = n->left;
-		} else {
-			n = n->right;
-		}
-	}
-	return best;
+	return a && a->base <= addr ? a : NULL;
 }
 
 /* ---- Runs --------------------------------------------------------------- */
@@ -1148,14 +1127,14 @@ out:
 static bool region_at(struct nt_space *s, u64 addr, struct ntvm_region *r,
 		      struct nt_alloc **damaged)
 {
-	struct nt_alloc *a = find_alloc(s, addr), *next;
+	struct nt_alloc *a = alloc_ending_above(s, addr), *next = a;
 	u32 state, prot, st2, prot2;
 	u64 start, end, end2, limit;
 	int lp;
 
 	memset(r, 0, sizeof(*r));
 	r->base = nt_page_down(addr);
-	if (a) {
+	if (a && a->base <= addr) {
 		if (!page_state(s, a, r->base, a->base + a->size, &state, &prot, &end))
 			goto bad;
 		while (end < a->base + a->size) {
@@ -1175,7 +1154,7 @@ static bool region_at(struct nt_space *s, u64 addr, struct ntvm_region *r,
 		return true;
 	}
 
-	next = next_alloc(s, addr);
+	/* No allocation holds addr: next is the one above, if any. */
 	limit = next ? next->base : s->max_addr + 1;
 	lp = s->ops->prot_at(s->ctx, r->base, &start, &end);
 	if (lp == NT_VMA_NONE) {
