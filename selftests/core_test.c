@@ -365,6 +365,10 @@ static int check_tree(struct nt_alloc *n, u64 *count, u64 *last, char *why)
 
 	if (!n)
 		return 0;
+	if ((n->left && n->left->parent != n) ||
+	    (n->right && n->right->parent != n))
+		return sprintf(why, "allocation %#llx: a child's parent link is wrong",
+			       (unsigned long long)n->base), -1;
 	l = check_tree(n->left, count, last, why);
 	if (l < 0)
 		return -1;
@@ -386,15 +390,27 @@ static int check_invariants(struct nt_space *s, struct fake_mm *mm, char *why)
 {
 	u64 a, st, en, committed = 0, reserved = 0, count = 0, last = 0;
 	struct ntvm_stats stats;
+	struct nt_alloc *spare;
 	struct ntvm_region r;
 	int i, lp;
 
+	if (s->root && s->root->parent)
+		return sprintf(why, "the root has a parent");
 	if (check_tree(s->root, &count, &last, why) < 0)
 		return 1;
 	if (count != s->nallocs)
 		return sprintf(why, "%llu allocations in the tree, %llu counted",
 			       (unsigned long long)count,
 			       (unsigned long long)s->nallocs);
+	for (spare = s->root; s->last && spare && spare != s->last;)
+		spare = s->last->base < spare->base ? spare->left : spare->right;
+	if (s->last && spare != s->last)
+		return sprintf(why, "the last allocation found is not in the tree");
+	for (spare = s->spare, i = 0; spare; spare = spare->left)
+		i++;
+	if (i != (int)s->nspare || s->nspare > NT_SPARE_ALLOCS)
+		return sprintf(why, "%d spare nodes listed, %u counted", i,
+			       s->nspare);
 
 	for (i = 0; i < WIN_PAGES; i++) {
 		a = WIN + (u64)i * PAGE;

@@ -51,6 +51,7 @@ struct nt_gap_req {
 	u64 size;
 	u64 align;		/* power of two, >= NTVM_GRANULARITY */
 	bool top_down;
+	u32 attempt;		/* 0 first, then the retries after a lost race */
 };
 
 struct nt_vm_ops {
@@ -110,7 +111,7 @@ struct nt_run {
 
 /* One NT allocation (a VAD), a node of the AVL tree keyed by base. */
 struct nt_alloc {
-	struct nt_alloc *left, *right;
+	struct nt_alloc *left, *right, *parent;
 	int height;
 	u64 base;
 	u64 size;
@@ -130,8 +131,16 @@ struct nt_alloc {
 #define NT_ATTR_WRITECOMBINE	NTVM_PAGE_WRITECOMBINE
 #define NT_ATTR_WRITE_WATCH	0x10000
 
+/* Freed allocations kept for reuse, per address space. */
+#define NT_SPARE_ALLOCS		8
+
 struct nt_space {
 	struct nt_alloc *root;
+	/* In the tree, or NULL: the allocation find_alloc() tries first. */
+	struct nt_alloc *last;
+	/* Up to NT_SPARE_ALLOCS freed nodes, linked through ->left. */
+	struct nt_alloc *spare;
+	u32 nspare;
 	u64 min_addr;		/* lowest usable address */
 	u64 max_addr;		/* highest usable address, inclusive */
 	u64 nallocs;

@@ -3,10 +3,11 @@
  * The NT state of one address space and the NT operations on it.
  * Plain C (see nt.h): no kernel interface is used here.
  *
- * Allocations live in an AVL tree keyed by base, so lookup, insert and
- * removal are O(log n).  Each allocation holds a sorted array of runs of
- * pages with the same state; memory is O(allocations + runs), never per
- * page.
+ * Allocations live in an AVL tree keyed by base, with parent links, so
+ * lookup and insertion are O(log n) and removal needs no search.  Each
+ * allocation holds a sorted array of runs of pages with the same state;
+ * memory is O(allocations + runs), never per page.  Up to NT_SPARE_ALLOCS
+ * freed allocations are kept for reuse.
  *
  * Every operation follows the same order: validate everything and pick the
  * status; allocate the memory the bookkeeping will need; change the address
@@ -51,12 +52,32 @@ static void avl_fix(struct nt_alloc *n)
 	n->height = 1 + (l > r ? l : r);
 }
 
+/* The link that points to n. */
+static struct nt_alloc **avl_link(struct nt_space *s, struct nt_alloc *n)
+{
+	struct nt_alloc *p = n->parent;
+
+	if (!p)
+		return &s->root;
+	return p->left == n ? &p->left : &p->right;
+}
+
+static void avl_set_parent(struct nt_alloc *n, struct nt_alloc *p)
+{
+	if (n)
+		n->parent = p;
+}
+
+/* Rotations return the subtree's new root, which takes y's parent. */
 static struct nt_alloc *avl_rot_right(struct nt_alloc *y)
 {
 	struct nt_alloc *x = y->left;
 
 	y->left = x->right;
+	avl_set_parent(y->left, y);
 	x->right = y;
+	x->parent = y->parent;
+	y->parent = x;
 	avl_fix(y);
 	avl_fix(x);
 	return x;
@@ -67,104 +88,120 @@ static struct nt_alloc *avl_rot_left(struct nt_alloc *x)
 	struct nt_alloc *y = x->right;
 
 	x->right = y->left;
+	avl_set_parent(x->right, x);
 	y->left = x;
+	y->parent = x->parent;
+	x->parent = y;
 	avl_fix(x);
 	avl_fix(y);
 	return y;
 }
 
-static struct nt_alloc *avl_balance(struct nt_alloc *n)
-{
-	int b;
-
-	avl_fix(n);
-	b = avl_height(n->left) - avl_height(n->right);
-	if (b > 1) {
-		if (avl_height(n->left->left) < avl_height(n->left->right))
-			n->left = avl_rot_left(n->left);
-		return avl_rot_right(n);
-	}
-	if (b < -1) {
-		if (avl_height(n->right->right) < avl_height(n->right->left))
-			n->right = avl_rot_right(n->right);
-		return avl_rot_left(n);
-	}
-	return n;
-}
-
 /*
- * Insertion and removal walk down once, remembering the links they pass,
- * and rebalance on the way back up only until a subtree's height comes out
- * as it was: nothing above it changes then.  An AVL tree of at most 2^32
- * allocations (64K each, in 2^48 bytes) is at most 46 high.
+ * Rebalance from n up, after an insertion or removal below it, only until
+ * a subtree's height comes out as it was: nothing above it changes then.
  */
-#define AVL_MAX_HEIGHT 48
-
-/* Rebalance the subtrees of path[0..depth), deepest first. */
-static void avl_rebalance(struct nt_alloc **path[], int depth)
+static void avl_rebalance(struct nt_space *s, struct nt_alloc *n)
 {
-	struct nt_alloc *n;
-	int h;
+	struct nt_alloc **link;
+	int h, l, r;
 
-	while (depth--) {
-		n = *path[depth];
+	for (; n; n = n->parent) {
 		h = n->height;
-		n = avl_balance(n);
-		*path[depth] = n;
+		l = avl_height(n->left);
+		r = avl_height(n->right);
+		if (l - r > 1) {
+			link = avl_link(s, n);
+			if (avl_height(n->left->left) < avl_height(n->left->right))
+				n->left = avl_rot_left(n->left);
+			n = avl_rot_right(n);
+			*link = n;
+		} else if (r - l > 1) {
+			link = avl_link(s, n);
+			if (avl_height(n->right->right) < avl_height(n->right->left))
+				n->right = avl_rot_right(n->right);
+			n = avl_rot_left(n);
+			*link = n;
+		} else {
+			n->height = 1 + (l > r ? l : r);
+		}
 		if (n->height == h)
 			break;
 	}
 }
 
-static void avl_insert(struct nt_space *s, struct nt_alloc *n)
-{
-	struct nt_alloc **path[AVL_MAX_HEIGHT], **link = &s->root;
-	int depth = 0;
+/*
+ * Where an allocation at base goes in the tree (the link and its parent),
+ * and its neighbours there: the allocations with the highest base below
+ * and the lowest base above.  Valid until the tree next changes.
+ */
+struct avl_slot {
+	struct nt_alloc **link, *parent;
+	struct nt_alloc *prev, *next;
+};
 
+static void avl_find_slot(struct nt_space *s, u64 base, struct avl_slot *slot)
+{
+	struct nt_alloc **link = &s->root, *parent = NULL;
+
+	slot->prev = NULL;
+	slot->next = NULL;
 	while (*link) {
-		path[depth++] = link;
-		link = n->base < (*link)->base ? &(*link)->left : &(*link)->right;
+		parent = *link;
+		if (base < parent->base) {
+			slot->next = parent;
+			link = &parent->left;
+		} else {
+			slot->prev = parent;
+			link = &parent->right;
+		}
 	}
+	slot->link = link;
+	slot->parent = parent;
+}
+
+static void avl_insert(struct nt_space *s, struct nt_alloc *n,
+		       const struct avl_slot *slot)
+{
 	n->left = NULL;
 	n->right = NULL;
+	n->parent = slot->parent;
 	n->height = 1;
-	*link = n;
-	avl_rebalance(path, depth);
+	*slot->link = n;
+	avl_rebalance(s, slot->parent);
 }
 
 /* Unlink n, which is in the tree. */
 static void avl_remove(struct nt_space *s, struct nt_alloc *n)
 {
-	struct nt_alloc **path[AVL_MAX_HEIGHT], **link = &s->root, *m;
-	int depth = 0, at;
+	struct nt_alloc **link = avl_link(s, n), *m, *fix;
 
-	while (*link != n) {
-		path[depth++] = link;
-		link = n->base < (*link)->base ? &(*link)->left : &(*link)->right;
-	}
-	if (!n->right) {
-		*link = n->left;
-		avl_rebalance(path, depth);
+	if (!n->left || !n->right) {
+		m = n->left ? n->left : n->right;
+		avl_set_parent(m, n->parent);
+		*link = m;
+		avl_rebalance(s, n->parent);
 		return;
 	}
-	/* Put the lowest node of n's right subtree in n's place. */
-	at = depth;
-	path[depth++] = link;
-	link = &n->right;
-	while ((*link)->left) {
-		path[depth++] = link;
-		link = &(*link)->left;
+	/* Put the lowest node of n's right subtree, m, in n's place. */
+	m = n->right;
+	while (m->left)
+		m = m->left;
+	if (m == n->right) {
+		fix = m;
+	} else {
+		fix = m->parent;
+		fix->left = m->right;
+		avl_set_parent(m->right, fix);
+		m->right = n->right;
+		m->right->parent = m;
 	}
-	m = *link;
-	*link = m->right;
 	m->left = n->left;
-	m->right = n->right;
+	m->left->parent = m;
+	m->parent = n->parent;
 	m->height = n->height;
-	*path[at] = m;
-	/* The link to n's right subtree is now m's. */
-	if (at + 1 < depth)
-		path[at + 1] = &m->right;
-	avl_rebalance(path, depth);
+	*link = m;
+	avl_rebalance(s, fix);
 }
 
 /*
@@ -186,12 +223,22 @@ static struct nt_alloc *alloc_ending_above(struct nt_space *s, u64 addr)
 	return best;
 }
 
-/* The allocation containing addr, or NULL. */
+/*
+ * The allocation containing addr, or NULL.  The last one found or made is
+ * tried first: calls tend to come back to it (commit after reserve, free
+ * after use).
+ */
 static struct nt_alloc *find_alloc(struct nt_space *s, u64 addr)
 {
-	struct nt_alloc *a = alloc_ending_above(s, addr);
+	struct nt_alloc *a = s->last;
 
-	return a && a->base <= addr ? a : NULL;
+	if (a && a->base <= addr && addr - a->base < a->size)
+		return a;
+	a = alloc_ending_above(s, addr);
+	if (!a || a->base > addr)
+		return NULL;
+	s->last = a;
+	return a;
 }
 
 /* ---- Runs --------------------------------------------------------------- */
@@ -285,8 +332,7 @@ static void runs_isolate(struct nt_alloc *a, u64 lo, u64 hi, u32 *first, u32 *la
 	*last = hi < a->size ? runs_split(a, hi) : a->nruns;
 }
 
-/* Bytes committed in [lo, hi) (offsets). */
-static u64 runs_committed(const struct nt_alloc *a, u64 lo, u64 hi)
+static u64 runs_committed_walk(const struct nt_alloc *a, u64 lo, u64 hi)
 {
 	u64 sum = 0, s, e;
 	u32 i;
@@ -301,6 +347,14 @@ static u64 runs_committed(const struct nt_alloc *a, u64 lo, u64 hi)
 	return sum;
 }
 
+/* Bytes committed in [lo, hi) (offsets). */
+static inline u64 runs_committed(const struct nt_alloc *a, u64 lo, u64 hi)
+{
+	if (a->nruns == 1)
+		return a->runs[0].flags & NT_RUN_COMMITTED ? hi - lo : 0;
+	return runs_committed_walk(a, lo, hi);
+}
+
 /* ---- Allocations -------------------------------------------------------- */
 
 static u64 alloc_waste(u64 size)
@@ -308,28 +362,66 @@ static u64 alloc_waste(u64 size)
 	return nt_round_up(size, GRAN) - size;
 }
 
-static struct nt_alloc *alloc_new(void)
+/*
+ * A new allocation with one run, reserved, and every other field zero.  A
+ * node freed earlier is reused when there is one: a reserve + release
+ * pair then costs no trip to the allocator.
+ */
+static inline struct nt_alloc *alloc_new(struct nt_space *s)
 {
-	struct nt_alloc *a = ntvm_core_zalloc(sizeof(*a));
+	struct nt_alloc *a = s->spare;
 
-	if (!a)
-		return NULL;
+	if (a) {
+		s->spare = a->left;
+		s->nspare--;
+		a->left = NULL;
+		a->right = NULL;
+		a->height = 0;
+		a->base = 0;
+		a->size = 0;
+		a->alloc_protect = 0;
+		a->attrs = 0;
+		a->checked = 0;
+		a->inline_runs[0].off = 0;
+		a->inline_runs[0].flags = 0;
+		a->inline_runs[0].gprot = 0;
+	} else {
+		a = ntvm_core_zalloc(sizeof(*a));
+		if (!a)
+			return NULL;
+	}
 	a->runs = a->inline_runs;
 	a->cap = NT_INLINE_RUNS;
 	a->nruns = 1;
 	return a;
 }
 
-static void alloc_free(struct nt_alloc *a)
+static void alloc_destroy(struct nt_alloc *a)
 {
 	if (a->runs != a->inline_runs)
 		ntvm_core_free(a->runs);
 	ntvm_core_free(a);
 }
 
-static void space_insert(struct nt_space *s, struct nt_alloc *a)
+static inline void alloc_free(struct nt_space *s, struct nt_alloc *a)
 {
-	avl_insert(s, a);
+	if (s->nspare == NT_SPARE_ALLOCS) {
+		alloc_destroy(a);
+		return;
+	}
+	if (a->runs != a->inline_runs)
+		ntvm_core_free(a->runs);
+	a->left = s->spare;
+	s->spare = a;
+	s->nspare++;
+}
+
+/* Insert a at slot, found for a->base since the tree last changed. */
+static void space_insert(struct nt_space *s, struct nt_alloc *a,
+			 const struct avl_slot *slot)
+{
+	avl_insert(s, a, slot);
+	s->last = a;
 	s->nallocs++;
 	s->reserved_bytes += a->size;
 	s->waste += alloc_waste(a->size);
@@ -339,11 +431,13 @@ static void space_insert(struct nt_space *s, struct nt_alloc *a)
 static void space_remove(struct nt_space *s, struct nt_alloc *a)
 {
 	avl_remove(s, a);
+	if (s->last == a)
+		s->last = NULL;
 	s->nallocs--;
 	s->reserved_bytes -= a->size;
 	s->waste -= alloc_waste(a->size);
 	s->committed_bytes -= runs_committed(a, 0, a->size);
-	alloc_free(a);
+	alloc_free(s, a);
 }
 
 void ntvm_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
@@ -363,15 +457,23 @@ static void destroy_tree(struct nt_alloc *n)
 	while (n) {
 		destroy_tree(n->left);
 		r = n->right;
-		alloc_free(n);
+		alloc_destroy(n);
 		n = r;
 	}
 }
 
 void ntvm_space_destroy(struct nt_space *s)
 {
+	struct nt_alloc *a;
+
 	destroy_tree(s->root);
 	s->root = NULL;
+	s->last = NULL;
+	while ((a = s->spare)) {
+		s->spare = a->left;
+		ntvm_core_free(a);
+	}
+	s->nspare = 0;
 	s->nallocs = 0;
 	s->reserved_bytes = 0;
 	s->committed_bytes = 0;
@@ -425,17 +527,15 @@ static bool page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
  * Check that [lo, hi) of allocation a is still backed by private anonymous
  * memory; forget the allocation if it is not.  Returns false if forgotten.
  * An allocation of few mappings is checked whole, so that the answer holds
- * until ops->changes() moves.
+ * until ops->changes() moves: alloc_sync() asks that first.
  */
-static bool alloc_sync(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
+static bool alloc_sync_walk(struct nt_space *s, struct nt_alloc *a, u64 lo,
+			    u64 hi, u64 changes)
 {
-	u64 start, end, changes = s->ops->changes(s->ctx);
-	u64 at = a->base, to = a->base + a->size;
+	u64 start, end, at = a->base, to = a->base + a->size;
 	bool ok = true, whole = true;
 	int lp, n = 0;
 
-	if (a->checked == changes)
-		return true;
 	s->ops->lock_read(s->ctx);
 	while (at < to) {
 		if (whole && ++n > SYNC_WHOLE_MAPPINGS) {
@@ -466,6 +566,14 @@ static bool alloc_sync(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 	return ok;
 }
 
+static inline bool alloc_sync(struct nt_space *s, struct nt_alloc *a, u64 lo,
+			      u64 hi)
+{
+	u64 changes = s->ops->changes(s->ctx);
+
+	return a->checked == changes || alloc_sync_walk(s, a, lo, hi, changes);
+}
+
 /* The live allocation containing addr, after checking [addr, hi). */
 static struct nt_alloc *find_live(struct nt_space *s, u64 addr, u64 hi)
 {
@@ -477,13 +585,21 @@ static struct nt_alloc *find_live(struct nt_space *s, u64 addr, u64 hi)
 	return alloc_sync(s, a, addr, hi) ? a : NULL;
 }
 
-/* Forget allocations overlapping [lo, hi) that no longer have mappings. */
-static bool overlap_live(struct nt_space *s, u64 lo, u64 hi)
+/*
+ * Is [lo, hi) overlapped by a live allocation?  Those whose mappings are
+ * gone are forgotten on the way.  When it is not, *slot is where an
+ * allocation at lo goes.
+ */
+static bool overlap_live(struct nt_space *s, u64 lo, u64 hi,
+			 struct avl_slot *slot)
 {
 	struct nt_alloc *a;
 
 	for (;;) {
-		a = alloc_ending_above(s, lo);
+		avl_find_slot(s, lo, slot);
+		a = slot->prev;
+		if (!a || a->base + a->size <= lo)
+			a = slot->next;
 		if (!a || a->base >= hi)
 			return false;
 		if (alloc_sync(s, a, a->base, a->base + a->size))
@@ -657,7 +773,7 @@ static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
 
 static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 			    u64 limit, u64 size, u32 lprot, bool commit,
-			    u64 *base)
+			    u64 *base, struct avl_slot *slot)
 {
 	struct nt_gap_req req;
 	u64 hi = min_u64(limit, s->max_addr);
@@ -680,6 +796,7 @@ static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 
 	/* Another thread's mmap() may win the gap: look again. */
 	for (tries = 0; tries < 32; tries++) {
+		req.attempt = tries;
 		if (s->ops->find_gap(s->ctx, &req, base))
 			return NTVM_STATUS_NO_MEMORY;
 		/*
@@ -687,7 +804,7 @@ static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 		 * overlap_live() forgets them; a live one means the hole is
 		 * already taken again: look again.
 		 */
-		if (overlap_live(s, *base, *base + size)) {
+		if (overlap_live(s, *base, *base + size, slot)) {
 			err = -EEXIST;
 			continue;
 		}
@@ -706,6 +823,7 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 {
 	bool commit = in->type & NTVM_MEM_COMMIT;
 	u32 lprot = commit ? nt_to_lprot(in->protect) : 0, st;
+	struct avl_slot slot;
 	struct nt_alloc *a;
 	u64 base, size;
 	int err;
@@ -715,13 +833,13 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 		size = nt_round_up(in->base + in->size, PAGE) - base;
 		if (base < s->min_addr)
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
-		if (overlap_live(s, base, base + size))
+		if (overlap_live(s, base, base + size, &slot))
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	} else {
 		size = nt_round_up(in->size, PAGE);
 	}
 
-	a = alloc_new();
+	a = alloc_new(s);
 	if (!a)
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	/* Read before the mapping is made: a later munmap() moves it. */
@@ -732,10 +850,11 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 				  NT_MAP_RESERVE_COMMIT : NT_MAP_RESERVE, lprot);
 		st = err ? map_error(err, NTVM_STATUS_NO_MEMORY) : 0;
 	} else {
-		st = find_and_reserve(s, in, limit, size, lprot, commit, &base);
+		st = find_and_reserve(s, in, limit, size, lprot, commit, &base,
+				      &slot);
 	}
 	if (st) {
-		alloc_free(a);
+		alloc_free(s, a);
 		return st;
 	}
 
@@ -752,7 +871,8 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 			a->runs[0].gprot = in->protect & 0xff;
 		}
 	}
-	space_insert(s, a);
+	/* Nothing changed the tree since overlap_live() found the slot. */
+	space_insert(s, a, &slot);
 	in->base = base;
 	in->size = size;
 	return NTVM_STATUS_SUCCESS;
@@ -881,6 +1001,7 @@ out:
 static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 {
 	struct nt_alloc *tail = NULL;
+	struct avl_slot slot;
 	u64 committed, old_size = a->size;
 	u32 i, n;
 	int err;
@@ -893,20 +1014,20 @@ static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 		return NTVM_STATUS_SUCCESS;
 	}
 	if (lo && hi < a->size) {
-		tail = alloc_new();
+		tail = alloc_new(s);
 		if (!tail)
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		i = run_index(a, hi);
 		n = a->nruns - i;
 		if (!runs_reserve(tail, n)) {
-			alloc_free(tail);
+			alloc_free(s, tail);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		}
 	}
 	err = s->ops->unmap(s->ctx, a->base + lo, hi - lo);
 	if (err) {
 		if (tail)
-			alloc_free(tail);
+			alloc_free(s, tail);
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	}
 
@@ -930,7 +1051,8 @@ static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 		s->reserved_bytes -= tail->size;
 		s->committed_bytes -= runs_committed(tail, 0, tail->size);
 		s->waste += alloc_waste(a->size);
-		space_insert(s, tail);
+		avl_find_slot(s, tail->base, &slot);
+		space_insert(s, tail, &slot);
 	} else if (lo) {
 		/* Release of the tail: the allocation shrinks. */
 		a->nruns = run_index(a, lo - 1) + 1;
