@@ -37,8 +37,11 @@
 static int ntvm_lock;
 static pthread_once_t ntvm_once = PTHREAD_ONCE_INIT;
 static int ntvm_dev_fd = -1;
-/* This thread holds ntvm_lock (for a fault taken while it does). */
-static __thread int ntvm_lock_held;
+/*
+ * This thread holds ntvm_lock (for a fault taken while it does).  The
+ * initial-exec model makes it one %fs-relative access, not a call.
+ */
+static __thread int ntvm_lock_held __attribute__((tls_model("initial-exec")));
 
 static void futex_op(int op, int val)
 {

@@ -11,7 +11,8 @@
 #include "ntvm.h"
 #include "internal.h"
 
-static __thread DWORD ntvm_last_error;
+static __thread DWORD ntvm_last_error
+	__attribute__((tls_model("initial-exec")));
 
 NTVM_EXPORT DWORD GetLastError(void)
 {
