@@ -556,6 +556,64 @@ TEST_F(nt, placement_lowest)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(a[3], 0, MEM_RELEASE));
 }
 
+/*
+ * The module places a default reservation in the free room it last saw
+ * above the lowest hole without looking again: a mapping made there behind
+ * its back, an explicit reservation there and a page-granular release must
+ * all still give the lowest fit.
+ */
+TEST_F(nt, placement_room)
+{
+	PVOID a = NULL, b = NULL, c = NULL, d = NULL, e = NULL, f = NULL;
+	uintptr_t want;
+	void *m;
+
+	want = lowest_fit(0x10000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&a, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	ASSERT_EQ(want, U(a));
+
+	/* Mapped behind ntvm's back where the next reservation would go. */
+	want = lowest_fit(0x10000);
+	m = mmap(P(want), 0x10000, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ(P(want), m);
+	want = lowest_fit(0x10000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(want, U(b));
+	EXPECT_NE(U(m), U(b));
+
+	/* An explicit reservation one granule above the lowest hole. */
+	want = lowest_fit(0x10000);
+	c = P(want + 0x10000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	ASSERT_EQ(want + 0x10000, U(c));
+	want = lowest_fit(0x20000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&d, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(want, U(d));
+	EXPECT_GT(U(d), U(c));
+	/* The granule below c is still the lowest hole. */
+	want = lowest_fit(0x10000);
+	EXPECT_EQ(U(c) - 0x10000, want);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&e, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(want, U(e));
+
+	/* Release all but the first page of a, then of e: holes of 60K. */
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(P(U(a) + 0x1000), 0xf000, MEM_RELEASE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(P(U(e) + 0x1000), 0xf000, MEM_RELEASE));
+	want = lowest_fit(0x10000);
+	EXPECT_GT(want, U(d));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&f, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(want, U(f));
+
+	EXPECT_EQ(0, munmap(m, 0x10000));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(a, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(b, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(c, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(d, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(e, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(f, 0, MEM_RELEASE));
+}
+
 /* spec 1.9 */
 TEST_F(nt, address_requirements)
 {
