@@ -237,9 +237,11 @@ static u64 ntvm_place_room(s64 place)
 
 /*
  * [addr, end) was unmapped (end 0: something at addr may have been): the
- * floor comes down to it.  What ntvm itself unmapped was placed clear of
- * the heap and of guard gaps, so it is room, joined to the old room when
- * it reaches the old floor.
+ * floor comes down to it.  What ntvm itself unmapped held one of its
+ * reservations, so it is room, joined to the old room when it reaches the
+ * old floor.  (The heap's room is checked again at placement; a stack
+ * guard gap that an explicit reservation had taken becomes room, as the
+ * reservation had made it.)
  */
 static void ntvm_floor_lower(struct ntvm_mm *nm, u64 addr, u64 end)
 {
@@ -256,7 +258,7 @@ static void ntvm_floor_lower(struct ntvm_mm *nm, u64 addr, u64 end)
 	}
 }
 
-/* A floor at f is now known to be room or (room == f) to be covered. */
+/* The floor was examined at f: it moves to @to, whose room ends at @room. */
 static void ntvm_floor_set(struct ntvm_mm *nm, u64 f, u64 to, u64 room)
 {
 	s64 old = atomic64_read(&nm->place);
