@@ -21,18 +21,6 @@ typedef unsigned int u32;
 typedef long long s64;
 #endif
 
-/*
- * Scratch arrays that are written before they are read, left out of the
- * kernel's automatic zeroing of stack variables (CONFIG_INIT_STACK_ALL_ZERO).
- */
-#ifndef __uninitialized
-#if defined(__has_attribute) && __has_attribute(__uninitialized__)
-#define __uninitialized __attribute__((__uninitialized__))
-#else
-#define __uninitialized
-#endif
-#endif
-
 /* Provided by the glue: zeroed memory, or NULL. */
 void *ntvm_core_zalloc(size_t size);
 /* Like krealloc(): keeps the contents, NULL on failure (p unchanged). */

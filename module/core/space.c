@@ -363,9 +363,10 @@ static u64 alloc_waste(u64 size)
 }
 
 /*
- * A new allocation with one run, reserved, and every other field zero.  A
- * node freed earlier is reused when there is one: a reserve + release
- * pair then costs no trip to the allocator.
+ * A new allocation: one run, reserved, every other field zero (the spare
+ * run slots are written before they are read).  A node freed earlier is
+ * reused when there is one: a reserve + release pair then costs no trip to
+ * the allocator.
  */
 static inline struct nt_alloc *alloc_new(struct nt_space *s)
 {
@@ -376,6 +377,7 @@ static inline struct nt_alloc *alloc_new(struct nt_space *s)
 		s->nspare--;
 		a->left = NULL;
 		a->right = NULL;
+		a->parent = NULL;
 		a->height = 0;
 		a->base = 0;
 		a->size = 0;
