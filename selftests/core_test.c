@@ -402,6 +402,10 @@ static int check_invariants(struct nt_space *s, struct fake_mm *mm, char *why)
 		return sprintf(why, "%llu allocations in the tree, %llu counted",
 			       (unsigned long long)count,
 			       (unsigned long long)s->nallocs);
+	for (spare = s->root; spare && spare->right;)
+		spare = spare->right;
+	if (spare != s->max)
+		return sprintf(why, "the highest allocation is not the one kept");
 	for (spare = s->root; s->last && spare && spare != s->last;)
 		spare = s->last->base < spare->base ? spare->left : spare->right;
 	if (s->last && spare != s->last)

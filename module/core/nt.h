@@ -138,6 +138,8 @@ struct nt_space {
 	struct nt_alloc *root;
 	/* In the tree, or NULL: the allocation find_alloc() tries first. */
 	struct nt_alloc *last;
+	/* The allocation with the highest base, or NULL. */
+	struct nt_alloc *max;
 	/* Up to NT_SPARE_ALLOCS freed nodes, linked through ->left. */
 	struct nt_alloc *spare;
 	u32 nspare;

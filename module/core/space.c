@@ -143,21 +143,28 @@ struct avl_slot {
 static void avl_find_slot(struct nt_space *s, u64 base, struct avl_slot *slot)
 {
 	struct nt_alloc **link = &s->root, *parent = NULL;
+	struct nt_alloc *prev = NULL, *next = NULL;
 
-	slot->prev = NULL;
-	slot->next = NULL;
+	/* Bottom-up placement mostly adds above every allocation. */
+	if (s->max && base >= s->max->base) {
+		link = &s->max->right;
+		parent = s->max;
+		prev = s->max;
+	}
 	while (*link) {
 		parent = *link;
 		if (base < parent->base) {
-			slot->next = parent;
+			next = parent;
 			link = &parent->left;
 		} else {
-			slot->prev = parent;
+			prev = parent;
 			link = &parent->right;
 		}
 	}
 	slot->link = link;
 	slot->parent = parent;
+	slot->prev = prev;
+	slot->next = next;
 }
 
 static void avl_insert(struct nt_space *s, struct nt_alloc *n,
@@ -168,6 +175,8 @@ static void avl_insert(struct nt_space *s, struct nt_alloc *n,
 	n->parent = slot->parent;
 	n->height = 1;
 	*slot->link = n;
+	if (!slot->next)
+		s->max = n;
 	avl_rebalance(s, slot->parent);
 }
 
@@ -176,6 +185,10 @@ static void avl_remove(struct nt_space *s, struct nt_alloc *n)
 {
 	struct nt_alloc **link = avl_link(s, n), *m, *fix;
 
+	if (n == s->max) {
+		/* n has no right subtree, so its left one is a leaf at most. */
+		s->max = n->left ? n->left : n->parent;
+	}
 	if (!n->left || !n->right) {
 		m = n->left ? n->left : n->right;
 		avl_set_parent(m, n->parent);
@@ -471,6 +484,7 @@ void ntvm_space_destroy(struct nt_space *s)
 	destroy_tree(s->root);
 	s->root = NULL;
 	s->last = NULL;
+	s->max = NULL;
 	while ((a = s->spare)) {
 		s->spare = a->left;
 		ntvm_core_free(a);
