@@ -258,7 +258,7 @@ static void ntvm_floor_lower(struct ntvm_mm *nm, u64 addr, u64 end)
 	}
 }
 
-/* The floor was examined at f: it moves to @to, whose room ends at @room. */
+/* A floor at f moves to @to, with room up to @room (@room == @to: none). */
 static void ntvm_floor_set(struct ntvm_mm *nm, u64 f, u64 to, u64 room)
 {
 	s64 old = atomic64_read(&nm->place);
@@ -288,16 +288,6 @@ static void ntvm_floor_mapped(struct ntvm_mm *nm, u64 addr, u64 end)
 		else
 			return;
 	} while (!atomic64_try_cmpxchg(&nm->place, &old, new));
-}
-
-/* A reservation in the room failed: it is taken, look again. */
-static void ntvm_floor_room_taken(struct ntvm_mm *nm)
-{
-	s64 old = atomic64_read(&nm->place);
-
-	while (!atomic64_try_cmpxchg(&nm->place, &old,
-				     ntvm_place(ntvm_place_floor(old), 0)))
-		;
 }
 
 /* vm_munmap() from an operation: the notifier lowers the floor for it. */
@@ -384,8 +374,9 @@ static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 			ntvm_floor_mapped(ntvm_mm_of(ctx), addr, addr + len);
 		return 0;
 	}
+	/* Taken behind ntvm's back: a floor at addr has no room now. */
 	if (ret == -EEXIST)
-		ntvm_floor_room_taken(ntvm_mm_of(ctx));
+		ntvm_floor_set(ntvm_mm_of(ctx), addr, addr, addr);
 	/* A failed MAP_FIXED may have unmapped the old range. */
 	if (flags & MAP_FIXED) {
 		atomic64_inc(&ntvm_mm_of(ctx)->changes);
@@ -659,10 +650,7 @@ static u64 ntvm_vm_largest_free(void *ctx, u64 lo, u64 hi)
 	heap_hi = mm->brk + NTVM_BRK_SLACK;
 	while (lo < hi) {
 		vma = find_vma(mm, lo);
-		b = vma ? min_t(u64, vma->vm_start, hi) : hi;
-		if (vma && (vma->vm_flags & VM_GROWSDOWN))
-			b = b > lo + NTVM_STACK_GUARD_GAP ?
-			    b - NTVM_STACK_GUARD_GAP : lo;
+		b = clamp_t(u64, ntvm_free_end(mm, vma), lo, hi);
 		if (lo < heap_hi && b > heap_lo) {
 			best = max(best, ntvm_aligned_span(lo, min(b, heap_lo)));
 			best = max(best, ntvm_aligned_span(max(lo, heap_hi), b));

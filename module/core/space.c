@@ -376,10 +376,9 @@ static u64 alloc_waste(u64 size)
 }
 
 /*
- * A new allocation: one run, reserved, every other field zero (the spare
- * run slots are written before they are read).  A node freed earlier is
- * reused when there is one: a reserve + release pair then costs no trip to
- * the allocator.
+ * A new allocation: one run, reserved, every other field zero.  A node
+ * freed earlier is reused when there is one: a reserve + release pair then
+ * costs no trip to the allocator.
  */
 static inline struct nt_alloc *alloc_new(struct nt_space *s)
 {
@@ -388,18 +387,7 @@ static inline struct nt_alloc *alloc_new(struct nt_space *s)
 	if (a) {
 		s->spare = a->left;
 		s->nspare--;
-		a->left = NULL;
-		a->right = NULL;
-		a->parent = NULL;
-		a->height = 0;
-		a->base = 0;
-		a->size = 0;
-		a->alloc_protect = 0;
-		a->attrs = 0;
-		a->checked = 0;
-		a->inline_runs[0].off = 0;
-		a->inline_runs[0].flags = 0;
-		a->inline_runs[0].gprot = 0;
+		memset(a, 0, sizeof(*a));
 	} else {
 		a = ntvm_core_zalloc(sizeof(*a));
 		if (!a)
