@@ -55,7 +55,7 @@
  * reset only when the call reports all of it; splitting it is not exported
  * either, so otherwise its pages stay written.
  *
- * Locking: the caller holds ntvm_mm.lock; mmap_lock is taken for writing
+ * Locking: the caller holds ntvm_ctx.lock; mmap_lock is taken for writing
  * here, then the page-table locks.  The bitmap is collected in a kernel
  * buffer and copied to user space after mmap_lock is dropped: a fault on
  * it would need mmap_lock.

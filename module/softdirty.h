@@ -29,7 +29,7 @@ bool ntvm_ww_scan_valid(const struct ntvm_ww_scan *s);
 
 /*
  * Runs the scan on the caller's address space; the caller holds the
- * ntvm_mm lock of space.  Returns 0 with s->status set, or -EFAULT (bitmap
+ * ntvm_ctx lock of space.  Returns 0 with s->status set, or -EFAULT (bitmap
  * not writable), -ENOMEM or -EINTR, then having changed nothing.
  */
 int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan *s);
