@@ -84,7 +84,18 @@ struct ntvm_ctx {
 struct ntvm_file {
 	struct mm_struct *mm;
 	struct ntvm_ctx *nc;
+	/* What the first NTVM_IOC_API on this file accepted. */
+	struct mutex api_lock;
+	bool api_done;			/* under api_lock */
+	u64 features;			/* under api_lock */
 };
+
+/* The module's version; module/Kbuild passes the release's. */
+#ifndef NTVM_VERSION_MAJOR
+#define NTVM_VERSION_MAJOR	0
+#define NTVM_VERSION_MINOR	3
+#define NTVM_VERSION_PATCH	0
+#endif
 
 static inline struct ntvm_ctx *ntvm_ctx_of(void *ctx)
 {
@@ -130,5 +141,6 @@ void ntvm_reset_invalidate(struct ntvm_ctx *nc,
 
 /* ioctl.c */
 long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+long ntvm_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 #endif /* NTVM_CONTEXT_H */

@@ -20,7 +20,9 @@
 
 #include "context.h"
 
-#define NTVM_VERSION "0.2"
+#define NTVM_VERSION __stringify(NTVM_VERSION_MAJOR) "." \
+		     __stringify(NTVM_VERSION_MINOR) "." \
+		     __stringify(NTVM_VERSION_PATCH)
 
 /* Counters for leak checks, in debugfs ntvm/counters. */
 atomic_long_t ntvm_live_ctxs = ATOMIC_LONG_INIT(0);
@@ -46,6 +48,7 @@ static int ntvm_open(struct inode *inode, struct file *file)
 	}
 	nf->mm = current->mm;
 	nf->nc = nc;
+	mutex_init(&nf->api_lock);
 	file->private_data = nf;
 	return nonseekable_open(inode, file);
 }
@@ -55,6 +58,7 @@ static int ntvm_release(struct inode *inode, struct file *file)
 	struct ntvm_file *nf = file->private_data;
 
 	ntvm_ctx_put(nf->nc);
+	mutex_destroy(&nf->api_lock);
 	kfree(nf);
 	return 0;
 }
@@ -64,7 +68,9 @@ static const struct file_operations ntvm_fops = {
 	.open = ntvm_open,
 	.release = ntvm_release,
 	.unlocked_ioctl = ntvm_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
+#ifdef CONFIG_COMPAT
+	.compat_ioctl = ntvm_compat_ioctl,
+#endif
 };
 
 static struct miscdevice ntvm_misc = {

@@ -51,8 +51,8 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 	/* Never 0, which no allocation may take as checked. */
 	atomic64_set(&nc->changes, 1);
 	atomic64_set(&nc->place, ntvm_place(NTVM_GRANULARITY, 0));
-	ntvm_space_init(&nc->space, &ntvm_vm_ops, nc, NTVM_GRANULARITY,
-			ntvm_max_address(mm));
+	nt_space_init(&nc->space, &ntvm_vm_ops, nc, NTVM_GRANULARITY,
+		      ntvm_max_address(mm));
 	atomic_long_inc(&ntvm_live_ctxs);
 	return &nc->mn;
 }
@@ -62,7 +62,7 @@ static void ntvm_ctx_forget(struct ntvm_ctx *nc)
 {
 	mutex_lock(&nc->lock);
 	atomic_long_sub(nc->space.nallocs, &ntvm_live_allocs);
-	ntvm_space_destroy(&nc->space);
+	nt_space_destroy(&nc->space);
 	mutex_unlock(&nc->lock);
 }
 
@@ -75,7 +75,7 @@ static void ntvm_free_notifier(struct mmu_notifier *mn)
 	struct ntvm_ctx *nc = container_of(mn, struct ntvm_ctx, mn);
 
 	atomic_long_sub(nc->space.nallocs, &ntvm_live_allocs);
-	ntvm_space_destroy(&nc->space);
+	nt_space_destroy(&nc->space);
 	mutex_destroy(&nc->lock);
 	kfree(nc);
 	atomic_long_dec(&ntvm_live_ctxs);

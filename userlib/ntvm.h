@@ -107,7 +107,9 @@ typedef struct _SYSTEM_INFO {
 	WORD wProcessorRevision;
 } SYSTEM_INFO, *LPSYSTEM_INFO;
 
+#define PROCESSOR_ARCHITECTURE_INTEL	0
 #define PROCESSOR_ARCHITECTURE_AMD64	9
+#define PROCESSOR_INTEL_PENTIUM		586
 #define PROCESSOR_AMD_X8664		8664
 
 /*
@@ -263,7 +265,7 @@ void GetSystemInfo(LPSYSTEM_INFO info);
 /* The process's /dev/ntvm descriptor (opened on first use), or -1. */
 int ntvm_fd(void);
 /* Per-process statistics (reserved, committed, waste, largest free). */
-NTSTATUS ntvm_stats(struct ntvm_stats *stats);
+NTSTATUS ntvm_get_stats(struct ntvm_stats *stats);
 /*
  * Every region in [start, end), at most count, in one call; returns the
  * number filled in *count.
