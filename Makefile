@@ -112,11 +112,15 @@ install-dist:
 	install -D -m 0644 dist/60-ntvm.rules $(DESTDIR)$(UDEVRULESDIR)/60-ntvm.rules
 	install -D -m 0644 dist/ntvm.conf $(DESTDIR)$(MODULESLOADDIR)/ntvm.conf
 
+# The pages, and their other names (Documentation/man/links) as symlinks.
 install-man:
 	@for p in $(MANPAGES); do \
 		s=$${p##*.}; \
 		echo install -D -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/$${p##*/}; \
 		install -D -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/$${p##*/} || exit; \
+	done
+	@grep -v '^#' Documentation/man/links | while read -r a t; do \
+		ln -sf $$t $(DESTDIR)$(MANDIR)/man$${a##*.}/$$a || exit; \
 	done
 
 uninstall:
@@ -125,6 +129,8 @@ uninstall:
 		$(DESTDIR)$(MODULESLOADDIR)/ntvm.conf \
 		$(foreach t,$(TOOLS),$(DESTDIR)$(BINDIR)/$(notdir $(t))) \
 		$(foreach p,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
+	grep -v '^#' Documentation/man/links | while read -r a t; do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${a##*.}/$$a; done
 	$(if $(DESTDIR),@:,depmod -a $(KVER))
 
 # DKMS builds, signs (with its own MOK key where Secure Boot needs it) and
