@@ -25,8 +25,10 @@
 #error "ntvm.h did not see <windows.h>"
 #endif
 
-/* The includer's types are the ones used: these would clash otherwise
- * (not static: a variant without main() uses none of them). */
+/*
+ * The includer's types are the ones used: these would clash otherwise (not
+ * static: a variant without main() uses none of them).
+ */
 MEMORY_BASIC_INFORMATION mbi;
 SIZE_T size = 0x10000;
 PVOID base;
