@@ -68,7 +68,9 @@ TEST(unavailable)
 	MEMORY_BASIC_INFORMATION mbi;
 	PVOID base = NULL;
 	SIZE_T size = 0x10000, len = 0;
-	ULONG old = 0, count = 1;
+	ULONG old = 0, count = 1, gran = 0;
+	ULONG_PTR n = 4;
+	PVOID addrs[4];
 	struct ntvm_stats stats;
 	SYSTEM_INFO si;
 	const char *d;
@@ -84,8 +86,10 @@ TEST(unavailable)
 	ASSERT_NE(NULL, d);
 	EXPECT_EQ(0, strncmp(d, "libntvm: ", 9));
 	EXPECT_EQ(NULL, strchr(d, '\n'));
-	if (want == NTVM_NO_DEVICE)
+	if (want == NTVM_NO_DEVICE) {
 		EXPECT_NE(NULL, strstr(d, "modprobe ntvm"));
+		EXPECT_EQ(NULL, ntvm_module_version());
+	}
 	if (want == NTVM_NO_PERMISSION)
 		EXPECT_NE(NULL, strstr(d, "0666"));
 	if (want == NTVM_ABI_MISMATCH)
@@ -111,6 +115,11 @@ TEST(unavailable)
 	EXPECT_EQ(STATUS_NOT_SUPPORTED, ntvm_stats(&stats));
 	EXPECT_EQ(STATUS_NOT_SUPPORTED,
 		  ntvm_query_regions(base, (char *)base + 0x10000, &mbi, &count));
+	EXPECT_EQ(STATUS_NOT_SUPPORTED,
+		  NtGetWriteWatch(NtCurrentProcess(), 0, base, 0x10000, addrs, &n, &gran));
+	EXPECT_EQ(4, n);
+	EXPECT_EQ(0, gran);
+	EXPECT_EQ(STATUS_NOT_SUPPORTED, NtResetWriteWatch(NtCurrentProcess(), base, 0x10000));
 
 	/* Win32: failure and ERROR_NOT_SUPPORTED. */
 	SetLastError(0);
