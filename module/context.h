@@ -90,11 +90,9 @@ struct ntvm_file {
 	u64 features;			/* under api_lock */
 };
 
-/* The module's version; module/Kbuild passes the release's. */
+/* The module's version: module/Kbuild passes it, from the VERSION file. */
 #ifndef NTVM_VERSION_MAJOR
-#define NTVM_VERSION_MAJOR	0
-#define NTVM_VERSION_MINOR	3
-#define NTVM_VERSION_PATCH	0
+#error "NTVM_VERSION_MAJOR is not defined: build through module/Kbuild"
 #endif
 
 static inline struct ntvm_ctx *ntvm_ctx_of(void *ctx)

@@ -11,6 +11,9 @@
 /* The module's handshake answer, cached; 0, or -1 without the module. */
 int ntvm_geometry(struct ntvm_api *api);
 
+/* probe.c: open /dev/ntvm and decide availability (lock held); fd or -1. */
+int ntvm_probe_open(void);
+
 /* ntvm.c: the library's process-wide lock and its ioctl path. */
 void ntvm_lib_lock(void);
 void ntvm_lib_unlock(void);

@@ -102,11 +102,11 @@ static void ntvm_init_once(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-/* Called with ntvm_lock held. */
+/* Called with ntvm_lock held.  probe.c opens it and decides availability. */
 static int dev_fd_locked(void)
 {
 	if (ntvm_dev_fd < 0)
-		ntvm_dev_fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+		ntvm_dev_fd = ntvm_probe_open();
 	return ntvm_dev_fd;
 }
 
