@@ -26,6 +26,10 @@
 #define CUR NtCurrentProcess()
 #define P(x) ((PVOID)(uintptr_t)(x))
 #define U(x) ((uintptr_t)(x))
+/* NT's highest user address for this process: 64-bit, or i386. */
+#define MAXA ((uintptr_t)(sizeof(void *) == 8 ? 0x7ffffffeffffULL : 0xfffeffffUL))
+/* An address above it, in the range of this process's pointers. */
+#define ABOVE_MAXA ((uintptr_t)(sizeof(void *) == 8 ? 0x800000000000ULL : 0xffff8000UL))
 
 static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
 {
@@ -267,13 +271,13 @@ TEST_F(nt, allocation_validation)
 		  nt_alloc(&base, 0x200000, MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES,
 			   PAGE_READWRITE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_2,
-		  (base = P(0x800000000000ULL), nt_alloc(&base, 0x1000, MEM_RESERVE,
+		  (base = P(ABOVE_MAXA), nt_alloc(&base, 0x1000, MEM_RESERVE,
 							 PAGE_NOACCESS)));
-	base = P(0x7fffffff0000ULL);
+	base = P(MAXA + 1);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_2, nt_alloc(&base, 0x1000, MEM_RESERVE, PAGE_NOACCESS));
-	base = P(0x7ffffffe0000ULL);
+	base = P(MAXA + 1 - 0x10000);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, nt_alloc(&base, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
-	EXPECT_EQ(0x7ffffffe0000ULL, U(base));
+	EXPECT_EQ(MAXA + 1 - 0x10000, U(base));
 	base = NULL;
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
 		  NtAllocateVirtualMemory(CUR, &base, 0, NULL, MEM_COMMIT, PAGE_READWRITE));
@@ -337,7 +341,16 @@ TEST_F(nt, zero_bits)
 		  NtAllocateVirtualMemory(CUR, &base, 22, &size, MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_3,
 		  NtAllocateVirtualMemory(CUR, &base, 31, &size, MEM_COMMIT, PAGE_READWRITE));
-	/* A mask: only its leading zeros count (spec 1.6.4). */
+	/* A mask: only its leading zeros count (spec 1.6.4); 32-bit
+	 * processes have no mask form (spec 1.4.3).
+	 */
+	if (sizeof(void *) == 4) {
+		EXPECT_EQ(STATUS_INVALID_PARAMETER_3,
+			  NtAllocateVirtualMemory(CUR, &base, 0x1aaaaaaa, &size,
+						  MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE));
+		EXPECT_EQ(NULL, base);
+		return;
+	}
 	ASSERT_EQ(STATUS_SUCCESS,
 		  NtAllocateVirtualMemory(CUR, &base, 0x1aaaaaaa, &size,
 					  MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE));
@@ -355,8 +368,9 @@ TEST_F(nt, placement)
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&hi, 0x10000, MEM_RESERVE | MEM_TOP_DOWN,
 					   PAGE_NOACCESS));
 	EXPECT_GT(U(hi), U(lo));
-	EXPECT_LT(U(lo), 0x100000000ULL);
-	EXPECT_GT(U(hi), 0x7f0000000000ULL);
+	EXPECT_LT((uint64_t)U(lo), 0x100000000ULL);
+	/* The top of the user range: in an i386 process, its last quarter. */
+	EXPECT_GT((uint64_t)U(hi), sizeof(void *) == 8 ? 0x7f0000000000ULL : 0xc0000000ULL);
 	EXPECT_EQ(0, U(hi) % 0x10000);
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(lo, 0, MEM_RELEASE));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(hi, 0, MEM_RELEASE));
@@ -514,10 +528,10 @@ TEST_F(nt, address_requirements)
 	req.HighestEndingAddress = P(0x200007ff);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
 		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
-	req.HighestEndingAddress = P(0x7ffffffeffffULL + 0x1000);
+	req.HighestEndingAddress = P(MAXA + 0x1000);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
 		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
-	req.HighestEndingAddress = P(0x7ffffffeffffULL);
+	req.HighestEndingAddress = P(MAXA);
 	ASSERT_EQ(STATUS_SUCCESS,
 		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE, ext, 1));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
@@ -733,7 +747,7 @@ TEST_F(nt, free_type_rules)
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFreeVirtualMemory(CUR, &base, NULL, MEM_RELEASE));
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p, 0, MEM_RELEASE));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_2, nt_free(P(0x800000000000ULL), 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_2, nt_free(P(ABOVE_MAXA), 0, MEM_RELEASE));
 }
 
 /*
@@ -1098,11 +1112,12 @@ TEST_F(nt, system_info)
 
 	memset(&si, 0xcc, sizeof(si));
 	GetSystemInfo(&si);
-	EXPECT_EQ(PROCESSOR_ARCHITECTURE_AMD64, si.wProcessorArchitecture);
+	EXPECT_EQ(sizeof(void *) == 8 ? PROCESSOR_ARCHITECTURE_AMD64 :
+					PROCESSOR_ARCHITECTURE_INTEL, si.wProcessorArchitecture);
 	EXPECT_EQ(0x1000, si.dwPageSize);
 	EXPECT_EQ(0x10000, si.dwAllocationGranularity);
 	EXPECT_EQ(0x10000, U(si.lpMinimumApplicationAddress));
-	EXPECT_EQ(0x7ffffffeffffULL, U(si.lpMaximumApplicationAddress));
+	EXPECT_EQ(MAXA, U(si.lpMaximumApplicationAddress));
 	EXPECT_LE(1, si.dwNumberOfProcessors);
 	EXPECT_EQ(sysconf(_SC_NPROCESSORS_ONLN), si.dwNumberOfProcessors);
 }
@@ -1250,7 +1265,7 @@ TEST_F(nt, query_rules)
 	EXPECT_EQ(STATUS_INVALID_INFO_CLASS,
 		  NtQueryVirtualMemory(CUR, base, 7, &m, sizeof(m), &len));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  NtQueryVirtualMemory(CUR, P(0x7fffffff0000ULL), MemoryBasicInformation,
+		  NtQueryVirtualMemory(CUR, P(MAXA + 1), MemoryBasicInformation,
 				       &m, sizeof(m), &len));
 	EXPECT_EQ(STATUS_INVALID_HANDLE,
 		  NtQueryVirtualMemory(NULL, base, MemoryBasicInformation, &m, sizeof(m), &len));
@@ -1361,7 +1376,7 @@ TEST_F(nt, win32_errors)
 	EXPECT_EQ(0, VirtualQuery(base, &m, sizeof(m) - 1));
 	EXPECT_EQ(ERROR_BAD_LENGTH, GetLastError());
 	SetLastError(0);
-	EXPECT_EQ(0, VirtualQuery(P(0x7fffffff0000ULL), &m, sizeof(m)));
+	EXPECT_EQ(0, VirtualQuery(P(MAXA + 1), &m, sizeof(m)));
 	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
 	SetLastError(0);
 	EXPECT_FALSE(VirtualFree((char *)base + 0x1000, 0, MEM_RELEASE));
@@ -1551,6 +1566,9 @@ TEST_F(nt, map_count_limit)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/* Where the racing threads work: free in 64-bit and in i386 processes. */
+#define RACE_AREA ((uintptr_t)(sizeof(void *) == 8 ? 0x500000000ULL : 0x50000000UL))
+
 struct race_arg {
 	volatile int *stop;
 	unsigned int seed;
@@ -1560,7 +1578,7 @@ struct race_arg {
 static void *racer(void *v)
 {
 	struct race_arg *ra = v;
-	uintptr_t area = 0x500000000ULL;
+	uintptr_t area = RACE_AREA;
 	PVOID b;
 	SIZE_T s;
 	ULONG o;
@@ -1673,7 +1691,7 @@ TEST_F_TIMEOUT(nt, threads_race, 120)
 		EXPECT_LT(0, ra[i].ops);
 	}
 	/* NT state and page tables agree: committed RW pages are writable. */
-	for (a = 0x500000000ULL; a < 0x500000000ULL + 0x100000; a += 0x1000) {
+	for (a = RACE_AREA; a < RACE_AREA + 0x100000; a += 0x1000) {
 		m = q(P(a));
 		if (m.State == MEM_COMMIT && m.Protect == PAGE_READWRITE)
 			*(volatile char *)a = 2;
@@ -1692,7 +1710,8 @@ TEST_F_TIMEOUT(nt, threads_race, 120)
  */
 TEST_F_TIMEOUT(nt, many_allocations, 120)
 {
-	const int n = 100000;
+	/* An i386 process has 4 GiB of address space: 20,000 then. */
+	const int n = sizeof(void *) == 8 ? 100000 : 20000;
 	PVOID *v = calloc(n, sizeof(*v));
 	struct ntvm_stats before = stats(), st;
 	char *m;
@@ -1764,6 +1783,8 @@ TEST_F_TIMEOUT(nt, exit_no_leak, 120)
 /* vm.overcommit_memory=2: an over-limit commit fails and changes nothing. */
 TEST_F(nt, commitment_limit)
 {
+	/* 64 GiB reserved, or 2 GiB in an i386 process; half committed. */
+	const SIZE_T big = sizeof(void *) == 8 ? (SIZE_T)64 << 30 : (SIZE_T)2 << 30;
 	char old[16] = "";
 	PVOID base = NULL, c;
 	FILE *f;
@@ -1776,7 +1797,7 @@ TEST_F(nt, commitment_limit)
 	ASSERT_NE(NULL, f);
 	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
 	fclose(f);
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, (SIZE_T)64 << 30, MEM_RESERVE, PAGE_NOACCESS));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, big, MEM_RESERVE, PAGE_NOACCESS));
 	c = base;
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x10000, MEM_COMMIT, PAGE_READWRITE));
 	memset(base, 0x42, 0x10000);
@@ -1787,10 +1808,10 @@ TEST_F(nt, commitment_limit)
 	fclose(f);
 	c = (char *)base + 0x10000;
 	EXPECT_EQ(STATUS_COMMITMENT_LIMIT,
-		  nt_alloc(&c, ((SIZE_T)32 << 30), MEM_COMMIT, PAGE_READWRITE));
+		  nt_alloc(&c, big / 2, MEM_COMMIT, PAGE_READWRITE));
 	c = NULL;
 	EXPECT_EQ(STATUS_COMMITMENT_LIMIT,
-		  nt_alloc(&c, ((SIZE_T)32 << 30), MEM_COMMIT, PAGE_READWRITE));
+		  nt_alloc(&c, big / 2, MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_EQ(NULL, c);
 	f = fopen("/proc/sys/vm/overcommit_memory", "w");
 	ASSERT_NE(NULL, f);
@@ -1800,7 +1821,7 @@ TEST_F(nt, commitment_limit)
 	EXPECT_REGION(base, base, base, PAGE_NOACCESS, 0x10000, MEM_COMMIT, PAGE_READWRITE,
 		      MEM_PRIVATE);
 	EXPECT_REGION((char *)base + 0x10000, (char *)base + 0x10000, base, PAGE_NOACCESS,
-		      ((SIZE_T)64 << 30) - 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+		      big - 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
 	EXPECT_EQ(0x42, ((char *)base)[0xffff]);
 	EXPECT_TRUE(faults((char *)base + 0x10000, 0));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));

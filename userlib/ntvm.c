@@ -505,7 +505,7 @@ int ntvm_geometry(struct ntvm_api *out)
 /* Windows' access type of a fault, from the x86 page-fault error code. */
 static ULONG_PTR access_type(const void *ucontext)
 {
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__i386__)
 	const ucontext_t *uc = ucontext;
 	unsigned long err = uc ? uc->uc_mcontext.gregs[REG_ERR] : 0;
 
@@ -525,6 +525,10 @@ static PVOID fault_ip(const void *ucontext)
 	const ucontext_t *uc = ucontext;
 
 	return uc ? (PVOID)uc->uc_mcontext.gregs[REG_RIP] : NULL;
+#elif defined(__i386__)
+	const ucontext_t *uc = ucontext;
+
+	return uc ? (PVOID)uc->uc_mcontext.gregs[REG_EIP] : NULL;
 #else
 	(void)ucontext;
 	return NULL;
