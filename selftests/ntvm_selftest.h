@@ -4,6 +4,7 @@
 #define NTVM_SELFTEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <ntvm.h>
 
@@ -24,6 +25,21 @@ static inline long ntvm_counter(const char *name)
 			ret = val;
 	fclose(f);
 	return ret;
+}
+
+/*
+ * Without a usable /dev/ntvm (no module, no permission, another ABI) a
+ * program skips as a whole, the kselftest way: "1..0 # SKIP why" and exit
+ * status 4 (KSFT_SKIP), before any test runs.
+ */
+__attribute__((constructor)) static void ntvm_skip_without_device(void)
+{
+	if (ntvm_availability() == NTVM_AVAILABLE)
+		return;
+	printf("TAP version 13\n1..0 # SKIP ntvm is not usable here (%s): %s\n",
+	       ntvm_availability_string(ntvm_availability()), ntvm_diagnostic());
+	fflush(stdout);
+	exit(4);
 }
 
 #endif

@@ -11,6 +11,9 @@
 /* The module's handshake answer, cached; 0, or -1 without the module. */
 int ntvm_geometry(struct ntvm_api *api);
 
+/* probe.c: open /dev/ntvm and decide availability (lock held); fd or -1. */
+int ntvm_probe_open(void);
+
 /* ntvm.c: the library's process-wide lock and its ioctl path. */
 void ntvm_lib_lock(void);
 void ntvm_lib_unlock(void);
@@ -29,8 +32,8 @@ static inline int ntvm_ww_wants_alloc(__u32 type)
 	       (ntvm_ww_allocs && (type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE)));
 }
 
-void ntvm_ww_allocated(const struct ntvm_alloc *a);
-void ntvm_ww_freed(const struct ntvm_free *f);
+void ntvm_ww_allocated(const struct ntvm_alloc_args *a);
+void ntvm_ww_freed(const struct ntvm_free_args *f);
 void ntvm_ww_forget(void);		/* in a forked child */
 
 #endif

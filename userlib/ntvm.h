@@ -5,20 +5,56 @@
  * Programs written against the NT (Nt*) or Win32 (Virtual*) memory API
  * include this header and link with -lntvm.  All functions act on the
  * calling process: NtCurrentProcess() is the only process handle.
+ *
+ * Next to Windows headers: a program that includes Wine's or MinGW's
+ * <windows.h> first gets that header set's NT types and names, and this
+ * header defines only what is missing (see ntvm(3)).  The Win32 functions
+ * are then not declared here (NTVM_NO_WIN32 is implied): <windows.h>
+ * declares them, with its own calling convention, for the includer's own
+ * Win32 layer; call ntvm through the Nt* functions.
  */
 #ifndef NTVM_H
 #define NTVM_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <linux/ntvm.h>
+#ifndef _WIN32
+#include <signal.h>
+#endif
+/* The ABI header, installed as its own copy next to this one. */
+#include "ntvm/ntvm.h"
+/* NTVM_VERSION_*: generated from the source tree's VERSION file. */
+#include "ntvm/version.h"
+
+/* True when the library is at least version major.minor.patch. */
+#define NTVM_CHECK_VERSION(major, minor, patch)				\
+	(NTVM_VERSION_MAJOR > (major) ||				\
+	 (NTVM_VERSION_MAJOR == (major) &&				\
+	  (NTVM_VERSION_MINOR > (minor) ||				\
+	   (NTVM_VERSION_MINOR == (minor) && NTVM_VERSION_PATCH >= (patch)))))
+
+/* Wine's and MinGW's <windows.h> (windef.h and winnt.h) came first. */
+#if defined(_WINDEF_) && defined(_WINNT_)
+#define NTVM_WINDOWS_HEADERS 1
+#ifndef NTVM_NO_WIN32
+#define NTVM_NO_WIN32
+#endif
+#endif
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* ---- Types ---- */
+#ifdef NTVM_WINDOWS_HEADERS
+/* NTSTATUS is in winternl.h, ntdef.h or bcrypt.h, not in <windows.h>. */
+#if !defined(WINE_NTSTATUS_DECLARED) && !defined(_NTDEF_) && \
+	!defined(_NTSTATUS_PSDK)
+#define WINE_NTSTATUS_DECLARED
+#define _NTSTATUS_PSDK
+typedef LONG NTSTATUS, *PNTSTATUS;
+#endif
+#else /* !NTVM_WINDOWS_HEADERS */
 typedef int32_t NTSTATUS;
 typedef void *HANDLE;
 typedef void *PVOID;
@@ -83,11 +119,17 @@ typedef struct MEM_EXTENDED_PARAMETER {
 		DWORD ULong;
 	};
 } MEM_EXTENDED_PARAMETER, *PMEM_EXTENDED_PARAMETER;
+#endif /* !NTVM_WINDOWS_HEADERS */
 
+/* In winternl.h (Wine's; MinGW has none). */
+#if !defined(__WINE_WINTERNL_H)
 typedef enum _MEMORY_INFORMATION_CLASS {
 	MemoryBasicInformation = 0,
 } MEMORY_INFORMATION_CLASS;
+#endif
 
+/* In winbase.h. */
+#if !defined(__WINE_WINBASE_H) && !defined(_WINBASE_)
 typedef struct _SYSTEM_INFO {
 	union {
 		DWORD dwOemId;
@@ -106,9 +148,20 @@ typedef struct _SYSTEM_INFO {
 	WORD wProcessorLevel;
 	WORD wProcessorRevision;
 } SYSTEM_INFO, *LPSYSTEM_INFO;
+#endif
 
+#ifndef PROCESSOR_ARCHITECTURE_INTEL
+#define PROCESSOR_ARCHITECTURE_INTEL	0
+#endif
+#ifndef PROCESSOR_ARCHITECTURE_AMD64
 #define PROCESSOR_ARCHITECTURE_AMD64	9
+#endif
+#ifndef PROCESSOR_INTEL_PENTIUM
+#define PROCESSOR_INTEL_PENTIUM		586
+#endif
+#ifndef PROCESSOR_AMD_X8664
 #define PROCESSOR_AMD_X8664		8664
+#endif
 
 /*
  * What Windows puts in the EXCEPTION_RECORD of a guard-page fault:
@@ -125,104 +178,290 @@ typedef struct _NTVM_GUARD_EXCEPTION {
 typedef void (*NTVM_GUARD_CALLBACK)(const NTVM_GUARD_EXCEPTION *exception,
 				    void *context);
 
+#ifndef EXCEPTION_READ_FAULT
 #define EXCEPTION_READ_FAULT	0
+#endif
+#ifndef EXCEPTION_WRITE_FAULT
 #define EXCEPTION_WRITE_FAULT	1
+#endif
+#ifndef EXCEPTION_EXECUTE_FAULT
 #define EXCEPTION_EXECUTE_FAULT	8
+#endif
 
+#ifndef NtCurrentProcess
 #define NtCurrentProcess() ((HANDLE)(intptr_t)-1)
+#endif
 
-/* ---- Constants ---- */
+/* ---- Constants (each only where the includer has none) ---- */
+#ifndef MEM_COMMIT
 #define MEM_COMMIT			NTVM_MEM_COMMIT
+#endif
+#ifndef MEM_RESERVE
 #define MEM_RESERVE			NTVM_MEM_RESERVE
+#endif
+#ifndef MEM_DECOMMIT
 #define MEM_DECOMMIT			NTVM_MEM_DECOMMIT
+#endif
+#ifndef MEM_RELEASE
 #define MEM_RELEASE			NTVM_MEM_RELEASE
+#endif
+#ifndef MEM_FREE
 #define MEM_FREE			NTVM_MEM_FREE
+#endif
+#ifndef MEM_PRIVATE
 #define MEM_PRIVATE			NTVM_MEM_PRIVATE
+#endif
+#ifndef MEM_MAPPED
 #define MEM_MAPPED			NTVM_MEM_MAPPED
+#endif
+#ifndef MEM_RESET
 #define MEM_RESET			NTVM_MEM_RESET
+#endif
+#ifndef MEM_TOP_DOWN
 #define MEM_TOP_DOWN			NTVM_MEM_TOP_DOWN
+#endif
+#ifndef MEM_WRITE_WATCH
 #define MEM_WRITE_WATCH			NTVM_MEM_WRITE_WATCH
+#endif
+#ifndef MEM_PHYSICAL
 #define MEM_PHYSICAL			NTVM_MEM_PHYSICAL
+#endif
+#ifndef MEM_RESET_UNDO
 #define MEM_RESET_UNDO			NTVM_MEM_RESET_UNDO
+#endif
+#ifndef MEM_IMAGE
 #define MEM_IMAGE			0x01000000
+#endif
+#ifndef MEM_LARGE_PAGES
 #define MEM_LARGE_PAGES			NTVM_MEM_LARGE_PAGES
+#endif
+#ifndef MEM_RESERVE_PLACEHOLDER
 #define MEM_RESERVE_PLACEHOLDER		NTVM_MEM_RESERVE_PLACEHOLDER
+#endif
+#ifndef MEM_REPLACE_PLACEHOLDER
 #define MEM_REPLACE_PLACEHOLDER		NTVM_MEM_REPLACE_PLACEHOLDER
+#endif
+#ifndef MEM_COALESCE_PLACEHOLDERS
 #define MEM_COALESCE_PLACEHOLDERS	NTVM_MEM_COALESCE_PLACEHOLDERS
+#endif
+#ifndef MEM_PRESERVE_PLACEHOLDER
 #define MEM_PRESERVE_PLACEHOLDER	NTVM_MEM_PRESERVE_PLACEHOLDER
+#endif
+#ifndef AT_ROUND_TO_PAGE
 #define AT_ROUND_TO_PAGE		NTVM_AT_ROUND_TO_PAGE
+#endif
+#ifndef WRITE_WATCH_FLAG_RESET
 #define WRITE_WATCH_FLAG_RESET		0x01
+#endif
 
+#ifndef PAGE_NOACCESS
 #define PAGE_NOACCESS			NTVM_PAGE_NOACCESS
+#endif
+#ifndef PAGE_READONLY
 #define PAGE_READONLY			NTVM_PAGE_READONLY
+#endif
+#ifndef PAGE_READWRITE
 #define PAGE_READWRITE			NTVM_PAGE_READWRITE
+#endif
+#ifndef PAGE_WRITECOPY
 #define PAGE_WRITECOPY			NTVM_PAGE_WRITECOPY
+#endif
+#ifndef PAGE_EXECUTE
 #define PAGE_EXECUTE			NTVM_PAGE_EXECUTE
+#endif
+#ifndef PAGE_EXECUTE_READ
 #define PAGE_EXECUTE_READ		NTVM_PAGE_EXECUTE_READ
+#endif
+#ifndef PAGE_EXECUTE_READWRITE
 #define PAGE_EXECUTE_READWRITE		NTVM_PAGE_EXECUTE_READWRITE
+#endif
+#ifndef PAGE_EXECUTE_WRITECOPY
 #define PAGE_EXECUTE_WRITECOPY		NTVM_PAGE_EXECUTE_WRITECOPY
+#endif
+#ifndef PAGE_GUARD
 #define PAGE_GUARD			NTVM_PAGE_GUARD
+#endif
+#ifndef PAGE_NOCACHE
 #define PAGE_NOCACHE			NTVM_PAGE_NOCACHE
+#endif
+#ifndef PAGE_WRITECOMBINE
 #define PAGE_WRITECOMBINE		NTVM_PAGE_WRITECOMBINE
+#endif
 
+#ifndef STATUS_SUCCESS
 #define STATUS_SUCCESS			((NTSTATUS)NTVM_STATUS_SUCCESS)
+#endif
+#ifndef STATUS_GUARD_PAGE_VIOLATION
 #define STATUS_GUARD_PAGE_VIOLATION	((NTSTATUS)NTVM_STATUS_GUARD_PAGE_VIOLATION)
+#endif
+#ifndef STATUS_UNSUCCESSFUL
 #define STATUS_UNSUCCESSFUL		((NTSTATUS)NTVM_STATUS_UNSUCCESSFUL)
+#endif
+#ifndef STATUS_INVALID_INFO_CLASS
 #define STATUS_INVALID_INFO_CLASS	((NTSTATUS)NTVM_STATUS_INVALID_INFO_CLASS)
+#endif
+#ifndef STATUS_INFO_LENGTH_MISMATCH
 #define STATUS_INFO_LENGTH_MISMATCH	((NTSTATUS)NTVM_STATUS_INFO_LENGTH_MISMATCH)
+#endif
+#ifndef STATUS_ACCESS_VIOLATION
 #define STATUS_ACCESS_VIOLATION		((NTSTATUS)NTVM_STATUS_ACCESS_VIOLATION)
+#endif
+#ifndef STATUS_INVALID_HANDLE
 #define STATUS_INVALID_HANDLE		((NTSTATUS)NTVM_STATUS_INVALID_HANDLE)
+#endif
+#ifndef STATUS_INVALID_PARAMETER
 #define STATUS_INVALID_PARAMETER	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER)
+#endif
+#ifndef STATUS_NO_MEMORY
 #define STATUS_NO_MEMORY		((NTSTATUS)NTVM_STATUS_NO_MEMORY)
+#endif
+#ifndef STATUS_CONFLICTING_ADDRESSES
 #define STATUS_CONFLICTING_ADDRESSES	((NTSTATUS)NTVM_STATUS_CONFLICTING_ADDRESSES)
+#endif
+#ifndef STATUS_NOT_MAPPED_VIEW
 #define STATUS_NOT_MAPPED_VIEW		((NTSTATUS)NTVM_STATUS_NOT_MAPPED_VIEW)
+#endif
+#ifndef STATUS_UNABLE_TO_FREE_VM
 #define STATUS_UNABLE_TO_FREE_VM	((NTSTATUS)NTVM_STATUS_UNABLE_TO_FREE_VM)
+#endif
+#ifndef STATUS_ALREADY_COMMITTED
 #define STATUS_ALREADY_COMMITTED	((NTSTATUS)NTVM_STATUS_ALREADY_COMMITTED)
+#endif
+#ifndef STATUS_ACCESS_DENIED
 #define STATUS_ACCESS_DENIED		((NTSTATUS)NTVM_STATUS_ACCESS_DENIED)
+#endif
+#ifndef STATUS_NOT_COMMITTED
 #define STATUS_NOT_COMMITTED		((NTSTATUS)NTVM_STATUS_NOT_COMMITTED)
+#endif
+#ifndef STATUS_INVALID_PAGE_PROTECTION
 #define STATUS_INVALID_PAGE_PROTECTION	((NTSTATUS)NTVM_STATUS_INVALID_PAGE_PROTECTION)
+#endif
+#ifndef STATUS_PRIVILEGE_NOT_HELD
 #define STATUS_PRIVILEGE_NOT_HELD	((NTSTATUS)NTVM_STATUS_PRIVILEGE_NOT_HELD)
+#endif
+#ifndef STATUS_INSUFFICIENT_RESOURCES
 #define STATUS_INSUFFICIENT_RESOURCES	((NTSTATUS)NTVM_STATUS_INSUFFICIENT_RESOURCES)
+#endif
+#ifndef STATUS_FREE_VM_NOT_AT_BASE
 #define STATUS_FREE_VM_NOT_AT_BASE	((NTSTATUS)NTVM_STATUS_FREE_VM_NOT_AT_BASE)
+#endif
+#ifndef STATUS_MEMORY_NOT_ALLOCATED
 #define STATUS_MEMORY_NOT_ALLOCATED	((NTSTATUS)NTVM_STATUS_MEMORY_NOT_ALLOCATED)
+#endif
+#ifndef STATUS_NOT_SUPPORTED
 #define STATUS_NOT_SUPPORTED		((NTSTATUS)NTVM_STATUS_NOT_SUPPORTED)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_1
 #define STATUS_INVALID_PARAMETER_1	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_1)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_2
 #define STATUS_INVALID_PARAMETER_2	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_2)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_3
 #define STATUS_INVALID_PARAMETER_3	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_3)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_4
 #define STATUS_INVALID_PARAMETER_4	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_4)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_5
 #define STATUS_INVALID_PARAMETER_5	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_5)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_6
 #define STATUS_INVALID_PARAMETER_6	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_6)
+#endif
+#ifndef STATUS_COMMITMENT_LIMIT
 #define STATUS_COMMITMENT_LIMIT		((NTSTATUS)NTVM_STATUS_COMMITMENT_LIMIT)
+#endif
+#ifndef STATUS_INVALID_ADDRESS
 #define STATUS_INVALID_ADDRESS		((NTSTATUS)NTVM_STATUS_INVALID_ADDRESS)
+#endif
 /* The spec's other statuses: ntvm does not return them, programs test them. */
+#ifndef STATUS_WORKING_SET_LIMIT_RANGE
 #define STATUS_WORKING_SET_LIMIT_RANGE	((NTSTATUS)0x40000002)
+#endif
+#ifndef STATUS_WAS_LOCKED
 #define STATUS_WAS_LOCKED		((NTSTATUS)0x40000019)
+#endif
+#ifndef STATUS_PARTIAL_COPY
 #define STATUS_PARTIAL_COPY		((NTSTATUS)0x8000000D)
+#endif
+#ifndef STATUS_UNABLE_TO_DELETE_SECTION
 #define STATUS_UNABLE_TO_DELETE_SECTION	((NTSTATUS)0xC000001B)
+#endif
+#ifndef STATUS_NOT_LOCKED
 #define STATUS_NOT_LOCKED		((NTSTATUS)0xC000002A)
+#endif
+#ifndef STATUS_SECTION_PROTECTION
 #define STATUS_SECTION_PROTECTION	((NTSTATUS)0xC000004E)
+#endif
+#ifndef STATUS_INVALID_USER_BUFFER
 #define STATUS_INVALID_USER_BUFFER	((NTSTATUS)0xC00000E8)
+#endif
+#ifndef STATUS_STACK_OVERFLOW
 #define STATUS_STACK_OVERFLOW		((NTSTATUS)0xC00000FD)
+#endif
+#ifndef STATUS_PROCESS_IS_TERMINATING
 #define STATUS_PROCESS_IS_TERMINATING	((NTSTATUS)0xC000010A)
+#endif
+#ifndef STATUS_MAPPED_ALIGNMENT
 #define STATUS_MAPPED_ALIGNMENT		((NTSTATUS)0xC0000220)
+#endif
 
 /* Win32 error codes set by the Win32 functions. */
+#ifndef ERROR_SUCCESS
 #define ERROR_SUCCESS			0
+#endif
+#ifndef ERROR_INVALID_HANDLE
 #define ERROR_INVALID_HANDLE		6
+#endif
+#ifndef ERROR_NOT_ENOUGH_MEMORY
 #define ERROR_NOT_ENOUGH_MEMORY		8
+#endif
+#ifndef ERROR_ACCESS_DENIED
 #define ERROR_ACCESS_DENIED		5
+#endif
+#ifndef ERROR_BAD_LENGTH
 #define ERROR_BAD_LENGTH		24
+#endif
+#ifndef ERROR_GEN_FAILURE
 #define ERROR_GEN_FAILURE		31
+#endif
+#ifndef ERROR_NOT_SUPPORTED
 #define ERROR_NOT_SUPPORTED		50
+#endif
+#ifndef ERROR_INVALID_PARAMETER
 #define ERROR_INVALID_PARAMETER		87
+#endif
+#ifndef ERROR_INVALID_ADDRESS
 #define ERROR_INVALID_ADDRESS		487
+#endif
+#ifndef ERROR_NOACCESS
 #define ERROR_NOACCESS			998
+#endif
+#ifndef ERROR_PRIVILEGE_NOT_HELD
 #define ERROR_PRIVILEGE_NOT_HELD	1314
+#endif
+#ifndef ERROR_NO_SYSTEM_RESOURCES
 #define ERROR_NO_SYSTEM_RESOURCES	1450
+#endif
+#ifndef ERROR_COMMITMENT_LIMIT
 #define ERROR_COMMITMENT_LIMIT		1455
+#endif
+#ifndef ERROR_MR_MID_NOT_FOUND
 #define ERROR_MR_MID_NOT_FOUND		317
+#endif
 
-/* ---- NT API ---- */
+/*
+ * ---- NT API ----
+ * Wine's winternl.h declares these with the Windows calling convention
+ * (ms_abi); libntvm's use the System V one.  A program with that header
+ * (Wine's own ntdll, say) defines NTVM_NO_NT and keeps the types, constants
+ * and ntvm_* functions of this header.
+ */
+#ifndef NTVM_NO_NT
+#ifdef __WINE_WINTERNL_H
+#error "<ntvm.h> after Wine's <winternl.h>: define NTVM_NO_NT (see ntvm(3))"
+#endif
 NTSTATUS NtAllocateVirtualMemory(HANDLE process, PVOID *base, ULONG_PTR zero_bits,
 				 PSIZE_T size, ULONG type, ULONG protect);
 NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base, PSIZE_T size,
@@ -238,6 +477,7 @@ NTSTATUS NtGetWriteWatch(HANDLE process, ULONG flags, PVOID base, SIZE_T size,
 			 PVOID *addresses, ULONG_PTR *count, ULONG *granularity);
 NTSTATUS NtResetWriteWatch(HANDLE process, PVOID base, SIZE_T size);
 ULONG RtlNtStatusToDosError(NTSTATUS status);
+#endif /* NTVM_NO_NT */
 
 /*
  * ---- Win32 API ----
@@ -260,10 +500,47 @@ void GetSystemInfo(LPSYSTEM_INFO info);
 #endif /* NTVM_NO_WIN32 */
 
 /* ---- ntvm extensions ---- */
+
+/*
+ * Can ntvm be used here?  Decided once, at the first call of any libntvm
+ * function that needs /dev/ntvm (or of ntvm_availability()), and kept for
+ * the life of the process.  When it is not NTVM_AVAILABLE, every NT
+ * function returns STATUS_NOT_SUPPORTED and every Win32 function fails with
+ * ERROR_NOT_SUPPORTED, changing nothing; GetSystemInfo() still answers, with
+ * the fixed values of 64-bit Windows.  With NTVM_DEBUG=1 in the
+ * environment, the first such failure prints one line on stderr: what is
+ * wrong and what to do (the text of ntvm_diagnostic()).
+ */
+enum ntvm_availability {
+	NTVM_AVAILABLE = 0,		/* /dev/ntvm opened, handshake agreed */
+	NTVM_NO_DEVICE = 1,		/* no /dev/ntvm: the module is not loaded */
+	NTVM_NO_PERMISSION = 2,		/* /dev/ntvm may not be opened */
+	NTVM_ABI_MISMATCH = 3,		/* the module speaks another NTVM_API */
+	NTVM_UNSUPPORTED_KERNEL = 4,	/* this kernel cannot run ntvm */
+	NTVM_OPEN_FAILED = 5,		/* open(2) failed otherwise (EMFILE, ...): tried again */
+};
+enum ntvm_availability ntvm_availability(void);
+/* A short fixed text for an availability value ("no device", ...). */
+const char *ntvm_availability_string(enum ntvm_availability availability);
+/*
+ * One line on the current availability, with what is known (errno, both
+ * ABI numbers and versions) and a hint ("try 'modprobe ntvm'").
+ */
+const char *ntvm_diagnostic(void);
+/* The library's version at run time ("0.3.0"); NTVM_VERSION_STRING at build time. */
+const char *ntvm_library_version(void);
+/* The loaded module's version (/sys/module/ntvm/version), or NULL. */
+const char *ntvm_module_version(void);
+/*
+ * The ABI number (NTVM_API) the module speaks, 0 when unknown (no module);
+ * the library's own is NTVM_API.
+ */
+unsigned int ntvm_module_api(void);
+
 /* The process's /dev/ntvm descriptor (opened on first use), or -1. */
 int ntvm_fd(void);
 /* Per-process statistics (reserved, committed, waste, largest free). */
-NTSTATUS ntvm_stats(struct ntvm_stats *stats);
+NTSTATUS ntvm_get_stats(struct ntvm_stats *stats);
 /*
  * Every region in [start, end), at most count, in one call; returns the
  * number filled in *count.
@@ -285,9 +562,11 @@ NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
  * (if not NULL) for each guard-page fault, and hands other faults to the
  * SIGSEGV handler installed before it, or the default action.
  */
+#ifndef _WIN32
 NTSTATUS ntvm_guard_fault(const siginfo_t *si, const void *ucontext,
 			  NTVM_GUARD_EXCEPTION *exception);
 int ntvm_install_guard_handler(NTVM_GUARD_CALLBACK callback, void *context);
+#endif
 
 /*
  * How this process tracks writes to MEM_WRITE_WATCH memory, chosen at the
