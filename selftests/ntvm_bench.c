@@ -1,24 +1,56 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ntvm benchmark: each NT operation next to the raw Linux syscalls that do
- * the same memory work, in the same process, at 10 and at 100,000 live
- * allocations.  Not a test: it prints a table of costs and ratios.
+ * the same memory work, in the same process, alternated, median of three.
+ * Not a test: it prints tables of costs, ratios and kernel entries, and the
+ * same figures as CSV lines ("csv:" prefix; selftests/bench-run collects
+ * them).
  *
  * Run it with "make bench" (selftests/vm-run --icount): guest clocks then
  * count instructions, so the ratios repeat from run to run.
  *
- *   ntvm_bench [-n ITERATIONS] [-r REPETITIONS] [-s POPULATION_SIZE]
+ *   ntvm_bench [-t MS] [-n ITERATIONS] [-r REPETITIONS] [-s BYTES]
+ *              [-c CASE] [-w]
  *
- * The 100,000 allocations are 64K reservations by default: Linux merges
- * neighbouring ones into few VMAs, so the kernel's own costs stay flat and
- * the growth measured is ntvm's.  With -s 4096 each is a separate VMA, and
- * the raw syscalls slow down too (on 6.1 about twice).
+ *   -t MS   guest milliseconds of timed work per measurement (default 50);
+ *           the iteration count of each case follows from a probe of the
+ *           raw side, so cheap and costly cases take about as long
+ *   -n N    exactly N iterations per measurement instead (quick checks)
+ *   -r R    repetitions, the median is printed (default 3)
+ *   -s B    size of each population allocation (default 64K)
+ *   -c KEY  only the cases whose key contains KEY
+ *   -w      the write-watch part only
+ *
+ * Three parts:
+ *  - Kernel entries: every case runs once in a child under a ptrace
+ *    syscall counter (the guest has no strace): the system calls between
+ *    two marker calls, divided by the NT calls made, for ntvm and for raw.
+ *    Page faults (getrusage) are counted apart.
+ *  - Timing, by population: the process holds 1, 10, 100, 1,000, 2,000,
+ *    10,000 and 100,000 live allocations in turn (64K reservations by
+ *    default; Linux merges neighbouring ones into few VMAs, so the kernel's
+ *    own costs stay flat and the growth measured is ntvm's; with -s 4096
+ *    each is a VMA of its own).  The sweep cases run at every population,
+ *    the others at the ones they name.  The cases' own regions come on top.
+ *  - Write watch, for scale (no raw equivalent).
+ *
+ * Page-granular cases work in a 1 MiB (256-page) region: ntvm's is an NT
+ * reservation, raw's a PROT_NONE mapping of the same size, and an
+ * iteration moves on to the next page, cycling.
  */
 #include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,10 +59,15 @@
 #define CUR NtCurrentProcess()
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define GRAN 0x10000UL
+#define PG 4096UL
+#define BIG_PAGES 256			/* the 1 MiB region of the 4K cases */
+#define BIG (BIG_PAGES * PG)
 
-static int iters = 20000, reps = 3;
+static double budget_ns = 50e6;
+static long fixed_iters;
+static int reps = 3;
 static SIZE_T pop_size = GRAN;
-static char *area;		/* a reservation the fixed-address cases use */
+static const char *only;
 
 static double now_ns(void)
 {
@@ -40,24 +77,449 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+static double t_start;
+
 static void die(const char *what, long v)
 {
 	fprintf(stderr, "ntvm_bench: %s failed (%#lx)\n", what, v);
 	exit(1);
 }
 
-/* ---- The operations, as pairs: ntvm and raw ---- */
+/* ---- Regions ---- */
 
-static void nt_reserve_release(void)
+static char *nt_reserve(SIZE_T size)
 {
 	PVOID b = NULL;
-	SIZE_T s = GRAN;
+	SIZE_T s = size;
 
 	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESERVE, PAGE_NOACCESS))
-		die("reserve", 0);
-	s = 0;
-	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_RELEASE))
-		die("release", 0);
+		die("reserve", size);
+	return b;
+}
+
+static void nt_commit(char *p, SIZE_T size, ULONG prot)
+{
+	PVOID b = p;
+	SIZE_T s = size;
+
+	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, prot))
+		die("commit", (long)p);
+}
+
+static void nt_decommit(char *p, SIZE_T size)
+{
+	PVOID b = p;
+	SIZE_T s = size;
+
+	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT))
+		die("decommit", (long)p);
+}
+
+static void nt_release(char *p)
+{
+	PVOID b = p;
+	SIZE_T s = 0;
+
+	if (p && NtFreeVirtualMemory(CUR, &b, &s, MEM_RELEASE))
+		die("release", (long)p);
+}
+
+static char *raw_reserve(SIZE_T size)
+{
+	char *p = mmap(NULL, size, PROT_NONE, ANON | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap", size);
+	return p;
+}
+
+static void raw_commit(char *p, SIZE_T size)
+{
+	if (mmap(p, size, PROT_READ | PROT_WRITE, ANON | MAP_FIXED, -1, 0) != p)
+		die("mmap commit", (long)p);
+}
+
+static void raw_decommit(char *p, SIZE_T size)
+{
+	if (mmap(p, size, PROT_NONE, ANON | MAP_FIXED | MAP_NORESERVE, -1, 0) != p)
+		die("mmap decommit", (long)p);
+}
+
+static void touch_pages(char *p, long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		((volatile char *)p)[i * PG] = (char)i;
+}
+
+/*
+ * The live allocations of the population, and the 1 MiB regions of the
+ * page-granular cases: nt_big an NT reservation, raw_big a mapping.
+ */
+static PVOID *pop_v;
+static long npop;
+static char *nt_big, *raw_big;
+
+static void big_reserve(void)
+{
+	nt_big = nt_reserve(BIG);
+	raw_big = raw_reserve(BIG);
+}
+
+static void big_commit(void)
+{
+	big_reserve();
+	nt_commit(nt_big, BIG, PAGE_READWRITE);
+	touch_pages(nt_big, BIG_PAGES);
+	raw_commit(raw_big, BIG);
+	touch_pages(raw_big, BIG_PAGES);
+}
+
+static void big_free(void)
+{
+	nt_release(nt_big);
+	munmap(raw_big, BIG);
+	nt_big = raw_big = NULL;
+}
+
+#define PAGE_OF(base, i) ((base) + ((i) % BIG_PAGES) * PG)
+
+/* ---- Page-granular cases in a 1 MiB region ---- */
+
+static void nt_commit_decommit_4k(long i)
+{
+	char *p = PAGE_OF(nt_big, i);
+
+	nt_commit(p, PG, PAGE_READWRITE);
+	nt_decommit(p, PG);
+}
+
+static void raw_commit_decommit_4k(long i)
+{
+	char *p = PAGE_OF(raw_big, i);
+
+	raw_commit(p, PG);
+	raw_decommit(p, PG);
+}
+
+/* A heap commits a page it already has, writes it, and resets it. */
+static void nt_reset_4k(long i)
+{
+	char *p = PAGE_OF(nt_big, i);
+	PVOID b = p;
+	SIZE_T s = PG;
+
+	nt_commit(p, PG, PAGE_READWRITE);
+	*(volatile char *)p = 1;
+	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESET, PAGE_READWRITE))
+		die("reset", (long)p);
+}
+
+static void raw_reset_4k(long i)
+{
+	char *p = PAGE_OF(raw_big, i);
+
+	*(volatile char *)p = 1;
+	madvise(p, PG, MADV_FREE);
+}
+
+static void nt_protect_4k(long i)
+{
+	PVOID b = PAGE_OF(nt_big, i);
+	SIZE_T s = PG;
+	ULONG old;
+
+	if (NtProtectVirtualMemory(CUR, &b, &s, PAGE_READONLY, &old))
+		die("protect", 0);
+	if (NtProtectVirtualMemory(CUR, &b, &s, PAGE_READWRITE, &old))
+		die("protect", 0);
+}
+
+static void raw_protect_4k(long i)
+{
+	char *p = PAGE_OF(raw_big, i);
+
+	mprotect(p, PG, PROT_READ);
+	mprotect(p, PG, PROT_READ | PROT_WRITE);
+}
+
+/* One address of one of the live allocations, a different one each time. */
+static void nt_query_pop(long i)
+{
+	MEMORY_BASIC_INFORMATION m;
+	long k = (i * 7919) % npop;
+
+	if (NtQueryVirtualMemory(CUR, (char *)pop_v[k] + 0x800,
+				 MemoryBasicInformation, &m, sizeof(m), NULL))
+		die("query", k);
+}
+
+static void raw_query_pop(long i)
+{
+	unsigned char vec;
+	long k = (i * 7919) % npop;
+
+	mincore(pop_v[k], PG, &vec);
+}
+
+/*
+ * Decommit a run of 4 pages in the middle of a committed region: run k is
+ * pages 8k+2 .. 8k+5, so committed pages stay on both sides.  32 runs a
+ * batch; between batches, untimed, the region is committed and written
+ * again.
+ */
+#define RUN_PAGES 4
+#define RUNS 32
+
+static void nt_decommit_run(long i)
+{
+	nt_decommit(nt_big + ((i % RUNS) * 8 + 2) * PG, RUN_PAGES * PG);
+}
+
+static void raw_decommit_run(long i)
+{
+	raw_decommit(raw_big + ((i % RUNS) * 8 + 2) * PG, RUN_PAGES * PG);
+}
+
+static void nt_refill_runs(void)
+{
+	int k;
+
+	nt_commit(nt_big, BIG, PAGE_READWRITE);
+	for (k = 0; k < RUNS; k++)
+		touch_pages(nt_big + (k * 8 + 2) * PG, RUN_PAGES);
+}
+
+static void raw_refill_runs(void)
+{
+	int k;
+
+	for (k = 0; k < RUNS; k++) {
+		raw_commit(raw_big + (k * 8 + 2) * PG, RUN_PAGES * PG);
+		touch_pages(raw_big + (k * 8 + 2) * PG, RUN_PAGES);
+	}
+}
+
+/*
+ * An allocator's pattern, replayed: reserve a large heap and a JIT region,
+ * commit pages on demand and write them, reset freed pages, reuse some,
+ * decommit on trim, and toggle JIT pages between read-write and
+ * execute-read (write-xor-execute); then release both.  The script is
+ * drawn once from a fixed seed; ntvm and raw replay the same one.
+ */
+enum { M_RESERVE, M_JIT_ALLOC, M_COMMIT, M_TOUCH, M_RESET, M_DECOMMIT,
+	M_PROT_RW, M_PROT_RX, M_JIT_WRITE, M_RELEASE };
+
+struct mop {
+	unsigned char op;
+	unsigned short page, npages;
+};
+
+#define HEAP_PAGES 2048			/* 8 MiB */
+#define JIT_PAGES 256			/* 1 MiB */
+#define MIX_STEPS 200
+#define MIX_MAX (3 * MIX_STEPS + 8)
+
+static struct mop mix[MIX_MAX];
+static int nmix, mix_calls;
+
+static unsigned int mix_rand(void)
+{
+	static unsigned long long x = 0x4e54564d;
+
+	x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return x >> 33;
+}
+
+static void mix_add(int op, int page, int npages)
+{
+	mix[nmix++] = (struct mop){ op, page, npages };
+	if (op != M_TOUCH && op != M_JIT_WRITE)
+		mix_calls += op == M_RELEASE ? 2 : 1;
+}
+
+static void mix_gen(void)
+{
+	struct run { unsigned short p, n; } a[MIX_STEPS], f[MIX_STEPS], r;
+	static unsigned char used[HEAP_PAGES];
+	int k, j, t, p, n, na = 0, nf = 0;
+
+	if (nmix)
+		return;
+	mix_add(M_RESERVE, 0, HEAP_PAGES);
+	mix_add(M_JIT_ALLOC, 0, JIT_PAGES);
+	mix_add(M_PROT_RX, 0, JIT_PAGES);
+	for (k = 0; k < MIX_STEPS; k++) {
+		t = mix_rand() % 100;
+		if (t < 40 && nf && mix_rand() % 2) {		/* reuse */
+			j = mix_rand() % nf;
+			r = f[j];
+			f[j] = f[--nf];
+			mix_add(M_TOUCH, r.p, r.n);
+			a[na++] = r;
+		} else if (t < 40) {				/* commit */
+			n = 1 + mix_rand() % 8;
+			p = mix_rand() % (HEAP_PAGES - n);
+			for (j = 0; j < n && !used[p + j]; j++)
+				;
+			if (j < n)
+				continue;
+			memset(used + p, 1, n);
+			mix_add(M_COMMIT, p, n);
+			mix_add(M_TOUCH, p, n);
+			a[na++] = (struct run){ p, n };
+		} else if (t < 70 && na) {			/* free */
+			j = mix_rand() % na;
+			r = a[j];
+			a[j] = a[--na];
+			mix_add(M_RESET, r.p, r.n);
+			f[nf++] = r;
+		} else if (t < 80 && nf) {			/* trim */
+			j = mix_rand() % nf;
+			r = f[j];
+			f[j] = f[--nf];
+			memset(used + r.p, 0, r.n);
+			mix_add(M_DECOMMIT, r.p, r.n);
+		} else if (t >= 80) {				/* JIT */
+			p = mix_rand() % JIT_PAGES;
+			mix_add(M_PROT_RW, p, 1);
+			mix_add(M_JIT_WRITE, p, 1);
+			mix_add(M_PROT_RX, p, 1);
+		}
+	}
+	mix_add(M_RELEASE, 0, 0);
+}
+
+static void nt_protect_run(char *p, SIZE_T size, ULONG prot)
+{
+	PVOID b = p;
+	SIZE_T s = size;
+	ULONG old;
+
+	if (NtProtectVirtualMemory(CUR, &b, &s, prot, &old))
+		die("protect", (long)p);
+}
+
+static void nt_mixed(long i)
+{
+	char *heap = NULL, *jit = NULL, *p;
+	const struct mop *m;
+	PVOID b;
+	SIZE_T s;
+
+	for (m = mix; m < mix + nmix; m++) {
+		p = (m->op == M_PROT_RW || m->op == M_PROT_RX || m->op == M_JIT_WRITE ?
+		     jit : heap) + m->page * PG;
+		s = m->npages * PG;
+		switch (m->op) {
+		case M_RESERVE:
+			heap = nt_reserve(s);
+			break;
+		case M_JIT_ALLOC:
+			b = NULL;
+			if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESERVE | MEM_COMMIT,
+						    PAGE_READWRITE))
+				die("jit", 0);
+			jit = b;
+			break;
+		case M_COMMIT:
+			nt_commit(p, s, PAGE_READWRITE);
+			break;
+		case M_TOUCH:
+			touch_pages(p, m->npages);
+			break;
+		case M_RESET:
+			b = p;
+			if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESET, PAGE_READWRITE))
+				die("reset", (long)p);
+			break;
+		case M_DECOMMIT:
+			nt_decommit(p, s);
+			break;
+		case M_PROT_RW:
+			nt_protect_run(p, s, PAGE_READWRITE);
+			break;
+		case M_PROT_RX:
+			nt_protect_run(p, s, PAGE_EXECUTE_READ);
+			break;
+		case M_JIT_WRITE:
+			memset(p + (i % 64) * 64, 0xc3, 64);
+			break;
+		case M_RELEASE:
+			nt_release(heap);
+			nt_release(jit);
+			break;
+		}
+	}
+}
+
+static void raw_mixed(long i)
+{
+	char *heap = NULL, *jit = NULL, *p;
+	const struct mop *m;
+	SIZE_T s;
+
+	for (m = mix; m < mix + nmix; m++) {
+		p = (m->op == M_PROT_RW || m->op == M_PROT_RX || m->op == M_JIT_WRITE ?
+		     jit : heap) + m->page * PG;
+		s = m->npages * PG;
+		switch (m->op) {
+		case M_RESERVE:
+			heap = raw_reserve(s);
+			break;
+		case M_JIT_ALLOC:
+			jit = mmap(NULL, s, PROT_READ | PROT_WRITE, ANON, -1, 0);
+			if (jit == MAP_FAILED)
+				die("mmap jit", 0);
+			break;
+		case M_COMMIT:
+			raw_commit(p, s);
+			break;
+		case M_TOUCH:
+			touch_pages(p, m->npages);
+			break;
+		case M_RESET:
+			madvise(p, s, MADV_FREE);
+			break;
+		case M_DECOMMIT:
+			raw_decommit(p, s);
+			break;
+		case M_PROT_RW:
+			mprotect(p, s, PROT_READ | PROT_WRITE);
+			break;
+		case M_PROT_RX:
+			mprotect(p, s, PROT_READ | PROT_EXEC);
+			break;
+		case M_JIT_WRITE:
+			memset(p + (i % 64) * 64, 0xc3, 64);
+			break;
+		case M_RELEASE:
+			munmap(heap, HEAP_PAGES * PG);
+			munmap(jit, JIT_PAGES * PG);
+			break;
+		}
+	}
+}
+
+/* ---- The 64K cases of the first benchmark, in a 1 MiB NT reservation ---- */
+
+static char *area;
+
+static void area_init(void)
+{
+	if (!area)
+		area = nt_reserve(16 * GRAN);
+}
+
+static void nt_reserve_release(long i)
+{
+	nt_release(nt_reserve(GRAN));
+}
+
+static void raw_reserve_release(long i)
+{
+	munmap(raw_reserve(GRAN), GRAN);
 }
 
 /*
@@ -67,33 +529,22 @@ static void nt_reserve_release(void)
  */
 static char *next_base;
 
-static void setup_next_base(void)
+static void setup_next_base(int nt)
 {
-	PVOID b = NULL;
-	SIZE_T s = GRAN;
-
-	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESERVE, PAGE_NOACCESS))
-		die("reserve", 0);
-	next_base = b;
-	s = 0;
-	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_RELEASE))
-		die("release", 0);
+	next_base = nt_reserve(GRAN);
+	nt_release(next_base);
 }
 
-static void nt_reserve_release_same(void)
+static void nt_reserve_release_same(long i)
 {
-	PVOID b = NULL;
-	SIZE_T s = GRAN;
+	char *b = nt_reserve(GRAN);
 
-	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESERVE, PAGE_NOACCESS) ||
-	    b != next_base)
-		die("reserve", (long)b);
-	s = 0;
-	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_RELEASE))
-		die("release", 0);
+	if (b != next_base)
+		die("reserve at the expected base", (long)b);
+	nt_release(b);
 }
 
-static void raw_reserve_release_same(void)
+static void raw_reserve_release_same(long i)
 {
 	void *p = mmap(next_base, GRAN, PROT_NONE,
 		       ANON | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
@@ -103,83 +554,55 @@ static void raw_reserve_release_same(void)
 	munmap(p, GRAN);
 }
 
-static void raw_reserve_release(void)
-{
-	void *p = mmap(NULL, GRAN, PROT_NONE, ANON | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap", 0);
-	munmap(p, GRAN);
-}
-
 /* Calibration: the cost of entering the kernel by ioctl and by syscall. */
-static void nt_ioctl_entry(void)
+static void nt_ioctl_entry(long i)
 {
 	struct ntvm_api api = { .size = sizeof(api), .api = NTVM_API };
 
 	ioctl(ntvm_fd(), NTVM_IOC_API, &api);
 }
 
-static void raw_syscall_entry(void)
+static void raw_syscall_entry(long i)
 {
 	syscall(SYS_getppid);
 }
 
-static void nt_commit_decommit(void)
+static void nt_commit_decommit(long i)
+{
+	nt_commit(area, GRAN, PAGE_READWRITE);
+	nt_decommit(area, GRAN);
+}
+
+static void raw_commit_decommit(long i)
+{
+	raw_commit(area, GRAN);
+	raw_decommit(area, GRAN);
+}
+
+static void nt_commit_touch_reset(long i)
 {
 	PVOID b = area;
 	SIZE_T s = GRAN;
 
-	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE))
-		die("commit", 0);
-	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT))
-		die("decommit", 0);
-}
-
-static void raw_commit_decommit(void)
-{
-	if (mmap(area, GRAN, PROT_READ | PROT_WRITE, ANON | MAP_FIXED, -1, 0) == MAP_FAILED)
-		die("mmap commit", 0);
-	if (mmap(area, GRAN, PROT_NONE, ANON | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
-		die("mmap decommit", 0);
-}
-
-static void touch(void)
-{
-	int i;
-
-	for (i = 0; i < (int)(GRAN / 4096); i++)
-		area[i * 4096] = 1;
-}
-
-static void nt_commit_touch_reset(void)
-{
-	PVOID b = area;
-	SIZE_T s = GRAN;
-
-	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE))
-		die("commit", 0);
-	touch();
+	nt_commit(area, GRAN, PAGE_READWRITE);
+	touch_pages(area, GRAN / PG);
 	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESET, PAGE_READWRITE))
 		die("reset", 0);
-	if (NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT))
-		die("decommit", 0);
+	nt_decommit(area, GRAN);
 }
 
-static void raw_commit_touch_reset(void)
+static void raw_commit_touch_reset(long i)
 {
-	if (mmap(area, GRAN, PROT_READ | PROT_WRITE, ANON | MAP_FIXED, -1, 0) == MAP_FAILED)
-		die("mmap commit", 0);
-	touch();
+	raw_commit(area, GRAN);
+	touch_pages(area, GRAN / PG);
 	madvise(area, GRAN, MADV_FREE);
-	if (mmap(area, GRAN, PROT_NONE, ANON | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
-		die("mmap decommit", 0);
+	raw_decommit(area, GRAN);
 }
 
-static void nt_protect(void)
+static void nt_protect(long i)
 {
 	PVOID b = area;
-	SIZE_T s = 4096;
+	SIZE_T s = PG;
 	ULONG old;
 
 	if (NtProtectVirtualMemory(CUR, &b, &s, PAGE_READONLY, &old))
@@ -188,13 +611,13 @@ static void nt_protect(void)
 		die("protect", 0);
 }
 
-static void raw_protect(void)
+static void raw_protect(long i)
 {
-	mprotect(area, 4096, PROT_READ);
-	mprotect(area, 4096, PROT_READ | PROT_WRITE);
+	mprotect(area, PG, PROT_READ);
+	mprotect(area, PG, PROT_READ | PROT_WRITE);
 }
 
-static void nt_query(void)
+static void nt_query(long i)
 {
 	MEMORY_BASIC_INFORMATION m;
 
@@ -203,14 +626,351 @@ static void nt_query(void)
 		die("query", 0);
 }
 
-static void raw_query(void)
+static void raw_query(long i)
 {
 	unsigned char vec;
 
-	mincore(area, 4096, &vec);
+	mincore(area, PG, &vec);
 }
 
-/* ---- Measurement ---- */
+/* The raw 64K cases change the area behind ntvm's back: ntvm sets it again. */
+static void setup_protect(int nt)
+{
+	nt_commit(area, GRAN, PAGE_READWRITE);
+}
+
+static void setup_uncommitted(int nt)
+{
+	PVOID b = area;
+	SIZE_T s = GRAN;
+
+	NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT);
+}
+
+static void mixed_init(void)
+{
+	mix_gen();
+}
+
+/* ---- The cases ---- */
+
+static const long points[] = { 1, 10, 100, 1000, 2000, 10000, 100000 };
+#define NPOINTS 7
+#define AT(p) (1u << (p))
+#define SWEEP 0x7fu			/* every population */
+#define P10 AT(1)
+#define P2000 AT(4)
+#define P100K AT(6)
+
+#define G_PAGE "page-granular"		/* issue 12's table, and more */
+#define G_64K "64K (first benchmark)"
+#define G_CAL "calibration"
+
+struct bench_case {
+	const char *key, *name, *raw_ops;
+	unsigned int pops;		/* AT(index in points[]) */
+	int primary;			/* the population of the summary row */
+	int nt_calls;			/* NT calls an iteration makes */
+	int batch;			/* iterations between refills, 0: none */
+	void (*init)(void), (*fini)(void);
+	void (*setup)(int nt);		/* before each measurement */
+	void (*nt)(long i), (*raw)(long i);
+	void (*nt_refill)(void), (*raw_refill)(void);
+	double target;			/* ntvm/raw, 0: none */
+	const char *group;
+};
+
+static const struct bench_case cases[] = {
+	{ "commit_decommit_4k", "commit+decommit 4K", "mmap(FIXED RW) + mmap(FIXED NONE)",
+	  SWEEP, 1, 2, 0, big_reserve, big_free, NULL,
+	  nt_commit_decommit_4k, raw_commit_decommit_4k, NULL, NULL, 1.2,
+	  G_PAGE },
+	{ "reset_4k", "commit+touch+reset 4K", "touch + madvise(FREE)",
+	  SWEEP, 1, 2, 0, big_commit, big_free, NULL,
+	  nt_reset_4k, raw_reset_4k, NULL, NULL, 1.2,
+	  G_PAGE },
+	{ "protect_4k", "protect RW<->RO 4K", "2 x mprotect",
+	  SWEEP, 1, 2, 0, big_commit, big_free, NULL,
+	  nt_protect_4k, raw_protect_4k, NULL, NULL, 1.5,
+	  G_PAGE },
+	{ "reserve_release_64k", "reserve+release 64K",
+	  "mmap(NONE) of ntvm's range + munmap",
+	  SWEEP, 1, 2, 0, NULL, NULL, setup_next_base,
+	  nt_reserve_release_same, raw_reserve_release_same, NULL, NULL, 1.2,
+	  G_PAGE },
+	{ "query", "query 1 of N allocs", "mincore of 1 page",
+	  SWEEP, 4, 1, 0, NULL, NULL, NULL,
+	  nt_query_pop, raw_query_pop, NULL, NULL, 1.0,
+	  G_PAGE },
+	{ "decommit_run", "decommit 4 pages mid-region", "mmap(FIXED NONE)",
+	  P10, 1, 1, RUNS, big_commit, big_free, NULL,
+	  nt_decommit_run, raw_decommit_run, nt_refill_runs, raw_refill_runs, 0,
+	  G_PAGE },
+	{ "mixed", "allocator replay", "mmap/madvise/mprotect/munmap",
+	  P10, 1, 0, 0, mixed_init, NULL, NULL, nt_mixed, raw_mixed, NULL, NULL, 0,
+	  G_PAGE },
+	{ "reserve_release_null", "reserve+release 64K anywhere",
+	  "mmap(NULL NONE) + munmap",
+	  P10 | P100K, 1, 2, 0, NULL, NULL, NULL,
+	  nt_reserve_release, raw_reserve_release, NULL, NULL, 0,
+	  G_64K },
+	{ "commit_decommit_64k", "commit+decommit 64K", "mmap(FIXED RW) + mmap(FIXED NONE)",
+	  P10 | P100K, 1, 2, 0, area_init, NULL, setup_uncommitted,
+	  nt_commit_decommit, raw_commit_decommit, NULL, NULL, 1.2,
+	  G_64K },
+	{ "reset_64k", "commit+touch+reset+decommit 64K",
+	  "the same with madvise(FREE)",
+	  P10 | P100K, 1, 3, 0, area_init, NULL, setup_uncommitted,
+	  nt_commit_touch_reset, raw_commit_touch_reset, NULL, NULL, 1.2,
+	  G_64K },
+	{ "protect_area", "protect RO+RW 4K of 64K", "2 x mprotect",
+	  P10 | P100K, 1, 2, 0, area_init, NULL, setup_protect,
+	  nt_protect, raw_protect, NULL, NULL, 1.5,
+	  G_64K },
+	{ "query_area", "query (vs mincore)", "mincore of 1 page",
+	  P10 | P100K, 1, 1, 0, area_init, NULL, setup_protect,
+	  nt_query, raw_query, NULL, NULL, 1.0,
+	  G_64K },
+	{ "entry", "ioctl vs getppid", "getppid",
+	  P10 | P100K, 1, 1, 0, NULL, NULL, NULL,
+	  nt_ioctl_entry, raw_syscall_entry, NULL, NULL, 0,
+	  G_CAL },
+};
+
+#define NC (sizeof(cases) / sizeof(cases[0]))
+
+static int nt_calls(const struct bench_case *c)
+{
+	return c->nt_calls ? c->nt_calls : mix_calls;
+}
+
+static int selected(const struct bench_case *c)
+{
+	return !only || strstr(c->key, only);
+}
+
+/* ---- Population ---- */
+
+static void populate_to(long n)
+{
+	SIZE_T s;
+
+	pop_v = realloc(pop_v, n * sizeof(*pop_v));
+	if (!pop_v)
+		die("realloc", n);
+	for (; npop < n; npop++) {
+		s = pop_size;
+		pop_v[npop] = NULL;
+		if (NtAllocateVirtualMemory(CUR, &pop_v[npop], 0, &s, MEM_RESERVE,
+					    PAGE_NOACCESS))
+			die("populate", npop);
+	}
+}
+
+/* ---- Running a case ---- */
+
+/* n iterations from 0, a refill after each batch; returns the timed ns. */
+static double run(const struct bench_case *c, int nt, long n)
+{
+	void (*fn)(long) = nt ? c->nt : c->raw;
+	void (*refill)(void) = nt ? c->nt_refill : c->raw_refill;
+	long i = 0, j, m, batch = c->batch ? c->batch : n;
+	double t, sum = 0;
+
+	while (i < n) {
+		m = n - i < batch ? n - i : batch;
+		t = now_ns();
+		for (j = 0; j < m; j++)
+			fn(i++);
+		sum += now_ns() - t;
+		if (refill)
+			refill();
+	}
+	return sum;
+}
+
+static long round_batch(const struct bench_case *c, long n)
+{
+	if (n < 1)
+		n = 1;
+	if (c->batch)
+		n = (n + c->batch - 1) / c->batch * c->batch;
+	return n;
+}
+
+/* ns per iteration: setup, a warm-up of a tenth, then n timed. */
+static double measure(const struct bench_case *c, int nt, long n)
+{
+	if (c->setup)
+		c->setup(nt);
+	run(c, nt, round_batch(c, n / 10));
+	return run(c, nt, n) / n;
+}
+
+/* ---- Kernel entries: a ptrace syscall counter ---- */
+
+#define MARK_START 0x4e540
+#define MARK_STOP 0x4e541
+#define NSYS 512
+#define NO_PTRACE 3			/* the child's exit status */
+
+struct count {
+	long calls;			/* NT calls made while counting */
+	long sys, faults;		/* system calls and page faults */
+	char detail[128];		/* "ioctl:2 madvise:1" per iteration */
+};
+
+static struct count counts[NC][2];	/* [case][raw, ntvm] */
+
+static void marker(long nr)
+{
+	syscall(nr);			/* -ENOSYS, but the tracer sees it */
+}
+
+/* In the traced child: the case, with markers around the timed parts. */
+static void count_child(const struct bench_case *c, int nt, long n, long *faults)
+{
+	void (*fn)(long) = nt ? c->nt : c->raw;
+	void (*refill)(void) = nt ? c->nt_refill : c->raw_refill;
+	long i = 0, j, m, batch = c->batch ? c->batch : n;
+	struct rusage a, b;
+
+	populate_to(points[c->primary]);
+	if (c->init)
+		c->init();
+	if (c->setup)
+		c->setup(nt);
+	run(c, nt, round_batch(c, 2));		/* first-call work */
+	*faults = 0;
+	while (i < n) {
+		m = n - i < batch ? n - i : batch;
+		getrusage(RUSAGE_SELF, &a);
+		marker(MARK_START);
+		for (j = 0; j < m; j++)
+			fn(i++);
+		marker(MARK_STOP);
+		getrusage(RUSAGE_SELF, &b);
+		*faults += b.ru_minflt - a.ru_minflt + b.ru_majflt - a.ru_majflt;
+		if (refill)
+			refill();
+	}
+}
+
+static const char *sys_name(int nr)
+{
+	static char buf[16];
+
+	switch (nr) {
+	case SYS_ioctl: return "ioctl";
+	case SYS_mmap: return "mmap";
+	case SYS_munmap: return "munmap";
+	case SYS_mprotect: return "mprotect";
+	case SYS_madvise: return "madvise";
+	case SYS_mincore: return "mincore";
+	case SYS_futex: return "futex";
+	case SYS_getppid: return "getppid";
+	case SYS_openat: return "openat";
+	}
+	snprintf(buf, sizeof(buf), "sys%d", nr);
+	return buf;
+}
+
+static void count_entries(const struct bench_case *c, int nt, struct count *out)
+{
+	long n = c->batch ? c->batch : c->nt_calls ? 64 : 2, nr;
+	long hist[NSYS] = { 0 };
+	long *shared;
+	int st, sig = 0, in_sys = 0, on = 0, k, len;
+	pid_t pid;
+
+	shared = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		die("mmap shared", 0);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork", 0);
+	if (!pid) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+			_exit(NO_PTRACE);
+		raise(SIGSTOP);
+		count_child(c, nt, n, shared);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		die("waitpid", 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == NO_PTRACE) {
+		/* Yama's ptrace_scope 3, or this process is traced itself */
+		out->calls = 0;
+		strcpy(out->detail, "(no ptrace)");
+		munmap(shared, PG);
+		return;
+	}
+	if (!WIFSTOPPED(st))
+		die("stopping the counted child", st);
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)))
+		die("PTRACE_SETOPTIONS", 0);
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)sig))
+			die("PTRACE_SYSCALL", 0);
+		sig = 0;
+		if (waitpid(pid, &st, 0) != pid)
+			die("waitpid", 0);
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			break;
+		if (WSTOPSIG(st) != (SIGTRAP | 0x80)) {
+			sig = WSTOPSIG(st);	/* a signal: deliver it */
+			continue;
+		}
+		in_sys = !in_sys;
+		if (!in_sys)			/* the exit stop */
+			continue;
+		nr = ptrace(PTRACE_PEEKUSER, pid,
+			    (void *)offsetof(struct user_regs_struct, orig_rax), NULL);
+		if (nr == MARK_START)
+			on = 1;
+		else if (nr == MARK_STOP)
+			on = 0;
+		else if (on)
+			hist[nr >= 0 && nr < NSYS ? nr : NSYS - 1]++;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		die("counted child", st);
+	out->calls = n * nt_calls(c);
+	out->faults = *shared;
+	out->sys = 0;
+	out->detail[0] = 0;
+	for (k = 0, len = 0; k < NSYS; k++) {
+		if (!hist[k])
+			continue;
+		out->sys += hist[k];
+		len += snprintf(out->detail + len, sizeof(out->detail) - len, "%s%s:%g",
+				len ? " " : "", sys_name(k), (double)hist[k] / n);
+		if (len >= (int)sizeof(out->detail))
+			len = sizeof(out->detail) - 1;
+	}
+	munmap(shared, PG);
+}
+
+/* ---- Results ---- */
+
+struct result {
+	long iters;
+	double raw, nt;			/* median ns per iteration */
+};
+
+static struct result results[NC][NPOINTS];
+static int progress_i, progress_n;
+
+static void progress(const char *what, const struct bench_case *c, long pop)
+{
+	fprintf(stderr, "ntvm_bench: [%d/%d] %s %s", ++progress_i, progress_n,
+		what, c->key);
+	if (pop >= 0)
+		fprintf(stderr, " at %ld allocations", pop);
+	fprintf(stderr, " (%.1f s guest)\n", (now_ns() - t_start) / 1e9);
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -219,107 +979,138 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median over repetitions of ns per call; raw and ntvm interleaved. */
-static void measure(void (*fn)(void), void (*setup)(void), double *out, int rep)
-{
-	double t;
-	int i;
-
-	if (setup)
-		setup();
-	for (i = 0; i < iters / 10; i++)	/* warm up, not timed */
-		fn();
-	t = now_ns();
-	for (i = 0; i < iters; i++)
-		fn();
-	out[rep] = (now_ns() - t) / iters;
-}
-
-static void setup_protect(void)
-{
-	PVOID b = area;
-	SIZE_T s = GRAN;
-
-	if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE))
-		die("commit for protect", 0);
-}
-
-static void setup_uncommitted(void)
-{
-	PVOID b = area;
-	SIZE_T s = GRAN;
-
-	NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT);
-}
-
-struct bench {
-	const char *name;
-	void (*nt)(void), (*raw)(void), (*setup)(void);
-	double target;
-};
-
-static const struct bench benches[] = {
-	{ "reserve+release 64K", nt_reserve_release_same,
-	  raw_reserve_release_same, setup_next_base, 1.2 },
-	{ "  raw at mmap(NULL)", nt_reserve_release, raw_reserve_release, NULL, 0 },
-	{ "commit+decommit 64K", nt_commit_decommit, raw_commit_decommit,
-	  setup_uncommitted, 1.2 },
-	{ "commit+touch+reset 64K", nt_commit_touch_reset, raw_commit_touch_reset,
-	  setup_uncommitted, 1.2 },
-	{ "protect RO+RW 4K", nt_protect, raw_protect, setup_protect, 1.5 },
-	{ "query (vs mincore)", nt_query, raw_query, setup_protect, 1.0 },
-	{ "ioctl vs getppid", nt_ioctl_entry, raw_syscall_entry, NULL, 0 },
-};
-
-#define NB (sizeof(benches) / sizeof(benches[0]))
-
-static double results[2][NB][2];	/* [population][bench][raw, ntvm] */
-
-static void run_all(int pop)
+static void time_case(const struct bench_case *c, int p)
 {
 	double raw[16], nt[16];
-	unsigned int b;
+	long n;
 	int r;
 
-	for (b = 0; b < NB; b++) {
-		for (r = 0; r < reps; r++) {
-			measure(benches[b].raw, benches[b].setup, raw, r);
-			measure(benches[b].nt, benches[b].setup, nt, r);
+	progress("timing", c, points[p]);
+	if (c->init)
+		c->init();
+	if (fixed_iters) {
+		n = round_batch(c, fixed_iters);
+	} else {
+		/* a probe of the raw side sets the count for both */
+		if (c->setup)
+			c->setup(0);
+		n = round_batch(c, c->batch ? c->batch : 8);
+		n = round_batch(c, budget_ns / (run(c, 0, n) / n));
+		if (n > 200000)
+			n = 200000;
+	}
+	for (r = 0; r < reps; r++) {
+		raw[r] = measure(c, 0, n);
+		nt[r] = measure(c, 1, n);
+	}
+	if (c->fini)
+		c->fini();
+	qsort(raw, reps, sizeof(double), cmp_double);
+	qsort(nt, reps, sizeof(double), cmp_double);
+	results[c - cases][p] = (struct result){ n, raw[reps / 2], nt[reps / 2] };
+}
+
+/* Per NT call; NAN when not counted. */
+static double per_call(const struct count *k, long v)
+{
+	return k->calls ? (double)v / k->calls : NAN;
+}
+
+static void print_tables(const char *kernel)
+{
+	const struct bench_case *c;
+	const struct result *res;
+	const struct count *k;
+	double ratio, growth;
+	int p, ok = 1;
+
+	printf("\nntvm benchmark on %s: guest ns per iteration (icount: instructions),\n"
+	       "median of %d; population: allocations of %zu bytes; sys/call: system\n"
+	       "calls per NT call (raw: per equivalent operation), ptrace-counted\n\n",
+	       kernel, reps, pop_size);
+	printf("%-32s %6s %6s %9s %9s %6s %6s  %9s %9s  %s\n", "case", "allocs", "iters",
+	       "raw", "ntvm", "ratio", "target", "sys/call", "", "ntvm syscalls per iteration");
+	printf("%-32s %6s %6s %9s %9s %6s %6s  %9s %9s\n", "", "", "", "", "", "", "",
+	       "raw", "ntvm");
+	for (c = cases; c < cases + NC; c++) {
+		if (!selected(c))
+			continue;
+		res = &results[c - cases][c->primary];
+		k = counts[c - cases];
+		ratio = res->nt / res->raw;
+		printf("%-32s %6ld %6ld %9.0f %9.0f %5.2fx ", c->name,
+		       points[c->primary], res->iters, res->raw, res->nt, ratio);
+		if (c->target) {
+			printf("%5.1fx%s", c->target, ratio <= c->target ? " " : "!");
+			ok &= ratio <= c->target;
+		} else {
+			printf("%6s ", "-");
 		}
-		qsort(raw, reps, sizeof(double), cmp_double);
-		qsort(nt, reps, sizeof(double), cmp_double);
-		results[pop][b][0] = raw[reps / 2];
-		results[pop][b][1] = nt[reps / 2];
+		printf(" %9.2f %9.2f  %s\n", per_call(&k[0], k[0].sys),
+		       per_call(&k[1], k[1].sys), k[1].detail);
+	}
+	printf("(!: over the target)  %s\n", ok ? "every target met" : "some targets missed");
+
+	printf("\nscaling: ntvm/raw, and ntvm ns, by live allocations\n%-22s", "case");
+	for (p = 0; p < NPOINTS; p++)
+		printf(" %8ld", points[p]);
+	printf("  %s\n", "ntvm 100k/1");
+	for (c = cases; c < cases + NC; c++) {
+		if (!selected(c) || c->pops != SWEEP)
+			continue;
+		printf("%-22s", c->key);
+		for (p = 0; p < NPOINTS; p++)
+			printf(" %7.2fx", results[c - cases][p].nt / results[c - cases][p].raw);
+		printf("\n%-22s", "");
+		for (p = 0; p < NPOINTS; p++)
+			printf(" %8.0f", results[c - cases][p].nt);
+		growth = results[c - cases][NPOINTS - 1].nt / results[c - cases][0].nt;
+		printf("  %10.2fx\n", growth);
+	}
+	printf("\nthe first benchmark's cases, at 10 and 100,000 allocations\n");
+	printf("%-32s %9s %9s %9s %9s %7s\n", "case", "raw 10", "ntvm 10", "raw 100k",
+	       "ntvm 100k", "100k/10");
+	for (c = cases; c < cases + NC; c++) {
+		if (!selected(c) || c->pops != (P10 | P100K))
+			continue;
+		res = results[c - cases];
+		printf("%-32s %9.0f %9.0f %9.0f %9.0f %6.2fx\n", c->name, res[1].raw,
+		       res[1].nt, res[6].raw, res[6].nt, res[6].nt / res[1].nt);
 	}
 }
 
-/* Fill the address space with n allocations of pop_size. */
-static PVOID *populate(int n)
+static void print_csv(const char *kernel)
 {
-	PVOID *v = calloc(n, sizeof(*v));
-	SIZE_T s;
-	int i;
+	const struct bench_case *c;
+	const struct result *res;
+	const struct count *k;
+	int p;
 
-	if (!v)
-		die("calloc", n);
-	for (i = 0; i < n; i++) {
-		s = pop_size;
-		if (NtAllocateVirtualMemory(CUR, &v[i], 0, &s, MEM_RESERVE, PAGE_NOACCESS))
-			die("populate", i);
+	printf("csv:kernel,case,label,raw_ops,population,primary,sweep,iterations,"
+	       "raw_ns,ntvm_ns,ratio,target,group,nt_calls_per_iteration,"
+	       "raw_syscalls_per_call,ntvm_syscalls_per_call,"
+	       "raw_faults_per_call,ntvm_faults_per_call,"
+	       "raw_syscalls_per_iteration,ntvm_syscalls_per_iteration\n");
+	for (c = cases; c < cases + NC; c++) {
+		if (!selected(c))
+			continue;
+		k = counts[c - cases];
+		for (p = 0; p < NPOINTS; p++) {
+			if (!(c->pops & AT(p)))
+				continue;
+			res = &results[c - cases][p];
+			printf("csv:%s,%s,%s,%s,%ld,%d,%d,%ld,%.1f,%.1f,%.4f,",
+			       kernel, c->key, c->name, c->raw_ops, points[p],
+			       p == c->primary, c->pops == SWEEP, res->iters,
+			       res->raw, res->nt, res->nt / res->raw);
+			if (c->target)
+				printf("%.1f", c->target);
+			printf(",%s,%d,%.3f,%.3f,%.3f,%.3f,%s,%s\n", c->group, nt_calls(c),
+			       per_call(&k[0], k[0].sys), per_call(&k[1], k[1].sys),
+			       per_call(&k[0], k[0].faults), per_call(&k[1], k[1].faults),
+			       k[0].detail, k[1].detail);
+		}
 	}
-	return v;
-}
-
-static void depopulate(PVOID *v, int n)
-{
-	SIZE_T s;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		s = 0;
-		NtFreeVirtualMemory(CUR, &v[i], &s, MEM_RELEASE);
-	}
-	free(v);
 }
 
 /*
@@ -329,14 +1120,6 @@ static void depopulate(PVOID *v, int n)
  * are printed for scale.
  */
 #define WW_PAGES 1024
-
-static void touch_pages(char *p, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		((volatile char *)p)[i * 4096] = (char)i;
-}
 
 static void bench_write_watch(void)
 {
@@ -409,78 +1192,77 @@ static void bench_write_watch(void)
 
 int main(int argc, char **argv)
 {
-	static const int pops[2] = { 10, 100000 };
-	PVOID base = NULL, *v;
-	SIZE_T size = 16 * GRAN;
+	const struct bench_case *c;
+	struct utsname u;
+	int ch, p, ww_only = 0;
 	FILE *f;
-	unsigned int b;
-	int c, p, worst_ok = 1, ww_only = 0;
-	double ratio, growth;
 
-	while ((c = getopt(argc, argv, "n:r:s:w")) != -1) {
-		if (c == 'w')
+	while ((ch = getopt(argc, argv, "t:n:r:s:c:w")) != -1) {
+		if (ch == 'w')
 			ww_only = 1;
-		else if (c == 'n')
-			iters = atoi(optarg);
-		else if (c == 'r')
+		else if (ch == 't')
+			budget_ns = atof(optarg) * 1e6;
+		else if (ch == 'n')
+			fixed_iters = atol(optarg);
+		else if (ch == 'r')
 			reps = atoi(optarg);
-		else if (c == 's')
+		else if (ch == 's')
 			pop_size = strtoul(optarg, NULL, 0);
+		else if (ch == 'c')
+			only = optarg;
+		else
+			ww_only = -1;
 	}
-	if (iters < 1 || reps < 1 || reps > 16 || !pop_size || pop_size % 4096) {
-		fprintf(stderr, "usage: ntvm_bench [-n iterations] [-r 1..16] [-s bytes] [-w]\n"
-			"  -w: the write-watch part only\n");
+	if (ww_only < 0 || budget_ns <= 0 || fixed_iters < 0 || reps < 1 || reps > 16 ||
+	    !pop_size || pop_size % 4096) {
+		fprintf(stderr, "usage: ntvm_bench [-t ms] [-n iterations] [-r 1..16] "
+			"[-s bytes] [-c case] [-w]\n");
 		return 2;
 	}
 	if (ww_only) {
 		bench_write_watch();
 		return 0;
 	}
+	uname(&u);
+	t_start = now_ns();
 	/* With -s 4096, 100,000 reservations need as many VMAs. */
 	f = fopen("/proc/sys/vm/max_map_count", "w");
 	if (f) {
 		fputs("262144", f);
 		fclose(f);
 	}
-	if (NtAllocateVirtualMemory(CUR, &base, 0, &size, MEM_RESERVE, PAGE_NOACCESS))
-		die("area", 0);
-	area = base;
+	mix_gen();
 
-	for (p = 0; p < 2; p++) {
-		v = populate(pops[p] - 1);	/* plus the area itself */
-		run_all(p);
-		depopulate(v, pops[p] - 1);
-	}
-
-	printf("ntvm benchmark: ns per operation (guest clock), median of %d x %d;\n"
-	       "population: allocations of %zu bytes\n\n", reps, iters, pop_size);
-	printf("%-24s %7s %10s %10s %7s %7s  %s\n", "operation", "allocs",
-	       "raw", "ntvm", "ratio", "target", "");
-	for (b = 0; b < NB; b++) {
-		for (p = 0; p < 2; p++) {
-			ratio = results[p][b][1] / results[p][b][0];
-			printf("%-24s %7d %10.0f %10.0f %6.2fx ",
-			       p ? "" : benches[b].name, pops[p], results[p][b][0],
-			       results[p][b][1], ratio);
-			if (!benches[b].target) {
-				printf("%7s\n", "-");
-				continue;
-			}
-			printf("%6.1fx  %s\n", benches[b].target,
-			       ratio <= benches[b].target ? "ok" : "over");
-			worst_ok &= ratio <= benches[b].target;
-		}
-	}
-	printf("\n%-24s %18s  %s\n", "scaling", "100k / 10", "(target <= 1.5x)");
-	for (b = 0; b < NB; b++) {
-		if (!benches[b].target)
+	for (c = cases; c < cases + NC; c++) {
+		if (!selected(c))
 			continue;
-		growth = results[1][b][1] / results[0][b][1];
-		printf("%-24s %17.2fx  %s\n", benches[b].name, growth,
-		       growth <= 1.5 ? "ok" : "over");
-		worst_ok &= growth <= 1.5;
+		progress_n += 2;
+		for (p = 0; p < NPOINTS; p++)
+			progress_n += !!(c->pops & AT(p));
 	}
-	printf("\n%s\n", worst_ok ? "all targets met" : "some targets missed");
+	/* Kernel entries first: the children start from a clean process. */
+	for (c = cases; c < cases + NC; c++) {
+		if (!selected(c))
+			continue;
+		progress("kernel entries, raw:", c, -1);
+		count_entries(c, 0, &counts[c - cases][0]);
+		progress("kernel entries, ntvm:", c, -1);
+		count_entries(c, 1, &counts[c - cases][1]);
+	}
+	for (p = 0; p < NPOINTS; p++) {
+		populate_to(points[p]);
+		for (c = cases; c < cases + NC; c++)
+			if (selected(c) && (c->pops & AT(p)))
+				time_case(c, p);
+	}
+	fprintf(stderr, "ntvm_bench: done (%.1f s guest)\n", (now_ns() - t_start) / 1e9);
+	print_tables(u.release);
+	print_csv(u.release);
+	fflush(stdout);
+	/* Scale only; with the population gone. */
+	while (npop)
+		nt_release(pop_v[--npop]);
+	nt_release(area);
 	bench_write_watch();
 	return 0;
 }
