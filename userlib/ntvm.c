@@ -538,6 +538,22 @@ static PVOID fault_ip(const void *ucontext)
 #endif
 }
 
+/*
+ * Would the fault's access succeed on a page whose protection is now
+ * lprot (PROT_* bits)?  On x86 any access right allows reading.
+ */
+static int access_allowed(const void *ucontext, unsigned int lprot)
+{
+	switch (access_type(ucontext)) {
+	case EXCEPTION_WRITE_FAULT:
+		return !!(lprot & PROT_WRITE);
+	case EXCEPTION_EXECUTE_FAULT:
+		return !!(lprot & PROT_EXEC);
+	default:
+		return !!lprot;
+	}
+}
+
 NTVM_EXPORT NTSTATUS ntvm_guard_fault(const siginfo_t *si, const void *ucontext,
 				      NTVM_GUARD_EXCEPTION *exception)
 {
@@ -545,7 +561,8 @@ NTVM_EXPORT NTSTATUS ntvm_guard_fault(const siginfo_t *si, const void *ucontext,
 	int held = ntvm_lock_held, saved_errno = errno;
 	NTSTATUS st;
 
-	if (!si || si->si_signo != SIGSEGV)
+	/* Guard pages fault as access errors, raised by the kernel. */
+	if (!si || si->si_signo != SIGSEGV || si->si_code != SEGV_ACCERR)
 		return STATUS_ACCESS_VIOLATION;
 	g.address = (uintptr_t)si->si_addr;
 	/* A fault inside libntvm's own locked section already holds it. */
@@ -554,6 +571,13 @@ NTVM_EXPORT NTSTATUS ntvm_guard_fault(const siginfo_t *si, const void *ucontext,
 	st = ioctl_locked(NTVM_IOC_GUARD, &g, &g.status);
 	if (st == STATUS_GUARD_PAGE_VIOLATION &&
 	    apply_locked(g.base, 4096, g.apply, g.apply_prot))
+		st = STATUS_ACCESS_VIOLATION;
+	/*
+	 * Not a guard page (any more): running the access again is right
+	 * only if the page's protection now allows it, else it faults again
+	 * for ever (a write to a read-only page).
+	 */
+	if (st == STATUS_SUCCESS && !access_allowed(ucontext, g.apply_prot))
 		st = STATUS_ACCESS_VIOLATION;
 	if (!held)
 		unlock();
