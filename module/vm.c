@@ -98,45 +98,62 @@ static int ntvm_why_enomem(void *ctx, u64 addr, u64 len, enum nt_map_how how,
  * Is [addr, addr + len) still ntvm's to replace: private anonymous memory
  * throughout, and PROT_NONE where a commit is to go (reserved pages)?
  */
-static bool ntvm_still_ours(u64 addr, u64 len, bool reserved)
+static bool ntvm_still_ours(struct mm_struct *mm, u64 addr, u64 len,
+			    bool reserved)
 {
-	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
 	u64 at = addr, end = addr + len;
-	bool ok = true;
 
-	mmap_read_lock(mm);
-	while (ok && at < end) {
+	mmap_assert_locked(mm);
+	while (at < end) {
 		vma = find_vma(mm, at);
-		ok = vma && vma->vm_start <= at && vma_is_anonymous(vma) &&
-		     !(vma->vm_flags & VM_SHARED) &&
-		     !(reserved && (vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC)));
-		if (ok)
-			at = vma->vm_end;
+		if (!vma || vma->vm_start > at || !vma_is_anonymous(vma) ||
+		    (vma->vm_flags & VM_SHARED) ||
+		    (reserved && (vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC))))
+			return false;
+		at = vma->vm_end;
 	}
-	mmap_read_unlock(mm);
-	return ok;
+	return true;
 }
+
+/* Rounds of letting queued mmap_lock writers go first; then map anyway. */
+#define NTVM_MAP_FIXED_ROUNDS	4
 
 /*
  * A MAP_FIXED commit or decommit replaces what is mapped at addr, which the
  * core checked was its own when it last read ops->changes().  A mapping
- * another thread put there since then (its mmap(MAP_FIXED) unmapped ntvm's
- * first, so the count moved) must not be replaced: check again.  What
- * remains is the moment between this check and vm_mmap() taking mmap_lock,
- * which no exported interface closes (Documentation/security.rst).
+ * another thread put there since (its mmap(MAP_FIXED) unmapped ntvm's
+ * first, so the count moved) must not be replaced: under mmap_lock, which
+ * waits for an mmap() in progress, look at the count and, if it moved,
+ * at the range again.  A writer queued on mmap_lock would take it before
+ * vm_mmap() does: let it go first and look again.  What remains is a
+ * writer arriving between mmap_read_unlock() here and vm_mmap() taking
+ * the lock, which no exported interface closes (Documentation/security.rst).
  */
 static int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
 				bool reserved)
 {
-	u64 now = atomic64_read(&nc->changes);
+	struct mm_struct *mm = current->mm;
+	int round;
+	u64 now;
 
-	if (now == nc->seen_changes)
-		return 0;
-	if (!ntvm_still_ours(addr, len, reserved))
-		return -EEXIST;
-	nc->seen_changes = now;
-	return 0;
+	for (round = 0;; round++) {
+		mmap_read_lock(mm);
+		now = atomic64_read(&nc->changes);
+		if (now != nc->seen_changes) {
+			if (!ntvm_still_ours(mm, addr, len, reserved)) {
+				mmap_read_unlock(mm);
+				return -EEXIST;
+			}
+			nc->seen_changes = now;
+		}
+		if (round == NTVM_MAP_FIXED_ROUNDS ||
+		    !rwsem_is_contended(&mm->mmap_lock)) {
+			mmap_read_unlock(mm);
+			return 0;
+		}
+		mmap_read_unlock(mm);
+	}
 }
 
 static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
