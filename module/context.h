@@ -54,8 +54,11 @@
 
 struct ntvm_reset {
 	u64 lo, hi;
-	/* Until NTVM_IOC_RESET_DONE, this task's invalidations don't count. */
-	struct task_struct *arming;
+	/*
+	 * Armed in the open window: until NTVM_IOC_RESET_DONE, invalidations
+	 * by the arming task (ntvm_ctx.arm_pid) don't count.
+	 */
+	bool arming;
 	bool lost;
 };
 
@@ -69,6 +72,8 @@ struct ntvm_ctx {
 	struct task_struct *op_task;
 	/* Moves on unmaps not made by an operation: see nt_vm_ops.changes. */
 	atomic64_t changes;
+	/* Its value when the core last read it, under lock (vm.c). */
+	u64 seen_changes;
 	/* The operation's task is unmapping (vm_munmap()). */
 	bool op_unmaps;
 	/* The placement floor and its room: see place.c. */
@@ -77,6 +82,13 @@ struct ntvm_ctx {
 	spinlock_t reset_lock;
 	unsigned int nresets;		/* under reset_lock, read without */
 	bool reset_window;		/* an arming window is open */
+	/*
+	 * The task that opened it, under reset_lock: its pid and start time,
+	 * which no other task shares while the window is open (a task_struct
+	 * pointer could be a new task's once the arming one exited); 0: none.
+	 */
+	pid_t arm_pid;
+	u64 arm_start;
 	struct ntvm_reset resets[NTVM_MAX_RESETS];	/* sorted by lo */
 };
 

@@ -5,11 +5,22 @@
  * A MEM_RESET range is armed before libntvm's madvise(MADV_FREE), so no
  * discard can slip in between; the arming task's own invalidations (the
  * madvise) are ignored until NTVM_IOC_RESET_DONE closes that window, or
- * conservatively the next operation does.  From then on any invalidation
- * of the range that may drop pages (not a protection or soft-dirty change)
- * marks it lost.  MEM_RESET_UNDO first dirties every page with GUP, after
- * which the kernel keeps them, and only then reads the mark.  A lost mark
- * can be a false alarm (migration, compaction, swap), never a miss.
+ * conservatively the next operation does.  The arming task is named by its
+ * pid and start time, which no later task can share, not by its
+ * task_struct, whose memory a new task may get once the arming one exits.
+ * From then on any invalidation of the range that may drop pages (not a
+ * protection or soft-dirty change) marks it lost.  MEM_RESET_UNDO first
+ * dirties the watched pages with GUP, after which the kernel keeps them,
+ * and only then reads the mark.  A lost mark can be a false alarm
+ * (migration, compaction, swap), never a miss.
+ *
+ * Only watched pages in writable private memory are dirtied, and without
+ * FOLL_FORCE: those are charged to the commit limit, so faulting one in
+ * (one the kernel dropped) allocates nothing uncharged.  A watched page
+ * that is not writable now (PAGE_NOACCESS, read-only, guard) cannot be
+ * kept without writing to it against its protection, which in a mapping
+ * Linux does not charge would also allocate uncharged memory: the undo
+ * then reports it lost.
  */
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -101,7 +112,7 @@ static void ntvm_resets_merge(struct ntvm_ctx *nc)
 	}
 	r[best].hi = max(r[best].hi, r[best + 1].hi);
 	r[best].lost |= r[best + 1].lost;
-	r[best].arming = NULL;
+	r[best].arming = false;
 	ntvm_reset_remove(nc, best + 1);
 }
 
@@ -122,7 +133,9 @@ int ntvm_vm_reset_arm(void *ctx, u64 addr, u64 len)
 		;
 	memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
 	r[i] = (struct ntvm_reset){ .lo = addr, .hi = addr + len,
-				    .arming = current };
+				    .arming = true };
+	nc->arm_pid = current->pid;
+	nc->arm_start = current->start_time;
 	WRITE_ONCE(nc->reset_window, true);
 	WRITE_ONCE(nc->nresets, n + 1);
 	spin_unlock(&nc->reset_lock);
@@ -135,32 +148,127 @@ void ntvm_reset_close_windows(struct ntvm_ctx *nc)
 
 	spin_lock(&nc->reset_lock);
 	for (i = 0; i < nc->nresets; i++)
-		nc->resets[i].arming = NULL;
+		nc->resets[i].arming = false;
+	nc->arm_pid = 0;
 	WRITE_ONCE(nc->reset_window, false);
 	spin_unlock(&nc->reset_lock);
 }
 
-/* Dirty every page of [addr, addr + len): the kernel then keeps them. */
-int ntvm_vm_touch(void *ctx, u64 addr, u64 len)
+/* Is current the task that opened the reset window?  Under reset_lock. */
+static bool ntvm_reset_armer(struct ntvm_ctx *nc)
 {
-	unsigned long n = len >> PAGE_SHIFT, done = 0;
+	lockdep_assert_held(&nc->reset_lock);
+	return nc->arm_pid && nc->arm_pid == current->pid &&
+	       nc->arm_start == current->start_time;
+}
+
+/*
+ * The first watched range part in [*lo, hi), under reset_lock: false when
+ * there is none, else [*lo, *end) is it.
+ */
+static bool ntvm_reset_next(struct ntvm_ctx *nc, u64 *lo, u64 hi, u64 *end)
+{
+	struct ntvm_reset *r = nc->resets;
+	unsigned int i;
+	bool found = false;
+
+	spin_lock(&nc->reset_lock);
+	for (i = 0; i < nc->nresets && r[i].lo < hi; i++) {
+		if (r[i].hi <= *lo)
+			continue;
+		*lo = max(*lo, r[i].lo);
+		*end = min(hi, r[i].hi);
+		found = true;
+		break;
+	}
+	spin_unlock(&nc->reset_lock);
+	return found;
+}
+
+/*
+ * Dirty the pages of [addr, end), which lies in one writable private
+ * mapping when this starts; 1 if a page could not be (the mapping changed
+ * meanwhile), or a negative errno.
+ */
+static int ntvm_touch_writable(u64 addr, u64 end)
+{
 	struct page *pages[16];
 	long got, i;
-	int ret = 0;
 
-	ntvm_assert_locked(ctx);
-	while (done < n) {
+	while (addr < end) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		/* Same signature on 6.1 and 6.12; takes mmap_lock itself. */
-		got = get_user_pages_unlocked(addr + done * PAGE_SIZE,
-					      min_t(unsigned long, n - done, 16),
-					      pages, FOLL_WRITE | FOLL_FORCE);
-		if (got <= 0) {
-			ret = got ? (int)got : -EFAULT;
-			break;
-		}
+		got = get_user_pages_unlocked(addr,
+					      min_t(u64, (end - addr) >> PAGE_SHIFT, 16),
+					      pages, FOLL_WRITE);
+		if (got == -EFAULT || !got)
+			return 1;
+		if (got < 0)
+			return (int)got;
 		for (i = 0; i < got; i++)
 			put_page(pages[i]);
-		done += got;
+		addr += got << PAGE_SHIFT;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Dirty [addr, end) where its mappings are writable private memory; 1 if
+ * some of it is not, or a negative errno.
+ */
+static int ntvm_touch_range(u64 addr, u64 end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int ret = 0, err;
+	u64 stop;
+	bool writable;
+
+	while (addr < end) {
+		if (mmap_read_lock_killable(mm))
+			return -EINTR;
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr) {
+			mmap_read_unlock(mm);
+			return 1;	/* a hole: the core found none */
+		}
+		stop = min_t(u64, end, vma->vm_end);
+		writable = (vma->vm_flags & VM_WRITE) && vma_is_anonymous(vma) &&
+			   !(vma->vm_flags & VM_SHARED);
+		mmap_read_unlock(mm);
+		if (writable) {
+			err = ntvm_touch_writable(addr, stop);
+			if (err < 0)
+				return err;
+			ret |= err;
+		} else {
+			ret = 1;
+		}
+		addr = stop;
+	}
+	return ret;
+}
+
+/*
+ * Make the watched (reset) pages of [addr, addr + len) stay: 0, 1 when
+ * some of them could not be kept because they are not writable, or a
+ * negative errno.  Pages no MEM_RESET watches are not touched.
+ */
+int ntvm_vm_touch(void *ctx, u64 addr, u64 len)
+{
+	struct ntvm_ctx *nc = ntvm_ctx_of(ctx);
+	u64 lo = addr, hi = addr + len, end;
+	int ret = 0, err;
+
+	ntvm_assert_locked(ctx);
+	while (lo < hi && ntvm_reset_next(nc, &lo, hi, &end)) {
+		err = ntvm_touch_range(lo, end);
+		if (err < 0)
+			return err;
+		ret |= err;
+		lo = end;
 	}
 	return ret;
 }
@@ -196,7 +304,8 @@ void ntvm_reset_invalidate(struct ntvm_ctx *nc,
 	}
 	spin_lock(&nc->reset_lock);
 	for (i = 0; i < nc->nresets && r[i].lo < range->end; i++) {
-		if (r[i].hi <= range->start || r[i].arming == current)
+		if (r[i].hi <= range->start ||
+		    (r[i].arming && ntvm_reset_armer(nc)))
 			continue;
 		/* Mark only the part hit, where there is room to split. */
 		if (r[i].lo < range->start &&

@@ -30,9 +30,11 @@
  * the page again and the next call reports it.  What remains is a write
  * through a TLB entry that another CPU still holds from before the page
  * was write-protected: it neither faults nor sets the soft-dirty bit.  So
- * before the call returns every TLB of every online CPU is flushed (a full
- * flush, which also drops entries tagged with the PCID of an address space
- * a CPU switched away from; modules cannot flush one mm's range).  Such a
+ * before the call returns the caller's address space is flushed from the
+ * TLBs (ntvm_sd_flush_mm(): its TLB generation moves on, which makes a CPU
+ * that switched away from it flush when it comes back, and the CPUs that
+ * have it loaded flush at once).  Only those CPUs are interrupted (issue
+ * 14: no machine-wide work on demand).  Such a
  * write happened while the call ran, to a page that this call reports: the
  * entry was writable only because the page was soft-dirty.  That holds
  * because writable implies soft-dirty, on every mapping this ioctl has
@@ -398,9 +400,28 @@ static unsigned long ntvm_sd_walk(struct ntvm_sd_walk *w, struct mm_struct *mm,
 	return end;
 }
 
-static void ntvm_sd_flush_cpu(void *unused)
+static void ntvm_sd_flush_cpu(void *mm)
 {
-	__flush_tlb_all();
+	/* Only CPUs still on the caller's address space need it. */
+	if (current->active_mm == mm)
+		__flush_tlb_all();
+}
+
+/*
+ * Drop mm's TLB entries everywhere they may be, the way flush_tlb_mm_range()
+ * does, with what a module may call (asm/tlbflush.h hides the rest from
+ * modules): the mm's TLB generation moves on, so a CPU that switched away
+ * from it flushes its entries when it comes back (switch_mm_irqs_off()
+ * compares the generations, also on leaving lazy mode), and the CPUs that
+ * have it loaded now, the ones in mm_cpumask(), flush at once.  Interrupts
+ * must be on: those CPUs are asked and waited for.
+ */
+static void ntvm_sd_flush_mm(struct mm_struct *mm)
+{
+	lockdep_assert_irqs_enabled();
+	/* A full barrier: the PTE changes before the read of the mask. */
+	atomic64_inc_return(&mm->context.tlb_gen);
+	on_each_cpu_mask(mm_cpumask(mm), ntvm_sd_flush_cpu, mm, true);
 }
 
 int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan_args *s,
@@ -447,7 +468,7 @@ int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan_args *s,
 	mmap_write_unlock(mm);
 	/* No stale writable TLB entry may outlive the call (see the top). */
 	if (w.flush)
-		on_each_cpu(ntvm_sd_flush_cpu, NULL, 1);
+		ntvm_sd_flush_mm(mm);
 	dec_tlb_flush_pending(mm);
 
 	s->count = w.count;

@@ -21,19 +21,20 @@
 
 /* ---- Core environment ---------------------------------------------------- */
 
+/*
+ * The core's memory is bounded per address space (NT_MAX_RECORDS) and
+ * charged to the caller's memory cgroup.  A run array can reach 4 MiB:
+ * kvzalloc() takes it from vmalloc when no contiguous pages are free, and
+ * no size the core asks for may warn.
+ */
 void *ntvm_core_zalloc(size_t size)
 {
-	return kzalloc(size, GFP_KERNEL_ACCOUNT);
-}
-
-void *ntvm_core_realloc(void *p, size_t size)
-{
-	return krealloc(p, size, GFP_KERNEL_ACCOUNT);
+	return kvzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 }
 
 void ntvm_core_free(void *p)
 {
-	kfree(p);
+	kvfree(p);
 }
 
 /* ---- struct nt_vm_ops on current->mm ------------------------------------- */
@@ -93,12 +94,81 @@ static int ntvm_why_enomem(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 	return -ENOMEM;
 }
 
+/*
+ * Is [addr, addr + len) still ntvm's to replace: private anonymous memory
+ * throughout, and PROT_NONE where a commit is to go (reserved pages)?
+ */
+static bool ntvm_still_ours(struct mm_struct *mm, u64 addr, u64 len,
+			    bool reserved)
+{
+	struct vm_area_struct *vma;
+	u64 at = addr, end = addr + len;
+
+	mmap_assert_locked(mm);
+	while (at < end) {
+		vma = find_vma(mm, at);
+		if (!vma || vma->vm_start > at || !vma_is_anonymous(vma) ||
+		    (vma->vm_flags & VM_SHARED) ||
+		    (reserved && (vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC))))
+			return false;
+		at = vma->vm_end;
+	}
+	return true;
+}
+
+/* Rounds of letting queued mmap_lock writers go first; then map anyway. */
+#define NTVM_MAP_FIXED_ROUNDS	4
+
+/*
+ * A MAP_FIXED commit or decommit replaces what is mapped at addr, which the
+ * core checked was its own when it last read ops->changes().  A mapping
+ * another thread put there since (its mmap(MAP_FIXED) unmapped ntvm's
+ * first, so the count moved) must not be replaced: under mmap_lock, which
+ * waits for an mmap() in progress, look at the count and, if it moved,
+ * at the range again.  A writer queued on mmap_lock would take it before
+ * vm_mmap() does: let it go first and look again.  What remains is a
+ * writer arriving between mmap_read_unlock() here and vm_mmap() taking
+ * the lock, which no exported interface closes (Documentation/security.rst).
+ */
+static int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
+				bool reserved)
+{
+	struct mm_struct *mm = current->mm;
+	int round;
+	u64 now;
+
+	for (round = 0;; round++) {
+		mmap_read_lock(mm);
+		now = atomic64_read(&nc->changes);
+		if (now != nc->seen_changes) {
+			if (!ntvm_still_ours(mm, addr, len, reserved)) {
+				mmap_read_unlock(mm);
+				return -EEXIST;
+			}
+			nc->seen_changes = now;
+		}
+		if (round == NTVM_MAP_FIXED_ROUNDS ||
+		    !rwsem_is_contended(&mm->mmap_lock)) {
+			mmap_read_unlock(mm);
+			return 0;
+		}
+		mmap_read_unlock(mm);
+	}
+}
+
 static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 		       u32 lprot)
 {
 	unsigned long flags = NTVM_MAP_ANON, prot = lprot, ret;
+	int err;
 
 	ntvm_assert_locked(ctx);
+	if (how == NT_MAP_COMMIT || how == NT_MAP_DECOMMIT) {
+		err = ntvm_map_fixed_check(ntvm_ctx_of(ctx), addr, len,
+					   how == NT_MAP_COMMIT);
+		if (err)
+			return err;
+	}
 	switch (how) {
 	case NT_MAP_RESERVE:
 		prot = PROT_NONE;
@@ -149,9 +219,14 @@ static int ntvm_vm_unmap(void *ctx, u64 addr, u64 len)
 	return ret;
 }
 
+/* The core checks mappings after reading this: see ntvm_map_fixed_check(). */
 static u64 ntvm_vm_changes(void *ctx)
 {
-	return atomic64_read(&ntvm_ctx_of(ctx)->changes);
+	struct ntvm_ctx *nc = ntvm_ctx_of(ctx);
+
+	ntvm_assert_locked(ctx);
+	nc->seen_changes = atomic64_read(&nc->changes);
+	return nc->seen_changes;
 }
 
 static void ntvm_vm_lock_read(void *ctx)

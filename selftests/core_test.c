@@ -359,12 +359,18 @@ static void snapshot(struct nt_space *s, struct fake_mm *mm, struct page_view *v
  * the height, or -1 with why set; *count counts the nodes, *last is the
  * end of the last allocation seen in order.
  */
+static u64 tree_records;
+
 static int check_tree(struct nt_alloc *n, u64 *count, u64 *last, char *why)
 {
 	int l, r;
 
 	if (!n)
 		return 0;
+	tree_records += 1 + (n->runs == n->inline_runs ? 0 : n->cap);
+	if (n->nruns > n->cap || !n->nruns)
+		return sprintf(why, "allocation %#llx: %u runs, %u slots",
+			       (unsigned long long)n->base, n->nruns, n->cap), -1;
 	if ((n->left && n->left->parent != n) ||
 	    (n->right && n->right->parent != n))
 		return sprintf(why, "allocation %#llx: a child's parent link is wrong",
@@ -396,8 +402,14 @@ static int check_invariants(struct nt_space *s, struct fake_mm *mm, char *why)
 
 	if (s->root && s->root->parent)
 		return sprintf(why, "the root has a parent");
+	tree_records = 0;
 	if (check_tree(s->root, &count, &last, why) < 0)
 		return 1;
+	if (tree_records != s->records || s->records > s->max_records)
+		return sprintf(why, "%llu records held, %llu counted, limit %llu",
+			       (unsigned long long)tree_records,
+			       (unsigned long long)s->records,
+			       (unsigned long long)s->max_records);
 	if (count != s->nallocs)
 		return sprintf(why, "%llu allocations in the tree, %llu counted",
 			       (unsigned long long)count,
@@ -464,6 +476,211 @@ static u32 random_prot(unsigned int *seed)
 static void apply_mprotect(struct fake_mm *mm, u64 base, u64 size, u32 prot)
 {
 	fake_protect(mm, base, base + size, prot);
+}
+
+/* ---- Bounded NT state (Documentation/security.rst) ---- */
+
+static u32 protect(struct nt_space *s, u64 base, u64 size, u32 prot)
+{
+	struct nt_protect_req p = { .base = base, .size = size, .protect = prot };
+
+	nt_protect(s, &p);
+	return p.status;
+}
+
+static u64 count_records(struct nt_space *s)
+{
+	u64 count = 0, last = 0;
+	char why[256];
+
+	tree_records = 0;
+	if (check_tree(s->root, &count, &last, why) < 0)
+		return ~0ULL;
+	return tree_records;
+}
+
+/*
+ * Alternating guard protections in one PROT_NONE mapping make a run per
+ * page: they stop at the limit with STATUS_INSUFFICIENT_RESOURCES, and the
+ * refused call changes nothing.
+ */
+TEST_F(core, records_limit)
+{
+	u64 base = 0, size = 4096 * PAGE, b, sz, other, i, fail = 0;
+	u32 st = 0;
+	struct nt_region r;
+
+	EXPECT_EQ(NT_MAX_RECORDS, self->s.max_records);
+	self->s.max_records = 200;
+	ASSERT_EQ(0, alloc(&self->s, &base, &size,
+			   NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+			   NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD));
+	for (i = 1; i < 4096; i += 2) {
+		st = protect(&self->s, base + i * PAGE, PAGE,
+			     NTVM_PAGE_READONLY | NTVM_PAGE_GUARD);
+		if (st) {
+			fail = i;
+			break;
+		}
+		ASSERT_EQ(count_records(&self->s), self->s.records);
+	}
+	ASSERT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES, st);
+	/* One record for the allocation, 199 slots: 99 pages changed. */
+	EXPECT_EQ(199, fail);
+	EXPECT_EQ(200, self->s.records);
+	EXPECT_EQ(count_records(&self->s), self->s.records);
+	r = query(&self->s, base + fail * PAGE);
+	EXPECT_EQ(base + fail * PAGE, r.base);
+	EXPECT_EQ(NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD, r.protect);
+	EXPECT_EQ((4096 - fail) * PAGE, r.size);
+	/* A change that splits nothing still works; so does a merge. */
+	EXPECT_EQ(0, protect(&self->s, base + (fail - 2) * PAGE, PAGE,
+			     NTVM_PAGE_READONLY | NTVM_PAGE_GUARD));
+	EXPECT_EQ(0, protect(&self->s, base + (fail - 2) * PAGE, PAGE,
+			     NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD));
+	/* Guard hits need a split: refused at the limit, then fine. */
+	/* New allocations need a record. */
+	other = 0;
+	sz = GRAN;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
+		  alloc(&self->s, &other, &sz, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	/* Merging it all back gives the array back. */
+	EXPECT_EQ(0, protect(&self->s, base, size, NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD));
+	EXPECT_EQ(1, self->s.records);
+	EXPECT_EQ(count_records(&self->s), self->s.records);
+	other = 0;
+	sz = GRAN;
+	EXPECT_EQ(0, alloc(&self->s, &other, &sz, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(2, self->s.records);
+	/* A release in the middle needs a record for the second half. */
+	self->s.max_records = 2;
+	b = base + 16 * PAGE;
+	sz = PAGE;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
+		  nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	EXPECT_EQ(2, self->s.nallocs);
+	self->s.max_records = NT_MAX_RECORDS;
+	EXPECT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	EXPECT_EQ(3, self->s.records);
+	b = base;
+	sz = 0;
+	EXPECT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	b = base + 17 * PAGE;
+	sz = 0;
+	EXPECT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	b = other;
+	sz = 0;
+	EXPECT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	EXPECT_EQ(0, self->s.records);
+	EXPECT_EQ(0, self->s.nallocs);
+}
+
+/* The default limit: many runs in one allocation, then all merged. */
+TEST_F(core, records_default_limit)
+{
+	u64 base = 0, size = 2 * NT_MAX_RECORDS * PAGE + 64 * PAGE, i;
+	u32 st = 0;
+
+	ASSERT_EQ(0, alloc(&self->s, &base, &size,
+			   NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+			   NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD));
+	for (i = 1; i < size / PAGE; i += 2) {
+		st = protect(&self->s, base + i * PAGE, PAGE,
+			     NTVM_PAGE_READONLY | NTVM_PAGE_GUARD);
+		if (st)
+			break;
+	}
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES, st);
+	EXPECT_EQ(NT_MAX_RECORDS, self->s.records);
+	EXPECT_LE(NT_MAX_RECORDS - 2, 2 * i);
+	EXPECT_EQ(count_records(&self->s), self->s.records);
+	EXPECT_EQ(0, protect(&self->s, base, size, NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD));
+	EXPECT_EQ(1, self->s.records);
+}
+
+/* MEM_RESET_UNDO touches committed spans only, and believes touch(). */
+TEST_F(core, reset_undo_touch)
+{
+	u64 base = 0, size = 8 * PAGE, b, sz;
+
+	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE,
+			   NTVM_PAGE_NOACCESS));
+	/* Committed [0, 2) RW, [2, 3) RO, reserved [3, 5), committed [5, 6). */
+	b = base;
+	sz = 3 * PAGE;
+	ASSERT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	ASSERT_EQ(0, protect(&self->s, base + 2 * PAGE, PAGE, NTVM_PAGE_READONLY));
+	fake_protect(self->mm, base + 2 * PAGE, base + 3 * PAGE, NT_LPROT_R);
+	b = base + 5 * PAGE;
+	sz = PAGE;
+	ASSERT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	b = base;
+	sz = size;
+	self->mm->touches = 0;
+	self->mm->touched = 0;
+	EXPECT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_RESET_UNDO, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(2, self->mm->touches);
+	EXPECT_EQ(4 * PAGE, self->mm->touched);
+	/* A watched page that could not be kept: lost. */
+	self->mm->touch_answer = 1;
+	EXPECT_EQ(NTVM_STATUS_UNSUCCESSFUL,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_RESET_UNDO, NTVM_PAGE_NOACCESS));
+	self->mm->touch_answer = -ENOMEM;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_RESET_UNDO, NTVM_PAGE_NOACCESS));
+	self->mm->touch_answer = 0;
+	/* Reserved only: nothing touched. */
+	b = base + 3 * PAGE;
+	sz = 2 * PAGE;
+	self->mm->touches = 0;
+	EXPECT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_RESET_UNDO, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(0, self->mm->touches);
+}
+
+/*
+ * A guard page disarmed by another thread: a retry only for an access its
+ * protection now allows (a write to a read-only page would fault for ever).
+ */
+TEST_F(core, guard_retry_by_access)
+{
+	u64 base = 0, size = 4 * PAGE;
+	struct nt_guard_req g = { 0 };
+
+	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+			   NTVM_PAGE_READONLY | NTVM_PAGE_GUARD));
+	g.address = base + 5;
+	nt_guard_hit(&self->s, &g);
+	EXPECT_EQ(NTVM_STATUS_GUARD_PAGE_VIOLATION, g.status);
+	EXPECT_EQ(NTVM_APPLY_MPROTECT, g.apply);
+	EXPECT_EQ(NT_LPROT_R, g.apply_prot);
+	fake_protect(self->mm, base, base + PAGE, NT_LPROT_R);
+	memset(&g, 0, sizeof(g));
+	g.address = base + 9;
+	g.access = NTVM_ACCESS_READ;
+	nt_guard_hit(&self->s, &g);
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, g.status);
+	EXPECT_EQ(0, g.apply);
+	memset(&g, 0, sizeof(g));
+	g.address = base + 9;
+	g.access = NTVM_ACCESS_WRITE;
+	nt_guard_hit(&self->s, &g);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, g.status);
+	EXPECT_EQ(0, g.apply);
+	memset(&g, 0, sizeof(g));
+	g.address = base + 9;
+	g.access = NTVM_ACCESS_EXECUTE;
+	nt_guard_hit(&self->s, &g);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, g.status);
+	/* At the limit the split is refused, and the page stays armed. */
+	self->s.max_records = self->s.records;
+	memset(&g, 0, sizeof(g));
+	g.address = base + 2 * PAGE;
+	nt_guard_hit(&self->s, &g);
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES, g.status);
+	EXPECT_EQ(0, g.apply);
+	EXPECT_EQ(NTVM_PAGE_READONLY | NTVM_PAGE_GUARD,
+		  query(&self->s, base + 2 * PAGE).protect);
+	self->s.max_records = NT_MAX_RECORDS;
 }
 
 /* The tree stays ordered and balanced through many inserts and removals. */

@@ -14,11 +14,6 @@ void *ntvm_core_zalloc(size_t size)
 	return calloc(1, size);
 }
 
-void *ntvm_core_realloc(void *p, size_t size)
-{
-	return realloc(p, size);
-}
-
 void ntvm_core_free(void *p)
 {
 	free(p);
@@ -243,8 +238,12 @@ static int fake_reset_arm(void *ctx, u64 addr, u64 len)
 
 static int fake_touch(void *ctx, u64 addr, u64 len)
 {
-	assert(!to_mm(ctx)->read_locked && len && !(addr & 0xfff));
-	return 0;
+	struct fake_mm *mm = to_mm(ctx);
+
+	assert(!mm->read_locked && len && !(addr & 0xfff));
+	mm->touches++;
+	mm->touched += len;
+	return mm->touch_answer;
 }
 
 static u64 fake_changes(void *ctx)

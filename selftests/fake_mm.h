@@ -23,6 +23,9 @@ struct fake_mm {
 	bool reset_lost;	/* what reset_lost() answers */
 	u64 changes;		/* unmaps behind ntvm's back */
 	int reads;		/* lock_read() calls */
+	int touches;		/* touch() calls */
+	u64 touched;		/* bytes they covered */
+	int touch_answer;	/* what touch() returns */
 };
 
 extern const struct nt_vm_ops fake_ops;

@@ -542,7 +542,8 @@ NTVM_EXPORT NTSTATUS ntvm_guard_fault(const siginfo_t *si, const void *ucontext,
 	int held = ntvm_lock_held, saved_errno = errno;
 	NTSTATUS st;
 
-	if (!si || si->si_signo != SIGSEGV)
+	/* Guard pages fault as access errors, raised by the kernel. */
+	if (!si || si->si_signo != SIGSEGV || si->si_code != SEGV_ACCERR)
 		return STATUS_ACCESS_VIOLATION;
 	g.address = (uintptr_t)si->si_addr;
 	g.access = access_type(ucontext);

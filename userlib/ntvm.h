@@ -555,9 +555,12 @@ NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
  *  - STATUS_GUARD_PAGE_VIOLATION: the fault hit an armed guard page, which
  *    is now disarmed (one-shot); *exception describes it.  Returning from
  *    the handler runs the access again, and it succeeds.
- *  - STATUS_SUCCESS: another thread disarmed that page first; return from
- *    the handler and the access succeeds.
- *  - STATUS_ACCESS_VIOLATION: not a guard page, a real fault.
+ *  - STATUS_SUCCESS: another thread disarmed that page first, and its
+ *    protection now allows the access (read, write or execute, from the
+ *    fault's error code on x86-64); return from the handler and the access
+ *    succeeds.
+ *  - STATUS_ACCESS_VIOLATION: not a guard page, or one whose protection
+ *    does not allow the access (a write to a read-only page): a real fault.
  * ntvm_install_guard_handler() installs such a handler: it calls callback
  * (if not NULL) for each guard-page fault, and hands other faults to the
  * SIGSEGV handler installed before it, or the default action.

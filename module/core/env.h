@@ -21,10 +21,12 @@ typedef unsigned int u32;
 typedef long long s64;
 #endif
 
-/* Provided by the glue: zeroed memory, or NULL. */
+/*
+ * Provided by the glue: zeroed memory, or NULL, without a warning when a
+ * large size fails, and charged to the caller (the kernel's memory
+ * cgroup accounting).
+ */
 void *ntvm_core_zalloc(size_t size);
-/* Like krealloc(): keeps the contents, NULL on failure (p unchanged). */
-void *ntvm_core_realloc(void *p, size_t size);
 void ntvm_core_free(void *p);
 
 #endif /* NTVM_CORE_ENV_H */

@@ -88,9 +88,12 @@ struct nt_vm_ops {
 	/*
 	 * MEM_RESET and MEM_RESET_UNDO.  reset_arm() starts watching
 	 * [addr, addr + len) for pages the kernel discards (0 or -ENOMEM);
-	 * touch() makes the pages there stay (dirties them, faulting in
-	 * those already gone); reset_lost() then says whether any of them
-	 * may have been discarded since it was armed, and stops watching.
+	 * touch() makes the watched pages there stay (dirties them, faulting
+	 * in those already gone) where the memory is writable, and touches
+	 * nothing else: it returns 0, 1 when some watched page could not be
+	 * kept (not writable), or a negative errno; reset_lost() then says
+	 * whether any of them may have been discarded since it was armed,
+	 * and stops watching.
 	 */
 	int (*reset_arm)(void *ctx, u64 addr, u64 len);
 	int (*touch)(void *ctx, u64 addr, u64 len);
@@ -134,6 +137,22 @@ struct nt_alloc {
 /* Freed allocations kept for reuse, per address space. */
 #define NT_SPARE_ALLOCS		8
 
+/*
+ * The limit on the NT state of one address space, in records: one per
+ * allocation, one per run slot of an allocation's run array when it has
+ * outgrown the inline ones.  It bounds the kernel memory of a process's
+ * NT state (about 40 MiB at most, all charged to its memory cgroup) and
+ * the work of one operation on an allocation's runs (a 4 MiB array).
+ * 262,144 is four times the default vm.max_map_count: a program whose
+ * allocations and protection changes each make a mapping of their own
+ * meets that limit long before this one.  Only runs that mappings cannot
+ * tell apart (guard bits on PROT_NONE pages) or allocations whose
+ * mappings merge can reach it.  An operation that would need more fails
+ * with STATUS_INSUFFICIENT_RESOURCES and changes nothing
+ * (Documentation/security.rst).
+ */
+#define NT_MAX_RECORDS		262144
+
 struct nt_space {
 	struct nt_alloc *root;
 	/* In the tree, or NULL: the allocation find_alloc() tries first. */
@@ -149,6 +168,9 @@ struct nt_space {
 	u64 reserved_bytes;
 	u64 committed_bytes;
 	u64 waste;
+	/* Records in use (see NT_MAX_RECORDS), and the limit. */
+	u64 records;
+	u64 max_records;
 	const struct nt_vm_ops *ops;
 	void *ctx;
 };

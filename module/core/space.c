@@ -276,27 +276,62 @@ static u32 run_index(const struct nt_alloc *a, u64 off)
 	return lo;
 }
 
-/* Make room for extra more runs; false when out of memory. */
-static bool runs_reserve(struct nt_alloc *a, u32 extra)
+/* Records held by a's run array: its slots, unless they are inline. */
+static u64 runs_records(const struct nt_alloc *a)
 {
-	struct nt_run *r;
-	u32 cap;
+	return a->runs == a->inline_runs ? 0 : a->cap;
+}
 
-	if (a->nruns + extra <= a->cap)
-		return true;
-	cap = max_u64(a->cap * 2, a->nruns + extra);
-	if (a->runs == a->inline_runs) {
-		r = ntvm_core_zalloc(cap * sizeof(*r));
-		if (r)
-			memcpy(r, a->runs, a->nruns * sizeof(*r));
+/* Move a's runs to an array of cap slots (cap >= nruns). */
+static bool runs_move(struct nt_space *s, struct nt_alloc *a, u32 cap)
+{
+	u64 old = runs_records(a);
+	struct nt_run *r;
+
+	if (cap <= NT_INLINE_RUNS) {
+		if (!old)
+			return true;
+		r = a->inline_runs;
+		cap = NT_INLINE_RUNS;
 	} else {
-		r = ntvm_core_realloc(a->runs, cap * sizeof(*r));
+		r = ntvm_core_zalloc((size_t)cap * sizeof(*r));
+		if (!r)
+			return false;
 	}
-	if (!r)
-		return false;
+	memcpy(r, a->runs, a->nruns * sizeof(*r));
+	if (old)
+		ntvm_core_free(a->runs);
 	a->runs = r;
 	a->cap = cap;
+	s->records = s->records - old + runs_records(a);
 	return true;
+}
+
+/*
+ * Make room for extra more runs; false when out of memory or when the
+ * space's records would pass its limit.  The array doubles, up to what
+ * the limit leaves.
+ */
+static bool runs_reserve(struct nt_space *s, struct nt_alloc *a, u32 extra)
+{
+	u64 need = (u64)a->nruns + extra, room;
+
+	if (need <= a->cap)
+		return true;
+	room = s->max_records - s->records + runs_records(a);
+	if (need > room)
+		return false;
+	return runs_move(s, a, min_u64(max_u64(2ULL * a->cap, need), room));
+}
+
+/*
+ * Give back most of an array that merges left mostly empty: at a quarter
+ * full it halves twice.  Failing to allocate the smaller one is harmless.
+ */
+static void runs_trim(struct nt_space *s, struct nt_alloc *a)
+{
+	if (runs_records(a) && a->cap >= 64 && a->nruns <= a->cap / 4)
+		runs_move(s, a, 2 * a->nruns);
 }
 
 /* Ensure a run starts at off (0 < off < size); needs one spare slot. */
@@ -319,20 +354,27 @@ static bool run_same(const struct nt_run *x, const struct nt_run *y)
 	return x->flags == y->flags && x->gprot == y->gprot;
 }
 
-/* Merge equal neighbours among runs [from, to]. */
+/*
+ * Merge equal neighbours among runs [from, to], in one pass: the tail
+ * after to moves once, so the work is O(runs) however many merge.
+ */
 static void runs_merge(struct nt_alloc *a, u32 from, u32 to)
 {
-	u32 k;
+	u32 r, w = from;
 
 	if (to >= a->nruns)
 		to = a->nruns - 1;
-	for (k = to; k > from; k--) {
-		if (!run_same(&a->runs[k - 1], &a->runs[k]))
-			continue;
-		memmove(&a->runs[k], &a->runs[k + 1],
-			(a->nruns - k - 1) * sizeof(a->runs[0]));
-		a->nruns--;
+	if (from >= to)
+		return;
+	for (r = from + 1; r <= to; r++) {
+		if (!run_same(&a->runs[w], &a->runs[r]))
+			a->runs[++w] = a->runs[r];
 	}
+	if (w == to)
+		return;
+	memmove(&a->runs[w + 1], &a->runs[to + 1],
+		(a->nruns - to - 1) * sizeof(a->runs[0]));
+	a->nruns -= to - w;
 }
 
 /*
@@ -343,6 +385,18 @@ static void runs_isolate(struct nt_alloc *a, u64 lo, u64 hi, u32 *first, u32 *la
 {
 	*first = lo ? runs_split(a, lo) : 0;
 	*last = hi < a->size ? runs_split(a, hi) : a->nruns;
+}
+
+/* How many runs runs_isolate(a, lo, hi) adds: the splits it makes. */
+static u32 runs_cuts(const struct nt_alloc *a, u64 lo, u64 hi)
+{
+	u32 n = 0;
+
+	if (lo && a->runs[run_index(a, lo)].off != lo)
+		n++;
+	if (hi < a->size && a->runs[run_index(a, hi)].off != hi)
+		n++;
+	return n;
 }
 
 static u64 runs_committed_walk(const struct nt_alloc *a, u64 lo, u64 hi)
@@ -384,6 +438,8 @@ static inline struct nt_alloc *alloc_new(struct nt_space *s)
 {
 	struct nt_alloc *a = s->spare;
 
+	if (s->records >= s->max_records)
+		return NULL;
 	if (a) {
 		s->spare = a->left;
 		s->nspare--;
@@ -393,6 +449,7 @@ static inline struct nt_alloc *alloc_new(struct nt_space *s)
 		if (!a)
 			return NULL;
 	}
+	s->records++;
 	a->runs = a->inline_runs;
 	a->cap = NT_INLINE_RUNS;
 	a->nruns = 1;
@@ -408,6 +465,7 @@ static void alloc_destroy(struct nt_alloc *a)
 
 static inline void alloc_free(struct nt_space *s, struct nt_alloc *a)
 {
+	s->records -= 1 + runs_records(a);
 	if (s->nspare == NT_SPARE_ALLOCS) {
 		alloc_destroy(a);
 		return;
@@ -451,6 +509,7 @@ void nt_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
 	s->ctx = ctx;
 	s->min_addr = min_addr;
 	s->max_addr = max_addr;
+	s->max_records = NT_MAX_RECORDS;
 }
 
 static void destroy_tree(struct nt_alloc *n)
@@ -482,6 +541,7 @@ void nt_space_destroy(struct nt_space *s)
 	s->reserved_bytes = 0;
 	s->committed_bytes = 0;
 	s->waste = 0;
+	s->records = 0;
 }
 
 /* ---- Reading the address space ------------------------------------------ */
@@ -748,7 +808,7 @@ static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
 	bool had = false;
 	int err;
 
-	if (!runs_reserve(a, 2))
+	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	for (i = run_index(a, lo); i < a->nruns && a->runs[i].off < hi; i++) {
 		if (a->runs[i].flags & NT_RUN_COMMITTED) {
@@ -771,6 +831,7 @@ static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
 	}
 	runs_isolate(a, lo, hi, &first, &last);
 	runs_protect(a, first, last, prot);
+	runs_trim(s, a);
 	s->committed_bytes += fresh;
 	return NTVM_STATUS_SUCCESS;
 }
@@ -936,12 +997,27 @@ static u32 nt_reset(struct nt_space *s, struct nt_alloc_req *in)
 /*
  * MEM_RESET_UNDO (spec 6.6): succeed only if no page of the range can have
  * been discarded.  Touch first, then ask: once touched a page stays, so a
- * discard that the answer misses cannot happen any more.
+ * discard that the answer misses cannot happen any more.  Only committed
+ * pages are touched, a span of them at a time, and of those only the ones
+ * a MEM_RESET left watched in writable memory (ops->touch()): a reset page
+ * that is not writable cannot be kept without writing to it against its
+ * protection, which would also make pages the kernel never charged for;
+ * the answer is then "lost".
  */
+static int reset_touch(struct nt_space *s, u64 rs, u64 re, bool *kept)
+{
+	int err = re > rs ? s->ops->touch(s->ctx, rs, re - rs) : 0;
+
+	if (err > 0)
+		*kept = false;
+	return err < 0 ? err : 0;
+}
+
 static u32 nt_reset_undo(struct nt_space *s, struct nt_alloc_req *in)
 {
-	u64 lo, hi, rs, re;
+	u64 lo, hi, rs = 0, re = 0, ps, pe;
 	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
+	bool kept = true;
 	u32 i;
 
 	if (!a)
@@ -950,12 +1026,21 @@ static u32 nt_reset_undo(struct nt_space *s, struct nt_alloc_req *in)
 	     i < a->nruns && a->base + a->runs[i].off < hi; i++) {
 		if (!(a->runs[i].flags & NT_RUN_COMMITTED))
 			continue;
-		rs = max_u64(a->base + a->runs[i].off, lo);
-		re = min_u64(a->base + run_end(a, i), hi);
-		if (s->ops->touch(s->ctx, rs, re - rs))
+		ps = max_u64(a->base + a->runs[i].off, lo);
+		pe = min_u64(a->base + run_end(a, i), hi);
+		/* Neighbouring committed runs make one span. */
+		if (re == ps && re > rs) {
+			re = pe;
+			continue;
+		}
+		if (reset_touch(s, rs, re, &kept))
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		rs = ps;
+		re = pe;
 	}
-	if (s->ops->reset_lost(s->ctx, lo, hi - lo))
+	if (reset_touch(s, rs, re, &kept))
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	if (s->ops->reset_lost(s->ctx, lo, hi - lo) || !kept)
 		return NTVM_STATUS_UNSUCCESSFUL;
 	in->base = lo;
 	in->size = hi - lo;
@@ -1032,7 +1117,7 @@ static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		i = run_index(a, hi);
 		n = a->nruns - i;
-		if (!runs_reserve(tail, n)) {
+		if (!runs_reserve(s, tail, n)) {
 			alloc_free(s, tail);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		}
@@ -1084,6 +1169,7 @@ static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 		a->size -= hi;
 		s->waste += alloc_waste(a->size);
 	}
+	runs_trim(s, a);
 	s->reserved_bytes -= hi - lo;
 	return NTVM_STATUS_SUCCESS;
 }
@@ -1094,7 +1180,7 @@ static u32 decommit_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi
 	u32 first, last;
 	int err;
 
-	if (!runs_reserve(a, 2))
+	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	/* Guard pages are committed too; PROT_NONE pages must drop as well. */
 	if (committed) {
@@ -1110,6 +1196,7 @@ static u32 decommit_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi
 		(a->nruns - last) * sizeof(*a->runs));
 	a->nruns -= last - first - 1;
 	runs_merge(a, first ? first - 1 : 0, first + 1);
+	runs_trim(s, a);
 	s->committed_bytes -= committed;
 	return NTVM_STATUS_SUCCESS;
 }
@@ -1249,7 +1336,7 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 		st = NTVM_STATUS_NOT_COMMITTED;
 		goto noaccess;
 	}
-	if (!runs_reserve(a, 2)) {
+	if (!runs_reserve(s, a, runs_cuts(a, lo - a->base, hi - a->base))) {
 		st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
 	}
@@ -1275,6 +1362,7 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 
 	runs_isolate(a, lo - a->base, hi - a->base, &first, &last);
 	runs_protect(a, first, last, p->protect);
+	runs_trim(s, a);
 	if (p->apply)
 		p->apply_prot = lprot;
 	p->old_protect = old;
@@ -1424,10 +1512,6 @@ void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 	g->status = NTVM_STATUS_ACCESS_VIOLATION;
 	if (!a)
 		return;
-	if (!runs_reserve(a, 2)) {
-		g->status = NTVM_STATUS_INSUFFICIENT_RESOURCES;
-		return;
-	}
 	s->ops->lock_read(s->ctx);
 	ok = page_state(s, a, page, page + PAGE, &state, &prot, &end);
 	s->ops->unlock_read(s->ctx);
@@ -1445,10 +1529,16 @@ void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 			g->status = NTVM_STATUS_SUCCESS;
 		return;
 	}
+	if (!runs_reserve(s, a, runs_cuts(a, page - a->base,
+					  page - a->base + PAGE))) {
+		g->status = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		return;
+	}
 	runs_isolate(a, page - a->base, page - a->base + PAGE, &first, &last);
 	a->runs[first].flags &= ~NT_RUN_GUARD;
 	a->runs[first].gprot = 0;
 	runs_merge(a, first ? first - 1 : 0, last);
+	runs_trim(s, a);
 	g->base = page;
 	g->apply = NTVM_APPLY_MPROTECT;
 	g->apply_prot = nt_to_lprot(prot & ~NTVM_PAGE_GUARD);
