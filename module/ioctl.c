@@ -484,6 +484,8 @@ long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ntvm_ioc_query(nf->nc, argp);
 	case NTVM_IOC_STATS:
 		return ntvm_ioc_stats(nf->nc, argp);
+	case NTVM_IOC_MEMCTL:
+		return ntvm_ioc_memctl(nf, argp);
 	case NTVM_IOC_RESET_DONE:
 		if (arg)
 			return -EINVAL;

@@ -168,6 +168,45 @@ void ntvm_stats(struct nt_space *s, struct ntvm_stats *st);
 void ntvm_guard_hit(struct nt_space *s, struct ntvm_guard *g);
 void ntvm_watch_check(struct nt_space *s, struct ntvm_watch *w);
 
+/*
+ * Issue 11: NtQueryVirtualMemory(MemoryRegionInformation,
+ * MemoryWorkingSetExInformation) and NtLockVirtualMemory/
+ * NtUnlockVirtualMemory, in core/memctl.c.  The core's own request type.
+ */
+enum nt_memctl_op {
+	NT_MEMCTL_REGION = 1,	/* the allocation holding base */
+	NT_MEMCTL_LOCK,		/* NT checks of NtLockVirtualMemory */
+	NT_MEMCTL_UNLOCK,	/* NT checks of NtUnlockVirtualMemory */
+	NT_MEMCTL_PAGE,		/* state and protection of the run at base */
+};
+
+struct nt_memctl {
+	u32 op;			/* enum nt_memctl_op */
+	u32 map_type;		/* LOCK, UNLOCK: MAP_PROCESS/MAP_SYSTEM */
+	bool privileged;	/* LOCK, UNLOCK: may lock for the system */
+	u64 base;
+	u64 length;
+	/* outputs */
+	u32 status;
+	u64 lo, hi;		/* the range (LOCK, UNLOCK) or run (PAGE) */
+	u64 alloc_base, alloc_size, commit_size;
+	u32 alloc_protect;
+	u32 type;		/* MEM_PRIVATE, MEM_MAPPED, 0 (free) */
+	u32 state;		/* PAGE: MEM_COMMIT, MEM_RESERVE, MEM_FREE */
+	u32 protect;		/* PAGE: NT protection */
+	u32 apply, apply_prot;	/* LOCK hit a guard page: NTVM_APPLY_MPROTECT */
+};
+
+void ntvm_memctl(struct nt_space *s, struct nt_memctl *m);
+
+/* space.c's helpers for memctl.c. */
+struct nt_alloc *nt_find_live(struct nt_space *s, u64 addr, u64 hi);
+struct nt_alloc *nt_alloc_above(struct nt_space *s, u64 addr);
+bool nt_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr, u64 hi,
+		   u32 *state, u32 *prot, u64 *end);
+u64 nt_alloc_committed(const struct nt_alloc *a);
+void nt_forget(struct nt_space *s, struct nt_alloc *a);
+
 /* NT rules that are pure functions of the arguments (rules.c). */
 u32 nt_check_protect(u32 prot);
 u32 nt_zero_bits_limit(u64 zero_bits, u64 *limit);

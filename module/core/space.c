@@ -642,10 +642,19 @@ static u32 check_alloc_type(u32 type)
 	return NTVM_STATUS_SUCCESS;
 }
 
-/* MEM_ADDRESS_REQUIREMENTS rules, spec 1.9. */
+/*
+ * MEM_ADDRESS_REQUIREMENTS rules, spec 1.9.  All-zero requirements are no
+ * requirement at all, also with an explicit base (issue 11: Windows then
+ * succeeds, or gives STATUS_CONFLICTING_ADDRESSES).  A LowestStartingAddress
+ * above the highest user address is invalid, not merely unsatisfiable.
+ */
 static u32 check_requirements(struct nt_space *s, const struct ntvm_alloc *a)
 {
+	if (!a->lowest && !a->highest && !a->alignment)
+		return NTVM_STATUS_SUCCESS;
 	if (a->base)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->lowest > s->max_addr)
 		return NTVM_STATUS_INVALID_PARAMETER;
 	if (a->highest && (((a->highest + 1) & (PAGE - 1)) ||
 			   a->highest > s->max_addr))
@@ -1404,4 +1413,32 @@ void ntvm_watch_check(struct nt_space *s, struct ntvm_watch *w)
 	w->alloc_base = a->base;
 	w->alloc_size = a->size;
 	w->status = NTVM_STATUS_SUCCESS;
+}
+
+/* ---- For core/memctl.c (issue 11) ---------------------------------------- */
+
+struct nt_alloc *nt_find_live(struct nt_space *s, u64 addr, u64 hi)
+{
+	return find_live(s, addr, hi);
+}
+
+struct nt_alloc *nt_alloc_above(struct nt_space *s, u64 addr)
+{
+	return alloc_ending_above(s, addr);
+}
+
+bool nt_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr, u64 hi,
+		   u32 *state, u32 *prot, u64 *end)
+{
+	return page_state(s, a, addr, hi, state, prot, end);
+}
+
+u64 nt_alloc_committed(const struct nt_alloc *a)
+{
+	return runs_committed(a, 0, a->size);
+}
+
+void nt_forget(struct nt_space *s, struct nt_alloc *a)
+{
+	space_remove(s, a);
 }
