@@ -33,4 +33,8 @@ void ntvm_ww_allocated(const struct ntvm_alloc *a);
 void ntvm_ww_freed(const struct ntvm_free *f);
 void ntvm_ww_forget(void);		/* in a forked child */
 
+/* memapi.c: NtQueryVirtualMemory's classes other than the basic one. */
+NTSTATUS ntvm_query_more(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
+			 PVOID info, SIZE_T length, PSIZE_T result_length);
+
 #endif

@@ -358,8 +358,9 @@ NTVM_EXPORT NTSTATUS NtQueryVirtualMemory(HANDLE process, LPCVOID base,
 
 	if (st)
 		return st;
-	if (info_class != MemoryBasicInformation)
-		return STATUS_INVALID_INFO_CLASS;
+	if (info_class != MemoryBasicInformation)	/* memapi.c */
+		return ntvm_query_more(base, info_class, info, length,
+				       result_length);
 	if (length < sizeof(MEMORY_BASIC_INFORMATION))
 		return STATUS_INFO_LENGTH_MISMATCH;
 	if (!info)
