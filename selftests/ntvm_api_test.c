@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -636,6 +637,87 @@ TEST_F(api, lock_quota)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* ---- Write watch: the latch (spec 5.10, kernel32 test_write_watch) ---- */
+
+/* GetWriteWatch of base's 16 pages as page numbers, "" when none. */
+static const char *watched_pages(char *base, DWORD flags, ULONG_PTR cap)
+{
+	static char out[256];
+	PVOID res[64];
+	ULONG_PTR count = cap, i;
+	ULONG gran;
+	size_t len = 0;
+
+	out[0] = 0;
+	if (GetWriteWatch(flags, base, 16 * 0x1000, res, &count, &gran))
+		return "error";
+	for (i = 0; i < count; i++)
+		len += snprintf(out + len, sizeof(out) - len, "%s%ld", i ? " " : "",
+				(long)(((char *)res[i] - base) / 0x1000));
+	return out;
+}
+
+TEST_F(api, write_watch_latch)
+{
+	const SIZE_T size = 16 * 0x1000, pg = 0x1000;
+	DWORD old;
+	char *base;
+
+	if (ntvm_write_watch_mode() == NTVM_WRITE_WATCH_NONE)
+		SKIP(return, "no write-watch mechanism on this kernel");
+	base = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_NOACCESS);
+	ASSERT_NE(NULL, base);
+	ASSERT_EQ(base, VirtualAlloc(base, size, MEM_COMMIT, PAGE_NOACCESS));
+	ASSERT_TRUE(VirtualProtect(base, 6 * pg, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_NOACCESS, old);
+	base[5 * pg + 200] = 3;
+	ASSERT_TRUE(VirtualProtect(base, 6 * pg, PAGE_NOACCESS, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_STREQ("5", watched_pages(base, 0, 64));
+	EXPECT_EQ(0, ResetWriteWatch(base, size));
+	EXPECT_STREQ("", watched_pages(base, WRITE_WATCH_FLAG_RESET, 64));
+
+	EXPECT_TRUE(VirtualFree(base + pg, pg, MEM_DECOMMIT));
+	ASSERT_TRUE(VirtualProtect(base + 2 * pg, pg, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_NOACCESS, old);
+	EXPECT_STREQ("", watched_pages(base, WRITE_WATCH_FLAG_RESET, 64));
+	base[2 * pg + 200] = 3;
+	EXPECT_STREQ("2", watched_pages(base, WRITE_WATCH_FLAG_RESET, 64));
+
+	/* Written after the last protect: a decommit clears them. */
+	ASSERT_EQ(base, VirtualAlloc(base, size, MEM_COMMIT, PAGE_NOACCESS));
+	ASSERT_TRUE(VirtualProtect(base, 6 * pg, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_NOACCESS, old);
+	base[3 * pg + 200] = 3;
+	base[5 * pg + 200] = 3;
+	EXPECT_TRUE(VirtualFree(base, size, MEM_DECOMMIT));
+	EXPECT_STREQ("", watched_pages(base, 0, 64));
+	ASSERT_EQ(base, VirtualAlloc(base, size, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_STREQ("", watched_pages(base, 0, 64));
+
+	/* Written before a protect: latched through decommit and recommit. */
+	base[3 * pg + 200] = 3;
+	ASSERT_TRUE(VirtualProtect(base, 6 * pg, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	base[5 * pg + 200] = 3;
+	EXPECT_STREQ("3 5", watched_pages(base, 0, 64));
+	EXPECT_TRUE(VirtualFree(base, size, MEM_DECOMMIT));
+	EXPECT_STREQ("3", watched_pages(base, 0, 64));
+	ASSERT_EQ(base, VirtualAlloc(base, size, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_STREQ("3", watched_pages(base, 0, 64));
+	base[4 * pg + 200] = 4;
+	base[2 * pg + 200] = 4;
+	base[6 * pg + 200] = 4;
+	EXPECT_STREQ("2 3 4 6", watched_pages(base, 0, 64));
+
+	/* A reset with a short array resets only up to the last one given. */
+	EXPECT_STREQ("2 3", watched_pages(base, WRITE_WATCH_FLAG_RESET, 2));
+	EXPECT_STREQ("4 6", watched_pages(base, 0, 64));
+	EXPECT_STREQ("4 6", watched_pages(base, WRITE_WATCH_FLAG_RESET, 64));
+	EXPECT_STREQ("", watched_pages(base, 0, 64));
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
 }
 
 /* ---- Offer, reclaim, discard ---- */

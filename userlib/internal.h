@@ -32,6 +32,8 @@ static inline int ntvm_ww_wants_alloc(__u32 type)
 void ntvm_ww_allocated(const struct ntvm_alloc *a);
 void ntvm_ww_freed(const struct ntvm_free *f);
 void ntvm_ww_forget(void);		/* in a forked child */
+/* After an NtProtectVirtualMemory that succeeded: the write-watch latch. */
+void ntvm_ww_protected(uintptr_t lo, size_t len);
 
 /* memapi.c: NtQueryVirtualMemory's classes other than the basic one. */
 NTSTATUS ntvm_query_more(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,

@@ -309,6 +309,8 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 	st = ioctl_locked(NTVM_IOC_PROTECT, &p, &p.status);
 	if (!st && p.apply)
 		st = apply_locked(p.base, p.size, p.apply, p.apply_prot);
+	if (!st && ntvm_ww_allocs)	/* the latch, writewatch.c */
+		ntvm_ww_protected(p.base, p.size);
 	unlock();
 	if (!st) {
 		*base = (PVOID)(uintptr_t)p.base;
