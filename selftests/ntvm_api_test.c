@@ -596,6 +596,58 @@ TEST_F(api, lock_guard_page)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/* spec 5.12: a VirtualLock that fails on a guard page marks nothing. */
+TEST_F(api, lock_guard_write_watch)
+{
+	char *base;
+	PVOID res[4];
+	ULONG_PTR count = 4;
+	ULONG gran;
+
+	if (ntvm_write_watch_mode() == NTVM_WRITE_WATCH_NONE)
+		SKIP(return, "no write-watch mechanism on this kernel");
+	base = VirtualAlloc(NULL, 0x1000, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+			    PAGE_READWRITE | PAGE_GUARD);
+	ASSERT_NE(NULL, base);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualLock(base, 0x1000));
+	EXPECT_EQ((DWORD)STATUS_GUARD_PAGE_VIOLATION, GetLastError());
+	ASSERT_EQ(0, GetWriteWatch(0, base, 0x1000, res, &count, &gran));
+	EXPECT_EQ(0, count);
+	EXPECT_TRUE(VirtualLock(base, 0x1000));
+	count = 4;
+	ASSERT_EQ(0, GetWriteWatch(0, base, 0x1000, res, &count, &gran));
+	EXPECT_EQ(0, count);
+	base[8] = 1;
+	count = 4;
+	ASSERT_EQ(0, GetWriteWatch(0, base, 0x1000, res, &count, &gran));
+	EXPECT_EQ(1, count);
+	EXPECT_TRUE(VirtualUnlock(base, 0x1000));
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
+}
+
+/* spec 1.6.5: ZeroBits 0xffffffff with an explicit base (64-bit). */
+TEST_F(api, zero_bits_mask_with_base)
+{
+	PVOID base = NULL, at;
+	SIZE_T size = 0x10000;
+
+	ASSERT_EQ(STATUS_SUCCESS, NtAllocateVirtualMemory(CUR, &base, 0, &size,
+							  MEM_RESERVE | MEM_TOP_DOWN,
+							  PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	at = base;
+	EXPECT_EQ(STATUS_SUCCESS, NtAllocateVirtualMemory(CUR, &at, 0xffffffff, &size,
+							  MEM_RESERVE | MEM_COMMIT,
+							  PAGE_READWRITE));
+	EXPECT_EQ(base, at);
+	at = base;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+		  NtAllocateVirtualMemory(CUR, &at, 0xffffffff, &size, MEM_RESERVE,
+					  PAGE_READWRITE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
 /* The working-set quota is RLIMIT_MEMLOCK (without CAP_IPC_LOCK). */
 TEST_F(api, lock_quota)
 {

@@ -1379,7 +1379,7 @@ TEST_F(nt, query_rules)
 	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
 		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, &m, sizeof(m) - 1, &len));
 	EXPECT_EQ(STATUS_INVALID_INFO_CLASS,
-		  NtQueryVirtualMemory(CUR, base, 7, &m, sizeof(m), &len));
+		  NtQueryVirtualMemory(CUR, base, 9, &m, sizeof(m), &len));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
 		  NtQueryVirtualMemory(CUR, P(0x7fffffff0000ULL), MemoryBasicInformation,
 				       &m, sizeof(m), &len));
