@@ -35,6 +35,8 @@ void ntvm_ww_forget(void);		/* in a forked child */
 /* After an NtProtectVirtualMemory that succeeded: the write-watch latch. */
 void ntvm_ww_protected(uintptr_t lo, size_t len);
 
+/* memapi.c: back a new MEM_LARGE_PAGES allocation (lock held). */
+NTSTATUS ntvm_large_apply(__u64 base, __u64 size, __u32 prot);
 /* memapi.c: NtQueryVirtualMemory's classes other than the basic one. */
 NTSTATUS ntvm_query_more(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
 			 PVOID info, SIZE_T length, PSIZE_T result_length);

@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -86,6 +88,8 @@ static NTSTATUS query_region(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
 			r->Private = 1;
 		else
 			r->MappedDataFile = 1;
+		if (m.lock & NTVM_MEMCTL_LARGE_PAGES)
+			r->PageSizeLarge = 1;
 	}
 	r->RegionSize = m.alloc_size;
 	if (length >= offsetof(MEMORY_REGION_INFORMATION, PartitionId))
@@ -129,7 +133,7 @@ static uint64_t pagemap_entry(int fd, uintptr_t addr)
  * VM_LOCKED, and Shared (with a ShareCount) only when it is shared memory
  * (a file or shmem page): private memory is never Shared, also when it
  * maps Linux's shared zero page or is shared copy-on-write after fork().
- * Node is 0 and LargePage 0 (ntvm's private memory uses small pages).
+ * Node is 0; LargePage is set in MEM_LARGE_PAGES allocations.
  */
 static ULONG_PTR ws_attributes(const struct ntvm_memctl *m, int fd,
 			       uintptr_t addr)
@@ -147,6 +151,8 @@ static ULONG_PTR ws_attributes(const struct ntvm_memctl *m, int fd,
 	b.Win32Protection = m->protect;
 	if (m->lock & NTVM_MEMCTL_LOCKED_ALL)
 		b.Locked = 1;
+	if (m->lock & NTVM_MEMCTL_LARGE_PAGES)
+		b.LargePage = 1;
 	if (e & PM_FILE) {
 		b.Shared = 1;
 		b.ShareCount = (e & PM_EXCLUSIVE) ? 1 : 2;
@@ -218,6 +224,58 @@ NTSTATUS ntvm_query_more(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
 	default:
 		return STATUS_INVALID_INFO_CLASS;
 	}
+}
+
+/* ---- MEM_LARGE_PAGES ---- */
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Does the mapping at p hold at least size bytes of huge pages? */
+static int huge_backed(uintptr_t p, uint64_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	unsigned long lo, hi, kb;
+	char line[256];
+	int in = 0, ok = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ') &&
+		    line[0] != ' ') {
+			in = lo <= p && p < hi;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1) {
+			ok = (uint64_t)kb * 1024 >= size;
+			break;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+/*
+ * NTVM_APPLY_LARGE_PAGES: back [base, base + size), which the module just
+ * reserved and committed writable and 2 MiB-aligned, with transparent huge
+ * pages, populated and locked as Windows' large pages are; then give it
+ * its protection.  When Linux cannot (THP off, no free huge page), release
+ * it again: STATUS_INSUFFICIENT_RESOURCES, and nothing changed.
+ */
+NTSTATUS ntvm_large_apply(__u64 base, __u64 size, __u32 prot)
+{
+	void *p = (void *)(uintptr_t)base;
+	struct ntvm_free f = { .base = base, .type = MEM_RELEASE };
+
+	if (!madvise(p, size, MADV_HUGEPAGE) &&
+	    !madvise(p, size, MADV_POPULATE_WRITE) && !mlock(p, size) &&
+	    huge_backed(base, size) &&
+	    (prot == (PROT_READ | PROT_WRITE) || !mprotect(p, size, prot)))
+		return STATUS_SUCCESS;
+	ntvm_ioctl_locked(NTVM_IOC_FREE, &f, &f.status);
+	return STATUS_INSUFFICIENT_RESOURCES;
 }
 
 /* ---- NtLockVirtualMemory / NtUnlockVirtualMemory ---- */

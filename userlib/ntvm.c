@@ -170,6 +170,8 @@ static NTSTATUS ioctl_locked(unsigned long cmd, void *args, const __u32 *status)
 /* The page-table change an ioctl asked for; the caller holds ntvm_lock. */
 static NTSTATUS apply_locked(__u64 base, __u64 size, __u32 apply, __u32 prot)
 {
+	if (apply & NTVM_APPLY_LARGE_PAGES)	/* memapi.c */
+		return ntvm_large_apply(base, size, prot);
 	if ((apply & NTVM_APPLY_MPROTECT) &&
 	    mprotect((void *)(uintptr_t)base, size, prot))
 		return apply_status(errno, prot);

@@ -42,6 +42,7 @@ static void memctl_region(struct nt_space *s, struct nt_memctl *m)
 		m->alloc_protect = a->alloc_protect;
 		m->commit_size = nt_alloc_committed(a);
 		m->type = NTVM_MEM_PRIVATE;
+		m->large = a->attrs & NT_ATTR_LARGE_PAGES;
 		m->status = NTVM_STATUS_SUCCESS;
 		return;
 	}
@@ -85,6 +86,7 @@ static void memctl_page(struct nt_space *s, struct nt_memctl *m)
 		s->ops->unlock_read(s->ctx);
 		if (ok) {
 			m->type = NTVM_MEM_PRIVATE;
+			m->large = a->attrs & NT_ATTR_LARGE_PAGES;
 			return;
 		}
 		/* Damaged there: reality is what the mappings say. */
@@ -197,6 +199,32 @@ static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 	}
 	if (noaccess)
 		m->status = NTVM_STATUS_ACCESS_VIOLATION;
+}
+
+/*
+ * MEM_LARGE_PAGES (issue 11, spec 1.4.4; the statuses Windows leaves open
+ * as README says): reserved and committed in one call (MEM_RESERVE is
+ * required: STATUS_INVALID_PARAMETER_5), a size and an explicit base that
+ * are multiples of the large-page size (STATUS_INVALID_PARAMETER), the
+ * privilege (STATUS_PRIVILEGE_NOT_HELD), and large pages in the system
+ * (STATUS_INSUFFICIENT_RESOURCES, Windows' answer when it finds none).
+ * The type rules of check_alloc_type() come first.
+ */
+u32 nt_check_large(struct nt_space *s, const struct ntvm_alloc *a)
+{
+	int err;
+
+	if (!(a->type & NTVM_MEM_RESERVE))
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if (!a->size || (a->size & (NT_LARGE_PAGE - 1)) ||
+	    (a->base & (NT_LARGE_PAGE - 1)))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	err = s->ops->large_pages ? s->ops->large_pages(s->ctx) : -EPERM;
+	if (err == -EPERM)
+		return NTVM_STATUS_PRIVILEGE_NOT_HELD;
+	if (err)
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	return NTVM_STATUS_SUCCESS;
 }
 
 void ntvm_memctl(struct nt_space *s, struct nt_memctl *m)

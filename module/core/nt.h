@@ -95,6 +95,12 @@ struct nt_vm_ops {
 	int (*reset_arm)(void *ctx, u64 addr, u64 len);
 	int (*touch)(void *ctx, u64 addr, u64 len);
 	bool (*reset_lost)(void *ctx, u64 addr, u64 len);
+	/*
+	 * MEM_LARGE_PAGES (issue 11), optional (NULL: never allowed): 0 when
+	 * the caller may have large pages, -EPERM without the privilege,
+	 * -ENOSYS when the system has none.
+	 */
+	int (*large_pages)(void *ctx);
 };
 
 /* One run of pages with the same NT state, inside an allocation. */
@@ -130,6 +136,10 @@ struct nt_alloc {
 #define NT_ATTR_NOCACHE		NTVM_PAGE_NOCACHE	/* sticky cache bits */
 #define NT_ATTR_WRITECOMBINE	NTVM_PAGE_WRITECOMBINE
 #define NT_ATTR_WRITE_WATCH	0x10000
+#define NT_ATTR_LARGE_PAGES	0x20000	/* MEM_LARGE_PAGES (issue 11) */
+
+/* The large-page size of MEM_LARGE_PAGES: the x86-64 PMD size. */
+#define NT_LARGE_PAGE		0x200000ULL
 
 /* Freed allocations kept for reuse, per address space. */
 #define NT_SPARE_ALLOCS		8
@@ -195,9 +205,12 @@ struct nt_memctl {
 	u32 state;		/* PAGE: MEM_COMMIT, MEM_RESERVE, MEM_FREE */
 	u32 protect;		/* PAGE: NT protection */
 	u32 apply, apply_prot;	/* LOCK hit a guard page: NTVM_APPLY_MPROTECT */
+	bool large;		/* REGION, PAGE: a MEM_LARGE_PAGES allocation */
 };
 
 void ntvm_memctl(struct nt_space *s, struct nt_memctl *m);
+/* MEM_LARGE_PAGES checks of NtAllocateVirtualMemory (core/memctl.c). */
+u32 nt_check_large(struct nt_space *s, const struct ntvm_alloc *a);
 
 /* space.c's helpers for memctl.c. */
 struct nt_alloc *nt_find_live(struct nt_space *s, u64 addr, u64 hi);

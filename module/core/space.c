@@ -801,6 +801,8 @@ static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 		req.align = GRAN;
 		req.lo = s->min_addr;
 	}
+	if ((in->type & NTVM_MEM_LARGE_PAGES) && req.align < NT_LARGE_PAGE)
+		req.align = NT_LARGE_PAGE;
 	req.hi = hi + 1;
 	req.size = size;
 	req.top_down = in->type & NTVM_MEM_TOP_DOWN;
@@ -835,6 +837,7 @@ static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 {
 	bool commit = in->type & NTVM_MEM_COMMIT;
+	bool large = in->type & NTVM_MEM_LARGE_PAGES;
 	u32 lprot = commit ? nt_to_lprot(in->protect) : 0, st;
 	struct avl_slot slot;
 	struct nt_alloc *a;
@@ -852,6 +855,9 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 		size = nt_round_up(in->size, PAGE);
 	}
 
+	/* Large pages are populated writable, then get their protection. */
+	if (large)
+		lprot |= NT_LPROT_R | NT_LPROT_W;
 	a = alloc_new(s);
 	if (!a)
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
@@ -877,6 +883,11 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 	a->attrs = in->protect & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE);
 	if (in->type & NTVM_MEM_WRITE_WATCH)
 		a->attrs |= NT_ATTR_WRITE_WATCH;
+	if (large) {
+		a->attrs |= NT_ATTR_LARGE_PAGES;
+		in->apply = NTVM_APPLY_LARGE_PAGES;
+		in->apply_prot = nt_to_lprot(in->protect);
+	}
 	if (commit) {
 		a->runs[0].flags = NT_RUN_COMMITTED;
 		if (in->protect & NTVM_PAGE_GUARD) {
@@ -984,7 +995,7 @@ void ntvm_allocate(struct nt_space *s, struct ntvm_alloc *a)
 	if (!st)
 		st = nt_check_protect(a->protect);
 	if (!st && (type & NTVM_MEM_LARGE_PAGES))
-		st = NTVM_STATUS_PRIVILEGE_NOT_HELD;
+		st = nt_check_large(s, a);	/* core/memctl.c */
 	if (!st && (type & NTVM_MEM_PHYSICAL))
 		st = NTVM_STATUS_NOT_SUPPORTED;
 	if (!st && (a->flags & NTVM_ALLOC_REQUIREMENTS))

@@ -398,6 +398,17 @@ struct ntvm_ww_scan {
 
 #define NTVM_MEMCTL_LOCKED_SOME		0x1u	/* some pages are VM_LOCKED */
 #define NTVM_MEMCTL_LOCKED_ALL		0x2u	/* every page is */
+#define NTVM_MEMCTL_LARGE_PAGES		0x4u	/* REGION, PAGE: MEM_LARGE_PAGES */
+
+/*
+ * MEM_LARGE_PAGES (NTVM_IOC_ALLOCATE, issue 11): the module reserves and
+ * commits a range aligned to 2 MiB, mapped writable, and answers
+ * NTVM_APPLY_LARGE_PAGES: user space backs it with transparent huge pages
+ * (madvise MADV_HUGEPAGE, MADV_POPULATE_WRITE), locks it (mlock), checks
+ * that it got huge pages, and mprotects it to apply_prot; if any of it
+ * fails it releases the allocation again (STATUS_INSUFFICIENT_RESOURCES).
+ */
+#define NTVM_APPLY_LARGE_PAGES		0x4u
 
 struct ntvm_memctl {
 	__u32 size;			/* in: sizeof(struct ntvm_memctl) */
