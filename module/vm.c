@@ -202,7 +202,7 @@ static int ntvm_vm_large_pages(void *ctx)
 	if (!capable(CAP_IPC_LOCK))
 		return -EPERM;
 	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) || !has_transparent_hugepage())
-		return -ENOSYS;
+		return -EOPNOTSUPP;
 	return 0;
 }
 

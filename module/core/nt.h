@@ -98,7 +98,7 @@ struct nt_vm_ops {
 	/*
 	 * MEM_LARGE_PAGES (issue 11), optional (NULL: never allowed): 0 when
 	 * the caller may have large pages, -EPERM without the privilege,
-	 * -ENOSYS when the system has none.
+	 * -EOPNOTSUPP when the system has none.
 	 */
 	int (*large_pages)(void *ctx);
 };
