@@ -564,6 +564,41 @@ TEST_F(api, lock_unlock)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/* Memory ntvm did not allocate is committed memory: it can be locked. */
+TEST_F(api, lock_foreign_memory)
+{
+	char stackbuf[64];
+	char *heap = malloc(0x3000);
+	char *none = mmap(NULL, 0x1000, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *hole = mmap(NULL, 0x2000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	PVOID b;
+	SIZE_T size;
+
+	ASSERT_NE(NULL, heap);
+	ASSERT_NE(MAP_FAILED, none);
+	ASSERT_NE(MAP_FAILED, hole);
+	memset(stackbuf, 1, sizeof(stackbuf));
+	memset(heap, 1, 0x3000);
+	EXPECT_TRUE(VirtualLock(stackbuf, sizeof(stackbuf)));
+	EXPECT_EQ(1, (int)ws(stackbuf).Locked);
+	EXPECT_TRUE(VirtualUnlock(stackbuf, sizeof(stackbuf)));
+	EXPECT_EQ(0, (int)ws(stackbuf).Locked);
+	EXPECT_TRUE(VirtualLock(heap + 0x1000, 0x1000));
+	EXPECT_EQ(1, (int)ws(heap + 0x1000).Locked);
+	EXPECT_TRUE(VirtualUnlock(heap + 0x1000, 0x1000));
+	b = none;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtLockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+	munmap(hole + 0x1000, 0x1000);
+	b = hole;
+	size = 0x2000;
+	EXPECT_EQ(STATUS_NOT_COMMITTED, NtLockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+	EXPECT_EQ(0, (int)ws(hole).Locked);
+	munmap(none, 0x1000);
+	munmap(hole, 0x1000);
+	free(heap);
+}
+
 /* spec 4.7: VirtualLock on an armed guard page fails once and disarms it. */
 TEST_F(api, lock_guard_page)
 {

@@ -110,9 +110,34 @@ static void memctl_page(struct nt_space *s, struct nt_memctl *m)
 }
 
 /*
- * Is every page of [lo, hi) committed memory of live allocations?  Also
- * finds the first page that a lock would fault on: an armed guard page
- * (*guard) or a PAGE_NOACCESS page (*noaccess), 0 if none.
+ * Memory ntvm did not allocate (the stack, malloc()'s heap, files) counts
+ * as committed, as NtQueryVirtualMemory reports it: [addr, *end) is one
+ * mapping, or false for a hole.  *noaccess is set for an inaccessible one.
+ */
+static bool foreign_committed(struct nt_space *s, u64 addr, u64 hi, u64 *end,
+			      u64 *noaccess)
+{
+	struct nt_alloc *next = nt_alloc_above(s, addr);
+	u64 start;
+	int lp;
+
+	s->ops->lock_read(s->ctx);
+	lp = s->ops->prot_at(s->ctx, addr, &start, end);
+	s->ops->unlock_read(s->ctx);
+	if (lp == NT_VMA_NONE)
+		return false;
+	*end = nt_min(nt_min(*end, hi), next ? next->base : hi);
+	if (*end <= addr)
+		return false;
+	if (!(lp & NT_LPROT_MASK) && !*noaccess)
+		*noaccess = addr;
+	return true;
+}
+
+/*
+ * Is every page of [lo, hi) committed memory?  Also finds the first page
+ * that a lock would fault on: an armed guard page (*guard) or an
+ * inaccessible page (*noaccess), 0 if none.
  */
 static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
 			    u64 *noaccess)
@@ -126,8 +151,11 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
 	*noaccess = 0;
 	while (addr < hi && ok) {
 		a = nt_find_live(s, addr, hi);
-		if (!a)
-			return false;
+		if (!a) {
+			if (!foreign_committed(s, addr, hi, &addr, noaccess))
+				return false;
+			continue;
+		}
 		to = nt_min(hi, a->base + a->size);
 		s->ops->lock_read(s->ctx);
 		for (; addr < to; addr = end) {
