@@ -34,6 +34,8 @@ void ntvm_ww_freed(const struct ntvm_free *f);
 void ntvm_ww_forget(void);		/* in a forked child */
 /* After an NtProtectVirtualMemory that succeeded: the write-watch latch. */
 void ntvm_ww_protected(uintptr_t lo, size_t len);
+/* Does [lo, lo + len) overlap a MEM_WRITE_WATCH allocation? */
+int ntvm_ww_watched(uintptr_t lo, size_t len);
 
 /* memapi.c: back a new MEM_LARGE_PAGES allocation (lock held). */
 NTSTATUS ntvm_large_apply(__u64 base, __u64 size, __u32 prot);

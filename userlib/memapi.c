@@ -29,6 +29,10 @@
 
 #define PAGE		4096ULL
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
 /* The highest user address, from the module (or 64-bit Windows' value). */
 static uintptr_t max_address(void)
 {
@@ -293,6 +297,27 @@ static NTSTATUS mlock_status(int err)
 	}
 }
 
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+
+/*
+ * mlock(2) makes every page resident, writing to the never-written ones
+ * (it breaks their copy-on-write of the zero page), which a write watch
+ * would report as written.  In a MEM_WRITE_WATCH allocation the pages are
+ * instead read in (MADV_POPULATE_READ: swapped pages come back, untouched
+ * ones map the zero page) and locked as they are, the rest on their first
+ * write (MLOCK_ONFAULT): resident either way, and nothing counts as
+ * written.
+ */
+static int lock_pages(void *p, size_t len)
+{
+	if (!ntvm_ww_allocs || !ntvm_ww_watched((uintptr_t)p, len))
+		return mlock(p, len);
+	madvise(p, len, MADV_POPULATE_READ);
+	return syscall(SYS_mlock2, p, len, MLOCK_ONFAULT);
+}
+
 static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 			    ULONG map_type, __u32 op)
 {
@@ -313,7 +338,7 @@ static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 	    (m.apply & NTVM_APPLY_MPROTECT) &&
 	    mprotect(p, m.out_size, m.apply_prot))
 		st = STATUS_ACCESS_VIOLATION;
-	if (!st && op == NTVM_MEMCTL_LOCK && mlock(p, m.out_size)) {
+	if (!st && op == NTVM_MEMCTL_LOCK && lock_pages(p, m.out_size)) {
 		st = mlock_status(errno);
 		/* Undo a partial lock of pages none of which were locked. */
 		if (!(m.lock & NTVM_MEMCTL_LOCKED_SOME))
@@ -357,10 +382,6 @@ NTVM_EXPORT NTSTATUS NtUnlockVirtualMemory(HANDLE process, PVOID *base,
  * MADV_WILLNEED the rest; failures, unmapped entries included, are not
  * errors, as on Windows.
  */
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-
 NTVM_EXPORT NTSTATUS NtSetInformationVirtualMemory(HANDLE process,
 						   VIRTUAL_MEMORY_INFORMATION_CLASS info_class,
 						   ULONG_PTR count,

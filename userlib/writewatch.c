@@ -587,6 +587,14 @@ static NTSTATUS ww_mech_get(const struct ntvm_watch *w, struct ww_alloc *e,
 			    uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
 			    ULONG_PTR max, ULONG_PTR *found);
 
+/* Does [lo, lo + len) overlap a watched allocation? */
+int ntvm_ww_watched(uintptr_t lo, size_t len)
+{
+	unsigned int i = ww_lower(lo);
+
+	return i < ntvm_ww_allocs && ww_tab[i].base < lo + len;
+}
+
 /* After a successful NtProtectVirtualMemory of [lo, lo + len). */
 void ntvm_ww_protected(uintptr_t lo, size_t len)
 {
