@@ -11,6 +11,7 @@
  *   place.c     NT placement: the floor, its room and the gap search
  *   reset.c     MEM_RESET / MEM_RESET_UNDO tracking
  *   softdirty.c NTVM_IOC_WW_SCAN (kernels before 6.3)
+ *   memctl.c    NTVM_IOC_MEMCTL: region and working-set queries, lock checks
  *   core/       the NT rules and state, plain C, also built in user space
  * Documentation/ntvm.rst is the reference for the ABI and the semantics.
  *
@@ -152,5 +153,8 @@ void ntvm_reset_invalidate(struct ntvm_ctx *nc,
 /* ioctl.c */
 long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 long ntvm_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* memctl.c: NTVM_IOC_MEMCTL (issue 11) */
+long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp);
 
 #endif /* NTVM_CONTEXT_H */

@@ -595,6 +595,8 @@ long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (!NTVM_HAVE_WW_SCAN)
 			return -ENOTTY;
 		return ntvm_ioc_ww_scan(nf->nc, argp);
+	case NTVM_IOC_MEMCTL:
+		return ntvm_ioc_memctl(nf, argp);
 	case NTVM_IOC_RESET_DONE:
 		return ntvm_ioc_reset_done(nf->nc, arg);
 	default:

@@ -13,6 +13,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/slab.h>
@@ -266,6 +267,20 @@ static int ntvm_vm_prot_at(void *ctx, u64 addr, u64 *start, u64 *end)
 	return lp;
 }
 
+/*
+ * MEM_LARGE_PAGES needs SeLockMemoryPrivilege on Windows; here the
+ * privilege to lock memory, CAP_IPC_LOCK (large pages are locked), and
+ * transparent huge pages (user space backs the range with them).
+ */
+static int ntvm_vm_large_pages(void *ctx)
+{
+	if (!capable(CAP_IPC_LOCK))
+		return -EPERM;
+	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) || !has_transparent_hugepage())
+		return -EOPNOTSUPP;
+	return 0;
+}
+
 const struct nt_vm_ops ntvm_vm_ops = {
 	.map = ntvm_vm_map,
 	.unmap = ntvm_vm_unmap,
@@ -278,5 +293,6 @@ const struct nt_vm_ops ntvm_vm_ops = {
 	.reset_arm = ntvm_vm_reset_arm,
 	.touch = ntvm_vm_touch,
 	.reset_lost = ntvm_vm_reset_lost,
+	.large_pages = ntvm_vm_large_pages,
 };
 

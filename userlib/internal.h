@@ -35,5 +35,15 @@ static inline int ntvm_ww_wants_alloc(__u32 type)
 void ntvm_ww_allocated(const struct ntvm_alloc_args *a);
 void ntvm_ww_freed(const struct ntvm_free_args *f);
 void ntvm_ww_forget(void);		/* in a forked child */
+/* After an NtProtectVirtualMemory that succeeded: the write-watch latch. */
+void ntvm_ww_protected(uintptr_t lo, size_t len);
+/* Does [lo, lo + len) overlap a MEM_WRITE_WATCH allocation? */
+int ntvm_ww_watched(uintptr_t lo, size_t len);
+
+/* memapi.c: back a new MEM_LARGE_PAGES allocation (lock held). */
+NTSTATUS ntvm_large_apply(__u64 base, __u64 size, __u32 prot);
+/* memapi.c: NtQueryVirtualMemory's classes other than the basic one. */
+NTSTATUS ntvm_query_more(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
+			 PVOID info, SIZE_T length, PSIZE_T result_length);
 
 #endif

@@ -170,6 +170,8 @@ static NTSTATUS ioctl_locked(unsigned long cmd, void *args, const __u32 *status)
 /* The page-table change an ioctl asked for; the caller holds ntvm_lock. */
 static NTSTATUS apply_locked(__u64 base, __u64 size, __u32 apply, __u32 prot)
 {
+	if (apply & NTVM_APPLY_LARGE_PAGES)	/* memapi.c */
+		return ntvm_large_apply(base, size, prot);
 	if ((apply & NTVM_APPLY_MPROTECT) &&
 	    mprotect((void *)(uintptr_t)base, size, prot))
 		return apply_status(errno, prot);
@@ -300,6 +302,8 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 	st = ioctl_locked(NTVM_IOC_PROTECT, &p, &p.status);
 	if (!st && p.apply)
 		st = apply_locked(p.base, p.region_size, p.apply, p.apply_prot);
+	if (!st && ntvm_ww_allocs)	/* the latch, writewatch.c */
+		ntvm_ww_protected(p.base, p.region_size);
 	unlock();
 	return st;
 }
@@ -348,8 +352,10 @@ NTVM_EXPORT NTSTATUS NtQueryVirtualMemory(HANDLE process, LPCVOID base,
 	NTSTATUS st;
 	ULONG n = 1;
 
-	if (info_class != MemoryBasicInformation)
-		return STATUS_INVALID_INFO_CLASS;
+	if (info_class != MemoryBasicInformation)	/* memapi.c */
+		return process != NtCurrentProcess() ? STATUS_INVALID_HANDLE :
+		       ntvm_query_more(base, info_class, info, length,
+				       result_length);
 	if (length < sizeof(MEMORY_BASIC_INFORMATION))
 		return STATUS_INFO_LENGTH_MISMATCH;
 	if (!info)

@@ -591,6 +591,170 @@ int ntvm_install_guard_handler(NTVM_GUARD_CALLBACK callback, void *context);
 #define NTVM_WRITE_WATCH_MODULE		3
 int ntvm_write_watch_mode(void);
 
+/*
+ * ==== Issue 11: the rest of the NT memory API (userlib/memapi.c) ====
+ * Kept apart from the declarations above; see README's API table.
+ */
+#define MemoryWorkingSetInformation		((MEMORY_INFORMATION_CLASS)1)
+#define MemoryMappedFilenameInformation		((MEMORY_INFORMATION_CLASS)2)
+#define MemoryRegionInformation			((MEMORY_INFORMATION_CLASS)3)
+#define MemoryWorkingSetExInformation		((MEMORY_INFORMATION_CLASS)4)
+#define MemoryRegionInformationEx		((MEMORY_INFORMATION_CLASS)7)
+
+typedef struct _MEMORY_REGION_INFORMATION {
+	PVOID AllocationBase;
+	ULONG AllocationProtect;
+	union {
+		ULONG RegionType;
+		struct {
+			ULONG Private : 1;
+			ULONG MappedDataFile : 1;
+			ULONG MappedImage : 1;
+			ULONG MappedPageFile : 1;
+			ULONG MappedPhysical : 1;
+			ULONG DirectMapped : 1;
+			ULONG SoftwareEnclave : 1;
+			ULONG PageSize64K : 1;
+			ULONG PlaceholderReservation : 1;
+			ULONG MappedAwe : 1;
+			ULONG MappedWriteWatch : 1;
+			ULONG PageSizeLarge : 1;
+			ULONG PageSizeHuge : 1;
+			ULONG Reserved : 19;
+		};
+	};
+	SIZE_T RegionSize;
+	SIZE_T CommitSize;
+	ULONG_PTR PartitionId;
+	ULONG_PTR NodePreference;
+} MEMORY_REGION_INFORMATION, *PMEMORY_REGION_INFORMATION;
+
+typedef union _MEMORY_WORKING_SET_EX_BLOCK {
+	ULONG_PTR Flags;
+	struct {
+		ULONG_PTR Valid : 1;
+		ULONG_PTR ShareCount : 3;
+		ULONG_PTR Win32Protection : 11;
+		ULONG_PTR Shared : 1;
+		ULONG_PTR Node : 6;
+		ULONG_PTR Locked : 1;
+		ULONG_PTR LargePage : 1;
+		ULONG_PTR Reserved : 7;
+		ULONG_PTR Bad : 1;
+		ULONG_PTR ReservedUlong : 32;
+	};
+	struct {
+		ULONG_PTR Valid : 1;
+		ULONG_PTR Reserved0 : 14;
+		ULONG_PTR Shared : 1;
+		ULONG_PTR Reserved1 : 15;
+		ULONG_PTR Bad : 1;
+		ULONG_PTR ReservedUlong : 32;
+	} Invalid;
+} MEMORY_WORKING_SET_EX_BLOCK, PSAPI_WORKING_SET_EX_BLOCK;
+
+typedef struct _MEMORY_WORKING_SET_EX_INFORMATION {
+	PVOID VirtualAddress;
+	MEMORY_WORKING_SET_EX_BLOCK VirtualAttributes;
+} MEMORY_WORKING_SET_EX_INFORMATION, PSAPI_WORKING_SET_EX_INFORMATION,
+  *PPSAPI_WORKING_SET_EX_INFORMATION;
+
+/* Win32: QueryVirtualMemoryInformation's class and structure. */
+typedef enum WIN32_MEMORY_INFORMATION_CLASS {
+	MemoryRegionInfo = 0,
+} WIN32_MEMORY_INFORMATION_CLASS;
+
+typedef struct WIN32_MEMORY_REGION_INFORMATION {
+	PVOID AllocationBase;
+	ULONG AllocationProtect;
+	union {
+		ULONG Flags;
+		struct {
+			ULONG Private : 1;
+			ULONG MappedDataFile : 1;
+			ULONG MappedImage : 1;
+			ULONG MappedPageFile : 1;
+			ULONG MappedPhysical : 1;
+			ULONG DirectMapped : 1;
+			ULONG Reserved : 26;
+		};
+	};
+	SIZE_T RegionSize;
+	SIZE_T CommitSize;
+} WIN32_MEMORY_REGION_INFORMATION;
+
+/* NtSetInformationVirtualMemory / PrefetchVirtualMemory. */
+typedef enum _VIRTUAL_MEMORY_INFORMATION_CLASS {
+	VmPrefetchInformation = 0,
+	VmPagePriorityInformation,
+	VmCfgCallTargetInformation,
+	VmPageDirtyStateInformation,
+} VIRTUAL_MEMORY_INFORMATION_CLASS;
+
+typedef struct _MEMORY_RANGE_ENTRY {
+	PVOID VirtualAddress;
+	SIZE_T NumberOfBytes;
+} MEMORY_RANGE_ENTRY, *PMEMORY_RANGE_ENTRY,
+  WIN32_MEMORY_RANGE_ENTRY, *PWIN32_MEMORY_RANGE_ENTRY;
+
+/* OfferVirtualMemory's priorities. */
+typedef enum OFFER_PRIORITY {
+	VmOfferPriorityVeryLow = 1,
+	VmOfferPriorityLow,
+	VmOfferPriorityBelowNormal,
+	VmOfferPriorityNormal,
+} OFFER_PRIORITY;
+
+/* NtLockVirtualMemory's MapType. */
+#define MAP_PROCESS			1
+#define MAP_SYSTEM			2
+
+#define NUMA_NO_PREFERRED_NODE		((DWORD)-1)
+
+#define STATUS_WORKING_SET_QUOTA	((NTSTATUS)0xC00000A1)
+#define ERROR_BUSY			170
+#define ERROR_NOT_LOCKED		158
+#define ERROR_WORKING_SET_QUOTA		1453
+
+NTSTATUS NtLockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
+			     ULONG map_type);
+NTSTATUS NtUnlockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
+			       ULONG map_type);
+NTSTATUS NtFlushInstructionCache(HANDLE process, LPCVOID base, SIZE_T size);
+NTSTATUS NtFlushProcessWriteBuffers(void);
+NTSTATUS NtSetInformationVirtualMemory(HANDLE process,
+				       VIRTUAL_MEMORY_INFORMATION_CLASS info_class,
+				       ULONG_PTR count, PMEMORY_RANGE_ENTRY entries,
+				       PVOID info, ULONG length);
+
+#ifndef NTVM_NO_WIN32
+#define GetCurrentProcess() ((HANDLE)(intptr_t)-1)
+LPVOID VirtualAllocEx(HANDLE process, LPVOID address, SIZE_T size, DWORD type,
+		      DWORD protect);
+LPVOID VirtualAllocExNuma(HANDLE process, LPVOID address, SIZE_T size,
+			  DWORD type, DWORD protect, DWORD node);
+BOOL VirtualFreeEx(HANDLE process, LPVOID address, SIZE_T size, DWORD type);
+SIZE_T VirtualQueryEx(HANDLE process, LPCVOID address,
+		      PMEMORY_BASIC_INFORMATION info, SIZE_T length);
+BOOL VirtualProtectEx(HANDLE process, LPVOID address, SIZE_T size,
+		      DWORD new_protect, PDWORD old_protect);
+BOOL VirtualLock(LPVOID address, SIZE_T size);
+BOOL VirtualUnlock(LPVOID address, SIZE_T size);
+BOOL QueryWorkingSetEx(HANDLE process, PVOID info, DWORD length);
+BOOL QueryVirtualMemoryInformation(HANDLE process, LPCVOID address,
+				   WIN32_MEMORY_INFORMATION_CLASS info_class,
+				   PVOID info, SIZE_T length, PSIZE_T result_length);
+DWORD DiscardVirtualMemory(PVOID address, SIZE_T size);
+DWORD OfferVirtualMemory(PVOID address, SIZE_T size, OFFER_PRIORITY priority);
+DWORD ReclaimVirtualMemory(LPCVOID address, SIZE_T size);
+BOOL PrefetchVirtualMemory(HANDLE process, ULONG_PTR count,
+			   PWIN32_MEMORY_RANGE_ENTRY entries, ULONG flags);
+BOOL FlushInstructionCache(HANDLE process, LPCVOID base, SIZE_T size);
+void FlushProcessWriteBuffers(void);
+SIZE_T GetLargePageMinimum(void);
+#endif /* NTVM_NO_WIN32 */
+/* ==== end of issue 11 ==== */
+
 #ifdef __cplusplus
 }
 #endif

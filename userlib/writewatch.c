@@ -123,6 +123,7 @@ struct ww_alloc {
 	size_t size;
 	uint64_t *dirty;	/* soft-dirty: written pages, one bit each */
 	uint64_t *absent;	/* soft-dirty: pages absent at the last fold */
+	uint64_t *latched;	/* written before a protect: see ww_latch() */
 };
 
 static int ww_mode = -1;	/* NTVM_WRITE_WATCH_*, -1: not probed */
@@ -249,8 +250,10 @@ static void ww_drop(uintptr_t lo, uintptr_t hi)
 {
 	unsigned int i = ww_lower(lo), j = i;
 
-	while (j < ntvm_ww_allocs && ww_tab[j].base < hi)
+	while (j < ntvm_ww_allocs && ww_tab[j].base < hi) {
+		free(ww_tab[j].latched);
 		free(ww_tab[j++].dirty);
+	}
 	memmove(&ww_tab[i], &ww_tab[j], (ntvm_ww_allocs - j) * sizeof(*ww_tab));
 	ntvm_ww_allocs -= j - i;
 }
@@ -539,6 +542,87 @@ void ntvm_ww_allocated(const struct ntvm_alloc_args *a)
 		ww_track(base, size, 1);
 }
 
+/*
+ * The "latch" (spec 5.10, Windows' kernel32 test_write_watch): a page
+ * written before an NtProtectVirtualMemory call over it stays reported
+ * after a decommit, and after the recommit, until a reset.  Windows keeps
+ * such pages in the allocation's own bitmap, which a protection change
+ * fills from the page tables and a decommit does not clear; libntvm keeps
+ * the same bitmap here: ww_latch() fills it, ww_get() reports it with the
+ * pages written since and clears it on reset.
+ */
+static int ww_latch_alloc(struct ww_alloc *e)
+{
+	if (!e->latched)
+		e->latched = calloc(ww_bitmap_words(e->size), sizeof(uint64_t));
+	return e->latched ? 0 : -1;
+}
+
+/* The latched bits of old from page skip on, into e (a part of old). */
+static void ww_latch_copy(struct ww_alloc *e, const struct ww_alloc *old,
+			  size_t skip)
+{
+	size_t i;
+
+	if (!e || !old->latched || ww_latch_alloc(e))
+		return;
+	for (i = 0; i < e->size / WW_PAGE; i++)
+		if (bit_test(old->latched, skip + i))
+			bit_set(e->latched, i);
+}
+
+/* Any latched page in [lo, hi) of e? */
+static int ww_latched_any(const struct ww_alloc *e, uintptr_t lo, uintptr_t hi)
+{
+	size_t i;
+
+	if (!e->latched)
+		return 0;
+	for (i = (lo - e->base) / WW_PAGE; i < (hi - e->base) / WW_PAGE; i++)
+		if (bit_test(e->latched, i))
+			return 1;
+	return 0;
+}
+
+static NTSTATUS ww_mech_get(const struct ntvm_watch_args *w, struct ww_alloc *e,
+			    uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
+			    ULONG_PTR max, ULONG_PTR *found);
+
+/* Does [lo, lo + len) overlap a watched allocation? */
+int ntvm_ww_watched(uintptr_t lo, size_t len)
+{
+	unsigned int i = ww_lower(lo);
+
+	return i < ntvm_ww_allocs && ww_tab[i].base < lo + len;
+}
+
+/* After a successful NtProtectVirtualMemory of [lo, lo + len). */
+void ntvm_ww_protected(uintptr_t lo, size_t len)
+{
+	struct ww_alloc *e = ww_find(lo);
+	struct ntvm_watch_args w = { 0 };
+	uintptr_t hi;
+	ULONG_PTR n, found = 0, i;
+	PVOID *pages;
+
+	if (!e || ww_mode <= NTVM_WRITE_WATCH_NONE)
+		return;
+	hi = lo + len < e->base + e->size ? lo + len : e->base + e->size;
+	n = (hi - lo) / WW_PAGE;
+	pages = malloc(n * sizeof(*pages));
+	if (!pages || ww_latch_alloc(e)) {
+		free(pages);
+		return;
+	}
+	w.alloc_base = e->base;
+	w.alloc_size = e->size;
+	if (!ww_mech_get(&w, e, lo, hi, 0, pages, n, &found))
+		for (i = 0; i < found; i++)
+			bit_set(e->latched,
+				((uintptr_t)pages[i] - e->base) / WW_PAGE);
+	free(pages);
+}
+
 void ntvm_ww_freed(const struct ntvm_free_args *f)
 {
 	struct ww_alloc *e = ww_find(f->base), old;
@@ -562,12 +646,14 @@ void ntvm_ww_freed(const struct ntvm_free_args *f)
 	/* MEM_RELEASE: the rest, if any, is one or two allocations. */
 	old = *e;
 	e->dirty = NULL;
+	e->latched = NULL;
 	ww_drop(old.base, end);
 	if (lo > old.base) {
 		e = ww_add(old.base, lo - old.base);
 		for (i = 0; e && e->dirty && i < e->size / WW_PAGE; i++)
 			if (bit_test(old.dirty, i))
 				bit_set(e->dirty, i);
+		ww_latch_copy(e, &old, 0);
 	}
 	if (hi < end) {
 		e = ww_add(hi, end - hi);
@@ -575,14 +661,18 @@ void ntvm_ww_freed(const struct ntvm_free_args *f)
 		for (i = 0; e && e->dirty && i < e->size / WW_PAGE; i++)
 			if (bit_test(old.dirty, skip + i))
 				bit_set(e->dirty, i);
+		ww_latch_copy(e, &old, skip);
 	}
 	free(old.dirty);
+	free(old.latched);
 }
 
 void ntvm_ww_forget(void)
 {
-	while (ntvm_ww_allocs)
-		free(ww_tab[--ntvm_ww_allocs].dirty);
+	while (ntvm_ww_allocs) {
+		free(ww_tab[--ntvm_ww_allocs].latched);
+		free(ww_tab[ntvm_ww_allocs].dirty);
+	}
 	free(ww_tab);
 	ww_tab = NULL;
 	ww_cap = 0;
@@ -720,6 +810,67 @@ static NTSTATUS sd_get(struct ww_alloc *e, uintptr_t lo, uintptr_t hi,
 	return STATUS_SUCCESS;
 }
 
+/* The written pages of [lo, hi) by the mechanism in use, as uffd_scan(). */
+static NTSTATUS ww_mech_get(const struct ntvm_watch *w, struct ww_alloc *e,
+			    uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
+			    ULONG_PTR max, ULONG_PTR *found)
+{
+	if (ww_mode == NTVM_WRITE_WATCH_UFFD)
+		return uffd_get(w, lo, hi, reset, out, max, found);
+	if (ww_mode == NTVM_WRITE_WATCH_MODULE)
+		return mod_scan(lo, hi, reset, 0, out, max, found);
+	return sd_get(e, lo, hi, reset, out, max, found);
+}
+
+/*
+ * With latched pages in the range: every written page (reset atomically
+ * with its test, as without), merged in order with the latched ones.  A
+ * page the mechanism reset beyond the last one reported is latched, so
+ * that it is reported later: nothing is lost.
+ */
+static NTSTATUS ww_get_latched(const struct ntvm_watch *w, struct ww_alloc *e,
+			       uintptr_t lo, uintptr_t hi, int reset,
+			       PVOID *out, ULONG_PTR max, ULONG_PTR *found)
+{
+	ULONG_PTR n = (hi - lo) / WW_PAGE, got = 0, k = 0, j = 0;
+	uintptr_t p, cut = hi;
+	PVOID *pages = malloc(n * sizeof(*pages));
+	size_t i;
+	int written;
+	NTSTATUS st;
+
+	if (!pages)
+		return STATUS_NO_MEMORY;
+	st = ww_mech_get(w, e, lo, hi, reset, pages, n, &got);
+	if (st) {
+		free(pages);
+		return st;
+	}
+	for (p = lo; p < hi; p += WW_PAGE) {
+		written = j < got && (uintptr_t)pages[j] == p;
+		i = (p - e->base) / WW_PAGE;
+		if (!written && !bit_test(e->latched, i))
+			continue;
+		if (out && k == max) {
+			cut = p;
+			break;
+		}
+		j += written;
+		if (out)
+			out[k] = (PVOID)p;
+		k++;
+	}
+	if (reset) {
+		for (p = lo; p < cut; p += WW_PAGE)
+			bit_clear(e->latched, (p - e->base) / WW_PAGE);
+		for (; j < got; j++)
+			bit_set(e->latched, ((uintptr_t)pages[j] - e->base) / WW_PAGE);
+	}
+	free(pages);
+	*found = k;
+	return STATUS_SUCCESS;
+}
+
 static NTSTATUS ww_get(ULONG flags, PVOID base, SIZE_T size,
 		       PVOID *out, ULONG_PTR max, ULONG_PTR *found)
 {
@@ -734,12 +885,11 @@ static NTSTATUS ww_get(ULONG flags, PVOID base, SIZE_T size,
 	if (!st) {
 		lo = (uintptr_t)base & ~(WW_PAGE - 1);
 		hi = ((uintptr_t)base + size + WW_PAGE - 1) & ~(WW_PAGE - 1);
-		if (ww_mode == NTVM_WRITE_WATCH_UFFD)
-			st = uffd_get(&w, lo, hi, reset, out, max, found);
-		else if (ww_mode == NTVM_WRITE_WATCH_MODULE)
-			st = mod_scan(lo, hi, reset, 0, out, max, found);
+		if (ww_latched_any(e, lo, hi))
+			st = ww_get_latched(&w, e, lo, hi, reset, out, max,
+					    found);
 		else
-			st = sd_get(e, lo, hi, reset, out, max, found);
+			st = ww_mech_get(&w, e, lo, hi, reset, out, max, found);
 	}
 	ntvm_lib_unlock();
 	return st;

@@ -98,6 +98,12 @@ struct nt_vm_ops {
 	int (*reset_arm)(void *ctx, u64 addr, u64 len);
 	int (*touch)(void *ctx, u64 addr, u64 len);
 	bool (*reset_lost)(void *ctx, u64 addr, u64 len);
+	/*
+	 * MEM_LARGE_PAGES (issue 11), optional (NULL: never allowed): 0 when
+	 * the caller may have large pages, -EPERM without the privilege,
+	 * -EOPNOTSUPP when the system has none.
+	 */
+	int (*large_pages)(void *ctx);
 };
 
 /* One run of pages with the same NT state, inside an allocation. */
@@ -133,6 +139,10 @@ struct nt_alloc {
 #define NT_ATTR_NOCACHE		NTVM_PAGE_NOCACHE	/* sticky cache bits */
 #define NT_ATTR_WRITECOMBINE	NTVM_PAGE_WRITECOMBINE
 #define NT_ATTR_WRITE_WATCH	0x10000
+#define NT_ATTR_LARGE_PAGES	0x20000	/* MEM_LARGE_PAGES (issue 11) */
+
+/* The large-page size of MEM_LARGE_PAGES: the x86-64 PMD size. */
+#define NT_LARGE_PAGE		0x200000ULL
 
 /* Freed allocations kept for reuse, per address space. */
 #define NT_SPARE_ALLOCS		8
@@ -262,6 +272,48 @@ void nt_query(struct nt_space *s, struct nt_query_req *q,
 void nt_get_stats(struct nt_space *s, struct nt_stats *st);
 void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g);
 void nt_watch_check(struct nt_space *s, struct nt_watch_req *w);
+
+/*
+ * Issue 11: NtQueryVirtualMemory(MemoryRegionInformation,
+ * MemoryWorkingSetExInformation) and NtLockVirtualMemory/
+ * NtUnlockVirtualMemory, in core/memctl.c.  The core's own request type.
+ */
+enum nt_memctl_op {
+	NT_MEMCTL_REGION = 1,	/* the allocation holding base */
+	NT_MEMCTL_LOCK,		/* NT checks of NtLockVirtualMemory */
+	NT_MEMCTL_UNLOCK,	/* NT checks of NtUnlockVirtualMemory */
+	NT_MEMCTL_PAGE,		/* state and protection of the run at base */
+};
+
+struct nt_memctl {
+	u32 op;			/* enum nt_memctl_op */
+	u32 map_type;		/* LOCK, UNLOCK: MAP_PROCESS/MAP_SYSTEM */
+	bool privileged;	/* LOCK, UNLOCK: may lock for the system */
+	u64 base;
+	u64 length;
+	/* outputs */
+	u32 status;
+	u64 lo, hi;		/* the range (LOCK, UNLOCK) or run (PAGE) */
+	u64 alloc_base, alloc_size, commit_size;
+	u32 alloc_protect;
+	u32 type;		/* MEM_PRIVATE, MEM_MAPPED, 0 (free) */
+	u32 state;		/* PAGE: MEM_COMMIT, MEM_RESERVE, MEM_FREE */
+	u32 protect;		/* PAGE: NT protection */
+	u32 apply, apply_prot;	/* LOCK hit a guard page: NTVM_APPLY_MPROTECT */
+	bool large;		/* REGION, PAGE: a MEM_LARGE_PAGES allocation */
+};
+
+void ntvm_memctl(struct nt_space *s, struct nt_memctl *m);
+/* MEM_LARGE_PAGES checks of NtAllocateVirtualMemory (core/memctl.c). */
+u32 nt_check_large(struct nt_space *s, const struct ntvm_alloc *a);
+
+/* space.c's helpers for memctl.c. */
+struct nt_alloc *nt_find_live(struct nt_space *s, u64 addr, u64 hi);
+struct nt_alloc *nt_alloc_above(struct nt_space *s, u64 addr);
+bool nt_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr, u64 hi,
+		   u32 *state, u32 *prot, u64 *end);
+u64 nt_alloc_committed(const struct nt_alloc *a);
+void nt_forget(struct nt_space *s, struct nt_alloc *a);
 
 /* NT rules that are pure functions of the arguments (rules.c). */
 u32 nt_check_protect(u32 prot);

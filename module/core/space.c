@@ -702,10 +702,19 @@ static u32 check_alloc_type(u32 type)
 	return NTVM_STATUS_SUCCESS;
 }
 
-/* MEM_ADDRESS_REQUIREMENTS rules, spec 1.9. */
+/*
+ * MEM_ADDRESS_REQUIREMENTS rules, spec 1.9.  All-zero requirements are no
+ * requirement at all, also with an explicit base (issue 11: Windows then
+ * succeeds, or gives STATUS_CONFLICTING_ADDRESSES).  A LowestStartingAddress
+ * above the highest user address is invalid, not merely unsatisfiable.
+ */
 static u32 check_requirements(struct nt_space *s, const struct nt_alloc_req *a)
 {
+	if (!a->lowest && !a->highest && !a->alignment)
+		return NTVM_STATUS_SUCCESS;
 	if (a->base)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->lowest > s->max_addr)
 		return NTVM_STATUS_INVALID_PARAMETER;
 	if (a->highest && (((a->highest + 1) & (PAGE - 1)) ||
 			   a->highest > s->max_addr))
@@ -853,6 +862,8 @@ static u32 find_and_reserve(struct nt_space *s, struct nt_alloc_req *in,
 		req.align = GRAN;
 		req.lo = s->min_addr;
 	}
+	if ((in->type & NTVM_MEM_LARGE_PAGES) && req.align < NT_LARGE_PAGE)
+		req.align = NT_LARGE_PAGE;
 	req.hi = hi + 1;
 	req.size = size;
 	req.top_down = in->type & NTVM_MEM_TOP_DOWN;
@@ -887,6 +898,7 @@ static u32 find_and_reserve(struct nt_space *s, struct nt_alloc_req *in,
 static u32 nt_reserve(struct nt_space *s, struct nt_alloc_req *in, u64 limit)
 {
 	bool commit = in->type & NTVM_MEM_COMMIT;
+	bool large = in->type & NTVM_MEM_LARGE_PAGES;
 	u32 lprot = commit ? nt_to_lprot(in->protect) : 0, st;
 	struct avl_slot slot;
 	struct nt_alloc *a;
@@ -904,6 +916,9 @@ static u32 nt_reserve(struct nt_space *s, struct nt_alloc_req *in, u64 limit)
 		size = nt_round_up(in->size, PAGE);
 	}
 
+	/* Large pages are populated writable, then get their protection. */
+	if (large)
+		lprot |= NT_LPROT_R | NT_LPROT_W;
 	a = alloc_new(s);
 	if (!a)
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
@@ -929,6 +944,11 @@ static u32 nt_reserve(struct nt_space *s, struct nt_alloc_req *in, u64 limit)
 	a->attrs = in->protect & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE);
 	if (in->type & NTVM_MEM_WRITE_WATCH)
 		a->attrs |= NT_ATTR_WRITE_WATCH;
+	if (large) {
+		a->attrs |= NT_ATTR_LARGE_PAGES;
+		in->apply = NTVM_APPLY_LARGE_PAGES;
+		in->apply_prot = nt_to_lprot(in->protect);
+	}
 	if (commit) {
 		a->runs[0].flags = NT_RUN_COMMITTED;
 		if (in->protect & NTVM_PAGE_GUARD) {
@@ -1066,7 +1086,7 @@ void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 	if (!st && (a->bad & NT_BAD_POINTER))
 		st = NTVM_STATUS_ACCESS_VIOLATION;
 	if (!st && (type & NTVM_MEM_LARGE_PAGES))
-		st = NTVM_STATUS_PRIVILEGE_NOT_HELD;
+		st = nt_check_large(s, a);	/* core/memctl.c */
 	if (!st && (type & NTVM_MEM_PHYSICAL))
 		st = NTVM_STATUS_NOT_SUPPORTED;
 	if (!st && a->requirements)
@@ -1563,4 +1583,32 @@ void nt_watch_check(struct nt_space *s, struct nt_watch_req *w)
 	w->alloc_base = a->base;
 	w->alloc_size = a->size;
 	w->status = NTVM_STATUS_SUCCESS;
+}
+
+/* ---- For core/memctl.c (issue 11) ---------------------------------------- */
+
+struct nt_alloc *nt_find_live(struct nt_space *s, u64 addr, u64 hi)
+{
+	return find_live(s, addr, hi);
+}
+
+struct nt_alloc *nt_alloc_above(struct nt_space *s, u64 addr)
+{
+	return alloc_ending_above(s, addr);
+}
+
+bool nt_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr, u64 hi,
+		   u32 *state, u32 *prot, u64 *end)
+{
+	return page_state(s, a, addr, hi, state, prot, end);
+}
+
+u64 nt_alloc_committed(const struct nt_alloc *a)
+{
+	return runs_committed(a, 0, a->size);
+}
+
+void nt_forget(struct nt_space *s, struct nt_alloc *a)
+{
+	space_remove(s, a);
 }

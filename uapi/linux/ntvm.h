@@ -429,4 +429,77 @@ struct ntvm_ww_scan_args {
 
 #define NTVM_IOC_BIT(cmd)	_BITULL(_IOC_NR(cmd) - NTVM_IOC_BASE_NR)
 
+/*
+ * ---- Issue 11: the rest of the NT memory API (commands 0xc0..0xcf) ----
+ * Frame v2 (see the coordinator's FRAME): size, then flags; the kernel reads
+ * size bytes with copy_struct_from_user() and writes outputs back only
+ * inside them.
+ *
+ * NTVM_IOC_MEMCTL: one NT query or check at a time, op is NTVM_MEMCTL_*:
+ *  - REGION: NtQueryVirtualMemory(MemoryRegionInformation(Ex)) of the
+ *    allocation holding base: alloc_base, alloc_size, alloc_protect,
+ *    commit_size, type.  STATUS_INVALID_ADDRESS where nothing is mapped,
+ *    STATUS_INVALID_PARAMETER above the user range.
+ *  - PAGE: for MemoryWorkingSetExInformation: state, protect and type of
+ *    the page at base, lock (NTVM_MEMCTL_LOCKED_ALL when it is VM_LOCKED),
+ *    and [out_base, out_base + out_size), the run of pages from base's page
+ *    where all of these stay the same.
+ *  - LOCK, UNLOCK: the NT checks of NtLockVirtualMemory and
+ *    NtUnlockVirtualMemory for [base, base + length) with MapType
+ *    map_type.  On success out_base/out_size is the page-rounded range and
+ *    lock says whether none, some or all of its pages are locked
+ *    (VM_LOCKED) now; UNLOCK fails with STATUS_NOT_LOCKED unless all are.
+ *    User space then makes the mlock(2) or munlock(2).  A LOCK that meets
+ *    an armed guard page disarms it and fails with
+ *    STATUS_GUARD_PAGE_VIOLATION, with NTVM_APPLY_MPROTECT for that page
+ *    (out_base, 4096 bytes) in apply/apply_prot.
+ */
+#define NTVM_STATUS_NOT_LOCKED			0xC000002Au
+#define NTVM_STATUS_WORKING_SET_QUOTA		0xC00000A1u
+
+#define NTVM_MEMCTL_REGION		1
+#define NTVM_MEMCTL_LOCK		2
+#define NTVM_MEMCTL_UNLOCK		3
+#define NTVM_MEMCTL_PAGE		4
+
+#define NTVM_MEMCTL_LOCKED_SOME		0x1u	/* some pages are VM_LOCKED */
+#define NTVM_MEMCTL_LOCKED_ALL		0x2u	/* every page is */
+#define NTVM_MEMCTL_LARGE_PAGES		0x4u	/* REGION, PAGE: MEM_LARGE_PAGES */
+
+/*
+ * MEM_LARGE_PAGES (NTVM_IOC_ALLOCATE, issue 11): the module reserves and
+ * commits a range aligned to 2 MiB, mapped writable, and answers
+ * NTVM_APPLY_LARGE_PAGES: user space backs it with transparent huge pages
+ * (madvise MADV_HUGEPAGE, MADV_POPULATE_WRITE), locks it (mlock), checks
+ * that it got huge pages, and mprotects it to apply_prot; if any of it
+ * fails it releases the allocation again (STATUS_INSUFFICIENT_RESOURCES).
+ */
+#define NTVM_APPLY_LARGE_PAGES		0x4u
+
+struct ntvm_memctl {
+	__u32 size;			/* in: sizeof(struct ntvm_memctl) */
+	__u32 flags;			/* in: 0 */
+	__u32 op;			/* in: NTVM_MEMCTL_* */
+	__u32 map_type;			/* in: LOCK/UNLOCK MapType, else 0 */
+	__u64 base;			/* in */
+	__u64 length;			/* in: LOCK/UNLOCK, else 0 */
+	__u64 out_base;			/* out */
+	__u64 out_size;			/* out */
+	__u64 alloc_base;		/* out: REGION */
+	__u64 alloc_size;		/* out: REGION */
+	__u64 commit_size;		/* out: REGION */
+	__u32 alloc_protect;		/* out: REGION */
+	__u32 type;			/* out: MEM_PRIVATE, MEM_MAPPED or 0 */
+	__u32 state;			/* out: PAGE */
+	__u32 protect;			/* out: PAGE */
+	__u32 lock;			/* out: NTVM_MEMCTL_LOCKED_* */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 apply;			/* out: NTVM_APPLY_MPROTECT */
+	__u32 apply_prot;		/* out: PROT_* */
+};
+
+#define NTVM_MEMCTL_SIZE_VER0		104
+#define NTVM_IOC_MEMCTL		_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xc0, \
+				     NTVM_MEMCTL_SIZE_VER0)
+
 #endif /* _UAPI_LINUX_NTVM_H */

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The NT checks of NtQueryVirtualMemory's MemoryRegionInformation and
+ * MemoryWorkingSetExInformation classes and of NtLockVirtualMemory /
+ * NtUnlockVirtualMemory (issue 11).  Plain C (see nt.h): the lock state of
+ * the pages (VM_LOCKED) is the kernel glue's to add, and user space makes
+ * the mlock(2)/munlock(2) itself, as it makes mprotect(2).
+ */
+#include "nt.h"
+
+#define PAGE NTVM_PAGE_SIZE
+
+/* NtLockVirtualMemory's MapType values. */
+#define NT_MAP_PROCESS	1
+#define NT_MAP_SYSTEM	2
+
+static u64 nt_min(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * MemoryRegionInformation: the allocation that holds base (the whole of
+ * it, not the run of like pages MemoryBasicInformation describes), or a
+ * mapping ntvm did not make, taken as one allocation.  A free address is
+ * STATUS_INVALID_ADDRESS.
+ */
+static void memctl_region(struct nt_space *s, struct nt_memctl *m)
+{
+	u64 page = nt_page_down(m->base), start, end;
+	struct nt_alloc *a;
+	int lp;
+
+	if (m->base > s->max_addr) {
+		m->status = NTVM_STATUS_INVALID_PARAMETER;
+		return;
+	}
+	a = nt_find_live(s, page, page + PAGE);
+	if (a) {
+		m->alloc_base = a->base;
+		m->alloc_size = a->size;
+		m->alloc_protect = a->alloc_protect;
+		m->commit_size = nt_alloc_committed(a);
+		m->type = NTVM_MEM_PRIVATE;
+		m->large = a->attrs & NT_ATTR_LARGE_PAGES;
+		m->status = NTVM_STATUS_SUCCESS;
+		return;
+	}
+	s->ops->lock_read(s->ctx);
+	lp = s->ops->prot_at(s->ctx, page, &start, &end);
+	s->ops->unlock_read(s->ctx);
+	if (lp == NT_VMA_NONE) {
+		m->status = NTVM_STATUS_INVALID_ADDRESS;
+		return;
+	}
+	m->alloc_base = start;
+	m->alloc_size = end - start;
+	m->commit_size = end - start;
+	m->alloc_protect = nt_from_lprot(lp & NT_LPROT_MASK);
+	m->type = (lp & NT_VMA_FOREIGN) ? NTVM_MEM_MAPPED : NTVM_MEM_PRIVATE;
+	m->status = NTVM_STATUS_SUCCESS;
+}
+
+/*
+ * The run of pages from base's page with one state and protection, for
+ * the working-set query: [lo, hi), never past the allocation or mapping.
+ */
+static void memctl_page(struct nt_space *s, struct nt_memctl *m)
+{
+	u64 page = nt_page_down(m->base), start, end, limit;
+	struct nt_alloc *a, *next;
+	bool ok;
+	int lp;
+
+	m->status = NTVM_STATUS_SUCCESS;
+	m->lo = page;
+	m->hi = page + PAGE;
+	m->state = NTVM_MEM_FREE;
+	if (m->base > s->max_addr)
+		return;
+	a = nt_find_live(s, page, page + PAGE);
+	if (a) {
+		s->ops->lock_read(s->ctx);
+		ok = nt_page_state(s, a, page, a->base + a->size, &m->state,
+				   &m->protect, &m->hi);
+		s->ops->unlock_read(s->ctx);
+		if (ok) {
+			m->type = NTVM_MEM_PRIVATE;
+			m->large = a->attrs & NT_ATTR_LARGE_PAGES;
+			return;
+		}
+		/* Damaged there: reality is what the mappings say. */
+		nt_forget(s, a);
+	}
+	next = nt_alloc_above(s, page);
+	limit = next ? next->base : s->max_addr + 1;
+	s->ops->lock_read(s->ctx);
+	lp = s->ops->prot_at(s->ctx, page, &start, &end);
+	s->ops->unlock_read(s->ctx);
+	m->hi = nt_min(end, limit);
+	if (m->hi <= page)
+		m->hi = page + PAGE;
+	if (lp == NT_VMA_NONE) {
+		m->state = NTVM_MEM_FREE;
+		return;
+	}
+	m->state = NTVM_MEM_COMMIT;
+	m->protect = nt_from_lprot(lp & NT_LPROT_MASK);
+	m->type = (lp & NT_VMA_FOREIGN) ? NTVM_MEM_MAPPED : NTVM_MEM_PRIVATE;
+}
+
+/*
+ * Memory ntvm did not allocate (the stack, malloc()'s heap, files) counts
+ * as committed, as NtQueryVirtualMemory reports it: [addr, *end) is one
+ * mapping, or false for a hole.  *noaccess is set for an inaccessible one.
+ */
+static bool foreign_committed(struct nt_space *s, u64 addr, u64 hi, u64 *end,
+			      u64 *noaccess)
+{
+	struct nt_alloc *next = nt_alloc_above(s, addr);
+	u64 start;
+	int lp;
+
+	s->ops->lock_read(s->ctx);
+	lp = s->ops->prot_at(s->ctx, addr, &start, end);
+	s->ops->unlock_read(s->ctx);
+	if (lp == NT_VMA_NONE)
+		return false;
+	*end = nt_min(nt_min(*end, hi), next ? next->base : hi);
+	if (*end <= addr)
+		return false;
+	if (!(lp & NT_LPROT_MASK) && !*noaccess)
+		*noaccess = addr;
+	return true;
+}
+
+/*
+ * Is every page of [lo, hi) committed memory?  Also finds the first page
+ * that a lock would fault on: an armed guard page (*guard) or an
+ * inaccessible page (*noaccess), 0 if none.
+ */
+static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
+			    u64 *noaccess)
+{
+	struct nt_alloc *a;
+	u64 addr = lo, end, to;
+	u32 state, prot;
+	bool ok = true;
+
+	*guard = 0;
+	*noaccess = 0;
+	while (addr < hi && ok) {
+		a = nt_find_live(s, addr, hi);
+		if (!a) {
+			if (!foreign_committed(s, addr, hi, &addr, noaccess))
+				return false;
+			continue;
+		}
+		to = nt_min(hi, a->base + a->size);
+		s->ops->lock_read(s->ctx);
+		for (; addr < to; addr = end) {
+			if (!nt_page_state(s, a, addr, to, &state, &prot, &end) ||
+			    state != NTVM_MEM_COMMIT) {
+				ok = false;
+				break;
+			}
+			if (*guard || *noaccess)
+				continue;
+			if (prot & NTVM_PAGE_GUARD)
+				*guard = addr;
+			else if (!nt_to_lprot(prot))
+				*noaccess = addr;
+		}
+		s->ops->unlock_read(s->ctx);
+	}
+	return ok;
+}
+
+/*
+ * NtLockVirtualMemory / NtUnlockVirtualMemory (issue 11; the statuses the
+ * spec leaves open are chosen as written in README): MapType must be
+ * MAP_PROCESS and/or MAP_SYSTEM, else STATUS_INVALID_PARAMETER; size 0 or
+ * a range beyond the user range STATUS_INVALID_PARAMETER; MAP_SYSTEM needs
+ * the privilege (STATUS_PRIVILEGE_NOT_HELD); every page must be committed
+ * (STATUS_NOT_COMMITTED).  A lock then touches the pages in order, as
+ * Windows does: the first armed guard page is disarmed and the call fails
+ * with STATUS_GUARD_PAGE_VIOLATION (spec 4.7, NTVM_APPLY_MPROTECT restores
+ * the page), a PAGE_NOACCESS page fails it with STATUS_ACCESS_VIOLATION.
+ */
+static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
+{
+	struct ntvm_guard g = { 0 };
+	u64 guard, noaccess;
+
+	if ((m->map_type & ~(NT_MAP_PROCESS | NT_MAP_SYSTEM)) ||
+	    !(m->map_type & (NT_MAP_PROCESS | NT_MAP_SYSTEM)) ||
+	    !m->length || m->base > s->max_addr ||
+	    m->length > s->max_addr - m->base + 1) {
+		m->status = NTVM_STATUS_INVALID_PARAMETER;
+		return;
+	}
+	if ((m->map_type & NT_MAP_SYSTEM) && !m->privileged) {
+		m->status = NTVM_STATUS_PRIVILEGE_NOT_HELD;
+		return;
+	}
+	m->lo = nt_page_down(m->base);
+	m->hi = nt_round_up(m->base + m->length, PAGE);
+	if (!range_committed(s, m->lo, m->hi, &guard, &noaccess)) {
+		m->status = NTVM_STATUS_NOT_COMMITTED;
+		return;
+	}
+	m->status = NTVM_STATUS_SUCCESS;
+	if (m->op == NT_MEMCTL_UNLOCK)
+		return;
+	if (guard && (!noaccess || guard < noaccess)) {
+		g.address = guard;
+		ntvm_guard_hit(s, &g);
+		if (g.status == NTVM_STATUS_GUARD_PAGE_VIOLATION) {
+			m->apply = g.apply;
+			m->apply_prot = g.apply_prot;
+			m->lo = g.base;
+			m->hi = g.base + PAGE;
+		}
+		m->status = g.status == NTVM_STATUS_GUARD_PAGE_VIOLATION ?
+			    g.status : NTVM_STATUS_ACCESS_VIOLATION;
+		return;
+	}
+	if (noaccess)
+		m->status = NTVM_STATUS_ACCESS_VIOLATION;
+}
+
+/*
+ * MEM_LARGE_PAGES (issue 11, spec 1.4.4; the statuses Windows leaves open
+ * as README says): reserved and committed in one call (MEM_RESERVE is
+ * required: STATUS_INVALID_PARAMETER_5), a size and an explicit base that
+ * are multiples of the large-page size (STATUS_INVALID_PARAMETER), the
+ * privilege (STATUS_PRIVILEGE_NOT_HELD), and large pages in the system
+ * (STATUS_INSUFFICIENT_RESOURCES, Windows' answer when it finds none).
+ * The type rules of check_alloc_type() come first.
+ */
+u32 nt_check_large(struct nt_space *s, const struct ntvm_alloc *a)
+{
+	int err;
+
+	if (!(a->type & NTVM_MEM_RESERVE))
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if (!a->size || (a->size & (NT_LARGE_PAGE - 1)) ||
+	    (a->base & (NT_LARGE_PAGE - 1)))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	err = s->ops->large_pages ? s->ops->large_pages(s->ctx) : -EPERM;
+	if (err == -EPERM)
+		return NTVM_STATUS_PRIVILEGE_NOT_HELD;
+	if (err)
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	return NTVM_STATUS_SUCCESS;
+}
+
+void ntvm_memctl(struct nt_space *s, struct nt_memctl *m)
+{
+	m->apply = 0;
+	m->apply_prot = 0;
+	switch (m->op) {
+	case NT_MEMCTL_REGION:
+		memctl_region(s, m);
+		break;
+	case NT_MEMCTL_PAGE:
+		memctl_page(s, m);
+		break;
+	case NT_MEMCTL_LOCK:
+	case NT_MEMCTL_UNLOCK:
+		memctl_lock(s, m);
+		break;
+	default:
+		m->status = NTVM_STATUS_INVALID_PARAMETER;
+		break;
+	}
+}

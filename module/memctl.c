@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ntvm: NTVM_IOC_MEMCTL (issue 11): MemoryRegionInformation, the NT side of
+ * MemoryWorkingSetExInformation, and the checks of NtLockVirtualMemory and
+ * NtUnlockVirtualMemory.  The core (core/memctl.c) gives the NT answer;
+ * this glue adds what only the VMAs know, whether pages are VM_LOCKED.
+ * A module cannot mlock(2), so user space makes that call (see vm.c).
+ */
+#include <linux/capability.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/uaccess.h>
+
+#include "context.h"
+
+/*
+ * Lock state of [lo, hi): NTVM_MEMCTL_LOCKED_SOME if any page is in a
+ * VM_LOCKED mapping, _ALL if every page is.  Called under ntvm_ctx.lock;
+ * takes mmap_lock for reading (lock order: ntvm_ctx.lock, then mmap_lock).
+ */
+static u32 ntvm_lock_state(struct ntvm_ctx *nc, u64 lo, u64 hi, u64 *run_end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool some = false, all = true, first = true;
+	u64 at = lo;
+
+	lockdep_assert_held(&nc->lock);
+	mmap_read_lock(mm);
+	while (at < hi) {
+		vma = find_vma(mm, at);
+		if (!vma || vma->vm_start >= hi) {
+			all = false;
+			break;
+		}
+		if (vma->vm_start > at)
+			all = false;
+		if (vma->vm_flags & VM_LOCKED)
+			some = true;
+		else
+			all = false;
+		if (first && run_end) {
+			/* The page's own mapping bounds its run. */
+			*run_end = min_t(u64, *run_end, vma->vm_end);
+			first = false;
+		}
+		at = vma->vm_end;
+		cond_resched();
+	}
+	mmap_read_unlock(mm);
+	return (some ? NTVM_MEMCTL_LOCKED_SOME : 0) |
+	       (some && all ? NTVM_MEMCTL_LOCKED_ALL : 0);
+}
+
+/* Inputs the caller must leave zero: every output field. */
+static bool ntvm_memctl_outputs_zero(const struct ntvm_memctl *m)
+{
+	return !(m->out_base | m->out_size | m->alloc_base | m->alloc_size |
+		 m->commit_size) &&
+	       !(m->alloc_protect | m->type | m->state | m->protect | m->lock |
+		 m->status | m->apply | m->apply_prot);
+}
+
+long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
+{
+	struct ntvm_ctx *nc = nf->nc;
+	struct ntvm_memctl m;
+	struct nt_memctl req = { 0 };
+	u64 nallocs;
+	u32 usize;
+	int ret;
+
+	if (get_user(usize, (u32 __user *)argp))
+		return -EFAULT;
+	if (usize < NTVM_MEMCTL_SIZE_VER0 || usize > PAGE_SIZE)
+		return -EINVAL;
+	ret = copy_struct_from_user(&m, sizeof(m), argp, usize);
+	if (ret)
+		return ret;
+	if (m.flags || !ntvm_memctl_outputs_zero(&m))
+		return -EINVAL;
+	switch (m.op) {
+	case NTVM_MEMCTL_REGION:
+	case NTVM_MEMCTL_PAGE:
+		if (m.map_type || m.length)
+			return -EINVAL;
+		break;
+	case NTVM_MEMCTL_LOCK:
+	case NTVM_MEMCTL_UNLOCK:
+		break;
+	default:
+		return -EINVAL;
+	}
+	req.op = m.op;
+	req.map_type = m.map_type;
+	req.base = m.base;
+	req.length = m.length;
+	/* SeLockMemoryPrivilege, for MAP_SYSTEM: see README. */
+	req.privileged = capable(CAP_IPC_LOCK);
+
+	if (mutex_lock_killable(&nc->lock))
+		return -EINTR;
+	if (READ_ONCE(nc->reset_window))
+		ntvm_reset_close_windows(nc);
+	WRITE_ONCE(nc->op_task, current);
+	nallocs = nc->space.nallocs;
+	ntvm_memctl(&nc->space, &req);
+	m.lock = 0;
+	if (req.op == NTVM_MEMCTL_PAGE && req.state == NTVM_MEM_COMMIT)
+		m.lock = ntvm_lock_state(nc, req.lo, req.lo + NTVM_PAGE_SIZE,
+					 &req.hi);
+	else if ((req.op == NTVM_MEMCTL_LOCK || req.op == NTVM_MEMCTL_UNLOCK) &&
+		 !req.status)
+		m.lock = ntvm_lock_state(nc, req.lo, req.hi, NULL);
+	if (req.large)
+		m.lock |= NTVM_MEMCTL_LARGE_PAGES;
+	if (req.op == NTVM_MEMCTL_UNLOCK && !req.status &&
+	    !(m.lock & NTVM_MEMCTL_LOCKED_ALL))
+		req.status = NTVM_STATUS_NOT_LOCKED;
+	WRITE_ONCE(nc->op_task, NULL);
+	atomic_long_add(nc->space.nallocs - nallocs, &ntvm_live_allocs);
+	mutex_unlock(&nc->lock);
+
+	m.status = req.status;
+	m.out_base = req.lo;
+	m.out_size = req.hi - req.lo;
+	m.alloc_base = req.alloc_base;
+	m.alloc_size = req.alloc_size;
+	m.commit_size = req.commit_size;
+	m.alloc_protect = req.alloc_protect;
+	m.type = req.type;
+	m.state = req.state;
+	m.protect = req.protect;
+	m.apply = req.apply;
+	m.apply_prot = req.apply_prot;
+	/* Outputs only inside the caller's size; the tail it has stays zero. */
+	if (copy_to_user(argp, &m, min_t(size_t, usize, sizeof(m))))
+		return -EFAULT;
+	return 0;
+}

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the NT core's issue 11 parts (module/core/memctl.c and the
+ * MEM_LARGE_PAGES and address-requirement rules of space.c), in user
+ * space, on the fake address space of fake_mm.c.  Built with ASan and
+ * UBSan by "make -C selftests host-check".
+ */
+#include <stdlib.h>
+#include "kselftest_harness.h"
+#include "fake_mm.h"
+
+#define GRAN NTVM_GRANULARITY
+#define PAGE NTVM_PAGE_SIZE
+#define MAXA 0x7ffffffeffffULL
+#define LP NT_LARGE_PAGE
+
+static int large_answer;
+
+static int fake_large_pages(void *ctx)
+{
+	(void)ctx;
+	return large_answer;
+}
+
+FIXTURE(mc) {
+	struct fake_mm *mm;
+	struct nt_vm_ops ops;
+	struct nt_space s;
+};
+
+FIXTURE_SETUP(mc)
+{
+	self->mm = calloc(1, sizeof(*self->mm));
+	ASSERT_NE(NULL, self->mm);
+	self->mm->task_size = 0x800000000000ULL;
+	self->ops = fake_ops;
+	self->ops.large_pages = fake_large_pages;
+	large_answer = 0;
+	ntvm_space_init(&self->s, &self->ops, self->mm, GRAN, MAXA);
+}
+
+FIXTURE_TEARDOWN(mc)
+{
+	ntvm_space_destroy(&self->s);
+	free(self->mm);
+}
+
+static u32 alloc(struct nt_space *s, struct ntvm_alloc *a)
+{
+	ntvm_allocate(s, a);
+	return a->status;
+}
+
+static struct nt_memctl mc(struct nt_space *s, u32 op, u64 base, u64 len,
+			   u32 map_type)
+{
+	struct nt_memctl m = { .op = op, .base = base, .length = len,
+			       .map_type = map_type };
+
+	ntvm_memctl(s, &m);
+	return m;
+}
+
+TEST_F(mc, region_and_page)
+{
+	struct ntvm_alloc a = { .base = 0x20000000, .size = 0x10000,
+				.type = NTVM_MEM_RESERVE,
+				.protect = NTVM_PAGE_READWRITE };
+	struct nt_memctl m;
+
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	a = (struct ntvm_alloc){ .base = 0x20003000, .size = 0x2000,
+				 .type = NTVM_MEM_COMMIT,
+				 .protect = NTVM_PAGE_READONLY };
+	ASSERT_EQ(0, alloc(&self->s, &a));
+
+	m = mc(&self->s, NT_MEMCTL_REGION, 0x20005123, 0, 0);
+	EXPECT_EQ(0, m.status);
+	EXPECT_EQ(0x20000000, m.alloc_base);
+	EXPECT_EQ(0x10000, m.alloc_size);
+	EXPECT_EQ(0x2000, m.commit_size);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, m.alloc_protect);
+	EXPECT_EQ(NTVM_MEM_PRIVATE, m.type);
+	EXPECT_FALSE(m.large);
+	EXPECT_EQ(NTVM_STATUS_INVALID_ADDRESS,
+		  mc(&self->s, NT_MEMCTL_REGION, 0x30000000, 0, 0).status);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc(&self->s, NT_MEMCTL_REGION, MAXA + 1, 0, 0).status);
+	/* A mapping ntvm did not make is one allocation. */
+	fake_insert(self->mm, 0x40000000, 0x40003000, NT_LPROT_R, true);
+	m = mc(&self->s, NT_MEMCTL_REGION, 0x40001000, 0, 0);
+	EXPECT_EQ(0, m.status);
+	EXPECT_EQ(0x40000000, m.alloc_base);
+	EXPECT_EQ(0x3000, m.commit_size);
+	EXPECT_EQ(NTVM_MEM_MAPPED, m.type);
+
+	/* Runs of one state and protection. */
+	m = mc(&self->s, NT_MEMCTL_PAGE, 0x20003800, 0, 0);
+	EXPECT_EQ(0x20003000, m.lo);
+	EXPECT_EQ(0x20005000, m.hi);
+	EXPECT_EQ(NTVM_MEM_COMMIT, m.state);
+	EXPECT_EQ(NTVM_PAGE_READONLY, m.protect);
+	m = mc(&self->s, NT_MEMCTL_PAGE, 0x20000000, 0, 0);
+	EXPECT_EQ(0x20003000, m.hi);
+	EXPECT_EQ(NTVM_MEM_RESERVE, m.state);
+	m = mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0);
+	EXPECT_EQ(NTVM_MEM_FREE, m.state);
+	EXPECT_EQ(0x40000000, m.hi);
+	m = mc(&self->s, NT_MEMCTL_PAGE, MAXA + 1, 0, 0);
+	EXPECT_EQ(NTVM_MEM_FREE, m.state);
+	EXPECT_EQ(0, m.status);
+}
+
+TEST_F(mc, lock_checks)
+{
+	struct ntvm_alloc a = { .base = 0x20000000, .size = 0x10000,
+				.type = NTVM_MEM_RESERVE,
+				.protect = NTVM_PAGE_READWRITE };
+	struct ntvm_region r;
+	struct ntvm_query q = { .address = 0x20002000 };
+	struct nt_memctl m;
+	u32 n = 1;
+
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	a = (struct ntvm_alloc){ .base = 0x20000000, .size = 0x3000,
+				 .type = NTVM_MEM_COMMIT,
+				 .protect = NTVM_PAGE_READWRITE };
+	ASSERT_EQ(0, alloc(&self->s, &a));
+
+	m = mc(&self->s, NT_MEMCTL_LOCK, 0x20000fff, 2, 1);
+	EXPECT_EQ(0, m.status);
+	EXPECT_EQ(0x20000000, m.lo);
+	EXPECT_EQ(0x20002000, m.hi);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc(&self->s, NT_MEMCTL_LOCK, 0x20000000, 0x1000, 0).status);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc(&self->s, NT_MEMCTL_LOCK, 0x20000000, 0x1000, 4).status);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc(&self->s, NT_MEMCTL_LOCK, 0x20000000, 0, 1).status);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc(&self->s, NT_MEMCTL_UNLOCK, MAXA, 0x2000, 1).status);
+	EXPECT_EQ(NTVM_STATUS_PRIVILEGE_NOT_HELD,
+		  mc(&self->s, NT_MEMCTL_LOCK, 0x20000000, 0x1000, 2).status);
+	EXPECT_EQ(NTVM_STATUS_NOT_COMMITTED,
+		  mc(&self->s, NT_MEMCTL_LOCK, 0x20000000, 0x4000, 1).status);
+	EXPECT_EQ(NTVM_STATUS_NOT_COMMITTED,
+		  mc(&self->s, NT_MEMCTL_UNLOCK, 0x30000000, 0x1000, 1).status);
+
+	/* An armed guard page: disarmed, STATUS_GUARD_PAGE_VIOLATION once. */
+	a = (struct ntvm_alloc){ .base = 0x20002000, .size = 0x1000,
+				 .type = NTVM_MEM_COMMIT,
+				 .protect = NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD };
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	fake_protect(self->mm, 0x20002000, 0x20003000, 0);
+	m = mc(&self->s, NT_MEMCTL_LOCK, 0x20000000, 0x3000, 1);
+	EXPECT_EQ(NTVM_STATUS_GUARD_PAGE_VIOLATION, m.status);
+	EXPECT_EQ(NTVM_APPLY_MPROTECT, m.apply);
+	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, m.apply_prot);
+	EXPECT_EQ(0x20002000, m.lo);
+	fake_protect(self->mm, 0x20002000, 0x20003000, NT_LPROT_R | NT_LPROT_W);
+	ntvm_query(&self->s, &q, &r, &n);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, r.protect);
+	EXPECT_EQ(0, mc(&self->s, NT_MEMCTL_LOCK, 0x20000000, 0x3000, 1).status);
+	/* An unlock needs no access; a lock of PAGE_NOACCESS does. */
+	fake_protect(self->mm, 0x20001000, 0x20002000, 0);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION,
+		  mc(&self->s, NT_MEMCTL_LOCK, 0x20000000, 0x3000, 1).status);
+	EXPECT_EQ(0, mc(&self->s, NT_MEMCTL_UNLOCK, 0x20000000, 0x3000, 1).status);
+	/* Foreign memory is committed; a hole is not. */
+	fake_insert(self->mm, 0x40000000, 0x40002000, NT_LPROT_R, false);
+	EXPECT_EQ(0, mc(&self->s, NT_MEMCTL_LOCK, 0x40000000, 0x2000, 1).status);
+	EXPECT_EQ(NTVM_STATUS_NOT_COMMITTED,
+		  mc(&self->s, NT_MEMCTL_LOCK, 0x40000000, 0x3000, 1).status);
+}
+
+TEST_F(mc, large_pages)
+{
+	struct ntvm_alloc a = { .size = 2 * LP,
+				.type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+					NTVM_MEM_LARGE_PAGES,
+				.protect = NTVM_PAGE_READONLY };
+	struct ntvm_stats st;
+	struct nt_memctl m;
+	u64 s0, e0;
+
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	EXPECT_EQ(0, a.base % LP);
+	EXPECT_EQ(2 * LP, a.size);
+	EXPECT_EQ(NTVM_APPLY_LARGE_PAGES, a.apply);
+	EXPECT_EQ(NT_LPROT_R, a.apply_prot);
+	/* Mapped writable, for user space to populate. */
+	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, a.base, &s0, &e0));
+	m = mc(&self->s, NT_MEMCTL_PAGE, a.base + LP, 0, 0);
+	EXPECT_TRUE(m.large);
+	m = mc(&self->s, NT_MEMCTL_REGION, a.base, 0, 0);
+	EXPECT_TRUE(m.large);
+	EXPECT_EQ(2 * LP, m.commit_size);
+
+	a = (struct ntvm_alloc){ .size = LP + PAGE,
+				 .type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+					 NTVM_MEM_LARGE_PAGES,
+				 .protect = NTVM_PAGE_READWRITE };
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, alloc(&self->s, &a));
+	a.size = LP;
+	a.base = 0x40010000;
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, alloc(&self->s, &a));
+	a.base = 0;
+	a.type = NTVM_MEM_COMMIT | NTVM_MEM_LARGE_PAGES;
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_5, alloc(&self->s, &a));
+	a.type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT | NTVM_MEM_LARGE_PAGES;
+	large_answer = -EPERM;
+	EXPECT_EQ(NTVM_STATUS_PRIVILEGE_NOT_HELD, alloc(&self->s, &a));
+	large_answer = -EOPNOTSUPP;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES, alloc(&self->s, &a));
+	ntvm_stats(&self->s, &st);
+	EXPECT_EQ(1, st.allocations);
+	/* Without the op: never allowed. */
+	self->ops.large_pages = NULL;
+	EXPECT_EQ(NTVM_STATUS_PRIVILEGE_NOT_HELD, alloc(&self->s, &a));
+}
+
+TEST_F(mc, address_requirements)
+{
+	struct ntvm_alloc a = { .base = 0x20000000, .size = 0x10000,
+				.type = NTVM_MEM_RESERVE,
+				.protect = NTVM_PAGE_READWRITE,
+				.flags = NTVM_ALLOC_REQUIREMENTS };
+
+	/* All zero: no requirement, an explicit base is fine. */
+	EXPECT_EQ(0, alloc(&self->s, &a));
+	EXPECT_EQ(0x20000000, a.base);
+	a.base = 0x20000000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, alloc(&self->s, &a));
+	a.base = 0;
+	a.lowest = MAXA + 1;
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, alloc(&self->s, &a));
+	a.lowest = (MAXA + 1) & ~(GRAN - 1);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, alloc(&self->s, &a));
+	a.lowest = ((MAXA + 1) & ~(GRAN - 1)) - GRAN;
+	EXPECT_EQ(0, alloc(&self->s, &a));
+	EXPECT_EQ(a.lowest, a.base);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libntvm, issue 11: the rest of the NT memory API.
+ *
+ *  - NtQueryVirtualMemory's MemoryRegionInformation(Ex) and
+ *    MemoryWorkingSetExInformation classes (ntvm.c hands them here);
+ *  - NtLockVirtualMemory / NtUnlockVirtualMemory;
+ *  - NtSetInformationVirtualMemory (VmPrefetchInformation);
+ *  - NtFlushInstructionCache, NtFlushProcessWriteBuffers.
+ *
+ * The module (NTVM_IOC_MEMCTL) gives the NT answer and the statuses; the
+ * library only makes the system calls a module cannot: mlock(2),
+ * munlock(2), and reads the page presence from /proc/self/pagemap.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/membarrier.h>
+
+#include "ntvm.h"
+#include "internal.h"
+
+#define PAGE		4096ULL
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+/* The highest user address, from the module (or 64-bit Windows' value). */
+static uintptr_t max_address(void)
+{
+	struct ntvm_api api;
+
+	if (ntvm_geometry(&api))
+		return 0x7ffffffeffffULL;
+	return api.max_address;
+}
+
+static NTSTATUS memctl_locked(struct ntvm_memctl *m)
+{
+	m->size = sizeof(*m);
+	return ntvm_ioctl_locked(NTVM_IOC_MEMCTL, m, &m->status);
+}
+
+static NTSTATUS memctl(struct ntvm_memctl *m)
+{
+	NTSTATUS st;
+
+	ntvm_lib_lock();
+	st = memctl_locked(m);
+	ntvm_lib_unlock();
+	return st;
+}
+
+/* ---- MemoryRegionInformation(Ex) ---- */
+
+/*
+ * The length rule is the [T] one (spec 3.9): a buffer that ends before
+ * RegionSize is STATUS_INFO_LENGTH_MISMATCH, one that ends at CommitSize
+ * or later is enough; only the fields that fit whole are written, and
+ * ReturnLength is the structure's size.  PartitionId and NodePreference
+ * are left as they are, as Wine does.  MemoryRegionInformation leaves the
+ * region type 0 (Windows does, spec 3.9); the Ex class fills it in.
+ */
+static NTSTATUS query_region(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
+			     PVOID info, SIZE_T length, PSIZE_T result_length)
+{
+	MEMORY_REGION_INFORMATION *r = info;
+	struct ntvm_memctl m = { .op = NTVM_MEMCTL_REGION };
+	NTSTATUS st;
+
+	if (length < offsetof(MEMORY_REGION_INFORMATION, CommitSize))
+		return STATUS_INFO_LENGTH_MISMATCH;
+	if (!info)
+		return STATUS_ACCESS_VIOLATION;
+	m.base = (uintptr_t)base;
+	st = memctl(&m);
+	if (st)
+		return st;
+	r->AllocationBase = (PVOID)(uintptr_t)m.alloc_base;
+	r->AllocationProtect = m.alloc_protect;
+	r->RegionType = 0;
+	if (info_class == MemoryRegionInformationEx) {
+		if (m.type == MEM_PRIVATE)
+			r->Private = 1;
+		else
+			r->MappedDataFile = 1;
+		if (m.lock & NTVM_MEMCTL_LARGE_PAGES)
+			r->PageSizeLarge = 1;
+	}
+	r->RegionSize = m.alloc_size;
+	if (length >= offsetof(MEMORY_REGION_INFORMATION, PartitionId))
+		r->CommitSize = m.commit_size;
+	if (result_length)
+		*result_length = sizeof(MEMORY_REGION_INFORMATION);
+	return STATUS_SUCCESS;
+}
+
+/* ---- MemoryWorkingSetExInformation ---- */
+
+/* /proc/self/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PRESENT	(1ULL << 63)
+#define PM_SWAP		(1ULL << 62)
+#define PM_FILE		(1ULL << 61)
+#define PM_EXCLUSIVE	(1ULL << 56)
+
+/* The pagemap entry of addr, or 0 when it cannot be read. */
+static uint64_t pagemap_entry(int fd, uintptr_t addr)
+{
+	uint64_t e = 0;
+	unsigned char vec = 0;
+
+	if (fd >= 0) {
+		if (pread(fd, &e, sizeof(e), (addr / PAGE) * sizeof(e)) ==
+		    sizeof(e))
+			return e;
+		e = 0;
+	}
+	/* No pagemap: residency alone, from mincore(2). */
+	if (!mincore((void *)(addr & ~(PAGE - 1)), PAGE, &vec) && (vec & 1))
+		e = PM_PRESENT | PM_EXCLUSIVE;
+	return e;
+}
+
+/*
+ * One entry, as Windows fills it (spec: Wine's psapi test, WRK
+ * MiGetWorkingSetInfoList): all zero unless the page is valid, i.e.
+ * committed, accessible (not PAGE_NOACCESS, not an armed guard page) and
+ * present in memory.  A valid page gets its protection, Locked when it is
+ * VM_LOCKED, and Shared (with a ShareCount) only when it is shared memory
+ * (a file or shmem page): private memory is never Shared, also when it
+ * maps Linux's shared zero page or is shared copy-on-write after fork().
+ * Node is 0; LargePage is set in MEM_LARGE_PAGES allocations.
+ */
+static ULONG_PTR ws_attributes(const struct ntvm_memctl *m, int fd,
+			       uintptr_t addr)
+{
+	MEMORY_WORKING_SET_EX_BLOCK b = { .Flags = 0 };
+	uint64_t e;
+
+	if (m->state != MEM_COMMIT || (m->protect & PAGE_GUARD) ||
+	    (m->protect & 0xff) == PAGE_NOACCESS)
+		return 0;
+	e = pagemap_entry(fd, addr);
+	if (!(e & PM_PRESENT))
+		return 0;
+	b.Valid = 1;
+	b.Win32Protection = m->protect;
+	if (m->lock & NTVM_MEMCTL_LOCKED_ALL)
+		b.Locked = 1;
+	if (m->lock & NTVM_MEMCTL_LARGE_PAGES)
+		b.LargePage = 1;
+	if (e & PM_FILE) {
+		b.Shared = 1;
+		b.ShareCount = (e & PM_EXCLUSIVE) ? 1 : 2;
+	}
+	return b.Flags;
+}
+
+static NTSTATUS query_working_set(LPCVOID base, PVOID info, SIZE_T length,
+				  PSIZE_T result_length)
+{
+	MEMORY_WORKING_SET_EX_INFORMATION *w = info;
+	SIZE_T n = length / sizeof(*w), i;
+	struct ntvm_memctl m = { 0 };
+	uintptr_t addr, max = max_address();
+	uint64_t lo = 1, hi = 0;
+	NTSTATUS st = STATUS_SUCCESS;
+	int fd;
+
+	if (!n)
+		return STATUS_INFO_LENGTH_MISMATCH;
+	if (!info)
+		return STATUS_ACCESS_VIOLATION;
+	if ((uintptr_t)base > max)
+		return STATUS_INVALID_PARAMETER;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < n; i++) {
+		addr = (uintptr_t)w[i].VirtualAddress;
+		if (addr > max) {
+			w[i].VirtualAttributes.Flags = 0;
+			continue;
+		}
+		/* One module call per run of like pages. */
+		if (addr < lo || addr >= hi) {
+			memset(&m, 0, sizeof(m));
+			m.op = NTVM_MEMCTL_PAGE;
+			m.base = addr;
+			st = memctl(&m);
+			if (st)
+				break;
+			lo = m.out_base;
+			hi = m.out_base + m.out_size;
+		}
+		w[i].VirtualAttributes.Flags = ws_attributes(&m, fd, addr);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (st)
+		return st;
+	if (result_length)
+		*result_length = length;
+	return STATUS_SUCCESS;
+}
+
+/*
+ * NtQueryVirtualMemory for every class but MemoryBasicInformation (called
+ * by ntvm.c after its handle check).  Other classes:
+ * STATUS_INVALID_INFO_CLASS.
+ */
+NTSTATUS ntvm_query_more(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
+			 PVOID info, SIZE_T length, PSIZE_T result_length)
+{
+	switch ((int)info_class) {
+	case MemoryRegionInformation:
+	case MemoryRegionInformationEx:
+		return query_region(base, info_class, info, length,
+				    result_length);
+	case MemoryWorkingSetExInformation:
+		return query_working_set(base, info, length, result_length);
+	default:
+		return STATUS_INVALID_INFO_CLASS;
+	}
+}
+
+/* ---- MEM_LARGE_PAGES ---- */
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Does the mapping at p hold at least size bytes of huge pages? */
+static int huge_backed(uintptr_t p, uint64_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	unsigned long lo, hi, kb;
+	char line[256];
+	int in = 0, ok = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ') &&
+		    line[0] != ' ') {
+			in = lo <= p && p < hi;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1) {
+			ok = (uint64_t)kb * 1024 >= size;
+			break;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+/*
+ * NTVM_APPLY_LARGE_PAGES: back [base, base + size), which the module just
+ * reserved and committed writable and 2 MiB-aligned, with transparent huge
+ * pages, populated and locked as Windows' large pages are; then give it
+ * its protection.  When Linux cannot (THP off, no free huge page), release
+ * it again: STATUS_INSUFFICIENT_RESOURCES, and nothing changed.
+ */
+NTSTATUS ntvm_large_apply(__u64 base, __u64 size, __u32 prot)
+{
+	void *p = (void *)(uintptr_t)base;
+	struct ntvm_free f = { .base = base, .type = MEM_RELEASE };
+
+	if (!madvise(p, size, MADV_HUGEPAGE) &&
+	    !madvise(p, size, MADV_POPULATE_WRITE) && !mlock(p, size) &&
+	    huge_backed(base, size) &&
+	    (prot == (PROT_READ | PROT_WRITE) || !mprotect(p, size, prot)))
+		return STATUS_SUCCESS;
+	ntvm_ioctl_locked(NTVM_IOC_FREE, &f, &f.status);
+	return STATUS_INSUFFICIENT_RESOURCES;
+}
+
+/* ---- NtLockVirtualMemory / NtUnlockVirtualMemory ---- */
+
+/* An mlock(2) refused: the working-set quota is RLIMIT_MEMLOCK (README). */
+static NTSTATUS mlock_status(int err)
+{
+	switch (err) {
+	case ENOMEM:
+	case EPERM:
+	case EAGAIN:
+		return STATUS_WORKING_SET_QUOTA;
+	default:
+		return STATUS_NO_MEMORY;
+	}
+}
+
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+
+/*
+ * mlock(2) makes every page resident, writing to the never-written ones
+ * (it breaks their copy-on-write of the zero page), which a write watch
+ * would report as written.  In a MEM_WRITE_WATCH allocation the pages are
+ * instead read in (MADV_POPULATE_READ: swapped pages come back, untouched
+ * ones map the zero page) and locked as they are, the rest on their first
+ * write (MLOCK_ONFAULT): resident either way, and nothing counts as
+ * written.
+ */
+static int lock_pages(void *p, size_t len)
+{
+	if (!ntvm_ww_allocs || !ntvm_ww_watched((uintptr_t)p, len))
+		return mlock(p, len);
+	madvise(p, len, MADV_POPULATE_READ);
+	return syscall(SYS_mlock2, p, len, MLOCK_ONFAULT);
+}
+
+static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
+			    ULONG map_type, __u32 op)
+{
+	struct ntvm_memctl m = { .op = op, .map_type = map_type };
+	void *p;
+	NTSTATUS st;
+
+	if (process != NtCurrentProcess())
+		return STATUS_INVALID_HANDLE;
+	if (!base || !size)
+		return STATUS_ACCESS_VIOLATION;
+	m.base = (uintptr_t)*base;
+	m.length = *size;
+	ntvm_lib_lock();
+	st = memctl_locked(&m);
+	p = (void *)(uintptr_t)m.out_base;
+	if (st == STATUS_GUARD_PAGE_VIOLATION &&
+	    (m.apply & NTVM_APPLY_MPROTECT) &&
+	    mprotect(p, m.out_size, m.apply_prot))
+		st = STATUS_ACCESS_VIOLATION;
+	if (!st && op == NTVM_MEMCTL_LOCK && lock_pages(p, m.out_size)) {
+		st = mlock_status(errno);
+		/* Undo a partial lock of pages none of which were locked. */
+		if (!(m.lock & NTVM_MEMCTL_LOCKED_SOME))
+			munlock(p, m.out_size);
+	}
+	if (!st && op == NTVM_MEMCTL_UNLOCK && munlock(p, m.out_size))
+		st = mlock_status(errno);
+	ntvm_lib_unlock();
+	if (st)
+		return st;
+	*base = p;
+	*size = m.out_size;
+	/* "One of the pages to lock was already locked." */
+	if (op == NTVM_MEMCTL_LOCK && (m.lock & NTVM_MEMCTL_LOCKED_SOME))
+		return STATUS_WAS_LOCKED;
+	return STATUS_SUCCESS;
+}
+
+NTVM_EXPORT NTSTATUS NtLockVirtualMemory(HANDLE process, PVOID *base,
+					 PSIZE_T size, ULONG map_type)
+{
+	return lock_unlock(process, base, size, map_type, NTVM_MEMCTL_LOCK);
+}
+
+NTVM_EXPORT NTSTATUS NtUnlockVirtualMemory(HANDLE process, PVOID *base,
+					   PSIZE_T size, ULONG map_type)
+{
+	return lock_unlock(process, base, size, map_type, NTVM_MEMCTL_UNLOCK);
+}
+
+/* ---- NtSetInformationVirtualMemory ---- */
+
+/*
+ * VmPrefetchInformation only, with the parameter checks in the order the
+ * [T] facts show (Wine's ntdll test_prefetch): no information block
+ * STATUS_INVALID_PARAMETER_5, a block that is not one ULONG _6, no
+ * entries _3, a NULL entry array STATUS_ACCESS_VIOLATION, an empty entry
+ * _4.  Non-zero flags: _5 (chosen).  Other classes:
+ * STATUS_INVALID_PARAMETER_2 (chosen).  The prefetch itself is advice:
+ * MADV_POPULATE_READ brings accessible committed pages in (Linux 5.14+),
+ * MADV_WILLNEED the rest; failures, unmapped entries included, are not
+ * errors, as on Windows.
+ */
+NTVM_EXPORT NTSTATUS NtSetInformationVirtualMemory(HANDLE process,
+						   VIRTUAL_MEMORY_INFORMATION_CLASS info_class,
+						   ULONG_PTR count,
+						   PMEMORY_RANGE_ENTRY entries,
+						   PVOID info, ULONG length)
+{
+	ULONG_PTR i;
+	uintptr_t lo, hi;
+
+	if (process != NtCurrentProcess())
+		return STATUS_INVALID_HANDLE;
+	if (info_class != VmPrefetchInformation)
+		return STATUS_INVALID_PARAMETER_2;
+	if (!info)
+		return STATUS_INVALID_PARAMETER_5;
+	if (length != sizeof(ULONG))
+		return STATUS_INVALID_PARAMETER_6;
+	if (!count)
+		return STATUS_INVALID_PARAMETER_3;
+	if (!entries)
+		return STATUS_ACCESS_VIOLATION;
+	if (*(ULONG *)info)
+		return STATUS_INVALID_PARAMETER_5;
+	for (i = 0; i < count; i++)
+		if (!entries[i].NumberOfBytes)
+			return STATUS_INVALID_PARAMETER_4;
+	for (i = 0; i < count; i++) {
+		lo = (uintptr_t)entries[i].VirtualAddress & ~(uintptr_t)(PAGE - 1);
+		hi = (uintptr_t)entries[i].VirtualAddress +
+		     entries[i].NumberOfBytes;
+		if (hi < lo)
+			continue;
+		hi = (hi + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+		if (madvise((void *)lo, hi - lo, MADV_POPULATE_READ))
+			madvise((void *)lo, hi - lo, MADV_WILLNEED);
+	}
+	return STATUS_SUCCESS;
+}
+
+/* ---- Caches and barriers ---- */
+
+/* x86 keeps instruction caches coherent; elsewhere GCC's builtin flushes. */
+NTVM_EXPORT NTSTATUS NtFlushInstructionCache(HANDLE process, LPCVOID base,
+					     SIZE_T size)
+{
+	if (process != NtCurrentProcess())
+		return STATUS_INVALID_HANDLE;
+#if !defined(__x86_64__) && !defined(__i386__)
+	if (base && size)
+		__builtin___clear_cache((char *)base, (char *)base + size);
+#else
+	(void)base;
+	(void)size;
+#endif
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return STATUS_SUCCESS;
+}
+
+/*
+ * FlushProcessWriteBuffers: every thread of the process runs a full memory
+ * barrier before this returns.  membarrier(PRIVATE_EXPEDITED) does exactly
+ * that (Linux 4.14+; registered once); without it
+ * membarrier(MEMBARRIER_CMD_GLOBAL) (4.3+, slower: it waits for every CPU);
+ * without either, a protection change of a page this process touched,
+ * whose TLB shootdown interrupts every CPU running one of its threads
+ * (what Windows itself does, and what runtimes did before membarrier).
+ */
+static int barrier_mode;	/* 0 unknown, 1 expedited, 2 global, 3 mprotect */
+static char *barrier_page;
+
+static int membarrier(int cmd)
+{
+	return syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+static int barrier_pick(void)
+{
+	int cmds = membarrier(MEMBARRIER_CMD_QUERY);
+
+	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    !membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED))
+		return 1;
+	if (cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL))
+		return 2;
+	barrier_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return barrier_page == MAP_FAILED ? 0 : 3;
+}
+
+NTVM_EXPORT NTSTATUS NtFlushProcessWriteBuffers(void)
+{
+	int mode;
+
+	ntvm_lib_lock();
+	if (!barrier_mode)
+		barrier_mode = barrier_pick();
+	mode = barrier_mode;
+	if (mode == 3) {
+		/* Touch, then take write access away: a shootdown. */
+		*(volatile char *)barrier_page = 1;
+		mprotect(barrier_page, PAGE, PROT_READ);
+		mprotect(barrier_page, PAGE, PROT_READ | PROT_WRITE);
+	}
+	ntvm_lib_unlock();
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (mode == 1 && !membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		return STATUS_SUCCESS;
+	if (mode == 2 || mode == 1)
+		membarrier(MEMBARRIER_CMD_GLOBAL);
+	return STATUS_SUCCESS;
+}
