@@ -5,6 +5,8 @@
  * The module's files, one subsystem each:
  *   main.c      the misc device: open, release, module init and exit
  *   ioctl.c     the ioctl frame: one function per command
+ *   frame.h     what every handler is made of: copy-in, the caller's
+ *               variables, ntvm_begin()/ntvm_end()
  *   notifier.c  one struct ntvm_ctx per address space: lifetime, and the
  *               mmu notifier that sees changes made behind ntvm's back
  *   vm.c        struct nt_vm_ops: the core's view of current->mm

@@ -17,6 +17,7 @@
 #include <linux/uaccess.h>
 
 #include "context.h"
+#include "frame.h"
 #include "softdirty.h"
 
 #define NTVM_VERSION_CODE						\
@@ -33,108 +34,12 @@
 /* Regions a bulk query describes per step, between two takings of the lock. */
 #define NTVM_QUERY_STEP		32
 
-/*
- * Copy in an argument block that starts with its size (see the uapi
- * header): older, smaller blocks read as zero-extended, newer ones must
- * have a zero tail.  Then prove that the results can be written back
- * before anything changes, by writing back the first and the last word of
- * the first version's layout, where every output field lies: an operation
- * must not change what it then cannot report.
- */
-static int ntvm_copy_args(void *args, size_t ksize, void __user *argp,
-			  size_t ver0)
-{
-	const u32 *words = args;
-	u32 usize;
-	int ret;
-
-	if (get_user(usize, (u32 __user *)argp))
-		return -EFAULT;
-	if (usize < ver0)
-		return -EINVAL;
-	/* As clone3(): no structure will ever be larger than a page. */
-	if (usize > PAGE_SIZE)
-		return -E2BIG;
-	ret = copy_struct_from_user(args, ksize, argp, usize);
-	if (ret)
-		return ret;
-	if (put_user(words[0], (u32 __user *)argp) ||
-	    put_user(words[ver0 / sizeof(u32) - 1],
-		     (u32 __user *)argp + ver0 / sizeof(u32) - 1))
-		return -EFAULT;
-	return 0;
-}
-
-/*
- * The caller's NT variables.  PVOID and SIZE_T are as wide as the
- * caller's pointers; ULONG is 4 bytes.
- */
-static unsigned int ntvm_word_width(void)
-{
-	return in_compat_syscall() ? sizeof(u32) : sizeof(u64);
-}
-
-/* Read a variable and prove it writable by writing it back. */
-static int ntvm_var_get(u64 uptr, unsigned int width, u64 *val)
-{
-	void __user *p = u64_to_user_ptr(uptr);
-	u32 v32;
-	u64 v64;
-
-	if (!uptr)
-		return -EFAULT;
-	if (width == sizeof(u32)) {
-		if (get_user(v32, (u32 __user *)p) || put_user(v32, (u32 __user *)p))
-			return -EFAULT;
-		*val = v32;
-		return 0;
-	}
-	if (get_user(v64, (u64 __user *)p) || put_user(v64, (u64 __user *)p))
-		return -EFAULT;
-	*val = v64;
-	return 0;
-}
-
-static int ntvm_var_put(u64 uptr, unsigned int width, u64 val)
-{
-	void __user *p = u64_to_user_ptr(uptr);
-
-	if (width == sizeof(u32))
-		return put_user((u32)val, (u32 __user *)p);
-	return put_user(val, (u64 __user *)p);
-}
-
 /* The range of a variable, for NTVM_IOC_FREE's keep-out ranges. */
 static void ntvm_keep(struct nt_free_req *f, u64 addr, u64 len)
 {
 	f->keep[f->nkeep][0] = addr;
 	f->keep[f->nkeep][1] = addr + len;
 	f->nkeep++;
-}
-
-/*
- * Every operation runs between ntvm_begin() and ntvm_end(), which also
- * count the allocations it made or forgot, for the leak counters.
- */
-static int ntvm_begin(struct ntvm_ctx *nc, u64 *nallocs)
-{
-	if (mutex_lock_killable(&nc->lock))
-		return -EINTR;
-	/* A MEM_RESET whose caller never said it was done: close it now. */
-	if (READ_ONCE(nc->reset_window))
-		ntvm_reset_close_windows(nc);
-	/* The operation's own unmaps don't count as changes. */
-	WRITE_ONCE(nc->op_task, current);
-	*nallocs = nc->space.nallocs;
-	return 0;
-}
-
-static void ntvm_end(struct ntvm_ctx *nc, u64 nallocs)
-{
-	lockdep_assert_held(&nc->lock);
-	WRITE_ONCE(nc->op_task, NULL);
-	atomic_long_add(nc->space.nallocs - nallocs, &ntvm_live_allocs);
-	mutex_unlock(&nc->lock);
 }
 
 /* ---- NTVM_IOC_API -------------------------------------------------------- */
@@ -219,13 +124,18 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	    (ntvm_var_put(args.base_ptr, width, req.base) ||
 	     ntvm_var_put(args.size_ptr, width, req.size)))
 		req.status = NTVM_STATUS_ACCESS_VIOLATION;
-	if (put_user(req.status, &uargs->status) ||
-	    put_user(req.apply, &uargs->apply) ||
-	    put_user(req.apply_prot, &uargs->apply_prot) ||
-	    put_user(req.status ? 0 : req.base, &uargs->base) ||
-	    put_user(req.status ? 0 : req.size, &uargs->region_size))
+	if (!user_write_access_begin(uargs, NTVM_ALLOC_SIZE_VER0))
 		return -EFAULT;
+	unsafe_put_user(req.status, &uargs->status, efault);
+	unsafe_put_user(req.apply, &uargs->apply, efault);
+	unsafe_put_user(req.apply_prot, &uargs->apply_prot, efault);
+	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
+	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
+	user_write_access_end();
 	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /* ---- NTVM_IOC_FREE ------------------------------------------------------- */
@@ -266,11 +176,16 @@ static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 	    (ntvm_var_put(args.base_ptr, width, req.base) ||
 	     ntvm_var_put(args.size_ptr, width, req.size)))
 		req.status = NTVM_STATUS_ACCESS_VIOLATION;
-	if (put_user(req.status, &uargs->status) ||
-	    put_user(req.status ? 0 : req.base, &uargs->base) ||
-	    put_user(req.status ? 0 : req.size, &uargs->region_size))
+	if (!user_write_access_begin(uargs, NTVM_FREE_SIZE_VER0))
 		return -EFAULT;
+	unsafe_put_user(req.status, &uargs->status, efault);
+	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
+	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
+	user_write_access_end();
 	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /* ---- NTVM_IOC_PROTECT ---------------------------------------------------- */
@@ -314,15 +229,19 @@ static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 	}
 	if (req.old_protect_set)
 		ntvm_var_put(args.old_protect_ptr, sizeof(u32), req.old_protect);
-	if (put_user(req.status, &uargs->status) ||
-	    put_user(req.apply, &uargs->apply) ||
-	    put_user(req.apply_prot, &uargs->apply_prot) ||
-	    put_user(req.old_protect_set ? req.old_protect : 0,
-		     &uargs->old_protect) ||
-	    put_user(req.status ? 0 : req.base, &uargs->base) ||
-	    put_user(req.status ? 0 : req.size, &uargs->region_size))
+	if (!user_write_access_begin(uargs, NTVM_PROTECT_SIZE_VER0))
 		return -EFAULT;
+	unsafe_put_user(req.status, &uargs->status, efault);
+	unsafe_put_user(req.apply, &uargs->apply, efault);
+	unsafe_put_user(req.apply_prot, &uargs->apply_prot, efault);
+	unsafe_put_user(req.old_protect_set ? req.old_protect : 0, &uargs->old_protect, efault);
+	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
+	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
+	user_write_access_end();
 	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /* ---- NTVM_IOC_QUERY ------------------------------------------------------ */

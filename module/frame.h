@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ntvm: the pieces every ioctl handler is made of (module/ioctl.c and the
+ * handlers of other subsystems): copying an argument block in, the
+ * caller's NT variables, and the begin and end of an operation under the
+ * context's lock.  Documentation/ntvm.rst, "ABI conventions", says what
+ * they guarantee.
+ */
+#ifndef NTVM_FRAME_H
+#define NTVM_FRAME_H
+
+#include <linux/compat.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/uaccess.h>
+
+#include "context.h"
+
+/*
+ * Copy in an argument block that starts with its size (see the uapi
+ * header): older, smaller blocks read as zero-extended, newer ones must
+ * have a zero tail.  Then prove that the results can be written back
+ * before anything changes, by writing back the first and the last word of
+ * the first version's layout, where every output field lies: an operation
+ * must not change what it then cannot report.
+ *
+ * The caller's own version, the usual case, is one constant-size
+ * copy_from_user(), which the compiler inlines without the run-time
+ * object-size check that copy_struct_from_user()'s variable size needs;
+ * the write-back is one user-access section.  With the single sections
+ * of ntvm_var_get() and of the copy-outs, this is what keeps an ioctl at
+ * the cost of ABI 1's hand-written copies (make bench: about 1,050 guest
+ * ns with a put_user() per field, Documentation/bench/).
+ */
+static __always_inline int ntvm_copy_args(void *args, size_t ksize,
+					  void __user *argp, size_t ver0)
+{
+	u32 __user *uw = argp;
+	const u32 *words = args;
+	u32 usize;
+	int ret;
+
+	if (get_user(usize, uw))
+		return -EFAULT;
+	if (usize < ver0)
+		return -EINVAL;
+	/* As clone3(): no structure will ever be larger than a page. */
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	if (likely(usize == ksize))
+		ret = copy_from_user(args, argp, ksize) ? -EFAULT : 0;
+	else
+		ret = copy_struct_from_user(args, ksize, argp, usize);
+	if (ret)
+		return ret;
+	if (!user_write_access_begin(uw, ver0))
+		return -EFAULT;
+	unsafe_put_user(words[0], &uw[0], efault);
+	unsafe_put_user(words[ver0 / sizeof(u32) - 1],
+			&uw[ver0 / sizeof(u32) - 1], efault);
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+
+/*
+ * The caller's NT variables.  PVOID and SIZE_T are as wide as the
+ * caller's pointers; ULONG is 4 bytes.
+ */
+static inline unsigned int ntvm_word_width(void)
+{
+	return in_compat_syscall() ? sizeof(u32) : sizeof(u64);
+}
+
+/* Read a variable and prove it writable by writing it back. */
+static inline int ntvm_var_get(u64 uptr, unsigned int width, u64 *val)
+{
+	void __user *p = u64_to_user_ptr(uptr);
+	u32 v32;
+	u64 v64;
+
+	if (!uptr || !user_access_begin(p, width))
+		return -EFAULT;
+	if (width == sizeof(u32)) {
+		unsafe_get_user(v32, (u32 __user *)p, efault);
+		unsafe_put_user(v32, (u32 __user *)p, efault);
+		*val = v32;
+	} else {
+		unsafe_get_user(v64, (u64 __user *)p, efault);
+		unsafe_put_user(v64, (u64 __user *)p, efault);
+		*val = v64;
+	}
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+static inline int ntvm_var_put(u64 uptr, unsigned int width, u64 val)
+{
+	void __user *p = u64_to_user_ptr(uptr);
+
+	if (width == sizeof(u32))
+		return put_user((u32)val, (u32 __user *)p);
+	return put_user(val, (u64 __user *)p);
+}
+
+/*
+ * Every operation runs between ntvm_begin() and ntvm_end(), which also
+ * count the allocations it made or forgot, for the leak counters.
+ */
+static inline int ntvm_begin(struct ntvm_ctx *nc, u64 *nallocs)
+{
+	if (mutex_lock_killable(&nc->lock))
+		return -EINTR;
+	/* A MEM_RESET whose caller never said it was done: close it now. */
+	if (READ_ONCE(nc->reset_window))
+		ntvm_reset_close_windows(nc);
+	/* The operation's own unmaps don't count as changes. */
+	WRITE_ONCE(nc->op_task, current);
+	*nallocs = nc->space.nallocs;
+	return 0;
+}
+
+static inline void ntvm_end(struct ntvm_ctx *nc, u64 nallocs)
+{
+	lockdep_assert_held(&nc->lock);
+	WRITE_ONCE(nc->op_task, NULL);
+	atomic_long_add(nc->space.nallocs - nallocs, &ntvm_live_allocs);
+	mutex_unlock(&nc->lock);
+}
+
+#endif /* NTVM_FRAME_H */
