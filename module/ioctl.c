@@ -29,6 +29,7 @@
 		     NTVM_IOC_BIT(NTVM_IOC_QUERY) | NTVM_IOC_BIT(NTVM_IOC_STATS) | \
 		     NTVM_IOC_BIT(NTVM_IOC_GUARD) | NTVM_IOC_BIT(NTVM_IOC_WATCH) | \
 		     NTVM_IOC_BIT(NTVM_IOC_RESET_DONE) | \
+		     NTVM_IOC_BIT(NTVM_IOC_MEMCTL) | \
 		     (NTVM_HAVE_WW_SCAN ? NTVM_IOC_BIT(NTVM_IOC_WW_SCAN) : 0))
 
 /* Regions a bulk query describes per step, between two takings of the lock. */
@@ -119,8 +120,12 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	nt_allocate(&nc->space, &req);
 	ntvm_end(nc, n);
 
-	/* The variables were proven writable; the operation left them be. */
-	if (!req.status &&
+	/*
+	 * The variables were proven writable; the operation left them be.
+	 * A call that user space must finish (apply) is reported by it once
+	 * finished, so that a failure there leaves them as they were.
+	 */
+	if (!req.status && !req.apply &&
 	    (ntvm_var_put(args.base_ptr, width, req.base) ||
 	     ntvm_var_put(args.size_ptr, width, req.size)))
 		req.status = NTVM_STATUS_ACCESS_VIOLATION;
@@ -221,14 +226,16 @@ static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 	nt_protect(&nc->space, &req);
 	ntvm_end(nc, n);
 
-	if (!req.status &&
-	    (ntvm_var_put(args.base_ptr, width, req.base) ||
-	     ntvm_var_put(args.size_ptr, width, req.size))) {
-		req.status = NTVM_STATUS_ACCESS_VIOLATION;
-		req.apply = 0;
+	/* As for NTVM_IOC_ALLOCATE: user space reports what it finishes. */
+	if (!req.apply) {
+		if (!req.status &&
+		    (ntvm_var_put(args.base_ptr, width, req.base) ||
+		     ntvm_var_put(args.size_ptr, width, req.size)))
+			req.status = NTVM_STATUS_ACCESS_VIOLATION;
+		if (req.old_protect_set)
+			ntvm_var_put(args.old_protect_ptr, sizeof(u32),
+				     req.old_protect);
 	}
-	if (req.old_protect_set)
-		ntvm_var_put(args.old_protect_ptr, sizeof(u32), req.old_protect);
 	if (!user_write_access_begin(uargs, NTVM_PROTECT_SIZE_VER0))
 		return -EFAULT;
 	unsafe_put_user(req.status, &uargs->status, efault);

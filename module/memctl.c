@@ -13,6 +13,7 @@
 #include <linux/uaccess.h>
 
 #include "context.h"
+#include "frame.h"
 
 /*
  * Lock state of [lo, hi): NTVM_MEMCTL_LOCKED_SOME if any page is in a
@@ -54,7 +55,7 @@ static u32 ntvm_lock_state(struct ntvm_ctx *nc, u64 lo, u64 hi, u64 *run_end)
 }
 
 /* Inputs the caller must leave zero: every output field. */
-static bool ntvm_memctl_outputs_zero(const struct ntvm_memctl *m)
+static bool ntvm_memctl_outputs_zero(const struct ntvm_memctl_args *m)
 {
 	return !(m->out_base | m->out_size | m->alloc_base | m->alloc_size |
 		 m->commit_size) &&
@@ -65,17 +66,12 @@ static bool ntvm_memctl_outputs_zero(const struct ntvm_memctl *m)
 long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_ctx *nc = nf->nc;
-	struct ntvm_memctl m;
+	struct ntvm_memctl_args m;
 	struct nt_memctl req = { 0 };
 	u64 nallocs;
-	u32 usize;
 	int ret;
 
-	if (get_user(usize, (u32 __user *)argp))
-		return -EFAULT;
-	if (usize < NTVM_MEMCTL_SIZE_VER0 || usize > PAGE_SIZE)
-		return -EINVAL;
-	ret = copy_struct_from_user(&m, sizeof(m), argp, usize);
+	ret = ntvm_copy_args(&m, sizeof(m), argp, NTVM_MEMCTL_SIZE_VER0);
 	if (ret)
 		return ret;
 	if (m.flags || !ntvm_memctl_outputs_zero(&m))
@@ -99,13 +95,10 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	/* SeLockMemoryPrivilege, for MAP_SYSTEM: see README. */
 	req.privileged = capable(CAP_IPC_LOCK);
 
-	if (mutex_lock_killable(&nc->lock))
-		return -EINTR;
-	if (READ_ONCE(nc->reset_window))
-		ntvm_reset_close_windows(nc);
-	WRITE_ONCE(nc->op_task, current);
-	nallocs = nc->space.nallocs;
-	ntvm_memctl(&nc->space, &req);
+	ret = ntvm_begin(nc, &nallocs);
+	if (ret)
+		return ret;
+	nt_memctl(&nc->space, &req);
 	m.lock = 0;
 	if (req.op == NTVM_MEMCTL_PAGE && req.state == NTVM_MEM_COMMIT)
 		m.lock = ntvm_lock_state(nc, req.lo, req.lo + NTVM_PAGE_SIZE,
@@ -118,9 +111,7 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	if (req.op == NTVM_MEMCTL_UNLOCK && !req.status &&
 	    !(m.lock & NTVM_MEMCTL_LOCKED_ALL))
 		req.status = NTVM_STATUS_NOT_LOCKED;
-	WRITE_ONCE(nc->op_task, NULL);
-	atomic_long_add(nc->space.nallocs - nallocs, &ntvm_live_allocs);
-	mutex_unlock(&nc->lock);
+	ntvm_end(nc, nallocs);
 
 	m.status = req.status;
 	m.out_base = req.lo;
@@ -135,7 +126,7 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	m.apply = req.apply;
 	m.apply_prot = req.apply_prot;
 	/* Outputs only inside the caller's size; the tail it has stays zero. */
-	if (copy_to_user(argp, &m, min_t(size_t, usize, sizeof(m))))
+	if (copy_to_user(argp, &m, min_t(size_t, m.size, sizeof(m))))
 		return -EFAULT;
 	return 0;
 }

@@ -36,18 +36,18 @@ FIXTURE_SETUP(mc)
 	self->ops = fake_ops;
 	self->ops.large_pages = fake_large_pages;
 	large_answer = 0;
-	ntvm_space_init(&self->s, &self->ops, self->mm, GRAN, MAXA);
+	nt_space_init(&self->s, &self->ops, self->mm, GRAN, MAXA);
 }
 
 FIXTURE_TEARDOWN(mc)
 {
-	ntvm_space_destroy(&self->s);
+	nt_space_destroy(&self->s);
 	free(self->mm);
 }
 
-static u32 alloc(struct nt_space *s, struct ntvm_alloc *a)
+static u32 alloc(struct nt_space *s, struct nt_alloc_req *a)
 {
-	ntvm_allocate(s, a);
+	nt_allocate(s, a);
 	return a->status;
 }
 
@@ -57,19 +57,19 @@ static struct nt_memctl mc(struct nt_space *s, u32 op, u64 base, u64 len,
 	struct nt_memctl m = { .op = op, .base = base, .length = len,
 			       .map_type = map_type };
 
-	ntvm_memctl(s, &m);
+	nt_memctl(s, &m);
 	return m;
 }
 
 TEST_F(mc, region_and_page)
 {
-	struct ntvm_alloc a = { .base = 0x20000000, .size = 0x10000,
+	struct nt_alloc_req a = { .base = 0x20000000, .size = 0x10000,
 				.type = NTVM_MEM_RESERVE,
 				.protect = NTVM_PAGE_READWRITE };
 	struct nt_memctl m;
 
 	ASSERT_EQ(0, alloc(&self->s, &a));
-	a = (struct ntvm_alloc){ .base = 0x20003000, .size = 0x2000,
+	a = (struct nt_alloc_req){ .base = 0x20003000, .size = 0x2000,
 				 .type = NTVM_MEM_COMMIT,
 				 .protect = NTVM_PAGE_READONLY };
 	ASSERT_EQ(0, alloc(&self->s, &a));
@@ -113,16 +113,16 @@ TEST_F(mc, region_and_page)
 
 TEST_F(mc, lock_checks)
 {
-	struct ntvm_alloc a = { .base = 0x20000000, .size = 0x10000,
+	struct nt_alloc_req a = { .base = 0x20000000, .size = 0x10000,
 				.type = NTVM_MEM_RESERVE,
 				.protect = NTVM_PAGE_READWRITE };
-	struct ntvm_region r;
-	struct ntvm_query q = { .address = 0x20002000 };
+	struct nt_region r;
+	struct nt_query_req q = { .address = 0x20002000 };
 	struct nt_memctl m;
 	u32 n = 1;
 
 	ASSERT_EQ(0, alloc(&self->s, &a));
-	a = (struct ntvm_alloc){ .base = 0x20000000, .size = 0x3000,
+	a = (struct nt_alloc_req){ .base = 0x20000000, .size = 0x3000,
 				 .type = NTVM_MEM_COMMIT,
 				 .protect = NTVM_PAGE_READWRITE };
 	ASSERT_EQ(0, alloc(&self->s, &a));
@@ -147,7 +147,7 @@ TEST_F(mc, lock_checks)
 		  mc(&self->s, NT_MEMCTL_UNLOCK, 0x30000000, 0x1000, 1).status);
 
 	/* An armed guard page: disarmed, STATUS_GUARD_PAGE_VIOLATION once. */
-	a = (struct ntvm_alloc){ .base = 0x20002000, .size = 0x1000,
+	a = (struct nt_alloc_req){ .base = 0x20002000, .size = 0x1000,
 				 .type = NTVM_MEM_COMMIT,
 				 .protect = NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD };
 	ASSERT_EQ(0, alloc(&self->s, &a));
@@ -158,7 +158,7 @@ TEST_F(mc, lock_checks)
 	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, m.apply_prot);
 	EXPECT_EQ(0x20002000, m.lo);
 	fake_protect(self->mm, 0x20002000, 0x20003000, NT_LPROT_R | NT_LPROT_W);
-	ntvm_query(&self->s, &q, &r, &n);
+	nt_query(&self->s, &q, &r, &n);
 	EXPECT_EQ(NTVM_PAGE_READWRITE, r.protect);
 	EXPECT_EQ(0, mc(&self->s, NT_MEMCTL_LOCK, 0x20000000, 0x3000, 1).status);
 	/* An unlock needs no access; a lock of PAGE_NOACCESS does. */
@@ -175,11 +175,11 @@ TEST_F(mc, lock_checks)
 
 TEST_F(mc, large_pages)
 {
-	struct ntvm_alloc a = { .size = 2 * LP,
+	struct nt_alloc_req a = { .size = 2 * LP,
 				.type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
 					NTVM_MEM_LARGE_PAGES,
 				.protect = NTVM_PAGE_READONLY };
-	struct ntvm_stats st;
+	struct nt_stats st;
 	struct nt_memctl m;
 	u64 s0, e0;
 
@@ -196,7 +196,7 @@ TEST_F(mc, large_pages)
 	EXPECT_TRUE(m.large);
 	EXPECT_EQ(2 * LP, m.commit_size);
 
-	a = (struct ntvm_alloc){ .size = LP + PAGE,
+	a = (struct nt_alloc_req){ .size = LP + PAGE,
 				 .type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
 					 NTVM_MEM_LARGE_PAGES,
 				 .protect = NTVM_PAGE_READWRITE };
@@ -212,7 +212,7 @@ TEST_F(mc, large_pages)
 	EXPECT_EQ(NTVM_STATUS_PRIVILEGE_NOT_HELD, alloc(&self->s, &a));
 	large_answer = -EOPNOTSUPP;
 	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES, alloc(&self->s, &a));
-	ntvm_stats(&self->s, &st);
+	nt_get_stats(&self->s, &st);
 	EXPECT_EQ(1, st.allocations);
 	/* Without the op: never allowed. */
 	self->ops.large_pages = NULL;
@@ -221,10 +221,10 @@ TEST_F(mc, large_pages)
 
 TEST_F(mc, address_requirements)
 {
-	struct ntvm_alloc a = { .base = 0x20000000, .size = 0x10000,
+	struct nt_alloc_req a = { .base = 0x20000000, .size = 0x10000,
 				.type = NTVM_MEM_RESERVE,
 				.protect = NTVM_PAGE_READWRITE,
-				.flags = NTVM_ALLOC_REQUIREMENTS };
+				.requirements = true };
 
 	/* All zero: no requirement, an explicit base is fine. */
 	EXPECT_EQ(0, alloc(&self->s, &a));

@@ -39,17 +39,17 @@ static uintptr_t max_address(void)
 	struct ntvm_api api;
 
 	if (ntvm_geometry(&api))
-		return 0x7ffffffeffffULL;
+		return (uintptr_t)(sizeof(void *) == 8 ? 0x7ffffffeffffULL : 0x7ffeffffUL);
 	return api.max_address;
 }
 
-static NTSTATUS memctl_locked(struct ntvm_memctl *m)
+static NTSTATUS memctl_locked(struct ntvm_memctl_args *m)
 {
 	m->size = sizeof(*m);
 	return ntvm_ioctl_locked(NTVM_IOC_MEMCTL, m, &m->status);
 }
 
-static NTSTATUS memctl(struct ntvm_memctl *m)
+static NTSTATUS memctl(struct ntvm_memctl_args *m)
 {
 	NTSTATUS st;
 
@@ -73,7 +73,7 @@ static NTSTATUS query_region(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
 			     PVOID info, SIZE_T length, PSIZE_T result_length)
 {
 	MEMORY_REGION_INFORMATION *r = info;
-	struct ntvm_memctl m = { .op = NTVM_MEMCTL_REGION };
+	struct ntvm_memctl_args m = { .op = NTVM_MEMCTL_REGION };
 	NTSTATUS st;
 
 	if (length < offsetof(MEMORY_REGION_INFORMATION, CommitSize))
@@ -124,7 +124,8 @@ static uint64_t pagemap_entry(int fd, uintptr_t addr)
 		e = 0;
 	}
 	/* No pagemap: residency alone, from mincore(2). */
-	if (!mincore((void *)(addr & ~(PAGE - 1)), PAGE, &vec) && (vec & 1))
+	if (!mincore((void *)(uintptr_t)(addr & ~(PAGE - 1)), PAGE, &vec) &&
+	    (vec & 1))
 		e = PM_PRESENT | PM_EXCLUSIVE;
 	return e;
 }
@@ -139,7 +140,7 @@ static uint64_t pagemap_entry(int fd, uintptr_t addr)
  * maps Linux's shared zero page or is shared copy-on-write after fork().
  * Node is 0; LargePage is set in MEM_LARGE_PAGES allocations.
  */
-static ULONG_PTR ws_attributes(const struct ntvm_memctl *m, int fd,
+static ULONG_PTR ws_attributes(const struct ntvm_memctl_args *m, int fd,
 			       uintptr_t addr)
 {
 	MEMORY_WORKING_SET_EX_BLOCK b = { .Flags = 0 };
@@ -169,7 +170,7 @@ static NTSTATUS query_working_set(LPCVOID base, PVOID info, SIZE_T length,
 {
 	MEMORY_WORKING_SET_EX_INFORMATION *w = info;
 	SIZE_T n = length / sizeof(*w), i;
-	struct ntvm_memctl m = { 0 };
+	struct ntvm_memctl_args m = { 0 };
 	uintptr_t addr, max = max_address();
 	uint64_t lo = 1, hi = 0;
 	NTSTATUS st = STATUS_SUCCESS;
@@ -271,7 +272,12 @@ static int huge_backed(uintptr_t p, uint64_t size)
 NTSTATUS ntvm_large_apply(__u64 base, __u64 size, __u32 prot)
 {
 	void *p = (void *)(uintptr_t)base;
-	struct ntvm_free f = { .base = base, .type = MEM_RELEASE };
+	PVOID fbase = p;
+	SIZE_T fsize = 0;
+	struct ntvm_free_args f = {
+		.size = sizeof(f), .base_ptr = (uintptr_t)&fbase,
+		.size_ptr = (uintptr_t)&fsize, .type = MEM_RELEASE,
+	};
 
 	if (!madvise(p, size, MADV_HUGEPAGE) &&
 	    !madvise(p, size, MADV_POPULATE_WRITE) && !mlock(p, size) &&
@@ -321,7 +327,7 @@ static int lock_pages(void *p, size_t len)
 static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 			    ULONG map_type, __u32 op)
 {
-	struct ntvm_memctl m = { .op = op, .map_type = map_type };
+	struct ntvm_memctl_args m = { .op = op, .map_type = map_type };
 	void *p;
 	NTSTATUS st;
 

@@ -210,8 +210,14 @@ static NTSTATUS allocate(HANDLE process, PVOID *base, PSIZE_T size,
 	st = ioctl_locked(NTVM_IOC_ALLOCATE, a, &a->status);
 	if (!st && ntvm_ww_wants_alloc(a->type))
 		ntvm_ww_allocated(a);
-	if (!st && a->apply)
+	if (!st && a->apply) {
+		/* The module left the results to be written once finished. */
 		st = apply_locked(a->base, a->region_size, a->apply, a->apply_prot);
+		if (!st) {
+			*base = (PVOID)(uintptr_t)a->base;
+			*size = a->region_size;
+		}
+	}
 	unlock();
 	return st;
 }
@@ -300,8 +306,15 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 
 	lock();
 	st = ioctl_locked(NTVM_IOC_PROTECT, &p, &p.status);
-	if (!st && p.apply)
+	if (!st && p.apply) {
+		/* The module left the results to be written once finished. */
 		st = apply_locked(p.base, p.region_size, p.apply, p.apply_prot);
+		if (!st) {
+			*base = (PVOID)(uintptr_t)p.base;
+			*size = p.region_size;
+			*old_protect = p.old_protect;
+		}
+	}
 	if (!st && ntvm_ww_allocs)	/* the latch, writewatch.c */
 		ntvm_ww_protected(p.base, p.region_size);
 	unlock();

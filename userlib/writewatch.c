@@ -811,7 +811,7 @@ static NTSTATUS sd_get(struct ww_alloc *e, uintptr_t lo, uintptr_t hi,
 }
 
 /* The written pages of [lo, hi) by the mechanism in use, as uffd_scan(). */
-static NTSTATUS ww_mech_get(const struct ntvm_watch *w, struct ww_alloc *e,
+static NTSTATUS ww_mech_get(const struct ntvm_watch_args *w, struct ww_alloc *e,
 			    uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
 			    ULONG_PTR max, ULONG_PTR *found)
 {
@@ -828,7 +828,7 @@ static NTSTATUS ww_mech_get(const struct ntvm_watch *w, struct ww_alloc *e,
  * page the mechanism reset beyond the last one reported is latched, so
  * that it is reported later: nothing is lost.
  */
-static NTSTATUS ww_get_latched(const struct ntvm_watch *w, struct ww_alloc *e,
+static NTSTATUS ww_get_latched(const struct ntvm_watch_args *w, struct ww_alloc *e,
 			       uintptr_t lo, uintptr_t hi, int reset,
 			       PVOID *out, ULONG_PTR max, ULONG_PTR *found)
 {

@@ -189,7 +189,7 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
  */
 static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 {
-	struct ntvm_guard g = { 0 };
+	struct nt_guard_req g = { .access = NTVM_ACCESS_READ };
 	u64 guard, noaccess;
 
 	if ((m->map_type & ~(NT_MAP_PROCESS | NT_MAP_SYSTEM)) ||
@@ -214,7 +214,7 @@ static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 		return;
 	if (guard && (!noaccess || guard < noaccess)) {
 		g.address = guard;
-		ntvm_guard_hit(s, &g);
+		nt_guard_hit(s, &g);
 		if (g.status == NTVM_STATUS_GUARD_PAGE_VIOLATION) {
 			m->apply = g.apply;
 			m->apply_prot = g.apply_prot;
@@ -238,7 +238,7 @@ static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
  * (STATUS_INSUFFICIENT_RESOURCES, Windows' answer when it finds none).
  * The type rules of check_alloc_type() come first.
  */
-u32 nt_check_large(struct nt_space *s, const struct ntvm_alloc *a)
+u32 nt_check_large(struct nt_space *s, const struct nt_alloc_req *a)
 {
 	int err;
 
@@ -255,7 +255,7 @@ u32 nt_check_large(struct nt_space *s, const struct ntvm_alloc *a)
 	return NTVM_STATUS_SUCCESS;
 }
 
-void ntvm_memctl(struct nt_space *s, struct nt_memctl *m)
+void nt_memctl(struct nt_space *s, struct nt_memctl *m)
 {
 	m->apply = 0;
 	m->apply_prot = 0;

@@ -303,9 +303,9 @@ struct nt_memctl {
 	bool large;		/* REGION, PAGE: a MEM_LARGE_PAGES allocation */
 };
 
-void ntvm_memctl(struct nt_space *s, struct nt_memctl *m);
+void nt_memctl(struct nt_space *s, struct nt_memctl *m);
 /* MEM_LARGE_PAGES checks of NtAllocateVirtualMemory (core/memctl.c). */
-u32 nt_check_large(struct nt_space *s, const struct ntvm_alloc *a);
+u32 nt_check_large(struct nt_space *s, const struct nt_alloc_req *a);
 
 /* space.c's helpers for memctl.c. */
 struct nt_alloc *nt_find_live(struct nt_space *s, u64 addr, u64 hi);

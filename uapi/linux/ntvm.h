@@ -145,7 +145,8 @@
 #define NTVM_FEATURE_RESET_UNDO		_BITULL(2)	/* MEM_RESET_UNDO, exact */
 #define NTVM_FEATURE_GUARD_PAGES	_BITULL(3)	/* PAGE_GUARD, one-shot */
 #define NTVM_FEATURE_COMPAT32		_BITULL(4)	/* 32-bit callers */
-#define NTVM_FEATURES_ALL		(_BITULL(5) - 1)
+#define NTVM_FEATURE_LARGE_PAGES	_BITULL(5)	/* MEM_LARGE_PAGES (THP) */
+#define NTVM_FEATURES_ALL		(_BITULL(6) - 1)
 
 struct ntvm_api {
 	__u32 size;
@@ -476,8 +477,8 @@ struct ntvm_ww_scan_args {
  */
 #define NTVM_APPLY_LARGE_PAGES		0x4u
 
-struct ntvm_memctl {
-	__u32 size;			/* in: sizeof(struct ntvm_memctl) */
+struct ntvm_memctl_args {
+	__u32 size;			/* in: sizeof(struct ntvm_memctl_args) */
 	__u32 flags;			/* in: 0 */
 	__u32 op;			/* in: NTVM_MEMCTL_* */
 	__u32 map_type;			/* in: LOCK/UNLOCK MapType, else 0 */
