@@ -55,10 +55,12 @@
  * reset only when the call reports all of it; splitting it is not exported
  * either, so otherwise its pages stay written.
  *
- * Locking: the caller holds ntvm_mm.lock; mmap_lock is taken for writing
+ * Locking: the caller holds ntvm_ctx.lock; mmap_lock is taken for writing
  * here, then the page-table locks.  The bitmap is collected in a kernel
- * buffer and copied to user space after mmap_lock is dropped: a fault on
- * it would need mmap_lock.
+ * buffer, which the ioctl copies to user space once it has dropped
+ * ntvm_ctx.lock (a fault on it would need mmap_lock, and a slow one must
+ * not stall the process's other NT calls).  Its words are cleared in user
+ * space first, which proves them writable before anything changes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -70,11 +72,11 @@
 #include "core/nt.h"
 #include "softdirty.h"
 
-bool ntvm_ww_scan_valid(const struct ntvm_ww_scan *s)
+bool ntvm_ww_scan_valid(const struct ntvm_ww_scan_args *s)
 {
-	return !(s->flags & ~NTVM_WW_FLAGS) && !s->count && !s->scanned &&
-	       !s->status && !memchr_inv(s->reserved, 0, sizeof(s->reserved)) &&
-	       !(s->base % NTVM_PAGE_SIZE) && !(s->size % NTVM_PAGE_SIZE);
+	return !(s->flags & ~NTVM_WW_RESET) && !s->count && !s->scanned &&
+	       !s->status && !s->pad &&
+	       !(s->base % NTVM_PAGE_SIZE) && !(s->length % NTVM_PAGE_SIZE);
 }
 
 #if NTVM_HAVE_WW_SCAN
@@ -401,9 +403,10 @@ static void ntvm_sd_flush_cpu(void *unused)
 	__flush_tlb_all();
 }
 
-int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan *s)
+int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan_args *s,
+		 u64 **bitmap)
 {
-	struct ntvm_watch watch = { .base = s->base, .size = s->size };
+	struct nt_watch_req watch = { .base = s->base, .length = s->length };
 	struct ntvm_sd_walk w = {
 		.base = s->base,
 		.max_count = s->max_count,
@@ -414,12 +417,12 @@ int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan *s)
 	unsigned long pages, words, stop;
 	int ret = 0;
 
-	ntvm_watch_check(space, &watch);
+	nt_watch_check(space, &watch);
 	if (watch.status) {
 		s->status = watch.status;
 		return 0;
 	}
-	pages = s->max_count ? min_t(u64, s->size >> PAGE_SHIFT,
+	pages = s->max_count ? min_t(u64, s->length >> PAGE_SHIFT,
 				     NTVM_WW_SCAN_MAX_PAGES) : 0;
 	words = DIV_ROUND_UP(pages, 64);
 	/* A failed call changes nothing: prove the bitmap writable first. */
@@ -433,13 +436,13 @@ int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan *s)
 		goto out;
 	}
 	/* The program may have mapped something else there meanwhile. */
-	if (!ntvm_sd_vmas_ok(mm, s->base, s->base + s->size)) {
+	if (!ntvm_sd_vmas_ok(mm, s->base, s->base + s->length)) {
 		mmap_write_unlock(mm);
 		s->status = NTVM_STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	inc_tlb_flush_pending(mm);
-	ntvm_sd_track_vmas(mm, s->base, s->base + s->size);
+	ntvm_sd_track_vmas(mm, s->base, s->base + s->length);
 	stop = ntvm_sd_walk(&w, mm, s->base, s->base + pages * PAGE_SIZE);
 	mmap_write_unlock(mm);
 	/* No stale writable TLB entry may outlive the call (see the top). */
@@ -450,10 +453,9 @@ int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan *s)
 	s->count = w.count;
 	s->scanned = stop - s->base;
 	s->status = NTVM_STATUS_SUCCESS;
-	/* Only a concurrent munmap() of the bitmap can make this fail. */
-	words = DIV_ROUND_UP(s->scanned >> PAGE_SHIFT, 64);
-	if (copy_to_user(ubitmap, w.bitmap, words * sizeof(u64)))
-		ret = -EFAULT;
+	/* The caller copies it out once it has dropped the NT lock. */
+	*bitmap = w.bitmap;
+	return 0;
 out:
 	kfree(w.bitmap);
 	return ret;
@@ -461,7 +463,8 @@ out:
 
 #else /* !NTVM_HAVE_WW_SCAN */
 
-int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan *s)
+int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan_args *s,
+		 u64 **bitmap)
 {
 	return -ENOTTY;
 }

@@ -25,13 +25,16 @@ struct nt_space;
 #endif
 
 /* Reserved fields zero, flags known, outputs unset, range page aligned. */
-bool ntvm_ww_scan_valid(const struct ntvm_ww_scan *s);
+bool ntvm_ww_scan_valid(const struct ntvm_ww_scan_args *s);
 
 /*
  * Runs the scan on the caller's address space; the caller holds the
- * ntvm_mm lock of space.  Returns 0 with s->status set, or -EFAULT (bitmap
- * not writable), -ENOMEM or -EINTR, then having changed nothing.
+ * ntvm_ctx lock of space.  Returns 0 with s->status set, or -EFAULT (bitmap
+ * not writable), -ENOMEM or -EINTR, then having changed nothing.  On
+ * success with STATUS_SUCCESS, *bitmap is the kernel's copy of the bitmap,
+ * which the caller copies out after dropping the lock and then kfree()s.
  */
-int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan *s);
+int ntvm_ww_scan(struct nt_space *space, struct ntvm_ww_scan_args *s,
+		 u64 **bitmap);
 
 #endif

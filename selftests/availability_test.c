@@ -112,7 +112,7 @@ TEST(unavailable)
 		  NtQueryVirtualMemory(NtCurrentProcess(), base, MemoryBasicInformation,
 				       &mbi, sizeof(mbi), &len));
 	EXPECT_EQ(0, len);
-	EXPECT_EQ(STATUS_NOT_SUPPORTED, ntvm_stats(&stats));
+	EXPECT_EQ(STATUS_NOT_SUPPORTED, ntvm_get_stats(&stats));
 	EXPECT_EQ(STATUS_NOT_SUPPORTED,
 		  ntvm_query_regions(base, (char *)base + 0x10000, &mbi, &count));
 	EXPECT_EQ(STATUS_NOT_SUPPORTED,

@@ -28,21 +28,21 @@ FIXTURE_SETUP(core)
 	self->mm = calloc(1, sizeof(*self->mm));
 	ASSERT_NE(NULL, self->mm);
 	self->mm->task_size = 0x800000000000ULL;
-	ntvm_space_init(&self->s, &fake_ops, self->mm, GRAN, MAXA);
+	nt_space_init(&self->s, &fake_ops, self->mm, GRAN, MAXA);
 }
 
 FIXTURE_TEARDOWN(core)
 {
-	ntvm_space_destroy(&self->s);
+	nt_space_destroy(&self->s);
 	free(self->mm);
 }
 
 static u32 alloc(struct nt_space *s, u64 *base, u64 *size, u32 type, u32 prot)
 {
-	struct ntvm_alloc a = { .base = *base, .size = *size, .type = type,
+	struct nt_alloc_req a = { .base = *base, .size = *size, .type = type,
 				.protect = prot };
 
-	ntvm_allocate(s, &a);
+	nt_allocate(s, &a);
 	if (!a.status) {
 		*base = a.base;
 		*size = a.size;
@@ -52,9 +52,9 @@ static u32 alloc(struct nt_space *s, u64 *base, u64 *size, u32 type, u32 prot)
 
 static u32 nfree(struct nt_space *s, u64 *base, u64 *size, u32 type)
 {
-	struct ntvm_free f = { .base = *base, .size = *size, .type = type };
+	struct nt_free_req f = { .base = *base, .size = *size, .type = type };
 
-	ntvm_free(s, &f);
+	nt_free(s, &f);
 	if (!f.status) {
 		*base = f.base;
 		*size = f.size;
@@ -62,14 +62,14 @@ static u32 nfree(struct nt_space *s, u64 *base, u64 *size, u32 type)
 	return f.status;
 }
 
-static struct ntvm_region query(struct nt_space *s, u64 addr)
+static struct nt_region query(struct nt_space *s, u64 addr)
 {
-	struct ntvm_query q = { .address = addr };
-	struct ntvm_region r;
+	struct nt_query_req q = { .address = addr };
+	struct nt_region r;
 	u32 n = 1;
 
 	memset(&r, 0xcc, sizeof(r));
-	ntvm_query(s, &q, &r, &n);
+	nt_query(s, &q, &r, &n);
 	if (q.status || n != 1)
 		memset(&r, 0xee, sizeof(r));
 	return r;
@@ -134,8 +134,8 @@ TEST(lprot_mapping)
 TEST_F(core, partial_release_splits)
 {
 	u64 base = 0x20000000, size = 0x10000, b, sz;
-	struct ntvm_region r;
-	struct ntvm_stats st;
+	struct nt_region r;
+	struct nt_stats st;
 
 	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
 			   NTVM_PAGE_READWRITE));
@@ -144,7 +144,7 @@ TEST_F(core, partial_release_splits)
 	ASSERT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
 	EXPECT_EQ(base + 0x4000, b);
 	EXPECT_EQ(0x2000, sz);
-	ntvm_stats(&self->s, &st);
+	nt_get_stats(&self->s, &st);
 	EXPECT_EQ(2, st.allocations);
 	EXPECT_EQ(0xe000, st.reserved_bytes);
 	EXPECT_EQ(0xe000, st.committed_bytes);
@@ -170,7 +170,7 @@ TEST_F(core, partial_release_splits)
 	b = base + 0x6000;
 	sz = 0;
 	EXPECT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
-	ntvm_stats(&self->s, &st);
+	nt_get_stats(&self->s, &st);
 	EXPECT_EQ(0, st.allocations);
 	EXPECT_EQ(0, st.reserved_bytes);
 	EXPECT_EQ(0, st.committed_bytes);
@@ -181,7 +181,7 @@ TEST_F(core, partial_release_splits)
 TEST_F(core, failed_map_changes_nothing)
 {
 	u64 base = 0x20000000, size = 0x10000, b, sz;
-	struct ntvm_stats st;
+	struct nt_stats st;
 
 	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
 	b = base + 0x1000;
@@ -196,7 +196,7 @@ TEST_F(core, failed_map_changes_nothing)
 		  alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
 	EXPECT_EQ(base, b);
 	EXPECT_EQ(0x4000, sz);
-	ntvm_stats(&self->s, &st);
+	nt_get_stats(&self->s, &st);
 	EXPECT_EQ(0x1000, st.committed_bytes);
 	EXPECT_EQ(NTVM_MEM_RESERVE, query(&self->s, base).state);
 	EXPECT_EQ(NTVM_MEM_COMMIT, query(&self->s, base + 0x1000).state);
@@ -216,7 +216,7 @@ TEST_F(core, failed_map_changes_nothing)
 	sz = 0x1000;
 	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
 		  nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
-	ntvm_stats(&self->s, &st);
+	nt_get_stats(&self->s, &st);
 	EXPECT_EQ(1, st.allocations);
 	EXPECT_EQ(0x10000, st.reserved_bytes);
 	self->mm->fail_at = 0;
@@ -283,9 +283,9 @@ TEST_F(core, unmapped_behind_back)
 TEST_F(core, placement)
 {
 	u64 a = 0, b = 0, c = 0, size = 0x1000;
-	struct ntvm_alloc r = { .size = 0x1000, .type = NTVM_MEM_RESERVE,
+	struct nt_alloc_req r = { .size = 0x1000, .type = NTVM_MEM_RESERVE,
 				.protect = NTVM_PAGE_NOACCESS,
-				.flags = NTVM_ALLOC_REQUIREMENTS,
+				.requirements = true,
 				.lowest = 0x30000, .highest = 0x5ffff, .alignment = 0x20000 };
 
 	ASSERT_EQ(0, alloc(&self->s, &a, &size, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
@@ -295,13 +295,13 @@ TEST_F(core, placement)
 	ASSERT_EQ(0, alloc(&self->s, &c, &size, NTVM_MEM_RESERVE | NTVM_MEM_TOP_DOWN,
 			   NTVM_PAGE_NOACCESS));
 	EXPECT_EQ(MAXA + 1 - GRAN, c);
-	ntvm_allocate(&self->s, &r);
+	nt_allocate(&self->s, &r);
 	EXPECT_EQ(0, r.status);
 	EXPECT_EQ(0x40000, r.base);
 	/* Nothing else fits below 0x60000 with that alignment. */
 	r.base = 0;
 	r.size = 0x1000;
-	ntvm_allocate(&self->s, &r);
+	nt_allocate(&self->s, &r);
 	EXPECT_EQ(NTVM_STATUS_NO_MEMORY, r.status);
 	EXPECT_EQ(0, r.base);
 }
@@ -335,7 +335,7 @@ TEST_F(core, reset_undo)
 /* ---- Fuzz: random operations against invariants ---- */
 
 struct page_view {
-	struct ntvm_region r;
+	struct nt_region r;
 	int lprot;
 };
 
@@ -389,9 +389,9 @@ static int check_tree(struct nt_alloc *n, u64 *count, u64 *last, char *why)
 static int check_invariants(struct nt_space *s, struct fake_mm *mm, char *why)
 {
 	u64 a, st, en, committed = 0, reserved = 0, count = 0, last = 0;
-	struct ntvm_stats stats;
+	struct nt_stats stats;
 	struct nt_alloc *spare;
-	struct ntvm_region r;
+	struct nt_region r;
 	int i, lp;
 
 	if (s->root && s->root->parent)
@@ -439,7 +439,7 @@ static int check_invariants(struct nt_space *s, struct fake_mm *mm, char *why)
 		if (r.state != NTVM_MEM_FREE)
 			reserved += PAGE;
 	}
-	ntvm_stats(s, &stats);
+	nt_get_stats(s, &stats);
 	if (stats.committed_bytes != committed || stats.reserved_bytes != reserved)
 		return sprintf(why, "stats %#llx/%#llx, pages %#llx/%#llx",
 			       (unsigned long long)stats.committed_bytes,
@@ -529,7 +529,7 @@ TEST_F(core, fuzz)
 		snapshot(&self->s, self->mm, before);
 
 		if (op == 0 || op == 1) {
-			struct ntvm_alloc a = { .base = base, .size = size,
+			struct nt_alloc_req a = { .base = base, .size = size,
 						.type = NTVM_MEM_RESERVE,
 						.protect = random_prot(&seed) };
 
@@ -538,40 +538,40 @@ TEST_F(core, fuzz)
 				a.size = WIN + WIN_GRANS * GRAN - a.base;
 			if (op == 1) {
 				a.base = 0;
-				a.flags = NTVM_ALLOC_REQUIREMENTS;
+				a.requirements = true;
 				a.lowest = WIN;
 				a.highest = WIN + WIN_GRANS * GRAN - 1;
 			}
 			if (rand_r(&seed) % 2)
 				a.type |= NTVM_MEM_COMMIT;
-			ntvm_allocate(&self->s, &a);
+			nt_allocate(&self->s, &a);
 			st = a.status;
 			if (!st && a.apply)
 				apply_mprotect(self->mm, a.base, a.size, a.apply_prot);
 		} else if (op == 2) {
-			struct ntvm_alloc a = { .base = base, .size = size,
+			struct nt_alloc_req a = { .base = base, .size = size,
 						.type = rand_r(&seed) % 8 ? NTVM_MEM_COMMIT :
 									    NTVM_MEM_RESET,
 						.protect = random_prot(&seed) };
 
-			ntvm_allocate(&self->s, &a);
+			nt_allocate(&self->s, &a);
 			st = a.status;
 			if (!st && (a.apply & NTVM_APPLY_MPROTECT))
 				apply_mprotect(self->mm, a.base, a.size, a.apply_prot);
 		} else if (op == 3 || op == 4) {
-			struct ntvm_free f = { .base = base,
+			struct nt_free_req f = { .base = base,
 					       .size = rand_r(&seed) % 3 ? size : 0,
 					       .type = op == 3 ? NTVM_MEM_DECOMMIT :
 								 NTVM_MEM_RELEASE };
 
-			ntvm_free(&self->s, &f);
+			nt_free(&self->s, &f);
 			st = f.status;
 		} else if (op == 5) {
-			struct ntvm_protect p = { .base = base, .size = size,
+			struct nt_protect_req p = { .base = base, .size = size,
 						  .protect = random_prot(&seed) };
 			bool skip = rand_r(&seed) % 8 == 0;
 
-			ntvm_protect(&self->s, &p);
+			nt_protect(&self->s, &p);
 			st = p.status;
 			/* Without the mprotect the NT view must not change. */
 			if (!st && p.apply && skip) {
@@ -587,7 +587,7 @@ TEST_F(core, fuzz)
 			 * munmap() behind ntvm's back of the allocation at
 			 * base: the next calls must see it gone.
 			 */
-			struct ntvm_region r = query(&self->s, base);
+			struct nt_region r = query(&self->s, base);
 			u64 end = r.base;
 
 			if (r.state != NTVM_MEM_FREE && rand_r(&seed) % 4 == 0) {
@@ -599,21 +599,21 @@ TEST_F(core, fuzz)
 				self->mm->fail_at = 0;
 				fake_insert(self->mm, r.allocation_base, end, 0, false);
 				{
-					struct ntvm_free f = { .base = r.allocation_base,
+					struct nt_free_req f = { .base = r.allocation_base,
 							       .type = NTVM_MEM_RELEASE };
 
-					ntvm_free(&self->s, &f);
+					nt_free(&self->s, &f);
 					ASSERT_EQ(0, f.status);
 				}
 				fake_insert(self->mm, r.allocation_base, end, 0, true);
 				{
 					/* Now a foreign mapping: ntvm's view of it. */
-					struct ntvm_alloc c = { .base = r.allocation_base,
+					struct nt_alloc_req c = { .base = r.allocation_base,
 								.size = PAGE,
 								.type = NTVM_MEM_RESERVE,
 								.protect = NTVM_PAGE_NOACCESS };
 
-					ntvm_allocate(&self->s, &c);
+					nt_allocate(&self->s, &c);
 					ASSERT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, c.status);
 					ASSERT_EQ(NTVM_MEM_MAPPED,
 						  query(&self->s, r.allocation_base).type);

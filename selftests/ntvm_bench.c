@@ -115,7 +115,7 @@ static void raw_reserve_release(void)
 /* Calibration: the cost of entering the kernel by ioctl and by syscall. */
 static void nt_ioctl_entry(void)
 {
-	struct ntvm_api api = { .api = NTVM_API };
+	struct ntvm_api api = { .size = sizeof(api), .api = NTVM_API };
 
 	ioctl(ntvm_fd(), NTVM_IOC_API, &api);
 }

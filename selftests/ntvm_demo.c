@@ -80,10 +80,9 @@ static const char *state_name(DWORD s)
 
 static int basics(void)
 {
-	struct ntvm_api api = { .api = NTVM_API };
-	const uint64_t need = NTVM_FEATURE_RESERVE_COMMIT |
-			      NTVM_FEATURE_QUERY_BULK |
-			      NTVM_FEATURE_ADDRESS_REQ | NTVM_FEATURE_STATS;
+	struct ntvm_api api = { .size = sizeof(api), .api = NTVM_API };
+	const uint64_t need = NTVM_FEATURE_QUERY_BULK |
+			      NTVM_FEATURE_ADDRESS_REQ;
 	MEMORY_BASIC_INFORMATION m[4];
 	SIZE_T size = MB(1);
 	PVOID base = NULL, c;
@@ -291,7 +290,7 @@ static struct figures checkpoint(const char *step, uint64_t allocs,
 	uint64_t space;
 	NTSTATUS st;
 
-	st = ntvm_stats(&s);
+	st = ntvm_get_stats(&s);
 	if (st) {
 		bad("ntvm_stats: status %#x", (unsigned int)st);
 		return f;

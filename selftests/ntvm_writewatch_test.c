@@ -104,12 +104,11 @@ static const char *mode_name(int mode)
 /* Does the module offer NTVM_IOC_WW_SCAN (kernels before 6.3)? */
 static int have_ww_scan(void)
 {
-	struct ntvm_api api = { .api = NTVM_API };
+	struct ntvm_api api = { .size = sizeof(api), .api = NTVM_API };
 
 	if (ioctl(ntvm_fd(), NTVM_IOC_API, &api))
 		return 0;
-	return (api.features & NTVM_FEATURE_WW_SCAN) &&
-	       (api.ioctls & NTVM_IOC_BIT(NTVM_IOC_WW_SCAN));
+	return !!(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_WW_SCAN));
 }
 
 FIXTURE(ww) {
@@ -1029,13 +1028,13 @@ TEST_F_TIMEOUT(ww, lossless_reset, 60)
 
 /* ---- NTVM_IOC_WW_SCAN itself (kernels before 6.3) ---- */
 
-static int ww_scan(struct ntvm_ww_scan *a)
+static int ww_scan(struct ntvm_ww_scan_args *a)
 {
 	return ioctl(ntvm_fd(), NTVM_IOC_WW_SCAN, a) ? -errno : 0;
 }
 
 /* Bit numbers of a scan's bitmap as "1 5", for the pages it examined. */
-static const char *bits(const uint64_t *map, const struct ntvm_ww_scan *a)
+static const char *bits(const uint64_t *map, const struct ntvm_ww_scan_args *a)
 {
 	static char out[1024];
 	size_t i, len = 0;
@@ -1052,10 +1051,10 @@ TEST_F(ww, scan_abi)
 {
 	char *base = watched(16), *big = watched(128), *plain, *ro, *edge;
 	uint64_t map[4];
-	struct ntvm_ww_scan a, good;
+	struct ntvm_ww_scan_args a, good;
 
 	if (!have_ww_scan()) {
-		struct ntvm_ww_scan none = { 0 };
+		struct ntvm_ww_scan_args none = { .size = sizeof(none) };
 
 		EXPECT_EQ(-ENOTTY, ww_scan(&none));
 		SKIP(return, "the module has no NTVM_IOC_WW_SCAN on this kernel");
@@ -1076,8 +1075,8 @@ TEST_F(ww, scan_abi)
 	poke(base + 5 * PG);
 	poke(big + PG);
 	poke(big + 70 * PG);
-	good = (struct ntvm_ww_scan){
-		.base = U(base), .size = 16 * PG, .bitmap = U(map),
+	good = (struct ntvm_ww_scan_args){
+		.size = sizeof(a), .base = U(base), .length = 16 * PG, .bitmap = U(map),
 		.max_count = 100,
 	};
 
@@ -1088,15 +1087,15 @@ TEST_F(ww, scan_abi)
 	EXPECT_EQ(err, ww_scan(&a));					\
 	EXPECT_EQ(0, a.status);						\
 } while (0)
-	EXPECT_SCAN_ERR(-EINVAL, reserved[0], 1);
-	EXPECT_SCAN_ERR(-EINVAL, reserved[1], 1);
+	EXPECT_SCAN_ERR(-EINVAL, pad, 1);
+	EXPECT_SCAN_ERR(-EINVAL, size, 8);
 	EXPECT_SCAN_ERR(-EINVAL, flags, 2);
 	EXPECT_SCAN_ERR(-EINVAL, flags, 0x80000000u | NTVM_WW_RESET);
 	EXPECT_SCAN_ERR(-EINVAL, count, 1);
 	EXPECT_SCAN_ERR(-EINVAL, scanned, PG);
 	EXPECT_SCAN_ERR(-EINVAL, base, U(base) + 8);
-	EXPECT_SCAN_ERR(-EINVAL, size, 16 * PG - 1);
-	EXPECT_SCAN_ERR(-EINVAL, size, 1);
+	EXPECT_SCAN_ERR(-EINVAL, length, 16 * PG - 1);
+	EXPECT_SCAN_ERR(-EINVAL, length, 1);
 	a = good;
 	a.status = 1;
 	EXPECT_EQ(-EINVAL, ww_scan(&a));
@@ -1106,7 +1105,7 @@ TEST_F(ww, scan_abi)
 #define EXPECT_SCAN_STATUS(st, b, sz) do {				\
 	a = good;							\
 	a.base = (b);							\
-	a.size = (sz);							\
+	a.length = (sz);							\
 	EXPECT_EQ(0, ww_scan(&a));					\
 	EXPECT_EQ((st), a.status);					\
 	EXPECT_EQ(0, a.count);						\
@@ -1132,13 +1131,13 @@ TEST_F(ww, scan_abi)
 	EXPECT_EQ(-EFAULT, ww_scan(&a));
 	EXPECT_STREQ("1 5", watch(0, base, 16 * PG, 64, base));
 	/* Room for one word before a read-only page: 64 pages, not 128. */
-	a = (struct ntvm_ww_scan){
-		.base = U(big), .size = 128 * PG, .bitmap = U(edge) + PG - 8,
+	a = (struct ntvm_ww_scan_args){
+		.size = sizeof(a), .base = U(big), .length = 128 * PG, .bitmap = U(edge) + PG - 8,
 		.max_count = 100, .flags = NTVM_WW_RESET,
 	};
 	EXPECT_EQ(-EFAULT, ww_scan(&a));
 	EXPECT_STREQ("1 70", watch(0, big, 128 * PG, 64, big));
-	a.size = 64 * PG;
+	a.length = 64 * PG;
 	EXPECT_EQ(0, ww_scan(&a));
 	EXPECT_EQ(STATUS_SUCCESS, a.status);
 	EXPECT_EQ(1, a.count);
@@ -1159,7 +1158,7 @@ TEST_F(ww, scan_abi)
 	/* A sub-range: bit 0 is its first page. */
 	a = good;
 	a.base = U(base) + 4 * PG;
-	a.size = 4 * PG;
+	a.length = 4 * PG;
 	EXPECT_EQ(0, ww_scan(&a));
 	EXPECT_EQ(1, a.count);
 	EXPECT_EQ(4 * PG, a.scanned);
@@ -1195,7 +1194,7 @@ TEST_F(ww, scan_limit)
 	const SIZE_T n = NTVM_WW_SCAN_MAX_PAGES + 1024;
 	char *base = watched(16), *big;
 	uint64_t *map = calloc(NTVM_WW_SCAN_MAX_PAGES / 64, sizeof(*map));
-	struct ntvm_ww_scan a;
+	struct ntvm_ww_scan_args a;
 
 	if (!have_ww_scan())
 		SKIP(return, "the module has no NTVM_IOC_WW_SCAN on this kernel");
@@ -1207,8 +1206,8 @@ TEST_F(ww, scan_limit)
 	poke(base + 3 * PG);
 	poke(base + 5 * PG);
 	poke(base + 7 * PG);
-	a = (struct ntvm_ww_scan){
-		.base = U(base), .size = 16 * PG, .bitmap = U(map),
+	a = (struct ntvm_ww_scan_args){
+		.size = sizeof(a), .base = U(base), .length = 16 * PG, .bitmap = U(map),
 		.max_count = 2, .flags = NTVM_WW_RESET,
 	};
 	EXPECT_EQ(0, ww_scan(&a));
@@ -1224,8 +1223,8 @@ TEST_F(ww, scan_limit)
 	ASSERT_NE(NULL, big);
 	poke(big);
 	poke(big + (n - 1) * PG);
-	a = (struct ntvm_ww_scan){
-		.base = U(big), .size = n * PG, .bitmap = U(map),
+	a = (struct ntvm_ww_scan_args){
+		.size = sizeof(a), .base = U(big), .length = n * PG, .bitmap = U(map),
 		.max_count = -1ULL, .flags = NTVM_WW_RESET,
 	};
 	EXPECT_EQ(0, ww_scan(&a));

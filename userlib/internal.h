@@ -32,8 +32,8 @@ static inline int ntvm_ww_wants_alloc(__u32 type)
 	       (ntvm_ww_allocs && (type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE)));
 }
 
-void ntvm_ww_allocated(const struct ntvm_alloc *a);
-void ntvm_ww_freed(const struct ntvm_free *f);
+void ntvm_ww_allocated(const struct ntvm_alloc_args *a);
+void ntvm_ww_freed(const struct ntvm_free_args *f);
 void ntvm_ww_forget(void);		/* in a forked child */
 
 #endif

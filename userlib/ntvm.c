@@ -184,19 +184,24 @@ static NTSTATUS apply_locked(__u64 base, __u64 size, __u32 apply, __u32 prot)
 	return STATUS_SUCCESS;
 }
 
-static NTSTATUS check_process(HANDLE process)
+/*
+ * The module checks every parameter in Windows' order (see
+ * Documentation/ntvm.rst, "Who decides what"); the library says whether
+ * the handle was the current process's, and passes the caller's variables
+ * by pointer, for the module to read and write.
+ */
+static __u32 process_flags(HANDLE process)
 {
-	return process == NtCurrentProcess() ? STATUS_SUCCESS :
-					       STATUS_INVALID_HANDLE;
+	return process == NtCurrentProcess() ? 0 : NTVM_ARGS_OTHER_PROCESS;
 }
 
-static NTSTATUS allocate(PVOID *base, PSIZE_T size, struct ntvm_alloc *a)
+static NTSTATUS allocate(HANDLE process, PVOID *base, PSIZE_T size,
+			 struct ntvm_alloc_args *a)
 {
 	NTSTATUS st;
 
-	if (!base || !size)
-		return STATUS_ACCESS_VIOLATION;
-	/* The module reads them: a bad pointer is STATUS_ACCESS_VIOLATION. */
+	a->size = sizeof(*a);
+	a->flags |= process_flags(process);
 	a->base_ptr = (uintptr_t)base;
 	a->size_ptr = (uintptr_t)size;
 	lock();
@@ -204,12 +209,8 @@ static NTSTATUS allocate(PVOID *base, PSIZE_T size, struct ntvm_alloc *a)
 	if (!st && ntvm_ww_wants_alloc(a->type))
 		ntvm_ww_allocated(a);
 	if (!st && a->apply)
-		st = apply_locked(a->base, a->size, a->apply, a->apply_prot);
+		st = apply_locked(a->base, a->region_size, a->apply, a->apply_prot);
 	unlock();
-	if (!st) {
-		*base = (PVOID)(uintptr_t)a->base;
-		*size = a->size;
-	}
 	return st;
 }
 
@@ -217,12 +218,11 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemory(HANDLE process, PVOID *base,
 					     ULONG_PTR zero_bits, PSIZE_T size,
 					     ULONG type, ULONG protect)
 {
-	struct ntvm_alloc a = {
+	struct ntvm_alloc_args a = {
 		.zero_bits = zero_bits, .type = type, .protect = protect,
 	};
-	NTSTATUS st = check_process(process);
 
-	return st ? st : allocate(base, size, &a);
+	return allocate(process, base, size, &a);
 }
 
 NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
@@ -231,14 +231,13 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 					       MEM_EXTENDED_PARAMETER *params,
 					       ULONG count)
 {
-	struct ntvm_alloc a = { .type = type, .protect = protect };
+	struct ntvm_alloc_args a = { .type = type, .protect = protect };
 	MEM_ADDRESS_REQUIREMENTS *req;
 	unsigned int seen = 0, t;
-	NTSTATUS st = check_process(process);
 	ULONG i;
 
-	if (st)
-		return st;
+	if (process != NtCurrentProcess())
+		return STATUS_INVALID_HANDLE;
 	if (count && !params)
 		return STATUS_INVALID_PARAMETER;
 	for (i = 0; i < count; i++) {
@@ -264,30 +263,24 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 			return STATUS_NOT_SUPPORTED;
 		}
 	}
-	return allocate(base, size, &a);
+	return allocate(process, base, size, &a);
 }
 
 NTVM_EXPORT NTSTATUS NtFreeVirtualMemory(HANDLE process, PVOID *base,
 					 PSIZE_T size, ULONG type)
 {
-	struct ntvm_free f = { .type = type };
-	NTSTATUS st = check_process(process);
+	struct ntvm_free_args f = {
+		.size = sizeof(f), .flags = process_flags(process),
+		.base_ptr = (uintptr_t)base, .size_ptr = (uintptr_t)size,
+		.type = type,
+	};
+	NTSTATUS st;
 
-	if (st)
-		return st;
-	if (!base || !size)
-		return STATUS_ACCESS_VIOLATION;
-	f.base_ptr = (uintptr_t)base;
-	f.size_ptr = (uintptr_t)size;
 	lock();
 	st = ioctl_locked(NTVM_IOC_FREE, &f, &f.status);
 	if (!st && ntvm_ww_allocs)
 		ntvm_ww_freed(&f);
 	unlock();
-	if (!st) {
-		*base = (PVOID)(uintptr_t)f.base;
-		*size = f.size;
-	}
 	return st;
 }
 
@@ -295,26 +288,19 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 					    PSIZE_T size, ULONG new_protect,
 					    PULONG old_protect)
 {
-	struct ntvm_protect p = { .protect = new_protect };
-	NTSTATUS st = check_process(process);
+	struct ntvm_protect_args p = {
+		.size = sizeof(p), .flags = process_flags(process),
+		.base_ptr = (uintptr_t)base, .size_ptr = (uintptr_t)size,
+		.old_protect_ptr = (uintptr_t)old_protect,
+		.protect = new_protect,
+	};
+	NTSTATUS st;
 
-	if (st)
-		return st;
-	if (!base || !size || !old_protect)
-		return STATUS_ACCESS_VIOLATION;
-	p.base_ptr = (uintptr_t)base;
-	p.size_ptr = (uintptr_t)size;
-	p.old_protect_ptr = (uintptr_t)old_protect;
 	lock();
 	st = ioctl_locked(NTVM_IOC_PROTECT, &p, &p.status);
 	if (!st && p.apply)
-		st = apply_locked(p.base, p.size, p.apply, p.apply_prot);
+		st = apply_locked(p.base, p.region_size, p.apply, p.apply_prot);
 	unlock();
-	if (!st) {
-		*base = (PVOID)(uintptr_t)p.base;
-		*size = p.size;
-		*old_protect = p.old_protect;
-	}
 	return st;
 }
 
@@ -330,12 +316,13 @@ static void region_to_mbi(const struct ntvm_region *r, MEMORY_BASIC_INFORMATION 
 	m->Type = r->type;
 }
 
-static NTSTATUS query(uintptr_t start, uintptr_t end, struct ntvm_region *out,
-		      ULONG *count)
+static NTSTATUS query(HANDLE process, uintptr_t start, uintptr_t end,
+		      struct ntvm_region *out, ULONG *count)
 {
-	struct ntvm_query q = {
-		.address = start, .end = end,
-		.regions = (uintptr_t)out, .count = *count,
+	struct ntvm_query_args q = {
+		.size = sizeof(q), .flags = process_flags(process),
+		.address = start, .end = end, .regions = (uintptr_t)out,
+		.region_size = sizeof(*out), .count = *count,
 	};
 	NTSTATUS st;
 
@@ -347,24 +334,27 @@ static NTSTATUS query(uintptr_t start, uintptr_t end, struct ntvm_region *out,
 	return st;
 }
 
+/*
+ * The library owns the checks of its own output formats (the information
+ * class and the buffer's length), which Windows makes first; the module
+ * owns the rest.
+ */
 NTVM_EXPORT NTSTATUS NtQueryVirtualMemory(HANDLE process, LPCVOID base,
 					  MEMORY_INFORMATION_CLASS info_class,
 					  PVOID info, SIZE_T length,
 					  PSIZE_T result_length)
 {
 	struct ntvm_region r;
-	NTSTATUS st = check_process(process);
+	NTSTATUS st;
 	ULONG n = 1;
 
-	if (st)
-		return st;
 	if (info_class != MemoryBasicInformation)
 		return STATUS_INVALID_INFO_CLASS;
 	if (length < sizeof(MEMORY_BASIC_INFORMATION))
 		return STATUS_INFO_LENGTH_MISMATCH;
 	if (!info)
 		return STATUS_ACCESS_VIOLATION;
-	st = query((uintptr_t)base, 0, &r, &n);
+	st = query(process, (uintptr_t)base, 0, &r, &n);
 	if (st)
 		return st;
 	region_to_mbi(&r, info);
@@ -377,7 +367,7 @@ NTVM_EXPORT NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
 					MEMORY_BASIC_INFORMATION *regions,
 					ULONG *count)
 {
-	/* In chunks on the stack: a query must not map memory itself. */
+	/* In steps on the stack: a query must not map memory itself. */
 	struct ntvm_region r[32];
 	uintptr_t at = (uintptr_t)start;
 	ULONG done = 0, n, i;
@@ -389,7 +379,7 @@ NTVM_EXPORT NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
 		return STATUS_INVALID_PARAMETER;
 	while (done < *count && at < (uintptr_t)end) {
 		n = *count - done < 32 ? *count - done : 32;
-		st = query(at, (uintptr_t)end, r, &n);
+		st = query(NtCurrentProcess(), at, (uintptr_t)end, r, &n);
 		if (st || !n)
 			break;
 		for (i = 0; i < n; i++)
@@ -405,16 +395,19 @@ NTVM_EXPORT NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
 	return STATUS_SUCCESS;
 }
 
-NTVM_EXPORT NTSTATUS ntvm_stats(struct ntvm_stats *stats)
+NTVM_EXPORT NTSTATUS ntvm_get_stats(struct ntvm_stats *stats)
 {
-	static const __u32 ok;
-	NTSTATUS st;
+	NTSTATUS st = STATUS_SUCCESS;
+	int fd;
 
 	if (!stats)
 		return STATUS_ACCESS_VIOLATION;
-	memset(stats, 0, sizeof(*stats));
 	lock();
-	st = ioctl_locked(NTVM_IOC_STATS, stats, &ok);
+	fd = dev_fd_locked();
+	if (fd < 0)
+		st = STATUS_NOT_SUPPORTED;
+	else if (ioctl(fd, NTVM_IOC_STATS, stats))
+		st = errno_status(errno);
 	unlock();
 	return st;
 }
@@ -495,7 +488,7 @@ int ntvm_geometry(struct ntvm_api *out)
 
 	lock();
 	if (!api.api) {
-		struct ntvm_api a = { .api = NTVM_API };
+		struct ntvm_api a = { .size = sizeof(a), .api = NTVM_API };
 
 		if (ioctl_locked(NTVM_IOC_API, &a, &ok) == STATUS_SUCCESS)
 			api = a;
@@ -541,13 +534,14 @@ static PVOID fault_ip(const void *ucontext)
 NTVM_EXPORT NTSTATUS ntvm_guard_fault(const siginfo_t *si, const void *ucontext,
 				      NTVM_GUARD_EXCEPTION *exception)
 {
-	struct ntvm_guard g = { 0 };
+	struct ntvm_guard_args g = { .size = sizeof(g) };
 	int held = ntvm_lock_held, saved_errno = errno;
 	NTSTATUS st;
 
 	if (!si || si->si_signo != SIGSEGV)
 		return STATUS_ACCESS_VIOLATION;
 	g.address = (uintptr_t)si->si_addr;
+	g.access = access_type(ucontext);
 	/* A fault inside libntvm's own locked section already holds it. */
 	if (!held)
 		lock();

@@ -150,8 +150,14 @@ typedef struct _SYSTEM_INFO {
 } SYSTEM_INFO, *LPSYSTEM_INFO;
 #endif
 
+#ifndef PROCESSOR_ARCHITECTURE_INTEL
+#define PROCESSOR_ARCHITECTURE_INTEL	0
+#endif
 #ifndef PROCESSOR_ARCHITECTURE_AMD64
 #define PROCESSOR_ARCHITECTURE_AMD64	9
+#endif
+#ifndef PROCESSOR_INTEL_PENTIUM
+#define PROCESSOR_INTEL_PENTIUM		586
 #endif
 #ifndef PROCESSOR_AMD_X8664
 #define PROCESSOR_AMD_X8664		8664
@@ -534,7 +540,7 @@ unsigned int ntvm_module_api(void);
 /* The process's /dev/ntvm descriptor (opened on first use), or -1. */
 int ntvm_fd(void);
 /* Per-process statistics (reserved, committed, waste, largest free). */
-NTSTATUS ntvm_stats(struct ntvm_stats *stats);
+NTSTATUS ntvm_get_stats(struct ntvm_stats *stats);
 /*
  * Every region in [start, end), at most count, in one call; returns the
  * number filled in *count.

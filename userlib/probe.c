@@ -96,13 +96,17 @@ static int kernel_too_old(struct utsname *u)
 }
 
 /*
- * The handshake.  A module of another ABI refuses our NTVM_API with EINVAL
- * (or does not know the command, ENOTTY, if struct ntvm_api changed size):
- * then the ABI numbers near ours tell which one it speaks.
+ * The handshake.  A module of another ABI refuses our NTVM_API with EINVAL,
+ * or does not know our command number at all (ENOTTY): version 1's
+ * handshake had another structure, so its command number differs, and
+ * that command is tried to tell which ABI it speaks.
  */
+#define NTVM_IOC_API_V1		_IOWR('N', 0xa0, __u64[10])
+
 static enum ntvm_availability handshake(int fd)
 {
-	struct ntvm_api api = { .api = NTVM_API };
+	struct ntvm_api api = { .size = sizeof(api), .api = NTVM_API };
+	__u64 v1[10] = { 1 };
 	unsigned int n;
 
 	if (!ioctl(fd, NTVM_IOC_API, &api)) {
@@ -110,12 +114,18 @@ static enum ntvm_availability handshake(int fd)
 		return NTVM_AVAILABLE;
 	}
 	probe.error = errno;
-	if (errno != EINVAL && errno != ENOTTY)
+	if (errno == ENOTTY) {
+		if (!ioctl(fd, NTVM_IOC_API_V1, v1))
+			probe.module_api = 1;
+		return NTVM_ABI_MISMATCH;
+	}
+	if (errno != EINVAL)
 		return NTVM_OPEN_FAILED;
 	for (n = 1; n <= NTVM_API_PROBE_MAX && errno == EINVAL; n++) {
 		if (n == NTVM_API)
 			continue;
 		memset(&api, 0, sizeof(api));
+		api.size = sizeof(api);
 		api.api = n;
 		if (!ioctl(fd, NTVM_IOC_API, &api)) {
 			probe.module_api = n;

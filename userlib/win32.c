@@ -103,18 +103,24 @@ NTVM_EXPORT void GetSystemInfo(LPSYSTEM_INFO info)
 		api.page_size = NTVM_PAGE_SIZE;
 		api.granularity = NTVM_GRANULARITY;
 		api.min_address = NTVM_GRANULARITY;
-		api.max_address = 0x7ffffffeffffULL;
+		api.max_address = sizeof(void *) == 4 ? 0x7ffeffffULL :
+							0x7ffffffeffffULL;
 	}
 	if (cpus < 1)
 		cpus = 1;
+#if defined(__i386__)
+	info->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_INTEL;
+	info->dwProcessorType = PROCESSOR_INTEL_PENTIUM;
+#else
 	info->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_AMD64;
+	info->dwProcessorType = PROCESSOR_AMD_X8664;
+#endif
 	info->dwPageSize = api.page_size;
 	info->lpMinimumApplicationAddress = (LPVOID)(uintptr_t)api.min_address;
 	info->lpMaximumApplicationAddress = (LPVOID)(uintptr_t)api.max_address;
 	info->dwActiveProcessorMask = cpus >= 64 ? ~(DWORD_PTR)0 :
 				      ((DWORD_PTR)1 << cpus) - 1;
 	info->dwNumberOfProcessors = cpus;
-	info->dwProcessorType = PROCESSOR_AMD_X8664;
 	info->dwAllocationGranularity = api.granularity;
 	info->wProcessorLevel = 6;
 }

@@ -178,11 +178,10 @@ fail:
 /* The module's NTVM_IOC_WW_SCAN (with the library lock held). */
 static int ww_probe_module(void)
 {
-	struct ntvm_api api = { .api = NTVM_API };
+	struct ntvm_api api = { .size = sizeof(api), .api = NTVM_API };
 	static const __u32 ok;
 
 	if (ntvm_ioctl_locked(NTVM_IOC_API, &api, &ok) ||
-	    !(api.features & NTVM_FEATURE_WW_SCAN) ||
 	    !(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_WW_SCAN)))
 		return -1;
 	return 0;
@@ -432,7 +431,7 @@ static uint64_t ww_bits[NTVM_WW_SCAN_MAX_PAGES / 64];
 static NTSTATUS mod_scan(uintptr_t lo, uintptr_t hi, int reset, int clean,
 			 PVOID *out, ULONG_PTR max, ULONG_PTR *found)
 {
-	struct ntvm_ww_scan a;
+	struct ntvm_ww_scan_args a;
 	ULONG_PTR n = 0;
 	uintptr_t at = lo;
 	size_t i;
@@ -440,8 +439,9 @@ static NTSTATUS mod_scan(uintptr_t lo, uintptr_t hi, int reset, int clean,
 
 	do {
 		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
 		a.base = at;
-		a.size = hi - at;
+		a.length = hi - at;
 		a.bitmap = (uintptr_t)ww_bits;
 		a.max_count = clean ? 0 : out ? max - n : UINT64_MAX;
 		a.flags = reset ? NTVM_WW_RESET : 0;
@@ -515,33 +515,34 @@ static void ww_track(uintptr_t lo, size_t len, int accessible)
 	madvise((void *)lo, len, MADV_NOHUGEPAGE);
 }
 
-void ntvm_ww_allocated(const struct ntvm_alloc *a)
+void ntvm_ww_allocated(const struct ntvm_alloc_args *a)
 {
+	uintptr_t base = a->base, size = a->region_size;
 	struct ww_alloc *e;
 
 	if (a->type & NTVM_MEM_WRITE_WATCH) {
 		/* A new watched allocation (MEM_RESERVE is required). */
 		if (ww_probe() == NTVM_WRITE_WATCH_NONE)
 			return;
-		e = ww_add(a->base, a->size);
+		e = ww_add(base, size);
 		if (e)
-			ww_track(a->base, a->size, !!(a->type & NTVM_MEM_COMMIT));
+			ww_track(base, size, !!(a->type & NTVM_MEM_COMMIT));
 		return;
 	}
 	if (a->type & NTVM_MEM_RESERVE) {
 		/* A new allocation: what was watched there is gone. */
-		ww_drop(a->base, a->base + a->size);
+		ww_drop(base, base + size);
 		return;
 	}
-	e = ww_find(a->base);
-	if (e && a->base + a->size <= e->base + e->size)
-		ww_track(a->base, a->size, 1);
+	e = ww_find(base);
+	if (e && base + size <= e->base + e->size)
+		ww_track(base, size, 1);
 }
 
-void ntvm_ww_freed(const struct ntvm_free *f)
+void ntvm_ww_freed(const struct ntvm_free_args *f)
 {
 	struct ww_alloc *e = ww_find(f->base), old;
-	uintptr_t lo = f->base, hi = f->base + f->size, end;
+	uintptr_t lo = f->base, hi = f->base + f->region_size, end;
 	size_t i, skip;
 
 	if (!e)
@@ -549,7 +550,7 @@ void ntvm_ww_freed(const struct ntvm_free *f)
 	end = e->base + e->size;
 	if (f->type == NTVM_MEM_DECOMMIT) {
 		/* Size 0 decommits the whole allocation and reports 0. */
-		if (!f->size)
+		if (!f->region_size)
 			hi = end;
 		if (e->dirty)
 			for (i = (lo - e->base) / WW_PAGE;
@@ -657,14 +658,15 @@ static int uffd_scan(uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
  * reports it (spec 5.13: else STATUS_INVALID_PARAMETER), with its entry,
  * created if libntvm did not see it made.
  */
-static NTSTATUS ww_lookup(PVOID base, SIZE_T size, struct ntvm_watch *w,
+static NTSTATUS ww_lookup(PVOID base, SIZE_T size, struct ntvm_watch_args *w,
 			  struct ww_alloc **entry)
 {
 	struct ww_alloc *e;
 	NTSTATUS st;
 
+	w->size = sizeof(*w);
 	w->base = (uintptr_t)base;
-	w->size = size;
+	w->length = size;
 	st = ntvm_ioctl_locked(NTVM_IOC_WATCH, w, &w->status);
 	if (st)
 		return st;
@@ -682,7 +684,7 @@ static NTSTATUS ww_lookup(PVOID base, SIZE_T size, struct ntvm_watch *w,
 }
 
 /* uffd_scan(), registering the allocation again if a VMA lost it. */
-static NTSTATUS uffd_get(const struct ntvm_watch *w, uintptr_t lo,
+static NTSTATUS uffd_get(const struct ntvm_watch_args *w, uintptr_t lo,
 			 uintptr_t hi, int reset, PVOID *out, ULONG_PTR max,
 			 ULONG_PTR *found)
 {
@@ -721,7 +723,7 @@ static NTSTATUS sd_get(struct ww_alloc *e, uintptr_t lo, uintptr_t hi,
 static NTSTATUS ww_get(ULONG flags, PVOID base, SIZE_T size,
 		       PVOID *out, ULONG_PTR max, ULONG_PTR *found)
 {
-	struct ntvm_watch w = { 0 };
+	struct ntvm_watch_args w = { 0 };
 	struct ww_alloc *e;
 	uintptr_t lo, hi;
 	int reset = flags & WRITE_WATCH_FLAG_RESET;

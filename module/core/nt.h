@@ -153,20 +153,93 @@ struct nt_space {
 	void *ctx;
 };
 
-void ntvm_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
-		     void *ctx, u64 min_addr, u64 max_addr);
-/* Forget every allocation (the address space is gone or going). */
-void ntvm_space_destroy(struct nt_space *s);
+/*
+ * The core's requests: the NT call's arguments once the frame has read
+ * them, and its results.  The frame (module/ioctl.c) translates the ABI's
+ * structures to and from these, so an ABI change stays out of the core.
+ */
 
-void ntvm_allocate(struct nt_space *s, struct ntvm_alloc *a);
-void ntvm_free(struct nt_space *s, struct ntvm_free *f);
-void ntvm_protect(struct nt_space *s, struct ntvm_protect *p);
+/* What the frame found wrong that NT checks at a point of its own order. */
+#define NT_BAD_POINTER	0x1	/* an argument variable can't be read or written */
+#define NT_BAD_HANDLE	0x2	/* a process handle other than the current one */
+
+struct nt_alloc_req {
+	u64 base, size;			/* in/out */
+	u64 zero_bits;
+	u64 lowest, highest, alignment;	/* with requirements */
+	u32 type, protect;
+	u32 bad;			/* NT_BAD_* */
+	bool requirements;
+	u32 status;			/* out */
+	u32 apply, apply_prot;		/* out: NTVM_APPLY_*, NT_LPROT_* */
+};
+
+struct nt_free_req {
+	u64 base, size;			/* in/out */
+	u32 type;
+	u32 bad;			/* NT_BAD_* */
+	/* Ranges that must stay mapped: the results are written there. */
+	u64 keep[3][2];
+	u32 nkeep;
+	u32 status;			/* out */
+};
+
+struct nt_protect_req {
+	u64 base, size;			/* in/out */
+	u32 protect;
+	u32 bad;			/* NT_BAD_* */
+	u32 status;			/* out */
+	u32 old_protect;		/* out */
+	bool old_protect_set;		/* out: write OldProtect (even on failure) */
+	u32 apply, apply_prot;		/* out */
+};
+
+/* One region as NtQueryVirtualMemory describes it. */
+struct nt_region {
+	u64 base, allocation_base, size;
+	u32 allocation_protect, state, protect, type;
+	u32 flags;			/* NTVM_REGION_* */
+};
+
+struct nt_query_req {
+	u64 address;
+	u64 end;			/* 0: one region */
+	u32 bad;			/* NT_BAD_* */
+	u32 status;			/* out */
+};
+
+struct nt_stats {
+	u64 reserved_bytes, committed_bytes, allocations;
+	u64 granularity_waste, largest_free;
+};
+
+struct nt_guard_req {
+	u64 address;
+	u32 access;			/* NTVM_ACCESS_* */
+	u64 base;			/* out */
+	u32 status, apply, apply_prot;	/* out */
+};
+
+struct nt_watch_req {
+	u64 base, length;
+	u64 alloc_base, alloc_size;	/* out */
+	u32 status;			/* out */
+};
+
+void nt_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
+		   void *ctx, u64 min_addr, u64 max_addr);
+/* Forget every allocation (the address space is gone or going). */
+void nt_space_destroy(struct nt_space *s);
+
+void nt_allocate(struct nt_space *s, struct nt_alloc_req *a);
+void nt_free(struct nt_space *s, struct nt_free_req *f);
+void nt_protect(struct nt_space *s, struct nt_protect_req *p);
 /* Fills regions[0..*count) starting at q->address; sets q->status. */
-void ntvm_query(struct nt_space *s, struct ntvm_query *q,
-		struct ntvm_region *regions, u32 *count);
-void ntvm_stats(struct nt_space *s, struct ntvm_stats *st);
-void ntvm_guard_hit(struct nt_space *s, struct ntvm_guard *g);
-void ntvm_watch_check(struct nt_space *s, struct ntvm_watch *w);
+void nt_query(struct nt_space *s, struct nt_query_req *q,
+	      struct nt_region *regions, u32 *count);
+void nt_get_stats(struct nt_space *s, struct nt_stats *st);
+void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g);
+void nt_watch_check(struct nt_space *s, struct nt_watch_req *w);
 
 /* NT rules that are pure functions of the arguments (rules.c). */
 u32 nt_check_protect(u32 prot);

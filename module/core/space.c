@@ -443,8 +443,8 @@ static void space_remove(struct nt_space *s, struct nt_alloc *a)
 	alloc_free(s, a);
 }
 
-void ntvm_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
-		     void *ctx, u64 min_addr, u64 max_addr)
+void nt_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
+		   void *ctx, u64 min_addr, u64 max_addr)
 {
 	memset(s, 0, sizeof(*s));
 	s->ops = ops;
@@ -465,7 +465,7 @@ static void destroy_tree(struct nt_alloc *n)
 	}
 }
 
-void ntvm_space_destroy(struct nt_space *s)
+void nt_space_destroy(struct nt_space *s)
 {
 	struct nt_alloc *a;
 
@@ -643,7 +643,7 @@ static u32 check_alloc_type(u32 type)
 }
 
 /* MEM_ADDRESS_REQUIREMENTS rules, spec 1.9. */
-static u32 check_requirements(struct nt_space *s, const struct ntvm_alloc *a)
+static u32 check_requirements(struct nt_space *s, const struct nt_alloc_req *a)
 {
 	if (a->base)
 		return NTVM_STATUS_INVALID_PARAMETER;
@@ -741,7 +741,7 @@ static void commit_rollback(struct nt_space *s, struct nt_alloc *a,
 
 /* Commit [lo, hi) (offsets) of a with protection prot. */
 static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
-			u64 hi, u32 prot, struct ntvm_alloc *out)
+			u64 hi, u32 prot, struct nt_alloc_req *out)
 {
 	u32 lprot = nt_to_lprot(prot), i, first, last;
 	u64 rs, re, fresh = 0;
@@ -775,7 +775,7 @@ static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
 	return NTVM_STATUS_SUCCESS;
 }
 
-static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
+static u32 find_and_reserve(struct nt_space *s, struct nt_alloc_req *in,
 			    u64 limit, u64 size, u32 lprot, bool commit,
 			    u64 *base, struct avl_slot *slot)
 {
@@ -783,7 +783,7 @@ static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 	u64 hi = min_u64(limit, s->max_addr);
 	int tries, err = 0;
 
-	if (in->flags & NTVM_ALLOC_REQUIREMENTS) {
+	if (in->requirements) {
 		if (in->highest)
 			hi = min_u64(hi, in->highest);
 		req.align = in->alignment ? in->alignment : GRAN;
@@ -823,7 +823,7 @@ static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 }
 
 /* MEM_RESERVE, or MEM_COMMIT at NULL: a new allocation. */
-static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
+static u32 nt_reserve(struct nt_space *s, struct nt_alloc_req *in, u64 limit)
 {
 	bool commit = in->type & NTVM_MEM_COMMIT;
 	u32 lprot = commit ? nt_to_lprot(in->protect) : 0, st;
@@ -887,7 +887,7 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
  * all of them, or NULL.
  */
 static struct nt_alloc *range_alloc(struct nt_space *s,
-				    const struct ntvm_alloc *in, u64 *lo, u64 *hi)
+				    const struct nt_alloc_req *in, u64 *lo, u64 *hi)
 {
 	struct nt_alloc *a;
 
@@ -898,7 +898,7 @@ static struct nt_alloc *range_alloc(struct nt_space *s,
 }
 
 /* MEM_COMMIT inside an existing allocation. */
-static u32 nt_commit(struct nt_space *s, struct ntvm_alloc *in)
+static u32 nt_commit(struct nt_space *s, struct nt_alloc_req *in)
 {
 	u64 lo, hi;
 	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
@@ -916,7 +916,7 @@ static u32 nt_commit(struct nt_space *s, struct ntvm_alloc *in)
 }
 
 /* MEM_RESET: contents may go, state and protection stay (spec 6). */
-static u32 nt_reset(struct nt_space *s, struct ntvm_alloc *in)
+static u32 nt_reset(struct nt_space *s, struct nt_alloc_req *in)
 {
 	u64 lo, hi;
 	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
@@ -938,7 +938,7 @@ static u32 nt_reset(struct nt_space *s, struct ntvm_alloc *in)
  * been discarded.  Touch first, then ask: once touched a page stays, so a
  * discard that the answer misses cannot happen any more.
  */
-static u32 nt_reset_undo(struct nt_space *s, struct ntvm_alloc *in)
+static u32 nt_reset_undo(struct nt_space *s, struct nt_alloc_req *in)
 {
 	u64 lo, hi, rs, re;
 	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
@@ -962,7 +962,7 @@ static u32 nt_reset_undo(struct nt_space *s, struct ntvm_alloc *in)
 	return NTVM_STATUS_SUCCESS;
 }
 
-void ntvm_allocate(struct nt_space *s, struct ntvm_alloc *a)
+void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 {
 	u32 type = a->type, st;
 	u64 limit;
@@ -970,20 +970,29 @@ void ntvm_allocate(struct nt_space *s, struct ntvm_alloc *a)
 	a->apply = 0;
 	a->apply_prot = 0;
 	st = nt_zero_bits_limit(a->zero_bits, &limit);
+	/* A 32-bit process has no mask form (spec 1.4.3). */
+	if (!st && a->zero_bits > 21 && s->max_addr <= 0xffffffffULL)
+		st = NTVM_STATUS_INVALID_PARAMETER_3;
 	if (!st)
 		st = check_alloc_type(type);
 	if (!st)
 		st = nt_check_protect(a->protect);
+	/* NT probes BaseAddress and RegionSize here (spec 1.4.2). */
+	if (!st && (a->bad & NT_BAD_POINTER))
+		st = NTVM_STATUS_ACCESS_VIOLATION;
 	if (!st && (type & NTVM_MEM_LARGE_PAGES))
 		st = NTVM_STATUS_PRIVILEGE_NOT_HELD;
 	if (!st && (type & NTVM_MEM_PHYSICAL))
 		st = NTVM_STATUS_NOT_SUPPORTED;
-	if (!st && (a->flags & NTVM_ALLOC_REQUIREMENTS))
+	if (!st && a->requirements)
 		st = check_requirements(s, a);
 	if (!st && a->base > s->max_addr)
 		st = NTVM_STATUS_INVALID_PARAMETER_2;
 	if (!st && (!a->size || a->size > s->max_addr - a->base + 1))
 		st = NTVM_STATUS_INVALID_PARAMETER_4;
+	/* Then NT references the process by its handle. */
+	if (!st && (a->bad & NT_BAD_HANDLE))
+		st = NTVM_STATUS_INVALID_HANDLE;
 	if (st)
 		goto out;
 
@@ -1105,7 +1114,18 @@ static u32 decommit_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi
 	return NTVM_STATUS_SUCCESS;
 }
 
-void ntvm_free(struct nt_space *s, struct ntvm_free *f)
+/* Does [lo, hi) meet one of the n ranges? */
+static bool ranges_meet(const u64 (*r)[2], u32 n, u64 lo, u64 hi)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (r[i][0] < hi && r[i][1] > lo)
+			return true;
+	return false;
+}
+
+void nt_free(struct nt_space *s, struct nt_free_req *f)
 {
 	u64 lo, hi;
 	struct nt_alloc *a;
@@ -1125,12 +1145,20 @@ void ntvm_free(struct nt_space *s, struct ntvm_free *f)
 		st = NTVM_STATUS_INVALID_PARAMETER_4;
 		goto out;
 	}
+	if (f->bad & NT_BAD_POINTER) {
+		st = NTVM_STATUS_ACCESS_VIOLATION;
+		goto out;
+	}
 	if (f->base > s->max_addr) {
 		st = NTVM_STATUS_INVALID_PARAMETER_2;
 		goto out;
 	}
 	if (f->size > s->max_addr - f->base + 1) {
 		st = NTVM_STATUS_INVALID_PARAMETER_3;
+		goto out;
+	}
+	if (f->bad & NT_BAD_HANDLE) {
+		st = NTVM_STATUS_INVALID_HANDLE;
 		goto out;
 	}
 
@@ -1158,6 +1186,11 @@ void ntvm_free(struct nt_space *s, struct ntvm_free *f)
 		st = NTVM_STATUS_MEMORY_NOT_ALLOCATED;
 		goto out;
 	}
+	/* The results could not be reported: free nothing. */
+	if (ranges_meet(f->keep, f->nkeep, lo, hi)) {
+		st = NTVM_STATUS_ACCESS_VIOLATION;
+		goto out;
+	}
 
 	if (f->type == NTVM_MEM_RELEASE)
 		st = release_range(s, a, lo - a->base, hi - a->base);
@@ -1174,7 +1207,7 @@ out:
 
 /* ---- NtProtectVirtualMemory -------------------------------------------- */
 
-void ntvm_protect(struct nt_space *s, struct ntvm_protect *p)
+void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 {
 	u32 st, state, prot, old = 0, first, last, lprot;
 	u64 lo, hi, addr, end;
@@ -1183,15 +1216,24 @@ void ntvm_protect(struct nt_space *s, struct ntvm_protect *p)
 
 	p->apply = 0;
 	p->apply_prot = 0;
+	p->old_protect_set = false;
 	st = nt_check_protect(p->protect);
 	if (st)
 		goto out;
+	if (p->bad & NT_BAD_POINTER) {
+		st = NTVM_STATUS_ACCESS_VIOLATION;
+		goto out;
+	}
 	if (p->base > s->max_addr) {
 		st = NTVM_STATUS_INVALID_PARAMETER_2;
 		goto out;
 	}
 	if (!p->size || p->size > s->max_addr - p->base + 1) {
 		st = NTVM_STATUS_INVALID_PARAMETER_3;
+		goto out;
+	}
+	if (p->bad & NT_BAD_HANDLE) {
+		st = NTVM_STATUS_INVALID_HANDLE;
 		goto out;
 	}
 	lo = nt_page_down(p->base);
@@ -1201,11 +1243,11 @@ void ntvm_protect(struct nt_space *s, struct ntvm_protect *p)
 	/* Spec 4.8: outside one allocation, ReactOS's status. */
 	if (!a || hi > a->base + a->size) {
 		st = NTVM_STATUS_CONFLICTING_ADDRESSES;
-		goto out;
+		goto noaccess;
 	}
 	if (runs_committed(a, lo - a->base, hi - a->base) != hi - lo) {
 		st = NTVM_STATUS_NOT_COMMITTED;
-		goto out;
+		goto noaccess;
 	}
 	if (!runs_reserve(a, 2)) {
 		st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
@@ -1236,12 +1278,19 @@ void ntvm_protect(struct nt_space *s, struct ntvm_protect *p)
 	if (p->apply)
 		p->apply_prot = lprot;
 	p->old_protect = old;
+	p->old_protect_set = true;
 	p->base = lo;
 	p->size = hi - lo;
 out:
 	p->status = st;
 	if (st)
 		p->apply = 0;
+	return;
+noaccess:
+	/* Windows writes PAGE_NOACCESS to OldProtect on these failures. */
+	p->old_protect = NTVM_PAGE_NOACCESS;
+	p->old_protect_set = true;
+	p->status = st;
 }
 
 /* ---- NtQueryVirtualMemory ---------------------------------------------- */
@@ -1250,7 +1299,7 @@ out:
  * Describe the region starting at the page of addr.  Returns false if an
  * allocation there turned out damaged (the caller forgets it and retries).
  */
-static bool region_at(struct nt_space *s, u64 addr, struct ntvm_region *r,
+static bool region_at(struct nt_space *s, u64 addr, struct nt_region *r,
 		      struct nt_alloc **damaged)
 {
 	struct nt_alloc *a = alloc_ending_above(s, addr), *next = a;
@@ -1277,6 +1326,8 @@ static bool region_at(struct nt_space *s, u64 addr, struct ntvm_region *r,
 		r->state = state;
 		r->protect = prot;
 		r->type = NTVM_MEM_PRIVATE;
+		if (a->attrs & NT_ATTR_WRITE_WATCH)
+			r->flags = NTVM_REGION_WRITE_WATCH;
 		return true;
 	}
 
@@ -1303,15 +1354,16 @@ bad:
 	return false;
 }
 
-void ntvm_query(struct nt_space *s, struct ntvm_query *q,
-		struct ntvm_region *regions, u32 *count)
+void nt_query(struct nt_space *s, struct nt_query_req *q,
+	      struct nt_region *regions, u32 *count)
 {
 	u64 addr = q->address, end = q->end ? q->end : q->address + 1;
 	struct nt_alloc *damaged;
 	u32 n = 0;
 
-	if (addr > s->max_addr) {
-		q->status = NTVM_STATUS_INVALID_PARAMETER;
+	if (addr > s->max_addr || (q->bad & NT_BAD_HANDLE)) {
+		q->status = addr > s->max_addr ? NTVM_STATUS_INVALID_PARAMETER :
+						 NTVM_STATUS_INVALID_HANDLE;
 		*count = 0;
 		return;
 	}
@@ -1331,7 +1383,7 @@ void ntvm_query(struct nt_space *s, struct ntvm_query *q,
 	q->status = NTVM_STATUS_SUCCESS;
 }
 
-void ntvm_stats(struct nt_space *s, struct ntvm_stats *st)
+void nt_get_stats(struct nt_space *s, struct nt_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->reserved_bytes = s->reserved_bytes;
@@ -1344,8 +1396,23 @@ void ntvm_stats(struct nt_space *s, struct ntvm_stats *st)
 
 /* ---- Guard pages --------------------------------------------------------- */
 
+/* Does protection prot allow an access of type NTVM_ACCESS_*? */
+static bool access_allowed(u32 prot, u32 access)
+{
+	u32 lp = nt_to_lprot(prot);
+
+	switch (access) {
+	case NTVM_ACCESS_WRITE:
+		return lp & NT_LPROT_W;
+	case NTVM_ACCESS_EXECUTE:
+		return lp & NT_LPROT_X;
+	default:
+		return lp & NT_LPROT_R;
+	}
+}
+
 /* A fault at g->address: disarm the guard page there, once (spec 4.7). */
-void ntvm_guard_hit(struct nt_space *s, struct ntvm_guard *g)
+void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 {
 	u64 page = nt_page_down(g->address), end;
 	struct nt_alloc *a = find_alloc(s, page);
@@ -1371,8 +1438,10 @@ void ntvm_guard_hit(struct nt_space *s, struct ntvm_guard *g)
 	if (state != NTVM_MEM_COMMIT)
 		return;
 	if (!(prot & NTVM_PAGE_GUARD)) {
-		/* Disarmed by another thread since the fault: retry. */
-		if (nt_to_lprot(prot))
+		/* Disarmed by another thread since the fault: retry, if the
+		 * protection now allows the access.
+		 */
+		if (access_allowed(prot, g->access))
 			g->status = NTVM_STATUS_SUCCESS;
 		return;
 	}
@@ -1389,17 +1458,17 @@ void ntvm_guard_hit(struct nt_space *s, struct ntvm_guard *g)
 /* ---- Write watch ---------------------------------------------------------- */
 
 /* Spec 5.13: the range must lie inside one MEM_WRITE_WATCH allocation. */
-void ntvm_watch_check(struct nt_space *s, struct ntvm_watch *w)
+void nt_watch_check(struct nt_space *s, struct nt_watch_req *w)
 {
 	struct nt_alloc *a;
 
 	w->status = NTVM_STATUS_INVALID_PARAMETER;
-	if (!w->base || !w->size || w->base > s->max_addr ||
-	    w->size > s->max_addr - w->base + 1)
+	if (!w->base || !w->length || w->base > s->max_addr ||
+	    w->length > s->max_addr - w->base + 1)
 		return;
-	a = find_live(s, w->base, w->base + w->size);
+	a = find_live(s, w->base, w->base + w->length);
 	if (!a || !(a->attrs & NT_ATTR_WRITE_WATCH) ||
-	    w->base + w->size > a->base + a->size)
+	    w->base + w->length > a->base + a->size)
 		return;
 	w->alloc_base = a->base;
 	w->alloc_size = a->size;

@@ -4,27 +4,41 @@
  *
  * The ioctl ABI of /dev/ntvm, shared by the module and user space.
  *
+ * Documentation/ntvm.rst is the reference for every command: its fields,
+ * its errors, the NT statuses it gives and what user space must do after it.
+ *
  * Conventions (Documentation/driver-api/ioctl.rst):
- *  - Every structure holds only __u32/__u64 fields, naturally aligned, with
- *    explicit reserved fields that must be zero on input.
+ *  - Every structure holds only __u32/__u64 fields, naturally aligned, so
+ *    32-bit and 64-bit callers share one layout; reserved fields, padding
+ *    and output fields must be zero on input.
+ *  - Structures that may grow start with "size", the size the caller knows,
+ *    read with copy_struct_from_user() semantics: a smaller (older)
+ *    structure reads as zero-extended, a larger one is accepted when its
+ *    unknown tail is zero and fails with -E2BIG otherwise, and less than
+ *    the first version's size fails with -EINVAL.  The command number
+ *    encodes the first version's size (NTVM_*_SIZE_VER0) and never changes.
+ *    Output-only structures (NTVM_IOC_STATS) do not grow: a change is a new
+ *    command.
  *  - The ioctl return value reports ABI errors only, as a negative errno:
- *      -EFAULT  a user pointer could not be read or written;
- *      -EINVAL  a reserved field is non-zero or an ntvm flag is unknown;
+ *      -EFAULT  the argument block could not be read or written;
+ *      -EINVAL  a reserved field or an output field is non-zero, a flag is
+ *               unknown, or size is below the first version's;
+ *      -E2BIG   size is larger than the module knows and the tail not zero;
  *      -EPERM   the caller's address space is not the one that opened the fd;
  *      -ENOTTY  unknown command;
  *      -EINTR   interrupted before anything changed.
  *    Once the arguments are well-formed the ioctl returns 0 and the NT
- *    result is in the structure's "status" field, as an NTSTATUS.  Output
- *    fields other than status are written only when status is a success.
+ *    result is in the structure's "status" field, as an NTSTATUS.
  *  - Addresses and sizes are __u64 byte values in the caller's address space.
  *  - NT's BaseAddress, RegionSize and OldProtect arguments are pointers to
- *    the caller's variables.  User space may pass those pointers in
- *    base_ptr, size_ptr and old_protect_ptr instead of reading them itself
- *    (base and size must then be zero): the module reads base and size
- *    from them, and proves each pointer writable by writing back what it
- *    read, before anything changes.  One that cannot be read and written
- *    gives STATUS_ACCESS_VIOLATION and changes nothing, as on NT.  The
- *    results still come back in the structure; user space stores them.
+ *    the caller's variables, passed in *_ptr fields: the module reads and
+ *    writes them itself, 4 bytes wide for a 32-bit caller and 8 for a
+ *    64-bit one, and writes them exactly when Windows would, failures
+ *    included.  One that cannot be read and written gives
+ *    STATUS_ACCESS_VIOLATION at the point where NT probes it, and changes
+ *    nothing.  The module also checks the order in which NT checks its
+ *    parameters; so that it can, the caller says in NTVM_ARGS_OTHER_PROCESS
+ *    that it was given a process handle other than the current process's.
  *
  * NT constants (MEM_*, PAGE_*, STATUS_*) are defined here with NTVM_ prefixes
  * so that this header can be included next to any Windows header set.
@@ -36,7 +50,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define NTVM_API		1
+#define NTVM_API		2
 
 /* Fixed geometry (spec 7.1). */
 #define NTVM_PAGE_SIZE		0x1000ULL
@@ -107,42 +121,53 @@
 #define NTVM_STATUS_INVALID_ADDRESS		0xC0000141u
 
 /*
- * NTVM_IOC_API: feature handshake, in the spirit of UFFDIO_API.
- * in:  api = NTVM_API, features = features the caller needs (a subset of
- *      NTVM_FEATURES_ALL, else -EINVAL), every other field zero.
- * out: api, features = all features this module supports, ioctls = bitmask
- *      of supported commands (bit _IOC_NR(cmd) - NTVM_IOC_BASE_NR), and the
- *      geometry of the caller's address space.
+ * Flags every NT call's structure accepts besides its own.
+ * NTVM_ARGS_OTHER_PROCESS: the NT call was given a process handle other
+ * than NtCurrentProcess(); the status is STATUS_INVALID_HANDLE unless NT
+ * finds an earlier parameter wrong.
  */
-#define NTVM_FEATURE_RESERVE_COMMIT	_BITULL(0)	/* reserve/commit/free */
-#define NTVM_FEATURE_QUERY_BULK		_BITULL(1)	/* NTVM_IOC_QUERY count > 1 */
-#define NTVM_FEATURE_PROTECT		_BITULL(2)	/* NTVM_IOC_PROTECT */
-#define NTVM_FEATURE_ADDRESS_REQ	_BITULL(3)	/* lowest/highest/alignment */
-#define NTVM_FEATURE_RESET		_BITULL(4)	/* MEM_RESET */
-#define NTVM_FEATURE_STATS		_BITULL(5)	/* NTVM_IOC_STATS */
-#define NTVM_FEATURE_GUARD		_BITULL(6)	/* NTVM_IOC_GUARD */
-#define NTVM_FEATURE_WATCH		_BITULL(7)	/* NTVM_IOC_WATCH */
-#define NTVM_FEATURE_RESET_UNDO		_BITULL(8)	/* MEM_RESET_UNDO */
-#define NTVM_FEATURE_WW_SCAN		_BITULL(9)	/* NTVM_IOC_WW_SCAN */
-#define NTVM_FEATURES_ALL		(_BITULL(10) - 1)
+#define NTVM_ARGS_OTHER_PROCESS		0x80000000u
+
+/*
+ * NTVM_IOC_API: the handshake, in the spirit of UFFDIO_API.
+ * in:  api = NTVM_API; features = the behaviours the caller relies on (a
+ *      subset of what the module supports, else -EINVAL); every other field
+ *      zero.
+ * out: api, features = every behaviour this module supports, ioctls =
+ *      bitmask of the supported commands (bit _IOC_NR(cmd) -
+ *      NTVM_IOC_BASE_NR), the module's version, and the geometry of the
+ *      caller's address space.
+ * The features accepted are recorded for the open file; a later handshake
+ * on the same file must ask for the same ones (else -EINVAL).
+ */
+#define NTVM_FEATURE_QUERY_BULK		_BITULL(0)	/* NTVM_IOC_QUERY count > 1 */
+#define NTVM_FEATURE_ADDRESS_REQ	_BITULL(1)	/* MEM_ADDRESS_REQUIREMENTS */
+#define NTVM_FEATURE_RESET_UNDO		_BITULL(2)	/* MEM_RESET_UNDO, exact */
+#define NTVM_FEATURE_GUARD_PAGES	_BITULL(3)	/* PAGE_GUARD, one-shot */
+#define NTVM_FEATURE_COMPAT32		_BITULL(4)	/* 32-bit callers */
+#define NTVM_FEATURES_ALL		(_BITULL(5) - 1)
 
 struct ntvm_api {
-	__u64 api;
-	__u64 features;
-	__u64 ioctls;
+	__u32 size;
+	__u32 flags;			/* in: zero */
+	__u64 api;			/* in/out */
+	__u64 features;			/* in/out */
+	__u64 ioctls;			/* out */
+	__u64 version;			/* out: major << 32 | minor << 16 | patch */
 	__u64 page_size;		/* out: NTVM_PAGE_SIZE */
 	__u64 granularity;		/* out: NTVM_GRANULARITY */
 	__u64 min_address;		/* out: lowest usable address */
 	__u64 max_address;		/* out: highest usable address (inclusive) */
-	__u64 reserved[3];		/* must be zero */
 };
+
+#define NTVM_API_SIZE_VER0		72
 
 /*
  * NTVM_IOC_ALLOCATE: NtAllocateVirtualMemory(Ex) on the calling process.
- * type is MEM_RESERVE, MEM_COMMIT, MEM_RESET (and MEM_TOP_DOWN,
- * MEM_WRITE_WATCH), validated with NT's rules and statuses.  With
- * NTVM_ALLOC_REQUIREMENTS, lowest/highest/alignment carry a
- * MEM_ADDRESS_REQUIREMENTS; without it they must be zero.
+ * type is MEM_RESERVE, MEM_COMMIT, MEM_RESET or MEM_RESET_UNDO (and
+ * MEM_TOP_DOWN, MEM_WRITE_WATCH), validated with NT's rules, order and
+ * statuses.  With NTVM_ALLOC_REQUIREMENTS, lowest/highest/alignment carry
+ * a MEM_ADDRESS_REQUIREMENTS; without it they must be zero.
  *
  * MEM_RESET_UNDO succeeds only when every page of the range is certainly
  * intact, and fails with STATUS_UNSUCCESSFUL when some page may have been
@@ -151,72 +176,86 @@ struct ntvm_api {
  * NTVM_IOC_RESET_DONE (until then the module ignores the caller's own
  * discards of that range, so that it can tell them from the kernel's).
  *
- * On success base/size are written back, and apply tells user space which
- * page-table change it has to finish itself, because the kernel exports no
- * way for a module to do it (see README): NTVM_APPLY_MPROTECT means
- * "mprotect(base, size, apply_prot)", NTVM_APPLY_MADV_FREE means
- * "madvise(base, size, MADV_FREE)".  Both are safe to skip: the NT state
- * then reads back as if the change had not been asked for.
+ * On success *base_ptr and *size_ptr receive the range, which base and
+ * region_size also hold, and apply tells user space which page-table
+ * change it has to finish itself, because the kernel exports no way for a
+ * module to make it: NTVM_APPLY_MPROTECT means "mprotect(base,
+ * region_size, apply_prot)", NTVM_APPLY_MADV_FREE means "madvise(base,
+ * region_size, MADV_FREE)".  Both are safe to skip: the NT state then
+ * reads back as if the change had not been asked for.
  */
 #define NTVM_ALLOC_REQUIREMENTS		0x1u
-#define NTVM_ALLOC_FLAGS		NTVM_ALLOC_REQUIREMENTS
 
 #define NTVM_APPLY_MPROTECT		0x1u
 #define NTVM_APPLY_MADV_FREE		0x2u
 
-struct ntvm_alloc {
-	__u64 base;			/* in/out */
-	__u64 size;			/* in/out */
+struct ntvm_alloc_args {
+	__u32 size;
+	__u32 flags;			/* in: NTVM_ALLOC_*, NTVM_ARGS_* */
+	__u64 base_ptr;			/* in: PVOID *BaseAddress */
+	__u64 size_ptr;			/* in: SIZE_T *RegionSize */
 	__u64 zero_bits;		/* in: NT ZeroBits (count or mask) */
 	__u64 lowest;			/* in: LowestStartingAddress */
 	__u64 highest;			/* in: HighestEndingAddress */
 	__u64 alignment;		/* in: Alignment */
 	__u32 type;			/* in: MEM_* */
 	__u32 protect;			/* in: PAGE_* */
-	__u32 flags;			/* in: NTVM_ALLOC_* */
 	__u32 status;			/* out: NTSTATUS */
 	__u32 apply;			/* out: NTVM_APPLY_* */
+	__u64 base;			/* out */
+	__u64 region_size;		/* out */
 	__u32 apply_prot;		/* out: PROT_* for NTVM_APPLY_MPROTECT */
-	__u64 base_ptr;			/* in: 0, or PVOID * (see above) */
-	__u64 size_ptr;			/* in: 0, or SIZE_T * */
-	__u64 reserved[2];		/* must be zero */
+	__u32 pad;			/* zero */
 };
+
+#define NTVM_ALLOC_SIZE_VER0		96
 
 /*
  * NTVM_IOC_FREE: NtFreeVirtualMemory, type MEM_DECOMMIT or MEM_RELEASE.
+ * A range that holds the argument block, or the caller's BaseAddress or
+ * RegionSize variable, is not freed: STATUS_ACCESS_VIOLATION, because the
+ * results could not be reported.
  */
-struct ntvm_free {
-	__u64 base;			/* in/out */
-	__u64 size;			/* in/out */
+struct ntvm_free_args {
+	__u32 size;
+	__u32 flags;			/* in: NTVM_ARGS_* */
+	__u64 base_ptr;			/* in: PVOID *BaseAddress */
+	__u64 size_ptr;			/* in: SIZE_T *RegionSize */
 	__u32 type;			/* in: MEM_DECOMMIT or MEM_RELEASE */
 	__u32 status;			/* out: NTSTATUS */
-	__u64 base_ptr;			/* in: 0, or PVOID * */
-	__u64 size_ptr;			/* in: 0, or SIZE_T * */
-	__u64 reserved[2];		/* must be zero */
+	__u64 base;			/* out */
+	__u64 region_size;		/* out */
 };
+
+#define NTVM_FREE_SIZE_VER0		48
 
 /*
  * NTVM_IOC_PROTECT: NtProtectVirtualMemory.  The module validates the
- * change, records what VMAs cannot hold (guard bits) and returns the old
- * protection; user space then applies apply_prot with mprotect(2) when
- * NTVM_APPLY_MPROTECT is set.
+ * change, records what VMAs cannot hold (guard bits), writes *old_protect_ptr
+ * (PAGE_NOACCESS on the failures where Windows writes it), and user space
+ * then applies apply_prot with mprotect(2) when NTVM_APPLY_MPROTECT is set.
  */
-struct ntvm_protect {
-	__u64 base;			/* in/out */
-	__u64 size;			/* in/out */
+struct ntvm_protect_args {
+	__u32 size;
+	__u32 flags;			/* in: NTVM_ARGS_* */
+	__u64 base_ptr;			/* in: PVOID *BaseAddress */
+	__u64 size_ptr;			/* in: SIZE_T *RegionSize */
+	__u64 old_protect_ptr;		/* in: ULONG *OldProtect */
 	__u32 protect;			/* in: PAGE_* */
-	__u32 old_protect;		/* out */
 	__u32 status;			/* out: NTSTATUS */
+	__u64 base;			/* out */
+	__u64 region_size;		/* out */
 	__u32 apply;			/* out: NTVM_APPLY_* */
 	__u32 apply_prot;		/* out: PROT_* */
-	__u32 pad;			/* must be zero */
-	__u64 base_ptr;			/* in: 0, or PVOID * */
-	__u64 size_ptr;			/* in: 0, or SIZE_T * */
-	__u64 old_protect_ptr;		/* in: 0, or ULONG * */
-	__u64 reserved[2];		/* must be zero */
+	__u32 old_protect;		/* out */
+	__u32 pad;			/* zero */
 };
 
-/* One MEMORY_BASIC_INFORMATION, fixed-size. */
+#define NTVM_PROTECT_SIZE_VER0		72
+
+/* One MEMORY_BASIC_INFORMATION, with what ntvm knows besides. */
+#define NTVM_REGION_WRITE_WATCH		0x1u	/* in a MEM_WRITE_WATCH allocation */
+
 struct ntvm_region {
 	__u64 base;
 	__u64 allocation_base;
@@ -224,26 +263,39 @@ struct ntvm_region {
 	__u32 allocation_protect;
 	__u32 state;			/* MEM_COMMIT, MEM_RESERVE or MEM_FREE */
 	__u32 protect;
-	__u32 type;			/* MEM_PRIVATE, or 0 for MEM_FREE */
+	__u32 type;			/* MEM_PRIVATE, MEM_MAPPED, or 0 if free */
+	__u32 flags;			/* NTVM_REGION_* */
+	__u32 pad;
 };
+
+#define NTVM_REGION_SIZE_VER0		48
 
 /*
  * NTVM_IOC_QUERY: NtQueryVirtualMemory(MemoryBasicInformation), single or
  * bulk.  Fills up to count regions starting with the one that contains
  * address, stopping at the first region that starts at or above end
  * (end = 0 means address + 1, a single query).  count is written back.
- * Regions are described exactly as NT coalesces them (spec 3.5).
+ * Regions are described exactly as NT coalesces them (spec 3.5), each
+ * region_size bytes apart in the array (at least NTVM_REGION_SIZE_VER0;
+ * bytes the module does not know are zeroed).  A bulk query is made in
+ * steps, each exact at its time: another thread of the process may change
+ * memory between two of them.
  */
-struct ntvm_query {
+struct ntvm_query_args {
+	__u32 size;
+	__u32 flags;			/* in: NTVM_ARGS_* */
 	__u64 address;			/* in */
 	__u64 end;			/* in */
 	__u64 regions;			/* in: user pointer to struct ntvm_region[] */
+	__u32 region_size;		/* in: sizeof(struct ntvm_region) */
 	__u32 count;			/* in: capacity; out: regions filled */
 	__u32 status;			/* out: NTSTATUS */
-	__u64 reserved[2];		/* must be zero */
+	__u32 pad;			/* zero */
 };
 
-/* NTVM_IOC_STATS: per-process statistics, all outputs. */
+#define NTVM_QUERY_SIZE_VER0		48
+
+/* NTVM_IOC_STATS: per-process statistics; takes no input. */
 struct ntvm_stats {
 	__u64 reserved_bytes;		/* sum of the allocations' sizes */
 	__u64 committed_bytes;
@@ -258,62 +310,71 @@ struct ntvm_stats {
 	 * mappings, less the stack guard gap and the room kept for the heap.
 	 */
 	__u64 largest_free;
-	__u64 reserved[3];		/* must be zero on input */
+	__u64 reserved[3];		/* written as zero */
 };
 
 /*
  * NTVM_IOC_GUARD: a fault hit address; was it a guard page?  For user space
- * SIGSEGV handlers (see libntvm's ntvm_guard_fault()).  The module looks at
- * the page atomically with respect to every other NT call:
+ * SIGSEGV handlers (see libntvm's ntvm_guard_fault()).  access says what
+ * the faulting instruction did.  The module looks at the page atomically
+ * with respect to every other NT call:
  *  - an armed guard page is disarmed (one-shot, spec 4.7): status
  *    STATUS_GUARD_PAGE_VIOLATION, base = the page, and NTVM_APPLY_MPROTECT
  *    with the protection the page returns to;
- *  - a committed page that is accessible now (another thread disarmed it):
- *    STATUS_SUCCESS, the access can be retried;
+ *  - a committed page whose protection now allows the access (another
+ *    thread disarmed it): STATUS_SUCCESS, the access can be retried;
  *  - anything else: STATUS_ACCESS_VIOLATION, a real fault.
  */
-struct ntvm_guard {
+#define NTVM_ACCESS_READ		0u
+#define NTVM_ACCESS_WRITE		1u
+#define NTVM_ACCESS_EXECUTE		8u
+
+struct ntvm_guard_args {
+	__u32 size;
+	__u32 flags;			/* in: zero */
 	__u64 address;			/* in */
 	__u64 base;			/* out */
+	__u32 access;			/* in: NTVM_ACCESS_* */
 	__u32 status;			/* out: NTSTATUS */
 	__u32 apply;			/* out: NTVM_APPLY_* */
 	__u32 apply_prot;		/* out: PROT_* */
-	__u32 pad;			/* must be zero */
-	__u64 reserved[2];		/* must be zero */
 };
+
+#define NTVM_GUARD_SIZE_VER0		40
 
 /*
  * NTVM_IOC_WATCH: the NT checks of NtGetWriteWatch/NtResetWriteWatch
- * (spec 5.13): [base, base + size) must lie inside one allocation made
+ * (spec 5.13): [base, base + length) must lie inside one allocation made
  * with MEM_WRITE_WATCH, else STATUS_INVALID_PARAMETER.  On success,
  * alloc_base and alloc_size describe that allocation.  The write tracking
- * itself is libntvm's (userfaultfd, NTVM_IOC_WW_SCAN or soft-dirty bits,
- * see README).
+ * itself is libntvm's (Documentation/ntvm.rst, "Write watch").
  */
-struct ntvm_watch {
+struct ntvm_watch_args {
+	__u32 size;
+	__u32 flags;			/* in: NTVM_ARGS_* */
 	__u64 base;			/* in */
-	__u64 size;			/* in */
+	__u64 length;			/* in */
 	__u64 alloc_base;		/* out */
 	__u64 alloc_size;		/* out */
 	__u32 status;			/* out: NTSTATUS */
-	__u32 pad;			/* must be zero */
-	__u64 reserved[2];		/* must be zero */
+	__u32 pad;			/* zero */
 };
+
+#define NTVM_WATCH_SIZE_VER0		48
 
 /*
  * NTVM_IOC_WW_SCAN: which pages of a range of a MEM_WRITE_WATCH allocation
  * were written, from their soft-dirty bits, and optionally reset them;
  * each page is tested and reset atomically, so no concurrent write is
- * lost.  Only where NTVM_FEATURE_WW_SCAN is advertised (kernels before
- * 6.3; later ones answer -ENOTTY, and from 6.7 on have userfaultfd's
- * WP_ASYNC and PAGEMAP_SCAN instead).  libntvm uses it for NtGetWriteWatch
- * and NtResetWriteWatch.
+ * lost.  Only on kernels before 6.3 with soft-dirty bits (the ioctls
+ * bitmask of NTVM_IOC_API says; later kernels answer -ENOTTY and have
+ * userfaultfd's WP_ASYNC and PAGEMAP_SCAN instead).
  *
- * in:  base and size, page aligned (else -EINVAL), inside one write-watch
- *      allocation (else STATUS_INVALID_PARAMETER, as NTVM_IOC_WATCH);
- *      bitmap, a user pointer to __u64 words; max_count, the most written
- *      pages to report (0: examine none); flags, NTVM_WW_RESET to reset
- *      the pages reported.
+ * in:  base and length, page aligned (else -EINVAL), inside one
+ *      write-watch allocation (else STATUS_INVALID_PARAMETER, as
+ *      NTVM_IOC_WATCH); bitmap, a user pointer to __u64 words; max_count,
+ *      the most written pages to report (0: examine none); flags,
+ *      NTVM_WW_RESET to reset the pages reported.
  * out: count, the written pages reported; scanned, the bytes of the range
  *      examined from base.  A call examines at most NTVM_WW_SCAN_MAX_PAGES
  *      pages, and stops right after the max_count-th written page: pages
@@ -321,8 +382,8 @@ struct ntvm_watch {
  *      of word i / 64) of the bitmap says whether page base + i * 4096
  *      was written; the words covering the pages examined are written,
  *      and the bitmap must have room for the words of
- *      min(size / 4096, NTVM_WW_SCAN_MAX_PAGES) pages (else -EFAULT before
- *      anything changes) when max_count is not 0.
+ *      min(length / 4096, NTVM_WW_SCAN_MAX_PAGES) pages (else -EFAULT
+ *      before anything changes) when max_count is not 0.
  *
  * Every call, max_count 0 included, also makes the mappings of the range
  * track writes again (their soft-dirty flag, which a new mapping sets,
@@ -331,35 +392,40 @@ struct ntvm_watch {
  * watched allocation.
  */
 #define NTVM_WW_RESET			0x1u
-#define NTVM_WW_FLAGS			NTVM_WW_RESET
 #define NTVM_WW_SCAN_MAX_PAGES		32768
 
-struct ntvm_ww_scan {
+struct ntvm_ww_scan_args {
+	__u32 size;
+	__u32 flags;			/* in: NTVM_WW_* */
 	__u64 base;			/* in */
-	__u64 size;			/* in */
+	__u64 length;			/* in */
 	__u64 bitmap;			/* in: user pointer to __u64[] */
 	__u64 max_count;		/* in */
 	__u64 count;			/* out */
 	__u64 scanned;			/* out */
-	__u32 flags;			/* in: NTVM_WW_* */
 	__u32 status;			/* out: NTSTATUS */
-	__u64 reserved[2];		/* must be zero */
+	__u32 pad;			/* zero */
 };
+
+#define NTVM_WW_SCAN_SIZE_VER0		64
 
 #define NTVM_IOC_TYPE		'N'
 #define NTVM_IOC_BASE_NR	0xa0
 
-#define NTVM_IOC_API		_IOWR(NTVM_IOC_TYPE, 0xa0, struct ntvm_api)
-#define NTVM_IOC_ALLOCATE	_IOWR(NTVM_IOC_TYPE, 0xa1, struct ntvm_alloc)
-#define NTVM_IOC_FREE		_IOWR(NTVM_IOC_TYPE, 0xa2, struct ntvm_free)
-#define NTVM_IOC_PROTECT	_IOWR(NTVM_IOC_TYPE, 0xa3, struct ntvm_protect)
-#define NTVM_IOC_QUERY		_IOWR(NTVM_IOC_TYPE, 0xa4, struct ntvm_query)
-#define NTVM_IOC_STATS		_IOWR(NTVM_IOC_TYPE, 0xa5, struct ntvm_stats)
-#define NTVM_IOC_GUARD		_IOWR(NTVM_IOC_TYPE, 0xa6, struct ntvm_guard)
-#define NTVM_IOC_WATCH		_IOWR(NTVM_IOC_TYPE, 0xa7, struct ntvm_watch)
+#define NTVM_IOWR_VER0(nr, size) \
+	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, (nr), (size))
+
+#define NTVM_IOC_API		NTVM_IOWR_VER0(0xa0, NTVM_API_SIZE_VER0)
+#define NTVM_IOC_ALLOCATE	NTVM_IOWR_VER0(0xa1, NTVM_ALLOC_SIZE_VER0)
+#define NTVM_IOC_FREE		NTVM_IOWR_VER0(0xa2, NTVM_FREE_SIZE_VER0)
+#define NTVM_IOC_PROTECT	NTVM_IOWR_VER0(0xa3, NTVM_PROTECT_SIZE_VER0)
+#define NTVM_IOC_QUERY		NTVM_IOWR_VER0(0xa4, NTVM_QUERY_SIZE_VER0)
+#define NTVM_IOC_STATS		_IOR(NTVM_IOC_TYPE, 0xa5, struct ntvm_stats)
+#define NTVM_IOC_GUARD		NTVM_IOWR_VER0(0xa6, NTVM_GUARD_SIZE_VER0)
+#define NTVM_IOC_WATCH		NTVM_IOWR_VER0(0xa7, NTVM_WATCH_SIZE_VER0)
 /* No argument (0): the madvise() of a MEM_RESET is done. */
 #define NTVM_IOC_RESET_DONE	_IO(NTVM_IOC_TYPE, 0xa8)
-#define NTVM_IOC_WW_SCAN	_IOWR(NTVM_IOC_TYPE, 0xa9, struct ntvm_ww_scan)
+#define NTVM_IOC_WW_SCAN	NTVM_IOWR_VER0(0xa9, NTVM_WW_SCAN_SIZE_VER0)
 
 #define NTVM_IOC_BIT(cmd)	_BITULL(_IOC_NR(cmd) - NTVM_IOC_BASE_NR)
 

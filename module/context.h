@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ntvm: the kernel side's shared definitions.
+ *
+ * The module's files, one subsystem each:
+ *   main.c      the misc device: open, release, module init and exit
+ *   ioctl.c     the ioctl frame: one function per command
+ *   notifier.c  one struct ntvm_ctx per address space: lifetime, and the
+ *               mmu notifier that sees changes made behind ntvm's back
+ *   vm.c        struct nt_vm_ops: the core's view of current->mm
+ *   place.c     NT placement: the floor, its room and the gap search
+ *   reset.c     MEM_RESET / MEM_RESET_UNDO tracking
+ *   softdirty.c NTVM_IOC_WW_SCAN (kernels before 6.3)
+ *   core/       the NT rules and state, plain C, also built in user space
+ * Documentation/ntvm.rst is the reference for the ABI and the semantics.
+ *
+ * Locking
+ * -------
+ * Lock order: ntvm_ctx.lock, then mmap_lock, then ntvm_ctx.reset_lock.
+ *  - ntvm_ctx.lock (a mutex) serialises every operation on one address
+ *    space and protects ntvm_ctx.space.  It is held across vm_mmap() and
+ *    vm_munmap(), which take mmap_lock for writing themselves, so the
+ *    module never holds mmap_lock when it calls them.  No user memory is
+ *    written while it is held: results are copied out after it is dropped,
+ *    so a slow destination cannot stall the process's other NT calls.
+ *  - mmap_lock is taken for reading, under ntvm_ctx.lock, to read VMAs
+ *    (vm.c and place.c), and for writing by NTVM_IOC_WW_SCAN (softdirty.c),
+ *    which then takes page-table locks.
+ *  - mmu-notifier callbacks run under mmap_lock or from reclaim, so none of
+ *    them takes ntvm_ctx.lock, except ->release(), which runs in
+ *    exit_mmap() before mmap_lock is taken and when no thread of the
+ *    address space is left to hold ntvm_ctx.lock.
+ *  - ntvm_ctx.reset_lock (a spinlock) protects the MEM_RESET ranges, which
+ *    ->invalidate_range_start() marks when the kernel discards their pages;
+ *    it is the innermost lock and nothing sleeps under it.
+ * The placement word (ntvm_ctx.place) and the change count
+ * (ntvm_ctx.changes) are atomics, changed under no lock.
+ */
+#ifndef NTVM_CONTEXT_H
+#define NTVM_CONTEXT_H
+
+#include <linux/atomic.h>
+#include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#include <linux/ntvm.h>
+#include "core/nt.h"
+
+/* Ranges watched for MEM_RESET_UNDO; more are merged, conservatively. */
+#define NTVM_MAX_RESETS		64
+
+struct ntvm_reset {
+	u64 lo, hi;
+	/* Until NTVM_IOC_RESET_DONE, this task's invalidations don't count. */
+	struct task_struct *arming;
+	bool lost;
+};
+
+/* Per address space NT state; see notifier.c for its lifetime. */
+struct ntvm_ctx {
+	struct mmu_notifier mn;
+	/* Serialises every operation on this address space. */
+	struct mutex lock;
+	struct nt_space space;		/* under lock */
+	/* The task running an operation under lock, or NULL. */
+	struct task_struct *op_task;
+	/* Moves on unmaps not made by an operation: see nt_vm_ops.changes. */
+	atomic64_t changes;
+	/* The operation's task is unmapping (vm_munmap()). */
+	bool op_unmaps;
+	/* The placement floor and its room: see place.c. */
+	atomic64_t place;
+	/* Protects the MEM_RESET ranges below; innermost lock. */
+	spinlock_t reset_lock;
+	unsigned int nresets;		/* under reset_lock, read without */
+	bool reset_window;		/* an arming window is open */
+	struct ntvm_reset resets[NTVM_MAX_RESETS];	/* sorted by lo */
+};
+
+/* Per open file. */
+struct ntvm_file {
+	struct mm_struct *mm;
+	struct ntvm_ctx *nc;
+	/* What the first NTVM_IOC_API on this file accepted. */
+	struct mutex api_lock;
+	bool api_done;			/* under api_lock */
+	u64 features;			/* under api_lock */
+};
+
+/* The module's version: module/Kbuild passes it, from the VERSION file. */
+#ifndef NTVM_VERSION_MAJOR
+#error "NTVM_VERSION_MAJOR is not defined: build through module/Kbuild"
+#endif
+
+static inline struct ntvm_ctx *ntvm_ctx_of(void *ctx)
+{
+	return ctx;
+}
+
+static inline void ntvm_assert_locked(void *ctx)
+{
+	lockdep_assert_held(&ntvm_ctx_of(ctx)->lock);
+}
+
+#define NTVM_MAP_ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+
+/* Leak counters, in debugfs ntvm/counters (main.c). */
+extern atomic_long_t ntvm_live_ctxs;
+extern atomic_long_t ntvm_live_allocs;
+
+/* notifier.c */
+struct ntvm_ctx *ntvm_ctx_get(struct mm_struct *mm);
+void ntvm_ctx_put(struct ntvm_ctx *nc);
+/* Highest usable address: the 47-bit window less one granule, as NT. */
+u64 ntvm_max_address(struct mm_struct *mm);
+
+/* vm.c */
+extern const struct nt_vm_ops ntvm_vm_ops;
+int ntvm_munmap(struct ntvm_ctx *nc, u64 addr, u64 len);
+
+/* place.c */
+s64 ntvm_place(u64 floor, u64 room);
+void ntvm_floor_lower(struct ntvm_ctx *nc, u64 addr, u64 end);
+void ntvm_floor_set(struct ntvm_ctx *nc, u64 f, u64 to, u64 room);
+void ntvm_floor_mapped(struct ntvm_ctx *nc, u64 addr, u64 end);
+int ntvm_vm_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr);
+u64 ntvm_vm_largest_free(void *ctx, u64 lo, u64 hi);
+
+/* reset.c */
+int ntvm_vm_reset_arm(void *ctx, u64 addr, u64 len);
+int ntvm_vm_touch(void *ctx, u64 addr, u64 len);
+bool ntvm_vm_reset_lost(void *ctx, u64 addr, u64 len);
+void ntvm_reset_close_windows(struct ntvm_ctx *nc);
+void ntvm_reset_invalidate(struct ntvm_ctx *nc,
+			   const struct mmu_notifier_range *range);
+
+/* ioctl.c */
+long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+long ntvm_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+#endif /* NTVM_CONTEXT_H */

@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ntvm: the ioctl frame.  One function per command, each in the same
+ * shape: copy the arguments in, check the ABI's rules (reserved fields,
+ * flags, sizes), read the NT variables the caller passed by pointer, take
+ * the context's lock, run the core, drop the lock, and only then write
+ * the results to user memory.  Documentation/ntvm.rst describes every
+ * command.
+ */
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "context.h"
+#include "softdirty.h"
+
+#define NTVM_VERSION_CODE						\
+	((u64)NTVM_VERSION_MAJOR << 32 | NTVM_VERSION_MINOR << 16 |	\
+	 NTVM_VERSION_PATCH)
+
+#define NTVM_IOCTLS (NTVM_IOC_BIT(NTVM_IOC_API) | NTVM_IOC_BIT(NTVM_IOC_ALLOCATE) | \
+		     NTVM_IOC_BIT(NTVM_IOC_FREE) | NTVM_IOC_BIT(NTVM_IOC_PROTECT) | \
+		     NTVM_IOC_BIT(NTVM_IOC_QUERY) | NTVM_IOC_BIT(NTVM_IOC_STATS) | \
+		     NTVM_IOC_BIT(NTVM_IOC_GUARD) | NTVM_IOC_BIT(NTVM_IOC_WATCH) | \
+		     NTVM_IOC_BIT(NTVM_IOC_RESET_DONE) | \
+		     (NTVM_HAVE_WW_SCAN ? NTVM_IOC_BIT(NTVM_IOC_WW_SCAN) : 0))
+
+/* Regions a bulk query describes per step, between two takings of the lock. */
+#define NTVM_QUERY_STEP		32
+
+/*
+ * Copy in an argument block that starts with its size (see the uapi
+ * header): older, smaller blocks read as zero-extended, newer ones must
+ * have a zero tail.  Then prove that the results can be written back
+ * before anything changes, by writing back the first and the last word of
+ * the first version's layout, where every output field lies: an operation
+ * must not change what it then cannot report.
+ */
+static int ntvm_copy_args(void *args, size_t ksize, void __user *argp,
+			  size_t ver0)
+{
+	const u32 *words = args;
+	u32 usize;
+	int ret;
+
+	if (get_user(usize, (u32 __user *)argp))
+		return -EFAULT;
+	if (usize < ver0)
+		return -EINVAL;
+	/* As clone3(): no structure will ever be larger than a page. */
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(args, ksize, argp, usize);
+	if (ret)
+		return ret;
+	if (put_user(words[0], (u32 __user *)argp) ||
+	    put_user(words[ver0 / sizeof(u32) - 1],
+		     (u32 __user *)argp + ver0 / sizeof(u32) - 1))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * The caller's NT variables.  PVOID and SIZE_T are as wide as the
+ * caller's pointers; ULONG is 4 bytes.
+ */
+static unsigned int ntvm_word_width(void)
+{
+	return in_compat_syscall() ? sizeof(u32) : sizeof(u64);
+}
+
+/* Read a variable and prove it writable by writing it back. */
+static int ntvm_var_get(u64 uptr, unsigned int width, u64 *val)
+{
+	void __user *p = u64_to_user_ptr(uptr);
+	u32 v32;
+	u64 v64;
+
+	if (!uptr)
+		return -EFAULT;
+	if (width == sizeof(u32)) {
+		if (get_user(v32, (u32 __user *)p) || put_user(v32, (u32 __user *)p))
+			return -EFAULT;
+		*val = v32;
+		return 0;
+	}
+	if (get_user(v64, (u64 __user *)p) || put_user(v64, (u64 __user *)p))
+		return -EFAULT;
+	*val = v64;
+	return 0;
+}
+
+static int ntvm_var_put(u64 uptr, unsigned int width, u64 val)
+{
+	void __user *p = u64_to_user_ptr(uptr);
+
+	if (width == sizeof(u32))
+		return put_user((u32)val, (u32 __user *)p);
+	return put_user(val, (u64 __user *)p);
+}
+
+/* The range of a variable, for NTVM_IOC_FREE's keep-out ranges. */
+static void ntvm_keep(struct nt_free_req *f, u64 addr, u64 len)
+{
+	f->keep[f->nkeep][0] = addr;
+	f->keep[f->nkeep][1] = addr + len;
+	f->nkeep++;
+}
+
+/*
+ * Every operation runs between ntvm_begin() and ntvm_end(), which also
+ * count the allocations it made or forgot, for the leak counters.
+ */
+static int ntvm_begin(struct ntvm_ctx *nc, u64 *nallocs)
+{
+	if (mutex_lock_killable(&nc->lock))
+		return -EINTR;
+	/* A MEM_RESET whose caller never said it was done: close it now. */
+	if (READ_ONCE(nc->reset_window))
+		ntvm_reset_close_windows(nc);
+	/* The operation's own unmaps don't count as changes. */
+	WRITE_ONCE(nc->op_task, current);
+	*nallocs = nc->space.nallocs;
+	return 0;
+}
+
+static void ntvm_end(struct ntvm_ctx *nc, u64 nallocs)
+{
+	lockdep_assert_held(&nc->lock);
+	WRITE_ONCE(nc->op_task, NULL);
+	atomic_long_add(nc->space.nallocs - nallocs, &ntvm_live_allocs);
+	mutex_unlock(&nc->lock);
+}
+
+/* ---- NTVM_IOC_API -------------------------------------------------------- */
+
+static long ntvm_ioc_api(struct ntvm_file *nf, void __user *argp)
+{
+	struct ntvm_api api;
+	int ret = ntvm_copy_args(&api, sizeof(api), argp, NTVM_API_SIZE_VER0);
+
+	if (ret)
+		return ret;
+	if (api.api != NTVM_API || api.flags || api.ioctls || api.version ||
+	    api.page_size || api.granularity || api.min_address ||
+	    api.max_address || (api.features & ~NTVM_FEATURES_ALL))
+		return -EINVAL;
+	/* The first handshake on a file records what its caller relies on. */
+	mutex_lock(&nf->api_lock);
+	if (!nf->api_done) {
+		nf->api_done = true;
+		nf->features = api.features;
+	} else if (nf->features != api.features) {
+		ret = -EINVAL;
+	}
+	mutex_unlock(&nf->api_lock);
+	if (ret)
+		return ret;
+
+	if (put_user((u64)NTVM_FEATURES_ALL, &((struct ntvm_api __user *)argp)->features) ||
+	    put_user((u64)NTVM_IOCTLS, &((struct ntvm_api __user *)argp)->ioctls) ||
+	    put_user((u64)NTVM_VERSION_CODE, &((struct ntvm_api __user *)argp)->version) ||
+	    put_user(NTVM_PAGE_SIZE, &((struct ntvm_api __user *)argp)->page_size) ||
+	    put_user(NTVM_GRANULARITY, &((struct ntvm_api __user *)argp)->granularity) ||
+	    put_user(NTVM_GRANULARITY, &((struct ntvm_api __user *)argp)->min_address) ||
+	    put_user(ntvm_max_address(current->mm),
+		     &((struct ntvm_api __user *)argp)->max_address))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- NTVM_IOC_ALLOCATE --------------------------------------------------- */
+
+static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
+{
+	struct ntvm_alloc_args __user *uargs = argp;
+	struct ntvm_alloc_args args;
+	unsigned int width = ntvm_word_width();
+	struct nt_alloc_req req = {};
+	u64 n;
+	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_ALLOC_SIZE_VER0);
+
+	if (ret)
+		return ret;
+	if ((args.flags & ~(NTVM_ALLOC_REQUIREMENTS | NTVM_ARGS_OTHER_PROCESS)) ||
+	    args.status || args.apply || args.base || args.region_size ||
+	    args.apply_prot || args.pad)
+		return -EINVAL;
+	if (!(args.flags & NTVM_ALLOC_REQUIREMENTS) &&
+	    (args.lowest | args.highest | args.alignment))
+		return -EINVAL;
+
+	req.zero_bits = args.zero_bits;
+	req.lowest = args.lowest;
+	req.highest = args.highest;
+	req.alignment = args.alignment;
+	req.type = args.type;
+	req.protect = args.protect;
+	req.requirements = args.flags & NTVM_ALLOC_REQUIREMENTS;
+	if (args.flags & NTVM_ARGS_OTHER_PROCESS)
+		req.bad |= NT_BAD_HANDLE;
+	if (ntvm_var_get(args.base_ptr, width, &req.base) ||
+	    ntvm_var_get(args.size_ptr, width, &req.size))
+		req.bad |= NT_BAD_POINTER;
+
+	ret = ntvm_begin(nc, &n);
+	if (ret)
+		return ret;
+	nt_allocate(&nc->space, &req);
+	ntvm_end(nc, n);
+
+	/* The variables were proven writable; the operation left them be. */
+	if (!req.status &&
+	    (ntvm_var_put(args.base_ptr, width, req.base) ||
+	     ntvm_var_put(args.size_ptr, width, req.size)))
+		req.status = NTVM_STATUS_ACCESS_VIOLATION;
+	if (put_user(req.status, &uargs->status) ||
+	    put_user(req.apply, &uargs->apply) ||
+	    put_user(req.apply_prot, &uargs->apply_prot) ||
+	    put_user(req.status ? 0 : req.base, &uargs->base) ||
+	    put_user(req.status ? 0 : req.size, &uargs->region_size))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- NTVM_IOC_FREE ------------------------------------------------------- */
+
+static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
+{
+	struct ntvm_free_args __user *uargs = argp;
+	struct ntvm_free_args args;
+	unsigned int width = ntvm_word_width();
+	struct nt_free_req req = {};
+	u64 n;
+	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_FREE_SIZE_VER0);
+
+	if (ret)
+		return ret;
+	if ((args.flags & ~NTVM_ARGS_OTHER_PROCESS) || args.status ||
+	    args.base || args.region_size)
+		return -EINVAL;
+
+	req.type = args.type;
+	if (args.flags & NTVM_ARGS_OTHER_PROCESS)
+		req.bad |= NT_BAD_HANDLE;
+	if (ntvm_var_get(args.base_ptr, width, &req.base) ||
+	    ntvm_var_get(args.size_ptr, width, &req.size))
+		req.bad |= NT_BAD_POINTER;
+	/* Where the results go must survive the operation. */
+	ntvm_keep(&req, (u64)(uintptr_t)argp, args.size);
+	ntvm_keep(&req, args.base_ptr, width);
+	ntvm_keep(&req, args.size_ptr, width);
+
+	ret = ntvm_begin(nc, &n);
+	if (ret)
+		return ret;
+	nt_free(&nc->space, &req);
+	ntvm_end(nc, n);
+
+	if (!req.status &&
+	    (ntvm_var_put(args.base_ptr, width, req.base) ||
+	     ntvm_var_put(args.size_ptr, width, req.size)))
+		req.status = NTVM_STATUS_ACCESS_VIOLATION;
+	if (put_user(req.status, &uargs->status) ||
+	    put_user(req.status ? 0 : req.base, &uargs->base) ||
+	    put_user(req.status ? 0 : req.size, &uargs->region_size))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- NTVM_IOC_PROTECT ---------------------------------------------------- */
+
+static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
+{
+	struct ntvm_protect_args __user *uargs = argp;
+	struct ntvm_protect_args args;
+	unsigned int width = ntvm_word_width();
+	struct nt_protect_req req = {};
+	u64 n, old;
+	int ret = ntvm_copy_args(&args, sizeof(args), argp,
+				 NTVM_PROTECT_SIZE_VER0);
+
+	if (ret)
+		return ret;
+	if ((args.flags & ~NTVM_ARGS_OTHER_PROCESS) || args.status ||
+	    args.base || args.region_size || args.apply || args.apply_prot ||
+	    args.old_protect || args.pad)
+		return -EINVAL;
+
+	req.protect = args.protect;
+	if (args.flags & NTVM_ARGS_OTHER_PROCESS)
+		req.bad |= NT_BAD_HANDLE;
+	if (ntvm_var_get(args.base_ptr, width, &req.base) ||
+	    ntvm_var_get(args.size_ptr, width, &req.size) ||
+	    ntvm_var_get(args.old_protect_ptr, sizeof(u32), &old))
+		req.bad |= NT_BAD_POINTER;
+
+	ret = ntvm_begin(nc, &n);
+	if (ret)
+		return ret;
+	nt_protect(&nc->space, &req);
+	ntvm_end(nc, n);
+
+	if (!req.status &&
+	    (ntvm_var_put(args.base_ptr, width, req.base) ||
+	     ntvm_var_put(args.size_ptr, width, req.size))) {
+		req.status = NTVM_STATUS_ACCESS_VIOLATION;
+		req.apply = 0;
+	}
+	if (req.old_protect_set)
+		ntvm_var_put(args.old_protect_ptr, sizeof(u32), req.old_protect);
+	if (put_user(req.status, &uargs->status) ||
+	    put_user(req.apply, &uargs->apply) ||
+	    put_user(req.apply_prot, &uargs->apply_prot) ||
+	    put_user(req.old_protect_set ? req.old_protect : 0,
+		     &uargs->old_protect) ||
+	    put_user(req.status ? 0 : req.base, &uargs->base) ||
+	    put_user(req.status ? 0 : req.size, &uargs->region_size))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- NTVM_IOC_QUERY ------------------------------------------------------ */
+
+static void ntvm_region_out(const struct nt_region *r, struct ntvm_region *u)
+{
+	*u = (struct ntvm_region){
+		.base = r->base,
+		.allocation_base = r->allocation_base,
+		.size = r->size,
+		.allocation_protect = r->allocation_protect,
+		.state = r->state,
+		.protect = r->protect,
+		.type = r->type,
+		.flags = r->flags,
+	};
+}
+
+/* Copy n regions out, region_size bytes apart, the unknown tail zeroed. */
+static int ntvm_regions_out(const struct nt_region *r, u32 n, u8 __user *out,
+			    u32 region_size)
+{
+	struct ntvm_region u;
+	u32 i;
+
+	for (i = 0; i < n; i++, out += region_size) {
+		ntvm_region_out(&r[i], &u);
+		if (copy_to_user(out, &u, sizeof(u)))
+			return -EFAULT;
+		if (region_size > sizeof(u) &&
+		    clear_user(out + sizeof(u), region_size - sizeof(u)))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * A single query describes one region from the stack; a bulk one takes
+ * the lock once per NTVM_QUERY_STEP regions and copies each step out after
+ * dropping it.
+ */
+static long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
+{
+	struct ntvm_query_args __user *uargs = argp;
+	struct ntvm_query_args args;
+	struct nt_region one, *buf = &one;
+	struct nt_query_req req = {};
+	u8 __user *out;
+	u32 done = 0, cap = 1, step;
+	u64 n;
+	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_QUERY_SIZE_VER0);
+
+	if (ret)
+		return ret;
+	if ((args.flags & ~NTVM_ARGS_OTHER_PROCESS) || args.status ||
+	    args.pad || !args.count || args.region_size < NTVM_REGION_SIZE_VER0 ||
+	    args.region_size % sizeof(u64))
+		return -EINVAL;
+	/* end 0 is one region; the core applies that default. */
+	if (args.end && args.end <= args.address)
+		return -EINVAL;
+	out = u64_to_user_ptr(args.regions);
+	if (!access_ok(out, (u64)args.count * args.region_size))
+		return -EFAULT;
+	if (args.count > 1) {
+		cap = min_t(u32, args.count, NTVM_QUERY_STEP);
+		buf = kmalloc_array(cap, sizeof(*buf), GFP_KERNEL_ACCOUNT);
+		if (!buf)
+			return -ENOMEM;
+	}
+
+	req.address = args.address;
+	req.end = args.end;
+	if (args.flags & NTVM_ARGS_OTHER_PROCESS)
+		req.bad |= NT_BAD_HANDLE;
+	do {
+		step = min(args.count - done, cap);
+		ret = ntvm_begin(nc, &n);
+		if (ret)
+			break;
+		/* A query forgets allocations it finds unmapped. */
+		nt_query(&nc->space, &req, buf, &step);
+		ntvm_end(nc, n);
+		if (req.status)
+			break;
+		ret = ntvm_regions_out(buf, step, out + (u64)done * args.region_size,
+				       args.region_size);
+		if (ret)
+			break;
+		done += step;
+		if (!step)
+			break;
+		req.address = buf[step - 1].base + buf[step - 1].size;
+	} while (done < args.count && args.end && req.address < args.end &&
+		 req.address <= nc->space.max_addr);
+	if (buf != &one)
+		kfree(buf);
+	/* Interrupted after some steps: report what was described. */
+	if (ret && !done)
+		return ret;
+	if (put_user(done ? NTVM_STATUS_SUCCESS : req.status, &uargs->status) ||
+	    put_user(done, &uargs->count))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- NTVM_IOC_STATS ------------------------------------------------------ */
+
+static long ntvm_ioc_stats(struct ntvm_ctx *nc, void __user *argp)
+{
+	struct nt_stats st;
+	struct ntvm_stats out = {};
+
+	if (mutex_lock_killable(&nc->lock))
+		return -EINTR;
+	nt_get_stats(&nc->space, &st);
+	mutex_unlock(&nc->lock);
+	out.reserved_bytes = st.reserved_bytes;
+	out.committed_bytes = st.committed_bytes;
+	out.allocations = st.allocations;
+	out.granularity_waste = st.granularity_waste;
+	out.largest_free = st.largest_free;
+	return copy_to_user(argp, &out, sizeof(out)) ? -EFAULT : 0;
+}
+
+/* ---- NTVM_IOC_GUARD ------------------------------------------------------ */
+
+static long ntvm_ioc_guard(struct ntvm_ctx *nc, void __user *argp)
+{
+	struct ntvm_guard_args __user *uargs = argp;
+	struct ntvm_guard_args args;
+	struct nt_guard_req req = {};
+	u64 n;
+	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_GUARD_SIZE_VER0);
+
+	if (ret)
+		return ret;
+	if (args.flags || args.base || args.status || args.apply ||
+	    args.apply_prot ||
+	    (args.access != NTVM_ACCESS_READ && args.access != NTVM_ACCESS_WRITE &&
+	     args.access != NTVM_ACCESS_EXECUTE))
+		return -EINVAL;
+	req.address = args.address;
+	req.access = args.access;
+
+	ret = ntvm_begin(nc, &n);
+	if (ret)
+		return ret;
+	nt_guard_hit(&nc->space, &req);
+	ntvm_end(nc, n);
+
+	if (put_user(req.base, &uargs->base) ||
+	    put_user(req.status, &uargs->status) ||
+	    put_user(req.apply, &uargs->apply) ||
+	    put_user(req.apply_prot, &uargs->apply_prot))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- NTVM_IOC_WATCH ------------------------------------------------------ */
+
+static long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
+{
+	struct ntvm_watch_args __user *uargs = argp;
+	struct ntvm_watch_args args;
+	struct nt_watch_req req = {};
+	u64 n;
+	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_WATCH_SIZE_VER0);
+
+	if (ret)
+		return ret;
+	if (args.flags || args.alloc_base || args.alloc_size || args.status ||
+	    args.pad)
+		return -EINVAL;
+	req.base = args.base;
+	req.length = args.length;
+
+	ret = ntvm_begin(nc, &n);
+	if (ret)
+		return ret;
+	nt_watch_check(&nc->space, &req);
+	ntvm_end(nc, n);
+
+	if (put_user(req.status ? 0 : req.alloc_base, &uargs->alloc_base) ||
+	    put_user(req.status ? 0 : req.alloc_size, &uargs->alloc_size) ||
+	    put_user(req.status, &uargs->status))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- NTVM_IOC_WW_SCAN ---------------------------------------------------- */
+
+static long ntvm_ioc_ww_scan(struct ntvm_ctx *nc, void __user *argp)
+{
+	struct ntvm_ww_scan_args __user *uargs = argp;
+	struct ntvm_ww_scan_args args;
+	u64 *bitmap = NULL, n, words;
+	int ret = ntvm_copy_args(&args, sizeof(args), argp,
+				 NTVM_WW_SCAN_SIZE_VER0);
+
+	if (ret)
+		return ret;
+	if (!ntvm_ww_scan_valid(&args))
+		return -EINVAL;
+
+	ret = ntvm_begin(nc, &n);
+	if (ret)
+		return ret;
+	ret = ntvm_ww_scan(&nc->space, &args, &bitmap);
+	ntvm_end(nc, n);
+	if (ret)
+		return ret;
+
+	/*
+	 * The words were cleared before the scan, which proved them
+	 * writable: only a concurrent munmap() of the bitmap can make this
+	 * fail, and then the caller learns of it.
+	 */
+	if (bitmap) {
+		words = DIV_ROUND_UP(args.scanned >> PAGE_SHIFT, 64);
+		ret = copy_to_user(u64_to_user_ptr(args.bitmap), bitmap,
+				   words * sizeof(u64)) ? -EFAULT : 0;
+		kfree(bitmap);
+		if (ret)
+			return ret;
+	}
+	if (put_user(args.count, &uargs->count) ||
+	    put_user(args.scanned, &uargs->scanned) ||
+	    put_user(args.status, &uargs->status))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- NTVM_IOC_RESET_DONE ------------------------------------------------- */
+
+static long ntvm_ioc_reset_done(struct ntvm_ctx *nc, unsigned long arg)
+{
+	if (arg)
+		return -EINVAL;
+	ntvm_reset_close_windows(nc);
+	return 0;
+}
+
+long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct ntvm_file *nf = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	if (current->mm != nf->mm)
+		return -EPERM;
+
+	switch (cmd) {
+	case NTVM_IOC_API:
+		return ntvm_ioc_api(nf, argp);
+	case NTVM_IOC_ALLOCATE:
+		return ntvm_ioc_allocate(nf->nc, argp);
+	case NTVM_IOC_FREE:
+		return ntvm_ioc_free(nf->nc, argp);
+	case NTVM_IOC_PROTECT:
+		return ntvm_ioc_protect(nf->nc, argp);
+	case NTVM_IOC_QUERY:
+		return ntvm_ioc_query(nf->nc, argp);
+	case NTVM_IOC_STATS:
+		return ntvm_ioc_stats(nf->nc, argp);
+	case NTVM_IOC_GUARD:
+		return ntvm_ioc_guard(nf->nc, argp);
+	case NTVM_IOC_WATCH:
+		return ntvm_ioc_watch(nf->nc, argp);
+	case NTVM_IOC_WW_SCAN:
+		if (!NTVM_HAVE_WW_SCAN)
+			return -ENOTTY;
+		return ntvm_ioc_ww_scan(nf->nc, argp);
+	case NTVM_IOC_RESET_DONE:
+		return ntvm_ioc_reset_done(nf->nc, arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+#ifdef CONFIG_COMPAT
+/*
+ * 32-bit callers share the structures' layout; their NT variables are 4
+ * bytes wide (ntvm_word_width()).  x32 callers are refused rather than
+ * half-supported: nothing tests them, and Debian disables x32 by default.
+ */
+long ntvm_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+#ifdef CONFIG_X86_X32_ABI
+	if (in_x32_syscall())
+		return -EOPNOTSUPP;
+#endif
+	return ntvm_ioctl(file, cmd, (unsigned long)compat_ptr(arg));
+}
+#endif
