@@ -97,6 +97,7 @@ install: install-module install-lib install-tools install-dist install-man
 
 install-lib: lib
 	$(MAKE) -C userlib install $(LIBVARS)
+	$(if $(DESTDIR),@:,-ldconfig)
 
 install-tools: tools
 	$(if $(TOOLS),install -d $(DESTDIR)$(BINDIR) && install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)/,@:)

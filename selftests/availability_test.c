@@ -121,6 +121,16 @@ TEST(unavailable)
 	EXPECT_EQ(0, gran);
 	EXPECT_EQ(STATUS_NOT_SUPPORTED, NtResetWriteWatch(NtCurrentProcess(), base, 0x10000));
 
+	/* The module checks NT's arguments: without it, even bad ones. */
+	base = NULL;
+	EXPECT_EQ(STATUS_NOT_SUPPORTED,
+		  NtAllocateVirtualMemory((HANDLE)(intptr_t)1, &base, 0, &size,
+					  MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(NULL, base);
+	EXPECT_EQ(STATUS_NOT_SUPPORTED,
+		  NtFreeVirtualMemory(NtCurrentProcess(), &base, &size, 0x1234));
+	base = (PVOID)0x10000000;
+
 	/* Win32: failure and ERROR_NOT_SUPPORTED. */
 	SetLastError(0);
 	EXPECT_EQ(NULL, VirtualAlloc(NULL, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
