@@ -595,6 +595,8 @@ int ntvm_write_watch_mode(void);
  * ==== Issue 11: the rest of the NT memory API (userlib/memapi.c) ====
  * Kept apart from the declarations above; see README's API table.
  */
+/* The NT types are winternl.h's (Wine's; MinGW has none). */
+#if !defined(__WINE_WINTERNL_H)
 #define MemoryWorkingSetInformation		((MEMORY_INFORMATION_CLASS)1)
 #define MemoryMappedFilenameInformation		((MEMORY_INFORMATION_CLASS)2)
 #define MemoryRegionInformation			((MEMORY_INFORMATION_CLASS)3)
@@ -651,13 +653,35 @@ typedef union _MEMORY_WORKING_SET_EX_BLOCK {
 		ULONG_PTR Bad : 1;
 		ULONG_PTR ReservedUlong : 32;
 	} Invalid;
-} MEMORY_WORKING_SET_EX_BLOCK, PSAPI_WORKING_SET_EX_BLOCK;
+} MEMORY_WORKING_SET_EX_BLOCK;
 
 typedef struct _MEMORY_WORKING_SET_EX_INFORMATION {
 	PVOID VirtualAddress;
 	MEMORY_WORKING_SET_EX_BLOCK VirtualAttributes;
-} MEMORY_WORKING_SET_EX_INFORMATION, PSAPI_WORKING_SET_EX_INFORMATION,
-  *PPSAPI_WORKING_SET_EX_INFORMATION;
+} MEMORY_WORKING_SET_EX_INFORMATION;
+
+/* NtSetInformationVirtualMemory / PrefetchVirtualMemory. */
+typedef enum _VIRTUAL_MEMORY_INFORMATION_CLASS {
+	VmPrefetchInformation = 0,
+	VmPagePriorityInformation,
+	VmCfgCallTargetInformation,
+	VmPageDirtyStateInformation,
+} VIRTUAL_MEMORY_INFORMATION_CLASS;
+
+typedef struct _MEMORY_RANGE_ENTRY {
+	PVOID VirtualAddress;
+	SIZE_T NumberOfBytes;
+} MEMORY_RANGE_ENTRY, *PMEMORY_RANGE_ENTRY;
+#endif /* !__WINE_WINTERNL_H */
+
+/*
+ * The Win32 types are windows.h's (memoryapi.h, psapi.h): with Windows'
+ * headers the Win32 functions are theirs too (NTVM_NO_WIN32).
+ */
+#ifndef NTVM_NO_WIN32
+typedef MEMORY_WORKING_SET_EX_BLOCK PSAPI_WORKING_SET_EX_BLOCK;
+typedef MEMORY_WORKING_SET_EX_INFORMATION PSAPI_WORKING_SET_EX_INFORMATION,
+	*PPSAPI_WORKING_SET_EX_INFORMATION;
 
 /* Win32: QueryVirtualMemoryInformation's class and structure. */
 typedef enum WIN32_MEMORY_INFORMATION_CLASS {
@@ -683,19 +707,7 @@ typedef struct WIN32_MEMORY_REGION_INFORMATION {
 	SIZE_T CommitSize;
 } WIN32_MEMORY_REGION_INFORMATION;
 
-/* NtSetInformationVirtualMemory / PrefetchVirtualMemory. */
-typedef enum _VIRTUAL_MEMORY_INFORMATION_CLASS {
-	VmPrefetchInformation = 0,
-	VmPagePriorityInformation,
-	VmCfgCallTargetInformation,
-	VmPageDirtyStateInformation,
-} VIRTUAL_MEMORY_INFORMATION_CLASS;
-
-typedef struct _MEMORY_RANGE_ENTRY {
-	PVOID VirtualAddress;
-	SIZE_T NumberOfBytes;
-} MEMORY_RANGE_ENTRY, *PMEMORY_RANGE_ENTRY,
-  WIN32_MEMORY_RANGE_ENTRY, *PWIN32_MEMORY_RANGE_ENTRY;
+typedef MEMORY_RANGE_ENTRY WIN32_MEMORY_RANGE_ENTRY, *PWIN32_MEMORY_RANGE_ENTRY;
 
 /* OfferVirtualMemory's priorities. */
 typedef enum OFFER_PRIORITY {
@@ -704,18 +716,32 @@ typedef enum OFFER_PRIORITY {
 	VmOfferPriorityBelowNormal,
 	VmOfferPriorityNormal,
 } OFFER_PRIORITY;
+#endif /* !NTVM_NO_WIN32 */
 
 /* NtLockVirtualMemory's MapType. */
+#ifndef MAP_PROCESS
 #define MAP_PROCESS			1
 #define MAP_SYSTEM			2
+#endif
 
+#ifndef NUMA_NO_PREFERRED_NODE
 #define NUMA_NO_PREFERRED_NODE		((DWORD)-1)
+#endif
 
+#ifndef STATUS_WORKING_SET_QUOTA
 #define STATUS_WORKING_SET_QUOTA	((NTSTATUS)0xC00000A1)
+#endif
+#ifndef ERROR_BUSY
 #define ERROR_BUSY			170
+#endif
+#ifndef ERROR_NOT_LOCKED
 #define ERROR_NOT_LOCKED		158
+#endif
+#ifndef ERROR_WORKING_SET_QUOTA
 #define ERROR_WORKING_SET_QUOTA		1453
+#endif
 
+#ifndef NTVM_NO_NT
 NTSTATUS NtLockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
 			     ULONG map_type);
 NTSTATUS NtUnlockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
@@ -726,6 +752,7 @@ NTSTATUS NtSetInformationVirtualMemory(HANDLE process,
 				       VIRTUAL_MEMORY_INFORMATION_CLASS info_class,
 				       ULONG_PTR count, PMEMORY_RANGE_ENTRY entries,
 				       PVOID info, ULONG length);
+#endif /* !NTVM_NO_NT */
 
 #ifndef NTVM_NO_WIN32
 #define GetCurrentProcess() ((HANDLE)(intptr_t)-1)
