@@ -130,6 +130,10 @@ struct nt_alloc {
 #define NT_ATTR_NOCACHE		NTVM_PAGE_NOCACHE	/* sticky cache bits */
 #define NT_ATTR_WRITECOMBINE	NTVM_PAGE_WRITECOMBINE
 #define NT_ATTR_WRITE_WATCH	0x10000
+/* A placeholder not replaced: reserved, PAGE_NOACCESS, splits and merges. */
+#define NT_ATTR_PLACEHOLDER	0x20000
+/* Made by replacing a placeholder: can go back to one (spec 6.5.5). */
+#define NT_ATTR_FROM_PLACEHOLDER 0x40000
 
 /* Freed allocations kept for reuse, per address space. */
 #define NT_SPARE_ALLOCS		8

@@ -618,11 +618,36 @@ static bool overlap_live(struct nt_space *s, u64 lo, u64 hi,
 		     NTVM_MEM_WRITE_WATCH | NTVM_MEM_PHYSICAL | \
 		     NTVM_MEM_LARGE_PAGES)
 
-/* Allocation-type rules, in ReactOS's (Windows-like) order, spec 1.4. */
-static u32 check_alloc_type(u32 type)
+#define PLACEHOLDER_TYPES (NTVM_MEM_RESERVE_PLACEHOLDER | \
+			   NTVM_MEM_REPLACE_PLACEHOLDER)
+
+/*
+ * The placeholder types (spec 6.1, 6.5): only NtAllocateVirtualMemoryEx
+ * takes them; MEM_RESERVE_PLACEHOLDER goes with MEM_RESERVE (and
+ * MEM_TOP_DOWN) only, MEM_REPLACE_PLACEHOLDER with MEM_RESERVE and
+ * optionally MEM_COMMIT and MEM_WRITE_WATCH.
+ */
+static u32 check_placeholder_type(u32 type, bool ex)
 {
-	if (type & (NTVM_MEM_RESERVE_PLACEHOLDER | NTVM_MEM_REPLACE_PLACEHOLDER))
+	u32 rest = type & ~PLACEHOLDER_TYPES;
+
+	if (!ex || !(type & NTVM_MEM_RESERVE))
 		return NTVM_STATUS_INVALID_PARAMETER;
+	if ((type & PLACEHOLDER_TYPES) == PLACEHOLDER_TYPES)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (type & NTVM_MEM_RESERVE_PLACEHOLDER)
+		return rest & ~(NTVM_MEM_RESERVE | NTVM_MEM_TOP_DOWN) ?
+		       NTVM_STATUS_INVALID_PARAMETER : NTVM_STATUS_SUCCESS;
+	return rest & ~(NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+			NTVM_MEM_WRITE_WATCH | NTVM_MEM_TOP_DOWN) ?
+	       NTVM_STATUS_INVALID_PARAMETER : NTVM_STATUS_SUCCESS;
+}
+
+/* Allocation-type rules, in ReactOS's (Windows-like) order, spec 1.4. */
+static u32 check_alloc_type(u32 type, bool ex)
+{
+	if (type & PLACEHOLDER_TYPES)
+		return check_placeholder_type(type, ex);
 	if (type & ~ALLOC_TYPES)
 		return NTVM_STATUS_INVALID_PARAMETER_5;
 	if (!(type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | NTVM_MEM_RESET |
@@ -868,6 +893,8 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 	a->attrs = in->protect & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE);
 	if (in->type & NTVM_MEM_WRITE_WATCH)
 		a->attrs |= NT_ATTR_WRITE_WATCH;
+	if (in->type & NTVM_MEM_RESERVE_PLACEHOLDER)
+		a->attrs |= NT_ATTR_PLACEHOLDER;
 	if (commit) {
 		a->runs[0].flags = NT_RUN_COMMITTED;
 		if (in->protect & NTVM_PAGE_GUARD) {
@@ -894,7 +921,55 @@ static struct nt_alloc *range_alloc(struct nt_space *s,
 	*lo = nt_page_down(in->base);
 	*hi = nt_round_up(in->base + in->size, PAGE);
 	a = find_live(s, *lo, *hi);
+	/* A placeholder can only be replaced (spec 6.5.3). */
+	if (a && (a->attrs & NT_ATTR_PLACEHOLDER))
+		return NULL;
 	return a && *hi <= a->base + a->size ? a : NULL;
+}
+
+/*
+ * MEM_RESERVE | MEM_REPLACE_PLACEHOLDER (spec 6.5): base and size must be
+ * exactly a free placeholder, which becomes a private allocation in place;
+ * the range is never free in between.  Statuses as Wine's map_view().
+ */
+static u32 nt_replace(struct nt_space *s, struct ntvm_alloc *in)
+{
+	bool commit = in->type & NTVM_MEM_COMMIT;
+	u64 lo = nt_page_down(in->base);
+	u64 hi = nt_round_up(in->base + in->size, PAGE);
+	struct nt_alloc *a;
+	int err;
+
+	a = lo ? find_alloc(s, lo) : NULL;
+	if (!a)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->base != lo || a->size != hi - lo)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	if (!(a->attrs & NT_ATTR_PLACEHOLDER))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (!alloc_sync(s, a, lo, hi))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (commit) {
+		/* MAP_FIXED over the placeholder's own reservation. */
+		err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_COMMIT,
+				  nt_to_lprot(in->protect));
+		if (err)
+			return map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+		a->runs[0].flags = NT_RUN_COMMITTED;
+		if (in->protect & NTVM_PAGE_GUARD) {
+			a->runs[0].flags |= NT_RUN_GUARD;
+			a->runs[0].gprot = in->protect & 0xff;
+		}
+		s->committed_bytes += hi - lo;
+	}
+	a->alloc_protect = in->protect;
+	a->attrs = (in->protect & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE)) |
+		   NT_ATTR_FROM_PLACEHOLDER;
+	if (in->type & NTVM_MEM_WRITE_WATCH)
+		a->attrs |= NT_ATTR_WRITE_WATCH;
+	in->base = lo;
+	in->size = hi - lo;
+	return NTVM_STATUS_SUCCESS;
 }
 
 /* MEM_COMMIT inside an existing allocation. */
@@ -971,9 +1046,13 @@ void ntvm_allocate(struct nt_space *s, struct ntvm_alloc *a)
 	a->apply_prot = 0;
 	st = nt_zero_bits_limit(a->zero_bits, &limit);
 	if (!st)
-		st = check_alloc_type(type);
+		st = check_alloc_type(type, a->flags & NTVM_ALLOC_EX);
 	if (!st)
 		st = nt_check_protect(a->protect);
+	/* Spec 6.1.2: a placeholder is PAGE_NOACCESS. */
+	if (!st && (type & NTVM_MEM_RESERVE_PLACEHOLDER) &&
+	    a->protect != NTVM_PAGE_NOACCESS)
+		st = NTVM_STATUS_INVALID_PARAMETER;
 	if (!st && (type & NTVM_MEM_LARGE_PAGES))
 		st = NTVM_STATUS_PRIVILEGE_NOT_HELD;
 	if (!st && (type & NTVM_MEM_PHYSICAL))
@@ -991,6 +1070,8 @@ void ntvm_allocate(struct nt_space *s, struct ntvm_alloc *a)
 		st = nt_reset(s, a);
 	else if (type & NTVM_MEM_RESET_UNDO)
 		st = nt_reset_undo(s, a);
+	else if (type & NTVM_MEM_REPLACE_PLACEHOLDER)
+		st = nt_replace(s, a);
 	else if ((type & NTVM_MEM_RESERVE) || !a->base)
 		st = nt_reserve(s, a, limit);
 	else
@@ -1105,20 +1186,205 @@ static u32 decommit_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi
 	return NTVM_STATUS_SUCCESS;
 }
 
+/* ---- Placeholders: split, coalesce, back from a replacement ------------- */
+
+/* A node with room for the runs of any piece of a. */
+static struct nt_alloc *piece_new(struct nt_space *s, const struct nt_alloc *a)
+{
+	struct nt_alloc *t = alloc_new(s);
+
+	if (t && !runs_reserve(t, a->nruns)) {
+		alloc_free(s, t);
+		t = NULL;
+	}
+	return t;
+}
+
+/*
+ * Split a at off (0 < off < size): [off, size) moves to t, a node from
+ * piece_new(), which becomes an allocation of its own.  Cannot fail.
+ */
+static void alloc_split(struct nt_space *s, struct nt_alloc *a, u64 off,
+			struct nt_alloc *t)
+{
+	u32 i = run_index(a, off), n = a->nruns - i, k;
+	struct avl_slot slot;
+
+	memcpy(t->runs, &a->runs[i], n * sizeof(*t->runs));
+	t->nruns = n;
+	for (k = 0; k < n; k++)
+		t->runs[k].off = k ? t->runs[k].off - off : 0;
+	t->base = a->base + off;
+	t->size = a->size - off;
+	t->alloc_protect = a->alloc_protect;
+	t->attrs = a->attrs;
+	t->checked = a->checked;
+	a->nruns = run_index(a, off - 1) + 1;
+	/* space_insert() counts t's share again. */
+	s->reserved_bytes -= t->size;
+	s->committed_bytes -= runs_committed(t, 0, t->size);
+	s->waste -= alloc_waste(a->size);
+	a->size = off;
+	s->waste += alloc_waste(a->size);
+	avl_find_slot(s, t->base, &slot);
+	space_insert(s, t, &slot);
+}
+
+/*
+ * MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER (spec 6.3, 6.5.5, 6.5.6): split a
+ * free placeholder at page granularity, or turn [lo, hi) of an allocation
+ * that replaced a placeholder back into one.
+ */
+static u32 nt_preserve(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
+{
+	struct nt_alloc *mid = NULL, *tail = NULL;
+	u64 off = lo - a->base, end = hi - a->base, committed;
+	int err;
+
+	if (a->attrs & NT_ATTR_PLACEHOLDER) {
+		/* Nothing to split off (spec 6.3.3). */
+		if (!off && end == a->size)
+			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	} else if (!(a->attrs & NT_ATTR_FROM_PLACEHOLDER)) {
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	}
+	if (off) {
+		mid = piece_new(s, a);
+		if (!mid)
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	}
+	if (end < a->size) {
+		tail = piece_new(s, a);
+		if (!tail) {
+			if (mid)
+				alloc_free(s, mid);
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		}
+	}
+	committed = runs_committed(a, off, end);
+	if (committed) {
+		/* The contents go: a placeholder holds no pages. */
+		err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_DECOMMIT, 0);
+		if (err) {
+			if (mid)
+				alloc_free(s, mid);
+			if (tail)
+				alloc_free(s, tail);
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		}
+	}
+	if (tail)
+		alloc_split(s, a, end, tail);
+	if (mid)
+		alloc_split(s, a, off, mid);
+	else
+		mid = a;
+	if (!(mid->attrs & NT_ATTR_PLACEHOLDER)) {
+		s->committed_bytes -= committed;
+		mid->nruns = 1;
+		mid->runs[0].flags = 0;
+		mid->runs[0].gprot = 0;
+		mid->alloc_protect = NTVM_PAGE_NOACCESS;
+		mid->attrs = NT_ATTR_PLACEHOLDER;
+	}
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* The free placeholder starting at addr, or NULL. */
+static struct nt_alloc *placeholder_at(struct nt_space *s, u64 addr)
+{
+	struct nt_alloc *a = alloc_ending_above(s, addr);
+
+	if (!a || a->base != addr || !(a->attrs & NT_ATTR_PLACEHOLDER))
+		return NULL;
+	return a;
+}
+
+/*
+ * MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS (spec 6.4): [lo, hi) must be
+ * exactly two or more adjacent free placeholders, from one reservation or
+ * several (6.4.5).  The mappings are all PROT_NONE reservations already:
+ * only the bookkeeping changes.
+ */
+static u32 nt_coalesce(struct nt_space *s, u64 lo, u64 hi)
+{
+	struct nt_alloc *a, *p;
+	u64 at, size, checked;
+	u32 n = 0;
+
+	a = placeholder_at(s, lo);
+	checked = a ? a->checked : 0;
+	for (at = lo, p = a; p && at < hi; p = placeholder_at(s, at)) {
+		if (p->checked != checked)
+			checked = (u64)-1;
+		at += p->size;
+		n++;
+	}
+	if (!a || at != hi || n < 2)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	/* Pieces unmapped behind ntvm's back are holes: nothing merges. */
+	for (at = lo; at < hi; at += p->size) {
+		p = placeholder_at(s, at);
+		if (!alloc_sync(s, p, p->base, p->base + p->size))
+			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	}
+	s->waste -= alloc_waste(a->size);
+	while (a->size < hi - lo) {
+		p = placeholder_at(s, a->base + a->size);
+		size = p->size;
+		space_remove(s, p);
+		s->reserved_bytes += size;
+		a->size += size;
+	}
+	s->waste += alloc_waste(a->size);
+	a->checked = checked;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* The two placeholder free types; *f is checked for the range already. */
+static u32 nt_free_placeholder(struct nt_space *s, struct ntvm_free *f)
+{
+	u64 lo = nt_page_down(f->base);
+	u64 hi = nt_round_up(f->base + f->size, PAGE);
+	struct nt_alloc *a;
+	u32 st;
+
+	if (f->type & NTVM_MEM_COALESCE_PLACEHOLDERS) {
+		st = nt_coalesce(s, lo, hi);
+	} else {
+		a = find_alloc(s, lo);
+		if (!a)
+			return NTVM_STATUS_MEMORY_NOT_ALLOCATED;
+		if (hi > a->base + a->size)
+			return NTVM_STATUS_UNABLE_TO_FREE_VM;
+		if (!alloc_sync(s, a, lo, hi))
+			return NTVM_STATUS_MEMORY_NOT_ALLOCATED;
+		st = nt_preserve(s, a, lo, hi);
+	}
+	if (!st) {
+		f->base = lo;
+		f->size = hi - lo;
+	}
+	return st;
+}
+
 void ntvm_free(struct nt_space *s, struct ntvm_free *f)
 {
 	u64 lo, hi;
 	struct nt_alloc *a;
 	u32 st;
 
-	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER)) {
-		/* ntvm has no placeholders: spec 2.13. */
-		st = f->size ? NTVM_STATUS_CONFLICTING_ADDRESSES :
-			       NTVM_STATUS_INVALID_PARAMETER_3;
-		goto out;
-	}
-	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS)) {
-		st = NTVM_STATUS_CONFLICTING_ADDRESSES;
+	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER) ||
+	    f->type == (NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS)) {
+		/* Spec 6.3.3, 6.4.2: size 0 is refused first. */
+		if (!f->size)
+			st = NTVM_STATUS_INVALID_PARAMETER_3;
+		else if (f->base > s->max_addr)
+			st = NTVM_STATUS_INVALID_PARAMETER_2;
+		else if (f->size > s->max_addr - f->base + 1)
+			st = NTVM_STATUS_INVALID_PARAMETER_3;
+		else
+			st = nt_free_placeholder(s, f);
 		goto out;
 	}
 	if (f->type != NTVM_MEM_RELEASE && f->type != NTVM_MEM_DECOMMIT) {

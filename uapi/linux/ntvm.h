@@ -124,7 +124,8 @@
 #define NTVM_FEATURE_WATCH		_BITULL(7)	/* NTVM_IOC_WATCH */
 #define NTVM_FEATURE_RESET_UNDO		_BITULL(8)	/* MEM_RESET_UNDO */
 #define NTVM_FEATURE_WW_SCAN		_BITULL(9)	/* NTVM_IOC_WW_SCAN */
-#define NTVM_FEATURES_ALL		(_BITULL(10) - 1)
+#define NTVM_FEATURE_PLACEHOLDER	_BITULL(10)	/* placeholders */
+#define NTVM_FEATURES_ALL		(_BITULL(11) - 1)
 
 struct ntvm_api {
 	__u64 api;
@@ -159,7 +160,12 @@ struct ntvm_api {
  * then reads back as if the change had not been asked for.
  */
 #define NTVM_ALLOC_REQUIREMENTS		0x1u
-#define NTVM_ALLOC_FLAGS		NTVM_ALLOC_REQUIREMENTS
+/*
+ * The call is NtAllocateVirtualMemoryEx: only it takes the placeholder
+ * types (MEM_RESERVE_PLACEHOLDER, MEM_REPLACE_PLACEHOLDER; spec 6.1.2).
+ */
+#define NTVM_ALLOC_EX			0x2u
+#define NTVM_ALLOC_FLAGS		(NTVM_ALLOC_REQUIREMENTS | NTVM_ALLOC_EX)
 
 #define NTVM_APPLY_MPROTECT		0x1u
 #define NTVM_APPLY_MADV_FREE		0x2u
