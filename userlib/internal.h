@@ -29,6 +29,12 @@ static inline int ntvm_ww_wants_alloc(__u32 type)
 	       (ntvm_ww_allocs && (type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE)));
 }
 
+/*
+ * section.c: MemExtendedParameterAttributeFlags, shared by
+ * NtAllocateVirtualMemoryEx and NtMapViewOfSectionEx.
+ */
+NTSTATUS ntvm_ext_attribute_flags(DWORD64 flags);
+
 void ntvm_ww_allocated(const struct ntvm_alloc *a);
 void ntvm_ww_freed(const struct ntvm_free *f);
 void ntvm_ww_forget(void);		/* in a forked child */

@@ -231,7 +231,8 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 					       MEM_EXTENDED_PARAMETER *params,
 					       ULONG count)
 {
-	struct ntvm_alloc a = { .type = type, .protect = protect };
+	struct ntvm_alloc a = { .type = type, .protect = protect,
+				.flags = NTVM_ALLOC_EX };
 	MEM_ADDRESS_REQUIREMENTS *req;
 	unsigned int seen = 0, t;
 	NTSTATUS st = check_process(process);
@@ -259,6 +260,11 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 			break;
 		case MemExtendedParameterNumaNode:
 			/* One node: any node number is satisfied. */
+			break;
+		case MemExtendedParameterAttributeFlags:
+			st = ntvm_ext_attribute_flags(params[i].ULong64);
+			if (st)
+				return st;
 			break;
 		default:
 			return STATUS_NOT_SUPPORTED;

@@ -309,6 +309,31 @@ int ntvm_install_guard_handler(NTVM_GUARD_CALLBACK callback, void *context);
 #define NTVM_WRITE_WATCH_MODULE		3
 int ntvm_write_watch_mode(void);
 
+/*
+ * ---- Placeholders, sections and views (issue 10) ----
+ * See README, "Sections and placeholders".
+ */
+#define MEM_EXTENDED_PARAMETER_GRAPHICS			0x01
+#define MEM_EXTENDED_PARAMETER_NONPAGED			0x02
+#define MEM_EXTENDED_PARAMETER_ZERO_PAGES_OPTIONAL	0x04
+#define MEM_EXTENDED_PARAMETER_NONPAGED_LARGE		0x08
+#define MEM_EXTENDED_PARAMETER_NONPAGED_HUGE		0x10
+#define MEM_EXTENDED_PARAMETER_SOFT_FAULT_PAGES		0x20
+#define MEM_EXTENDED_PARAMETER_EC_CODE			0x40
+#define NUMA_NO_PREFERRED_NODE				0xffffffffu
+#define MEM_UNMAP_WITH_TRANSIENT_BOOST			0x1
+
+#ifndef NTVM_NO_WIN32
+/* A NULL process is the current process. */
+PVOID VirtualAlloc2(HANDLE process, PVOID address, SIZE_T size, ULONG type,
+		    ULONG protect, MEM_EXTENDED_PARAMETER *params, ULONG count);
+/* As VirtualAlloc2; executable protections: ERROR_INVALID_PARAMETER. */
+PVOID VirtualAlloc2FromApp(HANDLE process, PVOID address, SIZE_T size,
+			   ULONG type, ULONG protect,
+			   MEM_EXTENDED_PARAMETER *params, ULONG count);
+BOOL VirtualFreeEx(HANDLE process, LPVOID address, SIZE_T size, DWORD type);
+#endif /* NTVM_NO_WIN32 */
+
 #ifdef __cplusplus
 }
 #endif
