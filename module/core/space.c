@@ -433,6 +433,10 @@ static void space_insert(struct nt_space *s, struct nt_alloc *a,
 
 static void space_remove(struct nt_space *s, struct nt_alloc *a)
 {
+	if (a->sec) {
+		s->ops->section_put(a->sec);
+		a->sec = NULL;
+	}
 	avl_remove(s, a);
 	if (s->last == a)
 		s->last = NULL;
@@ -453,13 +457,15 @@ void ntvm_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
 	s->max_addr = max_addr;
 }
 
-static void destroy_tree(struct nt_alloc *n)
+static void destroy_tree(struct nt_space *s, struct nt_alloc *n)
 {
 	struct nt_alloc *r;
 
 	while (n) {
-		destroy_tree(n->left);
+		destroy_tree(s, n->left);
 		r = n->right;
+		if (n->sec)
+			s->ops->section_put(n->sec);
 		alloc_destroy(n);
 		n = r;
 	}
@@ -469,7 +475,7 @@ void ntvm_space_destroy(struct nt_space *s)
 {
 	struct nt_alloc *a;
 
-	destroy_tree(s->root);
+	destroy_tree(s, s->root);
 	s->root = NULL;
 	s->last = NULL;
 	s->max = NULL;
@@ -485,6 +491,98 @@ void ntvm_space_destroy(struct nt_space *s)
 }
 
 /* ---- Reading the address space ------------------------------------------ */
+
+/* PAGE_WRITECOPY or PAGE_EXECUTE_WRITECOPY, alone. */
+static bool is_writecopy(u32 prot)
+{
+	return prot == NTVM_PAGE_WRITECOPY || prot == NTVM_PAGE_EXECUTE_WRITECOPY;
+}
+
+/* NT rights of a protection (spec 2.4.2): read 1, write 2, execute 4. */
+static u32 prot_rights(u32 prot)
+{
+	switch (prot & 0xff) {
+	case NTVM_PAGE_READONLY:
+	case NTVM_PAGE_WRITECOPY:
+		return NT_LPROT_R;
+	case NTVM_PAGE_READWRITE:
+		return NT_LPROT_R | NT_LPROT_W;
+	case NTVM_PAGE_EXECUTE:
+	case NTVM_PAGE_EXECUTE_READ:
+	case NTVM_PAGE_EXECUTE_WRITECOPY:
+		return NT_LPROT_R | NT_LPROT_X;
+	case NTVM_PAGE_EXECUTE_READWRITE:
+		return NT_LPROT_R | NT_LPROT_W | NT_LPROT_X;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Linux protection of protection prot in view a: write-copy writes only
+ * where the view is private (copy-on-write); in a shared view it reads.
+ */
+static u32 view_lprot(const struct nt_alloc *a, u32 prot)
+{
+	switch (prot & 0xff) {
+	case NTVM_PAGE_WRITECOPY:
+		return (a->attrs & NT_ATTR_COW) ? NT_LPROT_R | NT_LPROT_W :
+						  NT_LPROT_R;
+	case NTVM_PAGE_EXECUTE_WRITECOPY:
+		return NT_LPROT_R | NT_LPROT_X |
+		       ((a->attrs & NT_ATTR_COW) ? NT_LPROT_W : 0);
+	default:
+		return nt_to_lprot(prot);
+	}
+}
+
+/* Is the section page at off committed? *end: where that stops. */
+static bool section_committed(struct nt_space *s, struct nt_section *sec,
+			      u64 off, u64 *end)
+{
+	struct nt_alloc *c = &sec->commit;
+	bool yes;
+	u32 i;
+
+	if (!(sec->attrs & NTVM_SEC_RESERVE)) {
+		*end = c->size;
+		return true;
+	}
+	s->ops->section_lock(sec);
+	i = run_index(c, off);
+	yes = c->runs[i].flags & NT_RUN_COMMITTED;
+	*end = run_end(c, i);
+	s->ops->section_unlock(sec);
+	return yes;
+}
+
+/* page_state() of a view: the commit state is the section's. */
+static bool view_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
+			    u64 hi, int lp, u64 vend, u32 *state, u32 *prot,
+			    u64 *end)
+{
+	u64 off = a->sec_off + (addr - a->base), cend;
+	u32 p;
+
+	if (section_committed(s, a->sec, off, &cend)) {
+		*state = NTVM_MEM_COMMIT;
+		lp &= NT_LPROT_MASK;
+		p = nt_from_lprot(lp);
+		/* An untouched copy-on-write page (spec 4.3.7). */
+		if ((a->attrs & NT_ATTR_COW) && (lp & NT_LPROT_W))
+			p = (lp & NT_LPROT_X) ? NTVM_PAGE_EXECUTE_WRITECOPY :
+						NTVM_PAGE_WRITECOPY;
+		*prot = p | (a->attrs & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE));
+		if (p == NTVM_PAGE_NOACCESS)
+			*prot = p;
+	} else {
+		*state = NTVM_MEM_RESERVE;
+		*prot = 0;
+	}
+	*end = min_u64(min_u64(a->base + (cend - a->sec_off), vend), hi);
+	*end = min_u64(*end, a->base + a->size);
+	return true;
+}
 
 /*
  * NT state of the pages from addr inside allocation a: *state and *prot of
@@ -502,8 +600,10 @@ static bool page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
 
 	r = &a->runs[i];
 	lp = s->ops->prot_at(s->ctx, addr, &vstart, &vend);
-	if (lp == NT_VMA_NONE || (lp & NT_VMA_FOREIGN))
+	if (lp == NT_VMA_NONE || !(lp & NT_VMA_FOREIGN) != !a->sec)
 		return false;
+	if (a->sec)
+		return view_page_state(s, a, addr, hi, lp, vend, state, prot, end);
 	*end = min_u64(min_u64(a->base + run_end(a, i), vend), hi);
 	if (!(r->flags & NT_RUN_COMMITTED)) {
 		/* Something accessible was mapped over the reservation. */
@@ -550,7 +650,8 @@ static bool alloc_sync_walk(struct nt_space *s, struct nt_alloc *a, u64 lo,
 			continue;
 		}
 		lp = s->ops->prot_at(s->ctx, at, &start, &end);
-		if (lp == NT_VMA_NONE || (lp & NT_VMA_FOREIGN)) {
+		/* A view is a file mapping, anything else anonymous memory. */
+		if (lp == NT_VMA_NONE || !(lp & NT_VMA_FOREIGN) != !a->sec) {
 			if (at < hi && end > lo) {
 				ok = false;
 				break;
@@ -800,9 +901,27 @@ static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
 	return NTVM_STATUS_SUCCESS;
 }
 
+/* What find_and_reserve() maps for a view. */
+struct nt_view_map {
+	struct nt_section *sec;
+	u64 off;
+	bool cow;
+};
+
+static int map_new(struct nt_space *s, u64 base, u64 size, u32 lprot,
+		   bool commit, const struct nt_view_map *vm)
+{
+	if (vm)
+		return s->ops->map_view(s->ctx, base, size, lprot, vm->sec,
+					vm->off, vm->cow, false);
+	return s->ops->map(s->ctx, base, size, commit ?
+			   NT_MAP_RESERVE_COMMIT : NT_MAP_RESERVE, lprot);
+}
+
 static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 			    u64 limit, u64 size, u32 lprot, bool commit,
-			    u64 *base, struct avl_slot *slot)
+			    u64 *base, struct avl_slot *slot,
+			    const struct nt_view_map *vm)
 {
 	struct nt_gap_req req;
 	u64 hi = min_u64(limit, s->max_addr);
@@ -837,8 +956,7 @@ static u32 find_and_reserve(struct nt_space *s, struct ntvm_alloc *in,
 			err = -EEXIST;
 			continue;
 		}
-		err = s->ops->map(s->ctx, *base, size, commit ?
-				  NT_MAP_RESERVE_COMMIT : NT_MAP_RESERVE, lprot);
+		err = map_new(s, *base, size, lprot, commit, vm);
 		if (err != -EEXIST)
 			break;
 	}
@@ -880,7 +998,7 @@ static u32 nt_reserve(struct nt_space *s, struct ntvm_alloc *in, u64 limit)
 		st = err ? map_error(err, NTVM_STATUS_NO_MEMORY) : 0;
 	} else {
 		st = find_and_reserve(s, in, limit, size, lprot, commit, &base,
-				      &slot);
+				      &slot, NULL);
 	}
 	if (st) {
 		alloc_free(s, a);
@@ -972,6 +1090,45 @@ static u32 nt_replace(struct nt_space *s, struct ntvm_alloc *in)
 	return NTVM_STATUS_SUCCESS;
 }
 
+/*
+ * MEM_COMMIT inside a view (spec 4.1): commits the section's pages (a
+ * SEC_RESERVE section's commit state is shared by every view), and acts
+ * as a protection change, which may only narrow the view's protection.
+ */
+static u32 view_commit(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi,
+		       struct ntvm_alloc *in)
+{
+	struct nt_section *sec = a->sec;
+	struct nt_alloc *c = &sec->commit;
+	u64 off = a->sec_off + (lo - a->base), end = off + (hi - lo);
+	u32 lprot, first, last, i;
+
+	if (sec->attrs & NTVM_SEC_FILE)
+		return NTVM_STATUS_ALREADY_COMMITTED;
+	if (in->protect & ~0xffu)
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	if (prot_rights(in->protect) & ~prot_rights(a->alloc_protect))
+		return NTVM_STATUS_SECTION_PROTECTION;
+	if (sec->attrs & NTVM_SEC_RESERVE) {
+		s->ops->section_lock(sec);
+		if (!runs_reserve(c, 2)) {
+			s->ops->section_unlock(sec);
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		}
+		runs_isolate(c, off, end, &first, &last);
+		for (i = first; i < last; i++)
+			c->runs[i].flags = NT_RUN_COMMITTED;
+		runs_merge(c, first ? first - 1 : 0, last);
+		s->ops->section_unlock(sec);
+	}
+	lprot = view_lprot(a, in->protect);
+	if (needs_mprotect(s, lo, hi, lprot)) {
+		in->apply = NTVM_APPLY_MPROTECT;
+		in->apply_prot = lprot;
+	}
+	return NTVM_STATUS_SUCCESS;
+}
+
 /* MEM_COMMIT inside an existing allocation. */
 static u32 nt_commit(struct nt_space *s, struct ntvm_alloc *in)
 {
@@ -982,7 +1139,12 @@ static u32 nt_commit(struct nt_space *s, struct ntvm_alloc *in)
 	/* Spec 1.7.3: ReactOS's status, the best guess for Windows. */
 	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	st = commit_range(s, a, lo - a->base, hi - a->base, in->protect, in);
+	if (a->sec)
+		st = view_commit(s, a, lo, hi, in);
+	else if (is_writecopy(in->protect))
+		st = NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	else
+		st = commit_range(s, a, lo - a->base, hi - a->base, in->protect, in);
 	if (!st) {
 		in->base = lo;
 		in->size = hi - lo;
@@ -998,7 +1160,11 @@ static u32 nt_reset(struct nt_space *s, struct ntvm_alloc *in)
 
 	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	if (runs_committed(a, lo - a->base, hi - a->base)) {
+	/*
+	 * A view's pages are shared: discarding them would zero them for
+	 * every view (spec 4.5.1, 9.5), so MEM_RESET is only the hint.
+	 */
+	if (!a->sec && runs_committed(a, lo - a->base, hi - a->base)) {
 		if (s->ops->reset_arm(s->ctx, lo, hi - lo))
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		in->apply = NTVM_APPLY_MADV_FREE;
@@ -1021,7 +1187,7 @@ static u32 nt_reset_undo(struct nt_space *s, struct ntvm_alloc *in)
 
 	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	for (i = run_index(a, lo - a->base);
+	for (i = a->sec ? a->nruns : run_index(a, lo - a->base);
 	     i < a->nruns && a->base + a->runs[i].off < hi; i++) {
 		if (!(a->runs[i].flags & NT_RUN_COMMITTED))
 			continue;
@@ -1049,6 +1215,9 @@ void ntvm_allocate(struct nt_space *s, struct ntvm_alloc *a)
 		st = check_alloc_type(type, a->flags & NTVM_ALLOC_EX);
 	if (!st)
 		st = nt_check_protect(a->protect);
+	/* Write-copy commits: only inside views (nt_commit()). */
+	if (st && type == NTVM_MEM_COMMIT && a->base && is_writecopy(a->protect))
+		st = NTVM_STATUS_SUCCESS;
 	/* Spec 6.1.2: a placeholder is PAGE_NOACCESS. */
 	if (!st && (type & NTVM_MEM_RESERVE_PLACEHOLDER) &&
 	    a->protect != NTVM_PAGE_NOACCESS)
@@ -1219,6 +1388,10 @@ static void alloc_split(struct nt_space *s, struct nt_alloc *a, u64 off,
 	t->alloc_protect = a->alloc_protect;
 	t->attrs = a->attrs;
 	t->checked = a->checked;
+	t->sec = a->sec;
+	t->sec_off = a->sec_off + off;
+	if (t->sec)
+		s->ops->section_get(t->sec);
 	a->nruns = run_index(a, off - 1) + 1;
 	/* space_insert() counts t's share again. */
 	s->reserved_bytes -= t->size;
@@ -1359,6 +1532,9 @@ static u32 nt_free_placeholder(struct nt_space *s, struct ntvm_free *f)
 			return NTVM_STATUS_UNABLE_TO_FREE_VM;
 		if (!alloc_sync(s, a, lo, hi))
 			return NTVM_STATUS_MEMORY_NOT_ALLOCATED;
+		/* Spec 4.2.2, 6.6.6: only unmapping returns a view. */
+		if (a->sec)
+			return NTVM_STATUS_INVALID_PARAMETER;
 		st = nt_preserve(s, a, lo, hi);
 	}
 	if (!st) {
@@ -1424,6 +1600,11 @@ void ntvm_free(struct nt_space *s, struct ntvm_free *f)
 		st = NTVM_STATUS_MEMORY_NOT_ALLOCATED;
 		goto out;
 	}
+	/* Spec 4.2.1: a view's pages go only with the section (R1's status). */
+	if (a->sec) {
+		st = NTVM_STATUS_UNABLE_TO_DELETE_SECTION;
+		goto out;
+	}
 
 	if (f->type == NTVM_MEM_RELEASE)
 		st = release_range(s, a, lo - a->base, hi - a->base);
@@ -1440,6 +1621,51 @@ out:
 
 /* ---- NtProtectVirtualMemory -------------------------------------------- */
 
+/*
+ * NtProtectVirtualMemory in a view (spec 4.3): the new protection may not
+ * exceed the view's (STATUS_SECTION_PROTECTION, checked first, 4.3.3), and
+ * the pages must be committed in the section.
+ */
+static u32 view_protect(struct nt_space *s, struct nt_alloc *a, u64 lo,
+			u64 hi, struct ntvm_protect *p)
+{
+	u32 state, prot, old = 0, lprot;
+	u64 addr, end;
+	bool damaged = false, reserved = false;
+
+	if (p->protect & ~0xffu)
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	if (prot_rights(p->protect) & ~prot_rights(a->alloc_protect))
+		return NTVM_STATUS_SECTION_PROTECTION;
+	lprot = view_lprot(a, p->protect);
+	s->ops->lock_read(s->ctx);
+	for (addr = lo; addr < hi; addr = end) {
+		if (!page_state(s, a, addr, hi, &state, &prot, &end)) {
+			damaged = true;
+			break;
+		}
+		if (state != NTVM_MEM_COMMIT)
+			reserved = true;
+		if (addr == lo)
+			old = prot;
+	}
+	s->ops->unlock_read(s->ctx);
+	if (damaged) {
+		space_remove(s, a);
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	}
+	if (reserved)
+		return NTVM_STATUS_NOT_COMMITTED;
+	if (needs_mprotect(s, lo, hi, lprot)) {
+		p->apply = NTVM_APPLY_MPROTECT;
+		p->apply_prot = lprot;
+	}
+	p->old_protect = old;
+	p->base = lo;
+	p->size = hi - lo;
+	return NTVM_STATUS_SUCCESS;
+}
+
 void ntvm_protect(struct nt_space *s, struct ntvm_protect *p)
 {
 	u32 st, state, prot, old = 0, first, last, lprot;
@@ -1450,7 +1676,8 @@ void ntvm_protect(struct nt_space *s, struct ntvm_protect *p)
 	p->apply = 0;
 	p->apply_prot = 0;
 	st = nt_check_protect(p->protect);
-	if (st)
+	/* Write-copy: only for views, which check it themselves. */
+	if (st && !is_writecopy(p->protect))
 		goto out;
 	if (p->base > s->max_addr) {
 		st = NTVM_STATUS_INVALID_PARAMETER_2;
@@ -1469,6 +1696,12 @@ void ntvm_protect(struct nt_space *s, struct ntvm_protect *p)
 		st = NTVM_STATUS_CONFLICTING_ADDRESSES;
 		goto out;
 	}
+	if (a->sec) {
+		st = view_protect(s, a, lo, hi, p);
+		goto out;
+	}
+	if (st)
+		goto out;
 	if (runs_committed(a, lo - a->base, hi - a->base) != hi - lo) {
 		st = NTVM_STATUS_NOT_COMMITTED;
 		goto out;
@@ -1542,7 +1775,7 @@ static bool region_at(struct nt_space *s, u64 addr, struct ntvm_region *r,
 		r->size = end - r->base;
 		r->state = state;
 		r->protect = prot;
-		r->type = NTVM_MEM_PRIVATE;
+		r->type = a->sec ? NTVM_MEM_MAPPED : NTVM_MEM_PRIVATE;
 		return true;
 	}
 
@@ -1670,4 +1903,325 @@ void ntvm_watch_check(struct nt_space *s, struct ntvm_watch *w)
 	w->alloc_base = a->base;
 	w->alloc_size = a->size;
 	w->status = NTVM_STATUS_SUCCESS;
+}
+
+/* ---- Sections and views ------------------------------------------------- */
+
+#define SEC_KNOWN (NTVM_SEC_FILE | NTVM_SEC_IMAGE | NTVM_SEC_RESERVE | \
+		   NTVM_SEC_COMMIT | NTVM_SEC_NOCACHE | NTVM_SEC_WRITECOMBINE | \
+		   NTVM_SEC_LARGE_PAGES)
+/* Larger sections: STATUS_SECTION_TOO_BIG (spec 1.3.6, 128 TB). */
+#define SEC_MAX_SIZE (1ULL << 47)
+
+/*
+ * NtCreateSection's rules (spec 1.2 - 1.4), in ReactOS's order: the
+ * attributes (STATUS_INVALID_PARAMETER_6), the protection, what the file
+ * allows, then the size.  *size is the section's size: page-rounded for
+ * memory, exact for a file (which the caller grows when it is larger).
+ */
+u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
+		     bool file_writable, u64 max_size, u64 *size)
+{
+	u32 kind = attrs & (NTVM_SEC_IMAGE | NTVM_SEC_RESERVE | NTVM_SEC_COMMIT);
+	u32 rights = prot_rights(protect);
+
+	if (attrs & ~SEC_KNOWN)
+		return NTVM_STATUS_INVALID_PARAMETER_6;
+	if (!kind || (kind & (kind - 1)))
+		return NTVM_STATUS_INVALID_PARAMETER_6;
+	if (attrs & (NTVM_SEC_FILE | NTVM_SEC_LARGE_PAGES))
+		return NTVM_STATUS_INVALID_PARAMETER_6;
+	if (kind == NTVM_SEC_IMAGE) {
+		if (attrs & (NTVM_SEC_WRITECOMBINE | NTVM_SEC_NOCACHE))
+			return NTVM_STATUS_INVALID_PARAMETER_6;
+		/* Spec 1.1.1: images are out of scope. */
+		return file ? NTVM_STATUS_NOT_SUPPORTED :
+			      NTVM_STATUS_INVALID_FILE_FOR_SECTION;
+	}
+	/* Spec 1.4.1, 1.4.2: the six mappable protections, nothing more. */
+	if ((protect & ~0xffu) || !rights || protect == NTVM_PAGE_EXECUTE)
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	if (!file) {
+		/* Spec 1.3.5: ReactOS's status. */
+		if (!max_size)
+			return NTVM_STATUS_INVALID_PARAMETER_4;
+		if (max_size >= SEC_MAX_SIZE)
+			return NTVM_STATUS_SECTION_TOO_BIG;
+		*size = nt_round_up(max_size, PAGE);
+		return NTVM_STATUS_SUCCESS;
+	}
+	/* Spec 1.4.3: a writable section needs a writable file. */
+	if ((rights & NT_LPROT_W) && !file_writable)
+		return NTVM_STATUS_ACCESS_DENIED;
+	if (!max_size) {
+		if (!file_size)
+			return NTVM_STATUS_MAPPED_FILE_SIZE_ZERO;
+		*size = file_size;
+		return NTVM_STATUS_SUCCESS;
+	}
+	/* Spec 1.3.3: only a writable section grows its file. */
+	if (max_size > file_size &&
+	    (!(rights & NT_LPROT_W) || max_size >= SEC_MAX_SIZE))
+		return NTVM_STATUS_SECTION_TOO_BIG;
+	*size = max_size;
+	return NTVM_STATUS_SUCCESS;
+}
+
+bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size)
+{
+	struct nt_alloc *c = &sec->commit;
+
+	/* Spec 1.2.1: a file section reports SEC_FILE and the cache bits. */
+	if (attrs & NTVM_SEC_FILE)
+		attrs &= NTVM_SEC_FILE | NTVM_SEC_NOCACHE | NTVM_SEC_WRITECOMBINE;
+	sec->attrs = attrs;
+	sec->protect = protect;
+	sec->size = size;
+	c->runs = c->inline_runs;
+	c->cap = NT_INLINE_RUNS;
+	c->nruns = 1;
+	c->size = nt_round_up(size, PAGE);
+	return true;
+}
+
+void nt_section_fini(struct nt_section *sec)
+{
+	if (sec->commit.runs != sec->commit.inline_runs)
+		ntvm_core_free(sec->commit.runs);
+	sec->commit.runs = NULL;
+}
+
+/* The handle rights a view protection needs (spec 2.4.1). */
+static u32 view_access(u32 prot)
+{
+	switch (prot & 0xff) {
+	case NTVM_PAGE_READWRITE:
+		return NTVM_SECTION_MAP_WRITE;
+	case NTVM_PAGE_EXECUTE:
+	case NTVM_PAGE_EXECUTE_READ:
+	case NTVM_PAGE_EXECUTE_WRITECOPY:
+		return NTVM_SECTION_MAP_READ | NTVM_SECTION_MAP_EXECUTE;
+	case NTVM_PAGE_EXECUTE_READWRITE:
+		return NTVM_SECTION_MAP_WRITE | NTVM_SECTION_MAP_EXECUTE;
+	default:
+		return NTVM_SECTION_MAP_READ;
+	}
+}
+
+#define VIEW_TYPES (NTVM_MEM_TOP_DOWN | NTVM_MEM_RESERVE | \
+		    NTVM_MEM_REPLACE_PLACEHOLDER)
+
+/* NtMapViewOfSection(Ex)'s argument checks, spec 2.1 - 2.3. */
+static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
+{
+	struct nt_section *sec = v->sec;
+	u64 gran = (v->type & NTVM_MEM_REPLACE_PLACEHOLDER) ? PAGE : GRAN;
+	u32 st;
+
+	if (v->inherit != 1 && v->inherit != 2)
+		return NTVM_STATUS_INVALID_PARAMETER_8;
+	/* Spec 2.1.2, 2.2.4: MEM_COMMIT, AT_ROUND_TO_PAGE on 64-bit. */
+	if (v->type & ~VIEW_TYPES)
+		return v->ex ? NTVM_STATUS_INVALID_PARAMETER :
+			       NTVM_STATUS_INVALID_PARAMETER_9;
+	/* Spec 2.1.6. */
+	switch (v->protect) {
+	case NTVM_PAGE_NOACCESS:
+	case NTVM_PAGE_READONLY:
+	case NTVM_PAGE_READWRITE:
+	case NTVM_PAGE_WRITECOPY:
+	case NTVM_PAGE_EXECUTE:
+	case NTVM_PAGE_EXECUTE_READ:
+	case NTVM_PAGE_EXECUTE_READWRITE:
+	case NTVM_PAGE_EXECUTE_WRITECOPY:
+		break;
+	default:
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	}
+	/* Spec 2.4.1, then 2.4.2 (a no-access view counts as reading). */
+	if (view_access(v->protect) & ~v->access)
+		return NTVM_STATUS_ACCESS_DENIED;
+	if ((prot_rights(v->protect) | NT_LPROT_R) & ~prot_rights(sec->protect))
+		return NTVM_STATUS_SECTION_PROTECTION;
+	/* Spec 2.1.3: the zero-bits statuses name parameter 4. */
+	st = nt_zero_bits_limit(v->zero_bits, limit);
+	if (st)
+		return NTVM_STATUS_INVALID_PARAMETER_4;
+	if (v->base > s->max_addr)
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+	if (v->size > s->max_addr + 1)
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+	if (v->requirements) {
+		/* Spec 6.10.2, 8.2: never with a base, never an alignment. */
+		if (v->base || v->alignment)
+			return NTVM_STATUS_INVALID_PARAMETER;
+		if (v->highest && (((v->highest + 1) & (PAGE - 1)) ||
+				   v->highest > s->max_addr))
+			return NTVM_STATUS_INVALID_PARAMETER;
+		if ((v->lowest & (GRAN - 1)) ||
+		    (v->highest && v->lowest > v->highest))
+			return NTVM_STATUS_INVALID_PARAMETER;
+	}
+	/* Spec 2.1.4: zero bits before alignment. */
+	if (v->base && v->base + (v->size ? v->size - 1 : 0) > *limit)
+		return NTVM_STATUS_INVALID_PARAMETER_4;
+	if ((v->base & (gran - 1)) || ((u32)v->offset & (gran - 1)))
+		return NTVM_STATUS_MAPPED_ALIGNMENT;
+	if (v->offset >= sec->size)
+		return NTVM_STATUS_INVALID_VIEW_SIZE;
+	if (!v->size)
+		v->size = sec->size - v->offset;
+	else if (v->size > sec->size - v->offset)
+		return NTVM_STATUS_INVALID_VIEW_SIZE;
+	if (v->commit_size > v->size)
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if (v->base && nt_round_up(v->size, PAGE) > s->max_addr - v->base + 1)
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* Turn the placeholder a into view v (spec 6.6): mapped over it in place. */
+static u32 view_replace(struct nt_space *s, struct nt_view_req *v,
+			const struct nt_view_map *vm, u32 lprot, u64 size)
+{
+	struct nt_alloc *a = v->base ? find_alloc(s, v->base) : NULL;
+	int err;
+
+	/* Wine's statuses (spec 6.6.3). */
+	if (!a)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->base != v->base || a->size != size)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	if (!(a->attrs & NT_ATTR_PLACEHOLDER))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (!alloc_sync(s, a, a->base, a->base + a->size))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	err = s->ops->map_view(s->ctx, a->base, size, lprot, vm->sec, vm->off,
+			       vm->cow, true);
+	if (err)
+		return map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+	/* One run, reserved: a->runs[0] is a placeholder's. */
+	return NTVM_STATUS_SUCCESS;
+}
+
+void ntvm_map_view(struct nt_space *s, struct nt_view_req *v)
+{
+	struct nt_view_map vm = { .sec = v->sec, .off = v->offset };
+	struct ntvm_alloc in = { 0 };
+	bool replace = v->type & NTVM_MEM_REPLACE_PLACEHOLDER;
+	struct nt_alloc *a = NULL;
+	struct avl_slot slot;
+	u64 limit, size, base = v->base;
+	u32 st, lprot, attrs;
+	int err;
+
+	st = view_check(s, v, &limit);
+	if (st)
+		goto out;
+	size = nt_round_up(v->size, PAGE);
+	vm.cow = v->protect == NTVM_PAGE_WRITECOPY ||
+		 v->protect == NTVM_PAGE_EXECUTE_WRITECOPY;
+	attrs = NT_ATTR_VIEW | (vm.cow ? NT_ATTR_COW : 0);
+	if (v->sec->attrs & NTVM_SEC_NOCACHE)
+		attrs |= NT_ATTR_NOCACHE;
+	if (v->sec->attrs & NTVM_SEC_WRITECOMBINE)
+		attrs |= NT_ATTR_WRITECOMBINE;
+	lprot = view_lprot(&(struct nt_alloc){ .attrs = attrs }, v->protect);
+
+	if (replace) {
+		st = view_replace(s, v, &vm, lprot, size);
+		if (st)
+			goto out;
+		a = find_alloc(s, v->base);
+		a->attrs = attrs | NT_ATTR_FROM_PLACEHOLDER;
+	} else {
+		if (base) {
+			if (overlap_live(s, base & ~(GRAN - 1), base + size, &slot)) {
+				st = NTVM_STATUS_CONFLICTING_ADDRESSES;
+				goto out;
+			}
+		}
+		a = alloc_new(s);
+		if (!a) {
+			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+			goto out;
+		}
+		a->checked = s->ops->changes(s->ctx);
+		if (base) {
+			err = map_new(s, base, size, lprot, false, &vm);
+			st = err ? map_error(err, NTVM_STATUS_NO_MEMORY) : 0;
+		} else {
+			in.type = v->type & NTVM_MEM_TOP_DOWN;
+			if (v->requirements) {
+				in.flags = NTVM_ALLOC_REQUIREMENTS;
+				in.lowest = v->lowest;
+				in.highest = v->highest;
+			}
+			st = find_and_reserve(s, &in, limit, size, lprot, false,
+					      &base, &slot, &vm);
+		}
+		if (st) {
+			alloc_free(s, a);
+			a = NULL;
+			goto out;
+		}
+		a->base = base;
+		a->size = size;
+		a->attrs = attrs;
+		space_insert(s, a, &slot);
+	}
+	s->ops->section_get(v->sec);
+	a->sec = v->sec;
+	a->sec_off = v->offset;
+	a->alloc_protect = v->protect;
+	/* Stats: a SEC_RESERVE section's commit is the section's. */
+	if (!(v->sec->attrs & NTVM_SEC_RESERVE)) {
+		a->runs[0].flags = NT_RUN_COMMITTED;
+		s->committed_bytes += size;
+	}
+	v->base = base;
+	v->size = size;
+out:
+	v->status = st;
+}
+
+/*
+ * NtUnmapViewOfSectionEx (spec 3, 6.7): any address inside the view; with
+ * MEM_PRESERVE_PLACEHOLDER a view that replaced a placeholder turns back
+ * into one, mapped over in place.
+ */
+u32 ntvm_unmap_view(struct nt_space *s, u64 addr, u32 flags)
+{
+	struct nt_alloc *a;
+	int err;
+
+	if (flags & ~(NTVM_MEM_UNMAP_WITH_TRANSIENT_BOOST |
+		      NTVM_MEM_PRESERVE_PLACEHOLDER))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	a = addr <= s->max_addr ? find_alloc(s, addr) : NULL;
+	if (!a || !a->sec || !alloc_sync(s, a, a->base, a->base + a->size))
+		return NTVM_STATUS_NOT_MAPPED_VIEW;
+	if (flags & NTVM_MEM_PRESERVE_PLACEHOLDER) {
+		/* Spec 6.7.3: Wine's status. */
+		if (!(a->attrs & NT_ATTR_FROM_PLACEHOLDER))
+			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+		err = s->ops->map(s->ctx, a->base, a->size, NT_MAP_DECOMMIT, 0);
+		if (err)
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		s->committed_bytes -= runs_committed(a, 0, a->size);
+		s->ops->section_put(a->sec);
+		a->sec = NULL;
+		a->sec_off = 0;
+		a->nruns = 1;
+		a->runs[0].flags = 0;
+		a->runs[0].gprot = 0;
+		a->alloc_protect = NTVM_PAGE_NOACCESS;
+		a->attrs = NT_ATTR_PLACEHOLDER;
+		return NTVM_STATUS_SUCCESS;
+	}
+	err = s->ops->unmap(s->ctx, a->base, a->size);
+	if (err)
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	space_remove(s, a);
+	return NTVM_STATUS_SUCCESS;
 }
