@@ -484,6 +484,16 @@ long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ntvm_ioc_query(nf->nc, argp);
 	case NTVM_IOC_STATS:
 		return ntvm_ioc_stats(nf->nc, argp);
+	case NTVM_IOC_SECTION_CREATE:
+		return ntvm_ioc_section_create(nf, argp);
+	case NTVM_IOC_SECTION_QUERY:
+		return ntvm_ioc_section_query(nf, argp);
+	case NTVM_IOC_SECTION_OPEN:
+		return ntvm_ioc_section_open(nf, argp);
+	case NTVM_IOC_MAP_VIEW:
+		return ntvm_ioc_map_view(nf, argp);
+	case NTVM_IOC_UNMAP_VIEW:
+		return ntvm_ioc_unmap_view(nf, argp);
 	case NTVM_IOC_RESET_DONE:
 		if (arg)
 			return -EINVAL;

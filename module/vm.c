@@ -203,5 +203,10 @@ const struct nt_vm_ops ntvm_vm_ops = {
 	.reset_arm = ntvm_vm_reset_arm,
 	.touch = ntvm_vm_touch,
 	.reset_lost = ntvm_vm_reset_lost,
+	.map_view = ntvm_vm_map_view,
+	.section_get = ntvm_section_get,
+	.section_put = ntvm_section_put,
+	.section_lock = ntvm_section_lock,
+	.section_unlock = ntvm_section_unlock,
 };
 

@@ -34,6 +34,13 @@ static inline int ntvm_ww_wants_alloc(__u32 type)
  * NtAllocateVirtualMemoryEx and NtMapViewOfSectionEx.
  */
 NTSTATUS ntvm_ext_attribute_flags(DWORD64 flags);
+/* section.c: RtlNtStatusToDosError of the section statuses, or 0. */
+ULONG ntvm_section_dos_error(NTSTATUS status);
+/* section.c: a new handle to a section with the given rights. */
+NTSTATUS ntvm_section_open(HANDLE section, ACCESS_MASK access, HANDLE *out);
+NTSTATUS ntvm_named_section(const char *name, ACCESS_MASK access,
+			    NTSTATUS (*create)(void *ctx, HANDLE *out),
+			    void *ctx, HANDLE *out);
 
 void ntvm_ww_allocated(const struct ntvm_alloc *a);
 void ntvm_ww_freed(const struct ntvm_free *f);

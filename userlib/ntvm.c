@@ -471,7 +471,7 @@ NTVM_EXPORT ULONG RtlNtStatusToDosError(NTSTATUS status)
 	case NTVM_STATUS_COMMITMENT_LIMIT:
 		return ERROR_COMMITMENT_LIMIT;
 	default:
-		return ERROR_MR_MID_NOT_FOUND;
+		return ntvm_section_dos_error(status) ?: ERROR_MR_MID_NOT_FOUND;
 	}
 }
 

@@ -490,6 +490,13 @@ struct ntvm_unmap_view {
 				     NTVM_SECTION_CREATE_SIZE_VER0)
 #define NTVM_IOC_SECTION_QUERY	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb1, \
 				     NTVM_SECTION_QUERY_SIZE_VER0)
+/*
+ * NTVM_IOC_SECTION_OPEN (struct ntvm_section_query): a new handle, in
+ * section_fd, to the section of section_fd, with the rights in access;
+ * max_size and attrs come back as NTVM_IOC_SECTION_QUERY gives them.
+ */
+#define NTVM_IOC_SECTION_OPEN	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb4, \
+				     NTVM_SECTION_QUERY_SIZE_VER0)
 #define NTVM_IOC_MAP_VIEW	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb2, \
 				     NTVM_MAP_VIEW_SIZE_VER0)
 #define NTVM_IOC_UNMAP_VIEW	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb3, \
