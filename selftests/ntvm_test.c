@@ -180,7 +180,7 @@ TEST_F(nt, abi_reserved_fields)
 	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOCATE, &a));
 	EXPECT_EQ(EINVAL, errno);
 	a.reserved[1] = 0;
-	a.flags = 2;
+	a.flags = 0x80000000;	/* no such flag */
 	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOCATE, &a));
 	EXPECT_EQ(EINVAL, errno);
 	a.flags = 0;
