@@ -119,6 +119,45 @@ int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 	return (int)ret;
 }
 
+/* Pages cow_written() looks at per call; the caller asks again. */
+#define NTVM_COW_SCAN 512
+
+/*
+ * nt_vm_ops.cow_written: a private copy exists where the page mapped at
+ * addr is anonymous.  A mapping with no anon_vma has none anywhere.
+ * get_user_pages_fast_only() faults nothing in; a copy swapped out reads
+ * as not written (reported PAGE_WRITECOPY), a documented gap.
+ */
+bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct page *page;
+	bool first = false, anon;
+	u64 at;
+
+	mmap_assert_locked(mm);
+	vma = find_vma(mm, addr);
+	if (!vma || vma->vm_start > addr || !vma->anon_vma) {
+		*end = vend;
+		return false;
+	}
+	for (at = addr; at < vend && at < addr + NTVM_COW_SCAN * PAGE_SIZE;
+	     at += PAGE_SIZE) {
+		anon = false;
+		if (get_user_pages_fast_only(at, 1, 0, &page) == 1) {
+			anon = PageAnon(page);
+			put_page(page);
+		}
+		if (at == addr)
+			first = anon;
+		else if (anon != first)
+			break;
+	}
+	*end = at;
+	return first;
+}
+
 static int ntvm_section_release(struct inode *inode, struct file *file)
 {
 	struct ntvm_section_handle *h = file->private_data;

@@ -208,5 +208,6 @@ const struct nt_vm_ops ntvm_vm_ops = {
 	.section_put = ntvm_section_put,
 	.section_lock = ntvm_section_lock,
 	.section_unlock = ntvm_section_unlock,
+	.cow_written = ntvm_vm_cow_written,
 };
 

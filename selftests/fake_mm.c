@@ -289,7 +289,14 @@ static void fake_section_lock(struct nt_section *sec)
 {
 }
 
+static bool fake_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
+{
+	*end = vend;
+	return false;
+}
+
 const struct nt_vm_ops fake_ops = {
+	.cow_written = fake_cow_written,
 	.map_view = fake_map_view,
 	.section_get = fake_section_get,
 	.section_put = fake_section_put,

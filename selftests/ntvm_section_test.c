@@ -1106,6 +1106,21 @@ TEST_F(sec, protections)
 		((volatile char *)c)[5] = 10;
 		EXPECT_EQ(10, ((volatile char *)c)[5]);
 		EXPECT_EQ(9, ((volatile char *)v)[5]);
+		/* The written page alone reads back PAGE_READWRITE (4.3.5). */
+		EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x1000, MEM_COMMIT, PAGE_READWRITE,
+			      MEM_MAPPED);
+		EXPECT_REGION(U(c) + 0x1000, U(c) + 0x1000, c, PAGE_WRITECOPY, 0xf000,
+			      MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_WRITECOPY, &old));
+		EXPECT_EQ(PAGE_READWRITE, old);
+		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_READONLY, &old));
+		EXPECT_EQ(PAGE_READWRITE, old);
+		EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x2000, MEM_COMMIT, PAGE_READONLY,
+			      MEM_MAPPED);
+		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_WRITECOPY, &old));
+		EXPECT_EQ(PAGE_READWRITE, q(c).Protect);
+		EXPECT_EQ(PAGE_WRITECOPY, q(P(U(c) + 0x1000)).Protect);
+		EXPECT_EQ(10, ((volatile char *)c)[5]);
 		EXPECT_FALSE(VirtualProtect(c, 0x1000, PAGE_READWRITE, &old));
 		EXPECT_TRUE(UnmapViewOfFile(c));
 		/* FILE_MAP_WRITE | FILE_MAP_COPY is a shared view (2.8.1). */

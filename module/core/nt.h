@@ -114,6 +114,12 @@ struct nt_vm_ops {
 	 */
 	void (*section_lock)(struct nt_section *sec);
 	void (*section_unlock)(struct nt_section *sec);
+	/*
+	 * Under lock_read(): has the copy-on-write page at addr been
+	 * written (it has a private copy)?  *end: where the answer may
+	 * change, at most vend.
+	 */
+	bool (*cow_written)(void *ctx, u64 addr, u64 vend, u64 *end);
 };
 
 /* One run of pages with the same NT state, inside an allocation. */

@@ -568,8 +568,12 @@ static bool view_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
 		*state = NTVM_MEM_COMMIT;
 		lp &= NT_LPROT_MASK;
 		p = nt_from_lprot(lp);
-		/* An untouched copy-on-write page (spec 4.3.7). */
-		if ((a->attrs & NT_ATTR_COW) && (lp & NT_LPROT_W))
+		/*
+		 * A copy-on-write page is write-copy until written, then
+		 * read-write (spec 4.3.4, 4.3.5, 4.3.7).
+		 */
+		if ((a->attrs & NT_ATTR_COW) && (lp & NT_LPROT_W) &&
+		    !s->ops->cow_written(s->ctx, addr, vend, &vend))
 			p = (lp & NT_LPROT_X) ? NTVM_PAGE_EXECUTE_WRITECOPY :
 						NTVM_PAGE_WRITECOPY;
 		*prot = p | (a->attrs & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE));
