@@ -1915,7 +1915,7 @@ void ntvm_watch_check(struct nt_space *s, struct ntvm_watch *w)
 		   NTVM_SEC_COMMIT | NTVM_SEC_NOCACHE | NTVM_SEC_WRITECOMBINE | \
 		   NTVM_SEC_LARGE_PAGES)
 /* Larger sections: STATUS_SECTION_TOO_BIG (spec 1.3.6, 128 TB). */
-#define SEC_MAX_SIZE (1ULL << 47)
+#define SEC_MAX_SIZE 0x800000000000ULL
 
 /*
  * NtCreateSection's rules (spec 1.2 - 1.4), in ReactOS's order: the

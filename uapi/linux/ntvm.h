@@ -428,6 +428,7 @@ struct ntvm_section_create {
 	__s32 section_fd;		/* out */
 	__u64 reserved;			/* must be zero */
 };
+
 #define NTVM_SECTION_CREATE_SIZE_VER0	48
 
 /* NTVM_IOC_SECTION_QUERY: NtQuerySection(SectionBasicInformation). */
@@ -440,6 +441,7 @@ struct ntvm_section_query {
 	__u32 attrs;			/* out: SEC_* */
 	__u32 access;			/* out: the handle's rights */
 };
+
 #define NTVM_SECTION_QUERY_SIZE_VER0	32
 
 /*
@@ -470,6 +472,7 @@ struct ntvm_map_view {
 	__u32 inherit;			/* in: InheritDisposition */
 	__u32 pad;			/* must be zero */
 };
+
 #define NTVM_MAP_VIEW_SIZE_VER0		96
 
 /*
@@ -484,6 +487,7 @@ struct ntvm_unmap_view {
 	__u32 unmap_flags;		/* in */
 	__u32 status;			/* out: NTSTATUS */
 };
+
 #define NTVM_UNMAP_VIEW_SIZE_VER0	24
 
 #define NTVM_IOC_SECTION_CREATE	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb0, \
