@@ -155,6 +155,7 @@ bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
 			break;
 	}
 	*end = at;
+	cond_resched();
 	return first;
 }
 

@@ -1199,6 +1199,27 @@ TEST_F(sec, sec_reserve)
 	EXPECT_TRUE(UnmapViewOfFile(v1));
 	EXPECT_TRUE(UnmapViewOfFile(v2));
 	CloseHandle(h);
+
+	/* Spec 8.9: CommitSize commits from the start of the view. */
+	{
+		LARGE_INTEGER off = { 0 };
+		SIZE_T size = 0x2000;
+
+		ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x20000, PAGE_READWRITE, SEC_RESERVE, NULL));
+		v1 = NULL;
+		ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSection(h, CUR, &v1, 0, 0x1000, &off, &size,
+							     ViewShare, 0, PAGE_READWRITE));
+		EXPECT_REGION(v1, v1, v1, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE,
+			      MEM_MAPPED);
+		EXPECT_REGION(U(v1) + 0x1000, U(v1) + 0x1000, v1, PAGE_READWRITE, 0x1000,
+			      MEM_RESERVE, 0, MEM_MAPPED);
+		v2 = NULL;
+		EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
+			  NtMapViewOfSection(h, CUR, &v2, 0, 0x3000, &off, &size, ViewShare, 0,
+					     PAGE_READWRITE));
+		EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v1));
+		NtClose(h);
+	}
 }
 
 /* Spec 1.5.1, 1.5.4, 8.13, 8.14: names. */

@@ -1094,6 +1094,21 @@ static u32 nt_replace(struct nt_space *s, struct ntvm_alloc *in)
 	return NTVM_STATUS_SUCCESS;
 }
 
+/* Runs of a section's commit map: 1 MiB of kernel memory at most. */
+#define NT_SECTION_MAX_RUNS 65536
+
+/* Mark [off, end) of sec committed; room for two runs was reserved. */
+static void section_commit(struct nt_section *sec, u64 off, u64 end)
+{
+	struct nt_alloc *c = &sec->commit;
+	u32 first, last, i;
+
+	runs_isolate(c, off, end, &first, &last);
+	for (i = first; i < last; i++)
+		c->runs[i].flags = NT_RUN_COMMITTED;
+	runs_merge(c, first ? first - 1 : 0, last);
+}
+
 /*
  * MEM_COMMIT inside a view (spec 4.1): commits the section's pages (a
  * SEC_RESERVE section's commit state is shared by every view), and acts
@@ -1105,7 +1120,7 @@ static u32 view_commit(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi,
 	struct nt_section *sec = a->sec;
 	struct nt_alloc *c = &sec->commit;
 	u64 off = a->sec_off + (lo - a->base), end = off + (hi - lo);
-	u32 lprot, first, last, i;
+	u32 lprot;
 
 	if (sec->attrs & NTVM_SEC_FILE)
 		return NTVM_STATUS_ALREADY_COMMITTED;
@@ -1115,14 +1130,12 @@ static u32 view_commit(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi,
 		return NTVM_STATUS_SECTION_PROTECTION;
 	if (sec->attrs & NTVM_SEC_RESERVE) {
 		s->ops->section_lock(sec);
-		if (!runs_reserve(c, 2)) {
+		/* Bounded: the commit map is kernel memory (spec 1.3.7). */
+		if (c->nruns + 2 > NT_SECTION_MAX_RUNS || !runs_reserve(c, 2)) {
 			s->ops->section_unlock(sec);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		}
-		runs_isolate(c, off, end, &first, &last);
-		for (i = first; i < last; i++)
-			c->runs[i].flags = NT_RUN_COMMITTED;
-		runs_merge(c, first ? first - 1 : 0, last);
+		section_commit(sec, off, end);
 		s->ops->section_unlock(sec);
 	}
 	lprot = view_lprot(a, in->protect);
@@ -1749,6 +1762,8 @@ out:
 
 /* ---- NtQueryVirtualMemory ---------------------------------------------- */
 
+#define REGION_MAX_STEPS 65536
+
 /*
  * Describe the region starting at the page of addr.  Returns false if an
  * allocation there turned out damaged (the caller forgets it and retries).
@@ -1757,7 +1772,7 @@ static bool region_at(struct nt_space *s, u64 addr, struct ntvm_region *r,
 		      struct nt_alloc **damaged)
 {
 	struct nt_alloc *a = alloc_ending_above(s, addr), *next = a;
-	u32 state, prot, st2, prot2;
+	u32 state, prot, st2, prot2, steps = 0;
 	u64 start, end, end2, limit;
 	int lp;
 
@@ -1766,7 +1781,12 @@ static bool region_at(struct nt_space *s, u64 addr, struct ntvm_region *r,
 	if (a && a->base <= addr) {
 		if (!page_state(s, a, r->base, a->base + a->size, &state, &prot, &end))
 			goto bad;
-		while (end < a->base + a->size) {
+		/*
+		 * A copy-on-write view is read in pieces of pages (see
+		 * ops->cow_written): past REGION_MAX_STEPS pieces a region
+		 * ends early, so that one query stays bounded.
+		 */
+		while (end < a->base + a->size && ++steps < REGION_MAX_STEPS) {
 			if (!page_state(s, a, end, a->base + a->size, &st2,
 					&prot2, &end2))
 				goto bad;
@@ -2123,6 +2143,16 @@ void ntvm_map_view(struct nt_space *s, struct nt_view_req *v)
 	if (st)
 		goto out;
 	size = nt_round_up(v->size, PAGE);
+	/* Spec 2.7.1: CommitSize commits from the view's start. */
+	if (v->commit_size && (v->sec->attrs & NTVM_SEC_RESERVE)) {
+		s->ops->section_lock(v->sec);
+		if (v->sec->commit.nruns + 2 > NT_SECTION_MAX_RUNS ||
+		    !runs_reserve(&v->sec->commit, 2))
+			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		s->ops->section_unlock(v->sec);
+		if (st)
+			goto out;
+	}
 	vm.cow = v->protect == NTVM_PAGE_WRITECOPY ||
 		 v->protect == NTVM_PAGE_EXECUTE_WRITECOPY;
 	attrs = NT_ATTR_VIEW | (vm.cow ? NT_ATTR_COW : 0);
@@ -2177,6 +2207,15 @@ void ntvm_map_view(struct nt_space *s, struct nt_view_req *v)
 	s->ops->section_get(v->sec);
 	a->sec = v->sec;
 	a->sec_off = v->offset;
+	if (v->commit_size && (v->sec->attrs & NTVM_SEC_RESERVE)) {
+		s->ops->section_lock(v->sec);
+		/* Another view may have used the room: ask again. */
+		if (v->sec->commit.nruns + 2 <= NT_SECTION_MAX_RUNS &&
+		    runs_reserve(&v->sec->commit, 2))
+			section_commit(v->sec, v->offset, v->offset +
+				       nt_round_up(v->commit_size, PAGE));
+		s->ops->section_unlock(v->sec);
+	}
 	a->alloc_protect = v->protect;
 	/* Stats: a SEC_RESERVE section's commit is the section's. */
 	if (!(v->sec->attrs & NTVM_SEC_RESERVE)) {
