@@ -796,11 +796,11 @@ TEST_F(core, fuzz)
 	unsigned int seed = 20261122;
 	char why[200];
 	u64 base, size;
-	int iter, op, failing;
+	int iter, op, failing, ok[10] = { 0 };
 	u32 st = 0;
 
 	for (iter = 0; iter < 20000; iter++) {
-		op = rand_r(&seed) % 7;
+		op = rand_r(&seed) % 10;
 		base = WIN + (u64)(rand_r(&seed) % WIN_PAGES) * PAGE;
 		if (rand_r(&seed) % 4 == 0)
 			base += rand_r(&seed) % PAGE;
@@ -864,6 +864,67 @@ TEST_F(core, fuzz)
 			}
 			if (!st && p.apply)
 				apply_mprotect(self->mm, p.base, p.size, p.apply_prot);
+		} else if (op >= 7) {
+			/* Placeholders: create, split or return, coalesce, replace. */
+			struct ntvm_region r = query(&self->s, base);
+			u32 kind = rand_r(&seed) % 4;
+
+			if (op == 7) {
+				struct ntvm_alloc a = { .base = base, .size = size,
+							.type = PH, .flags = NTVM_ALLOC_EX,
+							.protect = rand_r(&seed) % 8 ?
+								   NTVM_PAGE_NOACCESS :
+								   random_prot(&seed) };
+
+				if (a.base + a.size > WIN + WIN_GRANS * GRAN)
+					a.size = WIN + WIN_GRANS * GRAN - a.base;
+				if (kind) {
+					a.base = 0;
+					a.flags |= NTVM_ALLOC_REQUIREMENTS;
+					a.lowest = WIN;
+					a.highest = WIN + WIN_GRANS * GRAN - 1;
+				}
+				ntvm_allocate(&self->s, &a);
+				st = a.status;
+			} else if (op == 8 || (op == 9 && kind < 2)) {
+				struct ntvm_free f = { .base = base, .size = size,
+						       .type = op == 8 ? PRESERVE : COALESCE };
+
+				/* Often inside the placeholder there. */
+				if (op == 8 && r.state == NTVM_MEM_RESERVE && kind) {
+					u64 pages = r.size / PAGE;
+					u64 at = rand_r(&seed) % pages;
+
+					f.base = r.base + at * PAGE;
+					f.size = (1 + rand_r(&seed) % (pages - at)) * PAGE;
+				}
+				/* Often the exact run of pieces from an allocation base. */
+				if (op == 9 && r.state != NTVM_MEM_FREE && kind) {
+					f.base = r.allocation_base;
+					f.size = 0;
+					while (f.size < 6 * GRAN &&
+					       query(&self->s, f.base + f.size).state ==
+					       NTVM_MEM_RESERVE)
+						f.size += query(&self->s, f.base + f.size).size;
+				}
+				ntvm_free(&self->s, &f);
+				st = f.status;
+			} else {
+				struct ntvm_alloc a = { .base = r.allocation_base,
+							.size = r.size,
+							.type = NTVM_MEM_RESERVE |
+								NTVM_MEM_REPLACE_PLACEHOLDER |
+								(kind == 3 ? NTVM_MEM_COMMIT : 0),
+							.flags = NTVM_ALLOC_EX,
+							.protect = random_prot(&seed) };
+
+				if (r.state == NTVM_MEM_FREE)
+					a.base = base;
+				ntvm_allocate(&self->s, &a);
+				st = a.status;
+				if (!st && a.apply)
+					apply_mprotect(self->mm, a.base, a.size, a.apply_prot);
+			}
 		} else {
 			/*
 			 * munmap() behind ntvm's back of the allocation at
@@ -927,6 +988,14 @@ TEST_F(core, fuzz)
 		why[0] = 0;
 		ASSERT_EQ(0, check_invariants(&self->s, self->mm, why))
 			TH_LOG("iter %d op %d status %#x: %s", iter, op, st, why);
+		if (!st)
+			ok[op]++;
+	}
+	/* The placeholder calls must also have succeeded, often enough. */
+	for (op = 7; op < 10; op++) {
+		if (ok[op] <= 20)
+			fprintf(stderr, "op %d succeeded %d times\n", op, ok[op]);
+		EXPECT_LT(20, ok[op]);
 	}
 }
 
