@@ -176,7 +176,10 @@ struct ntvm_api {
 /*
  * NTVM_IOC_ALLOCATE: NtAllocateVirtualMemory(Ex) on the calling process.
  * type is MEM_RESERVE, MEM_COMMIT, MEM_RESET (and MEM_TOP_DOWN,
- * MEM_WRITE_WATCH), validated with NT's rules and statuses.  With
+ * MEM_WRITE_WATCH), validated with NT's rules and statuses; with
+ * NTVM_ALLOC_EX also MEM_RESERVE_PLACEHOLDER and MEM_REPLACE_PLACEHOLDER.
+ * NTVM_IOC_FREE's type may be MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER or
+ * MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS.  With
  * NTVM_ALLOC_REQUIREMENTS, lowest/highest/alignment carry a
  * MEM_ADDRESS_REQUIREMENTS; without it they must be zero.
  *
