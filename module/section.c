@@ -229,32 +229,42 @@ static int ntvm_args_out(void __user *argp, const void *args, size_t ksize,
 	return copy_to_user(argp, args, min(ksize, usize)) ? -EFAULT : 0;
 }
 
-/* Reserve a descriptor, then make the file; returns the fd or -errno. */
-static int ntvm_section_install(struct ntvm_section *sec, u32 access)
+/*
+ * Make the handle's file at fd, a descriptor reserved by the caller; on
+ * failure the caller still owns fd and the reference to sec.
+ */
+static int ntvm_section_install_at(struct ntvm_section *sec, u32 access,
+				   int fd)
 {
 	struct ntvm_section_handle *h;
 	struct file *file;
-	int fd;
 
 	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
 	if (!h)
 		return -ENOMEM;
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		kfree(h);
-		return fd;
-	}
 	h->sec = sec;
 	h->access = access;
 	file = anon_inode_getfile("[ntvm-section]", &ntvm_section_fops, h,
 				  O_RDWR | O_CLOEXEC);
 	if (IS_ERR(file)) {
-		put_unused_fd(fd);
 		kfree(h);
 		return PTR_ERR(file);
 	}
 	fd_install(fd, file);
 	return fd;
+}
+
+/* A new handle: the fd, or -errno (the caller keeps its reference). */
+static int ntvm_section_install(struct ntvm_section *sec, u32 access)
+{
+	int fd = get_unused_fd_flags(O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = ntvm_section_install_at(sec, access, fd);
+	if (ret < 0)
+		put_unused_fd(fd);
+	return ret;
 }
 
 /* The backing file of a new section; *status on failure. */
@@ -329,8 +339,16 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 	if (st)
 		goto out;
 
+	/* Every resource first: growing the file must be the last step. */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		if (user)
+			fput(user);
+		return fd;
+	}
 	sec = kzalloc(sizeof(*sec), GFP_KERNEL_ACCOUNT);
 	if (!sec) {
+		put_unused_fd(fd);
 		st = NTVM_STATUS_NO_MEMORY;
 		goto out;
 	}
@@ -340,18 +358,19 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 			a.protect, size);
 	sec->backing = ntvm_section_backing(&a, size, user, &st);
 	if (!sec->backing) {
+		put_unused_fd(fd);
 		nt_section_fini(&sec->core);
 		kfree(sec);
 		sec = NULL;
 		goto out;
 	}
 	atomic_long_inc(&ntvm_live_sections);
-	fd = ntvm_section_install(sec, a.access);
-	if (fd < 0) {
+	if (ntvm_section_install_at(sec, a.access, fd) < 0) {
+		/* Out of memory for the handle: the file stays as it is. */
+		put_unused_fd(fd);
 		ntvm_section_put(&sec->core);
-		if (user)
-			fput(user);
-		return fd;
+		st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
 	}
 	a.section_fd = fd;
 	a.max_size = size;
