@@ -1420,6 +1420,60 @@ TEST_F(sec, view_parameters)
 	NtClose(h);
 }
 
+/* Views and private memory side by side in one walk (spec 4.4.3). */
+TEST_F(sec, mixed_walk)
+{
+	MEMORY_BASIC_INFORMATION m[8];
+	LARGE_INTEGER off = { 0 };
+	ULONG n = 8;
+	HANDLE h;
+	PVOID x = NULL, v, y, t;
+	SIZE_T size;
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x20000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	/* A free 192 KiB: reserve it, release it, use its three granules. */
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&x, 0x30000, MEM_RESERVE, PAGE_NOACCESS));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(x, 0, MEM_RELEASE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&x, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+	v = P(U(x) + 0x10000);
+	size = 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_READWRITE));
+	y = P(U(x) + 0x20000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&y, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, ntvm_query_regions(x, P(U(x) + 0x30000), m, &n));
+	ASSERT_EQ(3, n);
+	EXPECT_EQ(MEM_PRIVATE, m[0].Type);
+	EXPECT_EQ(0x10000, m[0].RegionSize);
+	EXPECT_EQ(MEM_MAPPED, m[1].Type);
+	EXPECT_EQ(v, m[1].AllocationBase);
+	EXPECT_EQ(0x10000, m[1].RegionSize);
+	EXPECT_EQ(MEM_PRIVATE, m[2].Type);
+	EXPECT_EQ(y, m[2].AllocationBase);
+	/* A view over private memory: CONFLICTING_ADDRESSES. */
+	t = x;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, mapv(h, &t, 0, &size, 0, PAGE_READWRITE));
+	EXPECT_EQ(MEM_PRIVATE, q(x).Type);
+	/* Partial release of private memory next to a view. */
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(P(U(y) + 0x8000), 0x8000, MEM_RELEASE));
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(x, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(y, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	/* Top-down and zero-bits placement, as for private memory. */
+	v = NULL;
+	size = 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, MEM_TOP_DOWN, PAGE_READWRITE));
+	EXPECT_LT(0x7f0000000000ULL, U(v));
+	EXPECT_EQ(0, U(v) & 0xffff);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	v = NULL;
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSection(h, CUR, &v, 4, 0, &off, &size, ViewShare,
+						     MEM_TOP_DOWN, PAGE_READWRITE));
+	EXPECT_GE(1ULL << 28, U(v) + size);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	NtClose(h);
+}
+
 /* Spec 7: Microsoft's ring buffer. */
 TEST_F(sec, ring_buffer)
 {
