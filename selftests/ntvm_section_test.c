@@ -1474,6 +1474,45 @@ TEST_F(sec, mixed_walk)
 	NtClose(h);
 }
 
+/* The other Win32 entry points real programs use (spec 1.7.1, 2.8). */
+TEST_F(sec, win32_variants)
+{
+	HANDLE h;
+	char *v, *w, *x;
+
+	/* yuzu's call (spec 10.2). */
+	SetLastError(0xdeadbeef);
+	h = CreateFileMapping2(INVALID_HANDLE_VALUE, NULL, FILE_MAP_WRITE | FILE_MAP_READ,
+			       PAGE_READWRITE, SEC_COMMIT, 0x40000, NULL, NULL, 0);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	EXPECT_EQ(0x40000, secinfo(h).Size.QuadPart);
+	v = MapViewOfFileFromApp(h, FILE_MAP_WRITE, 0x10000, 0x10000);
+	w = MapViewOfFile2(h, CUR, 0x10000, NULL, 0x10000, 0, PAGE_READONLY);
+	x = MapViewOfFileNuma2(h, CUR, 0x20000, NULL, 0, 0, PAGE_READWRITE, 0);
+	ASSERT_NE(NULL, v);
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, x);
+	EXPECT_EQ(0x20000, q(x).RegionSize);
+	v[7] = 7;
+	EXPECT_EQ(7, ((volatile char *)w)[7]);
+	/* An access with no FILE_MAP_* bit is a no-access view (2.8.4). */
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	v = MapViewOfFileFromApp(h, PAGE_EXECUTE_READWRITE, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_EQ(PAGE_NOACCESS, q(v).AllocationProtect);
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3FromApp(h, NULL, NULL, 0, 0, 0, PAGE_EXECUTE_READ, NULL, 0));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(UnmapViewOfFile(w));
+	EXPECT_TRUE(UnmapViewOfFile(x));
+	EXPECT_TRUE(CloseHandle(h));
+	SetLastError(0);
+	EXPECT_FALSE(CloseHandle(h));
+	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+}
+
 /* Spec 7: Microsoft's ring buffer. */
 TEST_F(sec, ring_buffer)
 {

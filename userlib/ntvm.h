@@ -446,6 +446,18 @@ PVOID MapViewOfFile3FromApp(HANDLE mapping, HANDLE process, PVOID base,
 			    DWORD64 offset, SIZE_T size, ULONG type,
 			    ULONG protect, MEM_EXTENDED_PARAMETER *params,
 			    ULONG count);
+/* CreateFileMapping2 with a narrow name; extended parameters: none. */
+HANDLE CreateFileMapping2(HANDLE file, PVOID attributes, ULONG access,
+			  ULONG protect, ULONG alloc_attrs, DWORD64 max_size,
+			  const char *name, MEM_EXTENDED_PARAMETER *params,
+			  ULONG count);
+PVOID MapViewOfFileFromApp(HANDLE mapping, ULONG access, DWORD64 offset,
+			   SIZE_T size);
+PVOID MapViewOfFileNuma2(HANDLE mapping, HANDLE process, DWORD64 offset,
+			 PVOID base, SIZE_T size, ULONG type, ULONG protect,
+			 ULONG node);
+PVOID MapViewOfFile2(HANDLE mapping, HANDLE process, DWORD64 offset,
+		     PVOID base, SIZE_T size, ULONG type, ULONG protect);
 BOOL UnmapViewOfFile(LPCVOID address);
 BOOL UnmapViewOfFileEx(PVOID address, ULONG flags);
 BOOL UnmapViewOfFile2(HANDLE process, PVOID address, ULONG flags);

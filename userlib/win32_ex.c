@@ -263,3 +263,74 @@ NTVM_EXPORT BOOL CloseHandle(HANDLE handle)
 {
 	return win32_ok(NtClose(handle));
 }
+
+/*
+ * CreateFileMapping2 (yuzu, ZGC; spec 1.7.1): access is the handle's
+ * rights, as given; the name is a narrow string here (see ntvm.h);
+ * extended parameters are refused (the AWE one is out of scope).
+ */
+NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
+				      ULONG access, ULONG protect,
+				      ULONG alloc_attrs, DWORD64 max_size,
+				      const char *name,
+				      MEM_EXTENDED_PARAMETER *params,
+				      ULONG count)
+{
+	struct create_args c = {
+		.file = file == INVALID_HANDLE_VALUE ? NULL : file,
+		.sec = alloc_attrs, .prot = protect,
+		.access = access | SECTION_QUERY,
+	};
+	HANDLE h = NULL;
+	NTSTATUS st;
+
+	(void)attributes;
+	(void)params;
+	if (count) {
+		SetLastError(ERROR_NOT_SUPPORTED);
+		return NULL;
+	}
+	c.size.QuadPart = (int64_t)max_size;
+	if (name)
+		st = ntvm_named_section(name, c.access, create_section, &c, &h);
+	else
+		st = create_section(&c, &h);
+	if (!NT_SUCCESS(st)) {
+		SetLastError(RtlNtStatusToDosError(st));
+		return NULL;
+	}
+	SetLastError(st == STATUS_OBJECT_NAME_EXISTS ? ERROR_ALREADY_EXISTS :
+						       ERROR_SUCCESS);
+	return h;
+}
+
+/* MapViewOfFileFromApp: MapViewOfFile with a 64-bit offset (spec 2.8.4). */
+NTVM_EXPORT PVOID MapViewOfFileFromApp(HANDLE mapping, ULONG access,
+				       DWORD64 offset, SIZE_T size)
+{
+	return MapViewOfFileEx(mapping, access, (DWORD)(offset >> 32),
+			       (DWORD)offset, size, NULL);
+}
+
+/* MapViewOfFileNuma2 (spec 2.8.5): a node, or NUMA_NO_PREFERRED_NODE. */
+NTVM_EXPORT PVOID MapViewOfFileNuma2(HANDLE mapping, HANDLE process,
+				     DWORD64 offset, PVOID base, SIZE_T size,
+				     ULONG type, ULONG protect, ULONG node)
+{
+	MEM_EXTENDED_PARAMETER p;
+
+	memset(&p, 0, sizeof(p));
+	p.Type = MemExtendedParameterNumaNode;
+	p.ULong = node;
+	return MapViewOfFile3(mapping, process, base, offset, size, type,
+			      protect, node == NUMA_NO_PREFERRED_NODE ? NULL : &p,
+			      node == NUMA_NO_PREFERRED_NODE ? 0 : 1);
+}
+
+NTVM_EXPORT PVOID MapViewOfFile2(HANDLE mapping, HANDLE process,
+				 DWORD64 offset, PVOID base, SIZE_T size,
+				 ULONG type, ULONG protect)
+{
+	return MapViewOfFileNuma2(mapping, process, offset, base, size, type,
+				  protect, NUMA_NO_PREFERRED_NODE);
+}
