@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1511,6 +1512,39 @@ TEST_F(sec, win32_variants)
 	SetLastError(0);
 	EXPECT_FALSE(CloseHandle(h));
 	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+}
+
+/* The handshake advertises placeholders, sections and their commands. */
+TEST_F(sec, handshake)
+{
+	struct ntvm_api api = { .api = NTVM_API };
+	struct ntvm_unmap_view u = { .size = 8 };
+
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_API, &api));
+	EXPECT_TRUE(api.features & NTVM_FEATURE_PLACEHOLDER);
+	EXPECT_TRUE(api.features & NTVM_FEATURE_SECTIONS);
+	EXPECT_TRUE(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_SECTION_CREATE));
+	EXPECT_TRUE(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_UNMAP_VIEW));
+	/* Frame v2: a size below the first version's, a non-zero tail. */
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &u));
+	EXPECT_EQ(EINVAL, errno);
+	{
+		struct {
+			struct ntvm_unmap_view u;
+			__u64 tail;
+		} big = { .u = { .size = sizeof(big) }, .tail = 1 };
+
+		EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
+		EXPECT_EQ(E2BIG, errno);
+		big.tail = 0;
+		big.u.base = 0x10000;
+		ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
+		EXPECT_EQ(NTVM_STATUS_NOT_MAPPED_VIEW, big.u.status);
+		big.u.status = 0;
+		big.u.flags = 1;
+		EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
+		EXPECT_EQ(EINVAL, errno);
+	}
 }
 
 /* Spec 7: Microsoft's ring buffer. */
