@@ -14,6 +14,7 @@
  *   reset.c     MEM_RESET / MEM_RESET_UNDO tracking
  *   softdirty.c NTVM_IOC_WW_SCAN (kernels before 6.3)
  *   memctl.c    NTVM_IOC_MEMCTL: region and working-set queries, lock checks
+ *   section.c   sections and views: NtCreateSection, NtMapViewOfSection
  *   core/       the NT rules and state, plain C, also built in user space
  * Documentation/ntvm.rst is the reference for the ABI and the semantics.
  *
@@ -33,6 +34,10 @@
  *    them takes ntvm_ctx.lock, except ->release(), which runs in
  *    exit_mmap() before mmap_lock is taken and when no thread of the
  *    address space is left to hold ntvm_ctx.lock.
+ *  - ntvm_section.lock (a mutex, section.c) protects a section's commit
+ *    map, which every address space mapping the section shares; it is
+ *    taken under ntvm_ctx.lock, with or without mmap_lock, and nothing is
+ *    taken under it.
  *  - ntvm_ctx.reset_lock (a spinlock) protects the MEM_RESET ranges, which
  *    ->invalidate_range_start() marks when the kernel discards their pages;
  *    it is the innermost lock and nothing sleeps under it.
@@ -151,6 +156,21 @@ bool ntvm_vm_reset_lost(void *ctx, u64 addr, u64 len);
 void ntvm_reset_close_windows(struct ntvm_ctx *nc);
 void ntvm_reset_invalidate(struct ntvm_ctx *nc,
 			   const struct mmu_notifier_range *range);
+
+/* section.c */
+extern atomic_long_t ntvm_live_sections;
+int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
+		     struct nt_section *cs, u64 off, bool cow, bool fixed);
+bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end);
+void ntvm_section_get(struct nt_section *cs);
+void ntvm_section_put(struct nt_section *cs);
+void ntvm_section_lock(struct nt_section *cs);
+void ntvm_section_unlock(struct nt_section *cs);
+long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp);
+long ntvm_ioc_section_query(struct ntvm_file *nf, void __user *argp);
+long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp);
+long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp);
+long ntvm_ioc_unmap_view(struct ntvm_file *nf, void __user *argp);
 
 /* ioctl.c */
 long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

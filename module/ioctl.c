@@ -30,6 +30,11 @@
 		     NTVM_IOC_BIT(NTVM_IOC_GUARD) | NTVM_IOC_BIT(NTVM_IOC_WATCH) | \
 		     NTVM_IOC_BIT(NTVM_IOC_RESET_DONE) | \
 		     NTVM_IOC_BIT(NTVM_IOC_MEMCTL) | \
+		     NTVM_IOC_BIT(NTVM_IOC_SECTION_CREATE) | \
+		     NTVM_IOC_BIT(NTVM_IOC_SECTION_QUERY) | \
+		     NTVM_IOC_BIT(NTVM_IOC_SECTION_OPEN) | \
+		     NTVM_IOC_BIT(NTVM_IOC_MAP_VIEW) | \
+		     NTVM_IOC_BIT(NTVM_IOC_UNMAP_VIEW) | \
 		     (NTVM_HAVE_WW_SCAN ? NTVM_IOC_BIT(NTVM_IOC_WW_SCAN) : 0))
 
 /* Regions a bulk query describes per step, between two takings of the lock. */
@@ -93,7 +98,8 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 
 	if (ret)
 		return ret;
-	if ((args.flags & ~(NTVM_ALLOC_REQUIREMENTS | NTVM_ARGS_OTHER_PROCESS)) ||
+	if ((args.flags & ~(NTVM_ALLOC_REQUIREMENTS | NTVM_ALLOC_EX |
+			    NTVM_ARGS_OTHER_PROCESS)) ||
 	    args.status || args.apply || args.base || args.region_size ||
 	    args.apply_prot || args.pad)
 		return -EINVAL;
@@ -108,6 +114,7 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	req.type = args.type;
 	req.protect = args.protect;
 	req.requirements = args.flags & NTVM_ALLOC_REQUIREMENTS;
+	req.ex = args.flags & NTVM_ALLOC_EX;
 	if (args.flags & NTVM_ARGS_OTHER_PROCESS)
 		req.bad |= NT_BAD_HANDLE;
 	if (ntvm_var_get(args.base_ptr, width, &req.base) ||
@@ -523,6 +530,16 @@ long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ntvm_ioc_ww_scan(nf->nc, argp);
 	case NTVM_IOC_MEMCTL:
 		return ntvm_ioc_memctl(nf, argp);
+	case NTVM_IOC_SECTION_CREATE:
+		return ntvm_ioc_section_create(nf, argp);
+	case NTVM_IOC_SECTION_QUERY:
+		return ntvm_ioc_section_query(nf, argp);
+	case NTVM_IOC_SECTION_OPEN:
+		return ntvm_ioc_section_open(nf, argp);
+	case NTVM_IOC_MAP_VIEW:
+		return ntvm_ioc_map_view(nf, argp);
+	case NTVM_IOC_UNMAP_VIEW:
+		return ntvm_ioc_unmap_view(nf, argp);
 	case NTVM_IOC_RESET_DONE:
 		return ntvm_ioc_reset_done(nf->nc, arg);
 	default:

@@ -82,9 +82,10 @@ static struct miscdevice ntvm_misc = {
 
 static int ntvm_counters_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "address_spaces %ld\nallocations %ld\n",
+	seq_printf(m, "address_spaces %ld\nallocations %ld\nsections %ld\n",
 		   atomic_long_read(&ntvm_live_ctxs),
-		   atomic_long_read(&ntvm_live_allocs));
+		   atomic_long_read(&ntvm_live_allocs),
+		   atomic_long_read(&ntvm_live_sections));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ntvm_counters);
@@ -109,6 +110,7 @@ static void __exit ntvm_exit(void)
 	mmu_notifier_synchronize();
 	WARN_ON(atomic_long_read(&ntvm_live_ctxs));
 	WARN_ON(atomic_long_read(&ntvm_live_allocs));
+	WARN_ON(atomic_long_read(&ntvm_live_sections));
 }
 
 module_init(ntvm_init);

@@ -294,5 +294,11 @@ const struct nt_vm_ops ntvm_vm_ops = {
 	.touch = ntvm_vm_touch,
 	.reset_lost = ntvm_vm_reset_lost,
 	.large_pages = ntvm_vm_large_pages,
+	.map_view = ntvm_vm_map_view,
+	.section_get = ntvm_section_get,
+	.section_put = ntvm_section_put,
+	.section_lock = ntvm_section_lock,
+	.section_unlock = ntvm_section_unlock,
+	.cow_written = ntvm_vm_cow_written,
 };
 

@@ -725,17 +725,299 @@ TEST_F(core, tree)
 	ASSERT_EQ(NULL, self->s.root);
 }
 
+/* NtAllocateVirtualMemoryEx: the placeholder types are taken. */
+static u32 allocx(struct nt_space *s, u64 *base, u64 *size, u32 type, u32 prot)
+{
+	struct nt_alloc_req a = { .base = *base, .size = *size, .type = type,
+				.protect = prot, .ex = true };
+
+	nt_allocate(s, &a);
+	if (!a.status) {
+		*base = a.base;
+		*size = a.size;
+	}
+	return a.status;
+}
+
+#define PH (NTVM_MEM_RESERVE | NTVM_MEM_RESERVE_PLACEHOLDER)
+#define PRESERVE (NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER)
+#define COALESCE (NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS)
+
+static void expect_placeholder(struct __test_metadata *_metadata,
+			       struct nt_space *s, u64 at, u64 size)
+{
+	struct nt_region r = query(s, at);
+
+	EXPECT_EQ(at, r.base);
+	EXPECT_EQ(at, r.allocation_base);
+	EXPECT_EQ(size, r.size);
+	EXPECT_EQ(NTVM_MEM_RESERVE, r.state);
+	EXPECT_EQ(0, r.protect);
+	EXPECT_EQ(NTVM_PAGE_NOACCESS, r.allocation_protect);
+	EXPECT_EQ(NTVM_MEM_PRIVATE, r.type);
+}
+
+/* Spec 8.16: split, coalesce, replace, release. */
+TEST_F(core, placeholder_split_coalesce)
+{
+	u64 p = 0x20000000, size = 0x10000, b, sz;
+	struct nt_stats st;
+
+	/* Only the Ex call, only PAGE_NOACCESS, only with MEM_RESERVE. */
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  alloc(&self->s, &p, &size, PH, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  allocx(&self->s, &p, &size, PH, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  allocx(&self->s, &p, &size, NTVM_MEM_RESERVE_PLACEHOLDER,
+			 NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  allocx(&self->s, &p, &size, PH | NTVM_MEM_COMMIT, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(0, self->mm->n);
+	ASSERT_EQ(0, allocx(&self->s, &p, &size, PH, NTVM_PAGE_NOACCESS));
+	expect_placeholder(_metadata, &self->s, p, 0x10000);
+	/* Over a placeholder: CONFLICTING_ADDRESSES. */
+	b = p;
+	sz = 0x10000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES,
+		  allocx(&self->s, &b, &sz, PH, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	/* The whole placeholder: nothing to split off. */
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &b, &sz, PRESERVE));
+	sz = 0;
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nfree(&self->s, &b, &sz, PRESERVE));
+	b = p + 0xf000;
+	sz = 0x2000;
+	EXPECT_EQ(NTVM_STATUS_UNABLE_TO_FREE_VM, nfree(&self->s, &b, &sz, PRESERVE));
+	expect_placeholder(_metadata, &self->s, p, 0x10000);
+	/* A middle piece: three placeholders. */
+	b = p + 0x8000;
+	sz = 0x4000;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, PRESERVE));
+	EXPECT_EQ(p + 0x8000, b);
+	EXPECT_EQ(0x4000, sz);
+	expect_placeholder(_metadata, &self->s, p, 0x8000);
+	expect_placeholder(_metadata, &self->s, p + 0x8000, 0x4000);
+	expect_placeholder(_metadata, &self->s, p + 0xc000, 0x4000);
+	nt_get_stats(&self->s, &st);
+	EXPECT_EQ(3, st.allocations);
+	EXPECT_EQ(0x10000, st.reserved_bytes);
+	EXPECT_EQ(0, st.committed_bytes);
+	/* Coalesce: exact sums only. */
+	b = p + 0x8000;
+	sz = 0;
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nfree(&self->s, &b, &sz, COALESCE));
+	sz = 0x4000;
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_4,
+		  nfree(&self->s, &b, &sz, NTVM_MEM_COALESCE_PLACEHOLDERS));
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &b, &sz, COALESCE));
+	b = p;
+	sz = 0x11000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &b, &sz, COALESCE));
+	sz = 0xf000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &b, &sz, COALESCE));
+	b = p + 0x1000;
+	sz = 0xc000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &b, &sz, COALESCE));
+	b = p;
+	sz = 0x10000;
+	EXPECT_EQ(NTVM_STATUS_UNABLE_TO_FREE_VM, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	expect_placeholder(_metadata, &self->s, p + 0x8000, 0x4000);
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, COALESCE));
+	EXPECT_EQ(p, b);
+	EXPECT_EQ(0x10000, sz);
+	expect_placeholder(_metadata, &self->s, p, 0x10000);
+	nt_get_stats(&self->s, &st);
+	EXPECT_EQ(1, st.allocations);
+	EXPECT_EQ(0, st.granularity_waste);
+
+	/* Split at 16K; replace the 48K tail with private memory. */
+	b = p;
+	sz = 0x4000;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, PRESERVE));
+	b = p + 0x4000;
+	sz = 0xc000;
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  allocx(&self->s, &b, &sz, NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  allocx(&self->s, &b, &sz, NTVM_MEM_COMMIT | NTVM_MEM_REPLACE_PLACEHOLDER,
+			 NTVM_PAGE_READWRITE));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_RESERVE | NTVM_MEM_REPLACE_PLACEHOLDER,
+			NTVM_PAGE_READWRITE));
+	sz = 0x1000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES,
+		  allocx(&self->s, &b, &sz, NTVM_MEM_RESERVE | NTVM_MEM_REPLACE_PLACEHOLDER,
+			 NTVM_PAGE_READWRITE));
+	sz = 0xc000;
+	ASSERT_EQ(0, allocx(&self->s, &b, &sz, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+			    NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(p + 0x4000, b);
+	{
+		struct nt_region r = query(&self->s, p + 0x4000);
+
+		EXPECT_EQ(p + 0x4000, r.allocation_base);
+		EXPECT_EQ(0xc000, r.size);
+		EXPECT_EQ(NTVM_MEM_COMMIT, r.state);
+		EXPECT_EQ(NTVM_PAGE_READWRITE, r.protect);
+		EXPECT_EQ(NTVM_PAGE_READWRITE, r.allocation_protect);
+		EXPECT_EQ(NTVM_MEM_PRIVATE, r.type);
+	}
+	/* Replacing again: not a free placeholder. */
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  allocx(&self->s, &b, &sz, NTVM_MEM_RESERVE | NTVM_MEM_REPLACE_PLACEHOLDER,
+			 NTVM_PAGE_READWRITE));
+	b = p;
+	sz = 0x10000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &b, &sz, COALESCE));
+	nt_get_stats(&self->s, &st);
+	EXPECT_EQ(2, st.allocations);
+	EXPECT_EQ(0xc000, st.committed_bytes);
+	/* Part of the replacement back to a placeholder (Wine's rule). */
+	b = p + 0x8000;
+	sz = 0x4000;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, PRESERVE));
+	expect_placeholder(_metadata, &self->s, p + 0x8000, 0x4000);
+	EXPECT_EQ(p + 0x4000, query(&self->s, p + 0x4000).allocation_base);
+	EXPECT_EQ(0x4000, query(&self->s, p + 0x4000).size);
+	EXPECT_EQ(p + 0xc000, query(&self->s, p + 0xc000).allocation_base);
+	EXPECT_EQ(NTVM_MEM_COMMIT, query(&self->s, p + 0xc000).state);
+	nt_get_stats(&self->s, &st);
+	EXPECT_EQ(4, st.allocations);
+	EXPECT_EQ(0x8000, st.committed_bytes);
+	/* Release every piece. */
+	for (b = p; b < p + 0x10000; b += sz) {
+		u64 at = b;
+
+		sz = 0;
+		ASSERT_EQ(0, nfree(&self->s, &at, &sz, NTVM_MEM_RELEASE));
+		EXPECT_EQ(0x4000, sz);
+	}
+	b = p + 0x8000;
+	sz = 0;
+	EXPECT_EQ(NTVM_STATUS_MEMORY_NOT_ALLOCATED, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	nt_get_stats(&self->s, &st);
+	EXPECT_EQ(0, st.allocations);
+	EXPECT_EQ(0, st.reserved_bytes);
+	EXPECT_EQ(0, st.committed_bytes);
+	EXPECT_EQ(0, st.granularity_waste);
+	EXPECT_EQ(0, self->mm->n);
+}
+
+/* Spec 6.5.5, 8.17: back to a placeholder; failures change nothing. */
+TEST_F(core, placeholder_replace_back)
+{
+	u64 p = 0x20000000, size = 0x10000, b, sz, s0, e0;
+	struct nt_stats st;
+
+	ASSERT_EQ(0, allocx(&self->s, &p, &size, PH, NTVM_PAGE_NOACCESS));
+	b = p;
+	sz = size;
+	ASSERT_EQ(0, allocx(&self->s, &b, &sz, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+			    NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, p, &s0, &e0));
+	/* An ordinary reservation is no placeholder. */
+	{
+		u64 o = 0x30000000, osz = 0x10000;
+
+		ASSERT_EQ(0, alloc(&self->s, &o, &osz, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+		osz = 0x1000;
+		EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &o, &osz, PRESERVE));
+		o = 0x30000000;
+		osz = 0x10000;
+		EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+			  allocx(&self->s, &o, &osz, NTVM_MEM_RESERVE |
+				 NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
+		osz = 0;
+		ASSERT_EQ(0, nfree(&self->s, &o, &osz, NTVM_MEM_RELEASE));
+	}
+	/* A failed remap changes nothing. */
+	self->mm->fail_at = 1;
+	self->mm->calls = 0;
+	b = p;
+	sz = size;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES, nfree(&self->s, &b, &sz, PRESERVE));
+	self->mm->fail_at = 0;
+	EXPECT_EQ(NTVM_MEM_COMMIT, query(&self->s, p).state);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, query(&self->s, p).allocation_protect);
+	nt_get_stats(&self->s, &st);
+	EXPECT_EQ(0x10000, st.committed_bytes);
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, PRESERVE));
+	expect_placeholder(_metadata, &self->s, p, 0x10000);
+	EXPECT_EQ(0, fake_prot(self->mm, p, &s0, &e0));
+	nt_get_stats(&self->s, &st);
+	EXPECT_EQ(0, st.committed_bytes);
+	/* Reserve-only replacement, committed later; its AP stays. */
+	b = p;
+	sz = size;
+	self->mm->fail_at = 1;
+	self->mm->calls = 0;
+	EXPECT_EQ(NTVM_STATUS_COMMITMENT_LIMIT,
+		  allocx(&self->s, &b, &sz, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+			 NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
+	self->mm->fail_at = 0;
+	expect_placeholder(_metadata, &self->s, p, 0x10000);
+	ASSERT_EQ(0, allocx(&self->s, &b, &sz, NTVM_MEM_RESERVE |
+			    NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READONLY));
+	b = p + 0x1000;
+	sz = 0x1000;
+	ASSERT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(NTVM_PAGE_READONLY, query(&self->s, p + 0x1000).allocation_protect);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, query(&self->s, p + 0x1000).protect);
+	/* Plain release frees it completely. */
+	b = p;
+	sz = 0;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	EXPECT_EQ(NTVM_MEM_FREE, query(&self->s, p).state);
+	EXPECT_EQ(0, self->mm->n);
+}
+
+/* Adjacent placeholders of separate reservations merge (spec 6.4.5). */
+TEST_F(core, placeholder_coalesce_separate)
+{
+	u64 p = 0x20000000, q = 0x20010000, size = 0x10000, b, sz;
+
+	ASSERT_EQ(0, allocx(&self->s, &p, &size, PH, NTVM_PAGE_NOACCESS));
+	ASSERT_EQ(0, allocx(&self->s, &q, &size, PH, NTVM_PAGE_NOACCESS));
+	b = p;
+	sz = 0x20000;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, COALESCE));
+	expect_placeholder(_metadata, &self->s, p, 0x20000);
+	/* A piece unmapped behind ntvm's back is a hole. */
+	b = p + 0x10000;
+	sz = 0x1000;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, PRESERVE));
+	fake_munmap(self->mm, p + 0x10000, p + 0x11000);
+	b = p;
+	sz = 0x20000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &b, &sz, COALESCE));
+	EXPECT_EQ(NTVM_MEM_FREE, query(&self->s, p + 0x10000).state);
+	b = p;
+	sz = 0x11000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &b, &sz, COALESCE));
+	sz = 0;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	b = p + 0x11000;
+	sz = 0;
+	ASSERT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+	EXPECT_EQ(0xf000, sz);
+	EXPECT_EQ(0, self->mm->n);
+}
+
 TEST_F(core, fuzz)
 {
 	static struct page_view before[WIN_PAGES], after[WIN_PAGES];
 	unsigned int seed = 20261122;
 	char why[200];
 	u64 base, size;
-	int iter, op, failing;
+	int iter, op, failing, ok[10] = { 0 };
 	u32 st = 0;
 
 	for (iter = 0; iter < 20000; iter++) {
-		op = rand_r(&seed) % 7;
+		op = rand_r(&seed) % 10;
 		base = WIN + (u64)(rand_r(&seed) % WIN_PAGES) * PAGE;
 		if (rand_r(&seed) % 4 == 0)
 			base += rand_r(&seed) % PAGE;
@@ -799,6 +1081,67 @@ TEST_F(core, fuzz)
 			}
 			if (!st && p.apply)
 				apply_mprotect(self->mm, p.base, p.size, p.apply_prot);
+		} else if (op >= 7) {
+			/* Placeholders: create, split or return, coalesce, replace. */
+			struct nt_region r = query(&self->s, base);
+			u32 kind = rand_r(&seed) % 4;
+
+			if (op == 7) {
+				struct nt_alloc_req a = { .base = base, .size = size,
+							.type = PH, .ex = true,
+							.protect = rand_r(&seed) % 8 ?
+								   NTVM_PAGE_NOACCESS :
+								   random_prot(&seed) };
+
+				if (a.base + a.size > WIN + WIN_GRANS * GRAN)
+					a.size = WIN + WIN_GRANS * GRAN - a.base;
+				if (kind) {
+					a.base = 0;
+					a.requirements = true;
+					a.lowest = WIN;
+					a.highest = WIN + WIN_GRANS * GRAN - 1;
+				}
+				nt_allocate(&self->s, &a);
+				st = a.status;
+			} else if (op == 8 || (op == 9 && kind < 2)) {
+				struct nt_free_req f = { .base = base, .size = size,
+						       .type = op == 8 ? PRESERVE : COALESCE };
+
+				/* Often inside the placeholder there. */
+				if (op == 8 && r.state == NTVM_MEM_RESERVE && kind) {
+					u64 pages = r.size / PAGE;
+					u64 at = rand_r(&seed) % pages;
+
+					f.base = r.base + at * PAGE;
+					f.size = (1 + rand_r(&seed) % (pages - at)) * PAGE;
+				}
+				/* Often the exact run of pieces from an allocation base. */
+				if (op == 9 && r.state != NTVM_MEM_FREE && kind) {
+					f.base = r.allocation_base;
+					f.size = 0;
+					while (f.size < 6 * GRAN &&
+					       query(&self->s, f.base + f.size).state ==
+					       NTVM_MEM_RESERVE)
+						f.size += query(&self->s, f.base + f.size).size;
+				}
+				nt_free(&self->s, &f);
+				st = f.status;
+			} else {
+				struct nt_alloc_req a = { .base = r.allocation_base,
+							.size = r.size,
+							.type = NTVM_MEM_RESERVE |
+								NTVM_MEM_REPLACE_PLACEHOLDER |
+								(kind == 3 ? NTVM_MEM_COMMIT : 0),
+							.ex = true,
+							.protect = random_prot(&seed) };
+
+				if (r.state == NTVM_MEM_FREE)
+					a.base = base;
+				nt_allocate(&self->s, &a);
+				st = a.status;
+				if (!st && a.apply)
+					apply_mprotect(self->mm, a.base, a.size, a.apply_prot);
+			}
 		} else {
 			/*
 			 * munmap() behind ntvm's back of the allocation at
@@ -862,6 +1205,14 @@ TEST_F(core, fuzz)
 		why[0] = 0;
 		ASSERT_EQ(0, check_invariants(&self->s, self->mm, why))
 			TH_LOG("iter %d op %d status %#x: %s", iter, op, st, why);
+		if (!st)
+			ok[op]++;
+	}
+	/* The placeholder calls must also have succeeded, often enough. */
+	for (op = 7; op < 10; op++) {
+		if (ok[op] <= 20)
+			fprintf(stderr, "op %d succeeded %d times\n", op, ok[op]);
+		EXPECT_LT(20, ok[op]);
 	}
 }
 

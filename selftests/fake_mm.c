@@ -257,7 +257,50 @@ static bool fake_reset_lost(void *ctx, u64 addr, u64 len)
 	return to_mm(ctx)->reset_lost;
 }
 
+/* A view: a "foreign" (file) mapping; the section's refs are counted. */
+static int fake_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
+			 struct nt_section *sec, u64 off, bool cow, bool fixed)
+{
+	struct fake_mm *mm = to_mm(ctx);
+
+	assert(!mm->read_locked);
+	assert(len && !(addr & 0xfff) && !(len & 0xfff));
+	if (mm->fail_at && ++mm->calls == mm->fail_at)
+		return -ENOMEM;
+	if (!fixed && fake_overlaps(mm, addr, addr + len))
+		return -EEXIST;
+	fake_set(mm, addr, addr + len, lprot, true);
+	return 0;
+}
+
+static void fake_section_get(struct nt_section *sec)
+{
+	sec->commit.checked++;
+}
+
+static void fake_section_put(struct nt_section *sec)
+{
+	assert(sec->commit.checked);
+	sec->commit.checked--;
+}
+
+static void fake_section_lock(struct nt_section *sec)
+{
+}
+
+static bool fake_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
+{
+	*end = vend;
+	return false;
+}
+
 const struct nt_vm_ops fake_ops = {
+	.cow_written = fake_cow_written,
+	.map_view = fake_map_view,
+	.section_get = fake_section_get,
+	.section_put = fake_section_put,
+	.section_lock = fake_section_lock,
+	.section_unlock = fake_section_lock,
 	.map = fake_map,
 	.unmap = fake_unmap,
 	.find_gap = fake_find_gap,

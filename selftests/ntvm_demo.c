@@ -12,6 +12,12 @@
  * committed a page at a time.  Every figure comes from the module's
  * statistics (NTVM_IOC_STATS) and from a region walk of the window, and the
  * two are checked against each other and against the expected values.
+ *
+ * Then two uses of placeholders and sections (issue 10): Microsoft's ring
+ * buffer, two views of one section back to back in a split placeholder,
+ * where a write running off the end of the first view appears at the start
+ * of the second; and an emulator's arena, a placeholder into which views
+ * of one "guest RAM" section are mapped and unmapped at page granularity.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -449,6 +455,238 @@ static void one_reservation(struct figures *done)
 		    GetLastError());
 }
 
+
+/* ---- Step 4: a ring buffer from two views (VirtualAlloc2's example) ----- */
+
+#define RING		KB(64)
+
+static const char *type_name(DWORD t)
+{
+	return t == MEM_PRIVATE ? "MEM_PRIVATE" : t == MEM_MAPPED ? "MEM_MAPPED" :
+	       t ? "?" : "-";
+}
+
+/* The query walk of [lo, hi), one row per region. */
+static int print_walk(uintptr_t lo, uintptr_t hi)
+{
+	MEMORY_BASIC_INFORMATION m[16];
+	ULONG n = 16, i;
+	NTSTATUS st = ntvm_query_regions((PVOID)lo, (PVOID)hi, m, &n);
+
+	if (st) {
+		bad("ntvm_query_regions: status %#x", (unsigned int)st);
+		return -1;
+	}
+	printf("    %-14s %-14s %9s  %-11s %-11s %s\n", "BaseAddress",
+	       "AllocationBase", "size", "State", "Type", "Protect/AllocProtect");
+	for (i = 0; i < n; i++)
+		printf("    %#-14lx %#-14lx %9s  %-11s %-11s %#x/%#x\n",
+		       (unsigned long)m[i].BaseAddress,
+		       (unsigned long)m[i].AllocationBase, human(m[i].RegionSize),
+		       state_name(m[i].State), type_name(m[i].Type), m[i].Protect,
+		       m[i].AllocationProtect);
+	return (int)n;
+}
+
+static void ring_buffer(void)
+{
+	static const char msg[] = "..a write that runs off the end..";
+	char *p, *v1, *v2;
+	HANDLE h;
+	size_t at = RING - 16;
+
+	printf("\nRing buffer (VirtualAlloc2's example): one %s section mapped "
+	       "twice, back to back,\nin a placeholder split in two.\n",
+	       human(RING));
+	p = VirtualAlloc2(NULL, NULL, 2 * RING, MEM_RESERVE |
+			  MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, NULL, 0);
+	if (!p) {
+		bad("VirtualAlloc2(placeholder): error %u", GetLastError());
+		return;
+	}
+	if (!VirtualFree(p, RING, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)) {
+		bad("split: error %u", GetLastError());
+		return;
+	}
+	printf("  placeholder of %s at %p, split in two:\n", human(2 * RING), p);
+	if (print_walk((uintptr_t)p, (uintptr_t)p + 2 * RING) != 2)
+		bad("the split placeholder is not two regions");
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, RING,
+			      NULL);
+	v1 = h ? MapViewOfFile3(h, NULL, p, 0, RING, MEM_REPLACE_PLACEHOLDER,
+				PAGE_READWRITE, NULL, 0) : NULL;
+	v2 = v1 ? MapViewOfFile3(h, NULL, p + RING, 0, RING,
+				 MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL,
+				 0) : NULL;
+	if (!v2) {
+		bad("CreateFileMapping/MapViewOfFile3: error %u", GetLastError());
+		return;
+	}
+	CloseHandle(h);
+	printf("  both halves replaced by views of the section (handle closed):\n");
+	if (print_walk((uintptr_t)p, (uintptr_t)p + 2 * RING) != 2)
+		bad("the two views are not two regions");
+	memcpy(v1 + at, msg, sizeof(msg));
+	__asm__ volatile("" ::: "memory");
+	printf("  wrote \"%s\" at offset %#zx (%zu bytes past the end);\n",
+	       msg, at, at + sizeof(msg) - RING);
+	printf("  the start of the buffer now reads \"%.*s\"\n",
+	       (int)(at + sizeof(msg) - RING), v1);
+	if (memcmp(v1, msg + RING - at, at + sizeof(msg) - RING))
+		bad("the wrap-around did not appear at the start");
+	if (!UnmapViewOfFile2(NtCurrentProcess(), v1, MEM_PRESERVE_PLACEHOLDER) ||
+	    !UnmapViewOfFile2(NtCurrentProcess(), v2, MEM_PRESERVE_PLACEHOLDER) ||
+	    !VirtualFree(p, 2 * RING, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS)) {
+		bad("unmap/coalesce: error %u", GetLastError());
+		return;
+	}
+	printf("  unmapped back to placeholders and coalesced:\n");
+	if (print_walk((uintptr_t)p, (uintptr_t)p + 2 * RING) != 1)
+		bad("the coalesced placeholder is not one region");
+	if (!VirtualFree(p, 0, MEM_RELEASE))
+		bad("release: error %u", GetLastError());
+}
+
+/* ---- Step 5: an emulator's arena ----------------------------------------- */
+
+#define ARENA_PAGES	64		/* the guest's address space */
+#define RAM_PAGES	16		/* the guest's memory, one section */
+
+static char *arena;
+
+/* The arena, a character a page: the RAM page mapped there, or '.'. */
+static void draw_arena(const char *what, int regions_expected)
+{
+	MEMORY_BASIC_INFORMATION m[ARENA_PAGES];
+	ULONG n = ARENA_PAGES, i;
+	char line[ARENA_PAGES + 1];
+	uintptr_t a, end;
+	int k = 0;
+
+	if (ntvm_query_regions(arena, arena + ARENA_PAGES * PAGE, m, &n)) {
+		bad("query of the arena failed");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		end = (uintptr_t)m[i].BaseAddress + m[i].RegionSize;
+		for (a = (uintptr_t)m[i].BaseAddress; a < end; a += PAGE, k++)
+			line[k] = m[i].Type != MEM_MAPPED ? '.' :
+				  m[i].Protect == PAGE_NOACCESS ? '#' :
+				  "0123456789abcdef"[*(volatile char *)a & 15];
+	}
+	line[k] = 0;
+	printf("  %-34s |%s| %2lu regions\n", what, line, (unsigned long)n);
+	if ((int)n != regions_expected)
+		bad("%lu regions, expected %d", (unsigned long)n,
+		    regions_expected);
+}
+
+/* Map RAM pages [ram, ram + n) at arena page at, splitting the placeholder. */
+static void guest_map(HANDLE ram_h, int at, int ram, int n, ULONG prot)
+{
+	char *b = arena + at * PAGE;
+	MEMORY_BASIC_INFORMATION m;
+
+	/* Find the placeholder piece, split off the head and the tail. */
+	if (!VirtualQuery(b, &m, sizeof(m)) || m.State != MEM_RESERVE) {
+		bad("arena page %d is not a placeholder", at);
+		return;
+	}
+	if ((char *)m.BaseAddress < b &&
+	    !VirtualFree(m.BaseAddress, b - (char *)m.BaseAddress,
+			 MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER))
+		bad("split head: error %u", GetLastError());
+	if ((char *)m.BaseAddress + m.RegionSize > b + n * PAGE &&
+	    !VirtualFree(b, n * PAGE, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER))
+		bad("split tail: error %u", GetLastError());
+	if (MapViewOfFile3(ram_h, NULL, b, (DWORD64)ram * PAGE, n * PAGE,
+			   MEM_REPLACE_PLACEHOLDER, prot, NULL, 0) != b)
+		bad("MapViewOfFile3 at arena page %d: error %u", at,
+		    GetLastError());
+}
+
+/* Unmap the view at arena page at, and merge the free neighbours. */
+static void guest_unmap(int at)
+{
+	char *b = arena + at * PAGE, *lo, *hi;
+	MEMORY_BASIC_INFORMATION m;
+
+	if (!UnmapViewOfFile2(NtCurrentProcess(), b, MEM_PRESERVE_PLACEHOLDER) ||
+	    !VirtualQuery(b, &m, sizeof(m))) {
+		bad("UnmapViewOfFile2 at arena page %d: error %u", at,
+		    GetLastError());
+		return;
+	}
+	/* RPCS3's way: query the neighbours, one coalesce over all of them. */
+	lo = b;
+	hi = b + m.RegionSize;
+	if (b > arena && VirtualQuery(b - 1, &m, sizeof(m)) &&
+	    m.State == MEM_RESERVE && m.Type == MEM_PRIVATE)
+		lo = m.AllocationBase;
+	if (hi < arena + ARENA_PAGES * PAGE && VirtualQuery(hi, &m, sizeof(m)) &&
+	    m.State == MEM_RESERVE && m.Type == MEM_PRIVATE)
+		hi += m.RegionSize;
+	if ((lo != b || VirtualQuery(b, &m, sizeof(m)) == 0 ||
+	     hi != b + m.RegionSize) &&
+	    !VirtualFree(lo, hi - lo, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS))
+		bad("coalesce: error %u", GetLastError());
+}
+
+static void emulator_arena(void)
+{
+	HANDLE ram_h;
+	char *ram;
+	DWORD old;
+	int i;
+
+	printf("\nEmulator arena: the guest's %d-page address space is one "
+	       "placeholder; its %d pages\nof RAM are one section, mapped into "
+	       "the arena page by page as the guest remaps.\n"
+	       "One character per page: the RAM page mapped there, '.' "
+	       "placeholder, '#' no access.\n\n", ARENA_PAGES, RAM_PAGES);
+	arena = VirtualAlloc2(NULL, NULL, ARENA_PAGES * PAGE, MEM_RESERVE |
+			      MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, NULL, 0);
+	ram_h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+				  RAM_PAGES * PAGE, NULL);
+	ram = ram_h ? MapViewOfFile(ram_h, FILE_MAP_WRITE, 0, 0, 0) : NULL;
+	if (!arena || !ram) {
+		bad("arena or RAM: error %u", GetLastError());
+		return;
+	}
+	for (i = 0; i < RAM_PAGES; i++)
+		ram[i * PAGE] = (char)i;
+	draw_arena("reserved", 1);
+	guest_map(ram_h, 0, 0, 4, PAGE_READWRITE);
+	draw_arena("RAM 0-3 at 0", 2);
+	guest_map(ram_h, 32, 0, 4, PAGE_READWRITE);
+	draw_arena("mirror of RAM 0-3 at 32", 4);
+	arena[32 * PAGE + 1] = 'm';
+	if (((volatile char *)arena)[1] != 'm' || ram[1] != 'm')
+		bad("a write through the mirror is not in RAM");
+	guest_map(ram_h, 40, 9, 1, PAGE_READWRITE);
+	guest_map(ram_h, 41, 10, 1, PAGE_READWRITE);
+	guest_map(ram_h, 42, 11, 2, PAGE_READONLY);
+	draw_arena("RAM 9, 10, 11-12 (read-only) at 40", 8);
+	if (!VirtualProtect(arena + 41 * PAGE, PAGE, PAGE_NOACCESS, &old))
+		bad("VirtualProtect: error %u", GetLastError());
+	draw_arena("page 41 made inaccessible", 8);
+	guest_unmap(0);
+	draw_arena("RAM 0-3 at 0 unmapped", 7);
+	guest_unmap(41);
+	guest_unmap(40);
+	draw_arena("40 and 41 unmapped", 5);
+	guest_map(ram_h, 8, 15, 1, PAGE_READWRITE);
+	draw_arena("RAM 15 at 8", 7);
+	guest_unmap(8);
+	guest_unmap(32);
+	guest_unmap(42);
+	draw_arena("everything unmapped", 1);
+	if (!VirtualFree(arena, 0, MEM_RELEASE) || !UnmapViewOfFile(ram) ||
+	    !CloseHandle(ram_h))
+		bad("release: error %u", GetLastError());
+	checkpoint("arena released", 0, 0, 0, 0);
+}
+
 int main(void)
 {
 	static char *small[NSMALL];
@@ -498,6 +736,8 @@ int main(void)
 	printf("Conclusion: %s as %d x %s allocations took %s of address space; "
 	       "as one, %s.\n", human(full.s.committed_bytes), NSMALL,
 	       human(PAGE), human(full.w.used), human(done.w.used));
+	ring_buffer();
+	emulator_arena();
 out:
 	free(regs);
 	printf("\n%s\n", failed ? "demo FAILED" : "demo done");

@@ -32,6 +32,19 @@ static inline int ntvm_ww_wants_alloc(__u32 type)
 	       (ntvm_ww_allocs && (type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE)));
 }
 
+/*
+ * section.c: MemExtendedParameterAttributeFlags, shared by
+ * NtAllocateVirtualMemoryEx and NtMapViewOfSectionEx.
+ */
+NTSTATUS ntvm_ext_attribute_flags(DWORD64 flags);
+/* section.c: RtlNtStatusToDosError of the section statuses, or 0. */
+ULONG ntvm_section_dos_error(NTSTATUS status);
+/* section.c: a new handle to a section with the given rights. */
+NTSTATUS ntvm_section_open(HANDLE section, ACCESS_MASK access, HANDLE *out);
+NTSTATUS ntvm_named_section(const char *name, ACCESS_MASK access,
+			    NTSTATUS (*create)(void *ctx, HANDLE *out),
+			    void *ctx, HANDLE *out);
+
 void ntvm_ww_allocated(const struct ntvm_alloc_args *a);
 void ntvm_ww_freed(const struct ntvm_free_args *f);
 void ntvm_ww_forget(void);		/* in a forked child */

@@ -106,10 +106,13 @@ NTVM_EXPORT LPVOID VirtualAllocExNuma(HANDLE process, LPVOID address,
 NTVM_EXPORT BOOL VirtualFreeEx(HANDLE process, LPVOID address, SIZE_T size,
 			       DWORD type)
 {
-	/* kernelbase's rule (spec 2.3), after the handle (spec 2.1). */
+	/*
+	 * kernelbase's rule (spec 2.3), after the handle (spec 2.1): only
+	 * MEM_RELEASE alone needs size 0, placeholder splits take one (6.3.4).
+	 */
 	if (!current(process))
 		return FALSE;
-	if ((type & MEM_RELEASE) && size) {
+	if (type == MEM_RELEASE && size) {
 		SetLastError(ERROR_INVALID_PARAMETER);
 		return FALSE;
 	}

@@ -239,9 +239,11 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 					       MEM_EXTENDED_PARAMETER *params,
 					       ULONG count)
 {
-	struct ntvm_alloc_args a = { .type = type, .protect = protect };
+	struct ntvm_alloc_args a = { .type = type, .protect = protect,
+				     .flags = NTVM_ALLOC_EX };
 	MEM_ADDRESS_REQUIREMENTS *req;
 	unsigned int seen = 0, t;
+	NTSTATUS st;
 	ULONG i;
 
 	if (process != NtCurrentProcess())
@@ -266,6 +268,11 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 			break;
 		case MemExtendedParameterNumaNode:
 			/* One node: any node number is satisfied. */
+			break;
+		case MemExtendedParameterAttributeFlags:
+			st = ntvm_ext_attribute_flags(params[i].ULong64);
+			if (st)
+				return st;
 			break;
 		default:
 			return STATUS_NOT_SUPPORTED;
@@ -477,7 +484,7 @@ NTVM_EXPORT ULONG RtlNtStatusToDosError(NTSTATUS status)
 	case NTVM_STATUS_COMMITMENT_LIMIT:
 		return ERROR_COMMITMENT_LIMIT;
 	default:
-		return ERROR_MR_MID_NOT_FOUND;
+		return ntvm_section_dos_error(status) ?: ERROR_MR_MID_NOT_FOUND;
 	}
 }
 

@@ -782,6 +782,273 @@ SIZE_T GetLargePageMinimum(void);
 #endif /* NTVM_NO_WIN32 */
 /* ==== end of issue 11 ==== */
 
+/*
+ * ---- Placeholders, sections and views (issue 10) ----
+ * See README, "Sections and placeholders".
+ */
+#ifndef MEM_EXTENDED_PARAMETER_GRAPHICS
+#define MEM_EXTENDED_PARAMETER_GRAPHICS			0x01
+#endif
+#ifndef MEM_EXTENDED_PARAMETER_NONPAGED
+#define MEM_EXTENDED_PARAMETER_NONPAGED			0x02
+#endif
+#ifndef MEM_EXTENDED_PARAMETER_ZERO_PAGES_OPTIONAL
+#define MEM_EXTENDED_PARAMETER_ZERO_PAGES_OPTIONAL	0x04
+#endif
+#ifndef MEM_EXTENDED_PARAMETER_NONPAGED_LARGE
+#define MEM_EXTENDED_PARAMETER_NONPAGED_LARGE		0x08
+#endif
+#ifndef MEM_EXTENDED_PARAMETER_NONPAGED_HUGE
+#define MEM_EXTENDED_PARAMETER_NONPAGED_HUGE		0x10
+#endif
+#ifndef MEM_EXTENDED_PARAMETER_SOFT_FAULT_PAGES
+#define MEM_EXTENDED_PARAMETER_SOFT_FAULT_PAGES		0x20
+#endif
+#ifndef MEM_EXTENDED_PARAMETER_EC_CODE
+#define MEM_EXTENDED_PARAMETER_EC_CODE			0x40
+#endif
+#ifndef MEM_UNMAP_WITH_TRANSIENT_BOOST
+#define MEM_UNMAP_WITH_TRANSIENT_BOOST			0x1
+#endif
+
+/*
+ * Handles: a section handle is a Linux file descriptor (an anonymous
+ * inode of /dev/ntvm); so is a file handle given to NtCreateSection or
+ * CreateFileMapping.  The descriptor can be passed to another process
+ * (fork, SCM_RIGHTS) and mapped there.  Descriptor 0 cannot be a handle
+ * (it is NULL).
+ */
+#define NTVM_FD_TO_HANDLE(fd)	((HANDLE)(intptr_t)(fd))
+#define NTVM_HANDLE_TO_FD(h)	((int)(intptr_t)(h))
+#ifndef INVALID_HANDLE_VALUE
+#define INVALID_HANDLE_VALUE	((HANDLE)(intptr_t)-1)
+#endif
+
+#ifndef NTVM_WINDOWS_HEADERS
+typedef ULONG ACCESS_MASK;
+typedef int32_t LONG;
+typedef union _LARGE_INTEGER {
+	struct {
+		DWORD LowPart;
+		LONG HighPart;
+	};
+	int64_t QuadPart;
+} LARGE_INTEGER, *PLARGE_INTEGER;
+#endif /* !NTVM_WINDOWS_HEADERS */
+
+/* In winternl.h (Wine's). */
+#if !defined(__WINE_WINTERNL_H)
+typedef enum _SECTION_INHERIT {
+	ViewShare = 1,
+	ViewUnmap = 2,
+} SECTION_INHERIT;
+
+typedef enum _SECTION_INFORMATION_CLASS {
+	SectionBasicInformation = 0,
+	SectionImageInformation = 1,
+} SECTION_INFORMATION_CLASS;
+
+typedef struct _SECTION_BASIC_INFORMATION {
+	PVOID BaseAddress;
+	ULONG Attributes;
+	LARGE_INTEGER Size;
+} SECTION_BASIC_INFORMATION;
+#endif /* !__WINE_WINTERNL_H */
+
+#ifndef NT_SUCCESS
+#define NT_SUCCESS(st)			((NTSTATUS)(st) >= 0)
+#endif
+
+#ifndef SEC_FILE
+#define SEC_FILE			NTVM_SEC_FILE
+#endif
+#ifndef SEC_IMAGE
+#define SEC_IMAGE			NTVM_SEC_IMAGE
+#endif
+#ifndef SEC_RESERVE
+#define SEC_RESERVE			NTVM_SEC_RESERVE
+#endif
+#ifndef SEC_COMMIT
+#define SEC_COMMIT			NTVM_SEC_COMMIT
+#endif
+#ifndef SEC_NOCACHE
+#define SEC_NOCACHE			NTVM_SEC_NOCACHE
+#endif
+#ifndef SEC_WRITECOMBINE
+#define SEC_WRITECOMBINE		NTVM_SEC_WRITECOMBINE
+#endif
+#ifndef SEC_LARGE_PAGES
+#define SEC_LARGE_PAGES			NTVM_SEC_LARGE_PAGES
+#endif
+
+#ifndef STANDARD_RIGHTS_REQUIRED
+#define STANDARD_RIGHTS_REQUIRED	0x000F0000
+#endif
+#ifndef SECTION_QUERY
+#define SECTION_QUERY			NTVM_SECTION_QUERY
+#endif
+#ifndef SECTION_MAP_WRITE
+#define SECTION_MAP_WRITE		NTVM_SECTION_MAP_WRITE
+#endif
+#ifndef SECTION_MAP_READ
+#define SECTION_MAP_READ		NTVM_SECTION_MAP_READ
+#endif
+#ifndef SECTION_MAP_EXECUTE
+#define SECTION_MAP_EXECUTE		NTVM_SECTION_MAP_EXECUTE
+#endif
+#ifndef SECTION_EXTEND_SIZE
+#define SECTION_EXTEND_SIZE		NTVM_SECTION_EXTEND_SIZE
+#endif
+#ifndef SECTION_MAP_EXECUTE_EXPLICIT
+#define SECTION_MAP_EXECUTE_EXPLICIT	NTVM_SECTION_MAP_EXECUTE_EXPLICIT
+#endif
+#ifndef SECTION_ALL_ACCESS
+#define SECTION_ALL_ACCESS		NTVM_SECTION_ALL_ACCESS
+#endif
+#ifndef FILE_MAP_COPY
+#define FILE_MAP_COPY			0x0001
+#endif
+#ifndef FILE_MAP_WRITE
+#define FILE_MAP_WRITE			0x0002
+#endif
+#ifndef FILE_MAP_READ
+#define FILE_MAP_READ			0x0004
+#endif
+#ifndef FILE_MAP_EXECUTE
+#define FILE_MAP_EXECUTE		0x0020
+#endif
+#ifndef FILE_MAP_ALL_ACCESS
+#define FILE_MAP_ALL_ACCESS		SECTION_ALL_ACCESS
+#endif
+
+#ifndef STATUS_INVALID_VIEW_SIZE
+#define STATUS_INVALID_VIEW_SIZE	((NTSTATUS)NTVM_STATUS_INVALID_VIEW_SIZE)
+#endif
+#ifndef STATUS_INVALID_FILE_FOR_SECTION
+#define STATUS_INVALID_FILE_FOR_SECTION	((NTSTATUS)NTVM_STATUS_INVALID_FILE_FOR_SECTION)
+#endif
+#ifndef STATUS_OBJECT_TYPE_MISMATCH
+#define STATUS_OBJECT_TYPE_MISMATCH	((NTSTATUS)NTVM_STATUS_OBJECT_TYPE_MISMATCH)
+#endif
+#ifndef STATUS_OBJECT_NAME_NOT_FOUND
+#define STATUS_OBJECT_NAME_NOT_FOUND	((NTSTATUS)0xC0000034)
+#endif
+#ifndef STATUS_OBJECT_NAME_EXISTS
+#define STATUS_OBJECT_NAME_EXISTS	((NTSTATUS)0x40000035)
+#endif
+#ifndef STATUS_SECTION_TOO_BIG
+#define STATUS_SECTION_TOO_BIG		((NTSTATUS)NTVM_STATUS_SECTION_TOO_BIG)
+#endif
+#ifndef STATUS_SECTION_NOT_IMAGE
+#define STATUS_SECTION_NOT_IMAGE	((NTSTATUS)NTVM_STATUS_SECTION_NOT_IMAGE)
+#endif
+#ifndef STATUS_NOT_MAPPED_DATA
+#define STATUS_NOT_MAPPED_DATA		((NTSTATUS)NTVM_STATUS_NOT_MAPPED_DATA)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_7
+#define STATUS_INVALID_PARAMETER_7	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_7)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_8
+#define STATUS_INVALID_PARAMETER_8	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_8)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_9
+#define STATUS_INVALID_PARAMETER_9	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_9)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_10
+#define STATUS_INVALID_PARAMETER_10	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_10)
+#endif
+#ifndef STATUS_MAPPED_FILE_SIZE_ZERO
+#define STATUS_MAPPED_FILE_SIZE_ZERO	((NTSTATUS)NTVM_STATUS_MAPPED_FILE_SIZE_ZERO)
+#endif
+
+#ifndef ERROR_FILE_NOT_FOUND
+#define ERROR_FILE_NOT_FOUND		2
+#endif
+#ifndef ERROR_ALREADY_EXISTS
+#define ERROR_ALREADY_EXISTS		183
+#endif
+#ifndef ERROR_BAD_EXE_FORMAT
+#define ERROR_BAD_EXE_FORMAT		193
+#endif
+#ifndef ERROR_FILE_INVALID
+#define ERROR_FILE_INVALID		1006
+#endif
+#ifndef ERROR_MAPPED_ALIGNMENT
+#define ERROR_MAPPED_ALIGNMENT		1132
+#endif
+#ifndef ERROR_USER_MAPPED_FILE
+#define ERROR_USER_MAPPED_FILE		1224
+#endif
+
+#ifndef NTVM_NO_NT
+NTSTATUS NtCreateSection(HANDLE *section, ACCESS_MASK access, PVOID attributes,
+			 PLARGE_INTEGER max_size, ULONG protect,
+			 ULONG alloc_attrs, HANDLE file);
+NTSTATUS NtQuerySection(HANDLE section, SECTION_INFORMATION_CLASS info_class,
+			PVOID info, SIZE_T length, PSIZE_T result_length);
+NTSTATUS NtMapViewOfSection(HANDLE section, HANDLE process, PVOID *base,
+			    ULONG_PTR zero_bits, SIZE_T commit_size,
+			    PLARGE_INTEGER offset, PSIZE_T size,
+			    SECTION_INHERIT inherit, ULONG type, ULONG protect);
+NTSTATUS NtMapViewOfSectionEx(HANDLE section, HANDLE process, PVOID *base,
+			      PLARGE_INTEGER offset, PSIZE_T size, ULONG type,
+			      ULONG protect, MEM_EXTENDED_PARAMETER *params,
+			      ULONG count);
+NTSTATUS NtUnmapViewOfSection(HANDLE process, PVOID base);
+NTSTATUS NtUnmapViewOfSectionEx(HANDLE process, PVOID base, ULONG flags);
+NTSTATUS NtFlushVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
+			      PVOID io_status);
+NTSTATUS NtClose(HANDLE handle);
+#endif /* !NTVM_NO_NT */
+
+#ifndef NTVM_NO_WIN32
+/*
+ * Names are the process's own: another process opens a section through
+ * its descriptor (see README, "Sections and placeholders").
+ */
+HANDLE CreateFileMappingA(HANDLE file, PVOID attributes, DWORD protect,
+			  DWORD size_high, DWORD size_low, const char *name);
+HANDLE OpenFileMappingA(DWORD access, BOOL inherit, const char *name);
+#define CreateFileMapping CreateFileMappingA
+#define OpenFileMapping OpenFileMappingA
+LPVOID MapViewOfFile(HANDLE mapping, DWORD access, DWORD offset_high,
+		     DWORD offset_low, SIZE_T size);
+LPVOID MapViewOfFileEx(HANDLE mapping, DWORD access, DWORD offset_high,
+		       DWORD offset_low, SIZE_T size, LPVOID address);
+/* A NULL process is the current process. */
+PVOID MapViewOfFile3(HANDLE mapping, HANDLE process, PVOID base,
+		     DWORD64 offset, SIZE_T size, ULONG type, ULONG protect,
+		     MEM_EXTENDED_PARAMETER *params, ULONG count);
+PVOID MapViewOfFile3FromApp(HANDLE mapping, HANDLE process, PVOID base,
+			    DWORD64 offset, SIZE_T size, ULONG type,
+			    ULONG protect, MEM_EXTENDED_PARAMETER *params,
+			    ULONG count);
+/* CreateFileMapping2 with a narrow name; extended parameters: none. */
+HANDLE CreateFileMapping2(HANDLE file, PVOID attributes, ULONG access,
+			  ULONG protect, ULONG alloc_attrs, DWORD64 max_size,
+			  const char *name, MEM_EXTENDED_PARAMETER *params,
+			  ULONG count);
+PVOID MapViewOfFileFromApp(HANDLE mapping, ULONG access, DWORD64 offset,
+			   SIZE_T size);
+PVOID MapViewOfFileNuma2(HANDLE mapping, HANDLE process, DWORD64 offset,
+			 PVOID base, SIZE_T size, ULONG type, ULONG protect,
+			 ULONG node);
+PVOID MapViewOfFile2(HANDLE mapping, HANDLE process, DWORD64 offset,
+		     PVOID base, SIZE_T size, ULONG type, ULONG protect);
+BOOL UnmapViewOfFile(LPCVOID address);
+BOOL UnmapViewOfFileEx(PVOID address, ULONG flags);
+BOOL UnmapViewOfFile2(HANDLE process, PVOID address, ULONG flags);
+BOOL FlushViewOfFile(LPCVOID address, SIZE_T size);
+BOOL CloseHandle(HANDLE handle);
+/* A NULL process is the current process. */
+PVOID VirtualAlloc2(HANDLE process, PVOID address, SIZE_T size, ULONG type,
+		    ULONG protect, MEM_EXTENDED_PARAMETER *params, ULONG count);
+/* As VirtualAlloc2; executable protections: ERROR_INVALID_PARAMETER. */
+PVOID VirtualAlloc2FromApp(HANDLE process, PVOID address, SIZE_T size,
+			   ULONG type, ULONG protect,
+			   MEM_EXTENDED_PARAMETER *params, ULONG count);
+#endif /* NTVM_NO_WIN32 */
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,8 +46,11 @@ NTVM_EXPORT LPVOID VirtualAlloc(LPVOID address, SIZE_T size, DWORD type,
 
 NTVM_EXPORT BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type)
 {
-	/* kernelbase's own rule (spec 2.3): MEM_RELEASE takes size 0. */
-	if ((type & MEM_RELEASE) && size) {
+	/*
+	 * kernelbase's own rule (spec 2.3): MEM_RELEASE takes size 0; only
+	 * MEM_RELEASE alone, so placeholder splits reach the kernel (6.3.4).
+	 */
+	if (type == MEM_RELEASE && size) {
 		SetLastError(ERROR_INVALID_PARAMETER);
 		return FALSE;
 	}

@@ -45,6 +45,8 @@ enum nt_map_how {
 	NT_MAP_DECOMMIT,	/* PROT_NONE, MAP_NORESERVE, MAP_FIXED */
 };
 
+struct nt_section;
+
 struct nt_gap_req {
 	u64 lo;			/* lowest start */
 	u64 hi;			/* highest end (exclusive) */
@@ -104,6 +106,29 @@ struct nt_vm_ops {
 	 * -EOPNOTSUPP when the system has none.
 	 */
 	int (*large_pages)(void *ctx);
+	/*
+	 * Views (spec 2): map [addr, addr + len) to the section's backing
+	 * from byte offset off, shared, or private (copy-on-write) when
+	 * cow; over whatever is there when fixed (a placeholder), else only
+	 * if the range is free.  Errors as map().
+	 */
+	int (*map_view)(void *ctx, u64 addr, u64 len, u32 lprot,
+			struct nt_section *sec, u64 off, bool cow, bool fixed);
+	/* References to a section, held by each view of it. */
+	void (*section_get)(struct nt_section *sec);
+	void (*section_put)(struct nt_section *sec);
+	/*
+	 * The section's commit map is shared by every address space: these
+	 * lock it.  Innermost: taken with or without the read lock above.
+	 */
+	void (*section_lock)(struct nt_section *sec);
+	void (*section_unlock)(struct nt_section *sec);
+	/*
+	 * Under lock_read(): has the copy-on-write page at addr been
+	 * written (it has a private copy)?  *end: where the answer may
+	 * change, at most vend.
+	 */
+	bool (*cow_written)(void *ctx, u64 addr, u64 vend, u64 *end);
 };
 
 /* One run of pages with the same NT state, inside an allocation. */
@@ -133,16 +158,40 @@ struct nt_alloc {
 	struct nt_run *runs;	/* cover [0, size) exactly, merged */
 	/* Most allocations have few runs: no second allocation for them. */
 	struct nt_run inline_runs[NT_INLINE_RUNS];
+	/* A view (NT_ATTR_VIEW): its section, and its offset there. */
+	struct nt_section *sec;
+	u64 sec_off;
+};
+
+/*
+ * A section (spec 1): its size and attributes, and, for SEC_RESERVE, which
+ * pages are committed: the runs of commit, an allocation of the section's
+ * page-rounded size that is in no tree.  The glue embeds it in its own
+ * object, which holds the backing file and the reference count.
+ */
+struct nt_section {
+	struct nt_alloc commit;
+	u64 size;		/* as NtQuerySection reports it */
+	u32 attrs;		/* NTVM_SEC_* */
+	u32 protect;		/* the section's page protection */
 };
 
 /* Allocation attributes. */
 #define NT_ATTR_NOCACHE		NTVM_PAGE_NOCACHE	/* sticky cache bits */
 #define NT_ATTR_WRITECOMBINE	NTVM_PAGE_WRITECOMBINE
 #define NT_ATTR_WRITE_WATCH	0x10000
-#define NT_ATTR_LARGE_PAGES	0x20000	/* MEM_LARGE_PAGES (issue 11) */
+#define NT_ATTR_LARGE_PAGES	0x200000	/* MEM_LARGE_PAGES (issue 11) */
 
 /* The large-page size of MEM_LARGE_PAGES: the x86-64 PMD size. */
 #define NT_LARGE_PAGE		0x200000ULL
+/* A placeholder not replaced: reserved, PAGE_NOACCESS, splits and merges. */
+#define NT_ATTR_PLACEHOLDER	0x20000
+/* Made by replacing a placeholder: can go back to one (spec 6.5.5). */
+#define NT_ATTR_FROM_PLACEHOLDER 0x40000
+/* A view of a section (MEM_MAPPED). */
+#define NT_ATTR_VIEW		0x80000
+/* A copy-on-write view (PAGE_WRITECOPY, PAGE_EXECUTE_WRITECOPY). */
+#define NT_ATTR_COW		0x100000
 
 /* Freed allocations kept for reuse, per address space. */
 #define NT_SPARE_ALLOCS		8
@@ -202,6 +251,7 @@ struct nt_alloc_req {
 	u32 type, protect;
 	u32 bad;			/* NT_BAD_* */
 	bool requirements;
+	bool ex;			/* NtAllocateVirtualMemoryEx: placeholders */
 	u32 status;			/* out */
 	u32 apply, apply_prot;		/* out: NTVM_APPLY_*, NT_LPROT_* */
 };
@@ -314,6 +364,33 @@ bool nt_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr, u64 hi,
 		   u32 *state, u32 *prot, u64 *end);
 u64 nt_alloc_committed(const struct nt_alloc *a);
 void nt_forget(struct nt_space *s, struct nt_alloc *a);
+
+/* Sections and views (space.c, "Views"). */
+struct nt_view_req {
+	struct nt_section *sec;
+	u64 base;		/* in/out */
+	u64 size;		/* in/out: ViewSize */
+	u64 offset;		/* in/out: SectionOffset */
+	u64 zero_bits;
+	u64 commit_size;
+	u64 lowest, highest, alignment;	/* with requirements */
+	u32 type;		/* AllocationType */
+	u32 protect;
+	u32 inherit;		/* ViewShare 1, ViewUnmap 2 */
+	u32 access;		/* the section handle's SECTION_* rights */
+	bool requirements;
+	bool ex;
+	u32 status;		/* out */
+};
+
+/* Section creation rules (no state): status, and the size it will have. */
+u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
+		     bool file_writable, u64 max_size, u64 *size);
+/* Set up sec (zeroed by the caller) for a checked size; false: no memory. */
+bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size);
+void nt_section_fini(struct nt_section *sec);
+void nt_map_view(struct nt_space *s, struct nt_view_req *v);
+u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags);
 
 /* NT rules that are pure functions of the arguments (rules.c). */
 u32 nt_check_protect(u32 prot);

@@ -282,7 +282,14 @@ static u64 runs_records(const struct nt_alloc *a)
 	return a->runs == a->inline_runs ? 0 : a->cap;
 }
 
-/* Move a's runs to an array of cap slots (cap >= nruns). */
+/* Runs of a section's commit map: 1 MiB of kernel memory at most. */
+#define NT_SECTION_MAX_RUNS 65536
+
+/*
+ * Move a's runs to an array of cap slots (cap >= nruns), counting the
+ * records in s; s is NULL for a section's commit map, which belongs to no
+ * address space and is bounded by NT_SECTION_MAX_RUNS instead.
+ */
 static bool runs_move(struct nt_space *s, struct nt_alloc *a, u32 cap)
 {
 	u64 old = runs_records(a);
@@ -303,8 +310,22 @@ static bool runs_move(struct nt_space *s, struct nt_alloc *a, u32 cap)
 		ntvm_core_free(a->runs);
 	a->runs = r;
 	a->cap = cap;
-	s->records = s->records - old + runs_records(a);
+	if (s)
+		s->records = s->records - old + runs_records(a);
 	return true;
+}
+
+/* Room for extra more runs in a section's commit map (see runs_move()). */
+static bool commit_map_reserve(struct nt_alloc *c, u32 extra)
+{
+	u64 need = (u64)c->nruns + extra;
+
+	if (need <= c->cap)
+		return true;
+	if (need > NT_SECTION_MAX_RUNS)
+		return false;
+	return runs_move(NULL, c, min_u64(max_u64(2ULL * c->cap, need),
+					 NT_SECTION_MAX_RUNS));
 }
 
 /*
@@ -491,6 +512,10 @@ static void space_insert(struct nt_space *s, struct nt_alloc *a,
 
 static void space_remove(struct nt_space *s, struct nt_alloc *a)
 {
+	if (a->sec) {
+		s->ops->section_put(a->sec);
+		a->sec = NULL;
+	}
 	avl_remove(s, a);
 	if (s->last == a)
 		s->last = NULL;
@@ -512,13 +537,15 @@ void nt_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
 	s->max_records = NT_MAX_RECORDS;
 }
 
-static void destroy_tree(struct nt_alloc *n)
+static void destroy_tree(struct nt_space *s, struct nt_alloc *n)
 {
 	struct nt_alloc *r;
 
 	while (n) {
-		destroy_tree(n->left);
+		destroy_tree(s, n->left);
 		r = n->right;
+		if (n->sec)
+			s->ops->section_put(n->sec);
 		alloc_destroy(n);
 		n = r;
 	}
@@ -528,7 +555,7 @@ void nt_space_destroy(struct nt_space *s)
 {
 	struct nt_alloc *a;
 
-	destroy_tree(s->root);
+	destroy_tree(s, s->root);
 	s->root = NULL;
 	s->last = NULL;
 	s->max = NULL;
@@ -546,6 +573,102 @@ void nt_space_destroy(struct nt_space *s)
 
 /* ---- Reading the address space ------------------------------------------ */
 
+/* PAGE_WRITECOPY or PAGE_EXECUTE_WRITECOPY, alone. */
+static bool is_writecopy(u32 prot)
+{
+	return prot == NTVM_PAGE_WRITECOPY || prot == NTVM_PAGE_EXECUTE_WRITECOPY;
+}
+
+/* NT rights of a protection (spec 2.4.2): read 1, write 2, execute 4. */
+static u32 prot_rights(u32 prot)
+{
+	switch (prot & 0xff) {
+	case NTVM_PAGE_READONLY:
+	case NTVM_PAGE_WRITECOPY:
+		return NT_LPROT_R;
+	case NTVM_PAGE_READWRITE:
+		return NT_LPROT_R | NT_LPROT_W;
+	case NTVM_PAGE_EXECUTE:
+	case NTVM_PAGE_EXECUTE_READ:
+	case NTVM_PAGE_EXECUTE_WRITECOPY:
+		return NT_LPROT_R | NT_LPROT_X;
+	case NTVM_PAGE_EXECUTE_READWRITE:
+		return NT_LPROT_R | NT_LPROT_W | NT_LPROT_X;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Linux protection of protection prot in view a: write-copy writes only
+ * where the view is private (copy-on-write); in a shared view it reads.
+ */
+static u32 view_lprot(const struct nt_alloc *a, u32 prot)
+{
+	switch (prot & 0xff) {
+	case NTVM_PAGE_WRITECOPY:
+		return (a->attrs & NT_ATTR_COW) ? NT_LPROT_R | NT_LPROT_W :
+						  NT_LPROT_R;
+	case NTVM_PAGE_EXECUTE_WRITECOPY:
+		return NT_LPROT_R | NT_LPROT_X |
+		       ((a->attrs & NT_ATTR_COW) ? NT_LPROT_W : 0);
+	default:
+		return nt_to_lprot(prot);
+	}
+}
+
+/* Is the section page at off committed? *end: where that stops. */
+static bool section_committed(struct nt_space *s, struct nt_section *sec,
+			      u64 off, u64 *end)
+{
+	struct nt_alloc *c = &sec->commit;
+	bool yes;
+	u32 i;
+
+	if (!(sec->attrs & NTVM_SEC_RESERVE)) {
+		*end = c->size;
+		return true;
+	}
+	s->ops->section_lock(sec);
+	i = run_index(c, off);
+	yes = c->runs[i].flags & NT_RUN_COMMITTED;
+	*end = run_end(c, i);
+	s->ops->section_unlock(sec);
+	return yes;
+}
+
+/* page_state() of a view: the commit state is the section's. */
+static bool view_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
+			    u64 hi, int lp, u64 vend, u32 *state, u32 *prot,
+			    u64 *end)
+{
+	u64 off = a->sec_off + (addr - a->base), cend;
+	u32 p;
+
+	if (section_committed(s, a->sec, off, &cend)) {
+		*state = NTVM_MEM_COMMIT;
+		lp &= NT_LPROT_MASK;
+		p = nt_from_lprot(lp);
+		/*
+		 * A copy-on-write page is write-copy until written, then
+		 * read-write (spec 4.3.4, 4.3.5, 4.3.7).
+		 */
+		if ((a->attrs & NT_ATTR_COW) && (lp & NT_LPROT_W) &&
+		    !s->ops->cow_written(s->ctx, addr, vend, &vend))
+			p = (lp & NT_LPROT_X) ? NTVM_PAGE_EXECUTE_WRITECOPY :
+						NTVM_PAGE_WRITECOPY;
+		*prot = p | (a->attrs & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE));
+		if (p == NTVM_PAGE_NOACCESS)
+			*prot = p;
+	} else {
+		*state = NTVM_MEM_RESERVE;
+		*prot = 0;
+	}
+	*end = min_u64(min_u64(a->base + (cend - a->sec_off), vend), hi);
+	*end = min_u64(*end, a->base + a->size);
+	return true;
+}
+
 /*
  * NT state of the pages from addr inside allocation a: *state and *prot of
  * the page at addr, and in *end where that state stops (at most hi).
@@ -562,8 +685,10 @@ static bool page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
 
 	r = &a->runs[i];
 	lp = s->ops->prot_at(s->ctx, addr, &vstart, &vend);
-	if (lp == NT_VMA_NONE || (lp & NT_VMA_FOREIGN))
+	if (lp == NT_VMA_NONE || !(lp & NT_VMA_FOREIGN) != !a->sec)
 		return false;
+	if (a->sec)
+		return view_page_state(s, a, addr, hi, lp, vend, state, prot, end);
 	*end = min_u64(min_u64(a->base + run_end(a, i), vend), hi);
 	if (!(r->flags & NT_RUN_COMMITTED)) {
 		/* Something accessible was mapped over the reservation. */
@@ -610,7 +735,8 @@ static bool alloc_sync_walk(struct nt_space *s, struct nt_alloc *a, u64 lo,
 			continue;
 		}
 		lp = s->ops->prot_at(s->ctx, at, &start, &end);
-		if (lp == NT_VMA_NONE || (lp & NT_VMA_FOREIGN)) {
+		/* A view is a file mapping, anything else anonymous memory. */
+		if (lp == NT_VMA_NONE || !(lp & NT_VMA_FOREIGN) != !a->sec) {
 			if (at < hi && end > lo) {
 				ok = false;
 				break;
@@ -678,11 +804,36 @@ static bool overlap_live(struct nt_space *s, u64 lo, u64 hi,
 		     NTVM_MEM_WRITE_WATCH | NTVM_MEM_PHYSICAL | \
 		     NTVM_MEM_LARGE_PAGES)
 
-/* Allocation-type rules, in ReactOS's (Windows-like) order, spec 1.4. */
-static u32 check_alloc_type(u32 type)
+#define PLACEHOLDER_TYPES (NTVM_MEM_RESERVE_PLACEHOLDER | \
+			   NTVM_MEM_REPLACE_PLACEHOLDER)
+
+/*
+ * The placeholder types (spec 6.1, 6.5): only NtAllocateVirtualMemoryEx
+ * takes them; MEM_RESERVE_PLACEHOLDER goes with MEM_RESERVE (and
+ * MEM_TOP_DOWN) only, MEM_REPLACE_PLACEHOLDER with MEM_RESERVE and
+ * optionally MEM_COMMIT and MEM_WRITE_WATCH.
+ */
+static u32 check_placeholder_type(u32 type, bool ex)
 {
-	if (type & (NTVM_MEM_RESERVE_PLACEHOLDER | NTVM_MEM_REPLACE_PLACEHOLDER))
+	u32 rest = type & ~PLACEHOLDER_TYPES;
+
+	if (!ex || !(type & NTVM_MEM_RESERVE))
 		return NTVM_STATUS_INVALID_PARAMETER;
+	if ((type & PLACEHOLDER_TYPES) == PLACEHOLDER_TYPES)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (type & NTVM_MEM_RESERVE_PLACEHOLDER)
+		return rest & ~(NTVM_MEM_RESERVE | NTVM_MEM_TOP_DOWN) ?
+		       NTVM_STATUS_INVALID_PARAMETER : NTVM_STATUS_SUCCESS;
+	return rest & ~(NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+			NTVM_MEM_WRITE_WATCH | NTVM_MEM_TOP_DOWN) ?
+	       NTVM_STATUS_INVALID_PARAMETER : NTVM_STATUS_SUCCESS;
+}
+
+/* Allocation-type rules, in ReactOS's (Windows-like) order, spec 1.4. */
+static u32 check_alloc_type(u32 type, bool ex)
+{
+	if (type & PLACEHOLDER_TYPES)
+		return check_placeholder_type(type, ex);
 	if (type & ~ALLOC_TYPES)
 		return NTVM_STATUS_INVALID_PARAMETER_5;
 	if (!(type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | NTVM_MEM_RESET |
@@ -845,9 +996,27 @@ static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
 	return NTVM_STATUS_SUCCESS;
 }
 
+/* What find_and_reserve() maps for a view. */
+struct nt_view_map {
+	struct nt_section *sec;
+	u64 off;
+	bool cow;
+};
+
+static int map_new(struct nt_space *s, u64 base, u64 size, u32 lprot,
+		   bool commit, const struct nt_view_map *vm)
+{
+	if (vm)
+		return s->ops->map_view(s->ctx, base, size, lprot, vm->sec,
+					vm->off, vm->cow, false);
+	return s->ops->map(s->ctx, base, size, commit ?
+			   NT_MAP_RESERVE_COMMIT : NT_MAP_RESERVE, lprot);
+}
+
 static u32 find_and_reserve(struct nt_space *s, struct nt_alloc_req *in,
 			    u64 limit, u64 size, u32 lprot, bool commit,
-			    u64 *base, struct avl_slot *slot)
+			    u64 *base, struct avl_slot *slot,
+			    const struct nt_view_map *vm)
 {
 	struct nt_gap_req req;
 	u64 hi = min_u64(limit, s->max_addr);
@@ -884,8 +1053,7 @@ static u32 find_and_reserve(struct nt_space *s, struct nt_alloc_req *in,
 			err = -EEXIST;
 			continue;
 		}
-		err = s->ops->map(s->ctx, *base, size, commit ?
-				  NT_MAP_RESERVE_COMMIT : NT_MAP_RESERVE, lprot);
+		err = map_new(s, *base, size, lprot, commit, vm);
 		if (err != -EEXIST)
 			break;
 	}
@@ -931,7 +1099,7 @@ static u32 nt_reserve(struct nt_space *s, struct nt_alloc_req *in, u64 limit)
 		st = err ? map_error(err, NTVM_STATUS_NO_MEMORY) : 0;
 	} else {
 		st = find_and_reserve(s, in, limit, size, lprot, commit, &base,
-				      &slot);
+				      &slot, NULL);
 	}
 	if (st) {
 		alloc_free(s, a);
@@ -949,6 +1117,8 @@ static u32 nt_reserve(struct nt_space *s, struct nt_alloc_req *in, u64 limit)
 		in->apply = NTVM_APPLY_LARGE_PAGES;
 		in->apply_prot = nt_to_lprot(in->protect);
 	}
+	if (in->type & NTVM_MEM_RESERVE_PLACEHOLDER)
+		a->attrs |= NT_ATTR_PLACEHOLDER;
 	if (commit) {
 		a->runs[0].flags = NT_RUN_COMMITTED;
 		if (in->protect & NTVM_PAGE_GUARD) {
@@ -975,7 +1145,104 @@ static struct nt_alloc *range_alloc(struct nt_space *s,
 	*lo = nt_page_down(in->base);
 	*hi = nt_round_up(in->base + in->size, PAGE);
 	a = find_live(s, *lo, *hi);
+	/* A placeholder can only be replaced (spec 6.5.3). */
+	if (a && (a->attrs & NT_ATTR_PLACEHOLDER))
+		return NULL;
 	return a && *hi <= a->base + a->size ? a : NULL;
+}
+
+/*
+ * MEM_RESERVE | MEM_REPLACE_PLACEHOLDER (spec 6.5): base and size must be
+ * exactly a free placeholder, which becomes a private allocation in place;
+ * the range is never free in between.  Statuses as Wine's map_view().
+ */
+static u32 nt_replace(struct nt_space *s, struct nt_alloc_req *in)
+{
+	bool commit = in->type & NTVM_MEM_COMMIT;
+	u64 lo = nt_page_down(in->base);
+	u64 hi = nt_round_up(in->base + in->size, PAGE);
+	struct nt_alloc *a;
+	int err;
+
+	a = lo ? find_alloc(s, lo) : NULL;
+	if (!a)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->base != lo || a->size != hi - lo)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	if (!(a->attrs & NT_ATTR_PLACEHOLDER))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (!alloc_sync(s, a, lo, hi))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (commit) {
+		/* MAP_FIXED over the placeholder's own reservation. */
+		err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_COMMIT,
+				  nt_to_lprot(in->protect));
+		if (err)
+			return map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+		a->runs[0].flags = NT_RUN_COMMITTED;
+		if (in->protect & NTVM_PAGE_GUARD) {
+			a->runs[0].flags |= NT_RUN_GUARD;
+			a->runs[0].gprot = in->protect & 0xff;
+		}
+		s->committed_bytes += hi - lo;
+	}
+	a->alloc_protect = in->protect;
+	a->attrs = (in->protect & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE)) |
+		   NT_ATTR_FROM_PLACEHOLDER;
+	if (in->type & NTVM_MEM_WRITE_WATCH)
+		a->attrs |= NT_ATTR_WRITE_WATCH;
+	in->base = lo;
+	in->size = hi - lo;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* Mark [off, end) of sec committed; room for two runs was reserved. */
+static void section_commit(struct nt_section *sec, u64 off, u64 end)
+{
+	struct nt_alloc *c = &sec->commit;
+	u32 first, last, i;
+
+	runs_isolate(c, off, end, &first, &last);
+	for (i = first; i < last; i++)
+		c->runs[i].flags = NT_RUN_COMMITTED;
+	runs_merge(c, first ? first - 1 : 0, last);
+}
+
+/*
+ * MEM_COMMIT inside a view (spec 4.1): commits the section's pages (a
+ * SEC_RESERVE section's commit state is shared by every view), and acts
+ * as a protection change, which may only narrow the view's protection.
+ */
+static u32 view_commit(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi,
+		       struct nt_alloc_req *in)
+{
+	struct nt_section *sec = a->sec;
+	struct nt_alloc *c = &sec->commit;
+	u64 off = a->sec_off + (lo - a->base), end = off + (hi - lo);
+	u32 lprot;
+
+	if (sec->attrs & NTVM_SEC_FILE)
+		return NTVM_STATUS_ALREADY_COMMITTED;
+	if (in->protect & ~0xffu)
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	if (prot_rights(in->protect) & ~prot_rights(a->alloc_protect))
+		return NTVM_STATUS_SECTION_PROTECTION;
+	if (sec->attrs & NTVM_SEC_RESERVE) {
+		s->ops->section_lock(sec);
+		/* Bounded: the commit map is kernel memory (spec 1.3.7). */
+		if (c->nruns + 2 > NT_SECTION_MAX_RUNS || !commit_map_reserve(c, 2)) {
+			s->ops->section_unlock(sec);
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		}
+		section_commit(sec, off, end);
+		s->ops->section_unlock(sec);
+	}
+	lprot = view_lprot(a, in->protect);
+	if (needs_mprotect(s, lo, hi, lprot)) {
+		in->apply = NTVM_APPLY_MPROTECT;
+		in->apply_prot = lprot;
+	}
+	return NTVM_STATUS_SUCCESS;
 }
 
 /* MEM_COMMIT inside an existing allocation. */
@@ -988,7 +1255,12 @@ static u32 nt_commit(struct nt_space *s, struct nt_alloc_req *in)
 	/* Spec 1.7.3: ReactOS's status, the best guess for Windows. */
 	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	st = commit_range(s, a, lo - a->base, hi - a->base, in->protect, in);
+	if (a->sec)
+		st = view_commit(s, a, lo, hi, in);
+	else if (is_writecopy(in->protect))
+		st = NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	else
+		st = commit_range(s, a, lo - a->base, hi - a->base, in->protect, in);
 	if (!st) {
 		in->base = lo;
 		in->size = hi - lo;
@@ -1004,7 +1276,11 @@ static u32 nt_reset(struct nt_space *s, struct nt_alloc_req *in)
 
 	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	if (runs_committed(a, lo - a->base, hi - a->base)) {
+	/*
+	 * A view's pages are shared: discarding them would zero them for
+	 * every view (spec 4.5.1, 9.5), so MEM_RESET is only the hint.
+	 */
+	if (!a->sec && runs_committed(a, lo - a->base, hi - a->base)) {
 		if (s->ops->reset_arm(s->ctx, lo, hi - lo))
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		in->apply = NTVM_APPLY_MADV_FREE;
@@ -1042,7 +1318,7 @@ static u32 nt_reset_undo(struct nt_space *s, struct nt_alloc_req *in)
 
 	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	for (i = run_index(a, lo - a->base);
+	for (i = a->sec ? a->nruns : run_index(a, lo - a->base);
 	     i < a->nruns && a->base + a->runs[i].off < hi; i++) {
 		if (!(a->runs[i].flags & NT_RUN_COMMITTED))
 			continue;
@@ -1079,9 +1355,16 @@ void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 	if (!st && a->zero_bits > 21 && s->max_addr <= 0xffffffffULL)
 		st = NTVM_STATUS_INVALID_PARAMETER_3;
 	if (!st)
-		st = check_alloc_type(type);
+		st = check_alloc_type(type, a->ex);
 	if (!st)
 		st = nt_check_protect(a->protect);
+	/* Write-copy commits: only inside views (nt_commit()). */
+	if (st && type == NTVM_MEM_COMMIT && a->base && is_writecopy(a->protect))
+		st = NTVM_STATUS_SUCCESS;
+	/* Spec 6.1.2: a placeholder is PAGE_NOACCESS. */
+	if (!st && (type & NTVM_MEM_RESERVE_PLACEHOLDER) &&
+	    a->protect != NTVM_PAGE_NOACCESS)
+		st = NTVM_STATUS_INVALID_PARAMETER;
 	/* NT probes BaseAddress and RegionSize here (spec 1.4.2). */
 	if (!st && (a->bad & NT_BAD_POINTER))
 		st = NTVM_STATUS_ACCESS_VIOLATION;
@@ -1105,6 +1388,8 @@ void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 		st = nt_reset(s, a);
 	else if (type & NTVM_MEM_RESET_UNDO)
 		st = nt_reset_undo(s, a);
+	else if (type & NTVM_MEM_REPLACE_PLACEHOLDER)
+		st = nt_replace(s, a);
 	else if ((type & NTVM_MEM_RESERVE) || !a->base)
 		st = nt_reserve(s, a, limit);
 	else
@@ -1221,6 +1506,195 @@ static u32 decommit_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi
 	return NTVM_STATUS_SUCCESS;
 }
 
+/* ---- Placeholders: split, coalesce, back from a replacement ------------- */
+
+/* A node with room for the runs of any piece of a. */
+static struct nt_alloc *piece_new(struct nt_space *s, const struct nt_alloc *a)
+{
+	struct nt_alloc *t = alloc_new(s);
+
+	if (t && !runs_reserve(s, t, a->nruns)) {
+		alloc_free(s, t);
+		t = NULL;
+	}
+	return t;
+}
+
+/*
+ * Split a at off (0 < off < size): [off, size) moves to t, a node from
+ * piece_new(), which becomes an allocation of its own.  Cannot fail.
+ */
+static void alloc_split(struct nt_space *s, struct nt_alloc *a, u64 off,
+			struct nt_alloc *t)
+{
+	u32 i = run_index(a, off), n = a->nruns - i, k;
+	struct avl_slot slot;
+
+	memcpy(t->runs, &a->runs[i], n * sizeof(*t->runs));
+	t->nruns = n;
+	for (k = 0; k < n; k++)
+		t->runs[k].off = k ? t->runs[k].off - off : 0;
+	t->base = a->base + off;
+	t->size = a->size - off;
+	t->alloc_protect = a->alloc_protect;
+	t->attrs = a->attrs;
+	t->checked = a->checked;
+	t->sec = a->sec;
+	t->sec_off = a->sec_off + off;
+	if (t->sec)
+		s->ops->section_get(t->sec);
+	a->nruns = run_index(a, off - 1) + 1;
+	/* space_insert() counts t's share again. */
+	s->reserved_bytes -= t->size;
+	s->committed_bytes -= runs_committed(t, 0, t->size);
+	s->waste -= alloc_waste(a->size);
+	a->size = off;
+	s->waste += alloc_waste(a->size);
+	avl_find_slot(s, t->base, &slot);
+	space_insert(s, t, &slot);
+}
+
+/*
+ * MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER (spec 6.3, 6.5.5, 6.5.6): split a
+ * free placeholder at page granularity, or turn [lo, hi) of an allocation
+ * that replaced a placeholder back into one.
+ */
+static u32 nt_preserve(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
+{
+	struct nt_alloc *mid = NULL, *tail = NULL;
+	u64 off = lo - a->base, end = hi - a->base, committed;
+	int err;
+
+	if (a->attrs & NT_ATTR_PLACEHOLDER) {
+		/* Nothing to split off (spec 6.3.3). */
+		if (!off && end == a->size)
+			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	} else if (!(a->attrs & NT_ATTR_FROM_PLACEHOLDER)) {
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	}
+	if (off) {
+		mid = piece_new(s, a);
+		if (!mid)
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	}
+	if (end < a->size) {
+		tail = piece_new(s, a);
+		if (!tail) {
+			if (mid)
+				alloc_free(s, mid);
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		}
+	}
+	committed = runs_committed(a, off, end);
+	if (committed) {
+		/* The contents go: a placeholder holds no pages. */
+		err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_DECOMMIT, 0);
+		if (err) {
+			if (mid)
+				alloc_free(s, mid);
+			if (tail)
+				alloc_free(s, tail);
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		}
+	}
+	if (tail)
+		alloc_split(s, a, end, tail);
+	if (mid)
+		alloc_split(s, a, off, mid);
+	else
+		mid = a;
+	if (!(mid->attrs & NT_ATTR_PLACEHOLDER)) {
+		s->committed_bytes -= committed;
+		mid->nruns = 1;
+		mid->runs[0].flags = 0;
+		mid->runs[0].gprot = 0;
+		mid->alloc_protect = NTVM_PAGE_NOACCESS;
+		mid->attrs = NT_ATTR_PLACEHOLDER;
+	}
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* The free placeholder starting at addr, or NULL. */
+static struct nt_alloc *placeholder_at(struct nt_space *s, u64 addr)
+{
+	struct nt_alloc *a = alloc_ending_above(s, addr);
+
+	if (!a || a->base != addr || !(a->attrs & NT_ATTR_PLACEHOLDER))
+		return NULL;
+	return a;
+}
+
+/*
+ * MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS (spec 6.4): [lo, hi) must be
+ * exactly two or more adjacent free placeholders, from one reservation or
+ * several (6.4.5).  The mappings are all PROT_NONE reservations already:
+ * only the bookkeeping changes.
+ */
+static u32 nt_coalesce(struct nt_space *s, u64 lo, u64 hi)
+{
+	struct nt_alloc *a, *p;
+	u64 at, size, checked;
+	u32 n = 0;
+
+	a = placeholder_at(s, lo);
+	checked = a ? a->checked : 0;
+	for (at = lo, p = a; p && at < hi; p = placeholder_at(s, at)) {
+		if (p->checked != checked)
+			checked = (u64)-1;
+		at += p->size;
+		n++;
+	}
+	if (!a || at != hi || n < 2)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	/* Pieces unmapped behind ntvm's back are holes: nothing merges. */
+	for (at = lo; at < hi; at += p->size) {
+		p = placeholder_at(s, at);
+		if (!alloc_sync(s, p, p->base, p->base + p->size))
+			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	}
+	s->waste -= alloc_waste(a->size);
+	while (a->size < hi - lo) {
+		p = placeholder_at(s, a->base + a->size);
+		size = p->size;
+		space_remove(s, p);
+		s->reserved_bytes += size;
+		a->size += size;
+	}
+	s->waste += alloc_waste(a->size);
+	a->checked = checked;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* The two placeholder free types; *f is checked for the range already. */
+static u32 nt_free_placeholder(struct nt_space *s, struct nt_free_req *f)
+{
+	u64 lo = nt_page_down(f->base);
+	u64 hi = nt_round_up(f->base + f->size, PAGE);
+	struct nt_alloc *a;
+	u32 st;
+
+	if (f->type & NTVM_MEM_COALESCE_PLACEHOLDERS) {
+		st = nt_coalesce(s, lo, hi);
+	} else {
+		a = find_alloc(s, lo);
+		if (!a)
+			return NTVM_STATUS_MEMORY_NOT_ALLOCATED;
+		if (hi > a->base + a->size)
+			return NTVM_STATUS_UNABLE_TO_FREE_VM;
+		if (!alloc_sync(s, a, lo, hi))
+			return NTVM_STATUS_MEMORY_NOT_ALLOCATED;
+		/* Spec 4.2.2, 6.6.6: only unmapping returns a view. */
+		if (a->sec)
+			return NTVM_STATUS_INVALID_PARAMETER;
+		st = nt_preserve(s, a, lo, hi);
+	}
+	if (!st) {
+		f->base = lo;
+		f->size = hi - lo;
+	}
+	return st;
+}
+
 /* Does [lo, hi) meet one of the n ranges? */
 static bool ranges_meet(const u64 (*r)[2], u32 n, u64 lo, u64 hi)
 {
@@ -1238,14 +1712,25 @@ void nt_free(struct nt_space *s, struct nt_free_req *f)
 	struct nt_alloc *a;
 	u32 st;
 
-	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER)) {
-		/* ntvm has no placeholders: spec 2.13. */
-		st = f->size ? NTVM_STATUS_CONFLICTING_ADDRESSES :
-			       NTVM_STATUS_INVALID_PARAMETER_3;
-		goto out;
-	}
-	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS)) {
-		st = NTVM_STATUS_CONFLICTING_ADDRESSES;
+	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER) ||
+	    f->type == (NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS)) {
+		/* Spec 6.3.3, 6.4.2: size 0 is refused first. */
+		if (f->bad & NT_BAD_POINTER)
+			st = NTVM_STATUS_ACCESS_VIOLATION;
+		else if (!f->size)
+			st = NTVM_STATUS_INVALID_PARAMETER_3;
+		else if (f->base > s->max_addr)
+			st = NTVM_STATUS_INVALID_PARAMETER_2;
+		else if (f->size > s->max_addr - f->base + 1)
+			st = NTVM_STATUS_INVALID_PARAMETER_3;
+		else if (f->bad & NT_BAD_HANDLE)
+			st = NTVM_STATUS_INVALID_HANDLE;
+		/* Returning memory to a placeholder drops its pages. */
+		else if (ranges_meet(f->keep, f->nkeep, nt_page_down(f->base),
+				     nt_round_up(f->base + f->size, PAGE)))
+			st = NTVM_STATUS_ACCESS_VIOLATION;
+		else
+			st = nt_free_placeholder(s, f);
 		goto out;
 	}
 	if (f->type != NTVM_MEM_RELEASE && f->type != NTVM_MEM_DECOMMIT) {
@@ -1293,6 +1778,11 @@ void nt_free(struct nt_space *s, struct nt_free_req *f)
 		st = NTVM_STATUS_MEMORY_NOT_ALLOCATED;
 		goto out;
 	}
+	/* Spec 4.2.1: a view's pages go only with the section (R1's status). */
+	if (a->sec) {
+		st = NTVM_STATUS_UNABLE_TO_DELETE_SECTION;
+		goto out;
+	}
 	/* The results could not be reported: free nothing. */
 	if (ranges_meet(f->keep, f->nkeep, lo, hi)) {
 		st = NTVM_STATUS_ACCESS_VIOLATION;
@@ -1314,6 +1804,51 @@ out:
 
 /* ---- NtProtectVirtualMemory -------------------------------------------- */
 
+/*
+ * NtProtectVirtualMemory in a view (spec 4.3): the new protection may not
+ * exceed the view's (STATUS_SECTION_PROTECTION, checked first, 4.3.3), and
+ * the pages must be committed in the section.
+ */
+static u32 view_protect(struct nt_space *s, struct nt_alloc *a, u64 lo,
+			u64 hi, struct nt_protect_req *p)
+{
+	u32 state, prot, old = 0, lprot;
+	u64 addr, end;
+	bool damaged = false, reserved = false;
+
+	if (p->protect & ~0xffu)
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	if (prot_rights(p->protect) & ~prot_rights(a->alloc_protect))
+		return NTVM_STATUS_SECTION_PROTECTION;
+	lprot = view_lprot(a, p->protect);
+	s->ops->lock_read(s->ctx);
+	for (addr = lo; addr < hi; addr = end) {
+		if (!page_state(s, a, addr, hi, &state, &prot, &end)) {
+			damaged = true;
+			break;
+		}
+		if (state != NTVM_MEM_COMMIT)
+			reserved = true;
+		if (addr == lo)
+			old = prot;
+	}
+	s->ops->unlock_read(s->ctx);
+	if (damaged) {
+		space_remove(s, a);
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	}
+	if (reserved)
+		return NTVM_STATUS_NOT_COMMITTED;
+	if (needs_mprotect(s, lo, hi, lprot)) {
+		p->apply = NTVM_APPLY_MPROTECT;
+		p->apply_prot = lprot;
+	}
+	p->old_protect = old;
+	p->base = lo;
+	p->size = hi - lo;
+	return NTVM_STATUS_SUCCESS;
+}
+
 void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 {
 	u32 st, state, prot, old = 0, first, last, lprot;
@@ -1325,7 +1860,8 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 	p->apply_prot = 0;
 	p->old_protect_set = false;
 	st = nt_check_protect(p->protect);
-	if (st)
+	/* Write-copy: only for views, which check it themselves. */
+	if (st && !is_writecopy(p->protect))
 		goto out;
 	if (p->bad & NT_BAD_POINTER) {
 		st = NTVM_STATUS_ACCESS_VIOLATION;
@@ -1352,6 +1888,12 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 		st = NTVM_STATUS_CONFLICTING_ADDRESSES;
 		goto noaccess;
 	}
+	if (a->sec) {
+		st = view_protect(s, a, lo, hi, p);
+		goto out;
+	}
+	if (st)
+		goto out;
 	if (runs_committed(a, lo - a->base, hi - a->base) != hi - lo) {
 		st = NTVM_STATUS_NOT_COMMITTED;
 		goto noaccess;
@@ -1403,6 +1945,8 @@ noaccess:
 
 /* ---- NtQueryVirtualMemory ---------------------------------------------- */
 
+#define REGION_MAX_STEPS 65536
+
 /*
  * Describe the region starting at the page of addr.  Returns false if an
  * allocation there turned out damaged (the caller forgets it and retries).
@@ -1411,7 +1955,7 @@ static bool region_at(struct nt_space *s, u64 addr, struct nt_region *r,
 		      struct nt_alloc **damaged)
 {
 	struct nt_alloc *a = alloc_ending_above(s, addr), *next = a;
-	u32 state, prot, st2, prot2;
+	u32 state, prot, st2, prot2, steps = 0;
 	u64 start, end, end2, limit;
 	int lp;
 
@@ -1420,7 +1964,12 @@ static bool region_at(struct nt_space *s, u64 addr, struct nt_region *r,
 	if (a && a->base <= addr) {
 		if (!page_state(s, a, r->base, a->base + a->size, &state, &prot, &end))
 			goto bad;
-		while (end < a->base + a->size) {
+		/*
+		 * A copy-on-write view is read in pieces of pages (see
+		 * ops->cow_written): past REGION_MAX_STEPS pieces a region
+		 * ends early, so that one query stays bounded.
+		 */
+		while (end < a->base + a->size && ++steps < REGION_MAX_STEPS) {
 			if (!page_state(s, a, end, a->base + a->size, &st2,
 					&prot2, &end2))
 				goto bad;
@@ -1433,7 +1982,7 @@ static bool region_at(struct nt_space *s, u64 addr, struct nt_region *r,
 		r->size = end - r->base;
 		r->state = state;
 		r->protect = prot;
-		r->type = NTVM_MEM_PRIVATE;
+		r->type = a->sec ? NTVM_MEM_MAPPED : NTVM_MEM_PRIVATE;
 		if (a->attrs & NT_ATTR_WRITE_WATCH)
 			r->flags = NTVM_REGION_WRITE_WATCH;
 		return true;
@@ -1611,4 +2160,344 @@ u64 nt_alloc_committed(const struct nt_alloc *a)
 void nt_forget(struct nt_space *s, struct nt_alloc *a)
 {
 	space_remove(s, a);
+}
+
+/* ---- Sections and views ------------------------------------------------- */
+
+#define SEC_KNOWN (NTVM_SEC_FILE | NTVM_SEC_IMAGE | NTVM_SEC_RESERVE | \
+		   NTVM_SEC_COMMIT | NTVM_SEC_NOCACHE | NTVM_SEC_WRITECOMBINE | \
+		   NTVM_SEC_LARGE_PAGES)
+/* Larger sections: STATUS_SECTION_TOO_BIG (spec 1.3.6, 128 TB). */
+#define SEC_MAX_SIZE 0x800000000000ULL
+
+/*
+ * NtCreateSection's rules (spec 1.2 - 1.4), in ReactOS's order: the
+ * attributes (STATUS_INVALID_PARAMETER_6), the protection, what the file
+ * allows, then the size.  *size is the section's size: page-rounded for
+ * memory, exact for a file (which the caller grows when it is larger).
+ */
+u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
+		     bool file_writable, u64 max_size, u64 *size)
+{
+	u32 kind = attrs & (NTVM_SEC_IMAGE | NTVM_SEC_RESERVE | NTVM_SEC_COMMIT);
+	u32 rights = prot_rights(protect);
+
+	if (attrs & ~SEC_KNOWN)
+		return NTVM_STATUS_INVALID_PARAMETER_6;
+	if (!kind || (kind & (kind - 1)))
+		return NTVM_STATUS_INVALID_PARAMETER_6;
+	if (attrs & (NTVM_SEC_FILE | NTVM_SEC_LARGE_PAGES))
+		return NTVM_STATUS_INVALID_PARAMETER_6;
+	if (kind == NTVM_SEC_IMAGE) {
+		if (attrs & (NTVM_SEC_WRITECOMBINE | NTVM_SEC_NOCACHE))
+			return NTVM_STATUS_INVALID_PARAMETER_6;
+		/* Spec 1.1.1: images are out of scope. */
+		return file ? NTVM_STATUS_NOT_SUPPORTED :
+			      NTVM_STATUS_INVALID_FILE_FOR_SECTION;
+	}
+	/* Spec 1.4.1, 1.4.2: the six mappable protections, nothing more. */
+	if ((protect & ~0xffu) || !rights || protect == NTVM_PAGE_EXECUTE)
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	if (!file) {
+		/* Spec 1.3.5: ReactOS's status. */
+		if (!max_size)
+			return NTVM_STATUS_INVALID_PARAMETER_4;
+		if (max_size >= SEC_MAX_SIZE)
+			return NTVM_STATUS_SECTION_TOO_BIG;
+		*size = nt_round_up(max_size, PAGE);
+		return NTVM_STATUS_SUCCESS;
+	}
+	/* Spec 1.4.3: a writable section needs a writable file. */
+	if ((rights & NT_LPROT_W) && !file_writable)
+		return NTVM_STATUS_ACCESS_DENIED;
+	if (!max_size) {
+		if (!file_size)
+			return NTVM_STATUS_MAPPED_FILE_SIZE_ZERO;
+		*size = file_size;
+		return NTVM_STATUS_SUCCESS;
+	}
+	/* Spec 1.3.3: only a writable section grows its file. */
+	if (max_size > file_size &&
+	    (!(rights & NT_LPROT_W) || max_size >= SEC_MAX_SIZE))
+		return NTVM_STATUS_SECTION_TOO_BIG;
+	*size = max_size;
+	return NTVM_STATUS_SUCCESS;
+}
+
+bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size)
+{
+	struct nt_alloc *c = &sec->commit;
+
+	/* Spec 1.2.1: a file section reports SEC_FILE and the cache bits. */
+	if (attrs & NTVM_SEC_FILE)
+		attrs &= NTVM_SEC_FILE | NTVM_SEC_NOCACHE | NTVM_SEC_WRITECOMBINE;
+	sec->attrs = attrs;
+	sec->protect = protect;
+	sec->size = size;
+	c->runs = c->inline_runs;
+	c->cap = NT_INLINE_RUNS;
+	c->nruns = 1;
+	c->size = nt_round_up(size, PAGE);
+	return true;
+}
+
+void nt_section_fini(struct nt_section *sec)
+{
+	if (sec->commit.runs != sec->commit.inline_runs)
+		ntvm_core_free(sec->commit.runs);
+	sec->commit.runs = NULL;
+}
+
+/* The handle rights a view protection needs (spec 2.4.1). */
+static u32 view_access(u32 prot)
+{
+	switch (prot & 0xff) {
+	case NTVM_PAGE_READWRITE:
+		return NTVM_SECTION_MAP_WRITE;
+	case NTVM_PAGE_EXECUTE:
+	case NTVM_PAGE_EXECUTE_READ:
+	case NTVM_PAGE_EXECUTE_WRITECOPY:
+		return NTVM_SECTION_MAP_READ | NTVM_SECTION_MAP_EXECUTE;
+	case NTVM_PAGE_EXECUTE_READWRITE:
+		return NTVM_SECTION_MAP_WRITE | NTVM_SECTION_MAP_EXECUTE;
+	default:
+		return NTVM_SECTION_MAP_READ;
+	}
+}
+
+#define VIEW_TYPES (NTVM_MEM_TOP_DOWN | NTVM_MEM_RESERVE | \
+		    NTVM_MEM_REPLACE_PLACEHOLDER)
+
+/* NtMapViewOfSection(Ex)'s argument checks, spec 2.1 - 2.3. */
+static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
+{
+	struct nt_section *sec = v->sec;
+	u64 gran = (v->type & NTVM_MEM_REPLACE_PLACEHOLDER) ? PAGE : GRAN;
+	u32 st;
+
+	if (v->inherit != 1 && v->inherit != 2)
+		return NTVM_STATUS_INVALID_PARAMETER_8;
+	/* Spec 2.1.2, 2.2.4: MEM_COMMIT, AT_ROUND_TO_PAGE on 64-bit. */
+	if (v->type & ~VIEW_TYPES)
+		return v->ex ? NTVM_STATUS_INVALID_PARAMETER :
+			       NTVM_STATUS_INVALID_PARAMETER_9;
+	/* Spec 2.1.6. */
+	switch (v->protect) {
+	case NTVM_PAGE_NOACCESS:
+	case NTVM_PAGE_READONLY:
+	case NTVM_PAGE_READWRITE:
+	case NTVM_PAGE_WRITECOPY:
+	case NTVM_PAGE_EXECUTE:
+	case NTVM_PAGE_EXECUTE_READ:
+	case NTVM_PAGE_EXECUTE_READWRITE:
+	case NTVM_PAGE_EXECUTE_WRITECOPY:
+		break;
+	default:
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
+	}
+	/* Spec 2.4.1, then 2.4.2 (a no-access view counts as reading). */
+	if (view_access(v->protect) & ~v->access)
+		return NTVM_STATUS_ACCESS_DENIED;
+	if ((prot_rights(v->protect) | NT_LPROT_R) & ~prot_rights(sec->protect))
+		return NTVM_STATUS_SECTION_PROTECTION;
+	/* Spec 2.1.3: the zero-bits statuses name parameter 4. */
+	st = nt_zero_bits_limit(v->zero_bits, limit);
+	if (st)
+		return NTVM_STATUS_INVALID_PARAMETER_4;
+	if (v->base > s->max_addr)
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+	if (v->size > s->max_addr + 1)
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+	if (v->requirements) {
+		/* Spec 6.10.2, 8.2: never with a base, never an alignment. */
+		if (v->base || v->alignment)
+			return NTVM_STATUS_INVALID_PARAMETER;
+		if (v->highest && (((v->highest + 1) & (PAGE - 1)) ||
+				   v->highest > s->max_addr))
+			return NTVM_STATUS_INVALID_PARAMETER;
+		if ((v->lowest & (GRAN - 1)) ||
+		    (v->highest && v->lowest > v->highest))
+			return NTVM_STATUS_INVALID_PARAMETER;
+	}
+	/* Spec 2.1.4: zero bits before alignment. */
+	if (v->base && v->base + (v->size ? v->size - 1 : 0) > *limit)
+		return NTVM_STATUS_INVALID_PARAMETER_4;
+	if ((v->base & (gran - 1)) || ((u32)v->offset & (gran - 1)))
+		return NTVM_STATUS_MAPPED_ALIGNMENT;
+	if (v->offset >= sec->size)
+		return NTVM_STATUS_INVALID_VIEW_SIZE;
+	if (!v->size)
+		v->size = sec->size - v->offset;
+	else if (v->size > sec->size - v->offset)
+		return NTVM_STATUS_INVALID_VIEW_SIZE;
+	if (v->commit_size > v->size)
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if (v->base && nt_round_up(v->size, PAGE) > s->max_addr - v->base + 1)
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* Turn the placeholder a into view v (spec 6.6): mapped over it in place. */
+static u32 view_replace(struct nt_space *s, struct nt_view_req *v,
+			const struct nt_view_map *vm, u32 lprot, u64 size)
+{
+	struct nt_alloc *a = v->base ? find_alloc(s, v->base) : NULL;
+	int err;
+
+	/* Wine's statuses (spec 6.6.3). */
+	if (!a)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (a->base != v->base || a->size != size)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	if (!(a->attrs & NT_ATTR_PLACEHOLDER))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (!alloc_sync(s, a, a->base, a->base + a->size))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	err = s->ops->map_view(s->ctx, a->base, size, lprot, vm->sec, vm->off,
+			       vm->cow, true);
+	if (err)
+		return map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+	/* One run, reserved: a->runs[0] is a placeholder's. */
+	return NTVM_STATUS_SUCCESS;
+}
+
+void nt_map_view(struct nt_space *s, struct nt_view_req *v)
+{
+	struct nt_view_map vm = { .sec = v->sec, .off = v->offset };
+	struct nt_alloc_req in = { 0 };
+	bool replace = v->type & NTVM_MEM_REPLACE_PLACEHOLDER;
+	struct nt_alloc *a = NULL;
+	struct avl_slot slot;
+	u64 limit, size, base = v->base;
+	u32 st, lprot, attrs;
+	int err;
+
+	st = view_check(s, v, &limit);
+	if (st)
+		goto out;
+	size = nt_round_up(v->size, PAGE);
+	/* Spec 2.7.1: CommitSize commits from the view's start. */
+	if (v->commit_size && (v->sec->attrs & NTVM_SEC_RESERVE)) {
+		s->ops->section_lock(v->sec);
+		if (v->sec->commit.nruns + 2 > NT_SECTION_MAX_RUNS ||
+		    !commit_map_reserve(&v->sec->commit, 2))
+			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		s->ops->section_unlock(v->sec);
+		if (st)
+			goto out;
+	}
+	vm.cow = v->protect == NTVM_PAGE_WRITECOPY ||
+		 v->protect == NTVM_PAGE_EXECUTE_WRITECOPY;
+	attrs = NT_ATTR_VIEW | (vm.cow ? NT_ATTR_COW : 0);
+	if (v->sec->attrs & NTVM_SEC_NOCACHE)
+		attrs |= NT_ATTR_NOCACHE;
+	if (v->sec->attrs & NTVM_SEC_WRITECOMBINE)
+		attrs |= NT_ATTR_WRITECOMBINE;
+	lprot = view_lprot(&(struct nt_alloc){ .attrs = attrs }, v->protect);
+
+	if (replace) {
+		st = view_replace(s, v, &vm, lprot, size);
+		if (st)
+			goto out;
+		a = find_alloc(s, v->base);
+		a->attrs = attrs | NT_ATTR_FROM_PLACEHOLDER;
+	} else {
+		if (base) {
+			if (overlap_live(s, base & ~(GRAN - 1), base + size, &slot)) {
+				st = NTVM_STATUS_CONFLICTING_ADDRESSES;
+				goto out;
+			}
+		}
+		a = alloc_new(s);
+		if (!a) {
+			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+			goto out;
+		}
+		a->checked = s->ops->changes(s->ctx);
+		if (base) {
+			err = map_new(s, base, size, lprot, false, &vm);
+			st = err ? map_error(err, NTVM_STATUS_NO_MEMORY) : 0;
+		} else {
+			in.type = v->type & NTVM_MEM_TOP_DOWN;
+			if (v->requirements) {
+				in.requirements = true;
+				in.lowest = v->lowest;
+				in.highest = v->highest;
+			}
+			st = find_and_reserve(s, &in, limit, size, lprot, false,
+					      &base, &slot, &vm);
+		}
+		if (st) {
+			alloc_free(s, a);
+			a = NULL;
+			goto out;
+		}
+		a->base = base;
+		a->size = size;
+		a->attrs = attrs;
+		space_insert(s, a, &slot);
+	}
+	s->ops->section_get(v->sec);
+	a->sec = v->sec;
+	a->sec_off = v->offset;
+	if (v->commit_size && (v->sec->attrs & NTVM_SEC_RESERVE)) {
+		s->ops->section_lock(v->sec);
+		/* Another view may have used the room: ask again. */
+		if (v->sec->commit.nruns + 2 <= NT_SECTION_MAX_RUNS &&
+		    commit_map_reserve(&v->sec->commit, 2))
+			section_commit(v->sec, v->offset, v->offset +
+				       nt_round_up(v->commit_size, PAGE));
+		s->ops->section_unlock(v->sec);
+	}
+	a->alloc_protect = v->protect;
+	/* Stats: a SEC_RESERVE section's commit is the section's. */
+	if (!(v->sec->attrs & NTVM_SEC_RESERVE)) {
+		a->runs[0].flags = NT_RUN_COMMITTED;
+		s->committed_bytes += size;
+	}
+	v->base = base;
+	v->size = size;
+out:
+	v->status = st;
+}
+
+/*
+ * NtUnmapViewOfSectionEx (spec 3, 6.7): any address inside the view; with
+ * MEM_PRESERVE_PLACEHOLDER a view that replaced a placeholder turns back
+ * into one, mapped over in place.
+ */
+u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
+{
+	struct nt_alloc *a;
+	int err;
+
+	if (flags & ~(NTVM_MEM_UNMAP_WITH_TRANSIENT_BOOST |
+		      NTVM_MEM_PRESERVE_PLACEHOLDER))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	a = addr <= s->max_addr ? find_alloc(s, addr) : NULL;
+	if (!a || !a->sec || !alloc_sync(s, a, a->base, a->base + a->size))
+		return NTVM_STATUS_NOT_MAPPED_VIEW;
+	if (flags & NTVM_MEM_PRESERVE_PLACEHOLDER) {
+		/* Spec 6.7.3: Wine's status. */
+		if (!(a->attrs & NT_ATTR_FROM_PLACEHOLDER))
+			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+		err = s->ops->map(s->ctx, a->base, a->size, NT_MAP_DECOMMIT, 0);
+		if (err)
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		s->committed_bytes -= runs_committed(a, 0, a->size);
+		s->ops->section_put(a->sec);
+		a->sec = NULL;
+		a->sec_off = 0;
+		a->nruns = 1;
+		a->runs[0].flags = 0;
+		a->runs[0].gprot = 0;
+		a->alloc_protect = NTVM_PAGE_NOACCESS;
+		a->attrs = NT_ATTR_PLACEHOLDER;
+		return NTVM_STATUS_SUCCESS;
+	}
+	err = s->ops->unmap(s->ctx, a->base, a->size);
+	if (err)
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	space_remove(s, a);
+	return NTVM_STATUS_SUCCESS;
 }

@@ -76,6 +76,26 @@
 #define NTVM_MEM_PRESERVE_PLACEHOLDER	0x00000002
 #define NTVM_AT_ROUND_TO_PAGE		0x40000000
 
+/* Section attributes (spec 0.1). */
+#define NTVM_SEC_FILE			0x00800000
+#define NTVM_SEC_IMAGE			0x01000000
+#define NTVM_SEC_RESERVE		0x04000000
+#define NTVM_SEC_COMMIT			0x08000000
+#define NTVM_SEC_NOCACHE		0x10000000
+#define NTVM_SEC_WRITECOMBINE		0x40000000
+#define NTVM_SEC_LARGE_PAGES		0x80000000
+
+/* Section access rights. */
+#define NTVM_SECTION_QUERY		0x0001
+#define NTVM_SECTION_MAP_WRITE		0x0002
+#define NTVM_SECTION_MAP_READ		0x0004
+#define NTVM_SECTION_MAP_EXECUTE	0x0008
+#define NTVM_SECTION_EXTEND_SIZE	0x0010
+#define NTVM_SECTION_MAP_EXECUTE_EXPLICIT 0x0020
+#define NTVM_SECTION_ALL_ACCESS		0x000F001F
+
+#define NTVM_MEM_UNMAP_WITH_TRANSIENT_BOOST 0x00000001
+
 /* Page protections. */
 #define NTVM_PAGE_NOACCESS		0x001
 #define NTVM_PAGE_READONLY		0x002
@@ -119,6 +139,20 @@
 #define NTVM_STATUS_INVALID_PARAMETER_6		0xC00000F4u
 #define NTVM_STATUS_COMMITMENT_LIMIT		0xC000012Du
 #define NTVM_STATUS_INVALID_ADDRESS		0xC0000141u
+#define NTVM_STATUS_INVALID_VIEW_SIZE		0xC000001Fu
+#define NTVM_STATUS_INVALID_FILE_FOR_SECTION	0xC0000020u
+#define NTVM_STATUS_UNABLE_TO_DELETE_SECTION	0xC000001Bu
+#define NTVM_STATUS_OBJECT_TYPE_MISMATCH	0xC0000024u
+#define NTVM_STATUS_SECTION_TOO_BIG		0xC0000040u
+#define NTVM_STATUS_SECTION_PROTECTION		0xC000004Eu
+#define NTVM_STATUS_SECTION_NOT_IMAGE		0xC0000049u
+#define NTVM_STATUS_NOT_MAPPED_DATA		0xC0000088u
+#define NTVM_STATUS_INVALID_PARAMETER_7		0xC00000F5u
+#define NTVM_STATUS_INVALID_PARAMETER_8		0xC00000F6u
+#define NTVM_STATUS_INVALID_PARAMETER_9		0xC00000F7u
+#define NTVM_STATUS_INVALID_PARAMETER_10	0xC00000F8u
+#define NTVM_STATUS_MAPPED_FILE_SIZE_ZERO	0xC000011Eu
+#define NTVM_STATUS_MAPPED_ALIGNMENT		0xC0000220u
 
 /*
  * Flags every NT call's structure accepts besides its own.
@@ -146,7 +180,9 @@
 #define NTVM_FEATURE_GUARD_PAGES	_BITULL(3)	/* PAGE_GUARD, one-shot */
 #define NTVM_FEATURE_COMPAT32		_BITULL(4)	/* 32-bit callers */
 #define NTVM_FEATURE_LARGE_PAGES	_BITULL(5)	/* MEM_LARGE_PAGES (THP) */
-#define NTVM_FEATURES_ALL		(_BITULL(6) - 1)
+#define NTVM_FEATURE_PLACEHOLDER	_BITULL(6)	/* placeholders */
+#define NTVM_FEATURE_SECTIONS		_BITULL(7)	/* sections and views */
+#define NTVM_FEATURES_ALL		(_BITULL(8) - 1)
 
 struct ntvm_api {
 	__u32 size;
@@ -167,8 +203,11 @@ struct ntvm_api {
  * NTVM_IOC_ALLOCATE: NtAllocateVirtualMemory(Ex) on the calling process.
  * type is MEM_RESERVE, MEM_COMMIT, MEM_RESET or MEM_RESET_UNDO (and
  * MEM_TOP_DOWN, MEM_WRITE_WATCH), validated with NT's rules, order and
- * statuses.  With NTVM_ALLOC_REQUIREMENTS, lowest/highest/alignment carry
- * a MEM_ADDRESS_REQUIREMENTS; without it they must be zero.
+ * statuses; with NTVM_ALLOC_EX also MEM_RESERVE_PLACEHOLDER and
+ * MEM_REPLACE_PLACEHOLDER.  NTVM_IOC_FREE's type may be MEM_RELEASE |
+ * MEM_PRESERVE_PLACEHOLDER or MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS.
+ * With NTVM_ALLOC_REQUIREMENTS, lowest/highest/alignment carry a
+ * MEM_ADDRESS_REQUIREMENTS; without it they must be zero.
  *
  * MEM_RESET_UNDO succeeds only when every page of the range is certainly
  * intact, and fails with STATUS_UNSUCCESSFUL when some page may have been
@@ -186,6 +225,11 @@ struct ntvm_api {
  * reads back as if the change had not been asked for.
  */
 #define NTVM_ALLOC_REQUIREMENTS		0x1u
+/*
+ * The call is NtAllocateVirtualMemoryEx: only it takes the placeholder
+ * types (MEM_RESERVE_PLACEHOLDER, MEM_REPLACE_PLACEHOLDER; spec 6.1.2).
+ */
+#define NTVM_ALLOC_EX			0x2u
 
 #define NTVM_APPLY_MPROTECT		0x1u
 #define NTVM_APPLY_MADV_FREE		0x2u
@@ -427,6 +471,110 @@ struct ntvm_ww_scan_args {
 /* No argument (0): the madvise() of a MEM_RESET is done. */
 #define NTVM_IOC_RESET_DONE	_IO(NTVM_IOC_TYPE, 0xa8)
 #define NTVM_IOC_WW_SCAN	NTVM_IOWR_VER0(0xa9, NTVM_WW_SCAN_SIZE_VER0)
+
+/*
+ * Sections and views (issue 10), frame v2: each structure starts with its
+ * size (as the caller compiled it) and flags; the command number encodes
+ * the size of the first version.  Unknown flags and non-zero padding:
+ * -EINVAL; a larger structure whose tail is not zero: -E2BIG.
+ *
+ * NTVM_IOC_SECTION_CREATE: NtCreateSection.  file_fd is -1 for a section
+ * backed by memory (the pagefile), else a Linux file descriptor open for
+ * reading (and writing for a writable section).  On success section_fd is
+ * a new descriptor (O_CLOEXEC) that is the section handle, with the
+ * rights in access; it can be passed to another process (SCM_RIGHTS),
+ * which maps it with its own /dev/ntvm.  max_size comes back as the
+ * section's size.
+ */
+struct ntvm_section_create_args {
+	__u32 size;
+	__u32 flags;			/* none yet */
+	__u64 max_size;			/* in: 0 = the file's size; out */
+	__u32 attrs;			/* in: SEC_* */
+	__u32 protect;			/* in: PAGE_* */
+	__s32 file_fd;			/* in: -1, or the file */
+	__u32 access;			/* in: SECTION_* rights of the handle */
+	__u32 status;			/* out: NTSTATUS */
+	__s32 section_fd;		/* out */
+	__u64 reserved;			/* must be zero */
+};
+
+#define NTVM_SECTION_CREATE_SIZE_VER0	48
+
+/* NTVM_IOC_SECTION_QUERY: NtQuerySection(SectionBasicInformation). */
+struct ntvm_section_query_args {
+	__u32 size;
+	__u32 flags;			/* none yet */
+	__s32 section_fd;		/* in */
+	__u32 status;			/* out: NTSTATUS */
+	__u64 max_size;			/* out */
+	__u32 attrs;			/* out: SEC_* */
+	__u32 access;			/* out: the handle's rights */
+};
+
+#define NTVM_SECTION_QUERY_SIZE_VER0	32
+
+/*
+ * NTVM_IOC_MAP_VIEW: NtMapViewOfSection(Ex) into the calling process.
+ * With NTVM_MAP_REQUIREMENTS, lowest/highest/alignment carry a
+ * MEM_ADDRESS_REQUIREMENTS.  base, view_size and offset come back on
+ * success.  NTVM_MAP_EX: the call is NtMapViewOfSectionEx.
+ */
+#define NTVM_MAP_REQUIREMENTS		0x1u
+#define NTVM_MAP_EX			0x2u
+#define NTVM_MAP_FLAGS			(NTVM_MAP_REQUIREMENTS | NTVM_MAP_EX)
+
+struct ntvm_map_view_args {
+	__u32 size;
+	__u32 flags;			/* NTVM_MAP_* */
+	__s32 section_fd;		/* in */
+	__u32 status;			/* out: NTSTATUS */
+	__u64 base;			/* in/out */
+	__u64 view_size;		/* in/out */
+	__u64 offset;			/* in/out */
+	__u64 zero_bits;		/* in */
+	__u64 commit_size;		/* in */
+	__u64 lowest;			/* in */
+	__u64 highest;			/* in */
+	__u64 alignment;		/* in */
+	__u32 type;			/* in: AllocationType */
+	__u32 protect;			/* in: Win32Protect */
+	__u32 inherit;			/* in: InheritDisposition */
+	__u32 pad;			/* must be zero */
+};
+
+#define NTVM_MAP_VIEW_SIZE_VER0		96
+
+/*
+ * NTVM_IOC_UNMAP_VIEW: NtUnmapViewOfSectionEx; unmap_flags are NT's
+ * (MEM_PRESERVE_PLACEHOLDER, MEM_UNMAP_WITH_TRANSIENT_BOOST), checked
+ * with NT's status.
+ */
+struct ntvm_unmap_view_args {
+	__u32 size;
+	__u32 flags;			/* none yet */
+	__u64 base;			/* in */
+	__u32 unmap_flags;		/* in */
+	__u32 status;			/* out: NTSTATUS */
+};
+
+#define NTVM_UNMAP_VIEW_SIZE_VER0	24
+
+#define NTVM_IOC_SECTION_CREATE	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb0, \
+				     NTVM_SECTION_CREATE_SIZE_VER0)
+#define NTVM_IOC_SECTION_QUERY	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb1, \
+				     NTVM_SECTION_QUERY_SIZE_VER0)
+/*
+ * NTVM_IOC_SECTION_OPEN (struct ntvm_section_query_args): a new handle, in
+ * section_fd, to the section of section_fd, with the rights in access;
+ * max_size and attrs come back as NTVM_IOC_SECTION_QUERY gives them.
+ */
+#define NTVM_IOC_SECTION_OPEN	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb4, \
+				     NTVM_SECTION_QUERY_SIZE_VER0)
+#define NTVM_IOC_MAP_VIEW	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb2, \
+				     NTVM_MAP_VIEW_SIZE_VER0)
+#define NTVM_IOC_UNMAP_VIEW	_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xb3, \
+				     NTVM_UNMAP_VIEW_SIZE_VER0)
 
 #define NTVM_IOC_BIT(cmd)	_BITULL(_IOC_NR(cmd) - NTVM_IOC_BASE_NR)
 

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ntvm: sections and views (NtCreateSection, NtQuerySection,
+ * NtMapViewOfSection(Ex), NtUnmapViewOfSection(Ex)).
+ *
+ * A section is a struct ntvm_section: the core's struct nt_section (size,
+ * attributes, the SEC_RESERVE commit map) and the file that backs it, a
+ * shmem file of the page-rounded size for a section backed by memory (the
+ * pagefile), or the caller's file.  A section handle is a file descriptor
+ * of an anonymous inode whose file holds a reference to the section and
+ * the handle's access rights; it can be passed to another process
+ * (SCM_RIGHTS, fork), which maps views with its own /dev/ntvm.  Each view
+ * holds a reference too, so closing every handle leaves the views working
+ * (spec 5.2); the section goes with its last view or handle.
+ *
+ * Views are vm_mmap() mappings of the backing file: MAP_SHARED, or
+ * MAP_PRIVATE for the copy-on-write protections.  The core places them
+ * like private allocations and keeps them in the same tracker.
+ *
+ * Locking: the commit map of a section is shared by every address space
+ * that maps it, and protected by ntvm_section.lock, the innermost lock
+ * (taken under ntvm_ctx.lock, with or without mmap_lock held for reading,
+ * and nothing is taken under it).
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "context.h"
+#include "frame.h"
+
+struct ntvm_section {
+	struct nt_section core;
+	struct kref ref;
+	struct mutex lock;		/* core.commit */
+	struct file *backing;
+};
+
+/* The private data of a section handle's file. */
+struct ntvm_section_handle {
+	struct ntvm_section *sec;
+	u32 access;
+};
+
+atomic_long_t ntvm_live_sections = ATOMIC_LONG_INIT(0);
+
+static struct ntvm_section *ntvm_sec(struct nt_section *cs)
+{
+	return container_of(cs, struct ntvm_section, core);
+}
+
+static void ntvm_section_free(struct kref *ref)
+{
+	struct ntvm_section *sec = container_of(ref, struct ntvm_section, ref);
+
+	fput(sec->backing);
+	nt_section_fini(&sec->core);
+	mutex_destroy(&sec->lock);
+	kfree(sec);
+	atomic_long_dec(&ntvm_live_sections);
+}
+
+void ntvm_section_get(struct nt_section *cs)
+{
+	kref_get(&ntvm_sec(cs)->ref);
+}
+
+void ntvm_section_put(struct nt_section *cs)
+{
+	kref_put(&ntvm_sec(cs)->ref, ntvm_section_free);
+}
+
+void ntvm_section_lock(struct nt_section *cs)
+{
+	mutex_lock(&ntvm_sec(cs)->lock);
+}
+
+void ntvm_section_unlock(struct nt_section *cs)
+{
+	mutex_unlock(&ntvm_sec(cs)->lock);
+}
+
+/* Map a view; see nt_vm_ops.map_view. */
+int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
+		     struct nt_section *cs, u64 off, bool cow, bool fixed)
+{
+	struct ntvm_ctx *nc = ntvm_ctx_of(ctx);
+	unsigned long flags = cow ? MAP_PRIVATE : MAP_SHARED, ret;
+
+	ntvm_assert_locked(ctx);
+	flags |= fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	ret = vm_mmap(ntvm_sec(cs)->backing, addr, len, lprot, flags, off);
+	if (!IS_ERR_VALUE(ret)) {
+		if (!fixed)
+			ntvm_floor_mapped(nc, addr, addr + len);
+		return 0;
+	}
+	if (ret == -EEXIST)
+		ntvm_floor_set(nc, addr, addr, addr);
+	if (fixed) {
+		/* A failed MAP_FIXED may have left a hole: mend it. */
+		atomic64_inc(&nc->changes);
+		ntvm_floor_lower(nc, addr, 0);
+		if (!IS_ERR_VALUE(vm_mmap(NULL, addr, len, PROT_NONE,
+					  NTVM_MAP_ANON | MAP_NORESERVE |
+					  MAP_FIXED_NOREPLACE, 0)))
+			pr_debug("ntvm: restored %#llx+%#llx\n", addr, len);
+	}
+	/* Only a private writable mapping is charged. */
+	if (ret == -ENOMEM)
+		return cow && (lprot & PROT_WRITE) ? -ENOMEM : -ENOSPC;
+	if (ret == -EACCES || ret == -EPERM)
+		return -EACCES;
+	return (int)ret;
+}
+
+/* Pages cow_written() looks at per call; the caller asks again. */
+#define NTVM_COW_SCAN 512
+
+/*
+ * nt_vm_ops.cow_written: a private copy exists where the page mapped at
+ * addr is anonymous.  A mapping with no anon_vma has none anywhere.
+ * get_user_pages_fast_only() faults nothing in; a copy swapped out reads
+ * as not written (reported PAGE_WRITECOPY), a documented gap.
+ */
+bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct page *page;
+	bool first = false, anon;
+	u64 at;
+
+	mmap_assert_locked(mm);
+	vma = find_vma(mm, addr);
+	if (!vma || vma->vm_start > addr || !vma->anon_vma) {
+		*end = vend;
+		return false;
+	}
+	for (at = addr; at < vend && at < addr + NTVM_COW_SCAN * PAGE_SIZE;
+	     at += PAGE_SIZE) {
+		anon = false;
+		if (get_user_pages_fast_only(at, 1, 0, &page) == 1) {
+			anon = PageAnon(page);
+			put_page(page);
+		}
+		if (at == addr)
+			first = anon;
+		else if (anon != first)
+			break;
+	}
+	*end = at;
+	cond_resched();
+	return first;
+}
+
+static int ntvm_section_release(struct inode *inode, struct file *file)
+{
+	struct ntvm_section_handle *h = file->private_data;
+
+	ntvm_section_put(&h->sec->core);
+	kfree(h);
+	return 0;
+}
+
+static const struct file_operations ntvm_section_fops = {
+	.owner = THIS_MODULE,
+	.release = ntvm_section_release,
+};
+
+/*
+ * The section behind a handle, with a reference, or NULL and *status
+ * (STATUS_INVALID_HANDLE, STATUS_OBJECT_TYPE_MISMATCH).
+ */
+static struct ntvm_section *ntvm_section_from_fd(int fd, u32 *access,
+						 u32 *status)
+{
+	struct ntvm_section_handle *h;
+	struct ntvm_section *sec;
+	struct file *f = fget(fd);
+
+	if (!f) {
+		*status = NTVM_STATUS_INVALID_HANDLE;
+		return NULL;
+	}
+	if (f->f_op != &ntvm_section_fops) {
+		fput(f);
+		*status = NTVM_STATUS_OBJECT_TYPE_MISMATCH;
+		return NULL;
+	}
+	h = f->private_data;
+	sec = h->sec;
+	*access = h->access;
+	kref_get(&sec->ref);
+	fput(f);
+	return sec;
+}
+
+/*
+ * Copy a frame-v2 argument structure in (ntvm_copy_args(), which also
+ * proves it writable before anything changes).  Returns the caller's
+ * size, or a negative errno.
+ */
+static __always_inline long ntvm_args_in(void *args, size_t ksize,
+					 void __user *argp, size_t ver0)
+{
+	int ret = ntvm_copy_args(args, ksize, argp, ver0);
+
+	return ret ? ret : *(u32 *)args;
+}
+
+/* Write back the outputs, inside the caller's size only. */
+static int ntvm_args_out(void __user *argp, const void *args, size_t ksize,
+			 size_t usize)
+{
+	return copy_to_user(argp, args, min(ksize, usize)) ? -EFAULT : 0;
+}
+
+/*
+ * Make the handle's file at fd, a descriptor reserved by the caller; on
+ * failure the caller still owns fd and the reference to sec.
+ */
+static int ntvm_section_install_at(struct ntvm_section *sec, u32 access,
+				   int fd)
+{
+	struct ntvm_section_handle *h;
+	struct file *file;
+
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h)
+		return -ENOMEM;
+	h->sec = sec;
+	h->access = access;
+	file = anon_inode_getfile("[ntvm-section]", &ntvm_section_fops, h,
+				  O_RDWR | O_CLOEXEC);
+	if (IS_ERR(file)) {
+		kfree(h);
+		return PTR_ERR(file);
+	}
+	fd_install(fd, file);
+	return fd;
+}
+
+/* A new handle: the fd, or -errno (the caller keeps its reference). */
+static int ntvm_section_install(struct ntvm_section *sec, u32 access)
+{
+	int fd = get_unused_fd_flags(O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = ntvm_section_install_at(sec, access, fd);
+	if (ret < 0)
+		put_unused_fd(fd);
+	return ret;
+}
+
+/* The backing file of a new section; *status on failure. */
+static struct file *ntvm_section_backing(struct ntvm_section_create_args *a,
+					 u64 size, struct file *user,
+					 u32 *status)
+{
+	struct file *f;
+	int err;
+
+	if (user) {
+		/* Spec 1.3.3: a writable section grows its file. */
+		if (size > i_size_read(file_inode(user))) {
+			err = vfs_truncate(&user->f_path, size);
+			if (err) {
+				*status = err == -EACCES || err == -EPERM ?
+					  NTVM_STATUS_ACCESS_DENIED :
+					  NTVM_STATUS_SECTION_TOO_BIG;
+				return NULL;
+			}
+		}
+		return get_file(user);
+	}
+	/* Spec 1.3.7: SEC_COMMIT is charged whole now, SEC_RESERVE never. */
+	f = shmem_file_setup("ntvm-section", size,
+			     (a->attrs & NTVM_SEC_RESERVE) ? VM_NORESERVE : 0);
+	if (IS_ERR(f)) {
+		*status = PTR_ERR(f) == -ENOMEM ? NTVM_STATUS_COMMITMENT_LIMIT :
+						  NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		return NULL;
+	}
+	return f;
+}
+
+long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
+{
+	struct ntvm_section_create_args a;
+	struct ntvm_section *sec = NULL;
+	struct file *user = NULL;
+	bool writable = false;
+	u64 size = 0, fsize = 0;
+	long usize;
+	u32 st;
+	int fd;
+
+	BUILD_BUG_ON(sizeof(a) != NTVM_SECTION_CREATE_SIZE_VER0);
+	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_SECTION_CREATE_SIZE_VER0);
+	if (usize < 0)
+		return usize;
+	if (a.flags || a.reserved || a.status)
+		return -EINVAL;
+	a.section_fd = -1;
+	if (a.file_fd != -1) {
+		user = fget(a.file_fd);
+		if (!user) {
+			st = NTVM_STATUS_INVALID_HANDLE;
+			goto out;
+		}
+		if (!S_ISREG(file_inode(user)->i_mode) || !user->f_op->mmap) {
+			st = NTVM_STATUS_INVALID_FILE_FOR_SECTION;
+			goto out;
+		}
+		if (!(user->f_mode & FMODE_READ)) {
+			st = NTVM_STATUS_ACCESS_DENIED;
+			goto out;
+		}
+		writable = user->f_mode & FMODE_WRITE;
+		fsize = i_size_read(file_inode(user));
+	}
+	st = nt_section_check(a.attrs, a.protect, user, fsize, writable,
+			      a.max_size, &size);
+	if (st)
+		goto out;
+
+	/* Every resource first: growing the file must be the last step. */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		if (user)
+			fput(user);
+		return fd;
+	}
+	sec = kzalloc(sizeof(*sec), GFP_KERNEL_ACCOUNT);
+	if (!sec) {
+		put_unused_fd(fd);
+		st = NTVM_STATUS_NO_MEMORY;
+		goto out;
+	}
+	kref_init(&sec->ref);
+	mutex_init(&sec->lock);
+	nt_section_init(&sec->core, a.attrs | (user ? NTVM_SEC_FILE : 0),
+			a.protect, size);
+	sec->backing = ntvm_section_backing(&a, size, user, &st);
+	if (!sec->backing) {
+		put_unused_fd(fd);
+		nt_section_fini(&sec->core);
+		kfree(sec);
+		sec = NULL;
+		goto out;
+	}
+	atomic_long_inc(&ntvm_live_sections);
+	if (ntvm_section_install_at(sec, a.access, fd) < 0) {
+		/* Out of memory for the handle: the file stays as it is. */
+		put_unused_fd(fd);
+		ntvm_section_put(&sec->core);
+		st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
+	}
+	a.section_fd = fd;
+	a.max_size = size;
+out:
+	if (user)
+		fput(user);
+	a.status = st;
+	return ntvm_args_out(argp, &a, sizeof(a), usize);
+}
+
+long ntvm_ioc_section_query(struct ntvm_file *nf, void __user *argp)
+{
+	struct ntvm_section_query_args a;
+	struct ntvm_section *sec;
+	long usize;
+	u32 access;
+
+	BUILD_BUG_ON(sizeof(a) != NTVM_SECTION_QUERY_SIZE_VER0);
+	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_SECTION_QUERY_SIZE_VER0);
+	if (usize < 0)
+		return usize;
+	if (a.flags || a.status || a.max_size || a.attrs || a.access)
+		return -EINVAL;
+	sec = ntvm_section_from_fd(a.section_fd, &access, &a.status);
+	if (sec) {
+		/* Spec 1.5.5: NtQuerySection needs SECTION_QUERY. */
+		if (!(access & NTVM_SECTION_QUERY)) {
+			a.status = NTVM_STATUS_ACCESS_DENIED;
+		} else {
+			a.max_size = sec->core.size;
+			a.attrs = sec->core.attrs;
+			a.access = access;
+		}
+		ntvm_section_put(&sec->core);
+	}
+	return ntvm_args_out(argp, &a, sizeof(a), usize);
+}
+
+/*
+ * NTVM_IOC_SECTION_OPEN: a new handle to the section behind section_fd,
+ * with the rights in access (OpenFileMapping of a name, DuplicateHandle).
+ * ntvm keeps no security descriptor: whoever holds a handle may open one
+ * with any rights, as the creator may on Windows.
+ */
+long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
+{
+	struct ntvm_section_query_args a;
+	struct ntvm_section *sec;
+	long usize;
+	u32 access;
+	int fd;
+
+	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_SECTION_QUERY_SIZE_VER0);
+	if (usize < 0)
+		return usize;
+	if (a.flags || a.status || a.max_size || a.attrs)
+		return -EINVAL;
+	sec = ntvm_section_from_fd(a.section_fd, &access, &a.status);
+	if (sec) {
+		fd = ntvm_section_install(sec, a.access);
+		if (fd < 0) {
+			ntvm_section_put(&sec->core);
+			return fd;
+		}
+		/* The new handle owns the reference. */
+		a.section_fd = fd;
+		a.max_size = sec->core.size;
+		a.attrs = sec->core.attrs;
+	}
+	return ntvm_args_out(argp, &a, sizeof(a), usize);
+}
+
+long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp)
+{
+	struct ntvm_ctx *nc = nf->nc;
+	struct ntvm_map_view_args a;
+	struct nt_view_req v = { 0 };
+	struct ntvm_section *sec;
+	long usize, ret;
+	u64 n;
+
+	BUILD_BUG_ON(sizeof(a) != NTVM_MAP_VIEW_SIZE_VER0);
+	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_MAP_VIEW_SIZE_VER0);
+	if (usize < 0)
+		return usize;
+	if ((a.flags & ~NTVM_MAP_FLAGS) || a.pad || a.status)
+		return -EINVAL;
+	if (!(a.flags & NTVM_MAP_REQUIREMENTS) &&
+	    (a.lowest | a.highest | a.alignment))
+		return -EINVAL;
+	sec = ntvm_section_from_fd(a.section_fd, &v.access, &a.status);
+	if (!sec)
+		return ntvm_args_out(argp, &a, sizeof(a), usize);
+	v.sec = &sec->core;
+	v.base = a.base;
+	v.size = a.view_size;
+	v.offset = a.offset;
+	v.zero_bits = a.zero_bits;
+	v.commit_size = a.commit_size;
+	v.lowest = a.lowest;
+	v.highest = a.highest;
+	v.alignment = a.alignment;
+	v.type = a.type;
+	v.protect = a.protect;
+	v.inherit = a.inherit;
+	v.requirements = a.flags & NTVM_MAP_REQUIREMENTS;
+	v.ex = a.flags & NTVM_MAP_EX;
+	ret = ntvm_begin(nc, &n);
+	if (ret) {
+		ntvm_section_put(&sec->core);
+		return ret;
+	}
+	nt_map_view(&nc->space, &v);
+	ntvm_end(nc, n);
+	ntvm_section_put(&sec->core);
+	a.status = v.status;
+	if (!v.status) {
+		a.base = v.base;
+		a.view_size = v.size;
+		a.offset = v.offset;
+	}
+	return ntvm_args_out(argp, &a, sizeof(a), usize);
+}
+
+long ntvm_ioc_unmap_view(struct ntvm_file *nf, void __user *argp)
+{
+	struct ntvm_ctx *nc = nf->nc;
+	struct ntvm_unmap_view_args a;
+	long usize, ret;
+	u64 n;
+
+	BUILD_BUG_ON(sizeof(a) != NTVM_UNMAP_VIEW_SIZE_VER0);
+	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_UNMAP_VIEW_SIZE_VER0);
+	if (usize < 0)
+		return usize;
+	if (a.flags || a.status)
+		return -EINVAL;
+	ret = ntvm_begin(nc, &n);
+	if (ret)
+		return ret;
+	a.status = nt_unmap_view(&nc->space, a.base, a.unmap_flags);
+	ntvm_end(nc, n);
+	return ntvm_args_out(argp, &a, sizeof(a), usize);
+}

@@ -1,0 +1,1772 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ntvm placeholder, section and view tests (kselftest harness).
+ *
+ * The scenarios are the [T] facts of shared/spec/nt-sections-placeholders.md,
+ * cited as "spec N.N" (its scenarios as "spec 8.N").  Every failing call is
+ * followed by a check that the state it could have touched is unchanged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "ntvm_selftest.h"
+
+#define CUR NtCurrentProcess()
+#define P(x) ((PVOID)(uintptr_t)(x))
+#define U(x) ((uintptr_t)(x))
+
+#define PH (MEM_RESERVE | MEM_RESERVE_PLACEHOLDER)
+#define PRESERVE (MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)
+#define COALESCE (MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS)
+#define REPLACE (MEM_RESERVE | MEM_REPLACE_PLACEHOLDER)
+
+static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
+{
+	return NtAllocateVirtualMemory(CUR, base, 0, &size, type, prot);
+}
+
+static NTSTATUS nt_allocx(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
+{
+	return NtAllocateVirtualMemoryEx(CUR, base, &size, type, prot, NULL, 0);
+}
+
+/* Frees; on failure the caller's variables must stay as they were. */
+static NTSTATUS nt_free_out(PVOID *base, SIZE_T *size, ULONG type)
+{
+	PVOID b = *base;
+	SIZE_T s = *size;
+	NTSTATUS st = NtFreeVirtualMemory(CUR, &b, &s, type);
+
+	if (st && (b != *base || s != *size))
+		return (NTSTATUS)0xdeadbeef;
+	*base = b;
+	*size = s;
+	return st;
+}
+
+static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
+{
+	return nt_free_out(&base, &size, type);
+}
+
+static MEMORY_BASIC_INFORMATION q(const void *addr)
+{
+	MEMORY_BASIC_INFORMATION m;
+	SIZE_T len = 0;
+
+	memset(&m, 0xcc, sizeof(m));
+	if (NtQueryVirtualMemory(CUR, addr, MemoryBasicInformation, &m,
+				 sizeof(m), &len) || len != sizeof(m))
+		memset(&m, 0xee, sizeof(m));
+	return m;
+}
+
+#define EXPECT_REGION(addr, base, abase, aprot, size, state, prot, type) do { \
+	MEMORY_BASIC_INFORMATION __m = q(P(addr));			\
+	EXPECT_EQ(U(base), U(__m.BaseAddress));				\
+	EXPECT_EQ(U(abase), U(__m.AllocationBase));			\
+	EXPECT_EQ((DWORD)(aprot), __m.AllocationProtect);		\
+	EXPECT_EQ((SIZE_T)(size), __m.RegionSize);			\
+	EXPECT_EQ((DWORD)(state), __m.State);				\
+	EXPECT_EQ((DWORD)(prot), __m.Protect);				\
+	EXPECT_EQ((DWORD)(type), __m.Type);				\
+} while (0)
+
+/* A placeholder piece as spec 6.2.1 describes it. */
+#define EXPECT_PLACEHOLDER(at, size) \
+	EXPECT_REGION(at, at, at, PAGE_NOACCESS, size, MEM_RESERVE, 0, MEM_PRIVATE)
+
+static struct ntvm_stats stats(void)
+{
+	struct ntvm_stats st;
+
+	if (ntvm_get_stats(&st))
+		memset(&st, 0xff, sizeof(st));
+	return st;
+}
+
+/* Does reading (or writing) addr fault?  Checked in a child. */
+static int faults(void *addr, int write)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (!pid) {
+		if (write)
+			*(volatile char *)addr = 1;
+		else
+			(void)*(volatile char *)addr;
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+FIXTURE(ph) {
+	int unused;
+};
+
+FIXTURE_SETUP(ph)
+{
+	if (access("/dev/ntvm", F_OK))
+		SKIP(return, "/dev/ntvm is not present");
+	ASSERT_LE(0, ntvm_fd());
+}
+
+FIXTURE_TEARDOWN(ph)
+{
+}
+
+/* Spec 6.1: creating placeholders, and the wrong ways. */
+TEST_F(ph, create)
+{
+	struct ntvm_stats st0 = stats(), st1;
+	PVOID p = NULL, b;
+	SIZE_T size = 0x100000;
+
+	/* Spec 6.1.2: the non-Ex call has no placeholders. */
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_alloc(&p, 0x10000, PH, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_allocx(&p, 0x10000, PH, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  nt_allocx(&p, 0x10000, MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  nt_allocx(&p, 0x10000, PH | MEM_COMMIT, PAGE_NOACCESS));
+	EXPECT_EQ(NULL, p);
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
+
+	ASSERT_EQ(STATUS_SUCCESS, NtAllocateVirtualMemoryEx(CUR, &p, &size, PH,
+							    PAGE_NOACCESS, NULL, 0));
+	EXPECT_EQ(0, U(p) & 0xffff);
+	EXPECT_EQ(0x100000, size);
+	EXPECT_PLACEHOLDER(p, 0x100000);
+	EXPECT_REGION(U(p) + 0x54321, U(p) + 0x54000, p, PAGE_NOACCESS, 0x100000 - 0x54000,
+		      MEM_RESERVE, 0, MEM_PRIVATE);
+	EXPECT_TRUE(faults(p, 0));
+	st1 = stats();
+	EXPECT_EQ(st0.allocations + 1, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes + 0x100000, st1.reserved_bytes);
+	EXPECT_EQ(st0.committed_bytes, st1.committed_bytes);
+
+	/* Over a placeholder (spec 6.1.2, 6.5.3). */
+	b = p;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_allocx(&b, 0x10000, PH, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&b, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&b, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&b, 0x1000, MEM_RESET, PAGE_READWRITE));
+	EXPECT_EQ(p, b);
+	EXPECT_PLACEHOLDER(p, 0x100000);
+
+	/* Win32 (spec 6.1, PMDK 10.9): an occupied address is 487. */
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc2(NULL, p, 0x10000, PH, PAGE_NOACCESS, NULL, 0));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc2(NULL, NULL, 0x10000, PH, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc2FromApp(NULL, NULL, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					     PAGE_EXECUTE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	EXPECT_REGION(p, p, 0, 0, q(p).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
+	/* Spec 6.1.3: an explicit base, again. */
+	b = p;
+	EXPECT_EQ(STATUS_SUCCESS, nt_allocx(&b, 0x20000, PH, PAGE_NOACCESS));
+	EXPECT_EQ(p, b);
+	EXPECT_PLACEHOLDER(p, 0x20000);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+}
+
+/* Spec 8.16 / 6.3 / 6.4: split, coalesce, replace, release (NT). */
+TEST_F(ph, split_coalesce)
+{
+	PVOID p = NULL, b;
+	SIZE_T s;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x10000, PRESERVE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_3, nt_free(p, 0, PRESERVE));
+	EXPECT_EQ(STATUS_UNABLE_TO_FREE_VM, nt_free(P(U(p) + 0xf000), 0x2000, PRESERVE));
+	EXPECT_PLACEHOLDER(p, 0x10000);
+	b = P(U(p) + 0x8000);
+	s = 0x4000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
+	EXPECT_EQ(U(p) + 0x8000, U(b));
+	EXPECT_EQ(0x4000, s);
+	EXPECT_PLACEHOLDER(p, 0x8000);
+	EXPECT_PLACEHOLDER(U(p) + 0x8000, 0x4000);
+	EXPECT_PLACEHOLDER(U(p) + 0xc000, 0x4000);
+	/* Each piece is released on its own, with its own size. */
+	b = P(U(p) + 0xc000);
+	s = 0;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
+	EXPECT_EQ(0x4000, s);
+	EXPECT_EQ(U(p) + 0xc000, U(b));
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(P(U(p) + 0xc000), 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_FREE_VM_NOT_AT_BASE, nt_free(P(U(p) + 0x9000), 0, MEM_RELEASE));
+	/* A hole in the range: no coalescing. */
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x10000, COALESCE));
+	b = p;
+	s = 0xc000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, COALESCE));
+	EXPECT_EQ(p, b);
+	EXPECT_EQ(0xc000, s);
+	EXPECT_PLACEHOLDER(p, 0xc000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+
+	/* New P, split at 16K and 32K. */
+	p = NULL;
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0x4000, PRESERVE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(P(U(p) + 0x4000), 0x4000, PRESERVE));
+	EXPECT_PLACEHOLDER(p, 0x4000);
+	EXPECT_PLACEHOLDER(U(p) + 0x4000, 0x4000);
+	EXPECT_PLACEHOLDER(U(p) + 0x8000, 0x8000);
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x4000, COALESCE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, nt_free(p, 0x10000, MEM_COALESCE_PLACEHOLDERS));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x11000, COALESCE));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0xf000, COALESCE));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(P(U(p) + 0x1000), 0xf000, COALESCE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_3, nt_free(p, 0, COALESCE));
+	EXPECT_EQ(STATUS_UNABLE_TO_FREE_VM, nt_free(p, 0x10000, MEM_RELEASE));
+	EXPECT_PLACEHOLDER(p, 0x4000);
+	EXPECT_PLACEHOLDER(U(p) + 0x4000, 0x4000);
+	b = p;
+	s = 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, COALESCE));
+	EXPECT_EQ(0x10000, s);
+	EXPECT_PLACEHOLDER(p, 0x10000);
+
+	/* Split at 16K; replace the rest with private memory. */
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0x4000, PRESERVE));
+	b = P(U(p) + 0x4000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&b, 0xc000, REPLACE, PAGE_READWRITE));
+	EXPECT_EQ(U(p) + 0x4000, U(b));
+	EXPECT_REGION(b, b, b, PAGE_READWRITE, 0xc000, MEM_RESERVE, 0, MEM_PRIVATE);
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x10000, COALESCE));
+	b = P(U(p) + 0x4000);
+	s = 0xc000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
+	EXPECT_EQ(0xc000, s);
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x10000, COALESCE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0x4000, MEM_RELEASE));
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(P(U(p) + 0x8000), 0, MEM_RELEASE));
+}
+
+/* Spec 8.17 / 6.5: replacing with private memory, and back. */
+TEST_F(ph, replace_private)
+{
+	struct ntvm_stats st0 = stats(), st1;
+	PVOID p = NULL, b;
+	SIZE_T s;
+	unsigned int i;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&b, 0x10000, REPLACE | MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(p, b);
+	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+	st1 = stats();
+	EXPECT_EQ(st0.committed_bytes + 0x10000, st1.committed_bytes);
+	memset(p, 0xcc, 0x10000);
+	b = p;
+	s = 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
+	EXPECT_EQ(p, b);
+	EXPECT_EQ(0x10000, s);
+	EXPECT_PLACEHOLDER(p, 0x10000);
+	EXPECT_TRUE(faults(p, 0));
+	st1 = stats();
+	EXPECT_EQ(st0.committed_bytes, st1.committed_bytes);
+	/* The memory reads zero (spec 6.5.1). */
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&b, 0x10000, REPLACE | MEM_COMMIT, PAGE_READONLY));
+	EXPECT_EQ(0, *(volatile unsigned int *)p);
+	for (i = 0; i < 0x10000; i += 0x1000)
+		EXPECT_EQ(0, ((volatile char *)p)[i]);
+	EXPECT_TRUE(faults(p, 1));
+	EXPECT_REGION(p, p, p, PAGE_READONLY, 0x10000, MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE);
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0x10000, PRESERVE));
+	EXPECT_PLACEHOLDER(p, 0x10000);
+	/* Wrong uses, each changing nothing. */
+	b = p;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_allocx(&b, 0x10000, PH, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_allocx(&b, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_allocx(&b, 0x1000, REPLACE, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_allocx(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  nt_allocx(&b, 0x10000, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  nt_allocx(&b, 0x10000, MEM_COMMIT | MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_alloc(&b, 0x10000, REPLACE, PAGE_READWRITE));
+	b = NULL;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_allocx(&b, 0x10000, REPLACE, PAGE_READWRITE));
+	EXPECT_EQ(NULL, b);
+	EXPECT_PLACEHOLDER(p, 0x10000);
+	/* Reserve-only replacement keeps its AllocationProtect (6.5.2). */
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&b, 0x10000, REPLACE, PAGE_READONLY));
+	EXPECT_REGION(p, p, p, PAGE_READONLY, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+	b = P(U(p) + 0x1000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	*(volatile char *)b = 1;
+	EXPECT_REGION(b, b, p, PAGE_READONLY, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
+	/* Replacing an allocation that is not a free placeholder. */
+	b = p;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_allocx(&b, 0x10000, REPLACE, PAGE_READWRITE));
+	/* A partial return to a placeholder splits the allocation (6.5.6). */
+	b = P(U(p) + 0x1000);
+	s = 0x2000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
+	EXPECT_REGION(p, p, p, PAGE_READONLY, 0x1000, MEM_RESERVE, 0, MEM_PRIVATE);
+	EXPECT_PLACEHOLDER(U(p) + 0x1000, 0x2000);
+	EXPECT_REGION(U(p) + 0x3000, U(p) + 0x3000, U(p) + 0x3000, PAGE_READONLY, 0xd000,
+		      MEM_RESERVE, 0, MEM_PRIVATE);
+	/* The pieces coalesce only when all are placeholders. */
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x10000, COALESCE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0x1000, PRESERVE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(P(U(p) + 0x3000), 0xd000, PRESERVE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0x10000, COALESCE));
+	EXPECT_PLACEHOLDER(p, 0x10000);
+	/* Plain release of a replacement frees it (6.5.5). */
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&b, 0x10000, REPLACE | MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	EXPECT_EQ(MEM_FREE, q(p).State);
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
+	EXPECT_EQ(st0.committed_bytes, st1.committed_bytes);
+}
+
+/* Spec 8.17 end: a write-watched replacement. */
+TEST_F(ph, replace_write_watch)
+{
+	PVOID p = NULL, b, addrs[4];
+	ULONG_PTR count = 4;
+	ULONG gran;
+
+	if (ntvm_write_watch_mode() == NTVM_WRITE_WATCH_NONE)
+		SKIP(return, "no write-watch mechanism");
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS,
+		  nt_allocx(&b, 0x10000, REPLACE | MEM_WRITE_WATCH, PAGE_READONLY));
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	((volatile char *)p)[0x1000] = 1;
+	ASSERT_EQ(0, GetWriteWatch(0, p, 0x10000, addrs, &count, &gran));
+	ASSERT_EQ(1, count);
+	EXPECT_EQ(U(p) + 0x1000, U(addrs[0]));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+}
+
+/* Spec 6.3 / 6.8 through Win32, VirtualFree and VirtualFreeEx. */
+TEST_F(ph, win32)
+{
+	PVOID p;
+
+	SetLastError(0xdead);
+	p = VirtualAlloc2(NULL, NULL, 0x20000, PH, PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, p);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(p, 0x20000, PRESERVE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(p, 0, PRESERVE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(p, 0x1000, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	/* Page-granular split (spec 6.3.2). */
+	EXPECT_TRUE(VirtualFreeEx(CUR, P(U(p) + 0x1000), 0x1000, PRESERVE));
+	EXPECT_TRUE(VirtualFree(P(U(p) + 0x2000), 0x1000, PRESERVE));
+	EXPECT_PLACEHOLDER(p, 0x1000);
+	EXPECT_PLACEHOLDER(U(p) + 0x1000, 0x1000);
+	EXPECT_PLACEHOLDER(U(p) + 0x2000, 0x1000);
+	EXPECT_PLACEHOLDER(U(p) + 0x3000, 0x1d000);
+	EXPECT_EQ(P(U(p) + 0x1000), VirtualAlloc2(NULL, P(U(p) + 0x1000), 0x1000,
+						   REPLACE | MEM_COMMIT, PAGE_READWRITE,
+						   NULL, 0));
+	*(volatile char *)P(U(p) + 0x1000) = 7;
+	EXPECT_TRUE(faults(p, 0));
+	EXPECT_TRUE(faults(P(U(p) + 0x2000), 0));
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(p, 0x20000, COALESCE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_TRUE(VirtualFree(P(U(p) + 0x1000), 0x1000, PRESERVE));
+	EXPECT_TRUE(VirtualFreeEx(CUR, p, 0x20000, COALESCE));
+	EXPECT_PLACEHOLDER(p, 0x20000);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFreeEx(NULL, p, 0, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+/* Spec 6.10: extended parameters of NtAllocateVirtualMemoryEx. */
+TEST_F(ph, extended_parameters)
+{
+	MEM_ADDRESS_REQUIREMENTS req = {
+		.LowestStartingAddress = P(0x200000000ULL),
+		.HighestEndingAddress = P(0x2ffffffffULL),
+		.Alignment = 0x100000,
+	};
+	MEM_EXTENDED_PARAMETER ep[3];
+	PVOID p;
+	SIZE_T s;
+
+	memset(ep, 0, sizeof(ep));
+	ep[0].Type = MemExtendedParameterAddressRequirements;
+	ep[0].Pointer = &req;
+	ep[1].Type = MemExtendedParameterNumaNode;
+	ep[1].ULong = 0;
+	ep[2].Type = MemExtendedParameterAttributeFlags;
+	ep[2].ULong64 = 0;
+	p = NULL;
+	s = 0x30000;
+	ASSERT_EQ(STATUS_SUCCESS, NtAllocateVirtualMemoryEx(CUR, &p, &s, PH, PAGE_NOACCESS,
+							    ep, 3));
+	EXPECT_LE(0x200000000ULL, U(p));
+	EXPECT_GE(0x2ffffffffULL + 1, U(p) + s);
+	EXPECT_EQ(0, U(p) & 0xfffff);
+	EXPECT_PLACEHOLDER(p, 0x30000);
+	/* Requirements with an explicit base: refused (6.10.1). */
+	{
+		PVOID b = p;
+
+		s = 0x10000;
+		EXPECT_EQ(STATUS_INVALID_PARAMETER,
+			  NtAllocateVirtualMemoryEx(CUR, &b, &s, REPLACE, PAGE_READWRITE, ep, 1));
+		EXPECT_EQ(p, b);
+	}
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	/* The same type twice; type 0; type Max (6.10.5). */
+	ep[0] = ep[2];
+	p = NULL;
+	s = 0x10000;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, PH, PAGE_NOACCESS, ep, 3));
+	EXPECT_EQ(NULL, p);
+	ep[0].Type = MemExtendedParameterInvalidType;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, PH, PAGE_NOACCESS, ep, 1));
+	ep[0].Type = MemExtendedParameterMax;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, PH, PAGE_NOACCESS, ep, 1));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, PH, PAGE_NOACCESS, NULL, 1));
+	/* Attribute flags: EC code is ARM64EC only (6.10.3). */
+	ep[0].Type = MemExtendedParameterAttributeFlags;
+	ep[0].ULong64 = MEM_EXTENDED_PARAMETER_EC_CODE;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
+					    PAGE_READWRITE, ep, 1));
+	ep[0].ULong64 = MEM_EXTENDED_PARAMETER_NONPAGED;
+	EXPECT_EQ(STATUS_NOT_SUPPORTED,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
+					    PAGE_READWRITE, ep, 1));
+	EXPECT_EQ(NULL, p);
+	/* A NUMA node, any node: a no-op (6.10.4). */
+	ep[0].Type = MemExtendedParameterNumaNode;
+	ep[0].ULong = 3;
+	ASSERT_EQ(STATUS_SUCCESS, NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
+							    PAGE_READWRITE, ep, 1));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+}
+
+/* Placeholders changed behind ntvm's back (munmap, mremap). */
+TEST_F(ph, behind_back)
+{
+	struct ntvm_stats st0 = stats(), st1;
+	PVOID p = NULL, b;
+	void *r;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x40000, PH, PAGE_NOACCESS));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0x10000, PRESERVE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(P(U(p) + 0x10000), 0x10000, PRESERVE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(P(U(p) + 0x20000), 0x10000, PRESERVE));
+	/* munmap() of the second piece: it is gone, and a hole. */
+	ASSERT_EQ(0, munmap(P(U(p) + 0x10000), 0x10000));
+	EXPECT_EQ(MEM_FREE, q(P(U(p) + 0x10000)).State);
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x40000, COALESCE));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x20000, COALESCE));
+	b = P(U(p) + 0x10000);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_allocx(&b, 0x10000, REPLACE, PAGE_READWRITE));
+	/* mremap() of the third piece elsewhere: gone from its place. */
+	r = mremap(P(U(p) + 0x20000), 0x10000, 0x10000, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   P(U(p) + 0x10000));
+	ASSERT_EQ(U(p) + 0x10000, U(r));
+	b = P(U(p) + 0x20000);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_allocx(&b, 0x10000, REPLACE, PAGE_READWRITE));
+	EXPECT_EQ(MEM_FREE, q(P(U(p) + 0x20000)).State);
+	/* The moved mapping is not ntvm's: no placeholder there. */
+	EXPECT_NE(MEM_RESERVE, q(P(U(p) + 0x10000)).State);
+	munmap(P(U(p) + 0x10000), 0x10000);
+	EXPECT_PLACEHOLDER(p, 0x10000);
+	EXPECT_PLACEHOLDER(U(p) + 0x30000, 0x10000);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(P(U(p) + 0x30000), 0, MEM_RELEASE));
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
+}
+
+struct race {
+	volatile int *stop;
+	unsigned int seed;
+	long ops, ok;
+	uintptr_t area;
+};
+
+/* Private reserve/commit/free in an area of its own. */
+static void *private_racer(void *v)
+{
+	struct race *r = v;
+	PVOID b;
+	SIZE_T s;
+
+	while (!*r->stop) {
+		b = NULL;
+		s = 0x10000 * (1 + rand_r(&r->seed) % 4);
+		if (!nt_alloc(&b, s, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE)) {
+			((volatile char *)b)[0] = 1;
+			s = 0;
+			if (!NtFreeVirtualMemory(CUR, &b, &s, MEM_RELEASE))
+				r->ok++;
+		}
+		r->ops++;
+	}
+	return NULL;
+}
+
+/* Split, replace, put back and coalesce one placeholder, again and again. */
+static void *placeholder_racer(void *v)
+{
+	struct race *r = v;
+	uintptr_t p = r->area;
+	unsigned int k;
+	PVOID b;
+
+	while (!*r->stop) {
+		k = 1 + rand_r(&r->seed) % 15;
+		if (nt_free(P(p + k * 0x1000), 0x1000, PRESERVE))
+			break;
+		b = P(p + k * 0x1000);
+		if (nt_allocx(&b, 0x1000, REPLACE | MEM_COMMIT, PAGE_READWRITE))
+			break;
+		((volatile char *)b)[0] = (char)k;
+		if (nt_free(b, 0x1000, PRESERVE))
+			break;
+		if (nt_free(P(p), 0x10000, COALESCE))
+			break;
+		r->ok++;
+		r->ops++;
+	}
+	return NULL;
+}
+
+/* Threads split/replace placeholders while others allocate and free. */
+TEST_F_TIMEOUT(ph, threads, 120)
+{
+	struct race rs[4];
+	pthread_t t[4];
+	volatile int stop = 0;
+	PVOID p[2] = { NULL, NULL };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p[i], 0x10000, PH, PAGE_NOACCESS));
+	}
+	for (i = 0; i < 4; i++) {
+		rs[i] = (struct race){ .stop = &stop, .seed = 7 + i,
+				       .area = i < 2 ? U(p[i]) : 0 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, i < 2 ? placeholder_racer :
+					    private_racer, &rs[i]));
+	}
+	sleep(3);
+	stop = 1;
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(rs[i].ops, rs[i].ok);
+		EXPECT_LT(10, rs[i].ok);
+		EXPECT_PLACEHOLDER(p[i], 0x10000);
+		EXPECT_EQ(STATUS_SUCCESS, nt_free(p[i], 0, MEM_RELEASE));
+	}
+	for (i = 2; i < 4; i++)
+		EXPECT_EQ(rs[i].ops, rs[i].ok);
+}
+
+/* No leak: many processes that leave placeholders behind. */
+TEST_F(ph, no_leak)
+{
+	long allocs = ntvm_counter("allocations");
+	int i, status;
+	pid_t pid;
+
+	for (i = 0; i < 20; i++) {
+		pid = fork();
+		if (!pid) {
+			PVOID b = NULL;
+			int ok = !nt_allocx(&b, 0x100000, PH, PAGE_NOACCESS) &&
+				 !nt_free(P(U(b) + 0x3000), 0x5000, PRESERVE);
+
+			_exit(ok ? 0 : 1);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(0, status);
+	}
+	if (allocs >= 0)
+		EXPECT_EQ(allocs, ntvm_counter("allocations"));
+}
+
+
+/* ==== Sections and views ==== */
+
+FIXTURE(sec) {
+	int unused;
+};
+
+FIXTURE_SETUP(sec)
+{
+	if (access("/dev/ntvm", F_OK))
+		SKIP(return, "/dev/ntvm is not present");
+	ASSERT_LE(0, ntvm_fd());
+}
+
+FIXTURE_TEARDOWN(sec)
+{
+}
+
+static NTSTATUS mksec(HANDLE *h, uint64_t size, ULONG prot, ULONG attrs, HANDLE file)
+{
+	LARGE_INTEGER li;
+
+	li.QuadPart = (int64_t)size;
+	return NtCreateSection(h, SECTION_ALL_ACCESS, NULL, &li, prot, attrs, file);
+}
+
+static NTSTATUS mapv(HANDLE h, PVOID *base, uint64_t off, SIZE_T *size, ULONG type,
+		     ULONG prot)
+{
+	LARGE_INTEGER li;
+
+	li.QuadPart = (int64_t)off;
+	return NtMapViewOfSection(h, CUR, base, 0, 0, &li, size, ViewShare, type, prot);
+}
+
+static SECTION_BASIC_INFORMATION secinfo(HANDLE h)
+{
+	SECTION_BASIC_INFORMATION b;
+
+	memset(&b, 0xcc, sizeof(b));
+	if (NtQuerySection(h, SectionBasicInformation, &b, sizeof(b), NULL))
+		memset(&b, 0xee, sizeof(b));
+	return b;
+}
+
+/* A temporary file of size bytes, each byte its offset's low bits. */
+static int tmpfile_of(size_t size, int flags)
+{
+	char path[] = "/tmp/ntvmsecXXXXXX";
+	int fd = mkstemp(path), ro;
+	size_t i;
+
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < size; i++) {
+		unsigned char c = (unsigned char)(i * 7 + 1);
+
+		if (write(fd, &c, 1) != 1)
+			return -1;
+	}
+	if (flags == O_RDONLY) {
+		ro = open(path, O_RDONLY);
+		close(fd);
+		fd = ro;
+	}
+	unlink(path);
+	return fd;
+}
+
+/* Spec 1.2, 1.3.1, 1.3.5, 1.4, 1.6, 8.3, 8.4: pagefile sections. */
+TEST_F(sec, create_pagefile)
+{
+	SECTION_BASIC_INFORMATION b;
+	SIZE_T len = 0;
+	HANDLE h = NULL, h2;
+	char buf[64];
+	long secs = ntvm_counter("sections");
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x3457, PAGE_READONLY, SEC_COMMIT, NULL));
+	b = secinfo(h);
+	EXPECT_EQ(NULL, b.BaseAddress);
+	EXPECT_EQ(SEC_COMMIT, b.Attributes);
+	EXPECT_EQ(0x4000, b.Size.QuadPart);
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQuerySection(h, SectionBasicInformation, buf, sizeof(b) - 1, &len));
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQuerySection(h, SectionBasicInformation, buf, sizeof(b) + 1, &len));
+	EXPECT_EQ(sizeof(b), len);
+	EXPECT_EQ(STATUS_SECTION_NOT_IMAGE,
+		  NtQuerySection(h, SectionImageInformation, buf, sizeof(buf), &len));
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQuerySection(h, SectionImageInformation, buf, 63, &len));
+	if (secs >= 0)
+		EXPECT_EQ(secs + 1, ntvm_counter("sections"));
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+
+	/* The attribute rules at NT level (spec 1.2.3). */
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6, mksec(&h, 0x1000, PAGE_READWRITE, 0, NULL));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
+		  mksec(&h, 0x1000, PAGE_READWRITE, SEC_RESERVE | SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
+		  mksec(&h, 0x1000, PAGE_READWRITE, SEC_COMMIT | SEC_LARGE_PAGES, NULL));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
+		  mksec(&h, 0x1000, PAGE_READWRITE, SEC_FILE | SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6, mksec(&h, 0x1000, PAGE_READWRITE, 0x100, NULL));
+	EXPECT_EQ(STATUS_INVALID_FILE_FOR_SECTION,
+		  mksec(&h, 0x1000, PAGE_READONLY, SEC_IMAGE, NULL));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  mksec(&h, 0x1000, PAGE_NOACCESS, SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  mksec(&h, 0x1000, PAGE_EXECUTE, SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  mksec(&h, 0x1000, PAGE_READWRITE | PAGE_GUARD, SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, mksec(&h, 0, PAGE_READWRITE, SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_SECTION_TOO_BIG,
+		  mksec(&h, 0x800000000000ULL, PAGE_READWRITE, SEC_RESERVE, NULL));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  mksec(&h, 0x1000, PAGE_READWRITE, SEC_COMMIT, NTVM_FD_TO_HANDLE(999)));
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+
+	/* Spec 1.3.6, 10.5: a 2 TB SEC_RESERVE section works. */
+	ASSERT_EQ(STATUS_SUCCESS,
+		  mksec(&h, 0x20000000000ULL, PAGE_EXECUTE_READWRITE, SEC_RESERVE, NULL));
+	EXPECT_EQ(SEC_RESERVE, secinfo(h).Attributes);
+	EXPECT_EQ(0x20000000000LL, secinfo(h).Size.QuadPart);
+	NtClose(h);
+
+	/* Win32 (spec 1.2.1, 1.5.2). */
+	SetLastError(0xdeadbeef);
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4090, NULL);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	EXPECT_EQ(SEC_COMMIT, secinfo(h).Attributes);
+	EXPECT_EQ(0x1000, secinfo(h).Size.QuadPart);
+	CloseHandle(h);
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+			      0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(SEC_RESERVE, secinfo(h).Attributes);
+	CloseHandle(h);
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0, NULL));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_EXECUTE, 0, 4096, NULL));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMapping(INVALID_HANDLE_VALUE, NULL,
+					  PAGE_READWRITE | SEC_NOCACHE, 0, 4096, NULL));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMapping(INVALID_HANDLE_VALUE, NULL,
+					  PAGE_READWRITE | SEC_IMAGE, 0, 4096, NULL));
+	EXPECT_EQ(ERROR_BAD_EXE_FORMAT, GetLastError());
+	/* Not a section handle. */
+	h = NULL;
+	h2 = NTVM_FD_TO_HANDLE(ntvm_fd());
+	EXPECT_EQ(STATUS_OBJECT_TYPE_MISMATCH,
+		  NtQuerySection(h2, SectionBasicInformation, buf, sizeof(b), NULL));
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+}
+
+/* Spec 1.3.2 - 1.3.4, 1.4.3, 2.3, 8.3: file sections. */
+TEST_F(sec, create_file)
+{
+	int fd = tmpfile_of(0x3456, O_RDWR), rofd = -1, empty;
+	SECTION_BASIC_INFORMATION b;
+	HANDLE h, hf;
+	PVOID v = NULL;
+	SIZE_T size;
+	unsigned char c;
+	struct stat stt;
+
+	ASSERT_LE(0, fd);
+	hf = NTVM_FD_TO_HANDLE(fd);
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0, PAGE_READONLY, SEC_COMMIT, hf));
+	b = secinfo(h);
+	EXPECT_EQ(SEC_FILE, b.Attributes);
+	EXPECT_EQ(0x3456, b.Size.QuadPart);
+	NtClose(h);
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x3452, PAGE_READONLY, SEC_RESERVE, hf));
+	EXPECT_EQ(SEC_FILE, secinfo(h).Attributes);
+	EXPECT_EQ(0x3452, secinfo(h).Size.QuadPart);
+	/* The view: exact size ok, one more byte refused (spec 2.3.2). */
+	size = 0x3453;
+	EXPECT_EQ(STATUS_INVALID_VIEW_SIZE, mapv(h, &v, 0, &size, 0, PAGE_READONLY));
+	EXPECT_EQ(NULL, v);
+	size = 0x3452;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_READONLY));
+	EXPECT_EQ(0x4000, size);
+	EXPECT_REGION(v, v, v, PAGE_READONLY, 0x4000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+	EXPECT_EQ((unsigned char)(0x1234 * 7 + 1), ((unsigned char *)v)[0x1234]);
+	/* Commit on a file view: STATUS_ALREADY_COMMITTED (spec 4.1.5). */
+	{
+		PVOID c0 = v;
+
+		EXPECT_EQ(STATUS_ALREADY_COMMITTED, nt_alloc(&c0, 0x1000, MEM_COMMIT, PAGE_READONLY));
+	}
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	NtClose(h);
+	/* Larger than the file: read-only refuses, writable grows it. */
+	EXPECT_EQ(STATUS_SECTION_TOO_BIG, mksec(&h, 0x3457, PAGE_READONLY, SEC_COMMIT, hf));
+	EXPECT_EQ(STATUS_SECTION_TOO_BIG, mksec(&h, 0x3457, PAGE_WRITECOPY, SEC_COMMIT, hf));
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x5000, PAGE_READWRITE, SEC_COMMIT, hf));
+	EXPECT_EQ(0x5000, secinfo(h).Size.QuadPart);
+	ASSERT_EQ(0, fstat(fd, &stt));
+	EXPECT_EQ(0x5000, stt.st_size);
+	/* A write through a shared view reaches the file. */
+	v = NULL;
+	size = 0;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_READWRITE));
+	EXPECT_EQ(0x5000, size);
+	((volatile char *)v)[0x10] = 0x5a;
+	ASSERT_EQ(1, pread(fd, &c, 1, 0x10));
+	EXPECT_EQ(0x5a, c);
+	EXPECT_TRUE(FlushViewOfFile(v, 0));
+	EXPECT_TRUE(FlushViewOfFile((char *)v + 0x1000, 0x100));
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, (char *)v + 0x4fff));
+	NtClose(h);
+	/* A copy-on-write view does not (spec 4.3.6). */
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0, PAGE_WRITECOPY, SEC_COMMIT, hf));
+	v = NULL;
+	size = 0;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_WRITECOPY));
+	EXPECT_REGION(v, v, v, PAGE_WRITECOPY, 0x5000, MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+	((volatile char *)v)[0x10] = 0x33;
+	EXPECT_EQ(0x33, ((volatile char *)v)[0x10]);
+	ASSERT_EQ(1, pread(fd, &c, 1, 0x10));
+	EXPECT_EQ(0x5a, c);
+	size = 0x1000;
+	v = (char *)v + 0x10000;
+	EXPECT_EQ(STATUS_NOT_MAPPED_VIEW, NtUnmapViewOfSection(CUR, v));
+	v = (char *)v - 0x10000;
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	NtClose(h);
+
+	/* A read-only file allows no writable section (spec 1.4.3). */
+	{
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		rofd = open(path, O_RDONLY);
+	}
+	ASSERT_LE(0, rofd);
+	EXPECT_EQ(STATUS_ACCESS_DENIED,
+		  mksec(&h, 0, PAGE_READWRITE, SEC_COMMIT, NTVM_FD_TO_HANDLE(rofd)));
+	ASSERT_EQ(STATUS_SUCCESS,
+		  mksec(&h, 0, PAGE_WRITECOPY, SEC_COMMIT, NTVM_FD_TO_HANDLE(rofd)));
+	NtClose(h);
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMapping(NTVM_FD_TO_HANDLE(rofd), NULL, PAGE_READWRITE,
+					  0, 0, NULL));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	close(rofd);
+	/* An empty file (spec 1.3.4). */
+	empty = tmpfile_of(0, O_RDWR);
+	ASSERT_LE(0, empty);
+	EXPECT_EQ(STATUS_MAPPED_FILE_SIZE_ZERO,
+		  mksec(&h, 0, PAGE_READWRITE, SEC_COMMIT, NTVM_FD_TO_HANDLE(empty)));
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMapping(NTVM_FD_TO_HANDLE(empty), NULL, PAGE_READWRITE,
+					  0, 0, NULL));
+	EXPECT_EQ(ERROR_FILE_INVALID, GetLastError());
+	close(empty);
+	close(fd);
+}
+
+/* Spec 2.1 - 2.3, 3, 8.1, 8.10, 8.12: mapping and unmapping views. */
+TEST_F(sec, views)
+{
+	struct ntvm_stats st0 = stats(), st1;
+	HANDLE h;
+	PVOID v = NULL, v2 = NULL, b, p;
+	SIZE_T size = 0;
+	LARGE_INTEGER off;
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x20000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_READWRITE));
+	EXPECT_EQ(0, U(v) & 0xffff);
+	EXPECT_EQ(0x20000, size);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_REGION(U(v) + 0x5000, U(v) + 0x5000, v, PAGE_READWRITE, 0x1b000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_MAPPED);
+	st1 = stats();
+	EXPECT_EQ(st0.allocations + 1, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes + 0x20000, st1.reserved_bytes);
+	EXPECT_EQ(st0.committed_bytes + 0x20000, st1.committed_bytes);
+	/* Two views share bytes (spec 5.1). */
+	size = 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v2, 0x10000, &size, 0, PAGE_READONLY));
+	EXPECT_NE(v, v2);
+	((volatile char *)v)[0x10001] = 42;
+	EXPECT_EQ(42, ((volatile char *)v2)[1]);
+	EXPECT_TRUE(faults(v2, 1));
+	/* Wrong uses, each changing nothing (spec 8.1). */
+	b = v;
+	size = 0x10000;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, mapv(h, &b, 0, &size, 0, PAGE_READWRITE));
+	EXPECT_EQ(v, b);
+	EXPECT_EQ(0x10000, size);
+	b = NULL;
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 1, &size, 0, PAGE_READWRITE));
+	b = P(U(v) + 0x1000);
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 0, &size, 0, PAGE_READWRITE));
+	b = P(U(v) + 42);
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 0, &size, 0, PAGE_READWRITE));
+	b = NULL;
+	off.QuadPart = 0;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
+		  NtMapViewOfSection(h, CUR, &b, 22, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_9, mapv(h, &b, 0, &size, AT_ROUND_TO_PAGE, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_9, mapv(h, &b, 0, &size, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_8,
+		  NtMapViewOfSection(h, CUR, &b, 0, 0, &off, &size, 0, 0, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION, mapv(h, &b, 0, &size, 0, PAGE_READWRITE | PAGE_GUARD));
+	EXPECT_EQ(STATUS_SECTION_PROTECTION, mapv(h, &b, 0, &size, 0, PAGE_EXECUTE_READWRITE));
+	size = 0x20001;
+	EXPECT_EQ(STATUS_INVALID_VIEW_SIZE, mapv(h, &b, 0, &size, 0, PAGE_READWRITE));
+	size = (SIZE_T)-1;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_3, mapv(h, &b, 0, &size, 0, PAGE_READWRITE));
+	size = 0x1000;
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtMapViewOfSection(h, NULL, &b, 0, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtMapViewOfSection(NTVM_FD_TO_HANDLE(1000), CUR, &b, 0, 0, &off, &size, ViewShare,
+				     0, PAGE_READWRITE));
+	EXPECT_EQ(NULL, b);
+	/* Zero bits with a base (spec 2.1.4): before alignment. */
+	b = P(0x30000000);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
+		  NtMapViewOfSection(h, CUR, &b, 3, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
+	b = P(0x30001000);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
+		  NtMapViewOfSection(h, CUR, &b, 3, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT,
+		  NtMapViewOfSection(h, CUR, &b, 2, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
+	b = P(0x30000000);
+	size = 0x2000;
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtMapViewOfSection(h, CUR, &b, 2, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
+	EXPECT_EQ(0x30000000, U(b));
+	/* The view owns its 64K granule (spec 2.2.6). */
+	p = P(0x30002000);
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&p, 0x1000, MEM_RESERVE | MEM_COMMIT,
+							 PAGE_READWRITE));
+	p = P(0x30010000);
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x1000, MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	/* Commit inside / past the view (spec 8.10). */
+	p = b;
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	p = b;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&p, 0x3000, MEM_COMMIT, PAGE_READWRITE));
+	/* VirtualFree on a view (spec 4.2). */
+	EXPECT_EQ(STATUS_UNABLE_TO_DELETE_SECTION, nt_free(b, 0x1000, MEM_DECOMMIT));
+	EXPECT_EQ(STATUS_UNABLE_TO_DELETE_SECTION, nt_free(b, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_free(b, 0x1000, PRESERVE));
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(b, 0, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_REGION(b, b, b, PAGE_READWRITE, 0x2000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	/* MEM_RESET on a view: a hint; the data stays (spec 4.5.1). */
+	p = v;
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x20000, MEM_RESET, PAGE_READONLY));
+	EXPECT_EQ(42, ((volatile char *)v)[0x10001]);
+	/* Unmap from inside (spec 3.1) and the wrong addresses (3.2). */
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, P(U(b) + 0x1064)));
+	EXPECT_REGION(b, b, 0, 0, q(b).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
+	EXPECT_EQ(STATUS_NOT_MAPPED_VIEW, NtUnmapViewOfSection(CUR, b));
+	p = NULL;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+	SetLastError(0);
+	EXPECT_FALSE(UnmapViewOfFile(p));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_FALSE(UnmapViewOfFile(P(U(p) + 0x3000)));
+	EXPECT_FALSE(UnmapViewOfFile(P(0xdeadbeef)));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtUnmapViewOfSectionEx(CUR, v, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	/* Closing the handle leaves the views (spec 5.2). */
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+	EXPECT_EQ(42, ((volatile char *)v2)[1]);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_TRUE(UnmapViewOfFile(P(U(v) + 100)));
+	EXPECT_TRUE(UnmapViewOfFile(v2));
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
+	EXPECT_EQ(st0.committed_bytes, st1.committed_bytes);
+}
+
+/* Spec 1.4.4, 1.5.5, 2.4, 4.3: access, protections, copy-on-write. */
+TEST_F(sec, protections)
+{
+	HANDLE h, ro;
+	PVOID v, w;
+	DWORD old;
+	SIZE_T size;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READONLY, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	EXPECT_EQ(NULL, MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_EXECUTE, 0, 0, 0));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_REGION(v, v, v, PAGE_READONLY, 0x10000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+	/* Protection changes only narrow (spec 4.3.1, 4.3.2). */
+	SetLastError(0);
+	EXPECT_FALSE(VirtualProtect(v, 0x1000, PAGE_READWRITE, &old));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	size = 0x1000;
+	w = v;
+	EXPECT_EQ(STATUS_SECTION_PROTECTION,
+		  NtProtectVirtualMemory(CUR, &w, &size, PAGE_EXECUTE_READ, &old));
+	EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
+	EXPECT_EQ(PAGE_READONLY, old);
+	EXPECT_TRUE(faults(v, 0));
+	EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_READONLY, &old));
+	EXPECT_EQ(PAGE_NOACCESS, old);
+	EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_WRITECOPY, &old));
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	/* An access-0 view is a no-access view (spec 2.8.2). */
+	v = MapViewOfFile(h, 0, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_REGION(v, v, v, PAGE_NOACCESS, 0x10000, MEM_COMMIT, PAGE_NOACCESS, MEM_MAPPED);
+	EXPECT_TRUE(faults(v, 0));
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	CloseHandle(h);
+
+	/* A read-write section; handles with fewer rights (spec 1.5.5). */
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, "ntvm-prot");
+	ASSERT_NE(NULL, h);
+	ro = OpenFileMapping(FILE_MAP_READ, FALSE, "ntvm-prot");
+	ASSERT_NE(NULL, ro);
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile(ro, FILE_MAP_WRITE, 0, 0, 0));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	{
+		SECTION_BASIC_INFORMATION b;
+
+		EXPECT_EQ(STATUS_ACCESS_DENIED,
+			  NtQuerySection(ro, SectionBasicInformation, &b, sizeof(b), NULL));
+	}
+	w = MapViewOfFile(ro, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, w);
+	CloseHandle(ro);
+	ro = OpenFileMapping(FILE_MAP_WRITE, FALSE, "ntvm-prot");
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(NULL, MapViewOfFile(ro, FILE_MAP_READ, 0, 0, 0));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	v = MapViewOfFile(ro, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	CloseHandle(ro);
+	((volatile char *)v)[5] = 9;
+	EXPECT_EQ(9, ((volatile char *)w)[5]);
+	/* FILE_MAP_COPY: a private copy on write (spec 1.5.6, 4.3.7). */
+	{
+		PVOID c = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0);
+
+		ASSERT_NE(NULL, c);
+		EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x10000, MEM_COMMIT, PAGE_WRITECOPY,
+			      MEM_MAPPED);
+		EXPECT_EQ(9, ((volatile char *)c)[5]);
+		((volatile char *)c)[5] = 10;
+		EXPECT_EQ(10, ((volatile char *)c)[5]);
+		EXPECT_EQ(9, ((volatile char *)v)[5]);
+		/* The written page alone reads back PAGE_READWRITE (4.3.5). */
+		EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x1000, MEM_COMMIT, PAGE_READWRITE,
+			      MEM_MAPPED);
+		EXPECT_REGION(U(c) + 0x1000, U(c) + 0x1000, c, PAGE_WRITECOPY, 0xf000,
+			      MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_WRITECOPY, &old));
+		EXPECT_EQ(PAGE_READWRITE, old);
+		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_READONLY, &old));
+		EXPECT_EQ(PAGE_READWRITE, old);
+		EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x2000, MEM_COMMIT, PAGE_READONLY,
+			      MEM_MAPPED);
+		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_WRITECOPY, &old));
+		EXPECT_EQ(PAGE_READWRITE, q(c).Protect);
+		EXPECT_EQ(PAGE_WRITECOPY, q(P(U(c) + 0x1000)).Protect);
+		EXPECT_EQ(10, ((volatile char *)c)[5]);
+		EXPECT_FALSE(VirtualProtect(c, 0x1000, PAGE_READWRITE, &old));
+		EXPECT_TRUE(UnmapViewOfFile(c));
+		/* FILE_MAP_WRITE | FILE_MAP_COPY is a shared view (2.8.1). */
+		c = MapViewOfFile(h, FILE_MAP_WRITE | FILE_MAP_COPY, 0, 0, 0);
+		ASSERT_NE(NULL, c);
+		EXPECT_EQ(PAGE_READWRITE, q(c).AllocationProtect);
+		((volatile char *)c)[5] = 11;
+		EXPECT_EQ(11, ((volatile char *)v)[5]);
+		EXPECT_TRUE(UnmapViewOfFile(c));
+	}
+	/* Committing in a SEC_COMMIT view is a protection change (4.1.6). */
+	{
+		PVOID p = v;
+
+		ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_READONLY));
+		EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+		EXPECT_TRUE(faults(v, 1));
+		p = v;
+		EXPECT_EQ(STATUS_SECTION_PROTECTION,
+			  nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_EXECUTE_READWRITE));
+	}
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(UnmapViewOfFile(w));
+	CloseHandle(h);
+}
+
+/* Spec 4.1, 8.8: a SEC_RESERVE section's commit is shared by its views. */
+TEST_F(sec, sec_reserve)
+{
+	HANDLE h;
+	PVOID v1, v2, p;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+			      0x100000, NULL);
+	ASSERT_NE(NULL, h);
+	v1 = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	v2 = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v1);
+	ASSERT_NE(NULL, v2);
+	EXPECT_NE(v1, v2);
+	EXPECT_REGION(v1, v1, v1, PAGE_READWRITE, 0x100000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_REGION(v2, v2, v2, PAGE_READWRITE, 0x100000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_EQ(v1, VirtualAlloc(v1, 0x10000, MEM_COMMIT, PAGE_READONLY));
+	EXPECT_REGION(v1, v1, v1, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+	EXPECT_REGION(U(v1) + 0x10000, U(v1) + 0x10000, v1, PAGE_READWRITE, 0xf0000,
+		      MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_REGION(v2, v2, v2, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	((volatile char *)v2)[0x100] = 77;
+	EXPECT_EQ(77, ((volatile char *)v1)[0x100]);
+	EXPECT_EQ(v1, VirtualAlloc(v1, 0x10000, MEM_RESET, PAGE_READONLY));
+	EXPECT_EQ(77, ((volatile char *)v1)[0x100]);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(v1, 0x10000, MEM_DECOMMIT));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	/* Beyond the view's protection (spec 4.1.4); committing again. */
+	p = v2;
+	EXPECT_EQ(STATUS_SECTION_PROTECTION, nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_EXECUTE_READ));
+	EXPECT_EQ(v2, VirtualAlloc(v2, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	/* Protect on reserved view pages: the view check, then committed. */
+	{
+		DWORD old;
+		SIZE_T s = 0x1000;
+
+		p = P(U(v2) + 0x20000);
+		EXPECT_EQ(STATUS_SECTION_PROTECTION,
+			  NtProtectVirtualMemory(CUR, &p, &s, PAGE_EXECUTE_READWRITE, &old));
+		EXPECT_EQ(STATUS_NOT_COMMITTED,
+			  NtProtectVirtualMemory(CUR, &p, &s, PAGE_READONLY, &old));
+	}
+	/* The commit stays in the section after its view goes (4.1.7). */
+	EXPECT_TRUE(UnmapViewOfFile(v1));
+	v1 = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, v1);
+	EXPECT_REGION(v1, v1, v1, PAGE_READONLY, 0x10000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+	EXPECT_EQ(77, ((volatile char *)v1)[0x100]);
+	EXPECT_TRUE(UnmapViewOfFile(v1));
+	EXPECT_TRUE(UnmapViewOfFile(v2));
+	CloseHandle(h);
+
+	/* Spec 8.9: CommitSize commits from the start of the view. */
+	{
+		LARGE_INTEGER off = { 0 };
+		SIZE_T size = 0x2000;
+
+		ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x20000, PAGE_READWRITE, SEC_RESERVE, NULL));
+		v1 = NULL;
+		ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSection(h, CUR, &v1, 0, 0x1000, &off, &size,
+							     ViewShare, 0, PAGE_READWRITE));
+		EXPECT_REGION(v1, v1, v1, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE,
+			      MEM_MAPPED);
+		EXPECT_REGION(U(v1) + 0x1000, U(v1) + 0x1000, v1, PAGE_READWRITE, 0x1000,
+			      MEM_RESERVE, 0, MEM_MAPPED);
+		v2 = NULL;
+		EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
+			  NtMapViewOfSection(h, CUR, &v2, 0, 0x3000, &off, &size, ViewShare, 0,
+					     PAGE_READWRITE));
+		EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v1));
+		NtClose(h);
+	}
+}
+
+/* Spec 1.5.1, 1.5.4, 8.13, 8.14: names. */
+TEST_F(sec, names)
+{
+	HANDLE a, b, c;
+	PVOID v;
+
+	SetLastError(0xdeadbeef);
+	a = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x1000,
+			      "Wine Test Mapping");
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	b = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x2000,
+			      "Wine Test Mapping");
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(ERROR_ALREADY_EXISTS, GetLastError());
+	EXPECT_NE(a, b);
+	EXPECT_EQ(0x1000, secinfo(b).Size.QuadPart);
+	c = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x1000,
+			      "WINE TEST MAPPING");
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	CloseHandle(c);
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMapping(FILE_MAP_READ, FALSE, "WINE TEST MAPPING"));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	v = MapViewOfFile(a, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	c = OpenFileMapping(FILE_MAP_ALL_ACCESS, FALSE, "Wine Test Mapping");
+	ASSERT_NE(NULL, c);
+	CloseHandle(a);
+	CloseHandle(b);
+	CloseHandle(c);
+	/* The view lives on, the name does not (spec 1.5.4). */
+	((volatile char *)v)[0] = 1;
+	EXPECT_EQ(MEM_MAPPED, q(v).Type);
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMapping(FILE_MAP_READ, FALSE, "Wine Test Mapping"));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	a = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x1000,
+			      "Wine Test Mapping");
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	CloseHandle(a);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+}
+
+/* Spec 6.6, 6.7, 8.18, 8.19: views in placeholders. */
+TEST_F(sec, placeholder_views)
+{
+	HANDLE h;
+	PVOID p, v, o;
+	SIZE_T size;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x100000, NULL);
+	ASSERT_NE(NULL, h);
+	p = VirtualAlloc2(NULL, NULL, 0x100000, PH, PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, p);
+	/* A one-page view at p + 4K, offset 4K (spec 8.19). */
+	ASSERT_TRUE(VirtualFree(P(U(p) + 0x1000), 0x1000, PRESERVE));
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, P(U(p) + 0xfff), 0x1000, 0x1000,
+				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, P(U(p) + 0x1000), 0xfff, 0x1000,
+				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	/* Size other than the placeholder's; not a placeholder (6.6.3). */
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, P(U(p) + 0x1000), 0x1000, 0x2000,
+				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_PLACEHOLDER(U(p) + 0x1000, 0x1000);
+	v = MapViewOfFile3(h, NULL, P(U(p) + 0x1000), 0x1000, 0x1000,
+			   MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0);
+	ASSERT_EQ(U(p) + 0x1000, U(v));
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_PLACEHOLDER(p, 0x1000);
+	EXPECT_PLACEHOLDER(U(p) + 0x2000, 0xfe000);
+	((volatile char *)v)[0] = 5;
+	/* No split of a view; RELEASE|PRESERVE is refused (6.6.6). */
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(v, 0x1000, PRESERVE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_FALSE(UnmapViewOfFile2(NULL, v, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_FALSE(UnmapViewOfFile2(CUR, v, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_TRUE(UnmapViewOfFile2(CUR, v, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_PLACEHOLDER(v, 0x1000);
+	EXPECT_TRUE(faults(v, 0));
+	SetLastError(0);
+	EXPECT_FALSE(UnmapViewOfFile2(CUR, v, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_FALSE(UnmapViewOfFile(v));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	/* Re-map, close the section, unmap back (6.6.5, 6.7.1). */
+	ASSERT_EQ(v, MapViewOfFile3(h, CUR, v, 0x1000, 0x1000, MEM_REPLACE_PLACEHOLDER,
+				    PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(5, ((volatile char *)v)[0]);
+	EXPECT_TRUE(CloseHandle(h));
+	EXPECT_TRUE(UnmapViewOfFileEx(v, MEM_UNMAP_WITH_TRANSIENT_BOOST | MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_PLACEHOLDER(v, 0x1000);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(v, 0x1000, PRESERVE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_TRUE(VirtualFree(p, 0x100000, COALESCE));
+	EXPECT_PLACEHOLDER(p, 0x100000);
+
+	/* A view not from a placeholder (spec 6.7.3, 8.18). */
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	o = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, o);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(o, 0x10000, PRESERVE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_FALSE(UnmapViewOfFile2(CUR, o, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(MEM_MAPPED, q(o).Type);
+	EXPECT_TRUE(UnmapViewOfFile2(CUR, o, 0));
+	/* Replacing the whole placeholder; a plain unmap frees (6.7.4). */
+	size = 0x10000;
+	ASSERT_TRUE(VirtualFree(p, 0x10000, PRESERVE));
+	v = MapViewOfFile3(h, NULL, p, 0, size, MEM_REPLACE_PLACEHOLDER, PAGE_WRITECOPY, NULL, 0);
+	ASSERT_EQ(p, v);
+	EXPECT_REGION(v, v, v, PAGE_WRITECOPY, 0x10000, MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_EQ(MEM_FREE, q(p).State);
+	EXPECT_TRUE(VirtualFree(P(U(p) + 0x10000), 0, MEM_RELEASE));
+	/* Without REPLACE, 64K alignment is needed (spec 8.19). */
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, NULL, 0x1000, 0x1000, 0, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	v = MapViewOfFile3(h, NULL, NULL, 0, 0x1000, 0, PAGE_READWRITE, NULL, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	CloseHandle(h);
+}
+
+/* Spec 8.2: NtMapViewOfSectionEx's extended parameters. */
+TEST_F(sec, view_parameters)
+{
+	MEM_ADDRESS_REQUIREMENTS req = { 0 };
+	MEM_EXTENDED_PARAMETER ep[2];
+	LARGE_INTEGER off = { 0 };
+	HANDLE h;
+	PVOID v;
+	SIZE_T size;
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x40000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	memset(ep, 0, sizeof(ep));
+	ep[0].Type = MemExtendedParameterAddressRequirements;
+	ep[0].Pointer = &req;
+	v = NULL;
+	size = 0x40000;
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+						       PAGE_READWRITE, ep, 1));
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	v = NULL;
+	req.HighestEndingAddress = P(0x20000fff);
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+						       PAGE_READWRITE, ep, 1));
+	EXPECT_GE(0x20001000, U(v) + size);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	v = NULL;
+	req.HighestEndingAddress = P(0x20001001);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+								 PAGE_READWRITE, ep, 1));
+	req.HighestEndingAddress = P(0x20000ffe);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+								 PAGE_READWRITE, ep, 1));
+	req.HighestEndingAddress = NULL;
+	req.Alignment = 0x10000;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+								 PAGE_READWRITE, ep, 1));
+	req.Alignment = 0;
+	v = P(0x30000000);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+								 PAGE_READWRITE, ep, 1));
+	v = NULL;
+	ep[1] = ep[0];
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+								 PAGE_READWRITE, ep, 2));
+	ep[1].Type = MemExtendedParameterInvalidType;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+								 PAGE_READWRITE, ep, 2));
+	ep[1].Type = MemExtendedParameterMax;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+								 PAGE_READWRITE, ep, 2));
+	ep[1].Type = MemExtendedParameterNumaNode;
+	ep[1].ULong = 0;
+	ep[0].Type = MemExtendedParameterAttributeFlags;
+	ep[0].ULong64 = 0;
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+						       PAGE_READWRITE, ep, 2));
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	NtClose(h);
+}
+
+/* Views and private memory side by side in one walk (spec 4.4.3). */
+TEST_F(sec, mixed_walk)
+{
+	MEMORY_BASIC_INFORMATION m[8];
+	LARGE_INTEGER off = { 0 };
+	ULONG n = 8;
+	HANDLE h;
+	PVOID x = NULL, v, y, t;
+	SIZE_T size;
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x20000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	/* A free 192 KiB: reserve it, release it, use its three granules. */
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&x, 0x30000, MEM_RESERVE, PAGE_NOACCESS));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(x, 0, MEM_RELEASE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&x, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+	v = P(U(x) + 0x10000);
+	size = 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_READWRITE));
+	y = P(U(x) + 0x20000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&y, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, ntvm_query_regions(x, P(U(x) + 0x30000), m, &n));
+	ASSERT_EQ(3, n);
+	EXPECT_EQ(MEM_PRIVATE, m[0].Type);
+	EXPECT_EQ(0x10000, m[0].RegionSize);
+	EXPECT_EQ(MEM_MAPPED, m[1].Type);
+	EXPECT_EQ(v, m[1].AllocationBase);
+	EXPECT_EQ(0x10000, m[1].RegionSize);
+	EXPECT_EQ(MEM_PRIVATE, m[2].Type);
+	EXPECT_EQ(y, m[2].AllocationBase);
+	/* A view over private memory: CONFLICTING_ADDRESSES. */
+	t = x;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, mapv(h, &t, 0, &size, 0, PAGE_READWRITE));
+	EXPECT_EQ(MEM_PRIVATE, q(x).Type);
+	/* Partial release of private memory next to a view. */
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(P(U(y) + 0x8000), 0x8000, MEM_RELEASE));
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(x, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(y, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	/* Top-down and zero-bits placement, as for private memory. */
+	v = NULL;
+	size = 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, MEM_TOP_DOWN, PAGE_READWRITE));
+	EXPECT_LT(0x7f0000000000ULL, U(v));
+	EXPECT_EQ(0, U(v) & 0xffff);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	v = NULL;
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSection(h, CUR, &v, 4, 0, &off, &size, ViewShare,
+						     MEM_TOP_DOWN, PAGE_READWRITE));
+	EXPECT_GE(1ULL << 28, U(v) + size);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	NtClose(h);
+}
+
+/* The other Win32 entry points real programs use (spec 1.7.1, 2.8). */
+TEST_F(sec, win32_variants)
+{
+	HANDLE h;
+	char *v, *w, *x;
+
+	/* yuzu's call (spec 10.2). */
+	SetLastError(0xdeadbeef);
+	h = CreateFileMapping2(INVALID_HANDLE_VALUE, NULL, FILE_MAP_WRITE | FILE_MAP_READ,
+			       PAGE_READWRITE, SEC_COMMIT, 0x40000, NULL, NULL, 0);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	EXPECT_EQ(0x40000, secinfo(h).Size.QuadPart);
+	v = MapViewOfFileFromApp(h, FILE_MAP_WRITE, 0x10000, 0x10000);
+	w = MapViewOfFile2(h, CUR, 0x10000, NULL, 0x10000, 0, PAGE_READONLY);
+	x = MapViewOfFileNuma2(h, CUR, 0x20000, NULL, 0, 0, PAGE_READWRITE, 0);
+	ASSERT_NE(NULL, v);
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, x);
+	EXPECT_EQ(0x20000, q(x).RegionSize);
+	v[7] = 7;
+	EXPECT_EQ(7, ((volatile char *)w)[7]);
+	/* An access with no FILE_MAP_* bit is a no-access view (2.8.4). */
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	v = MapViewOfFileFromApp(h, PAGE_EXECUTE_READWRITE, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_EQ(PAGE_NOACCESS, q(v).AllocationProtect);
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3FromApp(h, NULL, NULL, 0, 0, 0, PAGE_EXECUTE_READ, NULL, 0));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(UnmapViewOfFile(w));
+	EXPECT_TRUE(UnmapViewOfFile(x));
+	EXPECT_TRUE(CloseHandle(h));
+	SetLastError(0);
+	EXPECT_FALSE(CloseHandle(h));
+	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+}
+
+/* The handshake advertises placeholders, sections and their commands. */
+TEST_F(sec, handshake)
+{
+	struct ntvm_api api = { .size = sizeof(api), .api = NTVM_API };
+	struct ntvm_unmap_view_args u = { .size = 8 };
+
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_API, &api));
+	EXPECT_TRUE(api.features & NTVM_FEATURE_PLACEHOLDER);
+	EXPECT_TRUE(api.features & NTVM_FEATURE_SECTIONS);
+	EXPECT_TRUE(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_SECTION_CREATE));
+	EXPECT_TRUE(api.ioctls & NTVM_IOC_BIT(NTVM_IOC_UNMAP_VIEW));
+	/* Frame v2: a size below the first version's, a non-zero tail. */
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &u));
+	EXPECT_EQ(EINVAL, errno);
+	{
+		struct {
+			struct ntvm_unmap_view_args u;
+			__u64 tail;
+		} big = { .u = { .size = sizeof(big) }, .tail = 1 };
+
+		EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
+		EXPECT_EQ(E2BIG, errno);
+		big.tail = 0;
+		big.u.base = 0x10000;
+		ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
+		EXPECT_EQ(NTVM_STATUS_NOT_MAPPED_VIEW, big.u.status);
+		big.u.status = 0;
+		big.u.flags = 1;
+		EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
+		EXPECT_EQ(EINVAL, errno);
+	}
+}
+
+/* Spec 7: Microsoft's ring buffer. */
+TEST_F(sec, ring_buffer)
+{
+	const SIZE_T n = 0x10000;
+	HANDLE h;
+	char *p, *v1, *v2;
+	MEMORY_BASIC_INFORMATION m;
+
+	p = VirtualAlloc2(NULL, NULL, 2 * n, PH, PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, p);
+	EXPECT_PLACEHOLDER(p, 2 * n);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(p, 2 * n, PRESERVE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	ASSERT_TRUE(VirtualFree(p, n, PRESERVE));
+	EXPECT_PLACEHOLDER(p, n);
+	EXPECT_PLACEHOLDER(p + n, n);
+	SetLastError(0xdeadbeef);
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, n, NULL);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(0, GetLastError());
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, p, 0, n + 0x1000, MEM_REPLACE_PLACEHOLDER,
+				       PAGE_READWRITE, NULL, 0));
+	v1 = MapViewOfFile3(h, NULL, p, 0, n, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0);
+	ASSERT_EQ(p, v1);
+	v2 = MapViewOfFile3(h, NULL, p + n, 0, n, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+			    NULL, 0);
+	ASSERT_EQ(p + n, v2);
+	EXPECT_REGION(p, p, p, PAGE_READWRITE, n, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_REGION(p + n, p + n, p + n, PAGE_READWRITE, n, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_MAPPED);
+	EXPECT_TRUE(CloseHandle(h));
+	/* volatile: the compiler cannot know that v1[n] is v1[0]. */
+	((volatile char *)v1)[0] = 'a';
+	EXPECT_EQ('a', ((volatile char *)v1)[n]);
+	((volatile char *)v1)[n + 5] = 'b';
+	EXPECT_EQ('b', ((volatile char *)v1)[5]);
+	memcpy(v1 + n - 2, "wxyz", 4);
+	__asm__ volatile("" ::: "memory");
+	EXPECT_EQ(0, memcmp(v1 + n - 2, "wxyz", 4));
+	EXPECT_EQ(0, memcmp(v1, "yz", 2));
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFree(v1, 0, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	/* 9': back to placeholders, coalesce, release. */
+	EXPECT_TRUE(UnmapViewOfFile2(CUR, v1, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_TRUE(UnmapViewOfFile2(CUR, v2, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_TRUE(VirtualFree(p, 2 * n, COALESCE));
+	m = q(p);
+	EXPECT_EQ(2 * n, m.RegionSize);
+	EXPECT_EQ(MEM_RESERVE, m.State);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+/* Spec 5.1, 5.3: a view in another process sees the same bytes. */
+TEST_F(sec, other_process)
+{
+	HANDLE h;
+	char *v;
+	pid_t pid;
+	int status;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	v[0] = 1;
+	pid = fork();
+	if (!pid) {
+		/* The child maps the section it inherited, with its own ntvm. */
+		char *w = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+		char *c = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0);
+
+		if (!w || !c || w[0] != 1 || q(w).Type != MEM_MAPPED)
+			_exit(1);
+		c[1] = 99;
+		w[0] = 2;
+		_exit(UnmapViewOfFile(w) && UnmapViewOfFile(c) ? 0 : 3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(2, v[0]);
+	EXPECT_EQ(0, v[1]);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	CloseHandle(h);
+}
+
+/* Views changed behind ntvm's back. */
+TEST_F(sec, behind_back)
+{
+	HANDLE h;
+	char *v, *w;
+	PVOID b;
+	SIZE_T size = 0;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x20000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	ASSERT_EQ(0, munmap(v, 0x20000));
+	EXPECT_EQ(MEM_FREE, q(v).State);
+	EXPECT_EQ(STATUS_NOT_MAPPED_VIEW, NtUnmapViewOfSection(CUR, v));
+	/* mremap() moves a view away: ntvm forgets it. */
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	v[0] = 3;
+	w = mremap(v, 0x20000, 0x20000, MREMAP_MAYMOVE | MREMAP_FIXED, v + 0x100000);
+	ASSERT_EQ(v + 0x100000, w);
+	EXPECT_EQ(STATUS_NOT_MAPPED_VIEW, NtUnmapViewOfSection(CUR, v));
+	EXPECT_EQ(3, w[0]);
+	munmap(w, 0x20000);
+	/* The range can be used again. */
+	b = v;
+	EXPECT_EQ(STATUS_SUCCESS, mapv(h, &b, 0, &size, 0, PAGE_READWRITE));
+	EXPECT_EQ(v, b);
+	EXPECT_EQ(3, ((char *)b)[0]);
+	EXPECT_TRUE(UnmapViewOfFile(b));
+	CloseHandle(h);
+}
+
+struct vrace {
+	volatile int *stop;
+	HANDLE h;
+	unsigned int seed;
+	long ok, bad;
+};
+
+static void *view_racer(void *arg)
+{
+	struct vrace *r = arg;
+	char *v;
+
+	while (!*r->stop) {
+		unsigned int k = rand_r(&r->seed) % 4;
+
+		v = MapViewOfFile(r->h, FILE_MAP_WRITE, 0, k * 0x10000, 0x10000);
+		if (!v || v[0] != (char)k) {
+			r->bad++;
+			continue;
+		}
+		if (!UnmapViewOfFile(v + 0x100))
+			r->bad++;
+		else
+			r->ok++;
+	}
+	return NULL;
+}
+
+/* Threads map and unmap views while others allocate and free. */
+TEST_F_TIMEOUT(sec, threads, 120)
+{
+	struct ntvm_stats st0 = stats(), st1;
+	struct vrace vr[2];
+	struct race pr[2];
+	pthread_t t[4];
+	volatile int stop = 0;
+	HANDLE h;
+	char *v;
+	int i;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x40000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	for (i = 0; i < 4; i++)
+		v[i * 0x10000] = (char)i;
+	for (i = 0; i < 2; i++) {
+		vr[i] = (struct vrace){ .stop = &stop, .h = h, .seed = 3 + i };
+		pr[i] = (struct race){ .stop = &stop, .seed = 11 + i };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, view_racer, &vr[i]));
+		ASSERT_EQ(0, pthread_create(&t[2 + i], NULL, private_racer, &pr[i]));
+	}
+	sleep(3);
+	stop = 1;
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, vr[i].bad);
+		EXPECT_LT(10, vr[i].ok);
+		EXPECT_EQ(pr[i].ops, pr[i].ok);
+	}
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	CloseHandle(h);
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
+}
+
+/* No leak over many processes that leave sections and views behind. */
+TEST_F(sec, no_leak)
+{
+	long secs = ntvm_counter("sections"), allocs = ntvm_counter("allocations");
+	int i, status;
+	pid_t pid;
+
+	for (i = 0; i < 20; i++) {
+		pid = fork();
+		if (!pid) {
+			HANDLE h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL,
+						     PAGE_READWRITE | SEC_RESERVE, 0,
+						     0x100000, "leak");
+			char *v = h ? MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0) : NULL;
+
+			if (!v || !VirtualAlloc(v, 0x3000, MEM_COMMIT, PAGE_READWRITE))
+				_exit(1);
+			v[0x2000] = 1;
+			_exit(0);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(0, status);
+	}
+	if (secs >= 0) {
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+		EXPECT_EQ(allocs, ntvm_counter("allocations"));
+	}
+}
+
+static void __attribute__((constructor)) line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+TEST_HARNESS_MAIN

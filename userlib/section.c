@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libntvm: placeholders' and sections' NT-level helpers.
+ *
+ * Placeholders travel through the existing NTVM_IOC_ALLOCATE and
+ * NTVM_IOC_FREE commands (their types are MEM_* bits, and
+ * NtAllocateVirtualMemoryEx says so with NTVM_ALLOC_EX); the module owns
+ * every placeholder rule and status.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ntvm.h"
+#include "internal.h"
+
+/*
+ * MemExtendedParameterAttributeFlags (spec 6.10.3): Windows accepts 0;
+ * ntvm also takes the hints it satisfies anyway (pages are always
+ * zeroed and always demand-faulted).  EC code is ARM64EC only, and
+ * the rest asks for memory ntvm cannot give (non-paged, large, graphics).
+ */
+NTSTATUS ntvm_ext_attribute_flags(DWORD64 flags)
+{
+	if (flags & MEM_EXTENDED_PARAMETER_EC_CODE)
+		return STATUS_INVALID_PARAMETER;
+	if (flags & ~(DWORD64)(MEM_EXTENDED_PARAMETER_ZERO_PAGES_OPTIONAL |
+			       MEM_EXTENDED_PARAMETER_SOFT_FAULT_PAGES))
+		return STATUS_NOT_SUPPORTED;
+	return STATUS_SUCCESS;
+}
+
+/* ---- Sections and views ---- */
+
+static NTSTATUS current_only(HANDLE process)
+{
+	return process == NtCurrentProcess() ? STATUS_SUCCESS :
+					       STATUS_INVALID_HANDLE;
+}
+
+/* One frame-v2 ioctl under the library lock. */
+static NTSTATUS sec_ioctl(unsigned long cmd, void *args, const __u32 *status)
+{
+	NTSTATUS st;
+
+	ntvm_lib_lock();
+	st = ntvm_ioctl_locked(cmd, args, status);
+	ntvm_lib_unlock();
+	return st;
+}
+
+NTVM_EXPORT NTSTATUS NtCreateSection(HANDLE *section, ACCESS_MASK access,
+				     PVOID attributes, PLARGE_INTEGER max_size,
+				     ULONG protect, ULONG alloc_attrs,
+				     HANDLE file)
+{
+	struct ntvm_section_create_args c = {
+		.size = sizeof(c), .attrs = alloc_attrs, .protect = protect,
+		.file_fd = file ? NTVM_HANDLE_TO_FD(file) : -1,
+		.access = access,
+	};
+	NTSTATUS st;
+
+	(void)attributes;
+	if (!section)
+		return STATUS_ACCESS_VIOLATION;
+	c.max_size = max_size ? (uint64_t)max_size->QuadPart : 0;
+	st = sec_ioctl(NTVM_IOC_SECTION_CREATE, &c, &c.status);
+	if (!st)
+		*section = NTVM_FD_TO_HANDLE(c.section_fd);
+	return st;
+}
+
+NTVM_EXPORT NTSTATUS NtQuerySection(HANDLE section,
+				    SECTION_INFORMATION_CLASS info_class,
+				    PVOID info, SIZE_T length,
+				    PSIZE_T result_length)
+{
+	struct ntvm_section_query_args q = {
+		.size = sizeof(q), .section_fd = NTVM_HANDLE_TO_FD(section),
+	};
+	SECTION_BASIC_INFORMATION *b = info;
+	NTSTATUS st;
+
+	switch (info_class) {
+	case SectionBasicInformation:
+		if (length < sizeof(SECTION_BASIC_INFORMATION))
+			return STATUS_INFO_LENGTH_MISMATCH;
+		break;
+	case SectionImageInformation:
+		if (length < 64)
+			return STATUS_INFO_LENGTH_MISMATCH;
+		break;
+	default:
+		return STATUS_INVALID_INFO_CLASS;
+	}
+	if (!info)
+		return STATUS_ACCESS_VIOLATION;
+	st = sec_ioctl(NTVM_IOC_SECTION_QUERY, &q, &q.status);
+	if (st)
+		return st;
+	/* Spec 1.6.2: no images here. */
+	if (info_class == SectionImageInformation)
+		return STATUS_SECTION_NOT_IMAGE;
+	memset(b, 0, sizeof(*b));
+	b->Attributes = q.attrs;
+	b->Size.QuadPart = (int64_t)q.max_size;
+	if (result_length)
+		*result_length = sizeof(*b);
+	return STATUS_SUCCESS;
+}
+
+/* A new handle to a section, with other rights (no security here). */
+NTSTATUS ntvm_section_open(HANDLE section, ACCESS_MASK access, HANDLE *out)
+{
+	struct ntvm_section_query_args q = {
+		.size = sizeof(q), .section_fd = NTVM_HANDLE_TO_FD(section),
+		.access = access,
+	};
+	NTSTATUS st = sec_ioctl(NTVM_IOC_SECTION_OPEN, &q, &q.status);
+
+	if (!st)
+		*out = NTVM_FD_TO_HANDLE(q.section_fd);
+	return st;
+}
+
+static NTSTATUS map_view(HANDLE section, PVOID *base, PLARGE_INTEGER offset,
+			 PSIZE_T size, struct ntvm_map_view_args *m)
+{
+	NTSTATUS st;
+
+	if (!base || !size)
+		return STATUS_ACCESS_VIOLATION;
+	m->size = sizeof(*m);
+	m->section_fd = NTVM_HANDLE_TO_FD(section);
+	m->base = (uintptr_t)*base;
+	m->view_size = *size;
+	m->offset = offset ? (uint64_t)offset->QuadPart : 0;
+	st = sec_ioctl(NTVM_IOC_MAP_VIEW, m, &m->status);
+	if (st)
+		return st;
+	*base = (PVOID)(uintptr_t)m->base;
+	*size = m->view_size;
+	if (offset)
+		offset->QuadPart = (int64_t)m->offset;
+	return STATUS_SUCCESS;
+}
+
+NTVM_EXPORT NTSTATUS NtMapViewOfSection(HANDLE section, HANDLE process,
+					PVOID *base, ULONG_PTR zero_bits,
+					SIZE_T commit_size,
+					PLARGE_INTEGER offset, PSIZE_T size,
+					SECTION_INHERIT inherit, ULONG type,
+					ULONG protect)
+{
+	struct ntvm_map_view_args m = {
+		.zero_bits = zero_bits, .commit_size = commit_size,
+		.inherit = inherit, .type = type, .protect = protect,
+	};
+	NTSTATUS st = current_only(process);
+
+	return st ? st : map_view(section, base, offset, size, &m);
+}
+
+/* The extended parameters of NtMapViewOfSectionEx (spec 2.6, 6.10). */
+static NTSTATUS view_params(struct ntvm_map_view_args *m,
+			    MEM_EXTENDED_PARAMETER *params, ULONG count)
+{
+	MEM_ADDRESS_REQUIREMENTS *req;
+	unsigned int seen = 0, t;
+	NTSTATUS st;
+	ULONG i;
+
+	if (count && !params)
+		return STATUS_INVALID_PARAMETER;
+	for (i = 0; i < count; i++) {
+		t = params[i].Type;
+		if (t == MemExtendedParameterInvalidType ||
+		    t >= MemExtendedParameterMax || (seen & (1u << t)))
+			return STATUS_INVALID_PARAMETER;
+		seen |= 1u << t;
+		switch (t) {
+		case MemExtendedParameterAddressRequirements:
+			req = params[i].Pointer;
+			if (!req)
+				return STATUS_ACCESS_VIOLATION;
+			m->flags |= NTVM_MAP_REQUIREMENTS;
+			m->lowest = (uintptr_t)req->LowestStartingAddress;
+			m->highest = (uintptr_t)req->HighestEndingAddress;
+			m->alignment = req->Alignment;
+			break;
+		case MemExtendedParameterNumaNode:
+			break;
+		case MemExtendedParameterAttributeFlags:
+			st = ntvm_ext_attribute_flags(params[i].ULong64);
+			if (st)
+				return st;
+			break;
+		default:
+			return STATUS_NOT_SUPPORTED;
+		}
+	}
+	return STATUS_SUCCESS;
+}
+
+NTVM_EXPORT NTSTATUS NtMapViewOfSectionEx(HANDLE section, HANDLE process,
+					  PVOID *base, PLARGE_INTEGER offset,
+					  PSIZE_T size, ULONG type,
+					  ULONG protect,
+					  MEM_EXTENDED_PARAMETER *params,
+					  ULONG count)
+{
+	struct ntvm_map_view_args m = {
+		.flags = NTVM_MAP_EX, .inherit = ViewShare, .type = type,
+		.protect = protect,
+	};
+	NTSTATUS st = current_only(process);
+
+	if (!st)
+		st = view_params(&m, params, count);
+	return st ? st : map_view(section, base, offset, size, &m);
+}
+
+NTVM_EXPORT NTSTATUS NtUnmapViewOfSectionEx(HANDLE process, PVOID base,
+					    ULONG flags)
+{
+	struct ntvm_unmap_view_args u = {
+		.size = sizeof(u), .base = (uintptr_t)base, .unmap_flags = flags,
+	};
+	NTSTATUS st = current_only(process);
+
+	return st ? st : sec_ioctl(NTVM_IOC_UNMAP_VIEW, &u, &u.status);
+}
+
+NTVM_EXPORT NTSTATUS NtUnmapViewOfSection(HANDLE process, PVOID base)
+{
+	return NtUnmapViewOfSectionEx(process, base, 0);
+}
+
+/*
+ * Named sections (spec 1.5): a name lives while a handle opened with it
+ * does.  The namespace is the process's own (see README): handles made
+ * by CreateFileMapping or OpenFileMapping with a name are listed here,
+ * and NtClose/CloseHandle take them off.
+ */
+struct name_entry {
+	struct name_entry *next;
+	HANDLE handle;
+	char name[];
+};
+
+static struct name_entry *names;
+static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A handle named name, or NULL; the caller holds names_lock. */
+static HANDLE name_find(const char *name)
+{
+	struct name_entry *e;
+
+	for (e = names; e; e = e->next)
+		if (!strcmp(e->name, name))
+			return e->handle;
+	return NULL;
+}
+
+static int name_add(const char *name, HANDLE h)
+{
+	size_t len = strlen(name) + 1;
+	struct name_entry *e = malloc(sizeof(*e) + len);
+
+	if (!e)
+		return -1;
+	memcpy(e->name, name, len);
+	e->handle = h;
+	e->next = names;
+	names = e;
+	return 0;
+}
+
+/*
+ * Open the section called name with access, or create it with create()
+ * when there is none (create NULL: open only).  Returns the status;
+ * STATUS_OBJECT_NAME_EXISTS (success-class) when it existed.
+ */
+NTSTATUS ntvm_named_section(const char *name, ACCESS_MASK access,
+			    NTSTATUS (*create)(void *ctx, HANDLE *out),
+			    void *ctx, HANDLE *out)
+{
+	HANDLE h;
+	NTSTATUS st;
+
+	pthread_mutex_lock(&names_lock);
+	h = name_find(name);
+	if (h) {
+		st = ntvm_section_open(h, access, out);
+		if (!st)
+			st = STATUS_OBJECT_NAME_EXISTS;
+	} else if (!create) {
+		st = STATUS_OBJECT_NAME_NOT_FOUND;
+	} else {
+		st = create(ctx, out);
+	}
+	if (NT_SUCCESS(st) && name_add(name, *out)) {
+		close(NTVM_HANDLE_TO_FD(*out));
+		st = STATUS_NO_MEMORY;
+	}
+	pthread_mutex_unlock(&names_lock);
+	return st;
+}
+
+NTVM_EXPORT NTSTATUS NtClose(HANDLE handle)
+{
+	struct name_entry **pe, *e;
+	NTSTATUS st;
+
+	pthread_mutex_lock(&names_lock);
+	for (pe = &names; (e = *pe);) {
+		if (e->handle == handle) {
+			*pe = e->next;
+			free(e);
+		} else {
+			pe = &e->next;
+		}
+	}
+	st = close(NTVM_HANDLE_TO_FD(handle)) ? STATUS_INVALID_HANDLE :
+						STATUS_SUCCESS;
+	pthread_mutex_unlock(&names_lock);
+	return st;
+}
+
+/*
+ * NtFlushVirtualMemory (spec 5.4): the range must lie in one view (size 0:
+ * from base to the view's end); dirty pages of a file view are scheduled
+ * for writing (msync MS_ASYNC).  Memory that is not a view:
+ * STATUS_NOT_MAPPED_DATA.
+ */
+NTVM_EXPORT NTSTATUS NtFlushVirtualMemory(HANDLE process, PVOID *base,
+					  PSIZE_T size, PVOID io_status)
+{
+	MEMORY_BASIC_INFORMATION m;
+	uintptr_t lo, hi, end;
+	NTSTATUS st = current_only(process);
+
+	(void)io_status;
+	if (st)
+		return st;
+	if (!base || !size)
+		return STATUS_ACCESS_VIOLATION;
+	lo = (uintptr_t)*base & ~(uintptr_t)4095;
+	st = NtQueryVirtualMemory(process, (PVOID)lo, MemoryBasicInformation,
+				  &m, sizeof(m), NULL);
+	if (st)
+		return st;
+	if (m.State == MEM_FREE || m.Type != MEM_MAPPED)
+		return STATUS_NOT_MAPPED_DATA;
+	/* The view's end: the last region with its allocation base. */
+	end = (uintptr_t)m.BaseAddress + m.RegionSize;
+	for (;;) {
+		MEMORY_BASIC_INFORMATION n;
+
+		if (NtQueryVirtualMemory(process, (PVOID)end,
+					 MemoryBasicInformation, &n, sizeof(n),
+					 NULL) ||
+		    n.AllocationBase != m.AllocationBase || n.State == MEM_FREE)
+			break;
+		end += n.RegionSize;
+	}
+	hi = *size ? ((uintptr_t)*base + *size + 4095) & ~(uintptr_t)4095 : end;
+	if (hi > end)
+		return STATUS_INVALID_PARAMETER;
+	if (msync((void *)lo, hi - lo, MS_ASYNC))
+		return STATUS_INVALID_PARAMETER;
+	*base = (PVOID)lo;
+	*size = hi - lo;
+	return STATUS_SUCCESS;
+}
+
+/* The statuses of sections and views (spec 0.2); 0 when not one. */
+ULONG ntvm_section_dos_error(NTSTATUS status)
+{
+	switch ((uint32_t)status) {
+	case NTVM_STATUS_MAPPED_ALIGNMENT:
+		return ERROR_MAPPED_ALIGNMENT;
+	case NTVM_STATUS_INVALID_VIEW_SIZE:
+		return ERROR_ACCESS_DENIED;
+	case NTVM_STATUS_SECTION_PROTECTION:
+	case NTVM_STATUS_UNABLE_TO_DELETE_SECTION:
+	case NTVM_STATUS_INVALID_PARAMETER_7:
+	case NTVM_STATUS_INVALID_PARAMETER_8:
+	case NTVM_STATUS_INVALID_PARAMETER_9:
+	case NTVM_STATUS_INVALID_PARAMETER_10:
+	case NTVM_STATUS_SECTION_NOT_IMAGE:
+		return ERROR_INVALID_PARAMETER;
+	case NTVM_STATUS_OBJECT_TYPE_MISMATCH:
+		return ERROR_INVALID_HANDLE;
+	case 0xC0000034u:	/* STATUS_OBJECT_NAME_NOT_FOUND */
+		return ERROR_FILE_NOT_FOUND;
+	case 0x40000035u:	/* STATUS_OBJECT_NAME_EXISTS */
+		return ERROR_ALREADY_EXISTS;
+	case NTVM_STATUS_INVALID_FILE_FOR_SECTION:
+		return ERROR_BAD_EXE_FORMAT;
+	case NTVM_STATUS_MAPPED_FILE_SIZE_ZERO:
+		return ERROR_FILE_INVALID;
+	case NTVM_STATUS_SECTION_TOO_BIG:
+		return ERROR_NOT_ENOUGH_MEMORY;
+	case NTVM_STATUS_NOT_MAPPED_DATA:
+		return ERROR_INVALID_ADDRESS;
+	default:
+		return 0;
+	}
+}

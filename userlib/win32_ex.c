@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libntvm's Win32 layer for placeholders, sections and views: kernelbase's
+ * VirtualAlloc2, VirtualFreeEx and friends on top of the NT functions.
+ * Like win32.c, an object of its own (see there).
+ */
+#include "ntvm.h"
+#include "internal.h"
+
+static BOOL win32_ok(NTSTATUS st)
+{
+	if (st) {
+		SetLastError(RtlNtStatusToDosError(st));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* kernelbase's is_exec_prot(): the *FromApp functions refuse these. */
+static int is_exec_prot(ULONG prot)
+{
+	return prot & (PAGE_EXECUTE | PAGE_EXECUTE_READ |
+		       PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY);
+}
+
+NTVM_EXPORT PVOID VirtualAlloc2(HANDLE process, PVOID address, SIZE_T size,
+				ULONG type, ULONG protect,
+				MEM_EXTENDED_PARAMETER *params, ULONG count)
+{
+	PVOID base = address;
+
+	/* A NULL process is the current one (spec 6.5.7). */
+	if (!process)
+		process = NtCurrentProcess();
+	if (!win32_ok(NtAllocateVirtualMemoryEx(process, &base, &size, type,
+						protect, params, count)))
+		return NULL;
+	return base;
+}
+
+NTVM_EXPORT PVOID VirtualAlloc2FromApp(HANDLE process, PVOID address,
+				       SIZE_T size, ULONG type, ULONG protect,
+				       MEM_EXTENDED_PARAMETER *params,
+				       ULONG count)
+{
+	if (is_exec_prot(protect)) {
+		SetLastError(ERROR_INVALID_PARAMETER);
+		return NULL;
+	}
+	return VirtualAlloc2(process, address, size, type, protect, params,
+			     count);
+}
+
+/* ---- File mappings ---- */
+
+/* CreateFileMapping's handle rights for a protection (spec 1.4.4). */
+static ACCESS_MASK mapping_access(ULONG prot)
+{
+	switch (prot) {
+	case PAGE_READONLY:
+	case PAGE_WRITECOPY:
+		return STANDARD_RIGHTS_REQUIRED | SECTION_QUERY | SECTION_MAP_READ;
+	case PAGE_READWRITE:
+		return STANDARD_RIGHTS_REQUIRED | SECTION_QUERY |
+		       SECTION_MAP_READ | SECTION_MAP_WRITE;
+	case PAGE_EXECUTE_READ:
+	case PAGE_EXECUTE_WRITECOPY:
+		return STANDARD_RIGHTS_REQUIRED | SECTION_QUERY |
+		       SECTION_MAP_READ | SECTION_MAP_EXECUTE;
+	case PAGE_EXECUTE_READWRITE:
+		return STANDARD_RIGHTS_REQUIRED | SECTION_QUERY |
+		       SECTION_MAP_READ | SECTION_MAP_WRITE | SECTION_MAP_EXECUTE;
+	default:
+		return 0;
+	}
+}
+
+struct create_args {
+	HANDLE file;
+	ACCESS_MASK access;
+	LARGE_INTEGER size;
+	ULONG prot, sec;
+};
+
+static NTSTATUS create_section(void *ctx, HANDLE *out)
+{
+	struct create_args *c = ctx;
+
+	return NtCreateSection(out, c->access, NULL, &c->size, c->prot,
+			       c->sec, c->file);
+}
+
+NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
+				      DWORD protect, DWORD size_high,
+				      DWORD size_low, const char *name)
+{
+	struct create_args c = {
+		.file = file == INVALID_HANDLE_VALUE ? NULL : file,
+		.sec = protect & 0xfff00000u,
+		.prot = protect & 0x000fffffu,
+	};
+	HANDLE h = NULL;
+	NTSTATUS st;
+
+	(void)attributes;
+	/* kernelbase: no SEC_* bit means SEC_COMMIT (spec 1.2.2). */
+	if (!c.sec)
+		c.sec = SEC_COMMIT;
+	c.access = mapping_access(c.prot);
+	c.size.QuadPart = (int64_t)(((uint64_t)size_high << 32) | size_low);
+	/* kernelbase's own checks (spec 1.4.1, 1.3.5). */
+	if (!c.access || (!c.file && !c.size.QuadPart)) {
+		SetLastError(ERROR_INVALID_PARAMETER);
+		return NULL;
+	}
+	if (name)
+		st = ntvm_named_section(name, c.access, create_section, &c, &h);
+	else
+		st = create_section(&c, &h);
+	if (!NT_SUCCESS(st)) {
+		SetLastError(RtlNtStatusToDosError(st));
+		return NULL;
+	}
+	/* Spec 1.5.2: the last error is set on success too. */
+	SetLastError(st == STATUS_OBJECT_NAME_EXISTS ? ERROR_ALREADY_EXISTS :
+						       ERROR_SUCCESS);
+	return h;
+}
+
+/* OpenFileMapping's rights: FILE_MAP_COPY reads (spec 1.5.5). */
+NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
+				    const char *name)
+{
+	HANDLE h = NULL;
+	NTSTATUS st;
+
+	(void)inherit;
+	if (access & FILE_MAP_COPY)
+		access = (access & ~FILE_MAP_COPY) | SECTION_MAP_READ;
+	if (!name) {
+		SetLastError(ERROR_INVALID_PARAMETER);
+		return NULL;
+	}
+	st = ntvm_named_section(name, access, NULL, NULL, &h);
+	if (!NT_SUCCESS(st)) {
+		SetLastError(RtlNtStatusToDosError(st));
+		return NULL;
+	}
+	return h;
+}
+
+/* MapViewOfFileEx's protection for an access (spec 2.8.1). */
+static ULONG view_protection(DWORD access)
+{
+	int exec = access & FILE_MAP_EXECUTE;
+
+	access &= ~FILE_MAP_EXECUTE;
+	if (access == FILE_MAP_COPY)
+		return exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
+	if (access & FILE_MAP_WRITE)
+		return exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+	if (access & FILE_MAP_READ)
+		return exec ? PAGE_EXECUTE_READ : PAGE_READONLY;
+	return PAGE_NOACCESS;
+}
+
+NTVM_EXPORT LPVOID MapViewOfFileEx(HANDLE mapping, DWORD access,
+				   DWORD offset_high, DWORD offset_low,
+				   SIZE_T size, LPVOID address)
+{
+	LARGE_INTEGER off;
+	PVOID base = address;
+
+	off.QuadPart = (int64_t)(((uint64_t)offset_high << 32) | offset_low);
+	if (!win32_ok(NtMapViewOfSection(mapping, NtCurrentProcess(), &base, 0,
+					 0, &off, &size, ViewShare, 0,
+					 view_protection(access))))
+		return NULL;
+	return base;
+}
+
+NTVM_EXPORT LPVOID MapViewOfFile(HANDLE mapping, DWORD access,
+				 DWORD offset_high, DWORD offset_low,
+				 SIZE_T size)
+{
+	return MapViewOfFileEx(mapping, access, offset_high, offset_low, size,
+			       NULL);
+}
+
+NTVM_EXPORT PVOID MapViewOfFile3(HANDLE mapping, HANDLE process, PVOID base,
+				 DWORD64 offset, SIZE_T size, ULONG type,
+				 ULONG protect,
+				 MEM_EXTENDED_PARAMETER *params, ULONG count)
+{
+	LARGE_INTEGER off;
+	PVOID addr = base;
+
+	off.QuadPart = (int64_t)offset;
+	/* A NULL process is the current one (spec 2.8.4). */
+	if (!process)
+		process = NtCurrentProcess();
+	if (!win32_ok(NtMapViewOfSectionEx(mapping, process, &addr, &off,
+					   &size, type, protect, params,
+					   count)))
+		return NULL;
+	return addr;
+}
+
+NTVM_EXPORT PVOID MapViewOfFile3FromApp(HANDLE mapping, HANDLE process,
+					PVOID base, DWORD64 offset,
+					SIZE_T size, ULONG type, ULONG protect,
+					MEM_EXTENDED_PARAMETER *params,
+					ULONG count)
+{
+	if (is_exec_prot(protect)) {
+		SetLastError(ERROR_INVALID_PARAMETER);
+		return NULL;
+	}
+	return MapViewOfFile3(mapping, process, base, offset, size, type,
+			      protect, params, count);
+}
+
+NTVM_EXPORT BOOL UnmapViewOfFile(LPCVOID address)
+{
+	return win32_ok(NtUnmapViewOfSection(NtCurrentProcess(),
+					     (PVOID)address));
+}
+
+NTVM_EXPORT BOOL UnmapViewOfFileEx(PVOID address, ULONG flags)
+{
+	return win32_ok(NtUnmapViewOfSectionEx(NtCurrentProcess(), address,
+					       flags));
+}
+
+/* No NULL-process translation here (spec 3.5). */
+NTVM_EXPORT BOOL UnmapViewOfFile2(HANDLE process, PVOID address, ULONG flags)
+{
+	return win32_ok(NtUnmapViewOfSectionEx(process, address, flags));
+}
+
+NTVM_EXPORT BOOL FlushViewOfFile(LPCVOID address, SIZE_T size)
+{
+	PVOID base = (PVOID)address;
+	NTSTATUS st = NtFlushVirtualMemory(NtCurrentProcess(), &base, &size,
+					   NULL);
+
+	/* kernelbase swallows STATUS_NOT_MAPPED_DATA (spec 5.4). */
+	return win32_ok(st == STATUS_NOT_MAPPED_DATA ? STATUS_SUCCESS : st);
+}
+
+NTVM_EXPORT BOOL CloseHandle(HANDLE handle)
+{
+	return win32_ok(NtClose(handle));
+}
+
+/*
+ * CreateFileMapping2 (yuzu, ZGC; spec 1.7.1): access is the handle's
+ * rights, as given; the name is a narrow string here (see ntvm.h);
+ * extended parameters are refused (the AWE one is out of scope).
+ */
+NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
+				      ULONG access, ULONG protect,
+				      ULONG alloc_attrs, DWORD64 max_size,
+				      const char *name,
+				      MEM_EXTENDED_PARAMETER *params,
+				      ULONG count)
+{
+	struct create_args c = {
+		.file = file == INVALID_HANDLE_VALUE ? NULL : file,
+		.sec = alloc_attrs, .prot = protect,
+		.access = access | SECTION_QUERY,
+	};
+	HANDLE h = NULL;
+	NTSTATUS st;
+
+	(void)attributes;
+	(void)params;
+	if (count) {
+		SetLastError(ERROR_NOT_SUPPORTED);
+		return NULL;
+	}
+	c.size.QuadPart = (int64_t)max_size;
+	if (name)
+		st = ntvm_named_section(name, c.access, create_section, &c, &h);
+	else
+		st = create_section(&c, &h);
+	if (!NT_SUCCESS(st)) {
+		SetLastError(RtlNtStatusToDosError(st));
+		return NULL;
+	}
+	SetLastError(st == STATUS_OBJECT_NAME_EXISTS ? ERROR_ALREADY_EXISTS :
+						       ERROR_SUCCESS);
+	return h;
+}
+
+/* MapViewOfFileFromApp: MapViewOfFile with a 64-bit offset (spec 2.8.4). */
+NTVM_EXPORT PVOID MapViewOfFileFromApp(HANDLE mapping, ULONG access,
+				       DWORD64 offset, SIZE_T size)
+{
+	return MapViewOfFileEx(mapping, access, (DWORD)(offset >> 32),
+			       (DWORD)offset, size, NULL);
+}
+
+/* MapViewOfFileNuma2 (spec 2.8.5): a node, or NUMA_NO_PREFERRED_NODE. */
+NTVM_EXPORT PVOID MapViewOfFileNuma2(HANDLE mapping, HANDLE process,
+				     DWORD64 offset, PVOID base, SIZE_T size,
+				     ULONG type, ULONG protect, ULONG node)
+{
+	MEM_EXTENDED_PARAMETER p;
+
+	memset(&p, 0, sizeof(p));
+	p.Type = MemExtendedParameterNumaNode;
+	p.ULong = node;
+	return MapViewOfFile3(mapping, process, base, offset, size, type,
+			      protect, node == NUMA_NO_PREFERRED_NODE ? NULL : &p,
+			      node == NUMA_NO_PREFERRED_NODE ? 0 : 1);
+}
+
+NTVM_EXPORT PVOID MapViewOfFile2(HANDLE mapping, HANDLE process,
+				 DWORD64 offset, PVOID base, SIZE_T size,
+				 ULONG type, ULONG protect)
+{
+	return MapViewOfFileNuma2(mapping, process, offset, base, size, type,
+				  protect, NUMA_NO_PREFERRED_NODE);
+}
