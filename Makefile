@@ -192,7 +192,7 @@ help:
 	@echo '  lint              checkpatch --strict, sparse and W=1 (with -Werror)'
 	@echo '  demo              boot a VM with ntvm loaded and run the demo'
 	@echo '  bench             the benchmark in a VM of each kernel, under'
-	@echo '                    -icount (17 to 25 minutes; README, Performance)'
+	@echo '                    -icount (8 to 12 minutes; README, Performance)'
 	@echo 'Install (root; DESTDIR= for a staging tree):'
 	@echo '  install           install-module install-lib install-tools'
 	@echo '                    install-dist install-man'

@@ -212,7 +212,8 @@ static __always_inline long ntvm_args_in(void *args, size_t ksize,
 {
 	int ret = ntvm_copy_args(args, ksize, argp, ver0);
 
-	return ret ? ret : *(u32 *)args;
+	/* Both as long: a negative errno must not become an unsigned size. */
+	return ret ? (long)ret : (long)*(u32 *)args;
 }
 
 /* Write back the outputs, inside the caller's size only. */

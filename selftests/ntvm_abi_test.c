@@ -265,7 +265,7 @@ TEST_F(abi, alloc_fields)
 	EXPECT_EQ(err, xioctl(self->fd, NTVM_IOC_ALLOCATE, &a));	\
 	EXPECT_EQ(0, base);						\
 } while (0)
-	EXPECT_ALLOC_ERR(-EINVAL, flags, 2);
+	EXPECT_ALLOC_ERR(-EINVAL, flags, 4);
 	EXPECT_ALLOC_ERR(-EINVAL, flags, 0x40000000);
 	EXPECT_ALLOC_ERR(-EINVAL, alignment, GRAN);	/* requirements without the flag */
 	EXPECT_ALLOC_ERR(-EINVAL, lowest, GRAN);

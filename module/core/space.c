@@ -1844,6 +1844,7 @@ static u32 view_protect(struct nt_space *s, struct nt_alloc *a, u64 lo,
 		p->apply_prot = lprot;
 	}
 	p->old_protect = old;
+	p->old_protect_set = true;
 	p->base = lo;
 	p->size = hi - lo;
 	return NTVM_STATUS_SUCCESS;
@@ -1890,10 +1891,10 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 	}
 	if (a->sec) {
 		st = view_protect(s, a, lo, hi, p);
+		if (st == NTVM_STATUS_NOT_COMMITTED)
+			goto noaccess;
 		goto out;
 	}
-	if (st)
-		goto out;
 	if (runs_committed(a, lo - a->base, hi - a->base) != hi - lo) {
 		st = NTVM_STATUS_NOT_COMMITTED;
 		goto noaccess;
