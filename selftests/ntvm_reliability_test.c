@@ -489,8 +489,15 @@ TEST_F_TIMEOUT(rel, reset_window_task_alias, 120)
 		ASSERT_EQ(0, pthread_create(&t, NULL, arm_and_exit, &a));
 		pthread_join(t, NULL);
 		ASSERT_EQ(STATUS_SUCCESS, a.ret);
-		/* Let the exited task be freed (an RCU grace period). */
-		usleep(20000);
+		/*
+		 * Let the exited task be freed: a grace period (membarrier's
+		 * MEMBARRIER_CMD_GLOBAL is synchronize_rcu()), then its
+		 * callbacks.  The next task made here then mostly gets its
+		 * task_struct: unfixed, every round aliased.
+		 */
+		syscall(__NR_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0);
+		syscall(__NR_membarrier, 1, 0, 0);
+		usleep(5000);
 		ASSERT_EQ(0, pthread_create(&t, NULL, discard, &a));
 		pthread_join(t, NULL);
 		ASSERT_EQ(0, a.ret);

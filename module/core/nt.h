@@ -200,7 +200,7 @@ struct nt_section {
  * The limit on the NT state of one address space, in records: one per
  * allocation, one per run slot of an allocation's run array when it has
  * outgrown the inline ones.  It bounds the kernel memory of a process's
- * NT state (about 40 MiB at most, all charged to its memory cgroup) and
+ * NT state (32 MiB at most, all charged to its memory cgroup) and
  * the work of one operation on an allocation's runs (a 4 MiB array).
  * 262,144 is four times the default vm.max_map_count: a program whose
  * allocations and protection changes each make a mapping of their own
