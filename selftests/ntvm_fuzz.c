@@ -45,9 +45,11 @@ struct fctx {
 };
 
 #define FZ_SCRATCH	(64 * FZ_PAGE)
-/* scratch layout: [0] argument block page, [1] unmapped, [2] read-only,
+/*
+ * Scratch layout: [0] argument block page, [1] unmapped, [2] read-only,
  * [4..] output buffers, last page unmapped; a straddling block runs from
- * [0] into [1]. */
+ * [0] into [1].
+ */
 #define SC_ARG(c)	((c)->scratch)
 #define SC_HOLE(c)	((c)->scratch + FZ_PAGE)
 #define SC_RO(c)	((c)->scratch + 2 * FZ_PAGE)
@@ -504,7 +506,7 @@ static int check_and_release(uint64_t lo, uint64_t hi, const char *where)
 			waste += FZ_ALIGN_UP(s, FZ_GRAN) - s;
 		} else if (st != STATUS_MEMORY_NOT_ALLOCATED) {
 			fz_violation("%s: release of %#llx: status %#x", where,
-				     (unsigned long long)a.bases[i], (unsigned)st);
+				     (unsigned long long)a.bases[i], (unsigned int)st);
 			bad++;
 		}
 	}
@@ -671,7 +673,7 @@ static void check_status(NTSTATUS st, const char *what)
 	if (st == STATUS_SUCCESS)
 		FZ_ADD(ops, 1);
 	else if (!fz_known_status(st))
-		fz_violation("%s returned the unknown status %#x", what, (unsigned)st);
+		fz_violation("%s returned the unknown status %#x", what, (unsigned int)st);
 }
 
 /* Touch memory through the kernel: EFAULT instead of a signal. */
@@ -1299,7 +1301,7 @@ static void fault_ops(struct fault_run *f, uint64_t *r)
 		    after.q_allocs != after.st.allocations) {
 			fz_violation("%s: after %s at %#llx size %#llx protect %#x (status %#x) the query shows %#llx committed, %#llx reserved, %llu allocations; the statistics %#llx, %#llx, %llu",
 				     f->name, what, (unsigned long long)a, (unsigned long long)z,
-				     prot, (unsigned)st, (unsigned long long)after.q_commit,
+				     prot, (unsigned int)st, (unsigned long long)after.q_commit,
 				     (unsigned long long)after.q_reserved,
 				     (unsigned long long)after.q_allocs,
 				     (unsigned long long)after.st.committed_bytes,
@@ -1331,7 +1333,7 @@ static void fault_ops(struct fault_run *f, uint64_t *r)
 		} else if (!same_snap(&before, &after)) {
 			fz_violation("%s: %s at %#llx size %#llx protect %#x failed with %#x and changed the state",
 				     f->name, what, (unsigned long long)a,
-				     (unsigned long long)z, prot, (unsigned)st);
+				     (unsigned long long)z, prot, (unsigned int)st);
 			print_snap_diff(&before, &after);
 		} else
 			f->unchanged++;
@@ -1501,8 +1503,9 @@ static void disarm_commit_limit(void)
 
 TEST_F_TIMEOUT(fz, fault_commit_limit, 100000)
 {
+	/* The limit is machine-wide: keep it short whatever the budget. */
 	struct fault_run f = { .name = "commit limit", .size = 64 * FZ_GRAN,
-			       .secs = budget * 0.08, .big = 2048 };
+			       .secs = budget * 0.08 < 3 ? budget * 0.08 : 3, .big = 2048 };
 	struct fault_child fc = { .f = &f, .arm = arm_commit_limit,
 				  .disarm = disarm_commit_limit };
 
@@ -1593,7 +1596,7 @@ TEST_F_TIMEOUT(fz, fault_rlimit_as, 100000)
  * failslab and fail_page_alloc (a kernel with FAULT_INJECTION_DEBUG_FS):
  * only the child's own allocations fail (task-filter, make-it-fail).
  */
-static const char *fi_dirs[] = { "/sys/kernel/debug/failslab",
+static const char * const fi_dirs[] = { "/sys/kernel/debug/failslab",
 				 "/sys/kernel/debug/fail_page_alloc" };
 #define FI_TIMES 1000000L
 

@@ -278,7 +278,7 @@ static inline int fz_check_maps(uint64_t lo, uint64_t hi, const char *where,
 		FZ_ADD(calls, 1);
 		if (st || !cnt) {
 			fz_violation("%s: bulk query at %#llx: status %#x, count %u", where,
-				     (unsigned long long)at, (unsigned)st, cnt);
+				     (unsigned long long)at, (unsigned int)st, cnt);
 			return bad + 1;
 		}
 		for (i = 0; i < cnt; i++) {

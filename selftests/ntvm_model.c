@@ -532,7 +532,7 @@ static void gen_op(uint64_t *r, struct op *op)
 		op->size = 0x1000;
 }
 
-static const char *kind_name[] = { "alloc", "alloc_ex", "free", "protect", "query", "write",
+static const char * const kind_name[] = { "alloc", "alloc_ex", "free", "protect", "query", "write",
 				   "check" };
 
 static void print_op(int i, const struct op *op)
@@ -590,7 +590,7 @@ static int cmp_query(struct model *m, uint64_t off)
 				  sizeof(got), &len);
 	FZ_ADD(compared, 1);
 	if (st || len != sizeof(got))
-		DIFF("query %#llx: status %#x", (unsigned long long)off, (unsigned)st);
+		DIFF("query %#llx: status %#x", (unsigned long long)off, (unsigned int)st);
 	if (got.BaseAddress != want.BaseAddress || got.AllocationBase != want.AllocationBase ||
 	    got.AllocationProtect != want.AllocationProtect || got.State != want.State ||
 	    got.Protect != want.Protect || got.Type != want.Type ||
@@ -742,8 +742,10 @@ static int step(struct model *m, struct op *op)
 	     (got.st == STATUS_SUCCESS && (op->type & MEM_TOP_DOWN ? got.base < want.base :
 					   got.base > want.base))) &&
 	    short_gap(m, want.base, op)) {
-		/* The known difference, tolerated on request: take ntvm's answer
-		 * (see placement_lowest_fit_in_short_gap). */
+		/*
+		 * The known difference, tolerated on request: take ntvm's
+		 * answer (see placement_lowest_fit_in_short_gap).
+		 */
 		undo_last_alloc(m);
 		known_diffs++;
 		if (got.st == STATUS_SUCCESS) {
@@ -760,7 +762,7 @@ static int step(struct model *m, struct op *op)
 	if (got.st == STATUS_SUCCESS)
 		FZ_ADD(ops, 1);
 	if (want.st != got.st)
-		DIFF("status: model %#x, ntvm %#x", (unsigned)want.st, (unsigned)got.st);
+		DIFF("status: model %#x, ntvm %#x", (unsigned int)want.st, (unsigned int)got.st);
 	if (want.st == STATUS_SUCCESS &&
 	    (want.base != got.base || want.size != got.size ||
 	     (op->kind == OP_PROTECT && want.old != got.old)))
@@ -1053,8 +1055,10 @@ TEST_F(model, placement_lowest_fit_in_short_gap)
 	EXPECT_EQ(STATUS_SUCCESS, release_at(k - 0x10000, 0));
 	EXPECT_EQ(STATUS_SUCCESS, release_at(k + 0x10000, 0));
 
-	/* 2: after a partial release of an allocation's head: gap
-	 * [k - 0x4000, k + 0x8000) under the default 64K alignment. */
+	/*
+	 * 2: after a partial release of an allocation's head: gap
+	 * [k - 0x4000, k + 0x8000) under the default 64K alignment.
+	 */
 	ASSERT_EQ(STATUS_SUCCESS, reserve_at(k - 0x10000, 0xc000));
 	ASSERT_EQ(STATUS_SUCCESS, reserve_at(k, 0x20000));
 	ASSERT_EQ(STATUS_SUCCESS, release_at(k, 0x8000));
