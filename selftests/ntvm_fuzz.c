@@ -89,6 +89,9 @@ static uint64_t fz_size(struct fctx *c)
 	}
 }
 
+/* NTVM_FUZZ_SKIP_TYPES: allocation-type bits the raw fuzzer leaves out. */
+static uint32_t skip_types;
+
 static uint32_t fz_type(struct fctx *c)
 {
 	static const uint32_t t[] = {
@@ -98,7 +101,9 @@ static uint32_t fz_type(struct fctx *c)
 		MEM_LARGE_PAGES | MEM_COMMIT, MEM_PHYSICAL | MEM_RESERVE, 0,
 	};
 
-	return fz_chance(c->rng, 10) ? (uint32_t)fz_next(c->rng) : t[fz_below(c->rng, 13)];
+	uint32_t v = fz_chance(c->rng, 10) ? (uint32_t)fz_next(c->rng) : t[fz_below(c->rng, 13)];
+
+	return v & ~skip_types;
 }
 
 static uint32_t fz_prot(struct fctx *c)
@@ -1687,6 +1692,8 @@ static void __attribute__((constructor)) setup_run(void)
 	fz_figures_init();
 	fz_run_seed = fz_seed();
 	budget = fz_secs(8);
+	if (getenv("NTVM_FUZZ_SKIP_TYPES"))
+		skip_types = strtoul(getenv("NTVM_FUZZ_SKIP_TYPES"), NULL, 0);
 	tolerate_two_step = getenv("NTVM_FUZZ_TOLERATE") &&
 			    strstr(getenv("NTVM_FUZZ_TOLERATE"), "two-step");
 	printf("# ntvm_fuzz: seed %#llx (NTVM_FUZZ_SEED), %.0f s (NTVM_FUZZ_SECS)\n",
