@@ -228,3 +228,23 @@ clean: module-clean
 
 distclean: clean
 	rm -rf build
+
+# ---- stress and check-debug (selftests/stress-run, selftests/check-debug) ----
+#   make stress SECS=N   the fuzzer, stress tester, fault injection and NT
+#                        model for about N s each on every supported kernel,
+#                        as root and as nobody (NTVM_FUZZ_SEED replays)
+#   make check-debug     the suite on a debug 6.1 kernel (KASAN, lockdep,
+#                        kmemleak, UBSAN, fault injection), built once from
+#                        linux-source-6.1 and cached; not part of make check
+SECS ?= 60
+
+.PHONY: stress check-debug debug-kernel
+
+stress:
+	selftests/stress-run $(SECS)
+
+check-debug:
+	selftests/check-debug
+
+debug-kernel:
+	selftests/debug-kernel build

@@ -15,8 +15,8 @@
 #define NTVM_STACK_GUARD_GAP	(256UL << PAGE_SHIFT)
 /* Bottom-up placement leaves the heap this much room to grow. */
 #define NTVM_BRK_SLACK		(64UL << 20)
-/* Exact-fit gap probes before falling back to a padded search. */
-#define NTVM_GAP_PROBES		16
+/* Gap probes between two looks for a fatal signal and a reschedule. */
+#define NTVM_GAP_PROBES		64
 
 /*
  * The floor: no 64K-aligned address below it starts a free page that
@@ -224,17 +224,21 @@ static u64 ntvm_floor_try(struct ntvm_ctx *nc, struct mm_struct *mm,
  * floor (above) for the default placement.  A probe asks for exactly
  * size, so that exact-size aligned holes are reused as Windows reuses
  * them; a gap that is large enough but holds no aligned candidate is
- * stepped over.  After NTVM_GAP_PROBES such steps the search asks for
- * size + align - PAGE_SIZE, where any gap found fits.
+ * stepped over, and the search goes on to the next gap: the lowest (or
+ * highest) fit is found however short the gaps before it.  (A search
+ * that asked for size + align - PAGE_SIZE after a few steps, to find a
+ * sure fit sooner, passed over short gaps that did fit: the reference
+ * model of the selftests found it.)
  */
 static noinline int ntvm_find_gap_slow(void *ctx, const struct nt_gap_req *req,
 				       u64 *addr)
 {
 	struct mm_struct *mm = current->mm;
-	u64 hi = min_t(u64, req->hi, mm->task_size), lo, lo0;
-	u64 size = req->size, align = req->align, want = size, cand;
+	u64 hi = min_t(u64, req->hi, mm->task_size), lo;
+	u64 size = req->size, align = req->align, cand;
 	struct vm_area_struct *vma;
-	int probes = 0, ret = -ENOMEM;
+	unsigned int probes = 0;
+	int ret = -ENOMEM;
 
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
@@ -245,18 +249,20 @@ static noinline int ntvm_find_gap_slow(void *ctx, const struct nt_gap_req *req,
 		mmap_read_unlock(mm);
 		return 0;
 	}
-	lo0 = lo;
-	while (lo < hi && hi - lo >= want) {
-		if (++probes > NTVM_GAP_PROBES && want == size) {
-			/* Padded search: every gap found holds a candidate. */
-			want = size + align - PAGE_SIZE;
-			lo = lo0;
-			hi = min_t(u64, req->hi, mm->task_size);
-			continue;
+	while (lo < hi && hi - lo >= size) {
+		/*
+		 * Each probe passes one gap, so there are at most as many as
+		 * the address space has mappings (vm.max_map_count): the
+		 * caller waits for its own search, and lets others run.
+		 */
+		if (!(++probes % NTVM_GAP_PROBES)) {
+			if (fatal_signal_pending(current))
+				break;
+			cond_resched();
 		}
 		mas_reset(&mas);
 		if (!req->top_down) {
-			if (mas_empty_area(&mas, lo, hi - 1, want))
+			if (mas_empty_area(&mas, lo, hi - 1, size))
 				break;
 			cand = round_up(mas.index, align);
 			if (ntvm_in_brk_slack(mm, cand, size)) {
@@ -273,7 +279,7 @@ static noinline int ntvm_find_gap_slow(void *ctx, const struct nt_gap_req *req,
 				break;
 			lo = vma->vm_end;
 		} else {
-			if (mas_empty_area_rev(&mas, lo, hi - 1, want))
+			if (mas_empty_area_rev(&mas, lo, hi - 1, size))
 				break;
 			cand = round_down(mas.last + 1 - size, align);
 			if (cand >= lo && ntvm_range_free(mm, cand, size)) {

@@ -574,6 +574,17 @@ void nt_space_destroy(struct nt_space *s)
 /* ---- Reading the address space ------------------------------------------ */
 
 /* PAGE_WRITECOPY or PAGE_EXECUTE_WRITECOPY, alone. */
+/* Does a view hold the page of addr? */
+static bool in_view(struct nt_space *s, u64 addr)
+{
+	struct nt_alloc *a;
+
+	if (addr > s->max_addr)
+		return false;
+	a = find_alloc(s, nt_page_down(addr));
+	return a && a->sec;
+}
+
 static bool is_writecopy(u32 prot)
 {
 	return prot == NTVM_PAGE_WRITECOPY || prot == NTVM_PAGE_EXECUTE_WRITECOPY;
@@ -1252,13 +1263,18 @@ static u32 nt_commit(struct nt_space *s, struct nt_alloc_req *in)
 	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
 	u32 st;
 
+	/*
+	 * Write-copy is a protection of views only (spec 1.5.2): anywhere
+	 * else it is refused as the protection check refuses it, before the
+	 * range is looked at.
+	 */
+	if (is_writecopy(in->protect) && (!a || !a->sec))
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
 	/* Spec 1.7.3: ReactOS's status, the best guess for Windows. */
 	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	if (a->sec)
 		st = view_commit(s, a, lo, hi, in);
-	else if (is_writecopy(in->protect))
-		st = NTVM_STATUS_INVALID_PAGE_PROTECTION;
 	else
 		st = commit_range(s, a, lo - a->base, hi - a->base, in->protect, in);
 	if (!st) {
@@ -1358,8 +1374,12 @@ void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 		st = check_alloc_type(type, a->ex);
 	if (!st)
 		st = nt_check_protect(a->protect);
-	/* Write-copy commits: only inside views (nt_commit()). */
-	if (st && type == NTVM_MEM_COMMIT && a->base && is_writecopy(a->protect))
+	/*
+	 * Write-copy commits: only inside views (nt_commit()), decided with
+	 * the protection, from the view at the base, before any other check.
+	 */
+	if (st && type == NTVM_MEM_COMMIT && a->base && is_writecopy(a->protect) &&
+	    in_view(s, a->base))
 		st = NTVM_STATUS_SUCCESS;
 	/* Spec 6.1.2: a placeholder is PAGE_NOACCESS. */
 	if (!st && (type & NTVM_MEM_RESERVE_PLACEHOLDER) &&
@@ -1861,9 +1881,13 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 	p->apply_prot = 0;
 	p->old_protect_set = false;
 	st = nt_check_protect(p->protect);
-	/* Write-copy: only for views, which check it themselves. */
-	if (st && !is_writecopy(p->protect))
+	/*
+	 * Write-copy: only for views, which check it themselves; decided with
+	 * the protection, from the view at the base (spec 1.5.2, 4.3).
+	 */
+	if (st && (!is_writecopy(p->protect) || !in_view(s, p->base)))
 		goto out;
+	st = NTVM_STATUS_SUCCESS;
 	if (p->bad & NT_BAD_POINTER) {
 		st = NTVM_STATUS_ACCESS_VIOLATION;
 		goto out;
