@@ -24,6 +24,13 @@
 		     __stringify(NTVM_VERSION_MINOR) "." \
 		     __stringify(NTVM_VERSION_PATCH)
 
+/*
+ * A fixed minor, from the range devices.txt keeps for local use (243-254),
+ * so that /dev/ntvm can exist before the module is loaded (devname: alias,
+ * kmod's static nodes) and opening it loads the module.
+ */
+#define NTVM_MINOR	249
+
 /* Counters for leak checks, in debugfs ntvm/counters. */
 atomic_long_t ntvm_live_ctxs = ATOMIC_LONG_INIT(0);
 atomic_long_t ntvm_live_allocs = ATOMIC_LONG_INIT(0);
@@ -74,7 +81,7 @@ static const struct file_operations ntvm_fops = {
 };
 
 static struct miscdevice ntvm_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
+	.minor = NTVM_MINOR,
 	.name = "ntvm",
 	.fops = &ntvm_fops,
 	.mode = 0666,
@@ -92,7 +99,11 @@ DEFINE_SHOW_ATTRIBUTE(ntvm_counters);
 
 static int __init ntvm_init(void)
 {
-	int ret = misc_register(&ntvm_misc);
+	int ret;
+
+	/* NT's page is 4 KiB, and so is every page the module deals in. */
+	BUILD_BUG_ON(PAGE_SIZE != NTVM_PAGE_SIZE);
+	ret = misc_register(&ntvm_misc);
 
 	if (ret)
 		return ret;
@@ -120,4 +131,6 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Windows NT virtual-memory semantics for Linux processes");
 MODULE_AUTHOR("The ntvm developers");
 MODULE_VERSION(NTVM_VERSION);
+MODULE_ALIAS_MISCDEV(NTVM_MINOR);
+MODULE_ALIAS("devname:ntvm");
 

@@ -207,6 +207,16 @@ TEST_F(api, lowest_above_user_range)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/* The Win32 errors of the statuses the issue 11 calls add. */
+TEST_F(api, status_to_dos_error)
+{
+	EXPECT_EQ(ERROR_NOT_LOCKED, RtlNtStatusToDosError(STATUS_NOT_LOCKED));
+	EXPECT_EQ(ERROR_WORKING_SET_QUOTA,
+		  RtlNtStatusToDosError(STATUS_WORKING_SET_QUOTA));
+	EXPECT_EQ(158, ERROR_NOT_LOCKED);
+	EXPECT_EQ(1453, ERROR_WORKING_SET_QUOTA);
+}
+
 /* Windows writes PAGE_NOACCESS to *OldProtect when the protect fails. */
 TEST_F(api, protect_failure_old_protect)
 {
