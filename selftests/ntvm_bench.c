@@ -38,6 +38,7 @@
  * reservation, raw's a PROT_NONE mapping of the same size, and an
  * iteration moves on to the next page, cycling.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -652,6 +653,93 @@ static void mixed_init(void)
 	mix_gen();
 }
 
+/*
+ * ---- Sections and placeholders (issue 10) ----
+ *
+ * A 64 KiB pagefile-backed section, created once; raw's equivalent is a
+ * memfd of the same size, mapped MAP_SHARED.
+ */
+#define SECT (2 * GRAN)			/* the placeholder region */
+
+static HANDLE sect;
+static int sect_memfd = -1;
+
+static void sect_init(void)
+{
+	if (!sect) {
+		sect = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+					 0, GRAN, NULL);
+		if (!sect)
+			die("CreateFileMapping", GetLastError());
+	}
+	if (sect_memfd < 0) {
+		sect_memfd = memfd_create("ntvm_bench", MFD_CLOEXEC);
+		if (sect_memfd < 0)
+			die("memfd_create", errno);
+		if (ftruncate(sect_memfd, GRAN))
+			die("ftruncate", errno);
+	}
+}
+
+static void nt_view_map_unmap(long i)
+{
+	char *v = MapViewOfFile(sect, FILE_MAP_WRITE, 0, 0, GRAN);
+
+	if (!v)
+		die("MapViewOfFile", GetLastError());
+	if (!UnmapViewOfFile(v))
+		die("UnmapViewOfFile", GetLastError());
+}
+
+static void raw_view_map_unmap(long i)
+{
+	char *v = mmap(NULL, GRAN, PROT_READ | PROT_WRITE, MAP_SHARED, sect_memfd, 0);
+
+	if (v == MAP_FAILED)
+		die("mmap shared", errno);
+	if (munmap(v, GRAN))
+		die("munmap", errno);
+}
+
+/*
+ * A 128 KiB placeholder, split in two, the first half replaced by a view,
+ * unmapped back to a placeholder, coalesced and released.  Raw: the
+ * reservation, the shared mapping over its first half, the PROT_NONE
+ * mapping back over it, the munmap (the split and the coalescing are no
+ * memory work).
+ */
+static void nt_placeholder_split_replace(long i)
+{
+	char *p = VirtualAlloc2(NULL, NULL, SECT, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+				PAGE_NOACCESS, NULL, 0);
+
+	if (!p)
+		die("VirtualAlloc2 placeholder", GetLastError());
+	if (!VirtualFree(p, GRAN, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER))
+		die("VirtualFree split", GetLastError());
+	if (MapViewOfFile3(sect, NULL, p, 0, GRAN, MEM_REPLACE_PLACEHOLDER,
+			   PAGE_READWRITE, NULL, 0) != p)
+		die("MapViewOfFile3 replace", GetLastError());
+	if (!UnmapViewOfFile2(CUR, p, MEM_PRESERVE_PLACEHOLDER))
+		die("UnmapViewOfFile2 preserve", GetLastError());
+	if (!VirtualFree(p, SECT, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS))
+		die("VirtualFree coalesce", GetLastError());
+	if (!VirtualFree(p, 0, MEM_RELEASE))
+		die("VirtualFree release", GetLastError());
+}
+
+static void raw_placeholder_split_replace(long i)
+{
+	char *p = raw_reserve(SECT);
+
+	if (mmap(p, GRAN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 sect_memfd, 0) != p)
+		die("mmap shared fixed", errno);
+	raw_decommit(p, GRAN);
+	if (munmap(p, SECT))
+		die("munmap", errno);
+}
+
 /* ---- The cases ---- */
 
 static const long points[] = { 1, 10, 100, 1000, 2000, 10000, 100000 };
@@ -664,6 +752,7 @@ static const long points[] = { 1, 10, 100, 1000, 2000, 10000, 100000 };
 
 #define G_PAGE "page-granular"		/* issue 12's table, and more */
 #define G_64K "64K (first benchmark)"
+#define G_SECT "sections and placeholders (issue 10)"
 #define G_CAL "calibration"
 
 struct bench_case {
@@ -731,6 +820,16 @@ static const struct bench_case cases[] = {
 	  P10 | P100K, 1, 1, 0, area_init, NULL, setup_protect,
 	  nt_query, raw_query, NULL, NULL, 1.0,
 	  G_64K },
+	{ "view_map_unmap", "map+unmap a 64K section view",
+	  "mmap(SHARED) of a memfd + munmap",
+	  P10, 1, 2, 0, sect_init, NULL, NULL,
+	  nt_view_map_unmap, raw_view_map_unmap, NULL, NULL, 1.2,
+	  G_SECT },
+	{ "placeholder_split_replace", "placeholder split+view+coalesce",
+	  "mmap(NONE) + mmap(FIXED SHARED) + mmap(FIXED NONE) + munmap",
+	  P10, 1, 6, 0, sect_init, NULL, NULL,
+	  nt_placeholder_split_replace, raw_placeholder_split_replace, NULL, NULL, 1.2,
+	  G_SECT },
 	{ "entry", "ioctl vs getppid", "getppid",
 	  P10 | P100K, 1, 1, 0, NULL, NULL, NULL,
 	  nt_ioctl_entry, raw_syscall_entry, NULL, NULL, 0,
