@@ -971,7 +971,7 @@ static void *bar_thread(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(api, caches_and_barriers, 120)
+TEST_F_TIMEOUT(api, caches_and_barriers, 1800)
 {
 	pthread_t t;
 	int round, r2, forbidden = 0;

@@ -114,7 +114,7 @@ FIXTURE_TEARDOWN(rel)
  * warning on the way (the runs array once grew past the page allocator's
  * largest order: WARN in __alloc_pages).
  */
-TEST_F_TIMEOUT(rel, runs_limit, 240)
+TEST_F_TIMEOUT(rel, runs_limit, 1800)
 {
 	SIZE_T pages = 2 * MAX_RECORDS + 64, i, fail = 0;
 	unsigned long taint = tainted();
@@ -162,7 +162,7 @@ TEST_F_TIMEOUT(rel, runs_limit, 240)
 }
 
 /* The limit counts allocations too; each can be separate or merged VMAs. */
-TEST_F_TIMEOUT(rel, allocation_limit, 240)
+TEST_F_TIMEOUT(rel, allocation_limit, 1800)
 {
 	PVOID *bases = calloc(MAX_RECORDS + 1, sizeof(*bases));
 	SIZE_T n, k;
@@ -274,7 +274,7 @@ static long cpu_ipis(int cpu)
 
 #define TLB_SCANS 3000
 
-TEST_F_TIMEOUT(rel, ww_scan_flush_scoped, 120)
+TEST_F_TIMEOUT(rel, ww_scan_flush_scoped, 1800)
 {
 	cpu_set_t cpus, old;
 	PVOID out[16];
@@ -468,7 +468,7 @@ static void *discard(void *arg)
 
 #define ALIAS_ROUNDS 200
 
-TEST_F_TIMEOUT(rel, reset_window_task_alias, 120)
+TEST_F_TIMEOUT(rel, reset_window_task_alias, 1800)
 {
 	struct arm_arg a;
 	cpu_set_t cpus, old;
@@ -611,7 +611,7 @@ TEST_F(rel, foreign_map_fixed_refused)
 
 #define RACE_SECONDS 6
 
-TEST_F_TIMEOUT(rel, commit_vs_foreign_map_fixed, 60)
+TEST_F_TIMEOUT(rel, commit_vs_foreign_map_fixed, 1800)
 {
 	struct race *x = calloc(1, sizeof(*x));
 	time_t deadline = time(NULL) + RACE_SECONDS;

@@ -580,7 +580,7 @@ static void *placeholder_racer(void *v)
 }
 
 /* Threads split/replace placeholders while others allocate and free. */
-TEST_F_TIMEOUT(ph, threads, 120)
+TEST_F_TIMEOUT(ph, threads, 1800)
 {
 	struct race rs[4];
 	pthread_t t[4];
@@ -1696,7 +1696,7 @@ static void *view_racer(void *arg)
 }
 
 /* Threads map and unmap views while others allocate and free. */
-TEST_F_TIMEOUT(sec, threads, 120)
+TEST_F_TIMEOUT(sec, threads, 1800)
 {
 	struct ntvm_stats st0 = stats(), st1;
 	struct vrace vr[2];

@@ -798,7 +798,7 @@ static int race_round(char *base, unsigned char *seen, struct race_result *res)
 	return 0;
 }
 
-TEST_F_TIMEOUT(ww, concurrent_reset, 60)
+TEST_F_TIMEOUT(ww, concurrent_reset, 1800)
 {
 	char *base = watched(RACE_PAGES);
 	unsigned char *seen = calloc(RACE_PAGES, 1);
@@ -975,7 +975,7 @@ static void *lr_writer(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(ww, lossless_reset, 60)
+TEST_F_TIMEOUT(ww, lossless_reset, 1800)
 {
 	struct lossless *l = calloc(1, sizeof(*l));
 	struct lr_writer w[LR_WRITERS];
@@ -1290,7 +1290,7 @@ static void run_forced(struct __test_metadata *_metadata, const char *mech)
 	free(out);
 }
 
-TEST_F_TIMEOUT(ww, other_mechanisms, 240)
+TEST_F_TIMEOUT(ww, other_mechanisms, 1800)
 {
 	int ran = 0;
 
