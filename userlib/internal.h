@@ -37,6 +37,9 @@ static inline int ntvm_ww_wants_alloc(__u32 type)
  * NtAllocateVirtualMemoryEx and NtMapViewOfSectionEx.
  */
 NTSTATUS ntvm_ext_attribute_flags(DWORD64 flags);
+/* ntvm.c: the extended parameters both Ex calls take (spec 8). */
+NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
+			 const MEM_ADDRESS_REQUIREMENTS **req);
 /* section.c: RtlNtStatusToDosError of the section statuses, or 0. */
 ULONG ntvm_section_dos_error(NTSTATUS status);
 /* section.c: a new handle to a section with the given rights. */

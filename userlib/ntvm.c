@@ -233,21 +233,20 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemory(HANDLE process, PVOID *base,
 	return allocate(process, base, size, &a);
 }
 
-NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
-					       PSIZE_T size, ULONG type,
-					       ULONG protect,
-					       MEM_EXTENDED_PARAMETER *params,
-					       ULONG count)
+/*
+ * The extended parameters of NtAllocateVirtualMemoryEx and
+ * NtMapViewOfSectionEx (spec 8): each type at most once, address
+ * requirements into *req (NULL: none given), attribute flags checked, a
+ * NUMA node accepted (one node: any number is satisfied).
+ */
+NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
+			 const MEM_ADDRESS_REQUIREMENTS **req)
 {
-	struct ntvm_alloc_args a = { .type = type, .protect = protect,
-				     .flags = NTVM_ALLOC_EX };
-	MEM_ADDRESS_REQUIREMENTS *req;
 	unsigned int seen = 0, t;
 	NTSTATUS st;
 	ULONG i;
 
-	if (process != NtCurrentProcess())
-		return STATUS_INVALID_HANDLE;
+	*req = NULL;
 	if (count && !params)
 		return STATUS_INVALID_PARAMETER;
 	for (i = 0; i < count; i++) {
@@ -258,16 +257,11 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 		seen |= 1u << t;
 		switch (t) {
 		case MemExtendedParameterAddressRequirements:
-			req = params[i].Pointer;
-			if (!req)
+			*req = params[i].Pointer;
+			if (!*req)
 				return STATUS_ACCESS_VIOLATION;
-			a.flags |= NTVM_ALLOC_REQUIREMENTS;
-			a.lowest = (uintptr_t)req->LowestStartingAddress;
-			a.highest = (uintptr_t)req->HighestEndingAddress;
-			a.alignment = req->Alignment;
 			break;
 		case MemExtendedParameterNumaNode:
-			/* One node: any node number is satisfied. */
 			break;
 		case MemExtendedParameterAttributeFlags:
 			st = ntvm_ext_attribute_flags(params[i].ULong64);
@@ -277,6 +271,31 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 		default:
 			return STATUS_NOT_SUPPORTED;
 		}
+	}
+	return STATUS_SUCCESS;
+}
+
+NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
+					       PSIZE_T size, ULONG type,
+					       ULONG protect,
+					       MEM_EXTENDED_PARAMETER *params,
+					       ULONG count)
+{
+	struct ntvm_alloc_args a = { .type = type, .protect = protect,
+				     .flags = NTVM_ALLOC_EX };
+	const MEM_ADDRESS_REQUIREMENTS *req;
+	NTSTATUS st;
+
+	if (process != NtCurrentProcess())
+		return STATUS_INVALID_HANDLE;
+	st = ntvm_ext_params(params, count, &req);
+	if (st)
+		return st;
+	if (req) {
+		a.flags |= NTVM_ALLOC_REQUIREMENTS;
+		a.lowest = (uintptr_t)req->LowestStartingAddress;
+		a.highest = (uintptr_t)req->HighestEndingAddress;
+		a.alignment = req->Alignment;
 	}
 	return allocate(process, base, size, &a);
 }

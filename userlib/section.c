@@ -170,41 +170,16 @@ NTVM_EXPORT NTSTATUS NtMapViewOfSection(HANDLE section, HANDLE process,
 static NTSTATUS view_params(struct ntvm_map_view_args *m,
 			    MEM_EXTENDED_PARAMETER *params, ULONG count)
 {
-	MEM_ADDRESS_REQUIREMENTS *req;
-	unsigned int seen = 0, t;
-	NTSTATUS st;
-	ULONG i;
+	const MEM_ADDRESS_REQUIREMENTS *req;
+	NTSTATUS st = ntvm_ext_params(params, count, &req);
 
-	if (count && !params)
-		return STATUS_INVALID_PARAMETER;
-	for (i = 0; i < count; i++) {
-		t = params[i].Type;
-		if (t == MemExtendedParameterInvalidType ||
-		    t >= MemExtendedParameterMax || (seen & (1u << t)))
-			return STATUS_INVALID_PARAMETER;
-		seen |= 1u << t;
-		switch (t) {
-		case MemExtendedParameterAddressRequirements:
-			req = params[i].Pointer;
-			if (!req)
-				return STATUS_ACCESS_VIOLATION;
-			m->flags |= NTVM_MAP_REQUIREMENTS;
-			m->lowest = (uintptr_t)req->LowestStartingAddress;
-			m->highest = (uintptr_t)req->HighestEndingAddress;
-			m->alignment = req->Alignment;
-			break;
-		case MemExtendedParameterNumaNode:
-			break;
-		case MemExtendedParameterAttributeFlags:
-			st = ntvm_ext_attribute_flags(params[i].ULong64);
-			if (st)
-				return st;
-			break;
-		default:
-			return STATUS_NOT_SUPPORTED;
-		}
+	if (!st && req) {
+		m->flags |= NTVM_MAP_REQUIREMENTS;
+		m->lowest = (uintptr_t)req->LowestStartingAddress;
+		m->highest = (uintptr_t)req->HighestEndingAddress;
+		m->alignment = req->Alignment;
 	}
-	return STATUS_SUCCESS;
+	return st;
 }
 
 NTVM_EXPORT NTSTATUS NtMapViewOfSectionEx(HANDLE section, HANDLE process,
