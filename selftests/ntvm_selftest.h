@@ -42,4 +42,29 @@ __attribute__((constructor)) static void ntvm_skip_without_device(void)
 	exit(4);
 }
 
+/*
+ * How many times slower than a Debian kernel this one is: make
+ * check-debug boots its KASAN/lockdep kernel with ntvm_test_scale=N on the
+ * command line, and the tests that size their work for a Debian kernel
+ * divide it by N (1 elsewhere).
+ */
+static inline unsigned int ntvm_test_scale(void)
+{
+	static unsigned int scale;
+	char buf[4096], *p;
+	FILE *f;
+
+	if (scale)
+		return scale;
+	scale = 1;
+	f = fopen("/proc/cmdline", "r");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f) &&
+		    (p = strstr(buf, "ntvm_test_scale=")) && atoi(p + 16) > 0)
+			scale = atoi(p + 16);
+		fclose(f);
+	}
+	return scale;
+}
+
 #endif
