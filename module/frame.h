@@ -53,6 +53,8 @@ static __always_inline int ntvm_copy_args(void *args, size_t ksize,
 		ret = copy_struct_from_user(args, ksize, argp, usize);
 	if (ret)
 		return ret;
+	/* The size read first is the one that counts (another thread may race). */
+	*(u32 *)args = usize;
 	if (!user_write_access_begin(uw, ver0))
 		return -EFAULT;
 	unsafe_put_user(words[0], &uw[0], efault);
