@@ -35,8 +35,8 @@ DESTDIR ?=
 LIBVARS = PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) \
 	PKGCONFIGDIR=$(PKGCONFIGDIR) DESTDIR=$(DESTDIR)
 
-# Programs installed by install-tools (ntvm-tools); none yet.
-TOOLS :=
+# Programs installed by install-tools (ntvm-tools).
+TOOLS := userlib/tools/ntvm-maps
 MANPAGES := $(wildcard Documentation/man/*.[1-8])
 
 DKMS_SRC := /usr/src/ntvm-$(VERSION)
@@ -66,7 +66,11 @@ module:
 lib:
 	$(MAKE) -C userlib $(LIBVARS)
 
-tools: lib
+tools: lib $(TOOLS)
+
+# ntvm-maps(1) reads debugfs, not /dev/ntvm: no library.
+userlib/tools/ntvm-maps: userlib/tools/ntvm-maps.c
+	$(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(or $(CFLAGS),-O2 -g) $(LDFLAGS) -o $@ $< -lm
 
 selftests: lib
 	$(MAKE) -C selftests
@@ -223,6 +227,7 @@ module-clean:
 	rm -f module/.kver Module.symvers modules.order module/modules.order
 
 clean: module-clean
+	rm -f $(TOOLS)
 	$(MAKE) -C userlib clean
 	$(MAKE) -C selftests clean
 

@@ -186,7 +186,7 @@ static int ntvm_maps_show(struct seq_file *m, void *v)
 		return 0;
 	}
 	if (!it->at_stats) {
-		seq_printf(m, "%016llx %016llx %s %s %#x %016llx %#x ",
+		seq_printf(m, "%016llx %016llx %s %s 0x%x %016llx 0x%x ",
 			   r->base, r->size, ntvm_maps_state(r->state),
 			   ntvm_maps_type(r->type), r->protect,
 			   r->allocation_base, r->allocation_protect);

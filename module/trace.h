@@ -14,71 +14,78 @@
 #include <linux/tracepoint.h>
 
 /* The operations, as the events name them. */
-#define NTVM_TRACE_OPS					\
-	EM(NTVM_OP_ALLOCATE, "allocate")		\
-	EM(NTVM_OP_FREE, "free")			\
-	EM(NTVM_OP_PROTECT, "protect")			\
-	EM(NTVM_OP_QUERY, "query")			\
-	EM(NTVM_OP_GUARD, "guard")			\
-	EM(NTVM_OP_WATCH, "watch")			\
-	EM(NTVM_OP_WW_SCAN, "ww_scan")			\
-	EM(NTVM_OP_SECTION_CREATE, "section_create")	\
-	EM(NTVM_OP_SECTION_QUERY, "section_query")	\
-	EM(NTVM_OP_SECTION_OPEN, "section_open")	\
-	EM(NTVM_OP_MAP_VIEW, "map_view")		\
-	EM(NTVM_OP_UNMAP_VIEW, "unmap_view")		\
-	EMe(NTVM_OP_MEMCTL, "memctl")
-
 #ifndef NTVM_TRACE_OPS_ENUM
 #define NTVM_TRACE_OPS_ENUM
-#undef EM
-#undef EMe
-#define EM(a, b)	a,
-#define EMe(a, b)	a
-enum ntvm_trace_op { NTVM_TRACE_OPS };
+enum ntvm_trace_op {
+	NTVM_OP_ALLOCATE,
+	NTVM_OP_FREE,
+	NTVM_OP_PROTECT,
+	NTVM_OP_QUERY,
+	NTVM_OP_GUARD,
+	NTVM_OP_WATCH,
+	NTVM_OP_WW_SCAN,
+	NTVM_OP_SECTION_CREATE,
+	NTVM_OP_SECTION_QUERY,
+	NTVM_OP_SECTION_OPEN,
+	NTVM_OP_MAP_VIEW,
+	NTVM_OP_UNMAP_VIEW,
+	NTVM_OP_MEMCTL,
+};
 #endif
 
-#undef EM
-#undef EMe
-#define EM(a, b)	TRACE_DEFINE_ENUM(a);
-#define EMe(a, b)	TRACE_DEFINE_ENUM(a);
-NTVM_TRACE_OPS
-
-#undef EM
-#undef EMe
-#define EM(a, b)	{ a, b },
-#define EMe(a, b)	{ a, b }
-
-DECLARE_EVENT_CLASS(ntvm_op_class,
-	TP_PROTO(unsigned int op, u32 status, u64 base, u64 size, u64 ns),
-	TP_ARGS(op, status, base, size, ns),
-	TP_STRUCT__entry(
-		__field(unsigned int, op)
-		__field(u32, status)
-		__field(u64, base)
-		__field(u64, size)
-		__field(u64, ns)
-	),
-	TP_fast_assign(
-		__entry->op = op;
-		__entry->status = status;
-		__entry->base = base;
-		__entry->size = size;
-		__entry->ns = ns;
-	),
-	TP_printk("op=%s status=%#x base=%#llx size=%#llx ns=%llu",
-		  __print_symbolic(__entry->op, NTVM_TRACE_OPS),
-		  __entry->status, __entry->base, __entry->size, __entry->ns)
-);
+TRACE_DEFINE_ENUM(NTVM_OP_ALLOCATE);
+TRACE_DEFINE_ENUM(NTVM_OP_FREE);
+TRACE_DEFINE_ENUM(NTVM_OP_PROTECT);
+TRACE_DEFINE_ENUM(NTVM_OP_QUERY);
+TRACE_DEFINE_ENUM(NTVM_OP_GUARD);
+TRACE_DEFINE_ENUM(NTVM_OP_WATCH);
+TRACE_DEFINE_ENUM(NTVM_OP_WW_SCAN);
+TRACE_DEFINE_ENUM(NTVM_OP_SECTION_CREATE);
+TRACE_DEFINE_ENUM(NTVM_OP_SECTION_QUERY);
+TRACE_DEFINE_ENUM(NTVM_OP_SECTION_OPEN);
+TRACE_DEFINE_ENUM(NTVM_OP_MAP_VIEW);
+TRACE_DEFINE_ENUM(NTVM_OP_UNMAP_VIEW);
+TRACE_DEFINE_ENUM(NTVM_OP_MEMCTL);
 
 /*
  * One NT operation: its NT status (0 when it succeeded), the range it
  * acted on (0, 0 if none) and the time of its part under ntvm_ctx.lock.
  */
+DECLARE_EVENT_CLASS(ntvm_op_class,
+		    TP_PROTO(unsigned int op, u32 status, u64 base, u64 size,
+			     u64 ns),
+		    TP_ARGS(op, status, base, size, ns),
+		    TP_STRUCT__entry(__field(unsigned int, op)
+				     __field(u32, status)
+				     __field(u64, base)
+				     __field(u64, size)
+				     __field(u64, ns)),
+		    TP_fast_assign(__entry->op = op;
+				   __entry->status = status;
+				   __entry->base = base;
+				   __entry->size = size;
+				   __entry->ns = ns;),
+		    TP_printk("op=%s status=0x%x base=0x%llx size=0x%llx ns=%llu",
+			      __print_symbolic(__entry->op,
+					       { NTVM_OP_ALLOCATE, "allocate" },
+					       { NTVM_OP_FREE, "free" },
+					       { NTVM_OP_PROTECT, "protect" },
+					       { NTVM_OP_QUERY, "query" },
+					       { NTVM_OP_GUARD, "guard" },
+					       { NTVM_OP_WATCH, "watch" },
+					       { NTVM_OP_WW_SCAN, "ww_scan" },
+					       { NTVM_OP_SECTION_CREATE, "section_create" },
+					       { NTVM_OP_SECTION_QUERY, "section_query" },
+					       { NTVM_OP_SECTION_OPEN, "section_open" },
+					       { NTVM_OP_MAP_VIEW, "map_view" },
+					       { NTVM_OP_UNMAP_VIEW, "unmap_view" },
+					       { NTVM_OP_MEMCTL, "memctl" }),
+			      __entry->status, __entry->base, __entry->size,
+			      __entry->ns));
+
 DEFINE_EVENT(ntvm_op_class, ntvm_op,
-	TP_PROTO(unsigned int op, u32 status, u64 base, u64 size, u64 ns),
-	TP_ARGS(op, status, base, size, ns)
-);
+	     TP_PROTO(unsigned int op, u32 status, u64 base, u64 size, u64 ns),
+	     TP_ARGS(op, status, base, size, ns));
 
 #endif /* NTVM_TRACE_H */
 
