@@ -48,7 +48,7 @@ DKMS_FILES := Kbuild VERSION dkms.conf module uapi LICENSES
 	install-man install-tools uninstall dkms-install dkms-uninstall deb \
 	lint help clean module-clean distclean
 
-all: module lib selftests
+all: module lib tools selftests
 
 # The objects of one kernel are kept apart from the other's by cleaning
 # when KVER changes; the finished module is also kept in build/$(KVER)/.
@@ -186,6 +186,7 @@ help:
 	@echo '  all (default)     module, libntvm and the selftests'
 	@echo '  module            module/ntvm.ko for KVER (also kept in build/KVER/)'
 	@echo '  lib               userlib/libntvm.a, libntvm.so, ntvm.pc'
+	@echo '  tools             userlib/tools/ntvm-maps (ntvm-maps(1))'
 	@echo '  selftests         the static test programs, demo and benchmark'
 	@echo 'Test (nothing is loaded into the running kernel):'
 	@echo '  check             install what is missing, then every test: host'
@@ -203,6 +204,7 @@ help:
 	@echo '  install-module    ntvm.ko into MODDIR, then depmod (not with DESTDIR)'
 	@echo '  install-lib       headers (INCLUDEDIR/ntvm.h, INCLUDEDIR/ntvm/),'
 	@echo '                    libraries and ntvm.pc'
+	@echo '  install-tools     ntvm-maps into BINDIR'
 	@echo '  install-dist      udev rule (/dev/ntvm mode 0666), modules-load.d'
 	@echo '  install-man       man pages into MANDIR'
 	@echo '  uninstall         remove what install installed'
