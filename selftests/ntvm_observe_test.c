@@ -251,6 +251,72 @@ TEST(maps_gone_after_exit)
 	closedir(d);
 }
 
+/*
+ * Reads racing the owner's exit: each read is whole or fails, an open
+ * file outlives the owner's state and then fails with EIO (debugfs),
+ * and the file is gone once the owner is reaped.
+ */
+TEST(maps_read_while_exiting)
+{
+	char path[64], buf[4096];
+	int status, fd, held = -1, reads = 0, pfd[2];
+	pid_t pid;
+	ssize_t got;
+
+	NEED_ROOT();
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int i;
+
+		close(pfd[0]);
+		for (i = 0; i < 2000; i++) {
+			void *p = VirtualAlloc(NULL, KB(64), MEM_RESERVE | MEM_COMMIT,
+					       PAGE_READWRITE);
+
+			if (!p)
+				_exit(2);
+			if (!i && write(pfd[1], "x", 1) != 1)
+				_exit(3);
+			if (i % 3)
+				VirtualFree(p, 0, MEM_RELEASE);
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	ASSERT_EQ(1, read(pfd[0], buf, 1));
+	close(pfd[0]);
+	snprintf(path, sizeof(path), MAPS_DIR "/%d", pid);
+	held = open(path, O_RDONLY);
+	for (;;) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			break;
+		while ((got = read(fd, buf, sizeof(buf))) > 0)
+			;
+		EXPECT_TRUE(got == 0 || errno == EIO || errno == EINTR);
+		close(fd);
+		reads++;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			pid = 0;
+			break;
+		}
+	}
+	if (pid)
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_NE(0, access(path, F_OK));
+	if (held >= 0) {
+		/* The owner's state is gone: the old file says so. */
+		got = read(held, buf, sizeof(buf));
+		EXPECT_TRUE(got == -1 && errno == EIO) TH_LOG("read %zd", got);
+		close(held);
+	}
+	TH_LOG("%d whole reads while the owner ran", reads);
+}
+
 /* tracefs, mounted where the guest has none. */
 static const char *tracefs(void)
 {
