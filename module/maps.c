@@ -22,8 +22,9 @@
  * read.  A read takes ntvm_ctx.lock (killable) and then the owner's
  * mmap_lock for reading, as an operation of the owner does, for at most
  * one seq_file buffer of records; it holds a reference on the owner's mm
- * (mmget_not_zero()) meanwhile, and after the owner's exit lists no
- * regions.  Queries from outside read no page of the owner, so
+ * (mmget_not_zero()) meanwhile, dropped after ntvm_ctx.lock (the last
+ * reference tears the mm down, and ->release() takes that lock), and after
+ * the owner's exit lists no regions.  Queries from outside read no page of the owner, so
  * copy-on-write views show the view's protection throughout (vm.c).
  */
 #include <linux/debugfs.h>
@@ -113,12 +114,17 @@ static void ntvm_maps_stop(struct seq_file *m, void *v)
 
 	if (IS_ERR(v))
 		return;
-	if (it->mm_held)
-		mmput(nc->mm);
-	it->mm_held = false;
 	/* A query forgets allocations it finds unmapped: count them. */
 	atomic_long_add(nc->space.nallocs - it->nallocs, &ntvm_live_allocs);
 	mutex_unlock(&nc->lock);
+	/*
+	 * After the unlock: the owner may have exited meanwhile, and then
+	 * this is the last reference, whose exit_mmap() calls ->release(),
+	 * which takes ntvm_ctx.lock.
+	 */
+	if (it->mm_held)
+		mmput(nc->mm);
+	it->mm_held = false;
 }
 
 static const char *ntvm_maps_state(u32 state)
