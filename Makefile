@@ -35,8 +35,8 @@ DESTDIR ?=
 LIBVARS = PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) \
 	PKGCONFIGDIR=$(PKGCONFIGDIR) DESTDIR=$(DESTDIR)
 
-# Programs installed by install-tools (ntvm-tools); none yet.
-TOOLS :=
+# Programs installed by install-tools (ntvm-tools).
+TOOLS := userlib/tools/ntvm-maps
 MANPAGES := $(wildcard Documentation/man/*.[1-8])
 
 DKMS_SRC := /usr/src/ntvm-$(VERSION)
@@ -48,7 +48,7 @@ DKMS_FILES := Kbuild VERSION dkms.conf module uapi LICENSES
 	install-man install-tools uninstall dkms-install dkms-uninstall deb \
 	lint help clean module-clean distclean
 
-all: module lib selftests
+all: module lib tools selftests
 
 # The objects of one kernel are kept apart from the other's by cleaning
 # when KVER changes; the finished module is also kept in build/$(KVER)/.
@@ -66,7 +66,11 @@ module:
 lib:
 	$(MAKE) -C userlib $(LIBVARS)
 
-tools: lib
+tools: lib $(TOOLS)
+
+# ntvm-maps(1) reads debugfs, not /dev/ntvm: no library.
+userlib/tools/ntvm-maps: userlib/tools/ntvm-maps.c
+	$(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(or $(CFLAGS),-O2 -g) $(LDFLAGS) -o $@ $< -lm
 
 selftests: lib
 	$(MAKE) -C selftests
@@ -182,6 +186,7 @@ help:
 	@echo '  all (default)     module, libntvm and the selftests'
 	@echo '  module            module/ntvm.ko for KVER (also kept in build/KVER/)'
 	@echo '  lib               userlib/libntvm.a, libntvm.so, ntvm.pc'
+	@echo '  tools             userlib/tools/ntvm-maps (ntvm-maps(1))'
 	@echo '  selftests         the static test programs, demo and benchmark'
 	@echo 'Test (nothing is loaded into the running kernel):'
 	@echo '  check             install what is missing, then every test: host'
@@ -199,6 +204,7 @@ help:
 	@echo '  install-module    ntvm.ko into MODDIR, then depmod (not with DESTDIR)'
 	@echo '  install-lib       headers (INCLUDEDIR/ntvm.h, INCLUDEDIR/ntvm/),'
 	@echo '                    libraries and ntvm.pc'
+	@echo '  install-tools     ntvm-maps into BINDIR'
 	@echo '  install-dist      udev rule (/dev/ntvm mode 0666), modules-load.d'
 	@echo '  install-man       man pages into MANDIR'
 	@echo '  uninstall         remove what install installed'
@@ -223,6 +229,7 @@ module-clean:
 	rm -f module/.kver Module.symvers modules.order module/modules.order
 
 clean: module-clean
+	rm -f $(TOOLS)
 	$(MAKE) -C userlib clean
 	$(MAKE) -C selftests clean
 

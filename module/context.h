@@ -15,6 +15,8 @@
  *   softdirty.c NTVM_IOC_WW_SCAN (kernels before 6.3)
  *   memctl.c    NTVM_IOC_MEMCTL: region and working-set queries, lock checks
  *   section.c   sections and views: NtCreateSection, NtMapViewOfSection
+ *   maps.c      debugfs ntvm/maps/<tgid>: the regions seen from outside
+ *   trace.h     the trace events (main.c makes them)
  *   core/       the NT rules and state, plain C, also built in user space
  * Documentation/ntvm.rst is the reference for the ABI and the semantics.
  *
@@ -38,6 +40,10 @@
  *    map, which every address space mapping the section shares; it is
  *    taken under ntvm_ctx.lock, with or without mmap_lock, and nothing is
  *    taken under it.
+ *  - ntvm_ctx.maps_lock (a mutex, maps.c) orders making and removing the
+ *    debugfs file; only debugfs's own locks are taken under it, and it is
+ *    never taken with ntvm_ctx.lock held.  A read of that file takes
+ *    ntvm_ctx.lock, then the owner's mmap_lock, as an operation does.
  *  - ntvm_ctx.reset_lock (a spinlock) protects the MEM_RESET ranges, which
  *    ->invalidate_range_start() marks when the kernel discards their pages;
  *    it is the innermost lock and nothing sleeps under it.
@@ -73,6 +79,12 @@ struct ntvm_reset {
 /* Per address space NT state; see notifier.c for its lifetime. */
 struct ntvm_ctx {
 	struct mmu_notifier mn;
+	/* The address space; allocated (mm_count) while mn is registered. */
+	struct mm_struct *mm;
+	/* The debugfs file (maps.c) and the files of /dev/ntvm on nc. */
+	struct mutex maps_lock;
+	unsigned int nfiles;		/* under maps_lock */
+	struct dentry *maps;		/* under maps_lock */
 	/* Serialises every operation on this address space. */
 	struct mutex lock;
 	struct nt_space space;		/* under lock */
@@ -156,6 +168,11 @@ bool ntvm_vm_reset_lost(void *ctx, u64 addr, u64 len);
 void ntvm_reset_close_windows(struct ntvm_ctx *nc);
 void ntvm_reset_invalidate(struct ntvm_ctx *nc,
 			   const struct mmu_notifier_range *range);
+
+/* maps.c */
+extern struct dentry *ntvm_maps_dir;
+void ntvm_maps_open(struct ntvm_ctx *nc);
+void ntvm_maps_close(struct ntvm_ctx *nc);
 
 /* section.c */
 extern atomic_long_t ntvm_live_sections;

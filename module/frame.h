@@ -10,11 +10,13 @@
 #define NTVM_FRAME_H
 
 #include <linux/compat.h>
+#include <linux/ktime.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
 
 #include "context.h"
+#include "trace.h"
 
 /*
  * Copy in an argument block that starts with its size (see the uapi
@@ -133,6 +135,24 @@ static inline void ntvm_end(struct ntvm_ctx *nc, u64 nallocs)
 	WRITE_ONCE(nc->op_task, NULL);
 	atomic_long_add(nc->space.nallocs - nallocs, &ntvm_live_allocs);
 	mutex_unlock(&nc->lock);
+}
+
+/*
+ * The trace event of an operation (trace.h): take the time before
+ * ntvm_begin() and report after ntvm_end().  Both cost a patched-out
+ * branch while the event is disabled.
+ */
+static inline u64 ntvm_trace_start(void)
+{
+	return trace_ntvm_op_enabled() ? ktime_get_ns() : 0;
+}
+
+static inline void ntvm_trace(enum ntvm_trace_op op, u32 status, u64 base,
+			      u64 size, u64 t0)
+{
+	if (trace_ntvm_op_enabled())
+		trace_ntvm_op(op, status, base, size,
+			      t0 ? ktime_get_ns() - t0 : 0);
 }
 
 #endif /* NTVM_FRAME_H */

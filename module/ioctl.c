@@ -93,7 +93,7 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	struct ntvm_alloc_args args;
 	unsigned int width = ntvm_word_width();
 	struct nt_alloc_req req = {};
-	u64 n;
+	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_ALLOC_SIZE_VER0);
 
 	if (ret)
@@ -121,11 +121,13 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	    ntvm_var_get(args.size_ptr, width, &req.size))
 		req.bad |= NT_BAD_POINTER;
 
+	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);
 	if (ret)
 		return ret;
 	nt_allocate(&nc->space, &req);
 	ntvm_end(nc, n);
+	ntvm_trace(NTVM_OP_ALLOCATE, req.status, req.base, req.size, t0);
 
 	/*
 	 * The variables were proven writable; the operation left them be.
@@ -158,7 +160,7 @@ static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 	struct ntvm_free_args args;
 	unsigned int width = ntvm_word_width();
 	struct nt_free_req req = {};
-	u64 n;
+	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_FREE_SIZE_VER0);
 
 	if (ret)
@@ -178,11 +180,13 @@ static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 	ntvm_keep(&req, args.base_ptr, width);
 	ntvm_keep(&req, args.size_ptr, width);
 
+	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);
 	if (ret)
 		return ret;
 	nt_free(&nc->space, &req);
 	ntvm_end(nc, n);
+	ntvm_trace(NTVM_OP_FREE, req.status, req.base, req.size, t0);
 
 	if (!req.status &&
 	    (ntvm_var_put(args.base_ptr, width, req.base) ||
@@ -208,7 +212,7 @@ static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 	struct ntvm_protect_args args;
 	unsigned int width = ntvm_word_width();
 	struct nt_protect_req req = {};
-	u64 n, old;
+	u64 n, old, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp,
 				 NTVM_PROTECT_SIZE_VER0);
 
@@ -227,11 +231,13 @@ static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 	    ntvm_var_get(args.old_protect_ptr, sizeof(u32), &old))
 		req.bad |= NT_BAD_POINTER;
 
+	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);
 	if (ret)
 		return ret;
 	nt_protect(&nc->space, &req);
 	ntvm_end(nc, n);
+	ntvm_trace(NTVM_OP_PROTECT, req.status, req.base, req.size, t0);
 
 	/* As for NTVM_IOC_ALLOCATE: user space reports what it finishes. */
 	if (!req.apply) {
@@ -305,7 +311,7 @@ static long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
 	struct nt_query_req req = {};
 	u8 __user *out;
 	u32 done = 0, cap = 1, step;
-	u64 n;
+	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_QUERY_SIZE_VER0);
 
 	if (ret)
@@ -331,6 +337,7 @@ static long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
 	req.end = args.end;
 	if (args.flags & NTVM_ARGS_OTHER_PROCESS)
 		req.bad |= NT_BAD_HANDLE;
+	t0 = ntvm_trace_start();
 	do {
 		step = min(args.count - done, cap);
 		ret = ntvm_begin(nc, &n);
@@ -353,6 +360,8 @@ static long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
 		 req.address <= nc->space.max_addr);
 	if (buf != &one)
 		kfree(buf);
+	ntvm_trace(NTVM_OP_QUERY, done ? NTVM_STATUS_SUCCESS : req.status,
+		   args.address, done ? req.address - args.address : 0, t0);
 	/* Interrupted after some steps: report what was described. */
 	if (ret && !done)
 		return ret;
@@ -388,7 +397,7 @@ static long ntvm_ioc_guard(struct ntvm_ctx *nc, void __user *argp)
 	struct ntvm_guard_args __user *uargs = argp;
 	struct ntvm_guard_args args;
 	struct nt_guard_req req = {};
-	u64 n;
+	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_GUARD_SIZE_VER0);
 
 	if (ret)
@@ -401,11 +410,14 @@ static long ntvm_ioc_guard(struct ntvm_ctx *nc, void __user *argp)
 	req.address = args.address;
 	req.access = args.access;
 
+	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);
 	if (ret)
 		return ret;
 	nt_guard_hit(&nc->space, &req);
 	ntvm_end(nc, n);
+	ntvm_trace(NTVM_OP_GUARD, req.status, req.address & PAGE_MASK,
+		   PAGE_SIZE, t0);
 
 	if (put_user(req.base, &uargs->base) ||
 	    put_user(req.status, &uargs->status) ||
@@ -422,7 +434,7 @@ static long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 	struct ntvm_watch_args __user *uargs = argp;
 	struct ntvm_watch_args args;
 	struct nt_watch_req req = {};
-	u64 n;
+	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_WATCH_SIZE_VER0);
 
 	if (ret)
@@ -433,11 +445,13 @@ static long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 	req.base = args.base;
 	req.length = args.length;
 
+	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);
 	if (ret)
 		return ret;
 	nt_watch_check(&nc->space, &req);
 	ntvm_end(nc, n);
+	ntvm_trace(NTVM_OP_WATCH, req.status, req.base, req.length, t0);
 
 	if (put_user(req.status ? 0 : req.alloc_base, &uargs->alloc_base) ||
 	    put_user(req.status ? 0 : req.alloc_size, &uargs->alloc_size) ||
@@ -452,7 +466,7 @@ static long ntvm_ioc_ww_scan(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_ww_scan_args __user *uargs = argp;
 	struct ntvm_ww_scan_args args;
-	u64 *bitmap = NULL, n, words;
+	u64 *bitmap = NULL, n, words, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp,
 				 NTVM_WW_SCAN_SIZE_VER0);
 
@@ -461,11 +475,15 @@ static long ntvm_ioc_ww_scan(struct ntvm_ctx *nc, void __user *argp)
 	if (!ntvm_ww_scan_valid(&args))
 		return -EINVAL;
 
+	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);
 	if (ret)
 		return ret;
 	ret = ntvm_ww_scan(&nc->space, &args, &bitmap);
 	ntvm_end(nc, n);
+	if (!ret)
+		ntvm_trace(NTVM_OP_WW_SCAN, args.status, args.base,
+			   args.scanned, t0);
 	if (ret)
 		return ret;
 

@@ -20,6 +20,9 @@
 
 #include "context.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 #define NTVM_VERSION __stringify(NTVM_VERSION_MAJOR) "." \
 		     __stringify(NTVM_VERSION_MINOR) "." \
 		     __stringify(NTVM_VERSION_PATCH)
@@ -110,6 +113,10 @@ static int __init ntvm_init(void)
 	ntvm_debugfs = debugfs_create_dir("ntvm", NULL);
 	debugfs_create_file("counters", 0444, ntvm_debugfs, NULL,
 			    &ntvm_counters_fops);
+	/* ntvm/maps/<tgid> (maps.c); an error value makes no files. */
+	ntvm_maps_dir = debugfs_create_dir("maps", ntvm_debugfs);
+	if (IS_ERR(ntvm_maps_dir))
+		ntvm_maps_dir = NULL;
 	return 0;
 }
 

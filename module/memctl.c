@@ -68,7 +68,7 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	struct ntvm_ctx *nc = nf->nc;
 	struct ntvm_memctl_args m;
 	struct nt_memctl req = { 0 };
-	u64 nallocs;
+	u64 nallocs, t0;
 	int ret;
 
 	ret = ntvm_copy_args(&m, sizeof(m), argp, NTVM_MEMCTL_SIZE_VER0);
@@ -95,6 +95,7 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	/* SeLockMemoryPrivilege, for MAP_SYSTEM: see README. */
 	req.privileged = capable(CAP_IPC_LOCK);
 
+	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &nallocs);
 	if (ret)
 		return ret;
@@ -112,6 +113,7 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	    !(m.lock & NTVM_MEMCTL_LOCKED_ALL))
 		req.status = NTVM_STATUS_NOT_LOCKED;
 	ntvm_end(nc, nallocs);
+	ntvm_trace(NTVM_OP_MEMCTL, req.status, req.lo, req.hi - req.lo, t0);
 
 	m.status = req.status;
 	m.out_base = req.lo;

@@ -14,6 +14,9 @@
  * The mm itself stays allocated (mm_count) while the notifier is
  * registered, so the mm pointer kept in each file is stable.
  *
+ * The debugfs file ntvm/maps/<tgid> (maps.c) lives from the first
+ * ntvm_ctx_get() to the last ntvm_ctx_put().
+ *
  * ->release() runs when the address space is torn down (exit or exec).
  * It frees every allocation of the NT state (nothing can use them any
  * more), under ntvm_ctx.lock; the structure itself lives on until the
@@ -46,7 +49,9 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 	nc = kzalloc(sizeof(*nc), GFP_KERNEL_ACCOUNT);
 	if (!nc)
 		return ERR_PTR(-ENOMEM);
+	nc->mm = mm;
 	mutex_init(&nc->lock);
+	mutex_init(&nc->maps_lock);
 	spin_lock_init(&nc->reset_lock);
 	/* Never 0, which no allocation may take as checked. */
 	atomic64_set(&nc->changes, 1);
@@ -77,6 +82,7 @@ static void ntvm_free_notifier(struct mmu_notifier *mn)
 	atomic_long_sub(nc->space.nallocs, &ntvm_live_allocs);
 	nt_space_destroy(&nc->space);
 	mutex_destroy(&nc->lock);
+	mutex_destroy(&nc->maps_lock);
 	kfree(nc);
 	atomic_long_dec(&ntvm_live_ctxs);
 }
@@ -128,12 +134,19 @@ struct ntvm_ctx *ntvm_ctx_get(struct mm_struct *mm)
 {
 	struct mmu_notifier *mn = mmu_notifier_get(&ntvm_mn_ops, mm);
 
+	struct ntvm_ctx *nc;
+
 	if (IS_ERR(mn))
 		return ERR_CAST(mn);
-	return container_of(mn, struct ntvm_ctx, mn);
+	nc = container_of(mn, struct ntvm_ctx, mn);
+	/* Not in ->alloc_notifier(), which runs under mmap_lock (maps.c). */
+	ntvm_maps_open(nc);
+	return nc;
 }
 
 void ntvm_ctx_put(struct ntvm_ctx *nc)
 {
+	/* The debugfs file goes first: ->free_notifier() may not sleep. */
+	ntvm_maps_close(nc);
 	mmu_notifier_put(&nc->mn);
 }

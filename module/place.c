@@ -321,7 +321,7 @@ static u64 ntvm_aligned_span(u64 a, u64 b)
  */
 u64 ntvm_vm_largest_free(void *ctx, u64 lo, u64 hi)
 {
-	struct mm_struct *mm = current->mm;
+	struct mm_struct *mm = ntvm_ctx_of(ctx)->mm;	/* maps.c: not current's */
 	u64 best = 0, b, heap_lo, heap_hi;
 	struct vm_area_struct *vma;
 

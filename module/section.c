@@ -131,7 +131,7 @@ int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
  */
 bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
 {
-	struct mm_struct *mm = current->mm;
+	struct mm_struct *mm = ntvm_ctx_of(ctx)->mm;
 	struct vm_area_struct *vma;
 	struct page *page;
 	bool first = false, anon;
@@ -139,7 +139,9 @@ bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
 
 	mmap_assert_locked(mm);
 	vma = find_vma(mm, addr);
-	if (!vma || vma->vm_start > addr || !vma->anon_vma) {
+	/* A reader of debugfs ntvm/maps (maps.c) reads no page of another. */
+	if (!vma || vma->vm_start > addr || !vma->anon_vma ||
+	    mm != current->mm) {
 		*end = vend;
 		return false;
 	}
@@ -299,7 +301,7 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 	struct ntvm_section *sec = NULL;
 	struct file *user = NULL;
 	bool writable = false;
-	u64 size = 0, fsize = 0;
+	u64 size = 0, fsize = 0, t0;
 	long usize;
 	u32 st;
 	int fd;
@@ -310,6 +312,7 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 		return usize;
 	if (a.flags || a.reserved || a.status)
 		return -EINVAL;
+	t0 = ntvm_trace_start();
 	a.section_fd = -1;
 	if (a.file_fd != -1) {
 		user = fget(a.file_fd);
@@ -372,6 +375,7 @@ out:
 	if (user)
 		fput(user);
 	a.status = st;
+	ntvm_trace(NTVM_OP_SECTION_CREATE, st, 0, st ? 0 : size, t0);
 	return ntvm_args_out(argp, &a, sizeof(a), usize);
 }
 
@@ -381,6 +385,7 @@ long ntvm_ioc_section_query(struct ntvm_file *nf, void __user *argp)
 	struct ntvm_section *sec;
 	long usize;
 	u32 access;
+	u64 t0;
 
 	BUILD_BUG_ON(sizeof(a) != NTVM_SECTION_QUERY_SIZE_VER0);
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_SECTION_QUERY_SIZE_VER0);
@@ -388,6 +393,7 @@ long ntvm_ioc_section_query(struct ntvm_file *nf, void __user *argp)
 		return usize;
 	if (a.flags || a.status || a.max_size || a.attrs || a.access)
 		return -EINVAL;
+	t0 = ntvm_trace_start();
 	sec = ntvm_section_from_fd(a.section_fd, &access, &a.status);
 	if (sec) {
 		/* Spec 1.5.5: NtQuerySection needs SECTION_QUERY. */
@@ -400,6 +406,7 @@ long ntvm_ioc_section_query(struct ntvm_file *nf, void __user *argp)
 		}
 		ntvm_section_put(&sec->core);
 	}
+	ntvm_trace(NTVM_OP_SECTION_QUERY, a.status, 0, a.max_size, t0);
 	return ntvm_args_out(argp, &a, sizeof(a), usize);
 }
 
@@ -415,6 +422,7 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 	struct ntvm_section *sec;
 	long usize;
 	u32 access;
+	u64 t0;
 	int fd;
 
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_SECTION_QUERY_SIZE_VER0);
@@ -422,11 +430,14 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 		return usize;
 	if (a.flags || a.status || a.max_size || a.attrs)
 		return -EINVAL;
+	t0 = ntvm_trace_start();
 	sec = ntvm_section_from_fd(a.section_fd, &access, &a.status);
 	if (sec) {
 		fd = ntvm_section_install(sec, a.access);
 		if (fd < 0) {
 			ntvm_section_put(&sec->core);
+			ntvm_trace(NTVM_OP_SECTION_OPEN,
+				   NTVM_STATUS_INSUFFICIENT_RESOURCES, 0, 0, t0);
 			return fd;
 		}
 		/* The new handle owns the reference. */
@@ -434,6 +445,7 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 		a.max_size = sec->core.size;
 		a.attrs = sec->core.attrs;
 	}
+	ntvm_trace(NTVM_OP_SECTION_OPEN, a.status, 0, a.max_size, t0);
 	return ntvm_args_out(argp, &a, sizeof(a), usize);
 }
 
@@ -444,7 +456,7 @@ long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp)
 	struct nt_view_req v = { 0 };
 	struct ntvm_section *sec;
 	long usize, ret;
-	u64 n;
+	u64 n, t0;
 
 	BUILD_BUG_ON(sizeof(a) != NTVM_MAP_VIEW_SIZE_VER0);
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_MAP_VIEW_SIZE_VER0);
@@ -455,9 +467,12 @@ long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp)
 	if (!(a.flags & NTVM_MAP_REQUIREMENTS) &&
 	    (a.lowest | a.highest | a.alignment))
 		return -EINVAL;
+	t0 = ntvm_trace_start();
 	sec = ntvm_section_from_fd(a.section_fd, &v.access, &a.status);
-	if (!sec)
+	if (!sec) {
+		ntvm_trace(NTVM_OP_MAP_VIEW, a.status, a.base, a.view_size, t0);
 		return ntvm_args_out(argp, &a, sizeof(a), usize);
+	}
 	v.sec = &sec->core;
 	v.base = a.base;
 	v.size = a.view_size;
@@ -479,6 +494,7 @@ long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp)
 	}
 	nt_map_view(&nc->space, &v);
 	ntvm_end(nc, n);
+	ntvm_trace(NTVM_OP_MAP_VIEW, v.status, v.base, v.size, t0);
 	ntvm_section_put(&sec->core);
 	a.status = v.status;
 	if (!v.status) {
@@ -494,7 +510,7 @@ long ntvm_ioc_unmap_view(struct ntvm_file *nf, void __user *argp)
 	struct ntvm_ctx *nc = nf->nc;
 	struct ntvm_unmap_view_args a;
 	long usize, ret;
-	u64 n;
+	u64 n, t0;
 
 	BUILD_BUG_ON(sizeof(a) != NTVM_UNMAP_VIEW_SIZE_VER0);
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_UNMAP_VIEW_SIZE_VER0);
@@ -502,10 +518,12 @@ long ntvm_ioc_unmap_view(struct ntvm_file *nf, void __user *argp)
 		return usize;
 	if (a.flags || a.status)
 		return -EINVAL;
+	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);
 	if (ret)
 		return ret;
 	a.status = nt_unmap_view(&nc->space, a.base, a.unmap_flags);
 	ntvm_end(nc, n);
+	ntvm_trace(NTVM_OP_UNMAP_VIEW, a.status, a.base, 0, t0);
 	return ntvm_args_out(argp, &a, sizeof(a), usize);
 }

@@ -230,20 +230,24 @@ static u64 ntvm_vm_changes(void *ctx)
 	return nc->seen_changes;
 }
 
+/*
+ * Reading: the ctx's own address space, which is current->mm except for
+ * a reader of debugfs ntvm/maps (maps.c).
+ */
 static void ntvm_vm_lock_read(void *ctx)
 {
 	ntvm_assert_locked(ctx);
-	mmap_read_lock(current->mm);
+	mmap_read_lock(ntvm_ctx_of(ctx)->mm);
 }
 
 static void ntvm_vm_unlock_read(void *ctx)
 {
-	mmap_read_unlock(current->mm);
+	mmap_read_unlock(ntvm_ctx_of(ctx)->mm);
 }
 
 static int ntvm_vm_prot_at(void *ctx, u64 addr, u64 *start, u64 *end)
 {
-	struct mm_struct *mm = current->mm;
+	struct mm_struct *mm = ntvm_ctx_of(ctx)->mm;
 	struct vm_area_struct *vma;
 	int lp = 0;
 
