@@ -1575,6 +1575,14 @@ TEST_F_TIMEOUT(fz, fault_commit_limit, 100000)
 
 	if (geteuid())
 		SKIP(return, "needs root for vm.overcommit_memory");
+	/*
+	 * A machine-wide commit limit held near what is committed can stall
+	 * the whole guest (seen once in 6.12 and once on 6.1, not understood
+	 * yet): only in the long runs (make stress, make check-debug, which
+	 * set NTVM_FUZZ_SECS); make check has nt.commitment_limit instead.
+	 */
+	if (!getenv("NTVM_FUZZ_SECS"))
+		SKIP(return, "machine-wide commit limit: make stress or check-debug only");
 	f.size = 1024 * FZ_GRAN;	/* 64 MiB: commits beyond the limit */
 	EXPECT_EQ(0, run_fault(&fc));
 	fz_print_figures("fault_commit_limit");
