@@ -286,8 +286,7 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 	const MEM_ADDRESS_REQUIREMENTS *req;
 	NTSTATUS st;
 
-	if (process != NtCurrentProcess())
-		return STATUS_INVALID_HANDLE;
+	/* The library's own array; the handle is the module's (allocate()). */
 	st = ntvm_ext_params(params, count, &req);
 	if (st)
 		return st;

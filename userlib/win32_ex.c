@@ -90,6 +90,28 @@ static NTSTATUS create_section(void *ctx, HANDLE *out)
 			       c->sec, c->file);
 }
 
+/*
+ * The section of a CreateFileMapping call, named or not, as a Win32
+ * result; the last error is set on success too (spec 1.5.2).
+ */
+static HANDLE create_mapping(struct create_args *c, const char *name)
+{
+	HANDLE h = NULL;
+	NTSTATUS st;
+
+	if (name)
+		st = ntvm_named_section(name, c->access, create_section, c, &h);
+	else
+		st = create_section(c, &h);
+	if (!NT_SUCCESS(st)) {
+		SetLastError(RtlNtStatusToDosError(st));
+		return NULL;
+	}
+	SetLastError(st == STATUS_OBJECT_NAME_EXISTS ? ERROR_ALREADY_EXISTS :
+						       ERROR_SUCCESS);
+	return h;
+}
+
 NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
 				      DWORD protect, DWORD size_high,
 				      DWORD size_low, const char *name)
@@ -99,8 +121,6 @@ NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
 		.sec = protect & 0xfff00000u,
 		.prot = protect & 0x000fffffu,
 	};
-	HANDLE h = NULL;
-	NTSTATUS st;
 
 	(void)attributes;
 	/* kernelbase: no SEC_* bit means SEC_COMMIT (spec 1.2.2). */
@@ -113,18 +133,7 @@ NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
 		SetLastError(ERROR_INVALID_PARAMETER);
 		return NULL;
 	}
-	if (name)
-		st = ntvm_named_section(name, c.access, create_section, &c, &h);
-	else
-		st = create_section(&c, &h);
-	if (!NT_SUCCESS(st)) {
-		SetLastError(RtlNtStatusToDosError(st));
-		return NULL;
-	}
-	/* Spec 1.5.2: the last error is set on success too. */
-	SetLastError(st == STATUS_OBJECT_NAME_EXISTS ? ERROR_ALREADY_EXISTS :
-						       ERROR_SUCCESS);
-	return h;
+	return create_mapping(&c, name);
 }
 
 /* OpenFileMapping's rights: FILE_MAP_COPY reads (spec 1.5.5). */
@@ -270,8 +279,6 @@ NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
 		.sec = alloc_attrs, .prot = protect,
 		.access = access | SECTION_QUERY,
 	};
-	HANDLE h = NULL;
-	NTSTATUS st;
 
 	(void)attributes;
 	(void)params;
@@ -280,17 +287,7 @@ NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
 		return NULL;
 	}
 	c.size.QuadPart = (int64_t)max_size;
-	if (name)
-		st = ntvm_named_section(name, c.access, create_section, &c, &h);
-	else
-		st = create_section(&c, &h);
-	if (!NT_SUCCESS(st)) {
-		SetLastError(RtlNtStatusToDosError(st));
-		return NULL;
-	}
-	SetLastError(st == STATUS_OBJECT_NAME_EXISTS ? ERROR_ALREADY_EXISTS :
-						       ERROR_SUCCESS);
-	return h;
+	return create_mapping(&c, name);
 }
 
 /* MapViewOfFileFromApp: MapViewOfFile with a 64-bit offset (spec 2.8.4). */
