@@ -154,11 +154,11 @@ static const char *ntvm_maps_type(u32 type)
 static void ntvm_maps_flags(struct seq_file *m, struct ntvm_ctx *nc,
 			    const struct nt_region *r)
 {
-	struct nt_alloc *a = NULL;
+	struct nt_vad *a = NULL;
 	const char *sep = "";
 
 	if (r->state != NTVM_MEM_FREE) {
-		a = nt_alloc_above(&nc->space, r->base);
+		a = nt_vad_above(&nc->space, r->base);
 		if (a && (a->base > r->base || a->base != r->allocation_base))
 			a = NULL;
 	}

@@ -9,7 +9,7 @@
  * the VMAs are the truth for read/write/execute: the core reads them back
  * and never stores a copy.  An operation that needs such a change returns
  * NTVM_APPLY_* to user space, which makes the mprotect(2) or madvise(2)
- * call (Documentation/ntvm.rst, "Division of work").
+ * call (Documentation/ntvm.rst, "Who decides what").
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -361,7 +361,7 @@ static void snapshot(struct nt_space *s, struct fake_mm *mm, struct page_view *v
  */
 static u64 tree_records;
 
-static int check_tree(struct nt_alloc *n, u64 *count, u64 *last, char *why)
+static int check_tree(struct nt_vad *n, u64 *count, u64 *last, char *why)
 {
 	int l, r;
 
@@ -396,7 +396,7 @@ static int check_invariants(struct nt_space *s, struct fake_mm *mm, char *why)
 {
 	u64 a, st, en, committed = 0, reserved = 0, count = 0, last = 0;
 	struct nt_stats stats;
-	struct nt_alloc *spare;
+	struct nt_vad *spare;
 	struct nt_region r;
 	int i, lp;
 

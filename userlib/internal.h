@@ -14,13 +14,13 @@ int ntvm_geometry(struct ntvm_api *api);
 /* probe.c: open /dev/ntvm and decide availability (lock held); fd or -1. */
 int ntvm_probe_open(void);
 
-/* ntvm.c: the library's process-wide lock and its ioctl path. */
+/* ntapi.c: the library's process-wide lock and its ioctl path. */
 void ntvm_lib_lock(void);
 void ntvm_lib_unlock(void);
 NTSTATUS ntvm_ioctl_locked(unsigned long cmd, void *args, const __u32 *status);
 
 /*
- * writewatch.c: write watch.  ntvm.c calls these with the lock held, after
+ * writewatch.c: write watch.  ntapi.c calls these with the lock held, after
  * an ioctl that succeeded: the module maps new VMAs on reserve, commit and
  * decommit, and they must be tracked again.
  */
@@ -37,7 +37,7 @@ static inline int ntvm_ww_wants_alloc(__u32 type)
  * NtAllocateVirtualMemoryEx and NtMapViewOfSectionEx.
  */
 NTSTATUS ntvm_ext_attribute_flags(DWORD64 flags);
-/* ntvm.c: the extended parameters both Ex calls take (spec 8). */
+/* ntapi.c: the extended parameters both Ex calls take (spec 8). */
 NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
 			 const MEM_ADDRESS_REQUIREMENTS **req);
 /* section.c: RtlNtStatusToDosError of the section statuses, or 0. */

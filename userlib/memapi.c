@@ -3,7 +3,7 @@
  * libntvm, issue 11: the rest of the NT memory API.
  *
  *  - NtQueryVirtualMemory's MemoryRegionInformation(Ex) and
- *    MemoryWorkingSetExInformation classes (ntvm.c hands them here);
+ *    MemoryWorkingSetExInformation classes (ntapi.c hands them here);
  *  - NtLockVirtualMemory / NtUnlockVirtualMemory;
  *  - NtSetInformationVirtualMemory (VmPrefetchInformation);
  *  - NtFlushInstructionCache, NtFlushProcessWriteBuffers.
@@ -213,7 +213,7 @@ static NTSTATUS query_working_set(LPCVOID base, PVOID info, SIZE_T length,
 
 /*
  * NtQueryVirtualMemory for every class but MemoryBasicInformation (called
- * by ntvm.c after its handle check).  Other classes:
+ * by ntapi.c after its handle check).  Other classes:
  * STATUS_INVALID_INFO_CLASS.
  */
 NTSTATUS ntvm_query_more(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,

@@ -17,7 +17,7 @@
 
 /*
  * RtlNtStatusToDosError for the statuses of these calls; the others as
- * ntvm.c's table.  STATUS_GUARD_PAGE_VIOLATION is its own "error": spec
+ * ntapi.c's table.  STATUS_GUARD_PAGE_VIOLATION is its own "error": spec
  * 4.7, VirtualLock on a guard page leaves GetLastError() ==
  * STATUS_GUARD_PAGE_VIOLATION.
  */

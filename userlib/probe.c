@@ -2,11 +2,11 @@
 /*
  * libntvm: can ntvm be used here, and if not, why not?
  *
- * The first open of /dev/ntvm (ntvm.c's dev_fd_locked(), with the library
+ * The first open of /dev/ntvm (ntapi.c's dev_fd_locked(), with the library
  * lock held) comes here.  It opens the device, makes the NTVM_IOC_API
  * handshake and decides, once for the process, one of enum
  * ntvm_availability.  A negative answer is kept: every later call fails
- * without a system call, with STATUS_NOT_SUPPORTED (ntvm.c's
+ * without a system call, with STATUS_NOT_SUPPORTED (ntapi.c's
  * ioctl_locked()).  Only an open(2) that failed for a passing reason
  * (EMFILE, ENOMEM, EINTR, ...) is tried again at the next call.  After a
  * fork the child opens the device again (the descriptor belongs to the
@@ -193,7 +193,7 @@ static void hint(void)
 	fprintf(stderr, "%s\n", probe.message);
 }
 
-/* Called by ntvm.c with the library lock held: a descriptor, or -1. */
+/* Called by ntapi.c with the library lock held: a descriptor, or -1. */
 int ntvm_probe_open(void)
 {
 	struct utsname u = { .release = "" };

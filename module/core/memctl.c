@@ -28,7 +28,7 @@ static u64 nt_min(u64 a, u64 b)
 static void memctl_region(struct nt_space *s, struct nt_memctl *m)
 {
 	u64 page = nt_page_down(m->base), start, end;
-	struct nt_alloc *a;
+	struct nt_vad *a;
 	int lp;
 
 	if (m->base > s->max_addr) {
@@ -40,7 +40,7 @@ static void memctl_region(struct nt_space *s, struct nt_memctl *m)
 		m->alloc_base = a->base;
 		m->alloc_size = a->size;
 		m->alloc_protect = a->alloc_protect;
-		m->commit_size = nt_alloc_committed(a);
+		m->commit_size = nt_vad_committed(a);
 		m->type = NTVM_MEM_PRIVATE;
 		m->large = a->attrs & NT_ATTR_LARGE_PAGES;
 		m->status = NTVM_STATUS_SUCCESS;
@@ -68,7 +68,7 @@ static void memctl_region(struct nt_space *s, struct nt_memctl *m)
 static void memctl_page(struct nt_space *s, struct nt_memctl *m)
 {
 	u64 page = nt_page_down(m->base), start, end, limit;
-	struct nt_alloc *a, *next;
+	struct nt_vad *a, *next;
 	bool ok;
 	int lp;
 
@@ -92,7 +92,7 @@ static void memctl_page(struct nt_space *s, struct nt_memctl *m)
 		/* Damaged there: reality is what the mappings say. */
 		nt_forget(s, a);
 	}
-	next = nt_alloc_above(s, page);
+	next = nt_vad_above(s, page);
 	limit = next ? next->base : s->max_addr + 1;
 	s->ops->lock_read(s->ctx);
 	lp = s->ops->prot_at(s->ctx, page, &start, &end);
@@ -117,7 +117,7 @@ static void memctl_page(struct nt_space *s, struct nt_memctl *m)
 static bool foreign_committed(struct nt_space *s, u64 addr, u64 hi, u64 *end,
 			      u64 *noaccess)
 {
-	struct nt_alloc *next = nt_alloc_above(s, addr);
+	struct nt_vad *next = nt_vad_above(s, addr);
 	u64 start;
 	int lp;
 
@@ -142,7 +142,7 @@ static bool foreign_committed(struct nt_space *s, u64 addr, u64 hi, u64 *end,
 static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
 			    u64 *noaccess)
 {
-	struct nt_alloc *a;
+	struct nt_vad *a;
 	u64 addr = lo, end, to;
 	u32 state, prot;
 	bool ok = true;

@@ -144,8 +144,8 @@ struct nt_run {
 #define NT_INLINE_RUNS		3
 
 /* One NT allocation (a VAD), a node of the AVL tree keyed by base. */
-struct nt_alloc {
-	struct nt_alloc *left, *right, *parent;
+struct nt_vad {
+	struct nt_vad *left, *right, *parent;
 	int height;
 	u64 base;
 	u64 size;
@@ -170,7 +170,7 @@ struct nt_alloc {
  * object, which holds the backing file and the reference count.
  */
 struct nt_section {
-	struct nt_alloc commit;
+	struct nt_vad commit;
 	u64 size;		/* as NtQuerySection reports it */
 	u32 attrs;		/* NTVM_SEC_* */
 	u32 protect;		/* the section's page protection */
@@ -213,13 +213,13 @@ struct nt_section {
 #define NT_MAX_RECORDS		262144
 
 struct nt_space {
-	struct nt_alloc *root;
+	struct nt_vad *root;
 	/* In the tree, or NULL: the allocation find_alloc() tries first. */
-	struct nt_alloc *last;
+	struct nt_vad *last;
 	/* The allocation with the highest base, or NULL. */
-	struct nt_alloc *max;
+	struct nt_vad *max;
 	/* Up to NT_SPARE_ALLOCS freed nodes, linked through ->left. */
-	struct nt_alloc *spare;
+	struct nt_vad *spare;
 	u32 nspare;
 	u64 min_addr;		/* lowest usable address */
 	u64 max_addr;		/* highest usable address, inclusive */
@@ -358,12 +358,12 @@ void nt_memctl(struct nt_space *s, struct nt_memctl *m);
 u32 nt_check_large(struct nt_space *s, const struct nt_alloc_req *a);
 
 /* space.c's helpers for memctl.c. */
-struct nt_alloc *nt_find_live(struct nt_space *s, u64 addr, u64 hi);
-struct nt_alloc *nt_alloc_above(struct nt_space *s, u64 addr);
-bool nt_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr, u64 hi,
+struct nt_vad *nt_find_live(struct nt_space *s, u64 addr, u64 hi);
+struct nt_vad *nt_vad_above(struct nt_space *s, u64 addr);
+bool nt_page_state(struct nt_space *s, struct nt_vad *a, u64 addr, u64 hi,
 		   u32 *state, u32 *prot, u64 *end);
-u64 nt_alloc_committed(const struct nt_alloc *a);
-void nt_forget(struct nt_space *s, struct nt_alloc *a);
+u64 nt_vad_committed(const struct nt_vad *a);
+void nt_forget(struct nt_space *s, struct nt_vad *a);
 
 /* Sections and views (space.c, "Views"). */
 struct nt_view_req {

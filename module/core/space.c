@@ -40,12 +40,12 @@ static u64 min_u64(u64 a, u64 b)
 
 /* ---- AVL tree of allocations ------------------------------------------ */
 
-static int avl_height(struct nt_alloc *n)
+static int avl_height(struct nt_vad *n)
 {
 	return n ? n->height : 0;
 }
 
-static void avl_fix(struct nt_alloc *n)
+static void avl_fix(struct nt_vad *n)
 {
 	int l = avl_height(n->left), r = avl_height(n->right);
 
@@ -53,25 +53,25 @@ static void avl_fix(struct nt_alloc *n)
 }
 
 /* The link that points to n. */
-static struct nt_alloc **avl_link(struct nt_space *s, struct nt_alloc *n)
+static struct nt_vad **avl_link(struct nt_space *s, struct nt_vad *n)
 {
-	struct nt_alloc *p = n->parent;
+	struct nt_vad *p = n->parent;
 
 	if (!p)
 		return &s->root;
 	return p->left == n ? &p->left : &p->right;
 }
 
-static void avl_set_parent(struct nt_alloc *n, struct nt_alloc *p)
+static void avl_set_parent(struct nt_vad *n, struct nt_vad *p)
 {
 	if (n)
 		n->parent = p;
 }
 
 /* Rotations return the subtree's new root, which takes y's parent. */
-static struct nt_alloc *avl_rot_right(struct nt_alloc *y)
+static struct nt_vad *avl_rot_right(struct nt_vad *y)
 {
-	struct nt_alloc *x = y->left;
+	struct nt_vad *x = y->left;
 
 	y->left = x->right;
 	avl_set_parent(y->left, y);
@@ -83,9 +83,9 @@ static struct nt_alloc *avl_rot_right(struct nt_alloc *y)
 	return x;
 }
 
-static struct nt_alloc *avl_rot_left(struct nt_alloc *x)
+static struct nt_vad *avl_rot_left(struct nt_vad *x)
 {
-	struct nt_alloc *y = x->right;
+	struct nt_vad *y = x->right;
 
 	x->right = y->left;
 	avl_set_parent(x->right, x);
@@ -101,9 +101,9 @@ static struct nt_alloc *avl_rot_left(struct nt_alloc *x)
  * Rebalance from n up, after an insertion or removal below it, only until
  * a subtree's height comes out as it was: nothing above it changes then.
  */
-static void avl_rebalance(struct nt_space *s, struct nt_alloc *n)
+static void avl_rebalance(struct nt_space *s, struct nt_vad *n)
 {
-	struct nt_alloc **link;
+	struct nt_vad **link;
 	int h, l, r;
 
 	for (; n; n = n->parent) {
@@ -136,14 +136,14 @@ static void avl_rebalance(struct nt_space *s, struct nt_alloc *n)
  * and the lowest base above.  Valid until the tree next changes.
  */
 struct avl_slot {
-	struct nt_alloc **link, *parent;
-	struct nt_alloc *prev, *next;
+	struct nt_vad **link, *parent;
+	struct nt_vad *prev, *next;
 };
 
 static void avl_find_slot(struct nt_space *s, u64 base, struct avl_slot *slot)
 {
-	struct nt_alloc **link = &s->root, *parent = NULL;
-	struct nt_alloc *prev = NULL, *next = NULL;
+	struct nt_vad **link = &s->root, *parent = NULL;
+	struct nt_vad *prev = NULL, *next = NULL;
 
 	/* Bottom-up placement mostly adds above every allocation. */
 	if (s->max && base >= s->max->base) {
@@ -167,7 +167,7 @@ static void avl_find_slot(struct nt_space *s, u64 base, struct avl_slot *slot)
 	slot->next = next;
 }
 
-static void avl_insert(struct nt_space *s, struct nt_alloc *n,
+static void avl_insert(struct nt_space *s, struct nt_vad *n,
 		       const struct avl_slot *slot)
 {
 	n->left = NULL;
@@ -181,9 +181,9 @@ static void avl_insert(struct nt_space *s, struct nt_alloc *n,
 }
 
 /* Unlink n, which is in the tree. */
-static void avl_remove(struct nt_space *s, struct nt_alloc *n)
+static void avl_remove(struct nt_space *s, struct nt_vad *n)
 {
-	struct nt_alloc **link = avl_link(s, n), *m, *fix;
+	struct nt_vad **link = avl_link(s, n), *m, *fix;
 
 	if (n == s->max) {
 		/* n has no right subtree, so its left one is a leaf at most. */
@@ -221,9 +221,9 @@ static void avl_remove(struct nt_space *s, struct nt_alloc *n)
  * The lowest allocation that ends above addr, or NULL: the one containing
  * addr, or else the next one above it.
  */
-static struct nt_alloc *alloc_ending_above(struct nt_space *s, u64 addr)
+static struct nt_vad *alloc_ending_above(struct nt_space *s, u64 addr)
 {
-	struct nt_alloc *n = s->root, *best = NULL;
+	struct nt_vad *n = s->root, *best = NULL;
 
 	while (n) {
 		if (n->base + n->size > addr) {
@@ -241,9 +241,9 @@ static struct nt_alloc *alloc_ending_above(struct nt_space *s, u64 addr)
  * tried first: calls tend to come back to it (commit after reserve, free
  * after use).
  */
-static struct nt_alloc *find_alloc(struct nt_space *s, u64 addr)
+static struct nt_vad *find_alloc(struct nt_space *s, u64 addr)
 {
-	struct nt_alloc *a = s->last;
+	struct nt_vad *a = s->last;
 
 	if (a && a->base <= addr && addr - a->base < a->size)
 		return a;
@@ -256,13 +256,13 @@ static struct nt_alloc *find_alloc(struct nt_space *s, u64 addr)
 
 /* ---- Runs --------------------------------------------------------------- */
 
-static u64 run_end(const struct nt_alloc *a, u32 i)
+static u64 run_end(const struct nt_vad *a, u32 i)
 {
 	return i + 1 < a->nruns ? a->runs[i + 1].off : a->size;
 }
 
 /* Index of the run containing offset off. */
-static u32 run_index(const struct nt_alloc *a, u64 off)
+static u32 run_index(const struct nt_vad *a, u64 off)
 {
 	u32 lo = 0, hi = a->nruns - 1, mid;
 
@@ -277,7 +277,7 @@ static u32 run_index(const struct nt_alloc *a, u64 off)
 }
 
 /* Records held by a's run array: its slots, unless they are inline. */
-static u64 runs_records(const struct nt_alloc *a)
+static u64 runs_records(const struct nt_vad *a)
 {
 	return a->runs == a->inline_runs ? 0 : a->cap;
 }
@@ -290,7 +290,7 @@ static u64 runs_records(const struct nt_alloc *a)
  * records in s; s is NULL for a section's commit map, which belongs to no
  * address space and is bounded by NT_SECTION_MAX_RUNS instead.
  */
-static bool runs_move(struct nt_space *s, struct nt_alloc *a, u32 cap)
+static bool runs_move(struct nt_space *s, struct nt_vad *a, u32 cap)
 {
 	u64 old = runs_records(a);
 	struct nt_run *r;
@@ -316,7 +316,7 @@ static bool runs_move(struct nt_space *s, struct nt_alloc *a, u32 cap)
 }
 
 /* Room for extra more runs in a section's commit map (see runs_move()). */
-static bool commit_map_reserve(struct nt_alloc *c, u32 extra)
+static bool commit_map_reserve(struct nt_vad *c, u32 extra)
 {
 	u64 need = (u64)c->nruns + extra;
 
@@ -333,7 +333,7 @@ static bool commit_map_reserve(struct nt_alloc *c, u32 extra)
  * space's records would pass its limit.  The array doubles, up to what
  * the limit leaves.
  */
-static bool runs_reserve(struct nt_space *s, struct nt_alloc *a, u32 extra)
+static bool runs_reserve(struct nt_space *s, struct nt_vad *a, u32 extra)
 {
 	u64 need = (u64)a->nruns + extra, room;
 
@@ -349,14 +349,14 @@ static bool runs_reserve(struct nt_space *s, struct nt_alloc *a, u32 extra)
  * Give back most of an array that merges left mostly empty: at a quarter
  * full it halves twice.  Failing to allocate the smaller one is harmless.
  */
-static void runs_trim(struct nt_space *s, struct nt_alloc *a)
+static void runs_trim(struct nt_space *s, struct nt_vad *a)
 {
 	if (runs_records(a) && a->cap >= 64 && a->nruns <= a->cap / 4)
 		runs_move(s, a, 2 * a->nruns);
 }
 
 /* Ensure a run starts at off (0 < off < size); needs one spare slot. */
-static u32 runs_split(struct nt_alloc *a, u64 off)
+static u32 runs_split(struct nt_vad *a, u64 off)
 {
 	u32 i = run_index(a, off);
 
@@ -379,7 +379,7 @@ static bool run_same(const struct nt_run *x, const struct nt_run *y)
  * Merge equal neighbours among runs [from, to], in one pass: the tail
  * after to moves once, so the work is O(runs) however many merge.
  */
-static void runs_merge(struct nt_alloc *a, u32 from, u32 to)
+static void runs_merge(struct nt_vad *a, u32 from, u32 to)
 {
 	u32 r, w = from;
 
@@ -402,14 +402,14 @@ static void runs_merge(struct nt_alloc *a, u32 from, u32 to)
  * Split the runs at lo and hi (offsets) and return the index range
  * [*first, *last) of the runs covering [lo, hi).  Needs two spare slots.
  */
-static void runs_isolate(struct nt_alloc *a, u64 lo, u64 hi, u32 *first, u32 *last)
+static void runs_isolate(struct nt_vad *a, u64 lo, u64 hi, u32 *first, u32 *last)
 {
 	*first = lo ? runs_split(a, lo) : 0;
 	*last = hi < a->size ? runs_split(a, hi) : a->nruns;
 }
 
 /* How many runs runs_isolate(a, lo, hi) adds: the splits it makes. */
-static u32 runs_cuts(const struct nt_alloc *a, u64 lo, u64 hi)
+static u32 runs_cuts(const struct nt_vad *a, u64 lo, u64 hi)
 {
 	u32 n = 0;
 
@@ -420,7 +420,7 @@ static u32 runs_cuts(const struct nt_alloc *a, u64 lo, u64 hi)
 	return n;
 }
 
-static u64 runs_committed_walk(const struct nt_alloc *a, u64 lo, u64 hi)
+static u64 runs_committed_walk(const struct nt_vad *a, u64 lo, u64 hi)
 {
 	u64 sum = 0, s, e;
 	u32 i;
@@ -436,7 +436,7 @@ static u64 runs_committed_walk(const struct nt_alloc *a, u64 lo, u64 hi)
 }
 
 /* Bytes committed in [lo, hi) (offsets). */
-static inline u64 runs_committed(const struct nt_alloc *a, u64 lo, u64 hi)
+static inline u64 runs_committed(const struct nt_vad *a, u64 lo, u64 hi)
 {
 	if (a->nruns == 1)
 		return a->runs[0].flags & NT_RUN_COMMITTED ? hi - lo : 0;
@@ -455,9 +455,9 @@ static u64 alloc_waste(u64 size)
  * freed earlier is reused when there is one: a reserve + release pair then
  * costs no trip to the allocator.
  */
-static inline struct nt_alloc *alloc_new(struct nt_space *s)
+static inline struct nt_vad *alloc_new(struct nt_space *s)
 {
-	struct nt_alloc *a = s->spare;
+	struct nt_vad *a = s->spare;
 
 	if (s->records >= s->max_records)
 		return NULL;
@@ -477,14 +477,14 @@ static inline struct nt_alloc *alloc_new(struct nt_space *s)
 	return a;
 }
 
-static void alloc_destroy(struct nt_alloc *a)
+static void alloc_destroy(struct nt_vad *a)
 {
 	if (a->runs != a->inline_runs)
 		ntvm_core_free(a->runs);
 	ntvm_core_free(a);
 }
 
-static inline void alloc_free(struct nt_space *s, struct nt_alloc *a)
+static inline void alloc_free(struct nt_space *s, struct nt_vad *a)
 {
 	s->records -= 1 + runs_records(a);
 	if (s->nspare == NT_SPARE_ALLOCS) {
@@ -499,7 +499,7 @@ static inline void alloc_free(struct nt_space *s, struct nt_alloc *a)
 }
 
 /* Insert a at slot, found for a->base since the tree last changed. */
-static void space_insert(struct nt_space *s, struct nt_alloc *a,
+static void space_insert(struct nt_space *s, struct nt_vad *a,
 			 const struct avl_slot *slot)
 {
 	avl_insert(s, a, slot);
@@ -510,7 +510,7 @@ static void space_insert(struct nt_space *s, struct nt_alloc *a,
 	s->committed_bytes += runs_committed(a, 0, a->size);
 }
 
-static void space_remove(struct nt_space *s, struct nt_alloc *a)
+static void space_remove(struct nt_space *s, struct nt_vad *a)
 {
 	if (a->sec) {
 		s->ops->section_put(a->sec);
@@ -537,9 +537,9 @@ void nt_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
 	s->max_records = NT_MAX_RECORDS;
 }
 
-static void destroy_tree(struct nt_space *s, struct nt_alloc *n)
+static void destroy_tree(struct nt_space *s, struct nt_vad *n)
 {
-	struct nt_alloc *r;
+	struct nt_vad *r;
 
 	while (n) {
 		destroy_tree(s, n->left);
@@ -553,7 +553,7 @@ static void destroy_tree(struct nt_space *s, struct nt_alloc *n)
 
 void nt_space_destroy(struct nt_space *s)
 {
-	struct nt_alloc *a;
+	struct nt_vad *a;
 
 	destroy_tree(s, s->root);
 	s->root = NULL;
@@ -577,7 +577,7 @@ void nt_space_destroy(struct nt_space *s)
 /* Does a view hold the page of addr? */
 static bool in_view(struct nt_space *s, u64 addr)
 {
-	struct nt_alloc *a;
+	struct nt_vad *a;
 
 	if (addr > s->max_addr)
 		return false;
@@ -614,7 +614,7 @@ static u32 prot_rights(u32 prot)
  * Linux protection of protection prot in view a: write-copy writes only
  * where the view is private (copy-on-write); in a shared view it reads.
  */
-static u32 view_lprot(const struct nt_alloc *a, u32 prot)
+static u32 view_lprot(const struct nt_vad *a, u32 prot)
 {
 	switch (prot & 0xff) {
 	case NTVM_PAGE_WRITECOPY:
@@ -632,7 +632,7 @@ static u32 view_lprot(const struct nt_alloc *a, u32 prot)
 static bool section_committed(struct nt_space *s, struct nt_section *sec,
 			      u64 off, u64 *end)
 {
-	struct nt_alloc *c = &sec->commit;
+	struct nt_vad *c = &sec->commit;
 	bool yes;
 	u32 i;
 
@@ -649,7 +649,7 @@ static bool section_committed(struct nt_space *s, struct nt_section *sec,
 }
 
 /* page_state() of a view: the commit state is the section's. */
-static bool view_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
+static bool view_page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 			    u64 hi, int lp, u64 vend, u32 *state, u32 *prot,
 			    u64 *end)
 {
@@ -686,7 +686,7 @@ static bool view_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
  * Returns false when the allocation is damaged there (no private anonymous
  * mapping).  Called with the address space read-locked.
  */
-static bool page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
+static bool page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 		       u64 hi, u32 *state, u32 *prot, u64 *end)
 {
 	const struct nt_run *r;
@@ -729,7 +729,7 @@ static bool page_state(struct nt_space *s, struct nt_alloc *a, u64 addr,
  * An allocation of few mappings is checked whole, so that the answer holds
  * until ops->changes() moves: alloc_sync() asks that first.
  */
-static bool alloc_sync_walk(struct nt_space *s, struct nt_alloc *a, u64 lo,
+static bool alloc_sync_walk(struct nt_space *s, struct nt_vad *a, u64 lo,
 			    u64 hi, u64 changes)
 {
 	u64 start, end, at = a->base, to = a->base + a->size;
@@ -767,7 +767,7 @@ static bool alloc_sync_walk(struct nt_space *s, struct nt_alloc *a, u64 lo,
 	return ok;
 }
 
-static inline bool alloc_sync(struct nt_space *s, struct nt_alloc *a, u64 lo,
+static inline bool alloc_sync(struct nt_space *s, struct nt_vad *a, u64 lo,
 			      u64 hi)
 {
 	u64 changes = s->ops->changes(s->ctx);
@@ -776,9 +776,9 @@ static inline bool alloc_sync(struct nt_space *s, struct nt_alloc *a, u64 lo,
 }
 
 /* The live allocation containing addr, after checking [addr, hi). */
-static struct nt_alloc *find_live(struct nt_space *s, u64 addr, u64 hi)
+static struct nt_vad *find_live(struct nt_space *s, u64 addr, u64 hi)
 {
-	struct nt_alloc *a = find_alloc(s, addr);
+	struct nt_vad *a = find_alloc(s, addr);
 
 	if (!a)
 		return NULL;
@@ -794,7 +794,7 @@ static struct nt_alloc *find_live(struct nt_space *s, u64 addr, u64 hi)
 static bool overlap_live(struct nt_space *s, u64 lo, u64 hi,
 			 struct avl_slot *slot)
 {
-	struct nt_alloc *a;
+	struct nt_vad *a;
 
 	for (;;) {
 		avl_find_slot(s, lo, slot);
@@ -933,7 +933,7 @@ static bool needs_mprotect(struct nt_space *s, u64 lo, u64 hi, u32 lprot)
  * them; any other protection leaves them, since they only count while the
  * mapping is PROT_NONE and the change makes it something else.
  */
-static void runs_protect(struct nt_alloc *a, u32 first, u32 last, u32 prot)
+static void runs_protect(struct nt_vad *a, u32 first, u32 last, u32 prot)
 {
 	struct nt_run *r;
 	u32 i;
@@ -953,7 +953,7 @@ static void runs_protect(struct nt_alloc *a, u32 first, u32 last, u32 prot)
 }
 
 /* Undo commit mappings made in [lo, hi) before offset stop. */
-static void commit_rollback(struct nt_space *s, struct nt_alloc *a,
+static void commit_rollback(struct nt_space *s, struct nt_vad *a,
 			    u64 lo, u64 stop)
 {
 	u64 rs, re;
@@ -971,7 +971,7 @@ static void commit_rollback(struct nt_space *s, struct nt_alloc *a,
 }
 
 /* Commit [lo, hi) (offsets) of a with protection prot. */
-static u32 commit_range(struct nt_space *s, struct nt_alloc *a, u64 lo,
+static u32 commit_range(struct nt_space *s, struct nt_vad *a, u64 lo,
 			u64 hi, u32 prot, struct nt_alloc_req *out)
 {
 	u32 lprot = nt_to_lprot(prot), i, first, last;
@@ -1080,7 +1080,7 @@ static u32 nt_reserve(struct nt_space *s, struct nt_alloc_req *in, u64 limit)
 	bool large = in->type & NTVM_MEM_LARGE_PAGES;
 	u32 lprot = commit ? nt_to_lprot(in->protect) : 0, st;
 	struct avl_slot slot;
-	struct nt_alloc *a;
+	struct nt_vad *a;
 	u64 base, size;
 	int err;
 
@@ -1148,10 +1148,10 @@ static u32 nt_reserve(struct nt_space *s, struct nt_alloc_req *in, u64 limit)
  * The pages [*lo, *hi) that in touches, and the live allocation that holds
  * all of them, or NULL.
  */
-static struct nt_alloc *range_alloc(struct nt_space *s,
-				    const struct nt_alloc_req *in, u64 *lo, u64 *hi)
+static struct nt_vad *range_alloc(struct nt_space *s,
+				  const struct nt_alloc_req *in, u64 *lo, u64 *hi)
 {
-	struct nt_alloc *a;
+	struct nt_vad *a;
 
 	*lo = nt_page_down(in->base);
 	*hi = nt_round_up(in->base + in->size, PAGE);
@@ -1172,7 +1172,7 @@ static u32 nt_replace(struct nt_space *s, struct nt_alloc_req *in)
 	bool commit = in->type & NTVM_MEM_COMMIT;
 	u64 lo = nt_page_down(in->base);
 	u64 hi = nt_round_up(in->base + in->size, PAGE);
-	struct nt_alloc *a;
+	struct nt_vad *a;
 	int err;
 
 	a = lo ? find_alloc(s, lo) : NULL;
@@ -1210,7 +1210,7 @@ static u32 nt_replace(struct nt_space *s, struct nt_alloc_req *in)
 /* Mark [off, end) of sec committed; room for two runs was reserved. */
 static void section_commit(struct nt_section *sec, u64 off, u64 end)
 {
-	struct nt_alloc *c = &sec->commit;
+	struct nt_vad *c = &sec->commit;
 	u32 first, last, i;
 
 	runs_isolate(c, off, end, &first, &last);
@@ -1224,11 +1224,11 @@ static void section_commit(struct nt_section *sec, u64 off, u64 end)
  * SEC_RESERVE section's commit state is shared by every view), and acts
  * as a protection change, which may only narrow the view's protection.
  */
-static u32 view_commit(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi,
+static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		       struct nt_alloc_req *in)
 {
 	struct nt_section *sec = a->sec;
-	struct nt_alloc *c = &sec->commit;
+	struct nt_vad *c = &sec->commit;
 	u64 off = a->sec_off + (lo - a->base), end = off + (hi - lo);
 	u32 lprot;
 
@@ -1260,7 +1260,7 @@ static u32 view_commit(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi,
 static u32 nt_commit(struct nt_space *s, struct nt_alloc_req *in)
 {
 	u64 lo, hi;
-	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
+	struct nt_vad *a = range_alloc(s, in, &lo, &hi);
 	u32 st;
 
 	/*
@@ -1288,7 +1288,7 @@ static u32 nt_commit(struct nt_space *s, struct nt_alloc_req *in)
 static u32 nt_reset(struct nt_space *s, struct nt_alloc_req *in)
 {
 	u64 lo, hi;
-	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
+	struct nt_vad *a = range_alloc(s, in, &lo, &hi);
 
 	if (!a)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
@@ -1328,7 +1328,7 @@ static int reset_touch(struct nt_space *s, u64 rs, u64 re, bool *kept)
 static u32 nt_reset_undo(struct nt_space *s, struct nt_alloc_req *in)
 {
 	u64 lo, hi, rs = 0, re = 0, ps, pe;
-	struct nt_alloc *a = range_alloc(s, in, &lo, &hi);
+	struct nt_vad *a = range_alloc(s, in, &lo, &hi);
 	bool kept = true;
 	u32 i;
 
@@ -1421,9 +1421,9 @@ out:
 /* ---- NtFreeVirtualMemory ----------------------------------------------- */
 
 /* Release [lo, hi) (offsets) of a; a may be split in two (spec 2.7). */
-static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
+static u32 release_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 {
-	struct nt_alloc *tail = NULL;
+	struct nt_vad *tail = NULL;
 	struct avl_slot slot;
 	u64 committed, old_size = a->size;
 	u32 i, n;
@@ -1499,7 +1499,7 @@ static u32 release_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 	return NTVM_STATUS_SUCCESS;
 }
 
-static u32 decommit_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
+static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 {
 	u64 committed = runs_committed(a, lo, hi);
 	u32 first, last;
@@ -1529,9 +1529,9 @@ static u32 decommit_range(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi
 /* ---- Placeholders: split, coalesce, back from a replacement ------------- */
 
 /* A node with room for the runs of any piece of a. */
-static struct nt_alloc *piece_new(struct nt_space *s, const struct nt_alloc *a)
+static struct nt_vad *piece_new(struct nt_space *s, const struct nt_vad *a)
 {
-	struct nt_alloc *t = alloc_new(s);
+	struct nt_vad *t = alloc_new(s);
 
 	if (t && !runs_reserve(s, t, a->nruns)) {
 		alloc_free(s, t);
@@ -1544,8 +1544,8 @@ static struct nt_alloc *piece_new(struct nt_space *s, const struct nt_alloc *a)
  * Split a at off (0 < off < size): [off, size) moves to t, a node from
  * piece_new(), which becomes an allocation of its own.  Cannot fail.
  */
-static void alloc_split(struct nt_space *s, struct nt_alloc *a, u64 off,
-			struct nt_alloc *t)
+static void alloc_split(struct nt_space *s, struct nt_vad *a, u64 off,
+			struct nt_vad *t)
 {
 	u32 i = run_index(a, off), n = a->nruns - i, k;
 	struct avl_slot slot;
@@ -1579,9 +1579,9 @@ static void alloc_split(struct nt_space *s, struct nt_alloc *a, u64 off,
  * free placeholder at page granularity, or turn [lo, hi) of an allocation
  * that replaced a placeholder back into one.
  */
-static u32 nt_preserve(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
+static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 {
-	struct nt_alloc *mid = NULL, *tail = NULL;
+	struct nt_vad *mid = NULL, *tail = NULL;
 	u64 off = lo - a->base, end = hi - a->base, committed;
 	int err;
 
@@ -1635,9 +1635,9 @@ static u32 nt_preserve(struct nt_space *s, struct nt_alloc *a, u64 lo, u64 hi)
 }
 
 /* The free placeholder starting at addr, or NULL. */
-static struct nt_alloc *placeholder_at(struct nt_space *s, u64 addr)
+static struct nt_vad *placeholder_at(struct nt_space *s, u64 addr)
 {
-	struct nt_alloc *a = alloc_ending_above(s, addr);
+	struct nt_vad *a = alloc_ending_above(s, addr);
 
 	if (!a || a->base != addr || !(a->attrs & NT_ATTR_PLACEHOLDER))
 		return NULL;
@@ -1652,7 +1652,7 @@ static struct nt_alloc *placeholder_at(struct nt_space *s, u64 addr)
  */
 static u32 nt_coalesce(struct nt_space *s, u64 lo, u64 hi)
 {
-	struct nt_alloc *a, *p;
+	struct nt_vad *a, *p;
 	u64 at, size, checked;
 	u32 n = 0;
 
@@ -1690,7 +1690,7 @@ static u32 nt_free_placeholder(struct nt_space *s, struct nt_free_req *f)
 {
 	u64 lo = nt_page_down(f->base);
 	u64 hi = nt_round_up(f->base + f->size, PAGE);
-	struct nt_alloc *a;
+	struct nt_vad *a;
 	u32 st;
 
 	if (f->type & NTVM_MEM_COALESCE_PLACEHOLDERS) {
@@ -1729,7 +1729,7 @@ static bool ranges_meet(const u64 (*r)[2], u32 n, u64 lo, u64 hi)
 void nt_free(struct nt_space *s, struct nt_free_req *f)
 {
 	u64 lo, hi;
-	struct nt_alloc *a;
+	struct nt_vad *a;
 	u32 st;
 
 	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER) ||
@@ -1829,7 +1829,7 @@ out:
  * exceed the view's (STATUS_SECTION_PROTECTION, checked first, 4.3.3), and
  * the pages must be committed in the section.
  */
-static u32 view_protect(struct nt_space *s, struct nt_alloc *a, u64 lo,
+static u32 view_protect(struct nt_space *s, struct nt_vad *a, u64 lo,
 			u64 hi, struct nt_protect_req *p)
 {
 	u32 state, prot, old = 0, lprot;
@@ -1874,7 +1874,7 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 {
 	u32 st, state, prot, old = 0, first, last, lprot;
 	u64 lo, hi, addr, end;
-	struct nt_alloc *a;
+	struct nt_vad *a;
 	bool damaged = false;
 
 	p->apply = 0;
@@ -1977,9 +1977,9 @@ noaccess:
  * allocation there turned out damaged (the caller forgets it and retries).
  */
 static bool region_at(struct nt_space *s, u64 addr, struct nt_region *r,
-		      struct nt_alloc **damaged)
+		      struct nt_vad **damaged)
 {
-	struct nt_alloc *a = alloc_ending_above(s, addr), *next = a;
+	struct nt_vad *a = alloc_ending_above(s, addr), *next = a;
 	u32 state, prot, st2, prot2, steps = 0;
 	u64 start, end, end2, limit;
 	int lp;
@@ -2040,7 +2040,7 @@ void nt_query(struct nt_space *s, struct nt_query_req *q,
 	      struct nt_region *regions, u32 *count)
 {
 	u64 addr = q->address, end = q->end ? q->end : q->address + 1;
-	struct nt_alloc *damaged;
+	struct nt_vad *damaged;
 	u32 n = 0;
 
 	if (addr > s->max_addr || (q->bad & NT_BAD_HANDLE)) {
@@ -2097,7 +2097,7 @@ static bool access_allowed(u32 prot, u32 access)
 void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 {
 	u64 page = nt_page_down(g->address), end;
-	struct nt_alloc *a = find_alloc(s, page);
+	struct nt_vad *a = find_alloc(s, page);
 	u32 state, prot, first, last;
 	bool ok;
 
@@ -2144,7 +2144,7 @@ void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 /* Spec 5.13: the range must lie inside one MEM_WRITE_WATCH allocation. */
 void nt_watch_check(struct nt_space *s, struct nt_watch_req *w)
 {
-	struct nt_alloc *a;
+	struct nt_vad *a;
 
 	w->status = NTVM_STATUS_INVALID_PARAMETER;
 	if (!w->base || !w->length || w->base > s->max_addr ||
@@ -2161,28 +2161,28 @@ void nt_watch_check(struct nt_space *s, struct nt_watch_req *w)
 
 /* ---- For core/memctl.c (issue 11) ---------------------------------------- */
 
-struct nt_alloc *nt_find_live(struct nt_space *s, u64 addr, u64 hi)
+struct nt_vad *nt_find_live(struct nt_space *s, u64 addr, u64 hi)
 {
 	return find_live(s, addr, hi);
 }
 
-struct nt_alloc *nt_alloc_above(struct nt_space *s, u64 addr)
+struct nt_vad *nt_vad_above(struct nt_space *s, u64 addr)
 {
 	return alloc_ending_above(s, addr);
 }
 
-bool nt_page_state(struct nt_space *s, struct nt_alloc *a, u64 addr, u64 hi,
+bool nt_page_state(struct nt_space *s, struct nt_vad *a, u64 addr, u64 hi,
 		   u32 *state, u32 *prot, u64 *end)
 {
 	return page_state(s, a, addr, hi, state, prot, end);
 }
 
-u64 nt_alloc_committed(const struct nt_alloc *a)
+u64 nt_vad_committed(const struct nt_vad *a)
 {
 	return runs_committed(a, 0, a->size);
 }
 
-void nt_forget(struct nt_space *s, struct nt_alloc *a)
+void nt_forget(struct nt_space *s, struct nt_vad *a)
 {
 	space_remove(s, a);
 }
@@ -2251,7 +2251,7 @@ u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
 
 bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size)
 {
-	struct nt_alloc *c = &sec->commit;
+	struct nt_vad *c = &sec->commit;
 
 	/* Spec 1.2.1: a file section reports SEC_FILE and the cache bits. */
 	if (attrs & NTVM_SEC_FILE)
@@ -2366,7 +2366,7 @@ static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 static u32 view_replace(struct nt_space *s, struct nt_view_req *v,
 			const struct nt_view_map *vm, u32 lprot, u64 size)
 {
-	struct nt_alloc *a = v->base ? find_alloc(s, v->base) : NULL;
+	struct nt_vad *a = v->base ? find_alloc(s, v->base) : NULL;
 	int err;
 
 	/* Wine's statuses (spec 6.6.3). */
@@ -2391,7 +2391,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	struct nt_view_map vm = { .sec = v->sec, .off = v->offset };
 	struct nt_alloc_req in = { 0 };
 	bool replace = v->type & NTVM_MEM_REPLACE_PLACEHOLDER;
-	struct nt_alloc *a = NULL;
+	struct nt_vad *a = NULL;
 	struct avl_slot slot;
 	u64 limit, size, base = v->base;
 	u32 st, lprot, attrs;
@@ -2418,7 +2418,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 		attrs |= NT_ATTR_NOCACHE;
 	if (v->sec->attrs & NTVM_SEC_WRITECOMBINE)
 		attrs |= NT_ATTR_WRITECOMBINE;
-	lprot = view_lprot(&(struct nt_alloc){ .attrs = attrs }, v->protect);
+	lprot = view_lprot(&(struct nt_vad){ .attrs = attrs }, v->protect);
 
 	if (replace) {
 		st = view_replace(s, v, &vm, lprot, size);
@@ -2493,7 +2493,7 @@ out:
  */
 u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
 {
-	struct nt_alloc *a;
+	struct nt_vad *a;
 	int err;
 
 	if (flags & ~(NTVM_MEM_UNMAP_WITH_TRANSIENT_BOOST |

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libntvm: the NT and Win32 virtual-memory API on top of /dev/ntvm.
+ * libntvm: the NT virtual-memory calls (NtAllocateVirtualMemory(Ex),
+ * NtFreeVirtualMemory, NtProtectVirtualMemory, NtQueryVirtualMemory), the
+ * library's process-wide lock and its ioctl path, and the guard-page
+ * fault handler.
  *
- * The module is the authority on NT state and status codes; this library
- * only marshals arguments, and makes the two page-table changes a module
- * cannot make (the kernel exports no mprotect or madvise to modules): when
- * an ioctl answers NTVM_APPLY_MPROTECT or NTVM_APPLY_MADV_FREE, the library
- * makes that syscall.  Each ioctl and its syscall run under one
- * process-wide lock, so no other NT call of this process can come between
- * them (see module/main.c, "Division of work").
+ * The module decides NT state and every status; this library marshals
+ * arguments and makes the page-table changes a module cannot make (the
+ * kernel exports no mprotect or madvise to modules): when an ioctl answers
+ * NTVM_APPLY_MPROTECT or NTVM_APPLY_MADV_FREE, the library makes that
+ * syscall.  Each ioctl and its syscall run under one process-wide lock, so
+ * no other NT call of this process comes between them.  Who decides what:
+ * Documentation/ntvm.rst, "Who decides what".
  */
 #define _GNU_SOURCE
 #include <errno.h>
