@@ -101,7 +101,7 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	if ((args.flags & ~(NTVM_ALLOC_REQUIREMENTS | NTVM_ALLOC_EX |
 			    NTVM_ARGS_OTHER_PROCESS)) ||
 	    args.status || args.apply || args.base || args.region_size ||
-	    args.apply_prot || args.pad)
+	    args.apply_prot || args.out_flags)
 		return -EINVAL;
 	if (!(args.flags & NTVM_ALLOC_REQUIREMENTS) &&
 	    (args.lowest | args.highest | args.alignment))
@@ -145,6 +145,8 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	unsafe_put_user(req.apply_prot, &uargs->apply_prot, efault);
 	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
 	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
+	unsafe_put_user(req.watch ? NTVM_OUT_WRITE_WATCH : 0, &uargs->out_flags,
+			efault);
 	user_write_access_end();
 	return 0;
 efault:
@@ -153,6 +155,9 @@ efault:
 }
 
 /* ---- NTVM_IOC_FREE ------------------------------------------------------- */
+
+/* The second version of struct ntvm_free_args: out_flags. */
+#define NTVM_FREE_SIZE_VER1	offsetofend(struct ntvm_free_args, pad)
 
 static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 {
@@ -166,8 +171,11 @@ static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 	if (ret)
 		return ret;
 	if ((args.flags & ~NTVM_ARGS_OTHER_PROCESS) || args.status ||
-	    args.base || args.region_size)
+	    args.base || args.region_size || args.out_flags || args.pad)
 		return -EINVAL;
+	/* As ntvm_copy_args() for the first version: prove it writable. */
+	if (args.size >= NTVM_FREE_SIZE_VER1 && put_user(0, &uargs->out_flags))
+		return -EFAULT;
 
 	req.type = args.type;
 	if (args.flags & NTVM_ARGS_OTHER_PROCESS)
@@ -198,6 +206,10 @@ static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
 	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
 	user_write_access_end();
+	/* Only inside the caller's size (an older caller's ends before). */
+	if (args.size >= NTVM_FREE_SIZE_VER1 &&
+	    put_user(req.watch ? NTVM_OUT_WRITE_WATCH : 0, &uargs->out_flags))
+		return -EFAULT;
 	return 0;
 efault:
 	user_write_access_end();
@@ -220,7 +232,7 @@ static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 		return ret;
 	if ((args.flags & ~NTVM_ARGS_OTHER_PROCESS) || args.status ||
 	    args.base || args.region_size || args.apply || args.apply_prot ||
-	    args.old_protect || args.pad)
+	    args.old_protect || args.out_flags)
 		return -EINVAL;
 
 	req.protect = args.protect;
@@ -257,6 +269,8 @@ static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 	unsafe_put_user(req.old_protect_set ? req.old_protect : 0, &uargs->old_protect, efault);
 	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
 	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
+	unsafe_put_user(req.watch ? NTVM_OUT_WRITE_WATCH : 0, &uargs->out_flags,
+			efault);
 	user_write_access_end();
 	return 0;
 efault:
