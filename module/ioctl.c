@@ -200,16 +200,17 @@ static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 	    (ntvm_var_put(args.base_ptr, width, req.base) ||
 	     ntvm_var_put(args.size_ptr, width, req.size)))
 		req.status = NTVM_STATUS_ACCESS_VIOLATION;
-	if (!user_write_access_begin(uargs, NTVM_FREE_SIZE_VER0))
+	/* out_flags only inside the caller's size (an older one ends before). */
+	if (!user_write_access_begin(uargs, args.size >= NTVM_FREE_SIZE_VER1 ?
+				     NTVM_FREE_SIZE_VER1 : NTVM_FREE_SIZE_VER0))
 		return -EFAULT;
 	unsafe_put_user(req.status, &uargs->status, efault);
 	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
 	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
+	if (args.size >= NTVM_FREE_SIZE_VER1)
+		unsafe_put_user(req.watch ? NTVM_OUT_WRITE_WATCH : 0,
+				&uargs->out_flags, efault);
 	user_write_access_end();
-	/* Only inside the caller's size (an older caller's ends before). */
-	if (args.size >= NTVM_FREE_SIZE_VER1 &&
-	    put_user(req.watch ? NTVM_OUT_WRITE_WATCH : 0, &uargs->out_flags))
-		return -EFAULT;
 	return 0;
 efault:
 	user_write_access_end();
