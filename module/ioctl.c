@@ -101,7 +101,7 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	if ((args.flags & ~(NTVM_ALLOC_REQUIREMENTS | NTVM_ALLOC_EX |
 			    NTVM_ARGS_OTHER_PROCESS)) ||
 	    args.status || args.apply || args.base || args.region_size ||
-	    args.apply_prot || args.pad)
+	    args.apply_prot || args.out_flags)
 		return -EINVAL;
 	if (!(args.flags & NTVM_ALLOC_REQUIREMENTS) &&
 	    (args.lowest | args.highest | args.alignment))
@@ -145,6 +145,8 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	unsafe_put_user(req.apply_prot, &uargs->apply_prot, efault);
 	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
 	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
+	unsafe_put_user(req.watch ? NTVM_OUT_WRITE_WATCH : 0, &uargs->out_flags,
+			efault);
 	user_write_access_end();
 	return 0;
 efault:
@@ -153,6 +155,9 @@ efault:
 }
 
 /* ---- NTVM_IOC_FREE ------------------------------------------------------- */
+
+/* The second version of struct ntvm_free_args: out_flags. */
+#define NTVM_FREE_SIZE_VER1	offsetofend(struct ntvm_free_args, pad)
 
 static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 {
@@ -166,8 +171,11 @@ static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 	if (ret)
 		return ret;
 	if ((args.flags & ~NTVM_ARGS_OTHER_PROCESS) || args.status ||
-	    args.base || args.region_size)
+	    args.base || args.region_size || args.out_flags || args.pad)
 		return -EINVAL;
+	/* As ntvm_copy_args() for the first version: prove it writable. */
+	if (args.size >= NTVM_FREE_SIZE_VER1 && put_user(0, &uargs->out_flags))
+		return -EFAULT;
 
 	req.type = args.type;
 	if (args.flags & NTVM_ARGS_OTHER_PROCESS)
@@ -192,11 +200,16 @@ static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 	    (ntvm_var_put(args.base_ptr, width, req.base) ||
 	     ntvm_var_put(args.size_ptr, width, req.size)))
 		req.status = NTVM_STATUS_ACCESS_VIOLATION;
-	if (!user_write_access_begin(uargs, NTVM_FREE_SIZE_VER0))
+	/* out_flags only inside the caller's size (an older one ends before). */
+	if (!user_write_access_begin(uargs, args.size >= NTVM_FREE_SIZE_VER1 ?
+				     NTVM_FREE_SIZE_VER1 : NTVM_FREE_SIZE_VER0))
 		return -EFAULT;
 	unsafe_put_user(req.status, &uargs->status, efault);
 	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
 	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
+	if (args.size >= NTVM_FREE_SIZE_VER1)
+		unsafe_put_user(req.watch ? NTVM_OUT_WRITE_WATCH : 0,
+				&uargs->out_flags, efault);
 	user_write_access_end();
 	return 0;
 efault:
@@ -220,7 +233,7 @@ static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 		return ret;
 	if ((args.flags & ~NTVM_ARGS_OTHER_PROCESS) || args.status ||
 	    args.base || args.region_size || args.apply || args.apply_prot ||
-	    args.old_protect || args.pad)
+	    args.old_protect || args.out_flags)
 		return -EINVAL;
 
 	req.protect = args.protect;
@@ -257,6 +270,8 @@ static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 	unsafe_put_user(req.old_protect_set ? req.old_protect : 0, &uargs->old_protect, efault);
 	unsafe_put_user(req.status ? 0 : req.base, &uargs->base, efault);
 	unsafe_put_user(req.status ? 0 : req.size, &uargs->region_size, efault);
+	unsafe_put_user(req.watch ? NTVM_OUT_WRITE_WATCH : 0, &uargs->out_flags,
+			efault);
 	user_write_access_end();
 	return 0;
 efault:

@@ -1007,6 +1007,86 @@ TEST_F(core, placeholder_coalesce_separate)
 	EXPECT_EQ(0, self->mm->n);
 }
 
+/*
+ * The watch output (NTVM_OUT_WRITE_WATCH): set by every allocate, free
+ * and protect that succeeds in a MEM_WRITE_WATCH allocation, after a
+ * partial release in each piece, and never on failure or elsewhere.
+ */
+TEST_F(core, write_watch_output)
+{
+	struct nt_alloc_req a = { .base = 0x20000000, .size = 16 * PAGE,
+		.type = NTVM_MEM_RESERVE | NTVM_MEM_WRITE_WATCH,
+		.protect = NTVM_PAGE_READWRITE };
+	struct nt_free_req f = { .type = NTVM_MEM_RELEASE };
+	struct nt_protect_req p = { .protect = NTVM_PAGE_READONLY };
+	u64 base = 0x30000000, size = GRAN;
+
+	nt_allocate(&self->s, &a);
+	ASSERT_EQ(0, a.status);
+	EXPECT_TRUE(a.watch);
+	a = (struct nt_alloc_req){ .base = 0x20000000 + PAGE, .size = 8 * PAGE,
+		.type = NTVM_MEM_COMMIT, .protect = NTVM_PAGE_READWRITE };
+	nt_allocate(&self->s, &a);
+	ASSERT_EQ(0, a.status);
+	EXPECT_TRUE(a.watch);
+	/* A commit that fails says nothing. */
+	a = (struct nt_alloc_req){ .base = 0x20000000, .size = 17 * PAGE,
+		.type = NTVM_MEM_COMMIT, .protect = NTVM_PAGE_READWRITE, .watch = true };
+	nt_allocate(&self->s, &a);
+	EXPECT_NE(0, a.status);
+	EXPECT_FALSE(a.watch);
+	p.base = 0x20000000 + 2 * PAGE;
+	p.size = PAGE;
+	nt_protect(&self->s, &p);
+	ASSERT_EQ(0, p.status);
+	EXPECT_TRUE(p.watch);
+	apply_mprotect(self->mm, p.base, p.size, p.apply_prot);
+	p = (struct nt_protect_req){ .base = 0x20000000, .size = PAGE,
+		.protect = NTVM_PAGE_READONLY, .watch = true };
+	nt_protect(&self->s, &p);		/* reserved: not committed */
+	EXPECT_NE(0, p.status);
+	EXPECT_FALSE(p.watch);
+	/* A release in the middle: both pieces stay watched. */
+	f.base = 0x20000000 + 4 * PAGE;
+	f.size = 2 * PAGE;
+	nt_free(&self->s, &f);
+	ASSERT_EQ(0, f.status);
+	EXPECT_TRUE(f.watch);
+	/* A whole decommit of the tail piece (size 0). */
+	f = (struct nt_free_req){ .base = 0x20000000 + 6 * PAGE, .size = 0,
+		.type = NTVM_MEM_DECOMMIT };
+	nt_free(&self->s, &f);
+	ASSERT_EQ(0, f.status);
+	EXPECT_TRUE(f.watch);
+	EXPECT_EQ(0, f.size);
+	f = (struct nt_free_req){ .base = 0x20000000 + 4 * PAGE, .size = PAGE,
+		.type = NTVM_MEM_RELEASE, .watch = true };
+	nt_free(&self->s, &f);			/* released already */
+	EXPECT_EQ(NTVM_STATUS_MEMORY_NOT_ALLOCATED, f.status);
+	EXPECT_FALSE(f.watch);
+	/* An allocation without MEM_WRITE_WATCH: nothing said. */
+	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+			   NTVM_PAGE_READWRITE));
+	p = (struct nt_protect_req){ .base = base, .size = PAGE,
+		.protect = NTVM_PAGE_READONLY };
+	nt_protect(&self->s, &p);
+	ASSERT_EQ(0, p.status);
+	EXPECT_FALSE(p.watch);
+	f = (struct nt_free_req){ .base = base, .type = NTVM_MEM_RELEASE };
+	nt_free(&self->s, &f);
+	ASSERT_EQ(0, f.status);
+	EXPECT_FALSE(f.watch);
+	f = (struct nt_free_req){ .base = 0x20000000, .type = NTVM_MEM_RELEASE };
+	nt_free(&self->s, &f);
+	ASSERT_EQ(0, f.status);
+	EXPECT_TRUE(f.watch);
+	f = (struct nt_free_req){ .base = 0x20000000 + 6 * PAGE, .type = NTVM_MEM_RELEASE };
+	nt_free(&self->s, &f);
+	ASSERT_EQ(0, f.status);
+	EXPECT_TRUE(f.watch);
+	EXPECT_EQ(0, self->mm->n);
+}
+
 TEST_F(core, fuzz)
 {
 	static struct page_view before[WIN_PAGES], after[WIN_PAGES];

@@ -7,6 +7,7 @@
  * and unknown commands.  Documentation/ntvm.rst is the reference.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -274,7 +275,7 @@ TEST_F(abi, alloc_fields)
 	EXPECT_ALLOC_ERR(-EINVAL, base, 1);
 	EXPECT_ALLOC_ERR(-EINVAL, region_size, 1);
 	EXPECT_ALLOC_ERR(-EINVAL, apply_prot, 1);
-	EXPECT_ALLOC_ERR(-EINVAL, pad, 1);
+	EXPECT_ALLOC_ERR(-EINVAL, out_flags, 1);
 	EXPECT_ALLOC_ERR(-EINVAL, size, NTVM_ALLOC_SIZE_VER0 - 4);
 	EXPECT_EQ(-EFAULT, xioctl(self->fd, NTVM_IOC_ALLOCATE, (void *)8));
 
@@ -343,6 +344,8 @@ TEST_F(abi, free_protect_fields)
 	EXPECT_FREE_ERR(-EINVAL, status, 1);
 	EXPECT_FREE_ERR(-EINVAL, base, 1);
 	EXPECT_FREE_ERR(-EINVAL, region_size, 1);
+	EXPECT_FREE_ERR(-EINVAL, out_flags, 1);
+	EXPECT_FREE_ERR(-EINVAL, pad, 1);
 	EXPECT_FREE_ERR(-EINVAL, size, 8);
 #define EXPECT_PROTECT_ERR(err, field, value) do {			\
 	p = pgood;							\
@@ -355,7 +358,7 @@ TEST_F(abi, free_protect_fields)
 	EXPECT_PROTECT_ERR(-EINVAL, apply, 1);
 	EXPECT_PROTECT_ERR(-EINVAL, apply_prot, 1);
 	EXPECT_PROTECT_ERR(-EINVAL, old_protect, 1);
-	EXPECT_PROTECT_ERR(-EINVAL, pad, 1);
+	EXPECT_PROTECT_ERR(-EINVAL, out_flags, 1);
 	EXPECT_PROTECT_ERR(-EINVAL, region_size, 1);
 	EXPECT_EQ(-EFAULT, xioctl(self->fd, NTVM_IOC_FREE, (void *)8));
 	EXPECT_EQ(-EFAULT, xioctl(self->fd, NTVM_IOC_PROTECT, (void *)8));
@@ -488,6 +491,114 @@ TEST_F(abi, guard_watch_stats_fields)
 	EXPECT_EQ(0, st.reserved[0]);
 	EXPECT_EQ(0, st.reserved[2]);
 	EXPECT_EQ(-EFAULT, xioctl(self->fd, NTVM_IOC_STATS, (void *)8));
+}
+
+/*
+ * NTVM_OUT_WRITE_WATCH: the module says when an allocate, free or protect
+ * acted in a MEM_WRITE_WATCH allocation, so that user space keeps no list
+ * of its own; only on success.  out_flags is NTVM_IOC_FREE's second
+ * version: a first-version caller's structure ends before it and gets
+ * nothing written there, and the word must be writable before anything
+ * changes.
+ */
+TEST_F(abi, write_watch_out_flags)
+{
+	word_t base = 0, size = 4 * PG, b, s;
+	__u32 old = 0;
+	struct ntvm_alloc_args a = {
+		.size = sizeof(a), .base_ptr = U(&base), .size_ptr = U(&size),
+		.type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT | NTVM_MEM_WRITE_WATCH,
+		.protect = NTVM_PAGE_READWRITE,
+	};
+	struct ntvm_protect_args p = {
+		.size = sizeof(p), .base_ptr = U(&b), .size_ptr = U(&s),
+		.old_protect_ptr = U(&old), .protect = NTVM_PAGE_READWRITE,
+	};
+	struct ntvm_free_args f = {
+		.size = sizeof(f), .base_ptr = U(&b), .size_ptr = U(&s),
+		.type = NTVM_MEM_DECOMMIT,
+	};
+	struct {
+		struct ntvm_free_args f;
+		__u32 canary;
+	} v0;
+	char *ro;
+
+	ASSERT_EQ(56, sizeof(struct ntvm_free_args));
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_ALLOCATE, &a));
+	ASSERT_EQ(0, a.status);
+	EXPECT_EQ(NTVM_OUT_WRITE_WATCH, a.out_flags);
+	/* A commit inside it, a protect, a decommit. */
+	a.type = NTVM_MEM_COMMIT;
+	a.status = a.apply = a.apply_prot = a.out_flags = 0;
+	a.base = a.region_size = 0;
+	size = PG;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_ALLOCATE, &a));
+	EXPECT_EQ(0, a.status);
+	EXPECT_EQ(NTVM_OUT_WRITE_WATCH, a.out_flags);
+	b = base + PG;
+	s = PG;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(0, p.status);
+	EXPECT_EQ(NTVM_OUT_WRITE_WATCH, p.out_flags);
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(0, f.status);
+	EXPECT_EQ(NTVM_OUT_WRITE_WATCH, f.out_flags);
+	/* A failure: nothing said. */
+	memset(&f.status, 0, sizeof(f) - offsetof(struct ntvm_free_args, status));
+	b = base + 3 * PG;
+	s = 2 * PG;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_UNABLE_TO_FREE_VM, f.status);
+	EXPECT_EQ(0, f.out_flags);
+	/* Memory that is not watched: nothing said either. */
+	memset(&p.status, 0, sizeof(p) - offsetof(struct ntvm_protect_args, status));
+	b = self->base;
+	s = PG;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(0, p.status);
+	EXPECT_EQ(0, p.out_flags);
+
+	/* The first version of the free structure: nothing past it written. */
+	memset(&v0, 0, sizeof(v0));
+	v0.f.size = NTVM_FREE_SIZE_VER0;
+	v0.f.base_ptr = U(&b);
+	v0.f.size_ptr = U(&s);
+	v0.f.type = NTVM_MEM_DECOMMIT;
+	v0.f.out_flags = 0xdeadbeef;	/* beyond its size: not read */
+	v0.canary = 0xdeadbeef;
+	b = base;
+	s = PG;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_FREE, &v0));
+	EXPECT_EQ(0, v0.f.status);
+	EXPECT_EQ(base, v0.f.base);
+	EXPECT_EQ(0xdeadbeef, v0.f.out_flags);
+	EXPECT_EQ(0xdeadbeef, v0.canary);
+
+	/* out_flags on a read-only page: refused before anything changes. */
+	ro = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(&f, 0, sizeof(f));
+	f.size = sizeof(f);
+	f.base_ptr = U(&b);
+	f.size_ptr = U(&s);
+	f.type = NTVM_MEM_RELEASE;
+	memcpy(ro + PG - NTVM_FREE_SIZE_VER0, &f, sizeof(f));
+	ASSERT_EQ(0, mprotect(ro + PG, PG, PROT_READ));
+	b = base;
+	s = 0;
+	EXPECT_EQ(-EFAULT, xioctl(self->fd, NTVM_IOC_FREE, ro + PG - NTVM_FREE_SIZE_VER0));
+	EXPECT_EQ(NTVM_MEM_COMMIT, query_one(self->fd, base + 2 * PG).state);
+	munmap(ro, 2 * PG);
+
+	/* The release says it too. */
+	b = base;
+	s = 0;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(0, f.status);
+	EXPECT_EQ(NTVM_OUT_WRITE_WATCH, f.out_flags);
+	EXPECT_EQ(NTVM_MEM_FREE, query_one(self->fd, base).state);
 }
 
 /* ---- The NT variables and NT's order of checks ---- */

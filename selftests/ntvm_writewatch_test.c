@@ -94,8 +94,6 @@ static const char *mode_name(int mode)
 		return "userfaultfd WP_ASYNC + PAGEMAP_SCAN";
 	case NTVM_WRITE_WATCH_MODULE:
 		return "module soft-dirty scan (NTVM_IOC_WW_SCAN)";
-	case NTVM_WRITE_WATCH_SOFT_DIRTY:
-		return "soft-dirty + clear_refs";
 	default:
 		return "none";
 	}
@@ -131,7 +129,9 @@ FIXTURE_TEARDOWN(ww)
 /*
  * The mechanism in use.  Kernels with UFFD_FEATURE_WP_ASYNC and
  * PAGEMAP_SCAN (6.7 on) must use them, older ones the module's scan
- * (which it offers before 6.3), unless told otherwise.
+ * (which it offers before 6.3), unless told otherwise.  Kernels from 6.3
+ * to 6.6 have neither (the fixture then skips nothing: it fails, as they
+ * are not supported).
  */
 TEST_F(ww, mechanism)
 {
@@ -144,16 +144,12 @@ TEST_F(ww, mechanism)
 	TH_LOG("kernel %s, uid %d: write watch by %s", u.release, getuid(),
 	       mode_name(self->mode));
 	EXPECT_EQ(major < 6 || (major == 6 && minor < 3), have_ww_scan());
-	if (force && !strcmp(force, "soft-dirty")) {
-		EXPECT_EQ(NTVM_WRITE_WATCH_SOFT_DIRTY, self->mode);
-	} else if (force && !strcmp(force, "module")) {
+	if (force && !strcmp(force, "module")) {
 		EXPECT_EQ(NTVM_WRITE_WATCH_MODULE, self->mode);
 	} else if (major > 6 || (major == 6 && minor >= 7)) {
 		EXPECT_EQ(NTVM_WRITE_WATCH_UFFD, self->mode);
-	} else if (major == 6 && minor < 3) {
-		EXPECT_EQ(NTVM_WRITE_WATCH_MODULE, self->mode);
 	} else {
-		EXPECT_EQ(NTVM_WRITE_WATCH_SOFT_DIRTY, self->mode);
+		EXPECT_EQ(NTVM_WRITE_WATCH_MODULE, self->mode);
 	}
 }
 
@@ -685,6 +681,85 @@ TEST_F(ww, partial_release)
 	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
 }
 
+/*
+ * The latch (spec 5.10) is kept by address: a partial release drops only
+ * the latched pages it releases, whatever pieces the allocation is split
+ * into, and an allocation made there later starts with none.
+ */
+TEST_F(ww, latch_partial_release)
+{
+	char *base = watched(16), *again;
+	DWORD old;
+	PVOID p;
+	SIZE_T size;
+
+	ASSERT_NE(NULL, base);
+	poke(base + PG);
+	poke(base + 5 * PG);
+	poke(base + 6 * PG);
+	poke(base + 12 * PG);
+	EXPECT_TRUE(VirtualProtect(base, 16 * PG, PAGE_READONLY, &old));
+	EXPECT_TRUE(VirtualFree(base, 16 * PG, MEM_DECOMMIT));
+	EXPECT_STREQ("1 5 6 12", watch(0, base, 16 * PG, 64, base));
+	/* Pages 4 to 7 go: a head [0, 4) and a tail [8, 16) remain. */
+	p = base + 4 * PG;
+	size = 4 * PG;
+	ASSERT_EQ(STATUS_SUCCESS, NtFreeVirtualMemory(CUR, &p, &size, MEM_RELEASE));
+	EXPECT_STREQ("1", watch(0, base, 4 * PG, 64, base));
+	EXPECT_STREQ("12", watch(0, base + 8 * PG, 8 * PG, 64, base));
+	/* The tail's head goes too: its latched page stays. */
+	p = base + 8 * PG;
+	size = 2 * PG;
+	ASSERT_EQ(STATUS_SUCCESS, NtFreeVirtualMemory(CUR, &p, &size, MEM_RELEASE));
+	EXPECT_STREQ("12", watch(0, base + 10 * PG, 6 * PG, 64, base));
+	EXPECT_STREQ("1", watch(WRITE_WATCH_FLAG_RESET, base, 4 * PG, 64, base));
+	EXPECT_STREQ("", watch(0, base, 4 * PG, 64, base));
+	EXPECT_STREQ("12", watch(0, base + 10 * PG, 6 * PG, 64, base));
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(base + 10 * PG, 0, MEM_RELEASE));
+	/* A new allocation at the same place: nothing latched. */
+	again = VirtualAlloc(base, 16 * PG,
+			     MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+			     PAGE_READWRITE);
+	if (again) {
+		EXPECT_STREQ("", watch(0, again, 16 * PG, 64, again));
+		EXPECT_TRUE(VirtualFree(again, 0, MEM_RELEASE));
+	}
+}
+
+/*
+ * A reset that returns fewer pages than are latched and written: the
+ * written pages it reset but could not return are reported by the next
+ * call, none lost, and latched pages not returned stay latched.
+ */
+TEST_F(ww, latch_reset_in_parts)
+{
+	char *base = watched(16);
+	DWORD old;
+
+	ASSERT_NE(NULL, base);
+	poke(base + PG);
+	poke(base + 9 * PG);
+	EXPECT_TRUE(VirtualProtect(base, 16 * PG, PAGE_READONLY, &old));
+	EXPECT_TRUE(VirtualFree(base, 16 * PG, MEM_DECOMMIT));
+	ASSERT_EQ(base, VirtualAlloc(base, 16 * PG, MEM_COMMIT, PAGE_READWRITE));
+	poke(base + 3 * PG);
+	poke(base + 4 * PG);
+	poke(base + 11 * PG);
+	EXPECT_STREQ("1 3 4 9 11", watch(0, base, 16 * PG, 64, base));
+	EXPECT_STREQ("1 3", watch(WRITE_WATCH_FLAG_RESET, base, 16 * PG, 2, base));
+	EXPECT_STREQ("4 9 11", watch(0, base, 16 * PG, 64, base));
+	EXPECT_STREQ("4", watch(WRITE_WATCH_FLAG_RESET, base, 16 * PG, 1, base));
+	EXPECT_STREQ("9 11", watch(0, base, 16 * PG, 64, base));
+	poke(base + 3 * PG);
+	EXPECT_STREQ("3 9 11", watch(0, base, 16 * PG, 64, base));
+	ASSERT_EQ(0, ResetWriteWatch(base + 8 * PG, 8 * PG));
+	EXPECT_STREQ("3", watch(0, base, 16 * PG, 64, base));
+	EXPECT_STREQ("3", watch(WRITE_WATCH_FLAG_RESET, base, 16 * PG, 64, base));
+	EXPECT_STREQ("", watch(0, base, 16 * PG, 64, base));
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
+}
+
 /* A forked child neither sees nor disturbs the parent's watch. */
 TEST_F(ww, fork)
 {
@@ -822,14 +897,7 @@ TEST_F_TIMEOUT(ww, concurrent_reset, 1800)
 	EXPECT_EQ(0, first.stray);
 	EXPECT_EQ(0, again.stray);
 	EXPECT_EQ(0, first.lost);
-	/*
-	 * Soft-dirty bits cannot be read and cleared in one step: a write
-	 * to an existing page between the two is lost (README).  Counted,
-	 * not failed, there.
-	 */
-	if (self->mode != NTVM_WRITE_WATCH_SOFT_DIRTY) {
-		EXPECT_EQ(0, again.lost);
-	}
+	EXPECT_EQ(0, again.lost);
 
 	/* Without RESET every write is seen, whatever the mechanism. */
 	for (i = 0; i < 2; i++) {
@@ -1018,11 +1086,6 @@ TEST_F_TIMEOUT(ww, lossless_reset, 1800)
 	EXPECT_EQ(0, l->stray);
 	EXPECT_LE(100, l->writes);
 	EXPECT_TRUE(VirtualFree(l->base, 0, MEM_RELEASE));
-	if (self->mode == NTVM_WRITE_WATCH_SOFT_DIRTY) {
-		free(l);
-		SKIP(return, "soft-dirty + clear_refs is not atomic: writes lost "
-		     "are counted, not failed");
-	}
 	EXPECT_EQ(0, l->lost) {
 		TH_LOG("first lost write on page %ld", l->first_lost);
 	}
@@ -1243,8 +1306,10 @@ TEST_F(ww, scan_limit)
 }
 
 /*
- * Run this whole program again with each other mechanism the kernel has
- * (the soft-dirty fallback always), so that all of them are tested here.
+ * Run this whole program again with the other mechanism the kernel has
+ * (the module's scan, forced, on a kernel that also has userfaultfd's),
+ * so that all of them are tested here; and with one it lacks, which
+ * leaves write watch unsupported.
  */
 static void run_forced(struct __test_metadata *_metadata, const char *mech)
 {
@@ -1292,20 +1357,60 @@ static void run_forced(struct __test_metadata *_metadata, const char *mech)
 
 TEST_F_TIMEOUT(ww, other_mechanisms, 1800)
 {
-	int ran = 0;
-
 	if (getenv("NTVM_WRITE_WATCH"))
 		SKIP(return, "this run tests a forced mechanism");
-	if (self->mode != NTVM_WRITE_WATCH_MODULE && have_ww_scan()) {
-		run_forced(_metadata, "module");
-		ran++;
+	if (self->mode == NTVM_WRITE_WATCH_MODULE || !have_ww_scan())
+		SKIP(return, "no other mechanism to force here");
+	run_forced(_metadata, "module");
+}
+
+/*
+ * Without a mechanism (forced: the /proc soft-dirty fallback is gone, and
+ * an unknown name forces none), a MEM_WRITE_WATCH allocation is still
+ * made and checked, and reading or resetting it is STATUS_NOT_SUPPORTED.
+ */
+TEST(no_mechanism)
+{
+	int status;
+	pid_t pid;
+
+	if (access("/dev/ntvm", F_OK))
+		SKIP(return, "/dev/ntvm is not present");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		PVOID res[4], p;
+		ULONG_PTR count = 4;
+		ULONG gran;
+		SIZE_T size = 16 * PG;
+		char *base;
+		DWORD old;
+
+		setenv("NTVM_WRITE_WATCH", "soft-dirty", 1);
+		base = VirtualAlloc(NULL, 16 * PG, MEM_RESERVE | MEM_COMMIT |
+				    MEM_WRITE_WATCH, PAGE_READWRITE);
+		if (!base || ntvm_write_watch_mode() != NTVM_WRITE_WATCH_NONE)
+			_exit(1);
+		poke(base);
+		if (!VirtualProtect(base, PG, PAGE_READONLY, &old))
+			_exit(2);
+		if (NtGetWriteWatch(CUR, 0, base, 16 * PG, res, &count, &gran) !=
+		    STATUS_NOT_SUPPORTED || count != 4)
+			_exit(3);
+		if (NtResetWriteWatch(CUR, base, 16 * PG) != STATUS_NOT_SUPPORTED)
+			_exit(4);
+		/* The module's checks come first. */
+		if (NtGetWriteWatch(CUR, 0, base, 17 * PG, res, &count, &gran) !=
+		    STATUS_INVALID_PARAMETER)
+			_exit(5);
+		p = base;
+		if (NtFreeVirtualMemory(CUR, &p, &size, MEM_RELEASE))
+			_exit(6);
+		_exit(0);
 	}
-	if (self->mode != NTVM_WRITE_WATCH_SOFT_DIRTY) {
-		run_forced(_metadata, "soft-dirty");
-		ran++;
-	}
-	if (!ran)
-		SKIP(return, "soft-dirty is the only mechanism here");
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

@@ -20,19 +20,6 @@ void ntvm_lib_unlock(void);
 NTSTATUS ntvm_ioctl_locked(unsigned long cmd, void *args, const __u32 *status);
 
 /*
- * writewatch.c: write watch.  ntapi.c calls these with the lock held, after
- * an ioctl that succeeded: the module maps new VMAs on reserve, commit and
- * decommit, and they must be tracked again.
- */
-extern unsigned int ntvm_ww_allocs;	/* watched allocations known */
-
-static inline int ntvm_ww_wants_alloc(__u32 type)
-{
-	return (type & NTVM_MEM_WRITE_WATCH) ||
-	       (ntvm_ww_allocs && (type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE)));
-}
-
-/*
  * section.c: MemExtendedParameterAttributeFlags, shared by
  * NtAllocateVirtualMemoryEx and NtMapViewOfSectionEx.
  */
@@ -48,13 +35,18 @@ NTSTATUS ntvm_named_section(const char *name, ACCESS_MASK access,
 			    NTSTATUS (*create)(void *ctx, HANDLE *out),
 			    void *ctx, HANDLE *out);
 
+/*
+ * writewatch.c: write watch.  ntapi.c calls these with the lock held, after
+ * an ioctl that succeeded and reported NTVM_OUT_WRITE_WATCH: the module
+ * maps new VMAs on reserve, commit and decommit, and they must be tracked
+ * again; a protect fills the latch, a release empties it.
+ */
 void ntvm_ww_allocated(const struct ntvm_alloc_args *a);
 void ntvm_ww_freed(const struct ntvm_free_args *f);
-void ntvm_ww_forget(void);		/* in a forked child */
-/* After an NtProtectVirtualMemory that succeeded: the write-watch latch. */
 void ntvm_ww_protected(uintptr_t lo, size_t len);
-/* Does [lo, lo + len) overlap a MEM_WRITE_WATCH allocation? */
-int ntvm_ww_watched(uintptr_t lo, size_t len);
+void ntvm_ww_forget(void);		/* in a forked child */
+/* Does [lo, lo + len) overlap a MEM_WRITE_WATCH allocation?  (Asks the module.) */
+int ntvm_ww_overlaps(uintptr_t lo, size_t len);
 
 /* memapi.c: back a new MEM_LARGE_PAGES allocation (lock held). */
 NTSTATUS ntvm_large_apply(__u64 base, __u64 size, __u32 prot);

@@ -318,7 +318,7 @@ static NTSTATUS mlock_status(int err)
  */
 static int lock_pages(void *p, size_t len)
 {
-	if (!ntvm_ww_allocs || !ntvm_ww_watched((uintptr_t)p, len))
+	if (!ntvm_ww_overlaps((uintptr_t)p, len))
 		return mlock(p, len);
 	madvise(p, len, MADV_POPULATE_READ);
 	return syscall(SYS_mlock2, p, len, MLOCK_ONFAULT);

@@ -211,7 +211,7 @@ static NTSTATUS allocate(HANDLE process, PVOID *base, PSIZE_T size,
 	a->size_ptr = (uintptr_t)size;
 	lock();
 	st = ioctl_locked(NTVM_IOC_ALLOCATE, a, &a->status);
-	if (!st && ntvm_ww_wants_alloc(a->type))
+	if (!st && (a->out_flags & NTVM_OUT_WRITE_WATCH))
 		ntvm_ww_allocated(a);
 	if (!st && a->apply) {
 		/* The module left the results to be written once finished. */
@@ -314,7 +314,7 @@ NTVM_EXPORT NTSTATUS NtFreeVirtualMemory(HANDLE process, PVOID *base,
 
 	lock();
 	st = ioctl_locked(NTVM_IOC_FREE, &f, &f.status);
-	if (!st && ntvm_ww_allocs)
+	if (!st && (f.out_flags & NTVM_OUT_WRITE_WATCH))
 		ntvm_ww_freed(&f);
 	unlock();
 	return st;
@@ -343,7 +343,7 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 			*old_protect = p.old_protect;
 		}
 	}
-	if (!st && ntvm_ww_allocs)	/* the latch, writewatch.c */
+	if (!st && (p.out_flags & NTVM_OUT_WRITE_WATCH))	/* the latch */
 		ntvm_ww_protected(p.base, p.region_size);
 	unlock();
 	return st;

@@ -573,21 +573,19 @@ int ntvm_install_guard_handler(NTVM_GUARD_CALLBACK callback, void *context);
 
 /*
  * How this process tracks writes to MEM_WRITE_WATCH memory, chosen at the
- * first use by what the kernel offers (see README, "Write watch"):
+ * first use by what the kernel offers (Documentation/ntvm.rst, "Write
+ * watch"):
  *  - NTVM_WRITE_WATCH_UFFD: userfaultfd asynchronous write-protection and
  *    PAGEMAP_SCAN (Linux 6.7+); a reset is atomic against concurrent writes.
  *  - NTVM_WRITE_WATCH_MODULE: soft-dirty page bits, read and reset by the
  *    module (NTVM_IOC_WW_SCAN, kernels before 6.3); a reset is atomic
  *    against concurrent writes.
- *  - NTVM_WRITE_WATCH_SOFT_DIRTY: soft-dirty page bits through /proc, the
- *    last resort; a write racing with a reset (or with a commit in a
- *    watched allocation) can be lost.
- *  - NTVM_WRITE_WATCH_NONE: neither; NtGetWriteWatch and NtResetWriteWatch
- *    return STATUS_NOT_SUPPORTED.
+ *  - NTVM_WRITE_WATCH_NONE: neither (Linux 6.3 to 6.6); NtGetWriteWatch
+ *    and NtResetWriteWatch return STATUS_NOT_SUPPORTED.
+ * (2 was the /proc soft-dirty fallback, removed: it is not reused.)
  */
 #define NTVM_WRITE_WATCH_NONE		0
 #define NTVM_WRITE_WATCH_UFFD		1
-#define NTVM_WRITE_WATCH_SOFT_DIRTY	2
 #define NTVM_WRITE_WATCH_MODULE		3
 int ntvm_write_watch_mode(void);
 

@@ -2,56 +2,60 @@
 /*
  * libntvm: write watch (MEM_WRITE_WATCH, NtGetWriteWatch, NtResetWriteWatch).
  *
- * The module owns the NT side: which allocations were made with
- * MEM_WRITE_WATCH and the range rules (NTVM_IOC_WATCH).  Which pages were
- * written is tracked here, with the best mechanism the kernel offers,
- * chosen at run time by probing, never by version:
+ * Who owns what (Documentation/ntvm.rst, "Who decides what" and "Write
+ * watch"):
+ *  - the module owns which allocations are watched and their bounds, with
+ *    every range rule: it answers NTVM_OUT_WRITE_WATCH in out_flags after
+ *    each allocate, free and protect that acted inside a watched
+ *    allocation, and NTVM_IOC_WATCH checks a GetWriteWatch range.  This
+ *    file keeps no list of watched allocations and no split rules: it
+ *    acts on the range the module reported, and only when it said so;
+ *  - the page tables own which pages were written, read and reset by the
+ *    mechanism below;
+ *  - this file owns only Windows' latch (spec 5.10): the pages written
+ *    before an NtProtectVirtualMemory over them, which stay reported
+ *    through a decommit and a recommit until a reset.  They are kept as a
+ *    set of page runs keyed by address, not by allocation, so a release
+ *    drops the runs in the released range and needs to know nothing of
+ *    how the module split the allocation.
+ *
+ * Which pages were written, by the mechanism the kernel offers, probed at
+ * run time, never by version:
  *
  *  - userfaultfd asynchronous write-protection (UFFD_FEATURE_WP_ASYNC,
  *    UFFD_FEATURE_WP_UNPOPULATED; Linux 6.7 and later) with the
- *    PAGEMAP_SCAN ioctl of /proc/self/pagemap.  A watched allocation is
+ *    PAGEMAP_SCAN ioctl of /proc/self/pagemap.  A watched range is
  *    registered for write-protection; a write to a protected page (by the
  *    program or by the kernel, e.g. read(2)) is resolved by the kernel
  *    itself, which only clears the page's uffd-wp bit.  PAGEMAP_SCAN lists
  *    the pages without the bit ("written") and, for a reset, protects
  *    exactly those it lists, page by page under the page-table lock, so
- *    no concurrent write is lost.  The state lives in the page tables:
- *    nothing is kept here but the list of watched allocations.
+ *    no concurrent write is lost.
  *
- *  - the module's NTVM_IOC_WW_SCAN (where it advertises
- *    NTVM_FEATURE_WW_SCAN: kernels before 6.3, e.g. Debian's 6.1), which
- *    reads the soft-dirty bits of a range of one watched allocation from
- *    its page tables and, for a reset, clears and write-protects exactly
- *    the pages it reports, each under its page-table lock, so no
- *    concurrent write is lost.  Here too the state lives in the page
- *    tables.  A new mapping is flagged soft-dirty as a whole (VM_SOFTDIRTY),
- *    which would let mprotect() make clean pages writable without a fault,
- *    so after each commit or decommit in a watched allocation a scan of
- *    max_count 0 clears the flag again (ww_track()).
+ *  - the module's NTVM_IOC_WW_SCAN (where it advertises it: kernels
+ *    before 6.3, e.g. Debian's 6.1), which reads the soft-dirty bits of a
+ *    range of one watched allocation from its page tables and, for a
+ *    reset, clears and write-protects exactly the pages it reports, each
+ *    under its page-table lock.  A new mapping is flagged soft-dirty as a
+ *    whole (VM_SOFTDIRTY), which would let mprotect() make clean pages
+ *    writable without a fault, so after each commit or decommit in a
+ *    watched allocation a scan of max_count 0 clears the flag again
+ *    (ww_track()).
  *
- *  - soft-dirty bits through /proc, the last resort (Linux 3.11 and
- *    later): bit 55 of /proc/self/pagemap, cleared for the whole process
- *    by writing "4" to /proc/self/clear_refs.
- *    Because the clear is process-wide, every watched allocation keeps a
- *    bitmap here, and before each clear the soft-dirty bits of every
- *    watched allocation are folded into the bitmaps.  Reading and clearing
- *    are two steps, so a write between them could be lost.  A page that
- *    did not exist at the fold and exists after the clear was written in
- *    between, and is found again (sd_recheck()); a write to an existing
- *    page in that window is lost: on such kernels a reset (and a commit in
- *    a watched allocation) is not atomic against concurrent writes (see
- *    README).
+ *  - neither (Linux 6.3 to 6.6, which ntvm does not support): a
+ *    MEM_WRITE_WATCH allocation is made, and NtGetWriteWatch and
+ *    NtResetWriteWatch return STATUS_NOT_SUPPORTED.
  *
  * The module commits and decommits by mapping new VMAs (vm_mmap
  * MAP_FIXED), which are neither registered with userfaultfd nor clean for
- * soft-dirty (VM_SOFTDIRTY), so libntvm calls ntvm_ww_allocated() and
- * ntvm_ww_freed() after each such change inside a watched allocation.
- * Transparent huge pages are turned off on watched memory
- * (MADV_NOHUGEPAGE): every mechanism would report a written huge page as
+ * soft-dirty, so ntapi.c calls ntvm_ww_allocated() and ntvm_ww_freed()
+ * after each such change that the module reported in a watched
+ * allocation.  Transparent huge pages are turned off on watched memory
+ * (MADV_NOHUGEPAGE): both mechanisms would report a written huge page as
  * 512 written pages.
  *
- * NTVM_WRITE_WATCH=uffd, =module or =soft-dirty in the environment forces
- * one mechanism (for tests); when the kernel lacks it, there is none.
+ * NTVM_WRITE_WATCH=uffd or =module in the environment forces one
+ * mechanism (for tests); when the kernel lacks it, there is none.
  *
  * Every function here runs with the library lock held (ntvm_lib_lock()).
  */
@@ -111,30 +115,11 @@ struct ww_pm_scan_arg {
 #define WW_PM_SCAN_WP_MATCHING	(1ULL << 0)
 #define WW_PM_SCAN_CHECK_WPASYNC (1ULL << 1)
 
-/* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
-#define WW_PM_SOFT_DIRTY	(1ULL << 55)
-#define WW_PM_EXCLUSIVE		(1ULL << 56)
-#define WW_PM_SWAP		(1ULL << 62)
-#define WW_PM_PRESENT		(1ULL << 63)
-
-/* A watched allocation, as the module last described it. */
-struct ww_alloc {
-	uintptr_t base;
-	size_t size;
-	uint64_t *dirty;	/* soft-dirty: written pages, one bit each */
-	uint64_t *absent;	/* soft-dirty: pages absent at the last fold */
-	uint64_t *latched;	/* written before a protect: see ww_latch() */
-};
-
 static int ww_mode = -1;	/* NTVM_WRITE_WATCH_*, -1: not probed */
 static int ww_uffd = -1;
 static int ww_pagemap = -1;
-static int ww_clear_refs = -1;
-static struct ww_alloc *ww_tab;	/* sorted by base, never overlapping */
-static unsigned int ww_cap;
-unsigned int ntvm_ww_allocs;	/* entries of ww_tab */
-/* Pagemap entries, read in chunks (under the library lock). */
-static uint64_t ww_pm[4096];
+/* The module has reported a watched range to this process. */
+static int ww_seen;
 
 static void ww_close(int *fd)
 {
@@ -188,17 +173,6 @@ static int ww_probe_module(void)
 	return 0;
 }
 
-static int ww_probe_soft_dirty(void)
-{
-	ww_pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	ww_clear_refs = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-	if (ww_pagemap >= 0 && ww_clear_refs >= 0)
-		return 0;
-	ww_close(&ww_pagemap);
-	ww_close(&ww_clear_refs);
-	return -1;
-}
-
 /* The mechanism of this process, probed once (NTVM_WRITE_WATCH_*). */
 static int ww_probe(void)
 {
@@ -206,30 +180,47 @@ static int ww_probe(void)
 
 	if (ww_mode >= 0)
 		return ww_mode;
-	/* NTVM_WRITE_WATCH=uffd|module|soft-dirty: only that one (tests). */
+	/* NTVM_WRITE_WATCH=uffd|module: only that one (tests). */
 	force = secure_getenv("NTVM_WRITE_WATCH");
 	if ((!force || !strcmp(force, "uffd")) && !ww_probe_uffd())
 		ww_mode = NTVM_WRITE_WATCH_UFFD;
 	else if ((!force || !strcmp(force, "module")) && !ww_probe_module())
 		ww_mode = NTVM_WRITE_WATCH_MODULE;
-	else if ((!force || !strcmp(force, "soft-dirty")) &&
-		 !ww_probe_soft_dirty())
-		ww_mode = NTVM_WRITE_WATCH_SOFT_DIRTY;
 	else
 		ww_mode = NTVM_WRITE_WATCH_NONE;
 	return ww_mode;
 }
 
-/* ---- The table of watched allocations ---- */
+/* ---- The latch ---- */
 
-/* Index of the first entry that ends above addr. */
-static unsigned int ww_lower(uintptr_t addr)
+/*
+ * The "latch" (spec 5.10, Windows' kernel32 test_write_watch): a page
+ * written before an NtProtectVirtualMemory call over it stays reported
+ * after a decommit, and after the recommit, until a reset.  Windows keeps
+ * such pages in the allocation's own bitmap, which a protection change
+ * fills from the page tables and a decommit does not clear.  Here they
+ * are runs of pages [start, end), sorted, disjoint and not adjacent,
+ * keyed by address only: ntvm_ww_protected() adds to them, ww_get()
+ * reports them with the pages written since and drops them on reset, and
+ * a release or a new watched allocation drops those in its range.  A run
+ * left by memory unmapped behind ntvm's back is never reported: a watched
+ * allocation made there later starts by dropping it.
+ */
+struct ww_run {
+	uintptr_t start, end;
+};
+
+static struct ww_run *ww_latch;
+static size_t ww_nlatch;
+
+/* Index of the first run that ends above addr. */
+static size_t latch_lower(uintptr_t addr)
 {
-	unsigned int lo = 0, hi = ntvm_ww_allocs, mid;
+	size_t lo = 0, hi = ww_nlatch, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (ww_tab[mid].base + ww_tab[mid].size <= addr)
+		if (ww_latch[mid].end <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -237,188 +228,88 @@ static unsigned int ww_lower(uintptr_t addr)
 	return lo;
 }
 
-/* The entry that contains addr, or NULL. */
-static struct ww_alloc *ww_find(uintptr_t addr)
+/* Any latched page in [lo, hi)? */
+static int latch_any(uintptr_t lo, uintptr_t hi)
 {
-	unsigned int i = ww_lower(addr);
+	size_t i = latch_lower(lo);
 
-	return i < ntvm_ww_allocs && ww_tab[i].base <= addr ? &ww_tab[i] : NULL;
+	return i < ww_nlatch && ww_latch[i].start < hi;
 }
 
-/* Forget the entries overlapping [lo, hi): the module no longer has them. */
-static void ww_drop(uintptr_t lo, uintptr_t hi)
+/* Append [start, end) to the n runs of buf, merging with the last one. */
+static size_t latch_push(struct ww_run *buf, size_t n, uintptr_t start,
+			 uintptr_t end)
 {
-	unsigned int i = ww_lower(lo), j = i;
-
-	while (j < ntvm_ww_allocs && ww_tab[j].base < hi) {
-		free(ww_tab[j].latched);
-		free(ww_tab[j++].dirty);
+	if (n && buf[n - 1].end >= start) {
+		if (end > buf[n - 1].end)
+			buf[n - 1].end = end;
+		return n;
 	}
-	memmove(&ww_tab[i], &ww_tab[j], (ntvm_ww_allocs - j) * sizeof(*ww_tab));
-	ntvm_ww_allocs -= j - i;
-}
-
-static size_t ww_bitmap_words(size_t size)
-{
-	return (size / WW_PAGE + 63) / 64;
+	buf[n].start = start;
+	buf[n].end = end;
+	return n + 1;
 }
 
 /*
- * A new entry for [base, base + size), after dropping what overlapped it;
- * in soft-dirty mode with a clean bitmap.  NULL if out of memory.
+ * The latch made anew in buf, which has room for ww_nlatch + 1 + m runs
+ * and becomes the latch: the old runs less [dlo, dhi), with the m sorted,
+ * disjoint runs of add merged in.  It cannot fail, so a caller that
+ * allocates buf first changes nothing when that fails.
  */
-static struct ww_alloc *ww_add(uintptr_t base, size_t size)
+static void latch_rebuild(struct ww_run *buf, uintptr_t dlo, uintptr_t dhi,
+			  const struct ww_run *add, size_t m)
 {
-	struct ww_alloc *tab, e = { .base = base, .size = size };
-	unsigned int i;
+	size_t i = 0, j = 0, n = 0;
+	struct ww_run r;
 
-	ww_drop(base, base + size);
-	if (ww_mode == NTVM_WRITE_WATCH_SOFT_DIRTY) {
-		e.dirty = calloc(2 * ww_bitmap_words(size), sizeof(uint64_t));
-		if (!e.dirty)
-			return NULL;
-		e.absent = e.dirty + ww_bitmap_words(size);
-	}
-	if (ntvm_ww_allocs == ww_cap) {
-		tab = realloc(ww_tab, (ww_cap ? 2 * ww_cap : 16) * sizeof(*tab));
-		if (!tab) {
-			free(e.dirty);
-			return NULL;
-		}
-		ww_tab = tab;
-		ww_cap = ww_cap ? 2 * ww_cap : 16;
-	}
-	i = ww_lower(base);
-	memmove(&ww_tab[i + 1], &ww_tab[i], (ntvm_ww_allocs - i) * sizeof(*ww_tab));
-	ww_tab[i] = e;
-	ntvm_ww_allocs++;
-	return &ww_tab[i];
-}
-
-static int bit_test(const uint64_t *map, size_t i)
-{
-	return (map[i / 64] >> (i % 64)) & 1;
-}
-
-static void bit_set(uint64_t *map, size_t i)
-{
-	map[i / 64] |= 1ULL << (i % 64);
-}
-
-static void bit_clear(uint64_t *map, size_t i)
-{
-	map[i / 64] &= ~(1ULL << (i % 64));
-}
-
-/* ---- Soft-dirty bits ---- */
-
-/* Was the page of this pagemap entry written since the last clear? */
-static int sd_written(uint64_t e)
-{
-	/*
-	 * A VMA the kernel has not cleared yet (VM_SOFTDIRTY) reports every
-	 * page soft-dirty, holes included; only a page that exists counts.
-	 */
-	return (e & WW_PM_SOFT_DIRTY) && (e & (WW_PM_PRESENT | WW_PM_SWAP));
-}
-
-/* Pagemap entries of n pages from addr into ww_pm. */
-static int sd_read(uintptr_t addr, size_t n)
-{
-	size_t done = 0, len = n * sizeof(uint64_t);
-	off_t off = (off_t)(addr / WW_PAGE) * sizeof(uint64_t);
-	ssize_t got;
-
-	while (done < len) {
-		got = pread(ww_pagemap, (char *)ww_pm + done, len - done,
-			    off + done);
-		if (got <= 0)
-			return -1;
-		done += got;
-	}
-	return 0;
-}
-
-/*
- * OR the soft-dirty bits of [lo, hi) into e's bitmap; note_absent: also
- * note which pages do not exist (for sd_recheck()).
- */
-static int sd_fold(struct ww_alloc *e, uintptr_t lo, uintptr_t hi,
-		   int note_absent)
-{
-	size_t first = (lo - e->base) / WW_PAGE, n = (hi - lo) / WW_PAGE;
-	size_t i, k, chunk, pg;
-
-	for (i = 0; i < n; i += chunk) {
-		chunk = n - i < ARRAY_SIZE(ww_pm) ? n - i : ARRAY_SIZE(ww_pm);
-		if (sd_read(lo + i * WW_PAGE, chunk))
-			return -1;
-		for (k = 0; k < chunk; k++) {
-			pg = first + i + k;
-			if (sd_written(ww_pm[k]))
-				bit_set(e->dirty, pg);
-			if (!note_absent)
-				continue;
-			if (ww_pm[k] & (WW_PM_PRESENT | WW_PM_SWAP))
-				bit_clear(e->absent, pg);
-			else
-				bit_set(e->absent, pg);
-		}
-	}
-	return 0;
-}
-
-/*
- * After a clear: a page that did not exist at the fold and exists now as
- * the process's own page (not the shared zero page a read maps) was
- * written in between, although the clear took its soft-dirty bit.  Only
- * a write to a page that existed, clean, at the fold goes unseen.
- */
-static int sd_recheck(struct ww_alloc *e)
-{
-	size_t n = e->size / WW_PAGE, i = 0, j, k;
-	uint64_t v;
-
-	while (i < n) {
-		if (!bit_test(e->absent, i)) {
-			i++;
+	while (i < ww_nlatch || j < m) {
+		if (j == m || (i < ww_nlatch && ww_latch[i].start < add[j].start))
+			r = ww_latch[i++];
+		else
+			r = add[j++];
+		if (r.start < dhi && r.end > dlo) {
+			/* At most one run reaches past both ends: room + 1. */
+			if (r.start < dlo)
+				n = latch_push(buf, n, r.start, dlo);
+			if (r.end > dhi)
+				n = latch_push(buf, n, dhi, r.end);
 			continue;
 		}
-		j = i;
-		while (j < n && j - i < ARRAY_SIZE(ww_pm) && bit_test(e->absent, j))
-			j++;
-		if (sd_read(e->base + i * WW_PAGE, j - i))
-			return -1;
-		for (k = 0; k < j - i; k++) {
-			v = ww_pm[k];
-			if ((v & WW_PM_SWAP) ||
-			    ((v & WW_PM_PRESENT) && (v & WW_PM_EXCLUSIVE)))
-				bit_set(e->dirty, i + k);
-		}
-		i = j;
+		n = latch_push(buf, n, r.start, r.end);
 	}
+	free(ww_latch);
+	ww_latch = buf;
+	ww_nlatch = n;
+}
+
+static struct ww_run *latch_buf(size_t m)
+{
+	return malloc((ww_nlatch + 1 + m) * sizeof(struct ww_run));
+}
+
+/* Forget the latched pages of [lo, hi); -1 if out of memory. */
+static int latch_drop(uintptr_t lo, uintptr_t hi)
+{
+	struct ww_run *buf;
+
+	if (!latch_any(lo, hi))
+		return 0;
+	buf = latch_buf(0);
+	if (!buf)
+		return -1;
+	latch_rebuild(buf, lo, hi, NULL, 0);
 	return 0;
 }
 
-/*
- * Fold every watched allocation's soft-dirty bits into its bitmap, then
- * clear the bits of the whole process.  A write between the two to a page
- * that existed is lost.
- */
-static int sd_fold_and_clear(void)
+/* The n ascending pages as runs, into runs; their number. */
+static size_t pages_to_runs(PVOID const *pages, size_t n, struct ww_run *runs)
 {
-	unsigned int i;
+	size_t i, m = 0;
 
-	for (i = 0; i < ntvm_ww_allocs; i++)
-		if (sd_fold(&ww_tab[i], ww_tab[i].base,
-			    ww_tab[i].base + ww_tab[i].size, 1))
-			return -1;
-	if (write(ww_clear_refs, "4", 1) != 1)
-		return -1;
-	for (i = 0; i < ntvm_ww_allocs; i++)
-		if (sd_recheck(&ww_tab[i]))
-			return -1;
-	return 0;
+	for (i = 0; i < n; i++)
+		m = latch_push(runs, m, (uintptr_t)pages[i],
+			       (uintptr_t)pages[i] + WW_PAGE);
+	return m;
 }
 
 /* ---- The module's scan ---- */
@@ -502,183 +393,127 @@ static void ww_track(uintptr_t lo, size_t len, int accessible)
 		mod_scan(lo, lo + len, 0, 1, NULL, 0, NULL);
 		return;
 	}
-	if (!accessible)
-		return;		/* no pages, no huge pages */
-	if (ww_mode == NTVM_WRITE_WATCH_SOFT_DIRTY) {
-		/*
-		 * A new VMA reads as all soft-dirty (VM_SOFTDIRTY) until the
-		 * next clear: a read of its zero page would count as a write.
-		 * The clear also has to come before MADV_NOHUGEPAGE merges
-		 * the new VMA with its neighbours, which would then inherit
-		 * VM_SOFTDIRTY.  (Until then the flag differs, so nothing
-		 * watched merged with it.)
-		 */
-		sd_fold_and_clear();
-	}
-	madvise((void *)lo, len, MADV_NOHUGEPAGE);
-}
-
-void ntvm_ww_allocated(const struct ntvm_alloc_args *a)
-{
-	uintptr_t base = a->base, size = a->region_size;
-	struct ww_alloc *e;
-
-	if (a->type & NTVM_MEM_WRITE_WATCH) {
-		/* A new watched allocation (MEM_RESERVE is required). */
-		if (ww_probe() == NTVM_WRITE_WATCH_NONE)
-			return;
-		e = ww_add(base, size);
-		if (e)
-			ww_track(base, size, !!(a->type & NTVM_MEM_COMMIT));
-		return;
-	}
-	if (a->type & NTVM_MEM_RESERVE) {
-		/* A new allocation: what was watched there is gone. */
-		ww_drop(base, base + size);
-		return;
-	}
-	e = ww_find(base);
-	if (e && base + size <= e->base + e->size)
-		ww_track(base, size, 1);
+	if (accessible)
+		madvise((void *)lo, len, MADV_NOHUGEPAGE);
 }
 
 /*
- * The "latch" (spec 5.10, Windows' kernel32 test_write_watch): a page
- * written before an NtProtectVirtualMemory call over it stays reported
- * after a decommit, and after the recommit, until a reset.  Windows keeps
- * such pages in the allocation's own bitmap, which a protection change
- * fills from the page tables and a decommit does not clear; libntvm keeps
- * the same bitmap here: ww_latch() fills it, ww_get() reports it with the
- * pages written since and clears it on reset.
+ * After an NtAllocateVirtualMemory(Ex) that the module reported inside a
+ * watched allocation (NTVM_OUT_WRITE_WATCH).
  */
-static int ww_latch_alloc(struct ww_alloc *e)
+void ntvm_ww_allocated(const struct ntvm_alloc_args *a)
 {
-	if (!e->latched)
-		e->latched = calloc(ww_bitmap_words(e->size), sizeof(uint64_t));
-	return e->latched ? 0 : -1;
-}
+	uintptr_t base = a->base, size = a->region_size;
 
-/* The latched bits of old from page skip on, into e (a part of old). */
-static void ww_latch_copy(struct ww_alloc *e, const struct ww_alloc *old,
-			  size_t skip)
-{
-	size_t i;
-
-	if (!e || !old->latched || ww_latch_alloc(e))
+	ww_seen = 1;
+	/* A reset maps nothing: the pages stay tracked as they were. */
+	if (a->type & (NTVM_MEM_RESET | NTVM_MEM_RESET_UNDO))
 		return;
-	for (i = 0; i < e->size / WW_PAGE; i++)
-		if (bit_test(old->latched, skip + i))
-			bit_set(e->latched, i);
+	/* A new watched allocation starts with no latched page. */
+	if (a->type & NTVM_MEM_RESERVE)
+		latch_drop(base, base + size);
+	if (ww_probe() == NTVM_WRITE_WATCH_NONE)
+		return;
+	ww_track(base, size, !!(a->type & NTVM_MEM_COMMIT));
 }
 
-/* Any latched page in [lo, hi) of e? */
-static int ww_latched_any(const struct ww_alloc *e, uintptr_t lo, uintptr_t hi)
+/*
+ * After an NtFreeVirtualMemory that the module reported inside a watched
+ * allocation.  A release (and its placeholder forms) drops the latched
+ * pages of the range, wherever the allocation was split; a decommit
+ * keeps them (spec 5.10) and tracks the new mapping.
+ */
+void ntvm_ww_freed(const struct ntvm_free_args *f)
 {
-	size_t i;
-
-	if (!e->latched)
-		return 0;
-	for (i = (lo - e->base) / WW_PAGE; i < (hi - e->base) / WW_PAGE; i++)
-		if (bit_test(e->latched, i))
-			return 1;
-	return 0;
-}
-
-static NTSTATUS ww_mech_get(const struct ntvm_watch_args *w, struct ww_alloc *e,
-			    uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
-			    ULONG_PTR max, ULONG_PTR *found);
-
-/* Does [lo, lo + len) overlap a watched allocation? */
-int ntvm_ww_watched(uintptr_t lo, size_t len)
-{
-	unsigned int i = ww_lower(lo);
-
-	return i < ntvm_ww_allocs && ww_tab[i].base < lo + len;
-}
-
-/* After a successful NtProtectVirtualMemory of [lo, lo + len). */
-void ntvm_ww_protected(uintptr_t lo, size_t len)
-{
-	struct ww_alloc *e = ww_find(lo);
 	struct ntvm_watch_args w = { 0 };
-	uintptr_t hi;
-	ULONG_PTR n, found = 0, i;
-	PVOID *pages;
+	uintptr_t lo = f->base, len = f->region_size;
 
-	if (!e || ww_mode <= NTVM_WRITE_WATCH_NONE)
-		return;
-	hi = lo + len < e->base + e->size ? lo + len : e->base + e->size;
-	n = (hi - lo) / WW_PAGE;
-	pages = malloc(n * sizeof(*pages));
-	if (!pages || ww_latch_alloc(e)) {
-		free(pages);
+	ww_seen = 1;
+	if (f->type & NTVM_MEM_RELEASE) {
+		latch_drop(lo, lo + len);
 		return;
 	}
-	w.alloc_base = e->base;
-	w.alloc_size = e->size;
-	if (!ww_mech_get(&w, e, lo, hi, 0, pages, n, &found))
-		for (i = 0; i < found; i++)
-			bit_set(e->latched,
-				((uintptr_t)pages[i] - e->base) / WW_PAGE);
+	if (ww_probe() == NTVM_WRITE_WATCH_NONE)
+		return;
+	if (!len) {
+		/* Size 0 decommits the whole allocation and reports 0. */
+		w.size = sizeof(w);
+		w.base = lo;
+		w.length = WW_PAGE;
+		if (ntvm_ioctl_locked(NTVM_IOC_WATCH, &w, &w.status))
+			return;
+		lo = w.alloc_base;
+		len = w.alloc_size;
+	}
+	ww_track(lo, len, 0);
+}
+
+static NTSTATUS ww_mech_get(uintptr_t alo, uintptr_t ahi, uintptr_t lo,
+			    uintptr_t hi, int reset, PVOID *out, ULONG_PTR max,
+			    ULONG_PTR *found);
+
+/* After an NtProtectVirtualMemory in a watched allocation: the latch. */
+void ntvm_ww_protected(uintptr_t lo, size_t len)
+{
+	ULONG_PTR n = len / WW_PAGE, found = 0;
+	struct ww_run *runs, *buf;
+	PVOID *pages;
+	size_t m;
+
+	ww_seen = 1;
+	if (ww_probe() == NTVM_WRITE_WATCH_NONE)
+		return;
+	pages = malloc(n * sizeof(*pages));
+	runs = malloc(n * sizeof(*runs));
+	if (pages && runs &&
+	    !ww_mech_get(lo, lo + len, lo, lo + len, 0, pages, n, &found) &&
+	    found) {
+		m = pages_to_runs(pages, found, runs);
+		buf = latch_buf(m);
+		if (buf)
+			latch_rebuild(buf, 0, 0, runs, m);
+	}
+	free(runs);
 	free(pages);
 }
 
-void ntvm_ww_freed(const struct ntvm_free_args *f)
+/* Does [lo, lo + len) overlap a MEM_WRITE_WATCH allocation?  The module says. */
+int ntvm_ww_overlaps(uintptr_t lo, size_t len)
 {
-	struct ww_alloc *e = ww_find(f->base), old;
-	uintptr_t lo = f->base, hi = f->base + f->region_size, end;
-	size_t i, skip;
+	struct ntvm_region r[16];
+	struct ntvm_query_args q;
+	uintptr_t at = lo, hi = lo + len;
+	__u32 i;
 
-	if (!e)
-		return;
-	end = e->base + e->size;
-	if (f->type == NTVM_MEM_DECOMMIT) {
-		/* Size 0 decommits the whole allocation and reports 0. */
-		if (!f->region_size)
-			hi = end;
-		if (e->dirty)
-			for (i = (lo - e->base) / WW_PAGE;
-			     i < (hi - e->base) / WW_PAGE; i++)
-				bit_clear(e->dirty, i);
-		ww_track(lo, hi - lo, 0);
-		return;
+	if (!ww_seen)
+		return 0;
+	while (at < hi) {
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.address = at;
+		q.end = hi;
+		q.regions = (uintptr_t)r;
+		q.region_size = sizeof(r[0]);
+		q.count = ARRAY_SIZE(r);
+		/* When in doubt, as if it did: nothing is marked written. */
+		if (ntvm_ioctl_locked(NTVM_IOC_QUERY, &q, &q.status) || !q.count)
+			return 1;
+		for (i = 0; i < q.count; i++)
+			if (r[i].flags & NTVM_REGION_WRITE_WATCH)
+				return 1;
+		at = r[q.count - 1].base + r[q.count - 1].size;
 	}
-	/* MEM_RELEASE: the rest, if any, is one or two allocations. */
-	old = *e;
-	e->dirty = NULL;
-	e->latched = NULL;
-	ww_drop(old.base, end);
-	if (lo > old.base) {
-		e = ww_add(old.base, lo - old.base);
-		for (i = 0; e && e->dirty && i < e->size / WW_PAGE; i++)
-			if (bit_test(old.dirty, i))
-				bit_set(e->dirty, i);
-		ww_latch_copy(e, &old, 0);
-	}
-	if (hi < end) {
-		e = ww_add(hi, end - hi);
-		skip = (hi - old.base) / WW_PAGE;
-		for (i = 0; e && e->dirty && i < e->size / WW_PAGE; i++)
-			if (bit_test(old.dirty, skip + i))
-				bit_set(e->dirty, i);
-		ww_latch_copy(e, &old, skip);
-	}
-	free(old.dirty);
-	free(old.latched);
+	return 0;
 }
 
 void ntvm_ww_forget(void)
 {
-	while (ntvm_ww_allocs) {
-		free(ww_tab[--ntvm_ww_allocs].latched);
-		free(ww_tab[ntvm_ww_allocs].dirty);
-	}
-	free(ww_tab);
-	ww_tab = NULL;
-	ww_cap = 0;
+	free(ww_latch);
+	ww_latch = NULL;
+	ww_nlatch = 0;
+	ww_seen = 0;
 	ww_close(&ww_uffd);
 	ww_close(&ww_pagemap);
-	ww_close(&ww_clear_refs);
 	ww_mode = -1;
 }
 
@@ -744,37 +579,12 @@ static int uffd_scan(uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
 }
 
 /*
- * The watched allocation around [base, base + size), as the module
- * reports it (spec 5.13: else STATUS_INVALID_PARAMETER), with its entry,
- * created if libntvm did not see it made.
+ * uffd_scan(), registering [alo, ahi) (the allocation, or the protected
+ * range) again if a VMA lost its registration: mapped behind libntvm's
+ * back (module error paths, the program), or made by a call libntvm did
+ * not see.
  */
-static NTSTATUS ww_lookup(PVOID base, SIZE_T size, struct ntvm_watch_args *w,
-			  struct ww_alloc **entry)
-{
-	struct ww_alloc *e;
-	NTSTATUS st;
-
-	w->size = sizeof(*w);
-	w->base = (uintptr_t)base;
-	w->length = size;
-	st = ntvm_ioctl_locked(NTVM_IOC_WATCH, w, &w->status);
-	if (st)
-		return st;
-	if (ww_probe() == NTVM_WRITE_WATCH_NONE)
-		return STATUS_NOT_SUPPORTED;
-	e = ww_find(w->alloc_base);
-	if (!e || e->base != w->alloc_base || e->size != w->alloc_size) {
-		e = ww_add(w->alloc_base, w->alloc_size);
-		if (!e)
-			return STATUS_NO_MEMORY;
-		ww_track(e->base, e->size, 1);
-	}
-	*entry = e;
-	return STATUS_SUCCESS;
-}
-
-/* uffd_scan(), registering the allocation again if a VMA lost it. */
-static NTSTATUS uffd_get(const struct ntvm_watch_args *w, uintptr_t lo,
+static NTSTATUS uffd_get(uintptr_t alo, uintptr_t ahi, uintptr_t lo,
 			 uintptr_t hi, int reset, PVOID *out, ULONG_PTR max,
 			 ULONG_PTR *found)
 {
@@ -782,115 +592,122 @@ static NTSTATUS uffd_get(const struct ntvm_watch_args *w, uintptr_t lo,
 		return STATUS_SUCCESS;
 	if (errno != EPERM)
 		return ww_errno_status(errno);
-	/* Mapped behind libntvm's back (module error paths, the program). */
-	ww_track(w->alloc_base, w->alloc_size, 1);
+	ww_track(alo, ahi - alo, 1);
 	return uffd_scan(lo, hi, reset, out, max, found) ?
 	       ww_errno_status(errno) : STATUS_SUCCESS;
 }
 
-/* Soft-dirty: the written pages of [lo, hi) of e, as uffd_scan(). */
-static NTSTATUS sd_get(struct ww_alloc *e, uintptr_t lo, uintptr_t hi,
-		       int reset, PVOID *out, ULONG_PTR max, ULONG_PTR *found)
-{
-	size_t i = (lo - e->base) / WW_PAGE, end = (hi - e->base) / WW_PAGE;
-	ULONG_PTR n = 0;
-
-	if (reset ? sd_fold_and_clear() : sd_fold(e, lo, hi, 0))
-		return ww_errno_status(errno);
-	for (; i < end && (!out || n < max); i++) {
-		if (!bit_test(e->dirty, i))
-			continue;
-		if (reset)
-			bit_clear(e->dirty, i);
-		if (out)
-			out[n] = (PVOID)(e->base + i * WW_PAGE);
-		n++;
-	}
-	*found = n;
-	return STATUS_SUCCESS;
-}
-
-/* The written pages of [lo, hi) by the mechanism in use, as uffd_scan(). */
-static NTSTATUS ww_mech_get(const struct ntvm_watch_args *w, struct ww_alloc *e,
-			    uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
-			    ULONG_PTR max, ULONG_PTR *found)
+/*
+ * The written pages of [lo, hi), in [alo, ahi) of a watched allocation,
+ * by the mechanism in use, as uffd_scan().
+ */
+static NTSTATUS ww_mech_get(uintptr_t alo, uintptr_t ahi, uintptr_t lo,
+			    uintptr_t hi, int reset, PVOID *out, ULONG_PTR max,
+			    ULONG_PTR *found)
 {
 	if (ww_mode == NTVM_WRITE_WATCH_UFFD)
-		return uffd_get(w, lo, hi, reset, out, max, found);
-	if (ww_mode == NTVM_WRITE_WATCH_MODULE)
-		return mod_scan(lo, hi, reset, 0, out, max, found);
-	return sd_get(e, lo, hi, reset, out, max, found);
+		return uffd_get(alo, ahi, lo, hi, reset, out, max, found);
+	return mod_scan(lo, hi, reset, 0, out, max, found);
 }
 
 /*
- * With latched pages in the range: every written page (reset atomically
- * with its test, as without), merged in order with the latched ones.  A
- * page the mechanism reset beyond the last one reported is latched, so
- * that it is reported later: nothing is lost.
+ * With latched pages in the range: the written pages (reset atomically
+ * with their test, as without), merged in order with the latched ones, up
+ * to max of them.  The mechanism is asked for at most max pages, all of
+ * them reset when reset is set; those beyond the last one reported are
+ * latched, so that they are reported later: nothing is lost.  Everything
+ * that can fail comes before the mechanism's reset.
  */
-static NTSTATUS ww_get_latched(const struct ntvm_watch_args *w, struct ww_alloc *e,
-			       uintptr_t lo, uintptr_t hi, int reset,
-			       PVOID *out, ULONG_PTR max, ULONG_PTR *found)
+static NTSTATUS ww_get_latched(uintptr_t alo, uintptr_t ahi, uintptr_t lo,
+			       uintptr_t hi, int reset, PVOID *out,
+			       ULONG_PTR max, ULONG_PTR *found)
 {
-	ULONG_PTR n = (hi - lo) / WW_PAGE, got = 0, k = 0, j = 0;
+	ULONG_PTR n = (hi - lo) / WW_PAGE, cap = max < n ? max : n;
+	ULONG_PTR got = 0, k = 0, j = 0;
+	struct ww_run *buf = NULL, *add = NULL;
 	uintptr_t p, cut = hi;
-	PVOID *pages = malloc(n * sizeof(*pages));
-	size_t i;
-	int written;
-	NTSTATUS st;
+	size_t r = latch_lower(lo);
+	PVOID *pages = malloc(cap * sizeof(*pages));
+	int written, latched;
+	NTSTATUS st = STATUS_NO_MEMORY;
 
 	if (!pages)
-		return STATUS_NO_MEMORY;
-	st = ww_mech_get(w, e, lo, hi, reset, pages, n, &got);
-	if (st) {
-		free(pages);
-		return st;
+		goto out;
+	if (reset) {
+		buf = latch_buf(cap);
+		add = malloc(cap * sizeof(*add));
+		if (!buf || !add)
+			goto out;
 	}
+	st = ww_mech_get(alo, ahi, lo, hi, reset, pages, cap, &got);
+	if (st)
+		goto out;
 	for (p = lo; p < hi; p += WW_PAGE) {
+		while (r < ww_nlatch && ww_latch[r].end <= p)
+			r++;
+		if (r == ww_nlatch && j == got)
+			break;
+		latched = r < ww_nlatch && ww_latch[r].start <= p;
 		written = j < got && (uintptr_t)pages[j] == p;
-		i = (p - e->base) / WW_PAGE;
-		if (!written && !bit_test(e->latched, i))
+		if (!written && !latched)
 			continue;
-		if (out && k == max) {
+		if (k == max) {
 			cut = p;
 			break;
 		}
 		j += written;
-		if (out)
-			out[k] = (PVOID)p;
-		k++;
+		out[k++] = (PVOID)p;
 	}
 	if (reset) {
-		for (p = lo; p < cut; p += WW_PAGE)
-			bit_clear(e->latched, (p - e->base) / WW_PAGE);
-		for (; j < got; j++)
-			bit_set(e->latched, ((uintptr_t)pages[j] - e->base) / WW_PAGE);
+		latch_rebuild(buf, lo, cut, add,
+			      pages_to_runs(pages + j, got - j, add));
+		buf = NULL;
 	}
-	free(pages);
 	*found = k;
-	return STATUS_SUCCESS;
+out:
+	free(add);
+	free(buf);
+	free(pages);
+	return st;
 }
 
 static NTSTATUS ww_get(ULONG flags, PVOID base, SIZE_T size,
 		       PVOID *out, ULONG_PTR max, ULONG_PTR *found)
 {
-	struct ntvm_watch_args w = { 0 };
-	struct ww_alloc *e;
-	uintptr_t lo, hi;
+	struct ntvm_watch_args w = {
+		.size = sizeof(w), .base = (uintptr_t)base, .length = size,
+	};
+	uintptr_t lo, hi, alo, ahi;
+	struct ww_run *buf;
 	int reset = flags & WRITE_WATCH_FLAG_RESET;
 	NTSTATUS st;
 
 	ntvm_lib_lock();
-	st = ww_lookup(base, size, &w, &e);
-	if (!st) {
-		lo = (uintptr_t)base & ~(WW_PAGE - 1);
-		hi = ((uintptr_t)base + size + WW_PAGE - 1) & ~(WW_PAGE - 1);
-		if (ww_latched_any(e, lo, hi))
-			st = ww_get_latched(&w, e, lo, hi, reset, out, max,
-					    found);
+	/* The module checks the range and names its allocation. */
+	st = ntvm_ioctl_locked(NTVM_IOC_WATCH, &w, &w.status);
+	if (!st && ww_probe() == NTVM_WRITE_WATCH_NONE)
+		st = STATUS_NOT_SUPPORTED;
+	if (st)
+		goto out;
+	alo = w.alloc_base;
+	ahi = w.alloc_base + w.alloc_size;
+	lo = (uintptr_t)base & ~(WW_PAGE - 1);
+	hi = ((uintptr_t)base + size + WW_PAGE - 1) & ~(WW_PAGE - 1);
+	if (!latch_any(lo, hi)) {
+		st = ww_mech_get(alo, ahi, lo, hi, reset, out, max, found);
+	} else if (out) {
+		st = ww_get_latched(alo, ahi, lo, hi, reset, out, max, found);
+	} else {
+		/* NtResetWriteWatch: every page of the range. */
+		buf = latch_buf(0);
+		st = buf ? ww_mech_get(alo, ahi, lo, hi, 1, NULL, 0, found) :
+			   STATUS_NO_MEMORY;
+		if (!st)
+			latch_rebuild(buf, lo, hi, NULL, 0);
 		else
-			st = ww_mech_get(&w, e, lo, hi, reset, out, max, found);
+			free(buf);
 	}
+out:
 	ntvm_lib_unlock();
 	return st;
 }

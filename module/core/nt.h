@@ -254,6 +254,7 @@ struct nt_alloc_req {
 	bool ex;			/* NtAllocateVirtualMemoryEx: placeholders */
 	u32 status;			/* out */
 	u32 apply, apply_prot;		/* out: NTVM_APPLY_*, NT_LPROT_* */
+	bool watch;			/* out: in a MEM_WRITE_WATCH allocation */
 };
 
 struct nt_free_req {
@@ -264,6 +265,7 @@ struct nt_free_req {
 	u64 keep[3][2];
 	u32 nkeep;
 	u32 status;			/* out */
+	bool watch;			/* out: in a MEM_WRITE_WATCH allocation */
 };
 
 struct nt_protect_req {
@@ -274,6 +276,7 @@ struct nt_protect_req {
 	u32 old_protect;		/* out */
 	bool old_protect_set;		/* out: write OldProtect (even on failure) */
 	u32 apply, apply_prot;		/* out */
+	bool watch;			/* out: in a MEM_WRITE_WATCH allocation */
 };
 
 /* One region as NtQueryVirtualMemory describes it. */

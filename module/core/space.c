@@ -1359,6 +1359,14 @@ static u32 nt_reset_undo(struct nt_space *s, struct nt_alloc_req *in)
 	return NTVM_STATUS_SUCCESS;
 }
 
+/* The watch output: is addr in a MEM_WRITE_WATCH allocation? */
+static bool watched_at(struct nt_space *s, u64 addr)
+{
+	struct nt_vad *a = find_alloc(s, addr);
+
+	return a && (a->attrs & NT_ATTR_WRITE_WATCH);
+}
+
 void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 {
 	u32 type = a->type, st;
@@ -1416,6 +1424,7 @@ void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 		st = nt_commit(s, a);
 out:
 	a->status = st;
+	a->watch = !st && watched_at(s, a->base);
 }
 
 /* ---- NtFreeVirtualMemory ----------------------------------------------- */
@@ -1706,6 +1715,7 @@ static u32 nt_free_placeholder(struct nt_space *s, struct nt_free_req *f)
 		/* Spec 4.2.2, 6.6.6: only unmapping returns a view. */
 		if (a->sec)
 			return NTVM_STATUS_INVALID_PARAMETER;
+		f->watch = a->attrs & NT_ATTR_WRITE_WATCH;
 		st = nt_preserve(s, a, lo, hi);
 	}
 	if (!st) {
@@ -1809,6 +1819,7 @@ void nt_free(struct nt_space *s, struct nt_free_req *f)
 		goto out;
 	}
 
+	f->watch = a->attrs & NT_ATTR_WRITE_WATCH;
 	if (f->type == NTVM_MEM_RELEASE)
 		st = release_range(s, a, lo - a->base, hi - a->base);
 	else
@@ -1820,6 +1831,8 @@ void nt_free(struct nt_space *s, struct nt_free_req *f)
 	}
 out:
 	f->status = st;
+	if (st)
+		f->watch = false;
 }
 
 /* ---- NtProtectVirtualMemory -------------------------------------------- */
@@ -1880,6 +1893,7 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 	p->apply = 0;
 	p->apply_prot = 0;
 	p->old_protect_set = false;
+	p->watch = false;
 	st = nt_check_protect(p->protect);
 	/*
 	 * Write-copy: only for views, which check it themselves; decided with
@@ -1956,6 +1970,7 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 	p->old_protect_set = true;
 	p->base = lo;
 	p->size = hi - lo;
+	p->watch = a->attrs & NT_ATTR_WRITE_WATCH;
 out:
 	p->status = st;
 	if (st)

@@ -240,6 +240,18 @@ struct ntvm_api {
 #define NTVM_APPLY_MPROTECT		0x1u
 #define NTVM_APPLY_MADV_FREE		0x2u
 
+/*
+ * out_flags of NTVM_IOC_ALLOCATE, NTVM_IOC_FREE and NTVM_IOC_PROTECT, set
+ * on success only.  NTVM_OUT_WRITE_WATCH: the range acted on (base and
+ * region_size; a whole decommit by size 0 reports size 0, and its range is
+ * the allocation NTVM_IOC_WATCH describes) lies in an allocation made with
+ * MEM_WRITE_WATCH, or lay in one before a release.  The module alone
+ * knows which allocations are watched; user space, which tracks the
+ * writes there, asks it this way instead of keeping a list of its own
+ * (Documentation/ntvm.rst, "Write watch").
+ */
+#define NTVM_OUT_WRITE_WATCH		0x1u
+
 struct ntvm_alloc_args {
 	__u32 size;
 	__u32 flags;			/* in: NTVM_ALLOC_*, NTVM_ARGS_* */
@@ -256,7 +268,7 @@ struct ntvm_alloc_args {
 	__u64 base;			/* out */
 	__u64 region_size;		/* out */
 	__u32 apply_prot;		/* out: PROT_* for NTVM_APPLY_MPROTECT */
-	__u32 pad;			/* zero */
+	__u32 out_flags;		/* out: NTVM_OUT_* */
 };
 
 #define NTVM_ALLOC_SIZE_VER0		96
@@ -265,7 +277,9 @@ struct ntvm_alloc_args {
  * NTVM_IOC_FREE: NtFreeVirtualMemory, type MEM_DECOMMIT or MEM_RELEASE.
  * A range that holds the argument block, or the caller's BaseAddress or
  * RegionSize variable, is not freed: STATUS_ACCESS_VIOLATION, because the
- * results could not be reported.
+ * results could not be reported.  out_flags came with the second version
+ * of the structure; an older caller's size does not reach it and it is
+ * not written.
  */
 struct ntvm_free_args {
 	__u32 size;
@@ -276,6 +290,9 @@ struct ntvm_free_args {
 	__u32 status;			/* out: NTSTATUS */
 	__u64 base;			/* out */
 	__u64 region_size;		/* out */
+	/* Second version (56 bytes): */
+	__u32 out_flags;		/* out: NTVM_OUT_* */
+	__u32 pad;			/* zero */
 };
 
 #define NTVM_FREE_SIZE_VER0		48
@@ -299,7 +316,7 @@ struct ntvm_protect_args {
 	__u32 apply;			/* out: NTVM_APPLY_* */
 	__u32 apply_prot;		/* out: PROT_* */
 	__u32 old_protect;		/* out */
-	__u32 pad;			/* zero */
+	__u32 out_flags;		/* out: NTVM_OUT_* */
 };
 
 #define NTVM_PROTECT_SIZE_VER0		72
@@ -397,7 +414,8 @@ struct ntvm_guard_args {
  * NTVM_IOC_WATCH: the NT checks of NtGetWriteWatch/NtResetWriteWatch
  * (spec 5.13): [base, base + length) must lie inside one allocation made
  * with MEM_WRITE_WATCH, else STATUS_INVALID_PARAMETER.  On success,
- * alloc_base and alloc_size describe that allocation.  The write tracking
+ * alloc_base and alloc_size describe that allocation (also for a single
+ * page, to learn the allocation of a whole decommit).  The write tracking
  * itself is libntvm's (Documentation/ntvm.rst, "Write watch").
  */
 struct ntvm_watch_args {
