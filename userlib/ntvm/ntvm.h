@@ -26,7 +26,13 @@
  *      -E2BIG   size is larger than the module knows and the tail not zero;
  *      -EPERM   the caller's address space is not the one that opened the fd;
  *      -ENOTTY  unknown command;
- *      -EINTR   interrupted before anything changed.
+ *      -EINTR   interrupted before anything changed;
+ *      -ENOMEM  the module could not allocate its own working memory for
+ *               the call (nothing changed; NT's own "no memory" answers
+ *               are statuses);
+ *      -EMFILE, -ENFILE  no free file descriptor or file for a new
+ *               section handle;
+ *      -EOPNOTSUPP  an x32 caller (32-bit and 64-bit callers work).
  *    Once the arguments are well-formed the ioctl returns 0 and the NT
  *    result is in the structure's "status" field, as an NTSTATUS.
  *  - Addresses and sizes are __u64 byte values in the caller's address space.
