@@ -29,6 +29,7 @@ FIXTURE_SETUP(core)
 	ASSERT_NE(NULL, self->mm);
 	self->mm->task_size = 0x800000000000ULL;
 	nt_space_init(&self->s, &fake_ops, self->mm, GRAN, MAXA);
+	self->mm->space = &self->s;
 }
 
 FIXTURE_TEARDOWN(core)
