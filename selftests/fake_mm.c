@@ -241,7 +241,8 @@ static void fake_layout(void *ctx, struct nt_layout *l)
 
 	l->task_size = mm->task_size;
 	if (!mm->start_brk && !mm->brk) {
-		l->start_brk = l->brk = mm->task_size;
+		l->start_brk = mm->task_size;
+		l->brk = mm->task_size;
 		return;
 	}
 	l->start_brk = mm->start_brk;

@@ -23,9 +23,11 @@ typedef unsigned int u32;
 typedef long long s64;
 
 /* The kernel's atomic64_t, as far as the core uses it (placement). */
-typedef struct {
+struct ntvm_host_atomic64 {
 	s64 counter;
-} atomic64_t;
+};
+
+#define atomic64_t struct ntvm_host_atomic64
 
 static inline s64 atomic64_read(const atomic64_t *v)
 {
