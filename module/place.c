@@ -47,8 +47,14 @@ int ntvm_vm_next_gap(void *ctx, u64 lo, u64 hi, u64 size, bool top_down,
 	vma = find_vma(mm, mas.index);
 	gap->next = vma ? vma->vm_start : mm->task_size;
 	gap->stack = vma && (vma->vm_flags & VM_GROWSDOWN);
-	gap->start = mas.index;
-	gap->end = top_down ? mas.last + 1 : min_t(u64, hi, gap->next);
+	if (top_down) {
+		/* The tree says only that size bytes below mas.last are free. */
+		gap->end = mas.last + 1;
+		gap->start = gap->end - size;
+	} else {
+		gap->start = mas.index;
+		gap->end = min_t(u64, hi, gap->next);
+	}
 	return 0;
 }
 
@@ -56,6 +62,7 @@ void ntvm_vm_layout(void *ctx, struct nt_layout *l)
 {
 	struct mm_struct *mm = ntvm_ctx_of(ctx)->mm;
 
+	ntvm_assert_locked(ctx);
 	l->start_brk = READ_ONCE(mm->start_brk);
 	l->brk = READ_ONCE(mm->brk);
 	l->task_size = mm->task_size;
