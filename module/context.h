@@ -31,8 +31,9 @@
  *    written while it is held: results are copied out after it is dropped,
  *    so a slow destination cannot stall the process's other NT calls.
  *  - mmap_lock is taken for reading, under ntvm_ctx.lock, to read VMAs
- *    (vm.c, and place.c for the core's placement), and for writing by NTVM_IOC_WW_SCAN (softdirty.c),
- *    which then takes page-table locks.
+ *    (vm.c, and place.c for the core's placement through
+ *    nt_vm_ops.lock_read()), and for writing by NTVM_IOC_WW_SCAN
+ *    (softdirty.c), which then takes page-table locks.
  *  - mmu-notifier callbacks run under mmap_lock or from reclaim, so none of
  *    them takes ntvm_ctx.lock, except ->release(), which runs in
  *    exit_mmap() before mmap_lock is taken and when no thread of the

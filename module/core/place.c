@@ -64,8 +64,9 @@ static u64 down(u64 a, u64 align)
 #define NT_GRAN_SHIFT		16
 #define NT_PLACE_MAX		(0xffffffffULL << NT_GRAN_SHIFT)
 
-_Static_assert(NTVM_GRANULARITY == 1ULL << NT_GRAN_SHIFT,
-	       "the placement word counts 64K units");
+#if NTVM_GRANULARITY != 1ULL << NT_GRAN_SHIFT
+#error "the placement word counts 64K units"
+#endif
 
 static s64 place_word(u64 floor, u64 room)
 {
