@@ -10,7 +10,8 @@
  *   notifier.c  one struct ntvm_ctx per address space: lifetime, and the
  *               mmu notifier that sees changes made behind ntvm's back
  *   vm.c        struct nt_vm_ops: the core's view of current->mm
- *   place.c     NT placement: the floor, its room and the gap search
+ *   place.c     what NT placement reads of the mm: the maple tree's gaps,
+ *               the heap (the policy is the core's, core/place.c)
  *   reset.c     MEM_RESET / MEM_RESET_UNDO tracking
  *   softdirty.c NTVM_IOC_WW_SCAN (kernels before 6.3)
  *   memctl.c    NTVM_IOC_MEMCTL: region and working-set queries, lock checks
@@ -30,8 +31,9 @@
  *    written while it is held: results are copied out after it is dropped,
  *    so a slow destination cannot stall the process's other NT calls.
  *  - mmap_lock is taken for reading, under ntvm_ctx.lock, to read VMAs
- *    (vm.c and place.c), and for writing by NTVM_IOC_WW_SCAN (softdirty.c),
- *    which then takes page-table locks.
+ *    (vm.c, and place.c for the core's placement through
+ *    nt_vm_ops.lock_read()), and for writing by NTVM_IOC_WW_SCAN
+ *    (softdirty.c), which then takes page-table locks.
  *  - mmu-notifier callbacks run under mmap_lock or from reclaim, so none of
  *    them takes ntvm_ctx.lock, except ->release(), which runs in
  *    exit_mmap() before mmap_lock is taken and when no thread of the
@@ -47,7 +49,7 @@
  *  - ntvm_ctx.reset_lock (a spinlock) protects the MEM_RESET ranges, which
  *    ->invalidate_range_start() marks when the kernel discards their pages;
  *    it is the innermost lock and nothing sleeps under it.
- * The placement word (ntvm_ctx.place) and the change count
+ * The placement word (nt_space.place, core/place.c) and the change count
  * (ntvm_ctx.changes) are atomics, changed under no lock.
  */
 #ifndef NTVM_CONTEXT_H
@@ -96,8 +98,6 @@ struct ntvm_ctx {
 	u64 seen_changes;
 	/* The operation's task is unmapping (vm_munmap()). */
 	bool op_unmaps;
-	/* The placement floor and its room: see place.c. */
-	atomic64_t place;
 	/* Protects the MEM_RESET ranges below; innermost lock. */
 	spinlock_t reset_lock;
 	unsigned int nresets;		/* under reset_lock, read without */
@@ -154,12 +154,28 @@ extern const struct nt_vm_ops ntvm_vm_ops;
 int ntvm_munmap(struct ntvm_ctx *nc, u64 addr, u64 len);
 
 /* place.c */
-s64 ntvm_place(u64 floor, u64 room);
-void ntvm_floor_lower(struct ntvm_ctx *nc, u64 addr, u64 end);
-void ntvm_floor_set(struct ntvm_ctx *nc, u64 f, u64 to, u64 room);
-void ntvm_floor_mapped(struct ntvm_ctx *nc, u64 addr, u64 end);
-int ntvm_vm_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr);
-u64 ntvm_vm_largest_free(void *ctx, u64 lo, u64 hi);
+int ntvm_vm_next_gap(void *ctx, u64 lo, u64 hi, u64 size, bool top_down,
+		     struct nt_gap *gap);
+void ntvm_vm_layout(void *ctx, struct nt_layout *l);
+
+/*
+ * The placement floor (core/place.c): what the glue tells it, from any
+ * context, under no lock of ntvm's (nt_space.place is an atomic).
+ */
+static inline void ntvm_floor_lower(struct ntvm_ctx *nc, u64 addr, u64 end)
+{
+	nt_floor_lower(&nc->space, addr, end);
+}
+
+static inline void ntvm_floor_set(struct ntvm_ctx *nc, u64 f, u64 to, u64 room)
+{
+	nt_floor_set(&nc->space, f, to, room);
+}
+
+static inline void ntvm_floor_mapped(struct ntvm_ctx *nc, u64 addr, u64 end)
+{
+	nt_floor_mapped(&nc->space, addr, end);
+}
 
 /* reset.c */
 int ntvm_vm_reset_arm(void *ctx, u64 addr, u64 len);

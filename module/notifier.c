@@ -33,7 +33,7 @@
  * vm_munmap() don't count, and a failed MAP_FIXED counts because it may
  * leave a hole.  While the count stays the same, an allocation the core
  * has found whole is not checked again.  Every unmap, the operations' own
- * vm_munmap() included, also lowers the placement floor (place.c).
+ * vm_munmap() included, also lowers the placement floor (core/place.c).
  */
 #include <linux/err.h>
 #include <linux/mm.h>
@@ -55,7 +55,6 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 	spin_lock_init(&nc->reset_lock);
 	/* Never 0, which no allocation may take as checked. */
 	atomic64_set(&nc->changes, 1);
-	atomic64_set(&nc->place, ntvm_place(NTVM_GRANULARITY, 0));
 	nt_space_init(&nc->space, &ntvm_vm_ops, nc, NTVM_GRANULARITY,
 		      ntvm_max_address(mm));
 	atomic_long_inc(&ntvm_live_ctxs);

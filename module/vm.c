@@ -288,11 +288,11 @@ static int ntvm_vm_large_pages(void *ctx)
 const struct nt_vm_ops ntvm_vm_ops = {
 	.map = ntvm_vm_map,
 	.unmap = ntvm_vm_unmap,
-	.find_gap = ntvm_vm_find_gap,
 	.lock_read = ntvm_vm_lock_read,
 	.unlock_read = ntvm_vm_unlock_read,
 	.prot_at = ntvm_vm_prot_at,
-	.largest_free = ntvm_vm_largest_free,
+	.next_gap = ntvm_vm_next_gap,
+	.layout = ntvm_vm_layout,
 	.changes = ntvm_vm_changes,
 	.reset_arm = ntvm_vm_reset_arm,
 	.touch = ntvm_vm_touch,

@@ -29,6 +29,7 @@ FIXTURE_SETUP(core)
 	ASSERT_NE(NULL, self->mm);
 	self->mm->task_size = 0x800000000000ULL;
 	nt_space_init(&self->s, &fake_ops, self->mm, GRAN, MAXA);
+	self->mm->space = &self->s;
 }
 
 FIXTURE_TEARDOWN(core)
@@ -1294,6 +1295,513 @@ TEST_F(core, fuzz)
 			fprintf(stderr, "op %d succeeded %d times\n", op, ok[op]);
 		EXPECT_LT(20, ok[op]);
 	}
+}
+
+/* ---- Placement (core/place.c), on a fake map with a heap and a stack ---- */
+
+/* The policy's constants (core/place.c), which these tests must match. */
+#define GUARD (256 * PAGE)
+#define SLACK (64ULL << 20)
+/* A 4 GiB address space, small enough for the reference's walks. */
+#define PTASK 0x100000000ULL
+#define PMAX 0xfffeffffULL
+
+FIXTURE(place) {
+	struct fake_mm *mm;
+	struct nt_space s;
+};
+
+FIXTURE_SETUP(place)
+{
+	self->mm = calloc(1, sizeof(*self->mm));
+	ASSERT_NE(NULL, self->mm);
+	self->mm->task_size = PTASK;
+	nt_space_init(&self->s, &fake_ops, self->mm, GRAN, PMAX);
+	self->mm->space = &self->s;
+	fake_resched_calls = 0;
+	fake_fatal_at = 0;
+}
+
+FIXTURE_TEARDOWN(place)
+{
+	nt_space_destroy(&self->s);
+	free(self->mm);
+}
+
+static u64 umin(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+static u64 umax(u64 a, u64 b)
+{
+	return a > b ? a : b;
+}
+
+/* The reference's view of gap i (below mapping i): [*a, *e) is usable. */
+static void ref_gap(struct fake_mm *mm, int i, u64 *a, u64 *e)
+{
+	u64 b = i < mm->n ? mm->seg[i].start : mm->task_size;
+
+	*a = i ? mm->seg[i - 1].end : 0;
+	*e = b;
+	if (i < mm->n && mm->seg[i].grows_down)
+		*e = b > GUARD ? b - GUARD : 0;
+}
+
+static bool ref_in_slack(struct fake_mm *mm, u64 c, u64 size)
+{
+	if (!mm->start_brk && !mm->brk)
+		return false;
+	return c < mm->brk + SLACK && c + size > mm->start_brk;
+}
+
+/*
+ * Where placement must put size bytes in [lo, hi), by brute force: every
+ * aligned candidate of every gap, lowest (highest) first; 0: nowhere.
+ */
+static u64 ref_place(struct fake_mm *mm, u64 lo, u64 hi, u64 size, u64 align,
+		     bool top_down)
+{
+	u64 a, e, c, top;
+	int k, i;
+
+	hi = umin(hi, mm->task_size);
+	for (k = 0; k <= mm->n; k++) {
+		i = top_down ? mm->n - k : k;
+		ref_gap(mm, i, &a, &e);
+		a = umax(a, lo);
+		top = umin(e, hi);
+		if (top <= a || top - a < size)
+			continue;
+		if (top_down) {
+			/* Top-down placement does not avoid the heap's room. */
+			c = (top - size) & ~(align - 1);
+			if (c >= a)
+				return c;
+			continue;
+		}
+		for (c = nt_round_up(a, align); c + size <= top; c += align)
+			if (!ref_in_slack(mm, c, size))
+				return c;
+	}
+	return 0;
+}
+
+static u64 ref_span(u64 a, u64 b)
+{
+	a = nt_round_up(a, GRAN);
+	b &= ~(GRAN - 1);
+	return b > a ? b - a : 0;
+}
+
+/* The largest 64K-aligned block placement could use in [lo, hi). */
+static u64 ref_largest(struct fake_mm *mm, u64 lo, u64 hi)
+{
+	u64 a, e, best = 0, hl = mm->start_brk, hh = mm->brk + SLACK;
+	int i;
+
+	if (!mm->start_brk && !mm->brk)
+		hl = hh = mm->task_size;
+	for (i = 0; i <= mm->n; i++) {
+		ref_gap(mm, i, &a, &e);
+		a = umax(a, lo);
+		e = umin(e, hi);
+		if (e <= a)
+			continue;
+		if (a < hh && e > hl) {
+			best = umax(best, ref_span(a, umin(e, hl)));
+			best = umax(best, ref_span(umax(a, hh), e));
+		} else {
+			best = umax(best, ref_span(a, e));
+		}
+	}
+	return best;
+}
+
+static u32 place_alloc(struct nt_space *s, u64 size, u32 type, u64 *base)
+{
+	struct nt_alloc_req a = { .size = size, .type = NTVM_MEM_RESERVE | type,
+				.protect = NTVM_PAGE_NOACCESS };
+
+	nt_allocate(s, &a);
+	*base = a.status ? 0 : a.base;
+	return a.status;
+}
+
+static u32 place_release(struct nt_space *s, u64 base)
+{
+	struct nt_free_req f = { .base = base, .type = NTVM_MEM_RELEASE };
+
+	nt_free(s, &f);
+	return f.status;
+}
+
+static u64 place_floor(struct nt_space *s)
+{
+	u64 f, room;
+
+	nt_place_get(s, &f, &room);
+	return f;
+}
+
+/* An exact-size hole is reused exactly; a larger request skips it. */
+TEST_F(place, lowest_fit_reused)
+{
+	u64 b[6], x, probes;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		ASSERT_EQ(0, place_alloc(&self->s, GRAN, 0, &b[i]));
+		EXPECT_EQ((u64)(i + 1) * GRAN, b[i]);
+	}
+	ASSERT_EQ(0, place_release(&self->s, b[2]));
+	/* The unmap lowered the floor to the hole, with the hole as room. */
+	EXPECT_EQ(b[2], place_floor(&self->s));
+	ASSERT_EQ(0, place_alloc(&self->s, 2 * GRAN, 0, &x));
+	EXPECT_EQ(7 * GRAN, x);
+	probes = self->mm->gap_probes;
+	ASSERT_EQ(0, place_alloc(&self->s, GRAN - PAGE, 0, &x));
+	EXPECT_EQ(b[2], x);
+	/* ... from the floor's room, without reading the map. */
+	EXPECT_EQ(probes, self->mm->gap_probes);
+	/* A reservation at the floor moves it past itself. */
+	EXPECT_EQ(b[3], place_floor(&self->s));
+}
+
+/* Gaps big enough but with no aligned candidate are stepped over. */
+TEST_F(place, unaligned_gaps_stepped_over)
+{
+	u64 x, at = 0x100000;
+	int i;
+
+	/* Below at: mapped.  Then 68K gaps starting 4K past a granule. */
+	fake_insert(self->mm, GRAN, at + PAGE, NT_LPROT_R, true);
+	for (i = 0; i < 100; i++) {
+		at += 0x20000;
+		fake_insert(self->mm, at - 0x20000 + PAGE + 0x11000, at + PAGE,
+			    NT_LPROT_R, true);
+	}
+	ASSERT_EQ(0, place_alloc(&self->s, GRAN, 0, &x));
+	EXPECT_EQ(at + GRAN, x);
+	/* A page fits in the first of them, at its granule. */
+	ASSERT_EQ(0, place_alloc(&self->s, PAGE, 0, &x));
+	EXPECT_EQ(0x110000ULL, x);
+	/* More than 64 probes: a fatal signal stops the search. */
+	fake_fatal_at = 1;
+	{
+		struct nt_alloc_req r = { .size = GRAN, .type = NTVM_MEM_RESERVE,
+					.protect = NTVM_PAGE_NOACCESS,
+					.requirements = true, .lowest = 0x120000,
+					.alignment = GRAN };
+
+		nt_allocate(&self->s, &r);
+		EXPECT_EQ(NTVM_STATUS_NO_MEMORY, r.status);
+		EXPECT_LE(1, fake_resched_calls);
+		fake_fatal_at = 0;
+		r.base = 0;
+		nt_allocate(&self->s, &r);
+		EXPECT_EQ(0, r.status);
+		EXPECT_EQ(at + 2 * GRAN, r.base);
+	}
+}
+
+/* MEM_TOP_DOWN, ZeroBits and requirement limits, alignment. */
+TEST_F(place, top_down_and_limits)
+{
+	struct nt_alloc_req r = { .size = GRAN, .type = NTVM_MEM_RESERVE |
+				NTVM_MEM_TOP_DOWN, .protect = NTVM_PAGE_NOACCESS };
+	u64 x;
+
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(PMAX + 1 - GRAN, r.base);
+	/* ZeroBits 4: below 0x10000000. */
+	r.base = 0;
+	r.zero_bits = 4;
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(0x10000000 - GRAN, r.base);
+	/* A mapping at the top, ending 4K short of a granule: stepped over. */
+	fake_insert(self->mm, 0x0ff00000 + PAGE, 0x10000000 - GRAN, NT_LPROT_R, true);
+	r.base = 0;
+	r.size = 2 * GRAN;
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(0x0ff00000 - 2 * GRAN, r.base);
+	/* Bottom-up under ZeroBits 31 bits' worth: low. */
+	r.type = NTVM_MEM_RESERVE;
+	r.base = 0;
+	r.zero_bits = 4;
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(GRAN, r.base);
+	/* Requirements: highest bounds a top-down search, alignment 1 MiB. */
+	r = (struct nt_alloc_req){ .size = GRAN, .type = NTVM_MEM_RESERVE |
+				   NTVM_MEM_TOP_DOWN, .protect = NTVM_PAGE_NOACCESS,
+				   .requirements = true, .lowest = 0x200000,
+				   .highest = 0x7fffffff, .alignment = 0x100000 };
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(0x7ff00000ULL, r.base);
+	/* Nothing fits under a limit that is full. */
+	fake_insert(self->mm, 0x200000, 0x300000, NT_LPROT_R, true);
+	r.base = 0;
+	r.highest = 0x2fffff;
+	nt_allocate(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_NO_MEMORY, r.status);
+	ASSERT_EQ(0, place_alloc(&self->s, GRAN, 0, &x));
+	EXPECT_EQ(3 * GRAN, x);
+}
+
+/* Bottom-up placement leaves the heap 64 MiB of room. */
+TEST_F(place, heap_slack)
+{
+	u64 heap = 0x4000000, x, fl;
+	struct nt_stats st;
+
+	fake_brk(self->mm, heap, heap + 0x21000);
+	/* Everything below the heap taken but 64K right under it. */
+	fake_insert(self->mm, GRAN, heap - GRAN, NT_LPROT_R, true);
+	ASSERT_EQ(0, place_alloc(&self->s, 2 * GRAN, 0, &x));
+	EXPECT_EQ(nt_round_up(heap + 0x21000 + SLACK, GRAN), x);
+	ASSERT_EQ(0, place_alloc(&self->s, GRAN, 0, &x));
+	EXPECT_EQ(heap - GRAN, x);
+	/* The floor moved up to the heap: it steps over its room when next examined. */
+	fl = place_floor(&self->s);
+	EXPECT_EQ(heap, fl);
+	/* Top-down under a limit inside the room may use it. */
+	{
+		struct nt_alloc_req r = { .size = GRAN, .type = NTVM_MEM_RESERVE |
+					NTVM_MEM_TOP_DOWN,
+					.protect = NTVM_PAGE_NOACCESS,
+					.requirements = true,
+					.highest = heap + 0x200000 - 1 };
+
+		nt_allocate(&self->s, &r);
+		ASSERT_EQ(0, r.status);
+		EXPECT_EQ(heap + 0x200000 - GRAN, r.base);
+	}
+	/* The heap grows: a placement that fit before moves above it. */
+	fake_brk(self->mm, heap, heap + 0x400000);
+	ASSERT_EQ(0, place_alloc(&self->s, GRAN, 0, &x));
+	EXPECT_EQ(nt_round_up(heap + 0x400000 + SLACK, GRAN), x);
+	EXPECT_EQ(x + GRAN, place_floor(&self->s));
+	nt_get_stats(&self->s, &st);
+	EXPECT_EQ(ref_largest(self->mm, GRAN, PMAX + 1), st.largest_free);
+	/* brk() gives memory back: an unmap, the floor comes down. */
+	fake_brk(self->mm, heap, heap);
+	EXPECT_GE(heap, place_floor(&self->s));
+}
+
+/* A stack keeps its guard gap, bottom-up and top-down. */
+TEST_F(place, stack_guard_gap)
+{
+	u64 stack = 0x300000, x;
+	struct nt_stats st;
+
+	fake_insert(self->mm, GRAN, 0x100000, NT_LPROT_R, true);
+	fake_stack(self->mm, stack, stack + 0x20000);
+	ASSERT_EQ(0, place_alloc(&self->s, 0x100000 + GRAN, 0, &x));
+	EXPECT_EQ(stack + 0x20000, x);
+	ASSERT_EQ(0, place_alloc(&self->s, 0x100000, 0, &x));
+	EXPECT_EQ(0x100000ULL, x);
+	ASSERT_EQ(0, place_release(&self->s, 0x100000));
+	{
+		struct nt_alloc_req r = { .size = GRAN, .type = NTVM_MEM_RESERVE |
+					NTVM_MEM_TOP_DOWN,
+					.protect = NTVM_PAGE_NOACCESS,
+					.requirements = true,
+					.highest = stack - 1 };
+
+		nt_allocate(&self->s, &r);
+		ASSERT_EQ(0, r.status);
+		EXPECT_EQ(stack - GUARD - GRAN, r.base);
+	}
+	nt_get_stats(&self->s, &st);
+	EXPECT_EQ(ref_largest(self->mm, GRAN, PMAX + 1), st.largest_free);
+	/* An explicit base may take the guard gap. */
+	x = stack - GRAN;
+	{
+		u64 size = GRAN;
+
+		EXPECT_EQ(0, alloc(&self->s, &x, &size, NTVM_MEM_RESERVE,
+				   NTVM_PAGE_NOACCESS));
+	}
+}
+
+/* Unmaps lower the floor; a mapping behind ntvm's back costs a retry. */
+TEST_F(place, floor_follows_unmaps)
+{
+	u64 b[4], x, probes;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, place_alloc(&self->s, GRAN, 0, &b[i]));
+	EXPECT_EQ(5 * GRAN, place_floor(&self->s));
+	/* munmap() behind ntvm's back, inside an allocation. */
+	fake_munmap(self->mm, b[1] + PAGE, b[1] + 2 * PAGE);
+	EXPECT_EQ(b[1], place_floor(&self->s));
+	ASSERT_EQ(0, place_alloc(&self->s, GRAN, 0, &x));
+	EXPECT_EQ(5 * GRAN, x);
+	/* The floor went back up past what is still mapped. */
+	EXPECT_EQ(6 * GRAN, place_floor(&self->s));
+	/* A mapping made behind ntvm's back in the room is found by map(). */
+	fake_insert(self->mm, 6 * GRAN, 6 * GRAN + PAGE, NT_LPROT_R, true);
+	probes = self->mm->gap_probes;
+	ASSERT_EQ(0, place_alloc(&self->s, GRAN, 0, &x));
+	EXPECT_EQ(7 * GRAN, x);
+	EXPECT_LT(probes, self->mm->gap_probes);
+}
+
+/*
+ * Random maps, heap and stack moves, unmaps and placements: every
+ * placement is where the brute-force reference puts it, from the floor's
+ * fast path or from the search; the floor's promise holds throughout.
+ */
+TEST_F(place, fast_path_equals_reference)
+{
+	static u64 live[4096];
+	unsigned int seed = 20261130;
+	int iter, n = 0, fast = 0, slow = 0, found = 0, i;
+	u64 brk = 0x3000000 + 5 * PAGE;
+
+	/* Mappings, most of them in whole granules, as ntvm's own. */
+	for (i = 0; i < 80; i++) {
+		u64 lo = GRAN + (u64)(rand_r(&seed) % 12000) * PAGE;
+		u64 len = (u64)(1 + rand_r(&seed) % 40) * PAGE;
+		u64 st0, en;
+
+		if (rand_r(&seed) % 4) {
+			lo &= ~(GRAN - 1);
+			len = nt_round_up(len, GRAN);
+		}
+
+		if (fake_prot(self->mm, lo, &st0, &en) == NT_VMA_NONE &&
+		    en >= lo + len)
+			fake_insert(self->mm, lo, lo + len, NT_LPROT_R, true);
+	}
+	fake_brk(self->mm, 0x3000000, brk);
+	fake_stack(self->mm, 0x9000000, 0x9020000);
+	for (iter = 0; iter < 4000; iter++) {
+		int op = rand_r(&seed) % 13;
+		u64 want, x, probes = self->mm->gap_probes, fl;
+
+		if (op <= 6) {
+			/* Default, top-down, or with requirements or ZeroBits. */
+			struct nt_alloc_req r = { .type = NTVM_MEM_RESERVE,
+						.protect = NTVM_PAGE_NOACCESS };
+			u64 lo = GRAN, hi = PMAX + 1, align = GRAN;
+
+			r.size = rand_r(&seed) % 2 ?
+				 (u64)(1 + rand_r(&seed) % 24) * PAGE :
+				 (u64)(1 + rand_r(&seed) % 6) * GRAN;
+			if (op == 4)
+				r.type |= NTVM_MEM_TOP_DOWN;
+			if (op == 5) {
+				r.zero_bits = 4 + rand_r(&seed) % 4;
+				hi = (1ULL << (32 - r.zero_bits));
+				if (rand_r(&seed) % 2)
+					r.type |= NTVM_MEM_TOP_DOWN;
+			}
+			if (op == 6) {
+				r.requirements = true;
+				r.lowest = (u64)(rand_r(&seed) % 2048) * GRAN;
+				r.highest = r.lowest + (u64)(1 + rand_r(&seed) % 4096) * GRAN - 1;
+				r.alignment = GRAN << (rand_r(&seed) % 4);
+				if (rand_r(&seed) % 2)
+					r.type |= NTVM_MEM_TOP_DOWN;
+				lo = umax(r.lowest, GRAN);
+				hi = r.highest + 1;
+				align = r.alignment;
+			}
+			want = ref_place(self->mm, lo, hi, nt_round_up(r.size, PAGE),
+					 align, r.type & NTVM_MEM_TOP_DOWN);
+			nt_allocate(&self->s, &r);
+			if (want) {
+				ASSERT_EQ(0, r.status) TH_LOG("iter %d op %d", iter, op);
+				ASSERT_EQ(want, r.base)
+					TH_LOG("iter %d op %d size %#llx", iter, op,
+					       (unsigned long long)r.size);
+				if (n < 4096)
+					live[n++] = r.base;
+				else
+					ASSERT_EQ(0, place_release(&self->s, r.base));
+				found++;
+				if (op <= 3 && probes == self->mm->gap_probes)
+					fast++;
+				else if (op <= 3)
+					slow++;
+			} else {
+				ASSERT_EQ(NTVM_STATUS_NO_MEMORY, r.status)
+					TH_LOG("iter %d op %d", iter, op);
+			}
+		} else if (op == 7 && n) {
+			/* NtFreeVirtualMemory(MEM_RELEASE). */
+			u32 st;
+
+			i = rand_r(&seed) % n;
+			st = place_release(&self->s, live[i]);
+			/* Unless (partly) unmapped behind ntvm's back. */
+			if (st != NTVM_STATUS_MEMORY_NOT_ALLOCATED &&
+			    st != NTVM_STATUS_FREE_VM_NOT_AT_BASE)
+				ASSERT_EQ(0, st) TH_LOG("iter %d", iter);
+			live[i] = live[--n];
+		} else if (op == 8) {
+			/* munmap() behind ntvm's back, of anything below 64M. */
+			u64 lo = GRAN + (u64)(rand_r(&seed) % 16000) * PAGE, st0, en;
+			u64 len = (u64)(1 + rand_r(&seed) % 8) * PAGE;
+
+			if (rand_r(&seed) % 4) {
+				lo &= ~(GRAN - 1);
+				len = nt_round_up(len, GRAN);
+			}
+			if (fake_prot(self->mm, lo, &st0, &en) != NT_VMA_NONE &&
+			    !(lo + len > 0x3000000 && lo < 0x3000000 + SLACK))
+				fake_munmap(self->mm, lo, lo + len);
+		} else if (op == 9) {
+			/* mmap() behind ntvm's back, in free space. */
+			u64 lo = GRAN + (u64)(rand_r(&seed) % 16000) * PAGE;
+			u64 len = (u64)(1 + rand_r(&seed) % 16) * PAGE, st0, en;
+
+			if (rand_r(&seed) % 4 == 0)
+				lo = place_floor(&self->s);
+			if (fake_prot(self->mm, lo, &st0, &en) == NT_VMA_NONE &&
+			    en >= lo + len)
+				fake_insert(self->mm, lo, lo + len, NT_LPROT_R, true);
+		} else if (op == 10) {
+			/* brk(): up into free space, or down. */
+			u64 nb = brk + ((rand_r(&seed) % 2) ? 1 : -1) *
+				 (u64)(rand_r(&seed) % 64) * PAGE, st0, en;
+
+			if (nb < 0x3000000)
+				nb = 0x3000000;
+			if (nb <= brk || (fake_prot(self->mm, nt_round_up(brk, PAGE),
+						    &st0, &en) == NT_VMA_NONE &&
+					  en >= nt_round_up(nb, PAGE))) {
+				brk = nb;
+				fake_brk(self->mm, 0x3000000, brk);
+			}
+		} else if (op >= 11 && iter % 8 == 0) {
+			struct nt_stats st;
+
+			nt_get_stats(&self->s, &st);
+			ASSERT_EQ(ref_largest(self->mm, GRAN, PMAX + 1),
+				  st.largest_free) TH_LOG("iter %d", iter);
+		}
+		/* No usable page starts below the floor. */
+		fl = place_floor(&self->s);
+		if (fl > GRAN) {
+			x = ref_place(self->mm, GRAN, fl + PAGE - 1, PAGE, GRAN, false);
+			ASSERT_EQ(0, x) TH_LOG("iter %d: %#llx free below the floor %#llx",
+					       iter, (unsigned long long)x,
+					       (unsigned long long)fl);
+		}
+	}
+	TH_LOG("%d placements, %d default ones from the room, %d searched",
+	       found, fast, slow);
+	EXPECT_LT(50, fast);
+	EXPECT_LT(200, slow);
 }
 
 /* Keep the output of a test that crashes the machine. */

@@ -19,9 +19,19 @@ void ntvm_core_free(void *p)
 	free(p);
 }
 
-/* Remove [lo, hi) from the mappings, splitting where needed. */
-static void fake_cut(struct fake_mm *mm, u64 lo, u64 hi)
+int fake_resched_calls;
+int fake_fatal_at;
+
+bool ntvm_core_resched(void)
 {
+	fake_resched_calls++;
+	return fake_fatal_at && fake_resched_calls >= fake_fatal_at;
+}
+
+/* Remove [lo, hi) from the mappings, splitting where needed. */
+static bool fake_cut(struct fake_mm *mm, u64 lo, u64 hi)
+{
+	bool cut = false;
 	int i;
 
 	for (i = 0; i < mm->n; i++) {
@@ -29,6 +39,7 @@ static void fake_cut(struct fake_mm *mm, u64 lo, u64 hi)
 
 		if (s->end <= lo || s->start >= hi)
 			continue;
+		cut = true;
 		if (s->start < lo && s->end > hi) {
 			assert(mm->n < FAKE_MAX_SEGS);
 			memmove(&mm->seg[i + 2], &mm->seg[i + 1],
@@ -37,7 +48,7 @@ static void fake_cut(struct fake_mm *mm, u64 lo, u64 hi)
 			mm->seg[i + 1].start = hi;
 			s->end = lo;
 			mm->n++;
-			return;
+			return true;
 		}
 		if (s->start < lo) {
 			s->end = lo;
@@ -49,33 +60,74 @@ static void fake_cut(struct fake_mm *mm, u64 lo, u64 hi)
 			i--;
 		}
 	}
+	return cut;
 }
 
-static void fake_set(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign)
+/* Make [lo, hi) one mapping; true if it replaced something. */
+static bool fake_set(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign)
 {
+	bool cut = fake_cut(mm, lo, hi);
 	int i;
 
-	fake_cut(mm, lo, hi);
 	for (i = 0; i < mm->n && mm->seg[i].start < lo; i++)
 		;
 	assert(mm->n < FAKE_MAX_SEGS);
 	memmove(&mm->seg[i + 1], &mm->seg[i], (mm->n - i) * sizeof(mm->seg[0]));
-	mm->seg[i] = (struct fake_seg){ lo, hi, prot, foreign };
+	mm->seg[i] = (struct fake_seg){ lo, hi, prot, foreign, false };
 	mm->n++;
+	return cut;
+}
+
+/*
+ * The kernel's notifier and vm.c tell the placement floor about unmaps
+ * and reservations (core/place.c): the fake does as they do.
+ */
+static void fake_floor_lower(struct fake_mm *mm, u64 addr, u64 end)
+{
+	if (mm->space)
+		nt_floor_lower(mm->space, addr, end);
 }
 
 /* mmap(MAP_FIXED) behind ntvm's back: it unmaps what was there. */
 void fake_insert(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign)
 {
-	fake_set(mm, lo, hi, prot, foreign);
+	if (fake_set(mm, lo, hi, prot, foreign))
+		fake_floor_lower(mm, lo, 0);
 	mm->changes++;
 }
 
 /* munmap() behind ntvm's back. */
 void fake_munmap(struct fake_mm *mm, u64 lo, u64 hi)
 {
-	fake_cut(mm, lo, hi);
+	if (fake_cut(mm, lo, hi))
+		fake_floor_lower(mm, lo, 0);
 	mm->changes++;
+}
+
+void fake_stack(struct fake_mm *mm, u64 lo, u64 hi)
+{
+	int i;
+
+	fake_insert(mm, lo, hi, NT_LPROT_R | NT_LPROT_W, false);
+	for (i = 0; i < mm->n; i++)
+		if (mm->seg[i].start == lo)
+			mm->seg[i].grows_down = true;
+}
+
+void fake_brk(struct fake_mm *mm, u64 start_brk, u64 brk)
+{
+	u64 old = nt_round_up(mm->brk, NTVM_PAGE_SIZE);
+	u64 top = nt_round_up(brk, NTVM_PAGE_SIZE);
+
+	if (mm->start_brk != start_brk || top < old) {
+		/* The old heap goes: an unmap the notifier sees. */
+		if (old > mm->start_brk && fake_cut(mm, mm->start_brk, old))
+			fake_floor_lower(mm, mm->start_brk, 0);
+	}
+	mm->start_brk = start_brk;
+	mm->brk = brk;
+	if (top > start_brk)
+		fake_set(mm, start_brk, top, NT_LPROT_R | NT_LPROT_W, false);
 }
 
 /* mprotect(): no mapping goes away. */
@@ -107,15 +159,25 @@ static int fake_map(void *ctx, u64 addr, u64 len, enum nt_map_how how, u32 lprot
 	if (!len || (addr & 0xfff) || (len & 0xfff))
 		fprintf(stderr, "fake_map how %d addr %#llx len %#llx\n", how, (unsigned long long)addr, (unsigned long long)len);
 	assert(len && !(addr & 0xfff) && !(len & 0xfff));
-	if (mm->fail_at && ++mm->calls == mm->fail_at)
+	if (mm->fail_at && ++mm->calls == mm->fail_at) {
+		/* A failed MAP_FIXED may have unmapped the old range. */
+		if (how == NT_MAP_COMMIT || how == NT_MAP_DECOMMIT)
+			fake_floor_lower(mm, addr, 0);
 		return -ENOMEM;
+	}
 	switch (how) {
 	case NT_MAP_RESERVE:
 	case NT_MAP_RESERVE_COMMIT:
-		if (fake_overlaps(mm, addr, addr + len))
+		if (fake_overlaps(mm, addr, addr + len)) {
+			/* Taken behind ntvm's back: a floor at addr has no room. */
+			if (mm->space)
+				nt_floor_set(mm->space, addr, addr, addr);
 			return -EEXIST;
+		}
 		fake_set(mm, addr, addr + len,
 			    how == NT_MAP_RESERVE ? 0 : (int)lprot, false);
+		if (mm->space)
+			nt_floor_mapped(mm->space, addr, addr + len);
 		break;
 	case NT_MAP_COMMIT:
 		fake_set(mm, addr, addr + len, lprot, false);
@@ -134,40 +196,57 @@ static int fake_unmap(void *ctx, u64 addr, u64 len)
 	assert(!mm->read_locked);
 	if (mm->fail_at && ++mm->calls == mm->fail_at)
 		return -ENOMEM;
-	fake_cut(mm, addr, addr + len);
+	if (fake_cut(mm, addr, addr + len))
+		fake_floor_lower(mm, addr, addr + len);
 	return 0;
 }
 
-static int fake_find_gap(void *ctx, const struct nt_gap_req *req, u64 *addr)
+/*
+ * The maple tree's empty-area search (mas_empty_area(), _rev()) over the
+ * sorted mappings, with what the kernel's ntvm_vm_next_gap() adds.
+ */
+static int fake_next_gap(void *ctx, u64 lo, u64 hi, u64 size, bool top_down,
+			 struct nt_gap *gap)
 {
 	struct fake_mm *mm = to_mm(ctx);
-	u64 a, b, c;
+	u64 a, b, ca, cb;
 	int i, k;
 
-	assert(!mm->read_locked);
+	assert(mm->read_locked);
+	mm->gap_probes++;
+	hi = hi < mm->task_size ? hi : mm->task_size;
+	if (!size || lo >= hi || hi - lo < size)
+		return -ENOMEM;
 	for (k = 0; k <= mm->n; k++) {
-		i = req->top_down ? mm->n - k : k;
+		i = top_down ? mm->n - k : k;
 		a = i ? mm->seg[i - 1].end : 0;
 		b = i < mm->n ? mm->seg[i].start : mm->task_size;
-		a = a > req->lo ? a : req->lo;
-		b = b < req->hi ? b : req->hi;
-		if (b <= a || b - a < req->size)
+		ca = a > lo ? a : lo;
+		cb = b < hi ? b : hi;
+		if (cb <= ca || cb - ca < size)
 			continue;
-		if (req->top_down) {
-			c = (b - req->size) & ~(req->align - 1);
-			if (c >= a) {
-				*addr = c;
-				return 0;
-			}
-		} else {
-			c = nt_round_up(a, req->align);
-			if (c + req->size <= b) {
-				*addr = c;
-				return 0;
-			}
-		}
+		gap->next = b;
+		gap->stack = i < mm->n && mm->seg[i].grows_down;
+		/* As the maple tree: top-down, only [end - size, end) is known. */
+		gap->start = top_down ? cb - size : ca;
+		gap->end = cb;
+		return 0;
 	}
 	return -ENOMEM;
+}
+
+static void fake_layout(void *ctx, struct nt_layout *l)
+{
+	struct fake_mm *mm = to_mm(ctx);
+
+	l->task_size = mm->task_size;
+	if (!mm->start_brk && !mm->brk) {
+		l->start_brk = mm->task_size;
+		l->brk = mm->task_size;
+		return;
+	}
+	l->start_brk = mm->start_brk;
+	l->brk = mm->brk;
 }
 
 static void fake_lock_read(void *ctx)
@@ -210,23 +289,6 @@ static int fake_prot_at(void *ctx, u64 addr, u64 *start, u64 *end)
 	return fake_prot(to_mm(ctx), addr, start, end);
 }
 
-static u64 fake_largest_free(void *ctx, u64 lo, u64 hi)
-{
-	struct fake_mm *mm = to_mm(ctx);
-	u64 best = 0, a, b;
-	int i;
-
-	for (i = 0; i <= mm->n; i++) {
-		a = i ? mm->seg[i - 1].end : 0;
-		b = i < mm->n ? mm->seg[i].start : mm->task_size;
-		a = nt_round_up(a > lo ? a : lo, NTVM_GRANULARITY);
-		b = (b < hi ? b : hi) & ~(NTVM_GRANULARITY - 1);
-		if (b > a && b - a > best)
-			best = b - a;
-	}
-	return best;
-}
-
 static int fake_reset_arm(void *ctx, u64 addr, u64 len)
 {
 	struct fake_mm *mm = to_mm(ctx);
@@ -265,11 +327,19 @@ static int fake_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 
 	assert(!mm->read_locked);
 	assert(len && !(addr & 0xfff) && !(len & 0xfff));
-	if (mm->fail_at && ++mm->calls == mm->fail_at)
+	if (mm->fail_at && ++mm->calls == mm->fail_at) {
+		if (fixed)
+			fake_floor_lower(mm, addr, 0);
 		return -ENOMEM;
-	if (!fixed && fake_overlaps(mm, addr, addr + len))
+	}
+	if (!fixed && fake_overlaps(mm, addr, addr + len)) {
+		if (mm->space)
+			nt_floor_set(mm->space, addr, addr, addr);
 		return -EEXIST;
+	}
 	fake_set(mm, addr, addr + len, lprot, true);
+	if (!fixed && mm->space)
+		nt_floor_mapped(mm->space, addr, addr + len);
 	return 0;
 }
 
@@ -303,11 +373,11 @@ const struct nt_vm_ops fake_ops = {
 	.section_unlock = fake_section_lock,
 	.map = fake_map,
 	.unmap = fake_unmap,
-	.find_gap = fake_find_gap,
+	.next_gap = fake_next_gap,
+	.layout = fake_layout,
 	.lock_read = fake_lock_read,
 	.unlock_read = fake_unlock_read,
 	.prot_at = fake_prot_at,
-	.largest_free = fake_largest_free,
 	.reset_arm = fake_reset_arm,
 	.touch = fake_touch,
 	.reset_lost = fake_reset_lost,

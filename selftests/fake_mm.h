@@ -10,6 +10,7 @@ struct fake_seg {
 	u64 start, end;
 	int prot;
 	bool foreign;
+	bool grows_down;	/* a stack (VM_GROWSDOWN) */
 };
 
 struct fake_mm {
@@ -26,7 +27,19 @@ struct fake_mm {
 	int touches;		/* touch() calls */
 	u64 touched;		/* bytes they covered */
 	int touch_answer;	/* what touch() returns */
+	/* The heap, [start_brk, brk); both 0: none (placed at task_size). */
+	u64 start_brk, brk;
+	/*
+	 * The space whose placement floor the fake tells about unmaps and
+	 * reservations, as the kernel's notifier and vm.c do; NULL: none.
+	 */
+	struct nt_space *space;
+	int gap_probes;		/* next_gap() calls */
 };
+
+/* ntvm_core_resched() calls, and from which call on it says "killed". */
+extern int fake_resched_calls;
+extern int fake_fatal_at;	/* 0: never */
 
 extern const struct nt_vm_ops fake_ops;
 
@@ -38,5 +51,9 @@ void fake_munmap(struct fake_mm *mm, u64 lo, u64 hi);
 void fake_protect(struct fake_mm *mm, u64 lo, u64 hi, int prot);
 /* Like nt_vm_ops.prot_at, without the locking rule. */
 int fake_prot(struct fake_mm *mm, u64 addr, u64 *start, u64 *end);
+/* A stack: a grows-down mapping [lo, hi), made behind ntvm's back. */
+void fake_stack(struct fake_mm *mm, u64 lo, u64 hi);
+/* brk(): the heap is [start_brk, brk), its mapping page-rounded. */
+void fake_brk(struct fake_mm *mm, u64 start_brk, u64 brk);
 
 #endif

@@ -20,7 +20,8 @@
  *    the page's VMA is PROT_NONE, so a protection change that user space
  *    failed to apply leaves the NT view exactly as it was.
  *
- * The caller serialises all calls on one nt_space.
+ * The caller serialises all calls on one nt_space, except the floor's
+ * (nt_floor_*(), below).
  */
 #ifndef NTVM_CORE_NT_H
 #define NTVM_CORE_NT_H
@@ -47,6 +48,7 @@ enum nt_map_how {
 
 struct nt_section;
 
+/* Where a new allocation may go (core/place.c, nt_find_gap()). */
 struct nt_gap_req {
 	u64 lo;			/* lowest start */
 	u64 hi;			/* highest end (exclusive) */
@@ -54,6 +56,19 @@ struct nt_gap_req {
 	u64 align;		/* power of two, >= NTVM_GRANULARITY */
 	bool top_down;
 	u32 attempt;		/* 0 first, then the retries after a lost race */
+};
+
+/* A free range that nt_vm_ops.next_gap() found. */
+struct nt_gap {
+	u64 start, end;		/* free, inside the probe's [lo, hi) */
+	u64 next;		/* where the mapping above starts (none: task_size) */
+	bool stack;		/* that mapping grows down: keep its guard gap */
+};
+
+/* What placement keeps clear of (nt_vm_ops.layout()). */
+struct nt_layout {
+	u64 start_brk, brk;	/* the heap */
+	u64 task_size;		/* the end of the address space */
 };
 
 struct nt_vm_ops {
@@ -65,20 +80,31 @@ struct nt_vm_ops {
 	 */
 	int (*map)(void *ctx, u64 addr, u64 len, enum nt_map_how how, u32 lprot);
 	int (*unmap)(void *ctx, u64 addr, u64 len);
-	/* Lowest (or highest) free aligned range; 0 or -ENOMEM. */
-	int (*find_gap)(void *ctx, const struct nt_gap_req *req, u64 *addr);
 	/*
-	 * prot_at() must be called between lock_read() and unlock_read(),
-	 * and map/unmap/find_gap never are.  It returns the NT_LPROT_* bits
-	 * of the mapping at addr, ORed with NT_VMA_FOREIGN for mappings that
-	 * are not private anonymous memory, or NT_VMA_NONE.  [*start, *end)
-	 * is set to that mapping, or to the hole around addr.
+	 * prot_at() and next_gap() must be called between lock_read() and
+	 * unlock_read(), and map/unmap never are.  prot_at() returns the
+	 * NT_LPROT_* bits of the mapping at addr, ORed with NT_VMA_FOREIGN
+	 * for mappings that are not private anonymous memory, or
+	 * NT_VMA_NONE.  [*start, *end) is set to that mapping, or to the
+	 * hole around addr.
 	 */
 	void (*lock_read)(void *ctx);
 	void (*unlock_read)(void *ctx);
 	int (*prot_at)(void *ctx, u64 addr, u64 *start, u64 *end);
-	/* Largest free NTVM_GRANULARITY-aligned block in [lo, hi). */
-	u64 (*largest_free)(void *ctx, u64 lo, u64 hi);
+	/*
+	 * Placement's view of the address space (the policy is the core's,
+	 * core/place.c).  next_gap(): the lowest (top_down: highest) free
+	 * range of at least size bytes inside [lo, hi), 0 or -ENOMEM (none).
+	 * Bottom-up, gap->start is the lowest address of [lo, hi) that
+	 * starts one, and gap->end is min(hi, gap->next); top-down,
+	 * gap->end is the highest address of [lo, hi] that ends one, and
+	 * gap->start may be as high as gap->end - size.  gap->next and
+	 * gap->stack describe the mapping above the free range.
+	 */
+	int (*next_gap)(void *ctx, u64 lo, u64 hi, u64 size, bool top_down,
+			struct nt_gap *gap);
+	/* The heap and task_size; with or without lock_read(). */
+	void (*layout)(void *ctx, struct nt_layout *l);
 	/*
 	 * A count that moves whenever mappings may have been removed or
 	 * replaced other than by map() and unmap(): munmap(), mremap() or
@@ -232,6 +258,12 @@ struct nt_space {
 	u64 max_records;
 	const struct nt_vm_ops *ops;
 	void *ctx;
+	/*
+	 * The placement floor and its room (core/place.c): the one field
+	 * the caller does not serialise; only nt_floor_*() and placement
+	 * change it, by compare-and-exchange.
+	 */
+	atomic64_t place;
 };
 
 /*
@@ -394,6 +426,23 @@ bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size);
 void nt_section_fini(struct nt_section *sec);
 void nt_map_view(struct nt_space *s, struct nt_view_req *v);
 u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags);
+
+/*
+ * Placement (place.c).  nt_find_gap() and nt_largest_free() are called
+ * outside lock_read().  The glue tells the floor about changes to the
+ * address space, from any context and under any lock (nt_space.place):
+ * nt_floor_lower() when [addr, end) was unmapped (end 0: something at
+ * addr may have been), nt_floor_mapped() when ntvm reserved [addr, end)
+ * where nothing was, nt_floor_set(s, addr, addr, addr) when such a
+ * reservation found the range taken.
+ */
+int nt_find_gap(struct nt_space *s, const struct nt_gap_req *req, u64 *addr);
+u64 nt_largest_free(struct nt_space *s, u64 lo, u64 hi);
+void nt_place_init(struct nt_space *s);
+void nt_place_get(struct nt_space *s, u64 *floor, u64 *room);
+void nt_floor_lower(struct nt_space *s, u64 addr, u64 end);
+void nt_floor_set(struct nt_space *s, u64 f, u64 to, u64 room);
+void nt_floor_mapped(struct nt_space *s, u64 addr, u64 end);
 
 /* NT rules that are pure functions of the arguments (rules.c). */
 u32 nt_check_protect(u32 prot);

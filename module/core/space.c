@@ -535,6 +535,7 @@ void nt_space_init(struct nt_space *s, const struct nt_vm_ops *ops,
 	s->min_addr = min_addr;
 	s->max_addr = max_addr;
 	s->max_records = NT_MAX_RECORDS;
+	nt_place_init(s);
 }
 
 static void destroy_tree(struct nt_space *s, struct nt_vad *n)
@@ -1053,7 +1054,7 @@ static u32 find_and_reserve(struct nt_space *s, struct nt_alloc_req *in,
 	/* Another thread's mmap() may win the gap: look again. */
 	for (tries = 0; tries < 32; tries++) {
 		req.attempt = tries;
-		if (s->ops->find_gap(s->ctx, &req, base))
+		if (nt_find_gap(s, &req, base))
 			return NTVM_STATUS_NO_MEMORY;
 		/*
 		 * The tracker can only hold stale allocations in a hole, and
@@ -2087,8 +2088,7 @@ void nt_get_stats(struct nt_space *s, struct nt_stats *st)
 	st->committed_bytes = s->committed_bytes;
 	st->allocations = s->nallocs;
 	st->granularity_waste = s->waste;
-	st->largest_free = s->ops->largest_free(s->ctx, s->min_addr,
-						s->max_addr + 1);
+	st->largest_free = nt_largest_free(s, s->min_addr, s->max_addr + 1);
 }
 
 /* ---- Guard pages --------------------------------------------------------- */
