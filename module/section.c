@@ -91,25 +91,36 @@ int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 		     struct nt_section *cs, u64 off, bool cow, bool fixed)
 {
 	struct ntvm_ctx *nc = ntvm_ctx_of(ctx);
-	unsigned long flags = cow ? MAP_PRIVATE : MAP_SHARED, ret;
+	unsigned long flags = cow ? MAP_PRIVATE : MAP_SHARED, ret, mend;
+	bool remap = lprot & NT_VIEW_REMAP;
+	struct file *backing = ntvm_sec(cs)->backing;
 
 	ntvm_assert_locked(ctx);
-	flags |= fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE;
-	ret = vm_mmap(ntvm_sec(cs)->backing, addr, len, lprot, flags, off);
+	lprot &= NT_LPROT_MASK;
+	flags |= fixed || remap ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	ret = vm_mmap(backing, addr, len, lprot, flags, off);
 	if (!IS_ERR_VALUE(ret)) {
-		if (!fixed)
+		if (!fixed && !remap)
 			ntvm_floor_mapped(nc, addr, addr + len);
 		return 0;
 	}
 	if (ret == -EEXIST)
 		ntvm_floor_set(nc, addr, addr, addr);
-	if (fixed) {
-		/* A failed MAP_FIXED may have left a hole: mend it. */
+	if (fixed || remap) {
+		/*
+		 * A failed MAP_FIXED may have left a hole: mend it, with the
+		 * placeholder's reservation, or the view's backing PROT_NONE.
+		 */
 		atomic64_inc(&nc->changes);
 		ntvm_floor_lower(nc, addr, 0);
-		if (!IS_ERR_VALUE(vm_mmap(NULL, addr, len, PROT_NONE,
-					  NTVM_MAP_ANON | MAP_NORESERVE |
-					  MAP_FIXED_NOREPLACE, 0)))
+		if (remap)
+			mend = vm_mmap(backing, addr, len, PROT_NONE,
+				       MAP_SHARED | MAP_FIXED_NOREPLACE, off);
+		else
+			mend = vm_mmap(NULL, addr, len, PROT_NONE,
+				       NTVM_MAP_ANON | MAP_NORESERVE |
+				       MAP_FIXED_NOREPLACE, 0);
+		if (!IS_ERR_VALUE(mend))
 			pr_debug("ntvm: restored %#llx+%#llx\n", addr, len);
 	}
 	/* Only a private writable mapping is charged. */

@@ -267,9 +267,10 @@ static int fake_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 	assert(len && !(addr & 0xfff) && !(len & 0xfff));
 	if (mm->fail_at && ++mm->calls == mm->fail_at)
 		return -ENOMEM;
-	if (!fixed && fake_overlaps(mm, addr, addr + len))
+	if (!fixed && !(lprot & NT_VIEW_REMAP) &&
+	    fake_overlaps(mm, addr, addr + len))
 		return -EEXIST;
-	fake_set(mm, addr, addr + len, lprot, true);
+	fake_set(mm, addr, addr + len, lprot & NT_LPROT_MASK, true);
 	return 0;
 }
 
