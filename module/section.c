@@ -136,7 +136,7 @@ int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 
 /*
  * nt_vm_ops.cow_written: a private copy exists where the page mapped at
- * addr is anonymous.  A mapping with no anon_vma has none anywhere.
+ * addr is anonymous.  A mapping with no anon_vma has none in it.
  * get_user_pages_fast_only() faults nothing in; a copy swapped out reads
  * as not written (reported PAGE_WRITECOPY), a documented gap.
  */
@@ -151,9 +151,12 @@ bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
 	mmap_assert_locked(mm);
 	vma = find_vma(mm, addr);
 	/* A reader of debugfs ntvm/maps (maps.c) reads no page of another. */
-	if (!vma || vma->vm_start > addr || !vma->anon_vma ||
-	    mm != current->mm) {
+	if (!vma || vma->vm_start > addr || mm != current->mm) {
 		*end = vend;
+		return false;
+	}
+	if (!vma->anon_vma) {
+		*end = min_t(u64, vend, vma->vm_end);
 		return false;
 	}
 	for (at = addr; at < vend && at < addr + NTVM_COW_SCAN * PAGE_SIZE;
@@ -171,6 +174,26 @@ bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
 	*end = at;
 	cond_resched();
 	return first;
+}
+
+/*
+ * nt_vm_ops.cow_any: a private copy can only exist in a mapping that has
+ * an anon_vma (also when swapped out).  The VMAs of [lo, hi) are few: the
+ * core asks about one run of a view.
+ */
+bool ntvm_vm_cow_any(void *ctx, u64 lo, u64 hi)
+{
+	struct mm_struct *mm = ntvm_ctx_of(ctx)->mm;
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for (vma = find_vma(mm, lo); vma && vma->vm_start < hi;
+	     vma = find_vma(mm, vma->vm_end)) {
+		if (vma->anon_vma)
+			return true;
+		cond_resched();
+	}
+	return false;
 }
 
 static int ntvm_section_release(struct inode *inode, struct file *file)

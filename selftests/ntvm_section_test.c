@@ -1455,6 +1455,21 @@ TEST_F(sec, writecopy_shared_view)
 	EXPECT_EQ(PAGE_READWRITE, q((void *)(v + 0x3000)).Protect);
 	w[0x3000] = 4;
 	EXPECT_EQ(4, v[0x3000]);
+	/* Read-write again: a written page keeps its private copy... */
+	EXPECT_TRUE(VirtualProtect((void *)v, 0x2000, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_EQ(2, v[0x10]);
+	EXPECT_EQ(1, w[0x10]);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	/* ... and pages never written are shared again. */
+	p = (PVOID)(v + 0x4000);
+	EXPECT_TRUE(VirtualProtect(p, 0x2000, PAGE_WRITECOPY, &old));
+	EXPECT_EQ(PAGE_WRITECOPY, q(p).Protect);
+	EXPECT_TRUE(VirtualProtect(p, 0x2000, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_WRITECOPY, old);
+	v[0x4001] = 6;
+	EXPECT_EQ(6, w[0x4001]);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
 
 	/* A read-only view takes write-copy, and then writes privately. */
 	EXPECT_TRUE(VirtualProtect((void *)r, 0x1000, PAGE_WRITECOPY, &old));

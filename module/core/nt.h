@@ -132,6 +132,11 @@ struct nt_vm_ops {
 	 * change, at most vend.
 	 */
 	bool (*cow_written)(void *ctx, u64 addr, u64 vend, u64 *end);
+	/*
+	 * Under lock_read(), optional (NULL: always true): may a page of
+	 * [lo, hi) have a private copy?  True when unsure (swapped out).
+	 */
+	bool (*cow_any)(void *ctx, u64 lo, u64 hi);
 };
 
 /* One run of pages with the same NT state, inside an allocation. */
@@ -147,9 +152,11 @@ struct nt_run {
  * In a view, NT_RUN_COMMITTED says the view's mapping carries the pages'
  * NT protection; in a SEC_RESERVE view it is set once the view has
  * learnt the section's commit (until then the pages are PROT_NONE).
- * NT_RUN_COW: pages of a shared view mapped private by PAGE_WRITECOPY.
+ * NT_RUN_COW: pages of a shared view mapped private by PAGE_WRITECOPY;
+ * NT_RUN_WC: their protection is write-copy now (until written).
  */
 #define NT_RUN_COW		0x4
+#define NT_RUN_WC		0x8
 
 /* map_view()'s lprot flag: over the view's own mapping (see above). */
 #define NT_VIEW_REMAP		0x10

@@ -637,6 +637,12 @@ static bool run_cow(const struct nt_vad *a, const struct nt_run *r)
 	return (a->attrs & NT_ATTR_COW) || (r->flags & NT_RUN_COW);
 }
 
+/* Is a writable page of run r write-copy (until written)? */
+static bool run_wc(const struct nt_vad *a, const struct nt_run *r)
+{
+	return (a->attrs & NT_ATTR_COW) || (r->flags & NT_RUN_WC);
+}
+
 /* Is the section page at off committed? *end: where that stops. */
 static bool section_committed(struct nt_space *s, struct nt_section *sec,
 			      u64 off, u64 *end)
@@ -688,7 +694,7 @@ static bool view_page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 		 * A copy-on-write page is write-copy until written, then
 		 * read-write (spec 4.3.4, 4.3.5, 4.3.7).
 		 */
-		if (run_cow(a, r) && (lp & NT_LPROT_W) &&
+		if (run_wc(a, r) && (lp & NT_LPROT_W) &&
 		    !s->ops->cow_written(s->ctx, addr, min_u64(vend, *end),
 					 &vend))
 			p = (lp & NT_LPROT_X) ? NTVM_PAGE_EXECUTE_WRITECOPY :
@@ -1339,13 +1345,27 @@ static void view_spread(struct nt_space *s, struct nt_vad *a, u64 off, u64 end)
 	}
 }
 
+/* May a page of [lo, hi), mapped private, have a private copy? */
+static bool view_run_written(struct nt_space *s, u64 lo, u64 hi)
+{
+	bool written;
+
+	if (!s->ops->cow_any)
+		return true;
+	s->ops->lock_read(s->ctx);
+	written = s->ops->cow_any(s->ctx, lo, hi);
+	s->ops->unlock_read(s->ctx);
+	return written;
+}
+
 /*
  * Give [lo, hi) of view a the protection prot, checked against the view's
  * (spec 4.1.4, 4.3): every page is then committed in the view.  PAGE_GUARD
  * arms guard pages as in private memory (spec 4.7 of the VM spec);
  * write-copy in a shared view maps the pages private, so that a write
- * makes a private copy (spec 4.3.4, 4.3.5).  *apply: the mprotect(2) the
- * library makes.
+ * makes a private copy (spec 4.3.4, 4.3.5), and another protection maps
+ * them shared again while none of them has been written (a run with a
+ * written page stays private).  *apply: the mprotect(2) the library makes.
  */
 static u32 view_set_prot(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 			 u32 prot, u32 *apply, u32 *apply_prot)
@@ -1364,6 +1384,24 @@ static u32 view_set_prot(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		r = &a->runs[i];
 		at = a->base + r->off;
 		end = a->base + run_end(a, i);
+		if (!wc && (r->flags & NT_RUN_COW) &&
+		    !(a->attrs & NT_ATTR_COW) && !is_writecopy(prot) &&
+		    !view_run_written(s, at, end)) {
+			/* No private copy yet: shared again (as on Windows). */
+			err = s->ops->map_view(s->ctx, at, end - at,
+					       lprot | NT_VIEW_REMAP, a->sec,
+					       a->sec_off + r->off, false, false);
+			if (err) {
+				if (r->flags & NT_RUN_COMMITTED)
+					s->committed_bytes -= end - at;
+				r->flags &= ~(NT_RUN_COMMITTED | NT_RUN_GUARD |
+					      NT_RUN_COW | NT_RUN_WC);
+				r->gprot = 0;
+				st = map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+				break;
+			}
+			r->flags &= ~NT_RUN_COW;
+		}
 		if (wc && !(r->flags & NT_RUN_COW)) {
 			err = s->ops->map_view(s->ctx, at, end - at,
 					       lprot | NT_VIEW_REMAP, a->sec,
@@ -1372,7 +1410,8 @@ static u32 view_set_prot(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 				/* Left PROT_NONE: learnt again later. */
 				if (r->flags & NT_RUN_COMMITTED)
 					s->committed_bytes -= end - at;
-				r->flags &= ~(NT_RUN_COMMITTED | NT_RUN_GUARD);
+				r->flags &= ~(NT_RUN_COMMITTED | NT_RUN_GUARD |
+					      NT_RUN_WC);
 				r->gprot = 0;
 				st = map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
 				break;
@@ -1383,6 +1422,10 @@ static u32 view_set_prot(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 			r->flags |= NT_RUN_COMMITTED;
 			s->committed_bytes += end - at;
 		}
+		if (is_writecopy(prot))
+			r->flags |= NT_RUN_WC;
+		else
+			r->flags &= ~NT_RUN_WC;
 	}
 	if (st) {
 		runs_merge(a, first ? first - 1 : 0, last);
