@@ -15,7 +15,10 @@
  *
  * Views are vm_mmap() mappings of the backing file: MAP_SHARED, or
  * MAP_PRIVATE for the copy-on-write protections.  The core places them
- * like private allocations and keeps them in the same tracker.
+ * like private allocations and keeps them in the same tracker.  Parts of
+ * a view change by a MAP_FIXED vm_mmap() of the same file over them
+ * (NT_VIEW_REMAP): the pages a SEC_RESERVE view learns are committed,
+ * and the pages of a shared view made PAGE_WRITECOPY, mapped private.
  *
  * Locking: the commit map of a section is shared by every address space
  * that maps it, and protected by ntvm_section.lock, the innermost lock
