@@ -1214,6 +1214,8 @@ TEST_F(sec, sec_reserve)
 			      MEM_MAPPED);
 		EXPECT_REGION(U(v1) + 0x1000, U(v1) + 0x1000, v1, PAGE_READWRITE, 0x1000,
 			      MEM_RESERVE, 0, MEM_MAPPED);
+		EXPECT_FALSE(faults(v1, 1));
+		EXPECT_TRUE(faults(P(U(v1) + 0x1000), 0));
 		v2 = NULL;
 		EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
 			  NtMapViewOfSection(h, CUR, &v2, 0, 0x3000, &off, &size, ViewShare, 0,
@@ -1519,6 +1521,45 @@ TEST_F(sec, writecopy_shared_view)
 	EXPECT_TRUE(UnmapViewOfFile((void *)v));
 	CloseHandle(h);
 	close(fd);
+}
+
+/*
+ * A SEC_RESERVE view in a placeholder (the emulators' arenas): the same
+ * rules, and back to a placeholder leaves the list of such views.
+ */
+TEST_F(sec, reserve_placeholder_view)
+{
+	HANDLE h;
+	PVOID p, v, w;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+			      0x20000, NULL);
+	ASSERT_NE(NULL, h);
+	p = VirtualAlloc2(NULL, NULL, 0x20000, PH, PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, p);
+	w = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, w);
+	v = MapViewOfFile3(h, NULL, p, 0, 0x20000, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+			   NULL, 0);
+	ASSERT_EQ(p, v);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_TRUE(faults(v, 0));
+	EXPECT_EQ(w, VirtualAlloc(w, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	((volatile char *)v)[3] = 3;
+	EXPECT_EQ(3, ((volatile char *)w)[3]);
+	EXPECT_TRUE(faults(P(U(v) + 0x1000), 0));
+	EXPECT_TRUE(UnmapViewOfFile2(CUR, v, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_PLACEHOLDER(p, 0x20000);
+	/* A commit after that reaches w only; the placeholder stays one. */
+	EXPECT_EQ(P(U(w) + 0x1000), VirtualAlloc(P(U(w) + 0x1000), 0x1000, MEM_COMMIT,
+						 PAGE_READWRITE));
+	EXPECT_PLACEHOLDER(p, 0x20000);
+	EXPECT_TRUE(faults(p, 0));
+	((volatile char *)w)[0x1000] = 4;
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_TRUE(UnmapViewOfFile(w));
+	CloseHandle(h);
 }
 
 static volatile int view_guards;
