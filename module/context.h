@@ -195,6 +195,7 @@ extern atomic_long_t ntvm_live_sections;
 int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 		     struct nt_section *cs, u64 off, bool cow, bool fixed);
 bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end);
+bool ntvm_vm_cow_any(void *ctx, u64 lo, u64 hi);
 void ntvm_section_get(struct nt_section *cs);
 void ntvm_section_put(struct nt_section *cs);
 void ntvm_section_lock(struct nt_section *cs);

@@ -15,7 +15,10 @@
  *
  * Views are vm_mmap() mappings of the backing file: MAP_SHARED, or
  * MAP_PRIVATE for the copy-on-write protections.  The core places them
- * like private allocations and keeps them in the same tracker.
+ * like private allocations and keeps them in the same tracker.  Parts of
+ * a view change by a MAP_FIXED vm_mmap() of the same file over them
+ * (NT_VIEW_REMAP): the pages a SEC_RESERVE view learns are committed,
+ * and the pages of a shared view made PAGE_WRITECOPY, mapped private.
  *
  * Locking: the commit map of a section is shared by every address space
  * that maps it, and protected by ntvm_section.lock, the innermost lock
@@ -91,25 +94,36 @@ int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 		     struct nt_section *cs, u64 off, bool cow, bool fixed)
 {
 	struct ntvm_ctx *nc = ntvm_ctx_of(ctx);
-	unsigned long flags = cow ? MAP_PRIVATE : MAP_SHARED, ret;
+	unsigned long flags = cow ? MAP_PRIVATE : MAP_SHARED, ret, mend;
+	bool remap = lprot & NT_VIEW_REMAP;
+	struct file *backing = ntvm_sec(cs)->backing;
 
 	ntvm_assert_locked(ctx);
-	flags |= fixed ? MAP_FIXED : MAP_FIXED_NOREPLACE;
-	ret = vm_mmap(ntvm_sec(cs)->backing, addr, len, lprot, flags, off);
+	lprot &= NT_LPROT_MASK;
+	flags |= fixed || remap ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	ret = vm_mmap(backing, addr, len, lprot, flags, off);
 	if (!IS_ERR_VALUE(ret)) {
-		if (!fixed)
+		if (!fixed && !remap)
 			ntvm_floor_mapped(nc, addr, addr + len);
 		return 0;
 	}
 	if (ret == -EEXIST)
 		ntvm_floor_set(nc, addr, addr, addr);
-	if (fixed) {
-		/* A failed MAP_FIXED may have left a hole: mend it. */
+	if (fixed || remap) {
+		/*
+		 * A failed MAP_FIXED may have left a hole: mend it, with the
+		 * placeholder's reservation, or the view's backing PROT_NONE.
+		 */
 		atomic64_inc(&nc->changes);
 		ntvm_floor_lower(nc, addr, 0);
-		if (!IS_ERR_VALUE(vm_mmap(NULL, addr, len, PROT_NONE,
-					  NTVM_MAP_ANON | MAP_NORESERVE |
-					  MAP_FIXED_NOREPLACE, 0)))
+		if (remap)
+			mend = vm_mmap(backing, addr, len, PROT_NONE,
+				       MAP_SHARED | MAP_FIXED_NOREPLACE, off);
+		else
+			mend = vm_mmap(NULL, addr, len, PROT_NONE,
+				       NTVM_MAP_ANON | MAP_NORESERVE |
+				       MAP_FIXED_NOREPLACE, 0);
+		if (!IS_ERR_VALUE(mend))
 			pr_debug("ntvm: restored %#llx+%#llx\n", addr, len);
 	}
 	/* Only a private writable mapping is charged. */
@@ -125,7 +139,7 @@ int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 
 /*
  * nt_vm_ops.cow_written: a private copy exists where the page mapped at
- * addr is anonymous.  A mapping with no anon_vma has none anywhere.
+ * addr is anonymous.  A mapping with no anon_vma has none in it.
  * get_user_pages_fast_only() faults nothing in; a copy swapped out reads
  * as not written (reported PAGE_WRITECOPY), a documented gap.
  */
@@ -140,9 +154,12 @@ bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
 	mmap_assert_locked(mm);
 	vma = find_vma(mm, addr);
 	/* A reader of debugfs ntvm/maps (maps.c) reads no page of another. */
-	if (!vma || vma->vm_start > addr || !vma->anon_vma ||
-	    mm != current->mm) {
+	if (!vma || vma->vm_start > addr || mm != current->mm) {
 		*end = vend;
+		return false;
+	}
+	if (!vma->anon_vma) {
+		*end = min_t(u64, vend, vma->vm_end);
 		return false;
 	}
 	for (at = addr; at < vend && at < addr + NTVM_COW_SCAN * PAGE_SIZE;
@@ -160,6 +177,26 @@ bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
 	*end = at;
 	cond_resched();
 	return first;
+}
+
+/*
+ * nt_vm_ops.cow_any: a private copy can only exist in a mapping that has
+ * an anon_vma (also when swapped out).  The VMAs of [lo, hi) are few: the
+ * core asks about one run of a view.
+ */
+bool ntvm_vm_cow_any(void *ctx, u64 lo, u64 hi)
+{
+	struct mm_struct *mm = ntvm_ctx_of(ctx)->mm;
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for (vma = find_vma(mm, lo); vma && vma->vm_start < hi;
+	     vma = find_vma(mm, vma->vm_end)) {
+		if (vma->anon_vma)
+			return true;
+		cond_resched();
+	}
+	return false;
 }
 
 static int ntvm_section_release(struct inode *inode, struct file *file)

@@ -304,5 +304,6 @@ const struct nt_vm_ops ntvm_vm_ops = {
 	.section_lock = ntvm_section_lock,
 	.section_unlock = ntvm_section_unlock,
 	.cow_written = ntvm_vm_cow_written,
+	.cow_any = ntvm_vm_cow_any,
 };
 

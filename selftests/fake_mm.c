@@ -328,17 +328,18 @@ static int fake_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 	assert(!mm->read_locked);
 	assert(len && !(addr & 0xfff) && !(len & 0xfff));
 	if (mm->fail_at && ++mm->calls == mm->fail_at) {
-		if (fixed)
+		if (fixed || (lprot & NT_VIEW_REMAP))
 			fake_floor_lower(mm, addr, 0);
 		return -ENOMEM;
 	}
-	if (!fixed && fake_overlaps(mm, addr, addr + len)) {
+	if (!fixed && !(lprot & NT_VIEW_REMAP) &&
+	    fake_overlaps(mm, addr, addr + len)) {
 		if (mm->space)
 			nt_floor_set(mm->space, addr, addr, addr);
 		return -EEXIST;
 	}
-	fake_set(mm, addr, addr + len, lprot, true);
-	if (!fixed && mm->space)
+	fake_set(mm, addr, addr + len, lprot & NT_LPROT_MASK, true);
+	if (!fixed && !(lprot & NT_VIEW_REMAP) && mm->space)
 		nt_floor_mapped(mm->space, addr, addr + len);
 	return 0;
 }

@@ -1214,6 +1214,8 @@ TEST_F(sec, sec_reserve)
 			      MEM_MAPPED);
 		EXPECT_REGION(U(v1) + 0x1000, U(v1) + 0x1000, v1, PAGE_READWRITE, 0x1000,
 			      MEM_RESERVE, 0, MEM_MAPPED);
+		EXPECT_FALSE(faults(v1, 1));
+		EXPECT_TRUE(faults(P(U(v1) + 0x1000), 0));
 		v2 = NULL;
 		EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
 			  NtMapViewOfSection(h, CUR, &v2, 0, 0x3000, &off, &size, ViewShare, 0,
@@ -1221,6 +1223,434 @@ TEST_F(sec, sec_reserve)
 		EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v1));
 		NtClose(h);
 	}
+}
+
+/*
+ * Issue 10: uncommitted pages of a SEC_RESERVE view are reserved: an
+ * access faults (spec 2.4.4, 2.7.1) and the query says MEM_RESERVE; a
+ * commit through one view shows in every view of this process at once,
+ * with that view's own protection (spec 4.1.2).
+ */
+TEST_F(sec, reserve_pages_fault)
+{
+	struct ntvm_stats st0, st1;
+	HANDLE h;
+	PVOID v1, v2, r, n, p, v3;
+	SIZE_T size;
+	DWORD old;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+			      0x40000, NULL);
+	ASSERT_NE(NULL, h);
+	v1 = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	v2 = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	r = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+	n = MapViewOfFile(h, 0, 0, 0, 0);
+	ASSERT_NE(NULL, v1);
+	ASSERT_NE(NULL, v2);
+	ASSERT_NE(NULL, r);
+	ASSERT_NE(NULL, n);
+	EXPECT_REGION(v1, v1, v1, PAGE_READWRITE, 0x40000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_TRUE(faults(v1, 0));
+	EXPECT_TRUE(faults(P(U(v2) + 0x3ffff), 1));
+	EXPECT_TRUE(faults(r, 0));
+
+	/* Wrong commits change nothing (spec 4.1.3, 4.1.4). */
+	p = P(U(v1) + 0x10000);
+	EXPECT_EQ(STATUS_SECTION_PROTECTION,
+		  nt_alloc(&p, 0x10000, MEM_COMMIT, PAGE_EXECUTE_READWRITE));
+	p = P(U(v1) + 0x30000);
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&p, 0x11000, MEM_COMMIT,
+							 PAGE_READWRITE));
+	p = P(U(v1) + 0x10000);
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_READWRITE | PAGE_NOCACHE));
+	EXPECT_REGION(v1, v1, v1, PAGE_READWRITE, 0x40000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_REGION(v2, v2, v2, PAGE_READWRITE, 0x40000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_TRUE(faults(P(U(v1) + 0x3f000), 0));
+
+	/* Commit [0x10000, 0x20000) through v1, read-only there. */
+	st0 = stats();
+	EXPECT_EQ(P(U(v1) + 0x10000), VirtualAlloc(P(U(v1) + 0x10000), 0x10000, MEM_COMMIT,
+						   PAGE_READONLY));
+	st1 = stats();
+	/* Each view counts what it maps committed. */
+	EXPECT_EQ(st0.committed_bytes + 4 * 0x10000, st1.committed_bytes);
+	EXPECT_REGION(v1, v1, v1, PAGE_READWRITE, 0x10000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_REGION(U(v1) + 0x10000, U(v1) + 0x10000, v1, PAGE_READWRITE, 0x10000,
+		      MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+	EXPECT_REGION(U(v1) + 0x20000, U(v1) + 0x20000, v1, PAGE_READWRITE, 0x20000,
+		      MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_FALSE(faults(P(U(v1) + 0x10000), 0));
+	EXPECT_TRUE(faults(P(U(v1) + 0x10000), 1));
+	EXPECT_TRUE(faults(P(U(v1) + 0xf000), 0));
+	EXPECT_TRUE(faults(P(U(v1) + 0x20000), 0));
+	/* The other views: their own protection, usable at once. */
+	EXPECT_REGION(U(v2) + 0x10000, U(v2) + 0x10000, v2, PAGE_READWRITE, 0x10000,
+		      MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_REGION(U(r) + 0x10000, U(r) + 0x10000, r, PAGE_READONLY, 0x10000,
+		      MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+	EXPECT_REGION(U(n) + 0x10000, U(n) + 0x10000, n, PAGE_NOACCESS, 0x10000,
+		      MEM_COMMIT, PAGE_NOACCESS, MEM_MAPPED);
+	EXPECT_REGION(n, n, n, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_MAPPED);
+	((volatile char *)v2)[0x10005] = 42;
+	EXPECT_EQ(42, ((volatile char *)v1)[0x10005]);
+	EXPECT_EQ(42, ((volatile char *)r)[0x10005]);
+	EXPECT_TRUE(faults(P(U(r) + 0x10000), 1));
+	EXPECT_TRUE(faults(P(U(n) + 0x10000), 0));
+	EXPECT_TRUE(faults(P(U(v2) + 0x20000), 0));
+	EXPECT_TRUE(faults(P(U(v2) + 0xf000), 1));
+
+	/* A view mapped later sees the commit; the rest stays reserved. */
+	v3 = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0x10000, 0x20000);
+	ASSERT_NE(NULL, v3);
+	EXPECT_REGION(v3, v3, v3, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_MAPPED);
+	EXPECT_REGION(U(v3) + 0x10000, U(v3) + 0x10000, v3, PAGE_READWRITE, 0x10000,
+		      MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_EQ(42, ((volatile char *)v3)[5]);
+	EXPECT_TRUE(faults(P(U(v3) + 0x10000), 0));
+
+	/* A protection change on uncommitted pages changes nothing. */
+	size = 0x2000;
+	p = P(U(v2) + 0x1f000);
+	EXPECT_EQ(STATUS_NOT_COMMITTED,
+		  NtProtectVirtualMemory(CUR, &p, &size, PAGE_READONLY, &old));
+	EXPECT_EQ(PAGE_READWRITE, q(P(U(v2) + 0x1f000)).Protect);
+	EXPECT_TRUE(faults(P(U(v2) + 0x20000), 0));
+
+	/* Committing through v3 reaches v1 and v2 where they map it. */
+	EXPECT_EQ(P(U(v3) + 0x10000), VirtualAlloc(P(U(v3) + 0x10000), 0x1000, MEM_COMMIT,
+						   PAGE_READWRITE));
+	((volatile char *)v1)[0x20001] = 7;
+	EXPECT_EQ(7, ((volatile char *)v3)[0x10001]);
+	EXPECT_EQ(7, ((volatile char *)v2)[0x20001]);
+	EXPECT_REGION(U(v1) + 0x20000, U(v1) + 0x20000, v1, PAGE_READWRITE, 0x1000,
+		      MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_REGION(U(v1) + 0x21000, U(v1) + 0x21000, v1, PAGE_READWRITE, 0x1f000,
+		      MEM_RESERVE, 0, MEM_MAPPED);
+
+	EXPECT_TRUE(UnmapViewOfFile(v1));
+	EXPECT_TRUE(UnmapViewOfFile(v2));
+	EXPECT_TRUE(UnmapViewOfFile(v3));
+	EXPECT_TRUE(UnmapViewOfFile(r));
+	EXPECT_TRUE(UnmapViewOfFile(n));
+	CloseHandle(h);
+}
+
+/*
+ * A commit made in another process: the view there learns it on its
+ * next fault (libntvm's handler) or NT call; the query says MEM_COMMIT
+ * with the view's protection before that (Documentation/ntvm.rst).
+ */
+TEST_F(sec, reserve_other_process)
+{
+	int to_child[2], to_parent[2];
+	volatile char *v;
+	HANDLE h;
+	pid_t pid;
+	int status;
+	char c;
+
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(to_parent));
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+			      0x20000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	pid = fork();
+	if (!pid) {
+		volatile char *w = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+		volatile char *x = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+		MEMORY_BASIC_INFORMATION m;
+		DWORD old;
+		int bad = 0;
+
+		if (!w || !x || ntvm_install_guard_handler(NULL, NULL))
+			_exit(1);
+		m = q((void *)w);
+		bad |= m.State != MEM_RESERVE || m.RegionSize != 0x20000;
+		if (write(to_parent[1], "m", 1) != 1 || read(to_child[0], &c, 1) != 1)
+			_exit(2);
+		/* Committed by the parent: reported before it is learnt. */
+		m = q((void *)w);
+		bad |= (m.State != MEM_COMMIT || m.Protect != PAGE_READWRITE ||
+			m.RegionSize != 0x1000) << 1;
+		m = q((void *)(w + 0x1000));
+		bad |= (m.State != MEM_RESERVE || m.RegionSize != 0x1f000) << 2;
+		/* A fault learns it (the handler retries the access). */
+		bad |= (w[5] != 55) << 3;
+		w[6] = 66;
+		/* An NT call learns it too. */
+		bad |= !VirtualProtect((void *)x, 0x1000, PAGE_READONLY, &old) << 4;
+		bad |= (old != PAGE_READWRITE) << 5;
+		bad |= (x[6] != 66) << 6;
+		m = q((void *)x);
+		bad |= (m.State != MEM_COMMIT || m.Protect != PAGE_READONLY) << 7;
+		_exit(bad ? 16 + bad : 0);
+	}
+	ASSERT_EQ(1, read(to_parent[0], &c, 1));
+	EXPECT_EQ(v, VirtualAlloc((void *)v, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	v[5] = 55;
+	ASSERT_EQ(1, write(to_child[1], "c", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(66, v[6]);
+	EXPECT_TRUE(faults((void *)(v + 0x1000), 0));
+	EXPECT_TRUE(UnmapViewOfFile((void *)v));
+	CloseHandle(h);
+}
+
+/*
+ * PAGE_WRITECOPY on a shared view (spec 4.3.1, 4.3.4 - 4.3.6): the pages
+ * become copy-on-write; a written page reports PAGE_READWRITE, and its
+ * writes reach neither the other views nor the file.
+ */
+TEST_F(sec, writecopy_shared_view)
+{
+	volatile char *v, *w, *r;
+	HANDLE h;
+	DWORD old;
+	PVOID p;
+	SIZE_T size;
+	char buf[2];
+	int fd;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x20000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	w = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	r = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, r);
+	v[0x10] = 1;
+	EXPECT_TRUE(VirtualProtect((void *)v, 0x2000, PAGE_WRITECOPY, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x2000, MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+	EXPECT_REGION(v + 0x2000, v + 0x2000, v, PAGE_READWRITE, 0x1e000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_MAPPED);
+	/* Not written yet: the shared bytes show through. */
+	EXPECT_EQ(1, v[0x10]);
+	w[0x1010] = 5;
+	EXPECT_EQ(5, v[0x1010]);
+	v[0x10] = 2;
+	EXPECT_EQ(2, v[0x10]);
+	EXPECT_EQ(1, w[0x10]);
+	EXPECT_EQ(1, r[0x10]);
+	w[0x20] = 9;
+	EXPECT_EQ(0, v[0x20]);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_REGION(v + 0x1000, v + 0x1000, v, PAGE_READWRITE, 0x1000, MEM_COMMIT,
+		      PAGE_WRITECOPY, MEM_MAPPED);
+	/* Write-copy again on a written page reads back PAGE_READWRITE. */
+	EXPECT_TRUE(VirtualProtect((void *)v, 0x1000, PAGE_WRITECOPY, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_EQ(PAGE_READWRITE, q((void *)v).Protect);
+	/* Execute write-copy needs an executable view (spec 4.3.2). */
+	size = 0x1000;
+	p = (PVOID)(v + 0x3000);
+	EXPECT_EQ(STATUS_SECTION_PROTECTION,
+		  NtProtectVirtualMemory(CUR, &p, &size, PAGE_EXECUTE_WRITECOPY, &old));
+	EXPECT_EQ(PAGE_READWRITE, q((void *)(v + 0x3000)).Protect);
+	w[0x3000] = 4;
+	EXPECT_EQ(4, v[0x3000]);
+	/* Read-write again: a written page keeps its private copy... */
+	EXPECT_TRUE(VirtualProtect((void *)v, 0x2000, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_EQ(2, v[0x10]);
+	EXPECT_EQ(1, w[0x10]);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	/* ... and pages never written are shared again. */
+	p = (PVOID)(v + 0x4000);
+	EXPECT_TRUE(VirtualProtect(p, 0x2000, PAGE_WRITECOPY, &old));
+	EXPECT_EQ(PAGE_WRITECOPY, q(p).Protect);
+	EXPECT_TRUE(VirtualProtect(p, 0x2000, PAGE_READWRITE, &old));
+	EXPECT_EQ(PAGE_WRITECOPY, old);
+	v[0x4001] = 6;
+	EXPECT_EQ(6, w[0x4001]);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+
+	/* A read-only view takes write-copy, and then writes privately. */
+	EXPECT_TRUE(VirtualProtect((void *)r, 0x1000, PAGE_WRITECOPY, &old));
+	EXPECT_EQ(PAGE_READONLY, old);
+	EXPECT_EQ(PAGE_WRITECOPY, q((void *)r).Protect);
+	r[0x30] = 3;
+	EXPECT_EQ(3, r[0x30]);
+	EXPECT_EQ(0, w[0x30]);
+	EXPECT_EQ(PAGE_READWRITE, q((void *)r).Protect);
+	EXPECT_TRUE(UnmapViewOfFile((void *)v));
+	EXPECT_TRUE(UnmapViewOfFile((void *)w));
+	EXPECT_TRUE(UnmapViewOfFile((void *)r));
+	CloseHandle(h);
+
+	/* An executable section: PAGE_EXECUTE_WRITECOPY, then written. */
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_EXECUTE_READWRITE, 0, 0x10000,
+			      NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE | FILE_MAP_EXECUTE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_TRUE(VirtualProtect((void *)v, 0x10000, PAGE_EXECUTE_WRITECOPY, &old));
+	EXPECT_EQ(PAGE_EXECUTE_READWRITE, old);
+	EXPECT_EQ(PAGE_EXECUTE_WRITECOPY, q((void *)v).Protect);
+	v[1] = 1;
+	EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT,
+		      PAGE_EXECUTE_READWRITE, MEM_MAPPED);
+	EXPECT_REGION(v + 0x1000, v + 0x1000, v, PAGE_EXECUTE_READWRITE, 0xf000, MEM_COMMIT,
+		      PAGE_EXECUTE_WRITECOPY, MEM_MAPPED);
+	EXPECT_TRUE(UnmapViewOfFile((void *)v));
+	CloseHandle(h);
+
+	/* A file view: write-copy writes never reach the file (4.3.6). */
+	fd = tmpfile_of(0x2000, O_RDWR);
+	ASSERT_LE(0, fd);
+	h = CreateFileMapping((HANDLE)(intptr_t)fd, NULL, PAGE_READWRITE, 0, 0, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_TRUE(VirtualProtect((void *)v, 0x1000, PAGE_WRITECOPY, &old));
+	v[0] = 'x';
+	v[0x1000] = 'y';
+	EXPECT_TRUE(FlushViewOfFile((void *)v, 0));
+	ASSERT_EQ(1, pread(fd, buf, 1, 0));
+	EXPECT_EQ(1, buf[0]);
+	ASSERT_EQ(1, pread(fd, buf + 1, 1, 0x1000));
+	EXPECT_EQ('y', buf[1]);
+	EXPECT_TRUE(UnmapViewOfFile((void *)v));
+	CloseHandle(h);
+	close(fd);
+}
+
+/*
+ * A SEC_RESERVE view in a placeholder (the emulators' arenas): the same
+ * rules, and back to a placeholder leaves the list of such views.
+ */
+TEST_F(sec, reserve_placeholder_view)
+{
+	HANDLE h;
+	PVOID p, v, w;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+			      0x20000, NULL);
+	ASSERT_NE(NULL, h);
+	p = VirtualAlloc2(NULL, NULL, 0x20000, PH, PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, p);
+	w = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, w);
+	v = MapViewOfFile3(h, NULL, p, 0, 0x20000, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+			   NULL, 0);
+	ASSERT_EQ(p, v);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_TRUE(faults(v, 0));
+	EXPECT_EQ(w, VirtualAlloc(w, 0x1000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	((volatile char *)v)[3] = 3;
+	EXPECT_EQ(3, ((volatile char *)w)[3]);
+	EXPECT_TRUE(faults(P(U(v) + 0x1000), 0));
+	EXPECT_TRUE(UnmapViewOfFile2(CUR, v, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_PLACEHOLDER(p, 0x20000);
+	/* A commit after that reaches w only; the placeholder stays one. */
+	EXPECT_EQ(P(U(w) + 0x1000), VirtualAlloc(P(U(w) + 0x1000), 0x1000, MEM_COMMIT,
+						 PAGE_READWRITE));
+	EXPECT_PLACEHOLDER(p, 0x20000);
+	EXPECT_TRUE(faults(p, 0));
+	((volatile char *)w)[0x1000] = 4;
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_TRUE(UnmapViewOfFile(w));
+	CloseHandle(h);
+}
+
+static volatile int view_guards;
+static NTVM_GUARD_EXCEPTION view_guard_last;
+
+static void on_view_guard(const NTVM_GUARD_EXCEPTION *e, void *context)
+{
+	__atomic_add_fetch(&view_guards, 1, __ATOMIC_SEQ_CST);
+	view_guard_last = *e;
+	(void)context;
+}
+
+/* PAGE_GUARD in views: one-shot, as in private memory (VM spec 4.7). */
+TEST_F(sec, guard_in_views)
+{
+	volatile char *v, *w, *c;
+	HANDLE h;
+	DWORD old;
+	PVOID p;
+	SIZE_T size;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+			      0x20000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	w = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	c = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, c);
+	/* Uncommitted: the view check, then STATUS_NOT_COMMITTED. */
+	size = 0x1000;
+	p = (PVOID)v;
+	EXPECT_EQ(STATUS_NOT_COMMITTED,
+		  NtProtectVirtualMemory(CUR, &p, &size, PAGE_READWRITE | PAGE_GUARD, &old));
+	EXPECT_EQ(STATUS_SECTION_PROTECTION,
+		  NtProtectVirtualMemory(CUR, &p, &size, PAGE_EXECUTE_READ | PAGE_GUARD, &old));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  NtProtectVirtualMemory(CUR, &p, &size, PAGE_NOACCESS | PAGE_GUARD, &old));
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_RESERVE, 0, MEM_MAPPED);
+	/* A guard commit: committed everywhere, a guard page in v only. */
+	EXPECT_EQ(v, VirtualAlloc((void *)v, 0x2000, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD));
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x2000, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD,
+		      MEM_MAPPED);
+	EXPECT_REGION(w, w, w, PAGE_READWRITE, 0x2000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	w[0x1005] = 8;
+	EXPECT_TRUE(faults((void *)v, 0));
+
+	ASSERT_EQ(0, ntvm_install_guard_handler(on_view_guard, NULL));
+	view_guards = 0;
+	EXPECT_EQ(0, v[0x10]);
+	EXPECT_EQ(1, view_guards);
+	EXPECT_EQ(STATUS_GUARD_PAGE_VIOLATION, view_guard_last.ExceptionCode);
+	EXPECT_EQ(EXCEPTION_READ_FAULT, view_guard_last.ExceptionInformation[0]);
+	EXPECT_EQ(U(v) + 0x10, view_guard_last.ExceptionInformation[1]);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_REGION(v + 0x1000, v + 0x1000, v, PAGE_READWRITE, 0x1000, MEM_COMMIT,
+		      PAGE_READWRITE | PAGE_GUARD, MEM_MAPPED);
+	v[0x10] = 1;
+	EXPECT_EQ(1, view_guards);
+	v[0x1006] = 9;
+	EXPECT_EQ(2, view_guards);
+	EXPECT_EQ(EXCEPTION_WRITE_FAULT, view_guard_last.ExceptionInformation[0]);
+	EXPECT_EQ(9, w[0x1006]);
+	EXPECT_EQ(8, v[0x1005]);
+	EXPECT_EQ(PAGE_READWRITE, q((void *)(v + 0x1000)).Protect);
+
+	/* VirtualProtect arms one again; old protection as set. */
+	EXPECT_TRUE(VirtualProtect((void *)w, 0x1000, PAGE_READONLY | PAGE_GUARD, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_TRUE(VirtualProtect((void *)w, 0x1000, PAGE_READONLY | PAGE_GUARD, &old));
+	EXPECT_EQ(PAGE_READONLY | PAGE_GUARD, old);
+	EXPECT_EQ(1, w[0x10]);
+	EXPECT_EQ(3, view_guards);
+	EXPECT_REGION(w, w, w, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+
+	/* Write-copy guard pages: the write after the guard is private. */
+	EXPECT_EQ(PAGE_WRITECOPY, q((void *)c).Protect);
+	EXPECT_TRUE(VirtualProtect((void *)c, 0x1000, PAGE_WRITECOPY | PAGE_GUARD, &old));
+	EXPECT_EQ(PAGE_WRITECOPY, old);
+	EXPECT_EQ(PAGE_WRITECOPY | PAGE_GUARD, q((void *)c).Protect);
+	c[0x10] = 5;
+	EXPECT_EQ(4, view_guards);
+	EXPECT_EQ(5, c[0x10]);
+	EXPECT_EQ(1, v[0x10]);
+	EXPECT_EQ(PAGE_READWRITE, q((void *)c).Protect);
+
+	EXPECT_TRUE(UnmapViewOfFile((void *)v));
+	EXPECT_TRUE(UnmapViewOfFile((void *)w));
+	EXPECT_TRUE(UnmapViewOfFile((void *)c));
+	CloseHandle(h);
 }
 
 /* Spec 1.5.1, 1.5.4, 8.13, 8.14: names. */

@@ -136,7 +136,10 @@ struct nt_vm_ops {
 	 * Views (spec 2): map [addr, addr + len) to the section's backing
 	 * from byte offset off, shared, or private (copy-on-write) when
 	 * cow; over whatever is there when fixed (a placeholder), else only
-	 * if the range is free.  Errors as map().
+	 * if the range is free.  With NT_VIEW_REMAP in lprot, over a part of
+	 * an existing view of the same section (a new protection, or private
+	 * pages): a failure leaves that part PROT_NONE of the backing, as
+	 * an uncommitted page of the view.  Errors as map().
 	 */
 	int (*map_view)(void *ctx, u64 addr, u64 len, u32 lprot,
 			struct nt_section *sec, u64 off, bool cow, bool fixed);
@@ -155,6 +158,11 @@ struct nt_vm_ops {
 	 * change, at most vend.
 	 */
 	bool (*cow_written)(void *ctx, u64 addr, u64 vend, u64 *end);
+	/*
+	 * Under lock_read(), optional (NULL: always true): may a page of
+	 * [lo, hi) have a private copy?  True when unsure (swapped out).
+	 */
+	bool (*cow_any)(void *ctx, u64 lo, u64 hi);
 };
 
 /* One run of pages with the same NT state, inside an allocation. */
@@ -166,6 +174,18 @@ struct nt_run {
 
 #define NT_RUN_COMMITTED	0x1
 #define NT_RUN_GUARD		0x2
+/*
+ * In a view, NT_RUN_COMMITTED says the view's mapping carries the pages'
+ * NT protection; in a SEC_RESERVE view it is set once the view has
+ * learnt the section's commit (until then the pages are PROT_NONE).
+ * NT_RUN_COW: pages of a shared view mapped private by PAGE_WRITECOPY;
+ * NT_RUN_WC: their protection is write-copy now (until written).
+ */
+#define NT_RUN_COW		0x4
+#define NT_RUN_WC		0x8
+
+/* map_view()'s lprot flag: over the view's own mapping (see above). */
+#define NT_VIEW_REMAP		0x10
 
 #define NT_INLINE_RUNS		3
 
@@ -187,6 +207,8 @@ struct nt_vad {
 	/* A view (NT_ATTR_VIEW): its section, and its offset there. */
 	struct nt_section *sec;
 	u64 sec_off;
+	/* Views of SEC_RESERVE sections: nt_space.reserve_views. */
+	struct nt_vad *vnext, *vprev;
 };
 
 /*
@@ -256,6 +278,11 @@ struct nt_space {
 	/* Records in use (see NT_MAX_RECORDS), and the limit. */
 	u64 records;
 	u64 max_records;
+	/*
+	 * The views of SEC_RESERVE sections, linked through vnext/vprev:
+	 * a commit through one view is made visible to the others at once.
+	 */
+	struct nt_vad *reserve_views;
 	const struct nt_vm_ops *ops;
 	void *ctx;
 	/*

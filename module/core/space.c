@@ -510,9 +510,12 @@ static void space_insert(struct nt_space *s, struct nt_vad *a,
 	s->committed_bytes += runs_committed(a, 0, a->size);
 }
 
+static void view_unlink(struct nt_space *s, struct nt_vad *a);
+
 static void space_remove(struct nt_space *s, struct nt_vad *a)
 {
 	if (a->sec) {
+		view_unlink(s, a);
 		s->ops->section_put(a->sec);
 		a->sec = NULL;
 	}
@@ -558,6 +561,7 @@ void nt_space_destroy(struct nt_space *s)
 
 	destroy_tree(s, s->root);
 	s->root = NULL;
+	s->reserve_views = NULL;
 	s->last = NULL;
 	s->max = NULL;
 	while ((a = s->spare)) {
@@ -574,7 +578,6 @@ void nt_space_destroy(struct nt_space *s)
 
 /* ---- Reading the address space ------------------------------------------ */
 
-/* PAGE_WRITECOPY or PAGE_EXECUTE_WRITECOPY, alone. */
 /* Does a view hold the page of addr? */
 static bool in_view(struct nt_space *s, u64 addr)
 {
@@ -586,8 +589,10 @@ static bool in_view(struct nt_space *s, u64 addr)
 	return a && a->sec;
 }
 
+/* PAGE_WRITECOPY or PAGE_EXECUTE_WRITECOPY, alone or with PAGE_GUARD. */
 static bool is_writecopy(u32 prot)
 {
+	prot &= ~NTVM_PAGE_GUARD;
 	return prot == NTVM_PAGE_WRITECOPY || prot == NTVM_PAGE_EXECUTE_WRITECOPY;
 }
 
@@ -612,21 +617,31 @@ static u32 prot_rights(u32 prot)
 }
 
 /*
- * Linux protection of protection prot in view a: write-copy writes only
- * where the view is private (copy-on-write); in a shared view it reads.
+ * Linux protection of protection prot in a view: write-copy writes only
+ * where the pages are mapped private (cow); a shared mapping reads.
  */
-static u32 view_lprot(const struct nt_vad *a, u32 prot)
+static u32 view_lprot(bool cow, u32 prot)
 {
 	switch (prot & 0xff) {
 	case NTVM_PAGE_WRITECOPY:
-		return (a->attrs & NT_ATTR_COW) ? NT_LPROT_R | NT_LPROT_W :
-						  NT_LPROT_R;
+		return cow ? NT_LPROT_R | NT_LPROT_W : NT_LPROT_R;
 	case NTVM_PAGE_EXECUTE_WRITECOPY:
-		return NT_LPROT_R | NT_LPROT_X |
-		       ((a->attrs & NT_ATTR_COW) ? NT_LPROT_W : 0);
+		return NT_LPROT_R | NT_LPROT_X | (cow ? NT_LPROT_W : 0);
 	default:
 		return nt_to_lprot(prot);
 	}
+}
+
+/* Are the view's pages of run r mapped private (copy-on-write)? */
+static bool run_cow(const struct nt_vad *a, const struct nt_run *r)
+{
+	return (a->attrs & NT_ATTR_COW) || (r->flags & NT_RUN_COW);
+}
+
+/* Is a writable page of run r write-copy (until written)? */
+static bool run_wc(const struct nt_vad *a, const struct nt_run *r)
+{
+	return (a->attrs & NT_ATTR_COW) || (r->flags & NT_RUN_WC);
 }
 
 /* Is the section page at off committed? *end: where that stops. */
@@ -649,15 +664,30 @@ static bool section_committed(struct nt_space *s, struct nt_section *sec,
 	return yes;
 }
 
-/* page_state() of a view: the commit state is the section's. */
+/*
+ * page_state() of a view: the commit state is the section's.  A page
+ * committed in the section that the view has not learnt yet (another view
+ * committed it) is PROT_NONE here until it does (view_learn()), and
+ * reports the view's own protection, as Windows does (spec 4.1.2).
+ */
 static bool view_page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 			    u64 hi, int lp, u64 vend, u32 *state, u32 *prot,
 			    u64 *end)
 {
 	u64 off = a->sec_off + (addr - a->base), cend;
-	u32 p;
+	u32 i = run_index(a, addr - a->base), p;
+	const struct nt_run *r = &a->runs[i];
 
-	if (section_committed(s, a->sec, off, &cend)) {
+	*end = min_u64(hi, a->base + run_end(a, i));
+	if (!section_committed(s, a->sec, off, &cend)) {
+		*state = NTVM_MEM_RESERVE;
+		*prot = 0;
+	} else if (!(r->flags & NT_RUN_COMMITTED)) {
+		*state = NTVM_MEM_COMMIT;
+		p = a->alloc_protect;
+		*prot = p == NTVM_PAGE_NOACCESS ? p :
+			p | (a->attrs & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE));
+	} else {
 		*state = NTVM_MEM_COMMIT;
 		lp &= NT_LPROT_MASK;
 		p = nt_from_lprot(lp);
@@ -665,19 +695,20 @@ static bool view_page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 		 * A copy-on-write page is write-copy until written, then
 		 * read-write (spec 4.3.4, 4.3.5, 4.3.7).
 		 */
-		if ((a->attrs & NT_ATTR_COW) && (lp & NT_LPROT_W) &&
-		    !s->ops->cow_written(s->ctx, addr, vend, &vend))
+		if (run_wc(a, r) && (lp & NT_LPROT_W) &&
+		    !s->ops->cow_written(s->ctx, addr, min_u64(vend, *end),
+					 &vend))
 			p = (lp & NT_LPROT_X) ? NTVM_PAGE_EXECUTE_WRITECOPY :
 						NTVM_PAGE_WRITECOPY;
-		*prot = p | (a->attrs & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE));
-		if (p == NTVM_PAGE_NOACCESS)
+		if (!lp && (r->flags & NT_RUN_GUARD))
+			*prot = r->gprot | NTVM_PAGE_GUARD;
+		else if (p == NTVM_PAGE_NOACCESS)
 			*prot = p;
-	} else {
-		*state = NTVM_MEM_RESERVE;
-		*prot = 0;
+		else
+			*prot = p | (a->attrs & (NT_ATTR_NOCACHE |
+						 NT_ATTR_WRITECOMBINE));
 	}
-	*end = min_u64(min_u64(a->base + (cend - a->sec_off), vend), hi);
-	*end = min_u64(*end, a->base + a->size);
+	*end = min_u64(min_u64(a->base + (cend - a->sec_off), vend), *end);
 	return true;
 }
 
@@ -1220,6 +1251,197 @@ static void section_commit(struct nt_section *sec, u64 off, u64 end)
 	runs_merge(c, first ? first - 1 : 0, last);
 }
 
+/* ---- Views: what each view has learnt of its section -------------------- */
+
+/*
+ * Make [lo, hi) of view a (live) show the section pages committed there
+ * that it has not learnt yet: map them with the view's own protection
+ * (spec 4.1.2).  Bounded by the runs of the view and of the section.  On
+ * failure what is done stays done, and the rest is learnt later.
+ */
+static u32 view_learn(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
+{
+	bool cow = a->attrs & NT_ATTR_COW;
+	u32 lprot = view_lprot(cow, a->alloc_protect), i, first, last;
+	u64 at, end, cend;
+	int err;
+
+	for (at = lo; at < hi; at = end) {
+		i = run_index(a, at - a->base);
+		end = min_u64(a->base + run_end(a, i), hi);
+		if (a->runs[i].flags & NT_RUN_COMMITTED)
+			continue;
+		if (!section_committed(s, a->sec, a->sec_off + (at - a->base),
+				       &cend)) {
+			end = min_u64(end, a->base + (cend - a->sec_off));
+			continue;
+		}
+		end = min_u64(end, a->base + (cend - a->sec_off));
+		if (!runs_reserve(s, a, runs_cuts(a, at - a->base, end - a->base)))
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		/* PROT_NONE already: a no-access view only takes note. */
+		if (lprot) {
+			err = s->ops->map_view(s->ctx, at, end - at,
+					       lprot | NT_VIEW_REMAP, a->sec,
+					       a->sec_off + (at - a->base), cow,
+					       false);
+			if (err)
+				return map_error(err,
+						 NTVM_STATUS_INSUFFICIENT_RESOURCES);
+		}
+		runs_isolate(a, at - a->base, end - a->base, &first, &last);
+		for (i = first; i < last; i++)
+			a->runs[i].flags |= NT_RUN_COMMITTED;
+		runs_merge(a, first ? first - 1 : 0, last);
+		runs_trim(s, a);
+		s->committed_bytes += end - at;
+	}
+	return NTVM_STATUS_SUCCESS;
+}
+
+static void view_link(struct nt_space *s, struct nt_vad *a)
+{
+	a->vprev = NULL;
+	a->vnext = s->reserve_views;
+	if (a->vnext)
+		a->vnext->vprev = a;
+	s->reserve_views = a;
+}
+
+static void view_unlink(struct nt_space *s, struct nt_vad *a)
+{
+	if (!(a->sec->attrs & NTVM_SEC_RESERVE))
+		return;
+	if (a->vprev)
+		a->vprev->vnext = a->vnext;
+	else
+		s->reserve_views = a->vnext;
+	if (a->vnext)
+		a->vnext->vprev = a->vprev;
+	a->vnext = NULL;
+	a->vprev = NULL;
+}
+
+/*
+ * After view a committed [off, end) of its SEC_RESERVE section, the other
+ * views of that section in this address space learn it at once.  Views in
+ * other processes learn it on their next fault there (libntvm's handler,
+ * NTVM_IOC_GUARD) or NT call on those pages: see Documentation/ntvm.rst.
+ */
+static void view_spread(struct nt_space *s, struct nt_vad *a, u64 off, u64 end)
+{
+	struct nt_vad *b, *next;
+	u64 lo, hi;
+
+	for (b = s->reserve_views; b; b = next) {
+		next = b->vnext;
+		if (b == a || b->sec != a->sec || b->sec_off >= end ||
+		    b->sec_off + b->size <= off)
+			continue;
+		lo = b->base + (max_u64(off, b->sec_off) - b->sec_off);
+		hi = b->base + (min_u64(end, b->sec_off + b->size) - b->sec_off);
+		/* A view gone behind ntvm's back is forgotten, not mapped. */
+		if (alloc_sync(s, b, lo, hi))
+			view_learn(s, b, lo, hi);
+	}
+}
+
+/* May a page of [lo, hi), mapped private, have a private copy? */
+static bool view_run_written(struct nt_space *s, u64 lo, u64 hi)
+{
+	bool written;
+
+	if (!s->ops->cow_any)
+		return true;
+	s->ops->lock_read(s->ctx);
+	written = s->ops->cow_any(s->ctx, lo, hi);
+	s->ops->unlock_read(s->ctx);
+	return written;
+}
+
+/*
+ * Give [lo, hi) of view a the protection prot, checked against the view's
+ * (spec 4.1.4, 4.3): every page is then committed in the view.  PAGE_GUARD
+ * arms guard pages as in private memory (spec 4.7 of the VM spec);
+ * write-copy in a shared view maps the pages private, so that a write
+ * makes a private copy (spec 4.3.4, 4.3.5), and another protection maps
+ * them shared again while none of them has been written (a run with a
+ * written page stays private).  *apply: the mprotect(2) the library makes.
+ */
+static u32 view_set_prot(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
+			 u32 prot, u32 *apply, u32 *apply_prot)
+{
+	bool wc = is_writecopy(prot) && !(a->attrs & NT_ATTR_COW);
+	u32 lprot = (prot & NTVM_PAGE_GUARD) ? 0 : view_lprot(true, prot);
+	u32 i, first, last, st = NTVM_STATUS_SUCCESS;
+	struct nt_run *r;
+	u64 at, end;
+	int err;
+
+	if (!runs_reserve(s, a, runs_cuts(a, lo - a->base, hi - a->base)))
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	runs_isolate(a, lo - a->base, hi - a->base, &first, &last);
+	for (i = first; i < last; i++) {
+		r = &a->runs[i];
+		at = a->base + r->off;
+		end = a->base + run_end(a, i);
+		if (!wc && (r->flags & NT_RUN_COW) &&
+		    !(a->attrs & NT_ATTR_COW) && !is_writecopy(prot) &&
+		    !view_run_written(s, at, end)) {
+			/* No private copy yet: shared again (as on Windows). */
+			err = s->ops->map_view(s->ctx, at, end - at,
+					       lprot | NT_VIEW_REMAP, a->sec,
+					       a->sec_off + r->off, false, false);
+			if (err) {
+				if (r->flags & NT_RUN_COMMITTED)
+					s->committed_bytes -= end - at;
+				r->flags &= ~(NT_RUN_COMMITTED | NT_RUN_GUARD |
+					      NT_RUN_COW | NT_RUN_WC);
+				r->gprot = 0;
+				st = map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+				break;
+			}
+			r->flags &= ~NT_RUN_COW;
+		}
+		if (wc && !(r->flags & NT_RUN_COW)) {
+			err = s->ops->map_view(s->ctx, at, end - at,
+					       lprot | NT_VIEW_REMAP, a->sec,
+					       a->sec_off + r->off, true, false);
+			if (err) {
+				/* Left PROT_NONE: learnt again later. */
+				if (r->flags & NT_RUN_COMMITTED)
+					s->committed_bytes -= end - at;
+				r->flags &= ~(NT_RUN_COMMITTED | NT_RUN_GUARD |
+					      NT_RUN_WC);
+				r->gprot = 0;
+				st = map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+				break;
+			}
+			r->flags |= NT_RUN_COW;
+		}
+		if (!(r->flags & NT_RUN_COMMITTED)) {
+			r->flags |= NT_RUN_COMMITTED;
+			s->committed_bytes += end - at;
+		}
+		if (is_writecopy(prot))
+			r->flags |= NT_RUN_WC;
+		else
+			r->flags &= ~NT_RUN_WC;
+	}
+	if (st) {
+		runs_merge(a, first ? first - 1 : 0, last);
+		runs_trim(s, a);
+		return st;
+	}
+	runs_protect(a, first, last, prot);
+	runs_trim(s, a);
+	if (needs_mprotect(s, lo, hi, lprot)) {
+		*apply = NTVM_APPLY_MPROTECT;
+		*apply_prot = lprot;
+	}
+	return NTVM_STATUS_SUCCESS;
+}
+
 /*
  * MEM_COMMIT inside a view (spec 4.1): commits the section's pages (a
  * SEC_RESERVE section's commit state is shared by every view), and acts
@@ -1231,14 +1453,15 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 	struct nt_section *sec = a->sec;
 	struct nt_vad *c = &sec->commit;
 	u64 off = a->sec_off + (lo - a->base), end = off + (hi - lo);
-	u32 lprot;
 
 	if (sec->attrs & NTVM_SEC_FILE)
 		return NTVM_STATUS_ALREADY_COMMITTED;
-	if (in->protect & ~0xffu)
+	if (in->protect & ~(0xffu | NTVM_PAGE_GUARD))
 		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
 	if (prot_rights(in->protect) & ~prot_rights(a->alloc_protect))
 		return NTVM_STATUS_SECTION_PROTECTION;
+	if (!runs_reserve(s, a, runs_cuts(a, lo - a->base, hi - a->base)))
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	if (sec->attrs & NTVM_SEC_RESERVE) {
 		s->ops->section_lock(sec);
 		/* Bounded: the commit map is kernel memory (spec 1.3.7). */
@@ -1248,13 +1471,10 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		}
 		section_commit(sec, off, end);
 		s->ops->section_unlock(sec);
+		view_spread(s, a, off, end);
 	}
-	lprot = view_lprot(a, in->protect);
-	if (needs_mprotect(s, lo, hi, lprot)) {
-		in->apply = NTVM_APPLY_MPROTECT;
-		in->apply_prot = lprot;
-	}
-	return NTVM_STATUS_SUCCESS;
+	return view_set_prot(s, a, lo, hi, in->protect, &in->apply,
+			     &in->apply_prot);
 }
 
 /* MEM_COMMIT inside an existing allocation. */
@@ -1846,15 +2066,14 @@ out:
 static u32 view_protect(struct nt_space *s, struct nt_vad *a, u64 lo,
 			u64 hi, struct nt_protect_req *p)
 {
-	u32 state, prot, old = 0, lprot;
+	u32 state, prot, old = 0, st;
 	u64 addr, end;
 	bool damaged = false, reserved = false;
 
-	if (p->protect & ~0xffu)
+	if (p->protect & ~(0xffu | NTVM_PAGE_GUARD))
 		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
 	if (prot_rights(p->protect) & ~prot_rights(a->alloc_protect))
 		return NTVM_STATUS_SECTION_PROTECTION;
-	lprot = view_lprot(a, p->protect);
 	s->ops->lock_read(s->ctx);
 	for (addr = lo; addr < hi; addr = end) {
 		if (!page_state(s, a, addr, hi, &state, &prot, &end)) {
@@ -1873,10 +2092,9 @@ static u32 view_protect(struct nt_space *s, struct nt_vad *a, u64 lo,
 	}
 	if (reserved)
 		return NTVM_STATUS_NOT_COMMITTED;
-	if (needs_mprotect(s, lo, hi, lprot)) {
-		p->apply = NTVM_APPLY_MPROTECT;
-		p->apply_prot = lprot;
-	}
+	st = view_set_prot(s, a, lo, hi, p->protect, &p->apply, &p->apply_prot);
+	if (st)
+		return st;
 	p->old_protect = old;
 	p->old_protect_set = true;
 	p->base = lo;
@@ -2108,12 +2326,28 @@ static bool access_allowed(u32 prot, u32 access)
 	}
 }
 
-/* A fault at g->address: disarm the guard page there, once (spec 4.7). */
+/*
+ * The Linux protection a page of protection prot has once it is no guard
+ * page: in a view, write-copy writes where the pages are private.
+ */
+static u32 unguarded_lprot(const struct nt_vad *a, u64 page, u32 prot)
+{
+	prot &= ~NTVM_PAGE_GUARD;
+	if (!a->sec)
+		return nt_to_lprot(prot);
+	return view_lprot(run_cow(a, &a->runs[run_index(a, page - a->base)]),
+			  prot);
+}
+
+/*
+ * A fault at g->address: disarm the guard page there, once (spec 4.7); or,
+ * in a view, learn a commit another view made (view_learn()).
+ */
 void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 {
-	u64 page = nt_page_down(g->address), end;
+	u64 page = nt_page_down(g->address), end, lo, hi;
 	struct nt_vad *a = find_alloc(s, page);
-	u32 state, prot, first, last;
+	u32 state, prot, first, last, lp, i;
 	bool ok;
 
 	g->apply = 0;
@@ -2131,10 +2365,19 @@ void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 	if (state != NTVM_MEM_COMMIT)
 		return;
 	if (!(prot & NTVM_PAGE_GUARD)) {
+		lp = unguarded_lprot(a, page, prot);
+		i = run_index(a, page - a->base);
+		if (a->sec && !(a->runs[i].flags & NT_RUN_COMMITTED)) {
+			/* Committed by another view: the unlearnt run. */
+			lo = a->base + a->runs[i].off;
+			hi = a->base + run_end(a, i);
+			if (!alloc_sync(s, a, lo, hi) || view_learn(s, a, lo, hi))
+				return;
+		}
 		/* Disarmed by another thread since the fault: retry, if the
 		 * protection now allows the access.
 		 */
-		if (access_allowed(prot, g->access))
+		if (access_allowed(nt_from_lprot(lp), g->access))
 			g->status = NTVM_STATUS_SUCCESS;
 		return;
 	}
@@ -2143,6 +2386,7 @@ void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 		g->status = NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		return;
 	}
+	lp = unguarded_lprot(a, page, prot);
 	runs_isolate(a, page - a->base, page - a->base + PAGE, &first, &last);
 	a->runs[first].flags &= ~NT_RUN_GUARD;
 	a->runs[first].gprot = 0;
@@ -2150,7 +2394,7 @@ void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 	runs_trim(s, a);
 	g->base = page;
 	g->apply = NTVM_APPLY_MPROTECT;
-	g->apply_prot = nt_to_lprot(prot & ~NTVM_PAGE_GUARD);
+	g->apply_prot = lp;
 	g->status = NTVM_STATUS_GUARD_PAGE_VIOLATION;
 }
 
@@ -2410,6 +2654,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	struct avl_slot slot;
 	u64 limit, size, base = v->base;
 	u32 st, lprot, attrs;
+	bool reserve;
 	int err;
 
 	st = view_check(s, v, &limit);
@@ -2433,7 +2678,9 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 		attrs |= NT_ATTR_NOCACHE;
 	if (v->sec->attrs & NTVM_SEC_WRITECOMBINE)
 		attrs |= NT_ATTR_WRITECOMBINE;
-	lprot = view_lprot(&(struct nt_vad){ .attrs = attrs }, v->protect);
+	/* A SEC_RESERVE view's pages are PROT_NONE until committed. */
+	reserve = v->sec->attrs & NTVM_SEC_RESERVE;
+	lprot = reserve ? 0 : view_lprot(vm.cow, v->protect);
 
 	if (replace) {
 		st = view_replace(s, v, &vm, lprot, size);
@@ -2480,20 +2727,28 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	s->ops->section_get(v->sec);
 	a->sec = v->sec;
 	a->sec_off = v->offset;
-	if (v->commit_size && (v->sec->attrs & NTVM_SEC_RESERVE)) {
-		s->ops->section_lock(v->sec);
-		/* Another view may have used the room: ask again. */
-		if (v->sec->commit.nruns + 2 <= NT_SECTION_MAX_RUNS &&
-		    commit_map_reserve(&v->sec->commit, 2))
-			section_commit(v->sec, v->offset, v->offset +
-				       nt_round_up(v->commit_size, PAGE));
-		s->ops->section_unlock(v->sec);
-	}
 	a->alloc_protect = v->protect;
-	/* Stats: a SEC_RESERVE section's commit is the section's. */
-	if (!(v->sec->attrs & NTVM_SEC_RESERVE)) {
+	if (!reserve) {
 		a->runs[0].flags = NT_RUN_COMMITTED;
 		s->committed_bytes += size;
+	} else {
+		view_link(s, a);
+		if (v->commit_size) {
+			s->ops->section_lock(v->sec);
+			/* Another view may have used the room: ask again. */
+			if (v->sec->commit.nruns + 2 <= NT_SECTION_MAX_RUNS &&
+			    commit_map_reserve(&v->sec->commit, 2))
+				section_commit(v->sec, v->offset, v->offset +
+					       nt_round_up(v->commit_size, PAGE));
+			s->ops->section_unlock(v->sec);
+			view_spread(s, a, v->offset, v->offset +
+				    nt_round_up(v->commit_size, PAGE));
+		}
+		/*
+		 * The pages committed so far; what fails to map here is
+		 * learnt on a later fault or call (view_learn()).
+		 */
+		view_learn(s, a, base, base + size);
 	}
 	v->base = base;
 	v->size = size;
@@ -2525,6 +2780,7 @@ u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
 		if (err)
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		s->committed_bytes -= runs_committed(a, 0, a->size);
+		view_unlink(s, a);
 		s->ops->section_put(a->sec);
 		a->sec = NULL;
 		a->sec_off = 0;
