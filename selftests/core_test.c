@@ -1555,6 +1555,36 @@ TEST_F(place, top_down_and_limits)
 }
 
 /* Bottom-up placement leaves the heap 64 MiB of room. */
+/*
+ * Top-down with an alignment that leaves no candidate above lowest: one
+ * probe says so (the fuzzer once found a search that stepped down a
+ * large free range one allocation size at a time).
+ */
+TEST_F(place, top_down_no_aligned_candidate)
+{
+	struct nt_alloc_req r = { .size = GRAN, .type = NTVM_MEM_RESERVE |
+				  NTVM_MEM_TOP_DOWN, .protect = NTVM_PAGE_NOACCESS,
+				  .requirements = true, .lowest = 0x40010000,
+				  .highest = 0x7fffffff, .alignment = 0x40000000 };
+
+	self->mm->gap_probes = 0;
+	nt_allocate(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_NO_MEMORY, r.status);
+	EXPECT_EQ(0, r.base);
+	EXPECT_GE(4, self->mm->gap_probes);
+	/* The same range bottom-up: no aligned start either. */
+	r.type = NTVM_MEM_RESERVE;
+	self->mm->gap_probes = 0;
+	nt_allocate(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_NO_MEMORY, r.status);
+	EXPECT_GE(4, self->mm->gap_probes);
+	/* With lowest at the aligned address, both find it. */
+	r.lowest = 0x40000000;
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(0x40000000ULL, r.base);
+}
+
 TEST_F(place, heap_slack)
 {
 	u64 heap = 0x4000000, x, fl;

@@ -324,13 +324,20 @@ static int search_down(struct nt_space *s, const struct nt_gap_req *req,
 		end = min_u64(g.end, gap_free_end(&g));
 		if (end >= lo + size) {
 			cand = down(end - size, req->align);
-			if (cand >= lo && cand >= g.start) {
+			/*
+			 * cand is the highest aligned start that ends by end:
+			 * below lo, no aligned start is left in [lo, hi).
+			 * (Stepping down a gap at a time instead took one
+			 * probe per size bytes of a large free range.)
+			 */
+			if (cand < lo)
+				break;
+			if (cand >= g.start) {
 				*addr = cand;
 				return 0;
 			}
 			/* No free candidate of this gap ends above cand + size. */
-			if (cand >= lo)
-				below = max_u64(below, cand + size);
+			below = max_u64(below, cand + size);
 		}
 		hi = below;
 	}
