@@ -708,6 +708,13 @@ static long read_num(const char *path, const char *key)
 	return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
+static NTSTATUS nt_commit(void *at, SIZE_T size, ULONG type, ULONG prot)
+{
+	PVOID base = at;
+
+	return nt_alloc(&base, size, type, prot);
+}
+
 static long map_count(void)
 {
 	static char buf[65536];
@@ -765,7 +772,7 @@ TEST_F(rel, commit_mprotect_failure_changes_nothing)
 	NTSTATUS s;
 
 	ASSERT_EQ(0, nt_alloc((PVOID *)&b, 16 * PG, MEM_RESERVE, PAGE_READWRITE));
-	ASSERT_EQ(0, nt_alloc(P(b + PG), 2 * PG, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(0, nt_commit(b + PG, 2 * PG, MEM_COMMIT, PAGE_READWRITE));
 	memset(b + PG, 0x5a, 2 * PG);
 	ASSERT_EQ(0, nt_protect(b + PG, 2 * PG, PAGE_READONLY));
 	ASSERT_EQ(0, ntvm_get_stats(&st0));
@@ -776,7 +783,7 @@ TEST_F(rel, commit_mprotect_failure_changes_nothing)
 	rl = old;
 	rl.rlim_cur = (data_kb + 4) << 10;	/* one page more */
 	ASSERT_EQ(0, setrlimit(RLIMIT_DATA, &rl));
-	s = nt_alloc(P(b + PG), 3 * PG, MEM_COMMIT, PAGE_READWRITE);
+	s = nt_commit(b + PG, 3 * PG, MEM_COMMIT, PAGE_READWRITE);
 	ASSERT_EQ(0, setrlimit(RLIMIT_DATA, &old));
 
 	EXPECT_EQ(STATUS_COMMITMENT_LIMIT, s);
@@ -809,9 +816,9 @@ TEST_F(rel, protect_partial_mprotect_changes_nothing)
 		SKIP(return, "changes vm.max_map_count: test VM only (NTVM_TEST_SYSCTL=1)");
 	ASSERT_EQ(0, nt_alloc((PVOID *)&b, 16 * PG, MEM_RESERVE, PAGE_READWRITE));
 	/* Mappings that never merge: read-write (charged), read-only (not). */
-	ASSERT_EQ(0, nt_alloc(P(b + PG), 2 * PG, MEM_COMMIT, PAGE_READWRITE));
-	ASSERT_EQ(0, nt_alloc(P(b + 3 * PG), PG, MEM_COMMIT, PAGE_READONLY));
-	ASSERT_EQ(0, nt_alloc(P(b + 4 * PG), 5 * PG, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(0, nt_commit(b + PG, 2 * PG, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(0, nt_commit(b + 3 * PG, PG, MEM_COMMIT, PAGE_READONLY));
+	ASSERT_EQ(0, nt_commit(b + 4 * PG, 5 * PG, MEM_COMMIT, PAGE_READWRITE));
 	memset(b + PG, 0x6b, 2 * PG);
 	memset(b + 4 * PG, 0x6c, 5 * PG);
 
