@@ -257,6 +257,17 @@ static void t_unmap_view(void *b, struct fctx *c)
 	u->unmap_flags = fz_below(c->rng, 4);
 }
 
+static void t_undo(void *b, struct fctx *c)
+{
+	struct ntvm_undo_args *u = b;
+
+	u->size = sizeof(*u);
+	u->base = fz_addr(c);
+	u->region_size = fz_size(c);
+	u->ranges = SC_OUT(c);
+	u->max_count = fz_below(c->rng, NTVM_UNDO_MAX_RANGES + 2);
+}
+
 /* Update this table when the ABI changes: the command and a valid-ish block. */
 static const struct {
 	unsigned long cmd;
@@ -276,6 +287,7 @@ static const struct {
 	{ NTVM_IOC_MEMCTL, "MEMCTL", t_memctl },
 	{ NTVM_IOC_SECTION_QUERY, "SECTION_QUERY", t_section_query },
 	{ NTVM_IOC_UNMAP_VIEW, "UNMAP_VIEW", t_unmap_view },
+	{ NTVM_IOC_UNDO, "UNDO", t_undo },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

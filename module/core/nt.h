@@ -58,6 +58,12 @@ struct nt_gap_req {
 
 struct nt_vm_ops {
 	/*
+	 * A failed map() over mappings (NT_MAP_COMMIT, NT_MAP_DECOMMIT) may
+	 * have removed them (Linux before 6.12 unmaps first): the core then
+	 * records a decommit's mappings first, to put them back.
+	 */
+	bool fixed_unmaps_first;
+	/*
 	 * Returns 0 or a negative errno, and nothing changed on error:
 	 * -EEXIST, the range is not free (NT_MAP_RESERVE*); -ENOMEM, the
 	 * commit charge was refused; -ENOSPC, no room for the mapping

@@ -994,16 +994,30 @@ static bool layout_save(struct nt_space *s, u64 lo, u64 hi)
 {
 	struct nt_piece *p;
 	u64 at, start, end;
-	u32 n = 0;
+	bool again = false;
+	u32 n;
 	int lp;
 
-	s->ops->lock_read(s->ctx);
-	for (at = lo; at < hi && n <= NT_MAX_RECORDS; at = end, n++)
-		s->ops->prot_at(s->ctx, at, &start, &end);
-	s->ops->unlock_read(s->ctx);
-	if (n > NT_MAX_RECORDS)
-		return false;
-	if (n > s->layout_cap) {
+	for (;;) {
+		/* The caller's lock keeps ntvm out; another thread may add a piece. */
+		s->ops->lock_read(s->ctx);
+		for (at = lo, n = 0; at < hi && n <= NT_MAX_RECORDS; at = end, n++) {
+			lp = s->ops->prot_at(s->ctx, at, &start, &end);
+			end = min_u64(end, hi);
+			if (n < s->layout_cap)
+				s->layout[n] = (struct nt_piece){ at, end, lp };
+		}
+		s->ops->unlock_read(s->ctx);
+		/* A second round short of room: another thread's mappings. */
+		if (n <= s->layout_cap || again) {
+			n = min_u64(n, s->layout_cap);
+			break;
+		}
+		/* More mappings than room: a bigger array, and again. */
+		again = true;
+		s->nlayout = 0;
+		if (n > NT_MAX_RECORDS)
+			return false;
 		p = ntvm_core_zalloc((size_t)n * sizeof(*p));
 		if (!p)
 			return false;
@@ -1011,15 +1025,6 @@ static bool layout_save(struct nt_space *s, u64 lo, u64 hi)
 		s->layout = p;
 		s->layout_cap = n;
 	}
-	n = 0;
-	s->ops->lock_read(s->ctx);
-	/* The caller's lock keeps ntvm out; another thread may add a piece. */
-	for (at = lo; at < hi && n < s->layout_cap; at = end, n++) {
-		lp = s->ops->prot_at(s->ctx, at, &start, &end);
-		end = min_u64(end, hi);
-		s->layout[n] = (struct nt_piece){ .start = at, .end = end, .lprot = lp };
-	}
-	s->ops->unlock_read(s->ctx);
 	s->nlayout = n;
 	return true;
 }
@@ -1834,7 +1839,8 @@ static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	/* Guard pages are committed too; PROT_NONE pages must drop as well. */
 	if (committed) {
-		if (!layout_save(s, a->base + lo, a->base + hi))
+		if (s->ops->fixed_unmaps_first &&
+		    !layout_save(s, a->base + lo, a->base + hi))
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		err = s->ops->map(s->ctx, a->base + lo, hi - lo,
 				  NT_MAP_DECOMMIT, 0);
@@ -1948,18 +1954,17 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 		}
 	}
 	committed = runs_committed(a, off, end);
-	if (committed && !layout_save(s, lo, hi))
-		err = -ENOMEM;
-	else if (committed)
-		/* The contents go: a placeholder holds no pages. */
-		err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_DECOMMIT, 0);
-	else
-		err = 0;
-	if (err && s->nlayout)
-		/* As decommit_range(): the mappings back, or a hole. */
-		layout_restore(s, a);
-	layout_put(s);
 	if (committed) {
+		if (s->ops->fixed_unmaps_first && !layout_save(s, lo, hi)) {
+			err = -ENOMEM;
+		} else {
+			/* The contents go: a placeholder holds no pages. */
+			err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_DECOMMIT, 0);
+			/* As decommit_range(): the mappings back, or a hole. */
+			if (err)
+				layout_restore(s, a);
+			layout_put(s);
+		}
 		if (err) {
 			if (mid)
 				alloc_free(s, mid);
