@@ -20,14 +20,6 @@
 
 #include "context.h"
 
-/*
- * From module/Kbuild: 1 before 6.12, whose mmap_region() unmaps the old
- * range of a MAP_FIXED before it can fail; 6.12 puts it back on failure.
- */
-#ifndef NTVM_FIXED_UNMAPS_FIRST
-#define NTVM_FIXED_UNMAPS_FIRST	0
-#endif
-
 /* ---- Core environment ---------------------------------------------------- */
 
 /*
@@ -310,7 +302,13 @@ static int ntvm_vm_large_pages(void *ctx)
 }
 
 const struct nt_vm_ops ntvm_vm_ops = {
-	.fixed_unmaps_first = NTVM_FIXED_UNMAPS_FIRST,
+	/*
+	 * 6.1's mmap_region() unmaps the old range of a MAP_FIXED before
+	 * anything can fail; 6.12 puts it back when a limit or the charge
+	 * refuses, but not when one of its own allocations fails after the
+	 * old mappings were torn down (vms_clean_up_area()).
+	 */
+	.fixed_unmaps_first = true,
 	.map = ntvm_vm_map,
 	.unmap = ntvm_vm_unmap,
 	.find_gap = ntvm_vm_find_gap,

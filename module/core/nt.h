@@ -59,8 +59,9 @@ struct nt_gap_req {
 struct nt_vm_ops {
 	/*
 	 * A failed map() over mappings (NT_MAP_COMMIT, NT_MAP_DECOMMIT) may
-	 * have removed them (Linux before 6.12 unmaps first): the core then
-	 * records a decommit's mappings first, to put them back.
+	 * have removed them (Linux's mmap_region() may fail after it tore
+	 * the old mappings down): the core then records a decommit's
+	 * mappings first, to put them back.
 	 */
 	bool fixed_unmaps_first;
 	/*
