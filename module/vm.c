@@ -89,6 +89,7 @@ static int ntvm_why_enomem(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 			   unsigned long prot)
 {
 	unsigned long flags = NTVM_MAP_ANON | MAP_NORESERVE, ret;
+	int tries;
 
 	if (!(prot & PROT_WRITE)) {
 		if (how == NT_MAP_COMMIT)
@@ -102,8 +103,12 @@ static int ntvm_why_enomem(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 			ntvm_restore_reservation(addr, len);
 		return -ENOSPC;
 	}
-	if (how == NT_MAP_RESERVE_COMMIT)
-		ntvm_munmap(ctx, addr, len);
+	/* The probe goes; an unmap may fail too (its own allocations). */
+	if (how == NT_MAP_RESERVE_COMMIT) {
+		for (tries = 0; tries < NTVM_RESTORE_TRIES; tries++)
+			if (!ntvm_munmap(ctx, addr, len))
+				break;
+	}
 	return -ENOMEM;
 }
 

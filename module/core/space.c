@@ -984,6 +984,24 @@ static int map_retry(struct nt_space *s, u64 addr, u64 len,
 }
 
 /*
+ * Put the reservation back over [addr, addr + len), which this call
+ * committed.  A commit that split a mapping may have left the process one
+ * mapping over vm.max_map_count, and then no mmap() works: unmap the piece
+ * and reserve the hole instead.  Returns 0, or an error when the piece is
+ * still committed.  (If the hole cannot be reserved, the allocation is
+ * damaged and forgotten: a hole is not committed.)
+ */
+static int unmap_fresh(struct nt_space *s, u64 addr, u64 len)
+{
+	int err = map_retry(s, addr, len, NT_MAP_DECOMMIT, 0);
+
+	if (!err || s->ops->unmap(s->ctx, addr, len))
+		return err;
+	map_retry(s, addr, len, NT_MAP_RESERVE, 0);
+	return 0;
+}
+
+/*
  * Record the mappings of [lo, hi) in s->layout, before a MAP_FIXED that
  * may fail after it removed them (6.1's mmap_region() unmaps first).
  * false: no memory for the record (nothing changed).  The array is sized
@@ -1117,7 +1135,7 @@ static void commit_rollback(struct nt_space *s, struct nt_vad *a, u64 lo,
 			continue;
 		rs = a->runs[i].off;
 		re = run_end(a, i);
-		if (!map_retry(s, a->base + rs, re - rs, NT_MAP_DECOMMIT, 0))
+		if (!unmap_fresh(s, a->base + rs, re - rs))
 			continue;
 		kept += re - rs;
 		a->runs[i].flags = NT_RUN_COMMITTED;
@@ -1216,7 +1234,7 @@ static bool undo_runs(struct nt_space *s, struct nt_vad *a)
 			continue;
 		rs = r->off;
 		re = run_end(a, i);
-		if (!map_retry(s, a->base + rs, re - rs, NT_MAP_DECOMMIT, 0))
+		if (!unmap_fresh(s, a->base + rs, re - rs))
 			continue;
 		/* Still committed in memory: say so. */
 		r->flags = NT_RUN_COMMITTED;
