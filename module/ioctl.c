@@ -28,7 +28,7 @@
 		     NTVM_IOC_BIT(NTVM_IOC_FREE) | NTVM_IOC_BIT(NTVM_IOC_PROTECT) | \
 		     NTVM_IOC_BIT(NTVM_IOC_QUERY) | NTVM_IOC_BIT(NTVM_IOC_STATS) | \
 		     NTVM_IOC_BIT(NTVM_IOC_GUARD) | NTVM_IOC_BIT(NTVM_IOC_WATCH) | \
-		     NTVM_IOC_BIT(NTVM_IOC_RESET_DONE) | \
+		     NTVM_IOC_BIT(NTVM_IOC_RESET_DONE) | NTVM_IOC_BIT(NTVM_IOC_UNDO) | \
 		     NTVM_IOC_BIT(NTVM_IOC_MEMCTL) | \
 		     NTVM_IOC_BIT(NTVM_IOC_SECTION_CREATE) | \
 		     NTVM_IOC_BIT(NTVM_IOC_SECTION_QUERY) | \
@@ -522,6 +522,57 @@ static long ntvm_ioc_ww_scan(struct ntvm_ctx *nc, void __user *argp)
 	return 0;
 }
 
+/* ---- NTVM_IOC_UNDO -------------------------------------------------------- */
+
+/*
+ * Take back a commit or protection change whose mprotect() failed in user
+ * space (core/space.c, nt_undo()).  At most NTVM_UNDO_MAX_RANGES ranges per
+ * call, from the stack, copied out after the lock is dropped.
+ */
+static long ntvm_ioc_undo(struct ntvm_ctx *nc, void __user *argp)
+{
+	struct ntvm_undo_args __user *uargs = argp;
+	struct ntvm_undo_range __user *out;
+	struct nt_piece pieces[NTVM_UNDO_MAX_RANGES / 4];
+	struct ntvm_undo_args args;
+	struct ntvm_undo_range r;
+	u32 status, count, i;
+	bool more;
+	u64 n;
+	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_UNDO_SIZE_VER0);
+
+	if (ret)
+		return ret;
+	if (args.flags || args.count || args.status || args.more ||
+	    !args.max_count || args.max_count > NTVM_UNDO_MAX_RANGES)
+		return -EINVAL;
+	out = u64_to_user_ptr(args.ranges);
+	if (!access_ok(out, (size_t)args.max_count * sizeof(r)))
+		return -EFAULT;
+
+	ret = ntvm_begin(nc, &n);
+	if (ret)
+		return ret;
+	status = nt_undo(&nc->space, args.base, args.region_size, pieces,
+			 min_t(u32, args.max_count, ARRAY_SIZE(pieces)),
+			 &count, &more);
+	ntvm_end(nc, n);
+
+	for (i = 0; i < count; i++) {
+		r = (struct ntvm_undo_range){
+			.base = pieces[i].start,
+			.size = pieces[i].end - pieces[i].start,
+			.prot = pieces[i].lprot,
+		};
+		if (copy_to_user(&out[i], &r, sizeof(r)))
+			return -EFAULT;
+	}
+	if (put_user(status, &uargs->status) || put_user(count, &uargs->count) ||
+	    put_user((u32)more, &uargs->more))
+		return -EFAULT;
+	return 0;
+}
+
 /* ---- NTVM_IOC_RESET_DONE ------------------------------------------------- */
 
 static long ntvm_ioc_reset_done(struct ntvm_ctx *nc, unsigned long arg)
@@ -575,6 +626,8 @@ long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ntvm_ioc_unmap_view(nf, argp);
 	case NTVM_IOC_RESET_DONE:
 		return ntvm_ioc_reset_done(nf->nc, arg);
+	case NTVM_IOC_UNDO:
+		return ntvm_ioc_undo(nf->nc, argp);
 	default:
 		return -ENOTTY;
 	}

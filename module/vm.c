@@ -50,19 +50,31 @@ int ntvm_munmap(struct ntvm_ctx *nc, u64 addr, u64 len)
 	return ret;
 }
 
+/* Tries of a restoring vm_mmap(): under allocation failure one may fail. */
+#define NTVM_RESTORE_TRIES	8
+
 /*
- * On 6.1 a MAP_FIXED mapping that fails its commit charge has already
- * unmapped the old range, leaving a hole.  Put the reservation back; this
- * fails harmlessly with -EEXIST where the range is intact.
+ * On 6.1 a MAP_FIXED mapping that fails (its commit charge, or one of its
+ * own allocations) has already unmapped the old range, leaving a hole.  A
+ * commit replaces reserved pages only, a PROT_NONE, MAP_NORESERVE mapping
+ * without data: a new one over the range is exactly what was there,
+ * whether the range was intact or not.  If every try fails, the range
+ * stays a hole and the core forgets the damaged allocation
+ * (Documentation/security.rst, "Kernel allocation failure").
  */
 static void ntvm_restore_reservation(u64 addr, u64 len)
 {
-	unsigned long ret;
+	unsigned long ret = -ENOMEM;
+	int tries;
 
-	ret = vm_mmap(NULL, addr, len, PROT_NONE,
-		      NTVM_MAP_ANON | MAP_NORESERVE | MAP_FIXED_NOREPLACE, 0);
-	if (!IS_ERR_VALUE(ret))
-		pr_debug("restored reservation %#llx+%#llx\n", addr, len);
+	for (tries = 0; tries < NTVM_RESTORE_TRIES; tries++) {
+		ret = vm_mmap(NULL, addr, len, PROT_NONE,
+			      NTVM_MAP_ANON | MAP_NORESERVE | MAP_FIXED, 0);
+		if (!IS_ERR_VALUE(ret))
+			return;
+	}
+	pr_debug("could not restore reservation %#llx+%#llx: %ld\n", addr, len,
+		 (long)ret);
 }
 
 /*
@@ -77,6 +89,7 @@ static int ntvm_why_enomem(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 			   unsigned long prot)
 {
 	unsigned long flags = NTVM_MAP_ANON | MAP_NORESERVE, ret;
+	int tries;
 
 	if (!(prot & PROT_WRITE)) {
 		if (how == NT_MAP_COMMIT)
@@ -90,8 +103,12 @@ static int ntvm_why_enomem(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 			ntvm_restore_reservation(addr, len);
 		return -ENOSPC;
 	}
-	if (how == NT_MAP_RESERVE_COMMIT)
-		ntvm_munmap(ctx, addr, len);
+	/* The probe goes; an unmap may fail too (its own allocations). */
+	if (how == NT_MAP_RESERVE_COMMIT) {
+		for (tries = 0; tries < NTVM_RESTORE_TRIES; tries++)
+			if (!ntvm_munmap(ctx, addr, len))
+				break;
+	}
 	return -ENOMEM;
 }
 
@@ -203,7 +220,11 @@ static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 	if (ret == -ENOMEM &&
 	    (how == NT_MAP_COMMIT || how == NT_MAP_RESERVE_COMMIT))
 		return ntvm_why_enomem(ctx, addr, len, how, prot);
-	if (flags & MAP_FIXED)
+	/*
+	 * A decommit's old mappings are the core's to put back (it knows
+	 * them: core/space.c, layout_restore()).
+	 */
+	if (how == NT_MAP_COMMIT)
 		ntvm_restore_reservation(addr, len);
 	/* PROT_NONE without a charge: -ENOMEM means no room. */
 	return ret == -ENOMEM ? -ENOSPC : (int)ret;
@@ -286,6 +307,13 @@ static int ntvm_vm_large_pages(void *ctx)
 }
 
 const struct nt_vm_ops ntvm_vm_ops = {
+	/*
+	 * 6.1's mmap_region() unmaps the old range of a MAP_FIXED before
+	 * anything can fail; 6.12 puts it back when a limit or the charge
+	 * refuses, but not when one of its own allocations fails after the
+	 * old mappings were torn down (vms_clean_up_area()).
+	 */
+	.fixed_unmaps_first = true,
 	.map = ntvm_vm_map,
 	.unmap = ntvm_vm_unmap,
 	.lock_read = ntvm_vm_lock_read,

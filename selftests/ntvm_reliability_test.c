@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -682,6 +683,161 @@ TEST_F_TIMEOUT(rel, commit_vs_foreign_map_fixed, 1800)
 	if (replaced)
 		SKIP(return, "known race: %lu of %lu foreign mappings replaced",
 		     replaced, iters);
+}
+
+/* ---- A failed commit or protection change changes nothing ---- */
+
+/* A /proc or /sys file, read without malloc(): no new mapping on the way. */
+static long read_num(const char *path, const char *key)
+{
+	static char buf[8192];
+	ssize_t n;
+	char *p;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (!key)
+		return strtol(buf, NULL, 10);
+	p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static NTSTATUS nt_commit(void *at, SIZE_T size, ULONG type, ULONG prot)
+{
+	PVOID base = at;
+
+	return nt_alloc(&base, size, type, prot);
+}
+
+static long map_count(void)
+{
+	static char buf[65536];
+	long lines = 0;
+	ssize_t n;
+	int fd = open("/proc/self/maps", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	return lines;
+}
+
+static int write_num(const char *path, long v)
+{
+	char s[32];
+	int fd = open(path, O_WRONLY), len, ok;
+
+	if (fd < 0)
+		return -1;
+	len = snprintf(s, sizeof(s), "%ld", v);
+	ok = write(fd, s, len) == len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static void expect_region(struct __test_metadata *_metadata, void *at, uintptr_t size,
+			  DWORD state, DWORD prot)
+{
+	MEMORY_BASIC_INFORMATION m = q(at);
+
+	EXPECT_EQ(U(at), U(m.BaseAddress));
+	EXPECT_EQ(size, m.RegionSize);
+	EXPECT_EQ(state, m.State);
+	EXPECT_EQ(prot, m.Protect);
+}
+
+/*
+ * The second step of a commit fails: the commit of a range holding a
+ * reserved page and read-only committed ones maps the new page writable,
+ * then the library's mprotect() of the read-only pages to PROT_WRITE fails
+ * (RLIMIT_DATA leaves room for the one new page only).  The call fails with
+ * STATUS_COMMITMENT_LIMIT and the new page is reserved again, the others
+ * read-only with their contents (it once stayed committed: issue 14).
+ */
+TEST_F(rel, commit_mprotect_failure_changes_nothing)
+{
+	struct ntvm_stats st0, st1;
+	struct rlimit old, rl;
+	char *b = NULL;
+	long data_kb;
+	NTSTATUS s;
+
+	ASSERT_EQ(0, nt_alloc((PVOID *)&b, 16 * PG, MEM_RESERVE, PAGE_READWRITE));
+	ASSERT_EQ(0, nt_commit(b + PG, 2 * PG, MEM_COMMIT, PAGE_READWRITE));
+	memset(b + PG, 0x5a, 2 * PG);
+	ASSERT_EQ(0, nt_protect(b + PG, 2 * PG, PAGE_READONLY));
+	ASSERT_EQ(0, ntvm_get_stats(&st0));
+	ASSERT_EQ(0, getrlimit(RLIMIT_DATA, &old));
+
+	data_kb = read_num("/proc/self/status", "VmData:");
+	ASSERT_LT(0, data_kb);
+	rl = old;
+	rl.rlim_cur = (data_kb + 4) << 10;	/* one page more */
+	ASSERT_EQ(0, setrlimit(RLIMIT_DATA, &rl));
+	s = nt_commit(b + PG, 3 * PG, MEM_COMMIT, PAGE_READWRITE);
+	ASSERT_EQ(0, setrlimit(RLIMIT_DATA, &old));
+
+	EXPECT_EQ(STATUS_COMMITMENT_LIMIT, s);
+	expect_region(_metadata, b + PG, 2 * PG, MEM_COMMIT, PAGE_READONLY);
+	expect_region(_metadata, b + 3 * PG, 13 * PG, MEM_RESERVE, 0);
+	EXPECT_EQ(0x5a, b[PG]);
+	EXPECT_EQ(0x5a, b[3 * PG - 1]);
+	ASSERT_EQ(0, ntvm_get_stats(&st1));
+	EXPECT_EQ(st0.committed_bytes, st1.committed_bytes);
+	EXPECT_EQ(0, nt_free(b, 0, MEM_RELEASE));
+}
+
+/*
+ * mprotect() fails half-way: the protection change of [1, 6) pages to
+ * PAGE_READONLY changes the first mapping ([1, 3), read-write), keeps the
+ * second (already read-only), then cannot split the third at page 6
+ * (vm.max_map_count reached).  The library takes the call back: the first
+ * mapping is read-write again (it once stayed read-only: issue 14).
+ */
+TEST_F(rel, protect_partial_mprotect_changes_nothing)
+{
+	const char *mmc = "/proc/sys/vm/max_map_count";
+	char *b = NULL;
+	long saved, n;
+	NTSTATUS s;
+
+	if (geteuid())
+		SKIP(return, "changes vm.max_map_count: root only");
+	if (!getenv("NTVM_TEST_SYSCTL"))	/* a crash would leave it changed */
+		SKIP(return, "changes vm.max_map_count: test VM only (NTVM_TEST_SYSCTL=1)");
+	ASSERT_EQ(0, nt_alloc((PVOID *)&b, 16 * PG, MEM_RESERVE, PAGE_READWRITE));
+	/* Mappings that never merge: read-write (charged), read-only (not). */
+	ASSERT_EQ(0, nt_commit(b + PG, 2 * PG, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(0, nt_commit(b + 3 * PG, PG, MEM_COMMIT, PAGE_READONLY));
+	ASSERT_EQ(0, nt_commit(b + 4 * PG, 5 * PG, MEM_COMMIT, PAGE_READWRITE));
+	memset(b + PG, 0x6b, 2 * PG);
+	memset(b + 4 * PG, 0x6c, 5 * PG);
+
+	saved = read_num(mmc, NULL);
+	ASSERT_LT(0, saved);
+	n = map_count();
+	ASSERT_LT(0, n);
+	ASSERT_EQ(0, write_num(mmc, n));
+	s = nt_protect(b + PG, 5 * PG, PAGE_READONLY);
+	ASSERT_EQ(0, write_num(mmc, saved));
+
+	EXPECT_EQ(STATUS_INSUFFICIENT_RESOURCES, s);
+	expect_region(_metadata, b + PG, 2 * PG, MEM_COMMIT, PAGE_READWRITE);
+	expect_region(_metadata, b + 3 * PG, PG, MEM_COMMIT, PAGE_READONLY);
+	expect_region(_metadata, b + 4 * PG, 5 * PG, MEM_COMMIT, PAGE_READWRITE);
+	EXPECT_EQ(0x6b, b[PG]);
+	EXPECT_EQ(0x6c, b[9 * PG - 1]);
+	b[PG] = 1;	/* writable again */
+	EXPECT_EQ(0, nt_free(b, 0, MEM_RELEASE));
 }
 
 TEST_HARNESS_MAIN

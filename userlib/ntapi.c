@@ -190,6 +190,34 @@ static NTSTATUS apply_locked(__u64 base, __u64 size, __u32 apply, __u32 prot)
 }
 
 /*
+ * The mprotect() of a commit or protection change failed: the module takes
+ * the NT change back and says which protections to put back (those
+ * mprotect() changed before it failed), so that the failed call changes
+ * nothing.  Only this failure path costs more kernel entries.  If the
+ * kernel cannot put everything back, the NT state says what memory holds
+ * (Documentation/ntvm.rst, "Failed calls").  The caller holds ntvm_lock.
+ */
+static void undo_locked(__u64 base, __u64 size)
+{
+	struct ntvm_undo_range r[NTVM_UNDO_MAX_RANGES];
+	struct ntvm_undo_args u;
+	int fd = dev_fd_locked(), saved_errno = errno;
+	__u32 i;
+
+	do {
+		u = (struct ntvm_undo_args){
+			.size = sizeof(u), .base = base, .region_size = size,
+			.ranges = (uintptr_t)r, .max_count = NTVM_UNDO_MAX_RANGES,
+		};
+		if (ioctl(fd, NTVM_IOC_UNDO, &u))
+			break;
+		for (i = 0; i < u.count && i < NTVM_UNDO_MAX_RANGES; i++)
+			mprotect((void *)(uintptr_t)r[i].base, r[i].size, r[i].prot);
+	} while (u.more && u.count);
+	errno = saved_errno;
+}
+
+/*
  * The module checks every parameter in Windows' order (see
  * Documentation/ntvm.rst, "Who decides what"); the library says whether
  * the handle was the current process's, and passes the caller's variables
@@ -219,6 +247,8 @@ static NTSTATUS allocate(HANDLE process, PVOID *base, PSIZE_T size,
 		if (!st) {
 			*base = (PVOID)(uintptr_t)a->base;
 			*size = a->region_size;
+		} else if (a->apply & NTVM_APPLY_MPROTECT) {
+			undo_locked(a->base, a->region_size);
 		}
 	}
 	unlock();
@@ -341,6 +371,8 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 			*base = (PVOID)(uintptr_t)p.base;
 			*size = p.region_size;
 			*old_protect = p.old_protect;
+		} else {
+			undo_locked(p.base, p.region_size);
 		}
 	}
 	if (!st && (p.out_flags & NTVM_OUT_WRITE_WATCH))	/* the latch */

@@ -73,6 +73,13 @@ struct nt_layout {
 
 struct nt_vm_ops {
 	/*
+	 * A failed map() over mappings (NT_MAP_COMMIT, NT_MAP_DECOMMIT) may
+	 * have removed them (Linux's mmap_region() may fail after it tore
+	 * the old mappings down): the core then records a decommit's
+	 * mappings first, to put them back.
+	 */
+	bool fixed_unmaps_first;
+	/*
 	 * Returns 0 or a negative errno, and nothing changed on error:
 	 * -EEXIST, the range is not free (NT_MAP_RESERVE*); -ENOMEM, the
 	 * commit charge was refused; -ENOSPC, no room for the mapping
@@ -260,6 +267,30 @@ struct nt_section {
  */
 #define NT_MAX_RECORDS		262144
 
+/* One mapping of a range as ops->prot_at() saw it (an NT_LPROT_* value or NT_VMA_NONE). */
+struct nt_piece {
+	u64 start, end;
+	int lprot;
+};
+
+/*
+ * What a commit or protection change that left an mprotect() to user space
+ * (NTVM_APPLY_MPROTECT) changed, so that nt_undo() can take it back when
+ * that mprotect() fails: the allocation, the range, the runs over it and
+ * the committed bytes before the call.  The mappings before the call are
+ * in nt_space.layout.  Any other operation forgets it.
+ */
+struct nt_undo {
+	u64 base;		/* the allocation's base; 0: nothing to undo */
+	u64 lo, hi;		/* the range (addresses) */
+	u64 committed;		/* s->committed_bytes before */
+	u64 at;			/* nt_undo(): mappings are compared from here */
+	u32 nruns, cap;
+	bool has_runs;		/* runs saved (not for a view) */
+	bool runs_done;		/* nt_undo() put them back */
+	struct nt_run *runs;	/* offsets in the allocation, the first at lo */
+};
+
 struct nt_space {
 	struct nt_vad *root;
 	/* In the tree, or NULL: the allocation find_alloc() tries first. */
@@ -291,6 +322,10 @@ struct nt_space {
 	 * change it, by compare-and-exchange.
 	 */
 	atomic64_t place;
+	/* Mappings of a range before a change (failure paths, nt_undo()). */
+	struct nt_piece *layout;
+	u32 nlayout, layout_cap;
+	struct nt_undo undo;
 };
 
 /*
@@ -382,6 +417,19 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p);
 void nt_query(struct nt_space *s, struct nt_query_req *q,
 	      struct nt_region *regions, u32 *count);
 void nt_get_stats(struct nt_space *s, struct nt_stats *st);
+/*
+ * Take back the last commit or protection change whose mprotect() (apply)
+ * failed, [base, base + size) as that call returned it.  Fills up to max
+ * pieces [start, end) with the protection (NT_LPROT_*) user space must put
+ * back with mprotect(); *more when it must call again.  Returns an NT
+ * status: success, STATUS_INVALID_PARAMETER when there is no such change
+ * to take back, STATUS_INSUFFICIENT_RESOURCES when the kernel could not put
+ * memory back as it was (the NT state then says what memory holds).
+ */
+u32 nt_undo(struct nt_space *s, u64 base, u64 size, struct nt_piece *out,
+	    u32 max, u32 *count, bool *more);
+/* Forget the change nt_undo() could take back (every other operation). */
+void nt_undo_forget(struct nt_space *s);
 void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g);
 void nt_watch_check(struct nt_space *s, struct nt_watch_req *w);
 

@@ -569,6 +569,12 @@ void nt_space_destroy(struct nt_space *s)
 		ntvm_core_free(a);
 	}
 	s->nspare = 0;
+	ntvm_core_free(s->layout);
+	s->layout = NULL;
+	s->nlayout = 0;
+	s->layout_cap = 0;
+	ntvm_core_free(s->undo.runs);
+	memset(&s->undo, 0, sizeof(s->undo));
 	s->nallocs = 0;
 	s->reserved_bytes = 0;
 	s->committed_bytes = 0;
@@ -959,6 +965,163 @@ static bool needs_mprotect(struct nt_space *s, u64 lo, u64 hi, u32 lprot)
 	return differ;
 }
 
+/* Has a committed page of [lo, hi) (offsets in a) a protection other than lprot? */
+static bool committed_differ(struct nt_space *s, struct nt_vad *a, u64 lo,
+			     u64 hi, u32 lprot)
+{
+	u64 at, to, start, end;
+	bool differ = false;
+	u32 i;
+	int lp;
+
+	s->ops->lock_read(s->ctx);
+	for (i = run_index(a, lo); i < a->nruns && a->runs[i].off < hi && !differ; i++) {
+		if (!(a->runs[i].flags & NT_RUN_COMMITTED))
+			continue;
+		to = a->base + min_u64(run_end(a, i), hi);
+		for (at = a->base + max_u64(a->runs[i].off, lo); at < to && !differ;
+		     at = end) {
+			lp = s->ops->prot_at(s->ctx, at, &start, &end);
+			differ = lp == NT_VMA_NONE || (u32)(lp & NT_LPROT_MASK) != lprot;
+		}
+	}
+	s->ops->unlock_read(s->ctx);
+	return differ;
+}
+
+/* ---- Failure paths: memory and NT state as they were ------------------- */
+
+/*
+ * Tries of a map() that puts back what a failed one took away: under
+ * kernel allocation failure (fault injection, or memory short for an
+ * instant) the next try usually works.
+ */
+#define NT_RESTORE_TRIES	8
+
+/* Pieces of layout and undo runs kept for the next call; more are freed. */
+#define NT_FAILURE_KEEP		64
+
+/* map() until it works or says the range is not free; 0 or the error. */
+static int map_retry(struct nt_space *s, u64 addr, u64 len,
+		     enum nt_map_how how, u32 lprot)
+{
+	int err = -ENOMEM, tries;
+
+	for (tries = 0; tries < NT_RESTORE_TRIES; tries++) {
+		err = s->ops->map(s->ctx, addr, len, how, lprot);
+		if (!err || err == -EEXIST)
+			break;
+	}
+	return err;
+}
+
+/*
+ * Put the reservation back over [addr, addr + len), which this call
+ * committed.  A commit that split a mapping may have left the process one
+ * mapping over vm.max_map_count, and then no mmap() works: unmap the piece
+ * and reserve the hole instead.  Returns 0, or an error when the piece is
+ * still committed.  (If the hole cannot be reserved, the allocation is
+ * damaged and forgotten: a hole is not committed.)
+ */
+static int unmap_fresh(struct nt_space *s, u64 addr, u64 len)
+{
+	int err = map_retry(s, addr, len, NT_MAP_DECOMMIT, 0);
+
+	if (!err || s->ops->unmap(s->ctx, addr, len))
+		return err;
+	map_retry(s, addr, len, NT_MAP_RESERVE, 0);
+	return 0;
+}
+
+/*
+ * Record the mappings of [lo, hi) in s->layout, before a MAP_FIXED that
+ * may fail after it removed them (6.1's mmap_region() unmaps first).
+ * false: no memory for the record (nothing changed).  The array is sized
+ * by the mappings in the range, which vm.max_map_count bounds, and never
+ * more than NT_MAX_RECORDS pieces.
+ */
+static bool layout_save(struct nt_space *s, u64 lo, u64 hi)
+{
+	struct nt_piece *p;
+	u64 at, start, end;
+	bool again = false;
+	u32 n;
+	int lp;
+
+	for (;;) {
+		/* The caller's lock keeps ntvm out; another thread may add a piece. */
+		s->ops->lock_read(s->ctx);
+		for (at = lo, n = 0; at < hi && n <= NT_MAX_RECORDS; at = end, n++) {
+			lp = s->ops->prot_at(s->ctx, at, &start, &end);
+			end = min_u64(end, hi);
+			if (n < s->layout_cap)
+				s->layout[n] = (struct nt_piece){ at, end, lp };
+		}
+		s->ops->unlock_read(s->ctx);
+		/* A second round short of room: another thread's mappings. */
+		if (n <= s->layout_cap || again) {
+			n = min_u64(n, s->layout_cap);
+			break;
+		}
+		/* More mappings than room: a bigger array, and again. */
+		again = true;
+		s->nlayout = 0;
+		if (n > NT_MAX_RECORDS)
+			return false;
+		p = ntvm_core_zalloc((size_t)n * sizeof(*p));
+		if (!p)
+			return false;
+		ntvm_core_free(s->layout);
+		s->layout = p;
+		s->layout_cap = n;
+	}
+	s->nlayout = n;
+	return true;
+}
+
+/* Done with s->layout: a big array goes back (unless nt_undo() needs it). */
+static void layout_put(struct nt_space *s)
+{
+	if (s->undo.base)
+		return;
+	s->nlayout = 0;
+	if (s->layout_cap > NT_FAILURE_KEEP) {
+		ntvm_core_free(s->layout);
+		s->layout = NULL;
+		s->layout_cap = 0;
+	}
+}
+
+/*
+ * A MAP_FIXED over [s->layout] (a decommit) failed: put back every private
+ * mapping of the layout that is gone, with its protection, committed
+ * (charged) where a's runs say committed, else as a reservation.  Where a
+ * mapping is still there, map() finds the range taken (-EEXIST) and it
+ * stays as it was.  What is put back is new memory: it reads as zero.
+ * Returns 0 when every mapping is there again.
+ */
+static int layout_restore(struct nt_space *s, struct nt_vad *a)
+{
+	const struct nt_piece *p;
+	enum nt_map_how how;
+	int err, ret = 0;
+	u32 i;
+
+	for (i = 0; i < s->nlayout; i++) {
+		p = &s->layout[i];
+		if (p->lprot == NT_VMA_NONE || (p->lprot & NT_VMA_FOREIGN) ||
+		    p->start < a->base || p->end > a->base + a->size)
+			continue;
+		how = a->runs[run_index(a, p->start - a->base)].flags &
+		      NT_RUN_COMMITTED ? NT_MAP_RESERVE_COMMIT : NT_MAP_RESERVE;
+		err = map_retry(s, p->start, p->end - p->start, how,
+				p->lprot & NT_LPROT_MASK);
+		if (err && err != -EEXIST)
+			ret = err;
+	}
+	return ret;
+}
+
 /*
  * Guard bits of committed runs [first, last) after a protection change to
  * prot (spec 4.7): a guard protection arms them; PAGE_NOACCESS clears
@@ -984,22 +1147,196 @@ static void runs_protect(struct nt_vad *a, u32 first, u32 last, u32 prot)
 	runs_merge(a, first ? first - 1 : 0, last);
 }
 
-/* Undo commit mappings made in [lo, hi) before offset stop. */
-static void commit_rollback(struct nt_space *s, struct nt_vad *a,
-			    u64 lo, u64 stop)
+/*
+ * A commit of [lo, hi) (offsets) with protection prot failed at offset
+ * stop (ops->map() put that piece's reservation back): put the
+ * reservation back over the pieces committed before stop.  A piece whose
+ * reservation cannot be put back stays committed, and its runs say so, so
+ * that the NT state says what memory holds.  Room for two more runs was
+ * reserved.
+ */
+static void commit_rollback(struct nt_space *s, struct nt_vad *a, u64 lo,
+			    u64 hi, u64 stop, u32 prot)
 {
-	u64 rs, re;
-	u32 i;
+	u64 rs, re, kept = 0;
+	u32 i, first, last;
 
-	for (i = run_index(a, lo); i < a->nruns && a->runs[i].off < stop; i++) {
+	runs_isolate(a, lo, hi, &first, &last);
+	for (i = first; i < last && a->runs[i].off < stop; i++) {
 		if (a->runs[i].flags & NT_RUN_COMMITTED)
 			continue;
-		rs = max_u64(a->runs[i].off, lo);
-		re = min_u64(run_end(a, i), stop);
-		if (re > rs)
-			s->ops->map(s->ctx, a->base + rs, re - rs,
-				    NT_MAP_DECOMMIT, 0);
+		rs = a->runs[i].off;
+		re = run_end(a, i);
+		if (!unmap_fresh(s, a->base + rs, re - rs))
+			continue;
+		kept += re - rs;
+		a->runs[i].flags = NT_RUN_COMMITTED;
+		if (prot & NTVM_PAGE_GUARD) {
+			a->runs[i].flags |= NT_RUN_GUARD;
+			a->runs[i].gprot = prot & 0xff;
+		}
 	}
+	runs_merge(a, first ? first - 1 : 0, last);
+	s->committed_bytes += kept;
+}
+
+/*
+ * Save what a commit or protection change of [lo, hi) in a (addresses)
+ * that leaves an mprotect() to user space is about to change, for
+ * nt_undo(): the mappings and, unless the allocation is a view, the runs.
+ * false: no memory, and nothing changed.
+ */
+static bool undo_save(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
+{
+	struct nt_undo *u = &s->undo;
+	u32 first, last, n;
+	struct nt_run *r;
+
+	nt_undo_forget(s);
+	if (!layout_save(s, lo, hi))
+		return false;
+	if (!a->sec) {
+		first = run_index(a, lo - a->base);
+		last = run_index(a, hi - 1 - a->base) + 1;
+		n = last - first;
+		if (n > u->cap) {
+			r = ntvm_core_zalloc((size_t)n * sizeof(*r));
+			if (!r) {
+				layout_put(s);
+				return false;
+			}
+			ntvm_core_free(u->runs);
+			u->runs = r;
+			u->cap = n;
+		}
+		memcpy(u->runs, &a->runs[first], n * sizeof(*r));
+		u->runs[0].off = lo - a->base;
+		u->nruns = n;
+	}
+	u->has_runs = !a->sec;
+	u->runs_done = false;
+	u->base = a->base;
+	u->lo = lo;
+	u->hi = hi;
+	u->at = lo;
+	u->committed = s->committed_bytes;
+	return true;
+}
+
+void nt_undo_forget(struct nt_space *s)
+{
+	struct nt_undo *u = &s->undo;
+
+	u->base = 0;
+	u->nruns = 0;
+	if (u->cap > NT_FAILURE_KEEP) {
+		ntvm_core_free(u->runs);
+		u->runs = NULL;
+		u->cap = 0;
+	}
+	layout_put(s);
+}
+
+/*
+ * Put the saved runs back over [u->lo, u->hi) and the reservation back
+ * over the pages the call committed.  A page whose reservation cannot be
+ * put back stays committed (the runs say so); false then.
+ */
+static bool undo_runs(struct nt_space *s, struct nt_vad *a)
+{
+	struct nt_undo *u = &s->undo;
+	u64 lo = u->lo - a->base, hi = u->hi - a->base, rs, re, kept = 0;
+	u32 first, last, i, n = u->nruns;
+	struct nt_run *r;
+	bool ok = true;
+
+	if (!runs_reserve(s, a, 2 + n))
+		return false;
+	runs_isolate(a, lo, hi, &first, &last);
+	/* The runs over [lo, hi) are the saved ones again. */
+	memmove(&a->runs[first + n], &a->runs[last],
+		(a->nruns - last) * sizeof(*r));
+	memcpy(&a->runs[first], u->runs, n * sizeof(*r));
+	a->nruns += n - (last - first);
+	s->committed_bytes = u->committed;
+	/* Pages that were reserved go back to a reservation. */
+	for (i = first; i < first + n; i++) {
+		r = &a->runs[i];
+		if (r->flags & NT_RUN_COMMITTED)
+			continue;
+		rs = r->off;
+		re = run_end(a, i);
+		if (!unmap_fresh(s, a->base + rs, re - rs))
+			continue;
+		/* Still committed in memory: say so. */
+		r->flags = NT_RUN_COMMITTED;
+		kept += re - rs;
+		ok = false;
+	}
+	runs_merge(a, first ? first - 1 : 0, first + n);
+	runs_trim(s, a);
+	s->committed_bytes += kept;
+	return ok;
+}
+
+u32 nt_undo(struct nt_space *s, u64 base, u64 size, struct nt_piece *out,
+	    u32 max, u32 *count, bool *more)
+{
+	struct nt_undo *u = &s->undo;
+	u64 at, start, end, hi;
+	struct nt_vad *a;
+	u32 n = 0, i, st = NTVM_STATUS_SUCCESS;
+	int lp;
+
+	*count = 0;
+	*more = false;
+	if (!u->base || base != u->lo || size != u->hi - u->lo)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	a = find_alloc(s, u->base);
+	if (!a || a->base != u->base || u->hi > a->base + a->size ||
+	    !u->has_runs != !!a->sec) {
+		nt_undo_forget(s);
+		return NTVM_STATUS_INVALID_PARAMETER;
+	}
+	if (!u->runs_done) {
+		u->runs_done = true;
+		if (u->has_runs && !undo_runs(s, a))
+			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	}
+	/*
+	 * The protections user space must put back: the pieces of the saved
+	 * layout whose mapping has another protection now.
+	 */
+	s->ops->lock_read(s->ctx);
+	for (i = 0; i < s->nlayout && n < max; i++) {
+		const struct nt_piece *p = &s->layout[i];
+
+		if (p->end <= u->at || p->lprot == NT_VMA_NONE ||
+		    (p->lprot & NT_VMA_FOREIGN))
+			continue;
+		for (at = max_u64(p->start, u->at); at < p->end && n < max; at = end) {
+			lp = s->ops->prot_at(s->ctx, at, &start, &end);
+			hi = min_u64(end, p->end);
+			if (lp != NT_VMA_NONE && !(lp & NT_VMA_FOREIGN) &&
+			    lp != p->lprot) {
+				/* Neighbours with one protection: one mprotect(). */
+				if (n && out[n - 1].end == at &&
+				    out[n - 1].lprot == p->lprot)
+					out[n - 1].end = hi;
+				else
+					out[n++] = (struct nt_piece){ at, hi, p->lprot };
+			}
+			end = hi;
+			u->at = hi;
+		}
+	}
+	s->ops->unlock_read(s->ctx);
+	*count = n;
+	if (n == max && u->at < u->hi)
+		*more = true;
+	else
+		nt_undo_forget(s);
+	return st;
 }
 
 /* Commit [lo, hi) (offsets) of a with protection prot. */
@@ -1007,30 +1344,38 @@ static u32 commit_range(struct nt_space *s, struct nt_vad *a, u64 lo,
 			u64 hi, u32 prot, struct nt_alloc_req *out)
 {
 	u32 lprot = nt_to_lprot(prot), i, first, last;
-	u64 rs, re, fresh = 0;
-	bool had = false;
+	u64 rs, re, fresh = 0, had;
 	int err;
 
+	/* The splits at lo and hi, of a commit or of its rollback. */
 	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	/*
+	 * Committed pages whose protection changes are left to user space;
+	 * if its mprotect() fails, nt_undo() takes the call back.
+	 */
+	had = runs_committed(a, lo, hi);
+	if (had && committed_differ(s, a, lo, hi, lprot)) {
+		if (!undo_save(s, a, a->base + lo, a->base + hi))
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		out->apply = NTVM_APPLY_MPROTECT;
+		out->apply_prot = lprot;
+	}
 	for (i = run_index(a, lo); i < a->nruns && a->runs[i].off < hi; i++) {
-		if (a->runs[i].flags & NT_RUN_COMMITTED) {
-			had = true;
+		if (a->runs[i].flags & NT_RUN_COMMITTED)
 			continue;
-		}
 		rs = max_u64(a->runs[i].off, lo);
 		re = min_u64(run_end(a, i), hi);
 		err = s->ops->map(s->ctx, a->base + rs, re - rs,
 				  NT_MAP_COMMIT, lprot);
 		if (err) {
-			commit_rollback(s, a, lo, rs);
+			commit_rollback(s, a, lo, hi, rs, prot);
+			nt_undo_forget(s);
+			out->apply = 0;
+			out->apply_prot = 0;
 			return map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
 		}
 		fresh += re - rs;
-	}
-	if (had && needs_mprotect(s, a->base + lo, a->base + hi, lprot)) {
-		out->apply = NTVM_APPLY_MPROTECT;
-		out->apply_prot = lprot;
 	}
 	runs_isolate(a, lo, hi, &first, &last);
 	runs_protect(a, first, last, prot);
@@ -1595,6 +1940,7 @@ void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 
 	a->apply = 0;
 	a->apply_prot = 0;
+	nt_undo_forget(s);
 	st = nt_zero_bits_limit(a->zero_bits, &limit);
 	/* A 32-bit process has no mask form (spec 1.4.3). */
 	if (!st && a->zero_bits > 21 && s->max_addr <= 0xffffffffULL)
@@ -1735,14 +2081,34 @@ static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 	u32 first, last;
 	int err;
 
+	u32 st = NTVM_STATUS_SUCCESS;
+
 	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	/* Guard pages are committed too; PROT_NONE pages must drop as well. */
 	if (committed) {
+		if (s->ops->fixed_unmaps_first &&
+		    !layout_save(s, a->base + lo, a->base + hi))
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		err = s->ops->map(s->ctx, a->base + lo, hi - lo,
 				  NT_MAP_DECOMMIT, 0);
-		if (err)
+		/*
+		 * On failure the mappings are put back as they were, their
+		 * contents zero where they had been removed (the contents
+		 * were to be discarded).  If that fails too, memory is
+		 * decommitted after all and the NT state says so; the call
+		 * still fails.
+		 */
+		if (err && !layout_restore(s, a)) {
+			layout_put(s);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		}
+		layout_put(s);
+		if (err) {
+			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+			if (map_retry(s, a->base + lo, hi - lo, NT_MAP_DECOMMIT, 0))
+				return st;	/* a hole: the allocation is damaged */
+		}
 	}
 	runs_isolate(a, lo, hi, &first, &last);
 	a->runs[first].flags = 0;
@@ -1753,7 +2119,7 @@ static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 	runs_merge(a, first ? first - 1 : 0, first + 1);
 	runs_trim(s, a);
 	s->committed_bytes -= committed;
-	return NTVM_STATUS_SUCCESS;
+	return st;
 }
 
 /* ---- Placeholders: split, coalesce, back from a replacement ------------- */
@@ -1837,8 +2203,16 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 	}
 	committed = runs_committed(a, off, end);
 	if (committed) {
-		/* The contents go: a placeholder holds no pages. */
-		err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_DECOMMIT, 0);
+		if (s->ops->fixed_unmaps_first && !layout_save(s, lo, hi)) {
+			err = -ENOMEM;
+		} else {
+			/* The contents go: a placeholder holds no pages. */
+			err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_DECOMMIT, 0);
+			/* As decommit_range(): the mappings back, or a hole. */
+			if (err)
+				layout_restore(s, a);
+			layout_put(s);
+		}
 		if (err) {
 			if (mid)
 				alloc_free(s, mid);
@@ -1963,6 +2337,7 @@ void nt_free(struct nt_space *s, struct nt_free_req *f)
 	struct nt_vad *a;
 	u32 st;
 
+	nt_undo_forget(s);
 	if (f->type == (NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER) ||
 	    f->type == (NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS)) {
 		/* Spec 6.3.3, 6.4.2: size 0 is refused first. */
@@ -2092,9 +2467,19 @@ static u32 view_protect(struct nt_space *s, struct nt_vad *a, u64 lo,
 	}
 	if (reserved)
 		return NTVM_STATUS_NOT_COMMITTED;
+	/*
+	 * What the mappings were, for NTVM_IOC_UNDO should the library's
+	 * mprotect() fail (write-copy remaps are not taken back by it).
+	 */
+	if (!undo_save(s, a, lo, hi))
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	st = view_set_prot(s, a, lo, hi, p->protect, &p->apply, &p->apply_prot);
-	if (st)
+	if (st) {
+		nt_undo_forget(s);
 		return st;
+	}
+	if (!p->apply)
+		nt_undo_forget(s);
 	p->old_protect = old;
 	p->old_protect_set = true;
 	p->base = lo;
@@ -2113,6 +2498,7 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 	p->apply_prot = 0;
 	p->old_protect_set = false;
 	p->watch = false;
+	nt_undo_forget(s);
 	st = nt_check_protect(p->protect);
 	/*
 	 * Write-copy: only for views, which check it themselves; decided with
@@ -2180,6 +2566,11 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 		goto out;
 	}
 
+	/* If user space's mprotect() fails, nt_undo() takes the call back. */
+	if (p->apply && !undo_save(s, a, lo, hi)) {
+		st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
+	}
 	runs_isolate(a, lo - a->base, hi - a->base, &first, &last);
 	runs_protect(a, first, last, p->protect);
 	runs_trim(s, a);
@@ -2350,6 +2741,7 @@ void nt_guard_hit(struct nt_space *s, struct nt_guard_req *g)
 	u32 state, prot, first, last, lp, i;
 	bool ok;
 
+	nt_undo_forget(s);
 	g->apply = 0;
 	g->apply_prot = 0;
 	g->status = NTVM_STATUS_ACCESS_VIOLATION;
@@ -2657,6 +3049,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	bool reserve;
 	int err;
 
+	nt_undo_forget(s);
 	st = view_check(s, v, &limit);
 	if (st)
 		goto out;
@@ -2766,6 +3159,7 @@ u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
 	struct nt_vad *a;
 	int err;
 
+	nt_undo_forget(s);
 	if (flags & ~(NTVM_MEM_UNMAP_WITH_TRANSIENT_BOOST |
 		      NTVM_MEM_PRESERVE_PLACEHOLDER))
 		return NTVM_STATUS_INVALID_PARAMETER;
@@ -2777,7 +3171,12 @@ u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
 		if (!(a->attrs & NT_ATTR_FROM_PLACEHOLDER))
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
 		err = s->ops->map(s->ctx, a->base, a->size, NT_MAP_DECOMMIT, 0);
-		if (err)
+		/*
+		 * A failed MAP_FIXED may have removed the view (6.1): then
+		 * the placeholder's reservation goes there, and the call
+		 * fails with the view gone, as memory says.
+		 */
+		if (err && map_retry(s, a->base, a->size, NT_MAP_RESERVE, 0))
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		s->committed_bytes -= runs_committed(a, 0, a->size);
 		view_unlink(s, a);
@@ -2789,7 +3188,7 @@ u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
 		a->runs[0].gprot = 0;
 		a->alloc_protect = NTVM_PAGE_NOACCESS;
 		a->attrs = NT_ATTR_PLACEHOLDER;
-		return NTVM_STATUS_SUCCESS;
+		return err ? NTVM_STATUS_INSUFFICIENT_RESOURCES : NTVM_STATUS_SUCCESS;
 	}
 	err = s->ops->unmap(s->ctx, a->base, a->size);
 	if (err)

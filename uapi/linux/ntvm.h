@@ -478,6 +478,42 @@ struct ntvm_ww_scan_args {
 
 #define NTVM_WW_SCAN_SIZE_VER0		64
 
+/*
+ * NTVM_IOC_UNDO: take back the last NTVM_IOC_ALLOCATE (MEM_COMMIT) or
+ * NTVM_IOC_PROTECT of this process that answered NTVM_APPLY_MPROTECT,
+ * when that mprotect(2) failed, so that the failed call changes nothing.
+ * base and region_size are the ones that call returned.  The first call
+ * puts the NT state back and decommits the pages the call committed; each
+ * call then fills up to max_count struct ntvm_undo_range at ranges: the
+ * protections user space puts back with mprotect(2) (its own, partly
+ * applied change).  more: call again.  status: STATUS_SUCCESS, or
+ * STATUS_INVALID_PARAMETER when there is nothing (any more) to take back
+ * (any other NT call forgets it), or STATUS_INSUFFICIENT_RESOURCES when
+ * the kernel could not put memory back as it was: the NT state then
+ * describes memory as it is.  The fast path never calls it.
+ */
+struct ntvm_undo_range {
+	__u64 base;
+	__u64 size;
+	__u32 prot;			/* PROT_* */
+	__u32 pad;
+};
+
+struct ntvm_undo_args {
+	__u32 size;
+	__u32 flags;			/* zero */
+	__u64 base;			/* in */
+	__u64 region_size;		/* in */
+	__u64 ranges;			/* in: user pointer to ntvm_undo_range[] */
+	__u32 max_count;		/* in: at most NTVM_UNDO_MAX_RANGES */
+	__u32 count;			/* out */
+	__u32 status;			/* out: NTSTATUS */
+	__u32 more;			/* out: 1, call again */
+};
+
+#define NTVM_UNDO_SIZE_VER0		48
+#define NTVM_UNDO_MAX_RANGES		64
+
 #define NTVM_IOC_TYPE		'N'
 #define NTVM_IOC_BASE_NR	0xa0
 
@@ -495,6 +531,7 @@ struct ntvm_ww_scan_args {
 /* No argument (0): the madvise() of a MEM_RESET is done. */
 #define NTVM_IOC_RESET_DONE	_IO(NTVM_IOC_TYPE, 0xa8)
 #define NTVM_IOC_WW_SCAN	NTVM_IOWR_VER0(0xa9, NTVM_WW_SCAN_SIZE_VER0)
+#define NTVM_IOC_UNDO		NTVM_IOWR_VER0(0xaa, NTVM_UNDO_SIZE_VER0)
 
 /*
  * Sections and views (issue 10), frame v2: each structure starts with its
