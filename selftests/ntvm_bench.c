@@ -10,7 +10,7 @@
  * count instructions, so the ratios repeat from run to run.
  *
  *   ntvm_bench [-t MS] [-n ITERATIONS] [-r REPETITIONS] [-s BYTES]
- *              [-c CASE] [-w]
+ *              [-c CASE[,CASE]...] [-p] [-W] [-w]
  *
  *   -t MS   guest milliseconds of timed work per measurement (default 50);
  *           the iteration count of each case follows from a probe of the
@@ -18,7 +18,10 @@
  *   -n N    exactly N iterations per measurement instead (quick checks)
  *   -r R    repetitions, the median is printed (default 3)
  *   -s B    size of each population allocation (default 64K)
- *   -c KEY  only the cases whose key contains KEY
+ *   -c KEY  only the cases whose key contains KEY (or one of several
+ *           KEYs, separated by commas)
+ *   -p      each case at its summary population only (quick checks)
+ *   -W      without the write-watch part
  *   -w      the write-watch part only
  *
  * Three parts:
@@ -69,6 +72,7 @@ static long fixed_iters;
 static int reps = 3;
 static SIZE_T pop_size = GRAN;
 static const char *only;
+static int primary_only;
 
 static double now_ns(void)
 {
@@ -845,7 +849,27 @@ static int nt_calls(const struct bench_case *c)
 
 static int selected(const struct bench_case *c)
 {
-	return !only || strstr(c->key, only);
+	const char *k = only, *e;
+	char key[64];
+	size_t len;
+
+	if (!only)
+		return 1;
+	for (; *k; k = *e ? e + 1 : e) {
+		e = strchrnul(k, ',');
+		len = e - k < (long)sizeof(key) ? e - k : sizeof(key) - 1;
+		memcpy(key, k, len);
+		key[len] = 0;
+		if (len && strstr(c->key, key))
+			return 1;
+	}
+	return 0;
+}
+
+/* The populations a case runs at (-p: its summary one only). */
+static unsigned int case_pops(const struct bench_case *c)
+{
+	return primary_only ? AT(c->primary) : c->pops;
 }
 
 /* ---- Population ---- */
@@ -1155,7 +1179,7 @@ static void print_tables(const char *kernel)
 		printf(" %8ld", points[p]);
 	printf("  %s\n", "ntvm 100k/1");
 	for (c = cases; c < cases + NC; c++) {
-		if (!selected(c) || c->pops != SWEEP)
+		if (!selected(c) || c->pops != SWEEP || primary_only)
 			continue;
 		printf("%-22s", c->key);
 		for (p = 0; p < NPOINTS; p++)
@@ -1170,7 +1194,7 @@ static void print_tables(const char *kernel)
 	printf("%-32s %9s %9s %9s %9s %7s\n", "case", "raw 10", "ntvm 10", "raw 100k",
 	       "ntvm 100k", "100k/10");
 	for (c = cases; c < cases + NC; c++) {
-		if (!selected(c) || c->pops != (P10 | P100K))
+		if (!selected(c) || c->pops != (P10 | P100K) || primary_only)
 			continue;
 		res = results[c - cases];
 		printf("%-32s %9.0f %9.0f %9.0f %9.0f %6.2fx\n", c->name, res[1].raw,
@@ -1195,7 +1219,7 @@ static void print_csv(const char *kernel)
 			continue;
 		k = counts[c - cases];
 		for (p = 0; p < NPOINTS; p++) {
-			if (!(c->pops & AT(p)))
+			if (!(case_pops(c) & AT(p)))
 				continue;
 			res = &results[c - cases][p];
 			printf("csv:%s,%s,%s,%s,%ld,%d,%d,%ld,%.1f,%.1f,%.4f,",
@@ -1293,12 +1317,16 @@ int main(int argc, char **argv)
 {
 	const struct bench_case *c;
 	struct utsname u;
-	int ch, p, ww_only = 0;
+	int ch, p, ww_only = 0, no_ww = 0;
 	FILE *f;
 
-	while ((ch = getopt(argc, argv, "t:n:r:s:c:w")) != -1) {
+	while ((ch = getopt(argc, argv, "t:n:r:s:c:pWw")) != -1) {
 		if (ch == 'w')
 			ww_only = 1;
+		else if (ch == 'W')
+			no_ww = 1;
+		else if (ch == 'p')
+			primary_only = 1;
 		else if (ch == 't')
 			budget_ns = atof(optarg) * 1e6;
 		else if (ch == 'n')
@@ -1315,7 +1343,7 @@ int main(int argc, char **argv)
 	if (ww_only < 0 || budget_ns <= 0 || fixed_iters < 0 || reps < 1 || reps > 16 ||
 	    !pop_size || pop_size % 4096) {
 		fprintf(stderr, "usage: ntvm_bench [-t ms] [-n iterations] [-r 1..16] "
-			"[-s bytes] [-c case] [-w]\n");
+			"[-s bytes] [-c case[,case]...] [-p] [-W] [-w]\n");
 		return 2;
 	}
 	if (ww_only) {
@@ -1337,7 +1365,7 @@ int main(int argc, char **argv)
 			continue;
 		progress_n += 2;
 		for (p = 0; p < NPOINTS; p++)
-			progress_n += !!(c->pops & AT(p));
+			progress_n += !!(case_pops(c) & AT(p));
 	}
 	/* Kernel entries first: the children start from a clean process. */
 	for (c = cases; c < cases + NC; c++) {
@@ -1349,10 +1377,12 @@ int main(int argc, char **argv)
 		count_entries(c, 1, &counts[c - cases][1]);
 	}
 	for (p = 0; p < NPOINTS; p++) {
-		populate_to(points[p]);
-		for (c = cases; c < cases + NC; c++)
-			if (selected(c) && (c->pops & AT(p)))
-				time_case(c, p);
+		for (c = cases; c < cases + NC; c++) {
+			if (!selected(c) || !(case_pops(c) & AT(p)))
+				continue;
+			populate_to(points[p]);
+			time_case(c, p);
+		}
 	}
 	fprintf(stderr, "ntvm_bench: done (%.1f s guest)\n", (now_ns() - t_start) / 1e9);
 	print_tables(u.release);
@@ -1362,6 +1392,7 @@ int main(int argc, char **argv)
 	while (npop)
 		nt_release(pop_v[--npop]);
 	nt_release(area);
-	bench_write_watch();
+	if (!no_ww)
+		bench_write_watch();
 	return 0;
 }
