@@ -707,18 +707,38 @@ static void raw_view_map_unmap(long i)
 
 /*
  * A 128 KiB placeholder, split in two, the first half replaced by a view,
- * unmapped back to a placeholder, coalesced and released.  Raw: the
+ * unmapped back to a placeholder, coalesced and released.  Raw: the same
+ * memory work in the same range (as reserve_release_64k: where a mapping
+ * lies changes what the kernel's own mmap()/munmap() cost), the
  * reservation, the shared mapping over its first half, the PROT_NONE
  * mapping back over it, the munmap (the split and the coalescing are no
  * memory work).
  */
-static void nt_placeholder_split_replace(long i)
+static char *next_ph;
+
+static char *nt_placeholder(void)
 {
 	char *p = VirtualAlloc2(NULL, NULL, SECT, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
 				PAGE_NOACCESS, NULL, 0);
 
 	if (!p)
 		die("VirtualAlloc2 placeholder", GetLastError());
+	return p;
+}
+
+static void setup_next_ph(int nt)
+{
+	next_ph = nt_placeholder();
+	if (!VirtualFree(next_ph, 0, MEM_RELEASE))
+		die("VirtualFree placeholder", GetLastError());
+}
+
+static void nt_placeholder_split_replace(long i)
+{
+	char *p = nt_placeholder();
+
+	if (p != next_ph)
+		die("placeholder at the expected base", (long)p);
 	if (!VirtualFree(p, GRAN, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER))
 		die("VirtualFree split", GetLastError());
 	if (MapViewOfFile3(sect, NULL, p, 0, GRAN, MEM_REPLACE_PLACEHOLDER,
@@ -734,8 +754,11 @@ static void nt_placeholder_split_replace(long i)
 
 static void raw_placeholder_split_replace(long i)
 {
-	char *p = raw_reserve(SECT);
+	char *p = mmap(next_ph, SECT, PROT_NONE,
+		       ANON | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 
+	if (p != next_ph)
+		die("mmap", (long)p);
 	if (mmap(p, GRAN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
 		 sect_memfd, 0) != p)
 		die("mmap shared fixed", errno);
@@ -830,8 +853,8 @@ static const struct bench_case cases[] = {
 	  nt_view_map_unmap, raw_view_map_unmap, NULL, NULL, 1.2,
 	  G_SECT },
 	{ "placeholder_split_replace", "placeholder split+view+coalesce",
-	  "mmap(NONE) + mmap(FIXED SHARED) + mmap(FIXED NONE) + munmap",
-	  P10, 1, 6, 0, sect_init, NULL, NULL,
+	  "mmap(NONE) of ntvm's range + mmap(FIXED SHARED) + mmap(FIXED NONE) + munmap",
+	  P10, 1, 6, 0, sect_init, NULL, setup_next_ph,
 	  nt_placeholder_split_replace, raw_placeholder_split_replace, NULL, NULL, 1.2,
 	  G_SECT },
 	{ "entry", "ioctl vs getppid", "getppid",
