@@ -1705,6 +1705,31 @@ static bool view_run_written(struct nt_space *s, u64 lo, u64 hi)
 }
 
 /*
+ * Map run r of view a, [at, end), again: shared, or private (cow).  On
+ * failure its pages are left PROT_NONE and uncommitted in this view, to be
+ * learnt again later.
+ */
+static u32 view_run_remap(struct nt_space *s, struct nt_vad *a,
+			  struct nt_run *r, u64 at, u64 end, u32 lprot, bool cow)
+{
+	int err = s->ops->map_view(s->ctx, at, end - at, lprot | NT_VIEW_REMAP,
+				   a->sec, a->sec_off + r->off, cow, false);
+
+	if (!err) {
+		if (cow)
+			r->flags |= NT_RUN_COW;
+		else
+			r->flags &= ~NT_RUN_COW;
+		return NTVM_STATUS_SUCCESS;
+	}
+	if (r->flags & NT_RUN_COMMITTED)
+		s->committed_bytes -= end - at;
+	r->flags &= ~(NT_RUN_COMMITTED | NT_RUN_GUARD | NT_RUN_COW | NT_RUN_WC);
+	r->gprot = 0;
+	return map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+}
+
+/*
  * Give [lo, hi) of view a the protection prot, checked against the view's
  * (spec 4.1.4, 4.3): every page is then committed in the view.  PAGE_GUARD
  * arms guard pages as in private memory (spec 4.7 of the VM spec);
@@ -1721,7 +1746,6 @@ static u32 view_set_prot(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 	u32 i, first, last, st = NTVM_STATUS_SUCCESS;
 	struct nt_run *r;
 	u64 at, end;
-	int err;
 
 	if (!runs_reserve(s, a, runs_cuts(a, lo - a->base, hi - a->base)))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
@@ -1734,35 +1758,14 @@ static u32 view_set_prot(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		    !(a->attrs & NT_ATTR_COW) && !is_writecopy(prot) &&
 		    !view_run_written(s, at, end)) {
 			/* No private copy yet: shared again (as on Windows). */
-			err = s->ops->map_view(s->ctx, at, end - at,
-					       lprot | NT_VIEW_REMAP, a->sec,
-					       a->sec_off + r->off, false, false);
-			if (err) {
-				if (r->flags & NT_RUN_COMMITTED)
-					s->committed_bytes -= end - at;
-				r->flags &= ~(NT_RUN_COMMITTED | NT_RUN_GUARD |
-					      NT_RUN_COW | NT_RUN_WC);
-				r->gprot = 0;
-				st = map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+			st = view_run_remap(s, a, r, at, end, lprot, false);
+			if (st)
 				break;
-			}
-			r->flags &= ~NT_RUN_COW;
 		}
 		if (wc && !(r->flags & NT_RUN_COW)) {
-			err = s->ops->map_view(s->ctx, at, end - at,
-					       lprot | NT_VIEW_REMAP, a->sec,
-					       a->sec_off + r->off, true, false);
-			if (err) {
-				/* Left PROT_NONE: learnt again later. */
-				if (r->flags & NT_RUN_COMMITTED)
-					s->committed_bytes -= end - at;
-				r->flags &= ~(NT_RUN_COMMITTED | NT_RUN_GUARD |
-					      NT_RUN_WC);
-				r->gprot = 0;
-				st = map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+			st = view_run_remap(s, a, r, at, end, lprot, true);
+			if (st)
 				break;
-			}
-			r->flags |= NT_RUN_COW;
 		}
 		if (!(r->flags & NT_RUN_COMMITTED)) {
 			r->flags |= NT_RUN_COMMITTED;
