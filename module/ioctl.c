@@ -547,7 +547,8 @@ static long ntvm_ioc_undo(struct ntvm_ctx *nc, void __user *argp)
 	    !args.max_count || args.max_count > NTVM_UNDO_MAX_RANGES)
 		return -EINVAL;
 	out = u64_to_user_ptr(args.ranges);
-	if (!access_ok(out, (size_t)args.max_count * sizeof(r)))
+	/* Proved writable first: what nt_undo() put back must be reported. */
+	if (clear_user(out, (size_t)args.max_count * sizeof(r)))
 		return -EFAULT;
 
 	ret = ntvm_begin(nc, &n);
