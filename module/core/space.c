@@ -722,10 +722,11 @@ static bool view_page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
  * NT state of the pages from addr inside allocation a: *state and *prot of
  * the page at addr, and in *end where that state stops (at most hi).
  * Returns false when the allocation is damaged there (no private anonymous
- * mapping).  Called with the address space read-locked.
+ * mapping).  Called with the address space read-locked.  *vma_lp: what
+ * prot_at() said of the mapping at addr.
  */
-static bool page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
-		       u64 hi, u32 *state, u32 *prot, u64 *end)
+static bool page_state_lp(struct nt_space *s, struct nt_vad *a, u64 addr,
+			  u64 hi, u32 *state, u32 *prot, u64 *end, int *vma_lp)
 {
 	const struct nt_run *r;
 	u64 vstart, vend;
@@ -734,6 +735,7 @@ static bool page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 
 	r = &a->runs[i];
 	lp = s->ops->prot_at(s->ctx, addr, &vstart, &vend);
+	*vma_lp = lp;
 	if (lp == NT_VMA_NONE || !(lp & NT_VMA_FOREIGN) != !a->sec)
 		return false;
 	if (a->sec)
@@ -756,6 +758,15 @@ static bool page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 	if (!(*prot & NTVM_PAGE_GUARD) && *prot != NTVM_PAGE_NOACCESS)
 		*prot |= a->attrs & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE);
 	return true;
+}
+
+/* page_state_lp() without the mapping's protection. */
+static bool page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
+		       u64 hi, u32 *state, u32 *prot, u64 *end)
+{
+	int lp;
+
+	return page_state_lp(s, a, addr, hi, state, prot, end, &lp);
 }
 
 /* Mappings alloc_sync() reads to check a whole allocation at once. */
@@ -1184,17 +1195,25 @@ static void commit_rollback(struct nt_space *s, struct nt_vad *a, u64 lo,
  * Save what a commit or protection change of [lo, hi) in a (addresses)
  * that leaves an mprotect() to user space is about to change, for
  * nt_undo(): the mappings and, unless the allocation is a view, the runs.
- * false: no memory, and nothing changed.
+ * saved: how many pieces of the mappings the caller's own walk put in
+ * s->layout since nt_undo_forget() (0: walk them here).  false: no memory,
+ * and nothing changed.
  */
-static bool undo_save(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
+static bool undo_save(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
+		      u32 saved)
 {
 	struct nt_undo *u = &s->undo;
 	u32 first, last, n;
 	struct nt_run *r;
 
-	nt_undo_forget(s);
-	if (!layout_save(s, lo, hi))
-		return false;
+	if (saved) {
+		/* The caller's walk since nt_undo_forget() filled s->layout. */
+		s->nlayout = saved;
+	} else {
+		nt_undo_forget(s);
+		if (!layout_save(s, lo, hi))
+			return false;
+	}
 	if (!a->sec) {
 		first = run_index(a, lo - a->base);
 		last = run_index(a, hi - 1 - a->base) + 1;
@@ -1356,7 +1375,7 @@ static u32 commit_range(struct nt_space *s, struct nt_vad *a, u64 lo,
 	 */
 	had = runs_committed(a, lo, hi);
 	if (had && committed_differ(s, a, lo, hi, lprot)) {
-		if (!undo_save(s, a, a->base + lo, a->base + hi))
+		if (!undo_save(s, a, a->base + lo, a->base + hi, 0))
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		out->apply = NTVM_APPLY_MPROTECT;
 		out->apply_prot = lprot;
@@ -2474,7 +2493,7 @@ static u32 view_protect(struct nt_space *s, struct nt_vad *a, u64 lo,
 	 * What the mappings were, for NTVM_IOC_UNDO should the library's
 	 * mprotect() fail (write-copy remaps are not taken back by it).
 	 */
-	if (!undo_save(s, a, lo, hi))
+	if (!undo_save(s, a, lo, hi, 0))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	st = view_set_prot(s, a, lo, hi, p->protect, &p->apply, &p->apply_prot);
 	if (st) {
@@ -2492,10 +2511,11 @@ static u32 view_protect(struct nt_space *s, struct nt_vad *a, u64 lo,
 
 void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 {
-	u32 st, state, prot, old = 0, first, last, lprot;
+	u32 st, state, prot, old = 0, first, last, lprot, n;
 	u64 lo, hi, addr, end;
 	struct nt_vad *a;
 	bool damaged = false;
+	int lp;
 
 	p->apply = 0;
 	p->apply_prot = 0;
@@ -2552,8 +2572,8 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 
 	lprot = nt_to_lprot(p->protect);
 	s->ops->lock_read(s->ctx);
-	for (addr = lo; addr < hi; addr = end) {
-		if (!page_state(s, a, addr, hi, &state, &prot, &end)) {
+	for (addr = lo, n = 0; addr < hi; addr = end, n++) {
+		if (!page_state_lp(s, a, addr, hi, &state, &prot, &end, &lp)) {
 			damaged = true;
 			break;
 		}
@@ -2561,6 +2581,9 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 			old = prot;
 		if (nt_to_lprot(prot) != lprot)
 			p->apply = NTVM_APPLY_MPROTECT;
+		/* The mappings, for nt_undo(), in the same walk if they fit. */
+		if (n < s->layout_cap)
+			s->layout[n] = (struct nt_piece){ addr, end, lp };
 	}
 	s->ops->unlock_read(s->ctx);
 	if (damaged) {
@@ -2570,7 +2593,7 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 	}
 
 	/* If user space's mprotect() fails, nt_undo() takes the call back. */
-	if (p->apply && !undo_save(s, a, lo, hi)) {
+	if (p->apply && !undo_save(s, a, lo, hi, n <= s->layout_cap ? n : 0)) {
 		st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
 	}
