@@ -21,7 +21,7 @@
 #ifndef _WIN32
 #include <signal.h>
 #endif
-/* The ABI header, installed as its own copy next to this one. */
+/* The ABI header (uapi/linux/ntvm.h), installed next to this one. */
 #include "ntvm/ntvm.h"
 /* NTVM_VERSION_*: generated from the source tree's VERSION file. */
 #include "ntvm/version.h"
