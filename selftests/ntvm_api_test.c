@@ -28,9 +28,6 @@
 #include "kselftest_harness.h"
 #include "ntvm_selftest.h"
 
-#define CUR NtCurrentProcess()
-#define P(x) ((PVOID)(uintptr_t)(x))
-#define U(x) ((uintptr_t)(x))
 #define MAX_ADDR 0x7ffffffeffffULL
 
 static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
@@ -81,15 +78,6 @@ static MEMORY_WORKING_SET_EX_BLOCK ws(const void *addr)
 		EXPECT_EQ(0, (int)__b.ShareCount);			\
 	}								\
 } while (0)
-
-static struct ntvm_stats stats(void)
-{
-	struct ntvm_stats st;
-
-	if (ntvm_get_stats(&st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
 
 /* Does the process hold CAP_IPC_LOCK (the lock privilege, see README)? */
 static int has_ipc_lock(void)

@@ -60,7 +60,6 @@
 
 #include "ntvm_selftest.h"
 
-#define CUR NtCurrentProcess()
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define GRAN 0x10000UL
 #define PG 4096UL

@@ -23,9 +23,6 @@
 #include "kselftest_harness.h"
 #include "ntvm_selftest.h"
 
-#define CUR NtCurrentProcess()
-#define P(x) ((PVOID)(uintptr_t)(x))
-#define U(x) ((uintptr_t)(x))
 #define PG 4096UL
 
 /* The per-address-space limit of module/core/nt.h (NT_MAX_RECORDS). */
@@ -46,18 +43,6 @@ static NTSTATUS nt_protect(PVOID base, SIZE_T size, ULONG prot)
 	ULONG old;
 
 	return NtProtectVirtualMemory(CUR, &base, &size, prot, &old);
-}
-
-static MEMORY_BASIC_INFORMATION q(const void *addr)
-{
-	MEMORY_BASIC_INFORMATION m;
-	SIZE_T len = 0;
-
-	memset(&m, 0xcc, sizeof(m));
-	if (NtQueryVirtualMemory(CUR, addr, MemoryBasicInformation, &m,
-				 sizeof(m), &len) || len != sizeof(m))
-		memset(&m, 0xee, sizeof(m));
-	return m;
 }
 
 /* /proc/sys/kernel/tainted: bit 9 is TAINT_WARN, set by any WARN(). */
@@ -143,11 +128,11 @@ TEST_F_TIMEOUT(rel, runs_limit, 1800)
 	EXPECT_LE(200000, fail);
 	EXPECT_GE(MAX_RECORDS, fail);
 	/* Nothing changed: the refused page is as it was. */
-	m = q(p + fail * PG);
+	m = region_of(p + fail * PG);
 	EXPECT_EQ(U(p + fail * PG), U(m.BaseAddress));
 	EXPECT_EQ(PAGE_READWRITE | PAGE_GUARD, m.Protect);
 	EXPECT_EQ((pages - fail) * PG, m.RegionSize);
-	m = q(p + (fail - 2) * PG);
+	m = region_of(p + (fail - 2) * PG);
 	EXPECT_EQ(PAGE_READONLY | PAGE_GUARD, m.Protect);
 	EXPECT_EQ(PG, m.RegionSize);
 	/* A new allocation needs a record too: the same status. */
@@ -227,7 +212,7 @@ TEST_F(rel, reset_undo_charges_nothing)
 	EXPECT_EQ(NULL, VirtualAlloc(p, UNDO_SIZE, MEM_RESET_UNDO, PAGE_READWRITE));
 	EXPECT_EQ(ERROR_GEN_FAILURE, GetLastError());
 	EXPECT_GT(r0 + UNDO_SLACK, rss_pages());
-	EXPECT_EQ(PAGE_NOACCESS, q(p).Protect);
+	EXPECT_EQ(PAGE_NOACCESS, region_of(p).Protect);
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 
 	/* Writable, never reset: nothing to keep, nothing touched. */
@@ -747,7 +732,7 @@ static int write_num(const char *path, long v)
 static void expect_region(struct __test_metadata *_metadata, void *at, uintptr_t size,
 			  DWORD state, DWORD prot)
 {
-	MEMORY_BASIC_INFORMATION m = q(at);
+	MEMORY_BASIC_INFORMATION m = region_of(at);
 
 	EXPECT_EQ(U(at), U(m.BaseAddress));
 	EXPECT_EQ(size, m.RegionSize);

@@ -20,10 +20,6 @@
 #include "kselftest_harness.h"
 #include "ntvm_selftest.h"
 
-#define CUR NtCurrentProcess()
-#define P(x) ((PVOID)(uintptr_t)(x))
-#define U(x) ((uintptr_t)(x))
-
 #define PH (MEM_RESERVE | MEM_RESERVE_PLACEHOLDER)
 #define PRESERVE (MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)
 #define COALESCE (MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS)
@@ -58,58 +54,9 @@ static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
 	return nt_free_out(&base, &size, type);
 }
 
-static MEMORY_BASIC_INFORMATION q(const void *addr)
-{
-	MEMORY_BASIC_INFORMATION m;
-	SIZE_T len = 0;
-
-	memset(&m, 0xcc, sizeof(m));
-	if (NtQueryVirtualMemory(CUR, addr, MemoryBasicInformation, &m,
-				 sizeof(m), &len) || len != sizeof(m))
-		memset(&m, 0xee, sizeof(m));
-	return m;
-}
-
-#define EXPECT_REGION(addr, base, abase, aprot, size, state, prot, type) do { \
-	MEMORY_BASIC_INFORMATION __m = q(P(addr));			\
-	EXPECT_EQ(U(base), U(__m.BaseAddress));				\
-	EXPECT_EQ(U(abase), U(__m.AllocationBase));			\
-	EXPECT_EQ((DWORD)(aprot), __m.AllocationProtect);		\
-	EXPECT_EQ((SIZE_T)(size), __m.RegionSize);			\
-	EXPECT_EQ((DWORD)(state), __m.State);				\
-	EXPECT_EQ((DWORD)(prot), __m.Protect);				\
-	EXPECT_EQ((DWORD)(type), __m.Type);				\
-} while (0)
-
 /* A placeholder piece as spec 6.2.1 describes it. */
 #define EXPECT_PLACEHOLDER(at, size) \
 	EXPECT_REGION(at, at, at, PAGE_NOACCESS, size, MEM_RESERVE, 0, MEM_PRIVATE)
-
-static struct ntvm_stats stats(void)
-{
-	struct ntvm_stats st;
-
-	if (ntvm_get_stats(&st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
-
-/* Does reading (or writing) addr fault?  Checked in a child. */
-static int faults(void *addr, int write)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (!pid) {
-		if (write)
-			*(volatile char *)addr = 1;
-		else
-			(void)*(volatile char *)addr;
-		_exit(0);
-	}
-	waitpid(pid, &status, 0);
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
-}
 
 FIXTURE(ph) {
 	int unused;
@@ -180,7 +127,7 @@ TEST_F(ph, create)
 	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
 
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
-	EXPECT_REGION(p, p, 0, 0, q(p).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
+	EXPECT_REGION(p, p, 0, 0, region_of(p).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
 	/* Spec 6.1.3: an explicit base, again. */
 	b = p;
 	EXPECT_EQ(STATUS_SUCCESS, nt_allocx(&b, 0x20000, PH, PAGE_NOACCESS));
@@ -346,7 +293,7 @@ TEST_F(ph, replace_private)
 	b = p;
 	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&b, 0x10000, REPLACE | MEM_COMMIT, PAGE_READWRITE));
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
-	EXPECT_EQ(MEM_FREE, q(p).State);
+	EXPECT_EQ(MEM_FREE, region_of(p).State);
 	st1 = stats();
 	EXPECT_EQ(st0.allocations, st1.allocations);
 	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
@@ -501,7 +448,7 @@ TEST_F(ph, behind_back)
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(P(U(p) + 0x20000), 0x10000, PRESERVE));
 	/* munmap() of the second piece: it is gone, and a hole. */
 	ASSERT_EQ(0, munmap(P(U(p) + 0x10000), 0x10000));
-	EXPECT_EQ(MEM_FREE, q(P(U(p) + 0x10000)).State);
+	EXPECT_EQ(MEM_FREE, region_of(P(U(p) + 0x10000)).State);
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x40000, COALESCE));
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x20000, COALESCE));
 	b = P(U(p) + 0x10000);
@@ -512,9 +459,9 @@ TEST_F(ph, behind_back)
 	ASSERT_EQ(U(p) + 0x10000, U(r));
 	b = P(U(p) + 0x20000);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_allocx(&b, 0x10000, REPLACE, PAGE_READWRITE));
-	EXPECT_EQ(MEM_FREE, q(P(U(p) + 0x20000)).State);
+	EXPECT_EQ(MEM_FREE, region_of(P(U(p) + 0x20000)).State);
 	/* The moved mapping is not ntvm's: no placeholder there. */
-	EXPECT_NE(MEM_RESERVE, q(P(U(p) + 0x10000)).State);
+	EXPECT_NE(MEM_RESERVE, region_of(P(U(p) + 0x10000)).State);
 	munmap(P(U(p) + 0x10000), 0x10000);
 	EXPECT_PLACEHOLDER(p, 0x10000);
 	EXPECT_PLACEHOLDER(U(p) + 0x30000, 0x10000);
@@ -1005,7 +952,7 @@ TEST_F(sec, views)
 	EXPECT_EQ(42, ((volatile char *)v)[0x10001]);
 	/* Unmap from inside (spec 3.1) and the wrong addresses (3.2). */
 	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, P(U(b) + 0x1064)));
-	EXPECT_REGION(b, b, 0, 0, q(b).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
+	EXPECT_REGION(b, b, 0, 0, region_of(b).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
 	EXPECT_EQ(STATUS_NOT_MAPPED_VIEW, NtUnmapViewOfSection(CUR, b));
 	p = NULL;
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
@@ -1119,15 +1066,15 @@ TEST_F(sec, protections)
 		EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x2000, MEM_COMMIT, PAGE_READONLY,
 			      MEM_MAPPED);
 		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_WRITECOPY, &old));
-		EXPECT_EQ(PAGE_READWRITE, q(c).Protect);
-		EXPECT_EQ(PAGE_WRITECOPY, q(P(U(c) + 0x1000)).Protect);
+		EXPECT_EQ(PAGE_READWRITE, region_of(c).Protect);
+		EXPECT_EQ(PAGE_WRITECOPY, region_of(P(U(c) + 0x1000)).Protect);
 		EXPECT_EQ(10, ((volatile char *)c)[5]);
 		EXPECT_FALSE(VirtualProtect(c, 0x1000, PAGE_READWRITE, &old));
 		EXPECT_TRUE(UnmapViewOfFile(c));
 		/* FILE_MAP_WRITE | FILE_MAP_COPY is a shared view (2.8.1). */
 		c = MapViewOfFile(h, FILE_MAP_WRITE | FILE_MAP_COPY, 0, 0, 0);
 		ASSERT_NE(NULL, c);
-		EXPECT_EQ(PAGE_READWRITE, q(c).AllocationProtect);
+		EXPECT_EQ(PAGE_READWRITE, region_of(c).AllocationProtect);
 		((volatile char *)c)[5] = 11;
 		EXPECT_EQ(11, ((volatile char *)v)[5]);
 		EXPECT_TRUE(UnmapViewOfFile(c));
@@ -1316,7 +1263,7 @@ TEST_F(sec, reserve_pages_fault)
 	p = P(U(v2) + 0x1f000);
 	EXPECT_EQ(STATUS_NOT_COMMITTED,
 		  NtProtectVirtualMemory(CUR, &p, &size, PAGE_READONLY, &old));
-	EXPECT_EQ(PAGE_READWRITE, q(P(U(v2) + 0x1f000)).Protect);
+	EXPECT_EQ(PAGE_READWRITE, region_of(P(U(v2) + 0x1f000)).Protect);
 	EXPECT_TRUE(faults(P(U(v2) + 0x20000), 0));
 
 	/* Committing through v3 reaches v1 and v2 where they map it. */
@@ -1369,15 +1316,15 @@ TEST_F(sec, reserve_other_process)
 
 		if (!w || !x || ntvm_install_guard_handler(NULL, NULL))
 			_exit(1);
-		m = q((void *)w);
+		m = region_of((void *)w);
 		bad |= m.State != MEM_RESERVE || m.RegionSize != 0x20000;
 		if (write(to_parent[1], "m", 1) != 1 || read(to_child[0], &c, 1) != 1)
 			_exit(2);
 		/* Committed by the parent: reported before it is learnt. */
-		m = q((void *)w);
+		m = region_of((void *)w);
 		bad |= (m.State != MEM_COMMIT || m.Protect != PAGE_READWRITE ||
 			m.RegionSize != 0x1000) << 1;
-		m = q((void *)(w + 0x1000));
+		m = region_of((void *)(w + 0x1000));
 		bad |= (m.State != MEM_RESERVE || m.RegionSize != 0x1f000) << 2;
 		/* A fault learns it (the handler retries the access). */
 		bad |= (w[5] != 55) << 3;
@@ -1386,7 +1333,7 @@ TEST_F(sec, reserve_other_process)
 		bad |= !VirtualProtect((void *)x, 0x1000, PAGE_READONLY, &old) << 4;
 		bad |= (old != PAGE_READWRITE) << 5;
 		bad |= (x[6] != 66) << 6;
-		m = q((void *)x);
+		m = region_of((void *)x);
 		bad |= (m.State != MEM_COMMIT || m.Protect != PAGE_READONLY) << 7;
 		_exit(bad ? 16 + bad : 0);
 	}
@@ -1448,13 +1395,13 @@ TEST_F(sec, writecopy_shared_view)
 	/* Write-copy again on a written page reads back PAGE_READWRITE. */
 	EXPECT_TRUE(VirtualProtect((void *)v, 0x1000, PAGE_WRITECOPY, &old));
 	EXPECT_EQ(PAGE_READWRITE, old);
-	EXPECT_EQ(PAGE_READWRITE, q((void *)v).Protect);
+	EXPECT_EQ(PAGE_READWRITE, region_of((void *)v).Protect);
 	/* Execute write-copy needs an executable view (spec 4.3.2). */
 	size = 0x1000;
 	p = (PVOID)(v + 0x3000);
 	EXPECT_EQ(STATUS_SECTION_PROTECTION,
 		  NtProtectVirtualMemory(CUR, &p, &size, PAGE_EXECUTE_WRITECOPY, &old));
-	EXPECT_EQ(PAGE_READWRITE, q((void *)(v + 0x3000)).Protect);
+	EXPECT_EQ(PAGE_READWRITE, region_of((void *)(v + 0x3000)).Protect);
 	w[0x3000] = 4;
 	EXPECT_EQ(4, v[0x3000]);
 	/* Read-write again: a written page keeps its private copy... */
@@ -1466,7 +1413,7 @@ TEST_F(sec, writecopy_shared_view)
 	/* ... and pages never written are shared again. */
 	p = (PVOID)(v + 0x4000);
 	EXPECT_TRUE(VirtualProtect(p, 0x2000, PAGE_WRITECOPY, &old));
-	EXPECT_EQ(PAGE_WRITECOPY, q(p).Protect);
+	EXPECT_EQ(PAGE_WRITECOPY, region_of(p).Protect);
 	EXPECT_TRUE(VirtualProtect(p, 0x2000, PAGE_READWRITE, &old));
 	EXPECT_EQ(PAGE_WRITECOPY, old);
 	v[0x4001] = 6;
@@ -1476,11 +1423,11 @@ TEST_F(sec, writecopy_shared_view)
 	/* A read-only view takes write-copy, and then writes privately. */
 	EXPECT_TRUE(VirtualProtect((void *)r, 0x1000, PAGE_WRITECOPY, &old));
 	EXPECT_EQ(PAGE_READONLY, old);
-	EXPECT_EQ(PAGE_WRITECOPY, q((void *)r).Protect);
+	EXPECT_EQ(PAGE_WRITECOPY, region_of((void *)r).Protect);
 	r[0x30] = 3;
 	EXPECT_EQ(3, r[0x30]);
 	EXPECT_EQ(0, w[0x30]);
-	EXPECT_EQ(PAGE_READWRITE, q((void *)r).Protect);
+	EXPECT_EQ(PAGE_READWRITE, region_of((void *)r).Protect);
 	EXPECT_TRUE(UnmapViewOfFile((void *)v));
 	EXPECT_TRUE(UnmapViewOfFile((void *)w));
 	EXPECT_TRUE(UnmapViewOfFile((void *)r));
@@ -1494,7 +1441,7 @@ TEST_F(sec, writecopy_shared_view)
 	ASSERT_NE(NULL, v);
 	EXPECT_TRUE(VirtualProtect((void *)v, 0x10000, PAGE_EXECUTE_WRITECOPY, &old));
 	EXPECT_EQ(PAGE_EXECUTE_READWRITE, old);
-	EXPECT_EQ(PAGE_EXECUTE_WRITECOPY, q((void *)v).Protect);
+	EXPECT_EQ(PAGE_EXECUTE_WRITECOPY, region_of((void *)v).Protect);
 	v[1] = 1;
 	EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT,
 		      PAGE_EXECUTE_READWRITE, MEM_MAPPED);
@@ -1625,7 +1572,7 @@ TEST_F(sec, guard_in_views)
 	EXPECT_EQ(EXCEPTION_WRITE_FAULT, view_guard_last.ExceptionInformation[0]);
 	EXPECT_EQ(9, w[0x1006]);
 	EXPECT_EQ(8, v[0x1005]);
-	EXPECT_EQ(PAGE_READWRITE, q((void *)(v + 0x1000)).Protect);
+	EXPECT_EQ(PAGE_READWRITE, region_of((void *)(v + 0x1000)).Protect);
 
 	/* VirtualProtect arms one again; old protection as set. */
 	EXPECT_TRUE(VirtualProtect((void *)w, 0x1000, PAGE_READONLY | PAGE_GUARD, &old));
@@ -1637,15 +1584,15 @@ TEST_F(sec, guard_in_views)
 	EXPECT_REGION(w, w, w, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
 
 	/* Write-copy guard pages: the write after the guard is private. */
-	EXPECT_EQ(PAGE_WRITECOPY, q((void *)c).Protect);
+	EXPECT_EQ(PAGE_WRITECOPY, region_of((void *)c).Protect);
 	EXPECT_TRUE(VirtualProtect((void *)c, 0x1000, PAGE_WRITECOPY | PAGE_GUARD, &old));
 	EXPECT_EQ(PAGE_WRITECOPY, old);
-	EXPECT_EQ(PAGE_WRITECOPY | PAGE_GUARD, q((void *)c).Protect);
+	EXPECT_EQ(PAGE_WRITECOPY | PAGE_GUARD, region_of((void *)c).Protect);
 	c[0x10] = 5;
 	EXPECT_EQ(4, view_guards);
 	EXPECT_EQ(5, c[0x10]);
 	EXPECT_EQ(1, v[0x10]);
-	EXPECT_EQ(PAGE_READWRITE, q((void *)c).Protect);
+	EXPECT_EQ(PAGE_READWRITE, region_of((void *)c).Protect);
 
 	EXPECT_TRUE(UnmapViewOfFile((void *)v));
 	EXPECT_TRUE(UnmapViewOfFile((void *)w));
@@ -1687,7 +1634,7 @@ TEST_F(sec, names)
 	CloseHandle(c);
 	/* The view lives on, the name does not (spec 1.5.4). */
 	((volatile char *)v)[0] = 1;
-	EXPECT_EQ(MEM_MAPPED, q(v).Type);
+	EXPECT_EQ(MEM_MAPPED, region_of(v).Type);
 	SetLastError(0);
 	EXPECT_EQ(NULL, OpenFileMapping(FILE_MAP_READ, FALSE, "Wine Test Mapping"));
 	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
@@ -1770,7 +1717,7 @@ TEST_F(sec, placeholder_views)
 	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
 	EXPECT_FALSE(UnmapViewOfFile2(CUR, o, MEM_PRESERVE_PLACEHOLDER));
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	EXPECT_EQ(MEM_MAPPED, q(o).Type);
+	EXPECT_EQ(MEM_MAPPED, region_of(o).Type);
 	EXPECT_TRUE(UnmapViewOfFile2(CUR, o, 0));
 	/* Replacing the whole placeholder; a plain unmap frees (6.7.4). */
 	size = 0x10000;
@@ -1779,7 +1726,7 @@ TEST_F(sec, placeholder_views)
 	ASSERT_EQ(p, v);
 	EXPECT_REGION(v, v, v, PAGE_WRITECOPY, 0x10000, MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
 	EXPECT_TRUE(UnmapViewOfFile(v));
-	EXPECT_EQ(MEM_FREE, q(p).State);
+	EXPECT_EQ(MEM_FREE, region_of(p).State);
 	EXPECT_TRUE(VirtualFree(P(U(p) + 0x10000), 0, MEM_RELEASE));
 	/* Without REPLACE, 64K alignment is needed (spec 8.19). */
 	SetLastError(0);
@@ -1883,7 +1830,7 @@ TEST_F(sec, mixed_walk)
 	/* A view over private memory: CONFLICTING_ADDRESSES. */
 	t = x;
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, mapv(h, &t, 0, &size, 0, PAGE_READWRITE));
-	EXPECT_EQ(MEM_PRIVATE, q(x).Type);
+	EXPECT_EQ(MEM_PRIVATE, region_of(x).Type);
 	/* Partial release of private memory next to a view. */
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(P(U(y) + 0x8000), 0x8000, MEM_RELEASE));
 	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
@@ -1924,14 +1871,14 @@ TEST_F(sec, win32_variants)
 	ASSERT_NE(NULL, v);
 	ASSERT_NE(NULL, w);
 	ASSERT_NE(NULL, x);
-	EXPECT_EQ(0x20000, q(x).RegionSize);
+	EXPECT_EQ(0x20000, region_of(x).RegionSize);
 	v[7] = 7;
 	EXPECT_EQ(7, ((volatile char *)w)[7]);
 	/* An access with no FILE_MAP_* bit is a no-access view (2.8.4). */
 	EXPECT_TRUE(UnmapViewOfFile(v));
 	v = MapViewOfFileFromApp(h, PAGE_EXECUTE_READWRITE, 0, 0);
 	ASSERT_NE(NULL, v);
-	EXPECT_EQ(PAGE_NOACCESS, q(v).AllocationProtect);
+	EXPECT_EQ(PAGE_NOACCESS, region_of(v).AllocationProtect);
 	SetLastError(0);
 	EXPECT_EQ(NULL, MapViewOfFile3FromApp(h, NULL, NULL, 0, 0, 0, PAGE_EXECUTE_READ, NULL, 0));
 	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
@@ -2025,7 +1972,7 @@ TEST_F(sec, ring_buffer)
 	EXPECT_TRUE(UnmapViewOfFile2(CUR, v1, MEM_PRESERVE_PLACEHOLDER));
 	EXPECT_TRUE(UnmapViewOfFile2(CUR, v2, MEM_PRESERVE_PLACEHOLDER));
 	EXPECT_TRUE(VirtualFree(p, 2 * n, COALESCE));
-	m = q(p);
+	m = region_of(p);
 	EXPECT_EQ(2 * n, m.RegionSize);
 	EXPECT_EQ(MEM_RESERVE, m.State);
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
@@ -2050,7 +1997,7 @@ TEST_F(sec, other_process)
 		char *w = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
 		char *c = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0);
 
-		if (!w || !c || w[0] != 1 || q(w).Type != MEM_MAPPED)
+		if (!w || !c || w[0] != 1 || region_of(w).Type != MEM_MAPPED)
 			_exit(1);
 		c[1] = 99;
 		w[0] = 2;
@@ -2077,7 +2024,7 @@ TEST_F(sec, behind_back)
 	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
 	ASSERT_NE(NULL, v);
 	ASSERT_EQ(0, munmap(v, 0x20000));
-	EXPECT_EQ(MEM_FREE, q(v).State);
+	EXPECT_EQ(MEM_FREE, region_of(v).State);
 	EXPECT_EQ(STATUS_NOT_MAPPED_VIEW, NtUnmapViewOfSection(CUR, v));
 	/* mremap() moves a view away: ntvm forgets it. */
 	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);

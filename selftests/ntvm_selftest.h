@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <ntvm.h>
 
 #define KB(x) ((SIZE_T)(x) << 10)
@@ -65,6 +69,64 @@ static inline unsigned int ntvm_test_scale(void)
 		fclose(f);
 	}
 	return scale;
+}
+
+/* ---- The test programs' view of NT state ---- */
+
+#define CUR NtCurrentProcess()
+#define P(x) ((PVOID)(uintptr_t)(x))
+#define U(x) ((uintptr_t)(x))
+
+/* NtQueryVirtualMemory of addr; 0xee bytes if it fails. */
+static inline MEMORY_BASIC_INFORMATION region_of(const void *addr)
+{
+	MEMORY_BASIC_INFORMATION m;
+	SIZE_T len = 0;
+
+	memset(&m, 0xcc, sizeof(m));
+	if (NtQueryVirtualMemory(CUR, addr, MemoryBasicInformation, &m,
+				 sizeof(m), &len) || len != sizeof(m))
+		memset(&m, 0xee, sizeof(m));
+	return m;
+}
+
+/* Every field of the region that contains addr (kselftest_harness.h). */
+#define EXPECT_REGION(addr, base, abase, aprot, size, state, prot, type) do { \
+	MEMORY_BASIC_INFORMATION __m = region_of(P(addr));		\
+	EXPECT_EQ(U(base), U(__m.BaseAddress));				\
+	EXPECT_EQ(U(abase), U(__m.AllocationBase));			\
+	EXPECT_EQ((DWORD)(aprot), __m.AllocationProtect);		\
+	EXPECT_EQ((SIZE_T)(size), __m.RegionSize);			\
+	EXPECT_EQ((DWORD)(state), __m.State);				\
+	EXPECT_EQ((DWORD)(prot), __m.Protect);				\
+	EXPECT_EQ((DWORD)(type), __m.Type);				\
+} while (0)
+
+/* The module's statistics; all bits set if the call fails. */
+static inline struct ntvm_stats stats(void)
+{
+	struct ntvm_stats st;
+
+	if (ntvm_get_stats(&st))
+		memset(&st, 0xff, sizeof(st));
+	return st;
+}
+
+/* Does reading (or writing) addr fault?  Checked in a child. */
+static inline int faults(void *addr, int write)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (!pid) {
+		if (write)
+			*(volatile char *)addr = 1;
+		else
+			(void)*(volatile char *)addr;
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
 }
 
 #endif

@@ -23,9 +23,6 @@
 #include "kselftest_harness.h"
 #include "ntvm_selftest.h"
 
-#define CUR NtCurrentProcess()
-#define P(x) ((PVOID)(uintptr_t)(x))
-#define U(x) ((uintptr_t)(x))
 /* NT's highest user address for this process: 64-bit, or i386. */
 #define MAXA ((uintptr_t)(sizeof(void *) == 8 ? 0x7ffffffeffffULL : 0xfffeffffUL))
 /* An address above it, in the range of this process's pointers. */
@@ -39,56 +36,6 @@ static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
 static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
 {
 	return NtFreeVirtualMemory(CUR, &base, &size, type);
-}
-
-static MEMORY_BASIC_INFORMATION q(const void *addr)
-{
-	MEMORY_BASIC_INFORMATION m;
-	SIZE_T len = 0;
-
-	memset(&m, 0xcc, sizeof(m));
-	if (NtQueryVirtualMemory(CUR, addr, MemoryBasicInformation, &m,
-				 sizeof(m), &len) || len != sizeof(m))
-		memset(&m, 0xee, sizeof(m));
-	return m;
-}
-
-/* Every field of the region that contains addr. */
-#define EXPECT_REGION(addr, base, abase, aprot, size, state, prot, type) do { \
-	MEMORY_BASIC_INFORMATION __m = q(P(addr));			\
-	EXPECT_EQ(U(base), U(__m.BaseAddress));				\
-	EXPECT_EQ(U(abase), U(__m.AllocationBase));			\
-	EXPECT_EQ((DWORD)(aprot), __m.AllocationProtect);		\
-	EXPECT_EQ((SIZE_T)(size), __m.RegionSize);			\
-	EXPECT_EQ((DWORD)(state), __m.State);				\
-	EXPECT_EQ((DWORD)(prot), __m.Protect);				\
-	EXPECT_EQ((DWORD)(type), __m.Type);				\
-} while (0)
-
-static struct ntvm_stats stats(void)
-{
-	struct ntvm_stats st;
-
-	if (ntvm_get_stats(&st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
-
-/* Does reading (or writing) addr fault?  Checked in a child. */
-static int faults(void *addr, int write)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (!pid) {
-		if (write)
-			*(volatile char *)addr = 1;
-		else
-			(void)*(volatile char *)addr;
-		_exit(0);
-	}
-	waitpid(pid, &status, 0);
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
 }
 
 FIXTURE(nt) {
@@ -625,7 +572,7 @@ TEST_F(nt, commit_outside)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 	c = base;
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&c, 0x1000, MEM_COMMIT, PAGE_READWRITE));
-	EXPECT_EQ(MEM_FREE, q(base).State);
+	EXPECT_EQ(MEM_FREE, region_of(base).State);
 }
 
 /* ---- NtFreeVirtualMemory ---- */
@@ -666,7 +613,7 @@ TEST_F(nt, free_size_zero_and_straddle)
 	EXPECT_EQ(STATUS_SUCCESS, NtFreeVirtualMemory(CUR, &b, &size, MEM_RELEASE));
 	EXPECT_EQ(U(base), U(b));
 	EXPECT_EQ(0x10000, size);
-	EXPECT_EQ(MEM_FREE, q(base).State);
+	EXPECT_EQ(MEM_FREE, region_of(base).State);
 }
 
 /* spec 2.6, 2.7, scenarios 11-12 */
@@ -696,7 +643,7 @@ TEST_F(nt, partial_release)
 	EXPECT_EQ(0x1000, size);
 	p[0] = 1;
 	p[0x2000] = 1;
-	EXPECT_EQ(MEM_FREE, q(p + 0x1000).State);
+	EXPECT_EQ(MEM_FREE, region_of(p + 0x1000).State);
 	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
 	EXPECT_REGION(p + 0x2000, p + 0x2000, p + 0x2000, PAGE_READWRITE, 0xe000,
 		      MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
@@ -716,7 +663,7 @@ TEST_F(nt, partial_release)
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p + 0x1000, 0x1000, MEM_DECOMMIT));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p + 0x2000, 0, MEM_RELEASE));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0x1000, MEM_RELEASE));
-	EXPECT_EQ(MEM_FREE, q(p).State);
+	EXPECT_EQ(MEM_FREE, region_of(p).State);
 }
 
 /* spec 2.2, 2.3, 2.13, scenario 14 */
@@ -888,7 +835,7 @@ TEST_F(nt, protect_rules)
 	/* Free memory and ranges past the allocation. */
 	c = p + 0x10000;
 	size = 0x1000;
-	if (q(c).State == MEM_FREE)
+	if (region_of(c).State == MEM_FREE)
 		EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
 			  NtProtectVirtualMemory(CUR, &c, &size, PAGE_READONLY, &o));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
@@ -909,13 +856,13 @@ TEST_F(nt, protect_table)
 		EXPECT_EQ(ok, VirtualProtect(base, 0x1000, prot, &old))
 			TH_LOG("prot %#x", prot);
 		if (ok) {
-			EXPECT_EQ(prot, q(base).Protect);
-			EXPECT_EQ(PAGE_NOACCESS, q(base).AllocationProtect);
+			EXPECT_EQ(prot, region_of(base).Protect);
+			EXPECT_EQ(PAGE_NOACCESS, region_of(base).AllocationProtect);
 			EXPECT_TRUE(VirtualProtect(base, 0x1000, PAGE_NOACCESS, &old));
 			EXPECT_EQ(prot, old);
 		} else {
 			EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-			EXPECT_EQ(PAGE_NOACCESS, q(base).Protect);
+			EXPECT_EQ(PAGE_NOACCESS, region_of(base).Protect);
 		}
 	}
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
@@ -950,7 +897,7 @@ TEST_F(nt, guard_pages)
 	/* NOACCESS disarms. */
 	EXPECT_TRUE(VirtualProtect(p + 0x1000, 0x1000, PAGE_NOACCESS, &old));
 	EXPECT_EQ(PAGE_READWRITE | PAGE_GUARD, old);
-	EXPECT_EQ(PAGE_NOACCESS, q(p + 0x1000).Protect);
+	EXPECT_EQ(PAGE_NOACCESS, region_of(p + 0x1000).Protect);
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
@@ -1002,7 +949,7 @@ TEST_F(nt, guard_one_shot)
 	/* Re-arming returns the disarmed protection (spec 4.7). */
 	EXPECT_TRUE(VirtualProtect((void *)p, 0x1000, PAGE_READWRITE | PAGE_GUARD, &old));
 	EXPECT_EQ(PAGE_READWRITE, old);
-	EXPECT_EQ(PAGE_READWRITE | PAGE_GUARD, q((void *)p).Protect);
+	EXPECT_EQ(PAGE_READWRITE | PAGE_GUARD, region_of((void *)p).Protect);
 	p[0] = 1;
 	EXPECT_EQ(3, guard_events);
 	EXPECT_EQ(1, p[0]);
@@ -1025,7 +972,7 @@ TEST_F(nt, guard_execute)
 	EXPECT_EQ(EXCEPTION_EXECUTE_FAULT, guard_last.ExceptionInformation[0]);
 	EXPECT_EQ(U(base), guard_last.ExceptionInformation[1]);
 	EXPECT_EQ(U(base), U(guard_last.ExceptionAddress));
-	EXPECT_EQ(PAGE_EXECUTE_READ, q(base).Protect);
+	EXPECT_EQ(PAGE_EXECUTE_READ, region_of(base).Protect);
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
@@ -1144,7 +1091,7 @@ TEST_F(nt, nocache_sticks)
 	base = NULL;
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x1000, MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_TRUE(VirtualProtect(base, 0x1000, PAGE_READONLY | PAGE_NOCACHE, &old));
-	EXPECT_EQ(PAGE_READONLY, q(base).Protect);
+	EXPECT_EQ(PAGE_READONLY, region_of(base).Protect);
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
@@ -1257,7 +1204,7 @@ TEST_F(nt, query_rules)
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
-	m = q((char *)base + 0x10);
+	m = region_of((char *)base + 0x10);
 	EXPECT_EQ(U(base), U(m.BaseAddress));
 	EXPECT_EQ(NULL, m.AllocationBase);
 	EXPECT_EQ(0, m.AllocationProtect);
@@ -1276,7 +1223,7 @@ TEST_F(nt, query_rules)
 	EXPECT_EQ(STATUS_INVALID_HANDLE,
 		  NtQueryVirtualMemory(NULL, base, MemoryBasicInformation, &m, sizeof(m), &len));
 	/* Memory ntvm did not allocate: this program's stack. */
-	m = q(&len);
+	m = region_of(&len);
 	EXPECT_EQ(MEM_COMMIT, m.State);
 	EXPECT_EQ(PAGE_READWRITE, m.Protect);
 	EXPECT_EQ(MEM_PRIVATE, m.Type);
@@ -1294,9 +1241,9 @@ TEST_F(nt, query_coalescing_bulk)
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
 	p = base;
 	EXPECT_TRUE(VirtualProtect(p, 0x3000, PAGE_READONLY, &old));
-	EXPECT_EQ(0x3000, q(p).RegionSize);
+	EXPECT_EQ(0x3000, region_of(p).RegionSize);
 	EXPECT_TRUE(VirtualProtect(p, 0x3000, PAGE_READWRITE, &old));
-	EXPECT_EQ(0x10000, q(p).RegionSize);
+	EXPECT_EQ(0x10000, region_of(p).RegionSize);
 	EXPECT_TRUE(VirtualProtect(p + 0x4000, 0x1000, PAGE_EXECUTE_READ, &old));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p + 0x8000, 0x2000, MEM_DECOMMIT));
 	c = NULL;
@@ -1422,7 +1369,7 @@ TEST_F(nt, changed_behind_back)
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x20000, MEM_COMMIT, PAGE_READWRITE));
 	p = base;
 	ASSERT_EQ(0, munmap(p + 0x10000, 0x10000));
-	EXPECT_EQ(MEM_FREE, q(p + 0x10000).State);
+	EXPECT_EQ(MEM_FREE, region_of(p + 0x10000).State);
 	/* The allocation is gone; what is left is ordinary memory. */
 	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE,
 		      MEM_PRIVATE);
@@ -1439,9 +1386,9 @@ TEST_F(nt, changed_behind_back)
 	again = p;
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&again, 0x1000, MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_EQ(U(p), U(again));
-	EXPECT_EQ(MEM_MAPPED, q(p).Type);
-	EXPECT_EQ(MEM_COMMIT, q(p).State);
-	EXPECT_EQ(PAGE_READONLY, q(p).Protect);
+	EXPECT_EQ(MEM_MAPPED, region_of(p).Type);
+	EXPECT_EQ(MEM_COMMIT, region_of(p).State);
+	EXPECT_EQ(PAGE_READONLY, region_of(p).Protect);
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p + 0x10000, 0, MEM_RELEASE));
 	munmap(p, 0x20000);
 
@@ -1465,9 +1412,9 @@ TEST_F(nt, changed_behind_back)
 
 	ASSERT_EQ(p + 0x100000, moved);
 	EXPECT_EQ(9, moved[0]);
-	EXPECT_EQ(MEM_FREE, q(p).State);
+	EXPECT_EQ(MEM_FREE, region_of(p).State);
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(p, 0, MEM_RELEASE));
-	EXPECT_EQ(PAGE_READWRITE, q(moved).Protect);
+	EXPECT_EQ(PAGE_READWRITE, region_of(moved).Protect);
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(moved, 0, MEM_RELEASE));
 	EXPECT_EQ(before.allocations, stats().allocations);
 	munmap(moved, 0x2000);
@@ -1666,7 +1613,7 @@ TEST_F_TIMEOUT(nt, placement_race, 1800)
 		    STATUS_SUCCESS) {
 			ok++;
 			EXPECT_EQ(0, U(b[i]) % 0x10000);
-			EXPECT_EQ(MEM_RESERVE, q(b[i]).State);
+			EXPECT_EQ(MEM_RESERVE, region_of(b[i]).State);
 		}
 	}
 	stop = 1;
@@ -1700,7 +1647,7 @@ TEST_F_TIMEOUT(nt, threads_race, 1800)
 	}
 	/* NT state and page tables agree: committed RW pages are writable. */
 	for (a = RACE_AREA; a < RACE_AREA + 0x100000; a += 0x1000) {
-		m = q(P(a));
+		m = region_of(P(a));
 		if (m.State == MEM_COMMIT && m.Protect == PAGE_READWRITE)
 			*(volatile char *)a = 2;
 		if (m.State == MEM_RESERVE)

@@ -25,9 +25,7 @@
 #include "kselftest_harness.h"
 #include "ntvm_selftest.h"
 
-#define CUR NtCurrentProcess()
 #define PG 0x1000UL
-#define U(x) ((uintptr_t)(x))
 
 /*
  * GetWriteWatch(flags, addr, size) with room for cap results: the pages
