@@ -13,6 +13,7 @@
  *   place.c     what NT placement reads of the mm: the maple tree's gaps,
  *               the heap (the policy is the core's, core/place.c)
  *   reset.c     MEM_RESET / MEM_RESET_UNDO tracking
+ *   shared.c    the shared NT state: the read-only page libntvm maps
  *   softdirty.c NTVM_IOC_WW_SCAN (kernels before 6.3)
  *   memctl.c    NTVM_IOC_MEMCTL: region and working-set queries, lock checks
  *   section.c   sections and views: NtCreateSection, NtMapViewOfSection
@@ -23,7 +24,8 @@
  *
  * Locking
  * -------
- * Lock order: ntvm_ctx.lock, then mmap_lock, then ntvm_ctx.reset_lock.
+ * Lock order: ntvm_ctx.lock, then mmap_lock, then ntvm_ctx.reset_lock or
+ * ntvm_ctx.shared_lock (never both).
  *  - ntvm_ctx.lock (a mutex) serialises every operation on one address
  *    space and protects ntvm_ctx.space.  It is held across vm_mmap() and
  *    vm_munmap(), which take mmap_lock for writing themselves, so the
@@ -49,6 +51,9 @@
  *  - ntvm_ctx.reset_lock (a spinlock) protects the MEM_RESET ranges, which
  *    ->invalidate_range_start() marks when the kernel discards their pages;
  *    it is the innermost lock and nothing sleeps under it.
+ *  - ntvm_ctx.shared_lock (a spinlock, shared.c) orders the writers of
+ *    the shared NT state page: operations under ntvm_ctx.lock and the
+ *    notifier; it is innermost too, and never held with reset_lock.
  * The placement word (nt_space.place, core/place.c) and the change count
  * (ntvm_ctx.changes) are atomics, changed under no lock.
  */
@@ -110,6 +115,9 @@ struct ntvm_ctx {
 	pid_t arm_pid;
 	u64 arm_start;
 	struct ntvm_reset resets[NTVM_MAX_RESETS];	/* sorted by lo */
+	/* The shared NT state page (shared.c), written under shared_lock. */
+	spinlock_t shared_lock;
+	struct ntvm_shared *shared;
 };
 
 /* Per open file. */
@@ -182,8 +190,25 @@ int ntvm_vm_reset_arm(void *ctx, u64 addr, u64 len);
 int ntvm_vm_touch(void *ctx, u64 addr, u64 len);
 bool ntvm_vm_reset_lost(void *ctx, u64 addr, u64 len);
 void ntvm_reset_close_windows(struct ntvm_ctx *nc);
-void ntvm_reset_invalidate(struct ntvm_ctx *nc,
-			   const struct mmu_notifier_range *range);
+void ntvm_reset_notify(struct ntvm_ctx *nc,
+		       const struct mmu_notifier_range *range);
+
+/* shared.c */
+int ntvm_shared_init(struct ntvm_ctx *nc);
+void ntvm_shared_fini(struct ntvm_ctx *nc);
+void ntvm_shared_withdraw(struct ntvm_ctx *nc, u64 lo, u64 hi);
+void ntvm_shared_publish(struct ntvm_ctx *nc, u64 base, u64 end, u64 alloc,
+			 u32 protect);
+/* A range of addresses, [lo, hi). */
+struct ntvm_span {
+	u64 lo, hi;
+};
+
+unsigned int ntvm_shared_parts(struct ntvm_ctx *nc, u64 lo, u64 hi,
+			       struct ntvm_span *parts, unsigned int max);
+void ntvm_shared_invalidate(struct ntvm_ctx *nc,
+			    const struct mmu_notifier_range *range);
+int ntvm_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* maps.c */
 extern struct dentry *ntvm_maps_dir;

@@ -115,8 +115,11 @@ static inline int ntvm_var_put(u64 uptr, unsigned int width, u64 val)
 /*
  * Every operation runs between ntvm_begin() and ntvm_end(), which also
  * count the allocations it made or forgot, for the leak counters.
+ * ntvm_begin_published() is for the handlers that keep the shared NT state
+ * (shared.c) exact themselves: they withdraw what they may change and
+ * publish what they make.  ntvm_begin() withdraws all of it first.
  */
-static inline int ntvm_begin(struct ntvm_ctx *nc, u64 *nallocs)
+static inline int ntvm_begin_published(struct ntvm_ctx *nc, u64 *nallocs)
 {
 	if (mutex_lock_killable(&nc->lock))
 		return -EINTR;
@@ -127,6 +130,15 @@ static inline int ntvm_begin(struct ntvm_ctx *nc, u64 *nallocs)
 	WRITE_ONCE(nc->op_task, current);
 	*nallocs = nc->space.nallocs;
 	return 0;
+}
+
+static inline int ntvm_begin(struct ntvm_ctx *nc, u64 *nallocs)
+{
+	int ret = ntvm_begin_published(nc, nallocs);
+
+	if (!ret)
+		ntvm_shared_withdraw(nc, 0, 0);
+	return ret;
 }
 
 static inline void ntvm_end(struct ntvm_ctx *nc, u64 nallocs)

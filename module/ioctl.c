@@ -87,6 +87,24 @@ static long ntvm_ioc_api(struct ntvm_file *nf, void __user *argp)
 
 /* ---- NTVM_IOC_ALLOCATE --------------------------------------------------- */
 
+/*
+ * The shared NT state after an allocation call: a commit publishes what
+ * it made, or withdraws what it may have changed.  Nothing else it does
+ * changes committed private pages (a reservation or a replaced
+ * placeholder is new, a reset or its undo leaves state and protection).
+ */
+static void ntvm_allocate_published(struct ntvm_ctx *nc,
+				    const struct nt_alloc_req *req)
+{
+	if (req->status || !(req->type & NTVM_MEM_COMMIT))
+		return;
+	if (req->publish)
+		ntvm_shared_publish(nc, req->base, req->base + req->size,
+				    req->publish, req->protect);
+	else
+		ntvm_shared_withdraw(nc, req->base, req->base + req->size);
+}
+
 static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_alloc_args __user *uargs = argp;
@@ -122,10 +140,11 @@ static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 		req.bad |= NT_BAD_POINTER;
 
 	t0 = ntvm_trace_start();
-	ret = ntvm_begin(nc, &n);
+	ret = ntvm_begin_published(nc, &n);
 	if (ret)
 		return ret;
 	nt_allocate(&nc->space, &req);
+	ntvm_allocate_published(nc, &req);
 	ntvm_end(nc, n);
 	ntvm_trace(NTVM_OP_ALLOCATE, req.status, req.base, req.size, t0);
 
@@ -245,10 +264,13 @@ static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 		req.bad |= NT_BAD_POINTER;
 
 	t0 = ntvm_trace_start();
-	ret = ntvm_begin(nc, &n);
+	ret = ntvm_begin_published(nc, &n);
 	if (ret)
 		return ret;
 	nt_protect(&nc->space, &req);
+	/* What it changed (a failed call changed nothing). */
+	if (!req.status)
+		ntvm_shared_withdraw(nc, req.base, req.base + req.size);
 	ntvm_end(nc, n);
 	ntvm_trace(NTVM_OP_PROTECT, req.status, req.base, req.size, t0);
 
@@ -355,7 +377,8 @@ static long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
 	t0 = ntvm_trace_start();
 	do {
 		step = min(args.count - done, cap);
-		ret = ntvm_begin(nc, &n);
+		/* It changes nothing published (its unmaps were seen). */
+		ret = ntvm_begin_published(nc, &n);
 		if (ret)
 			break;
 		/* A query forgets allocations it finds unmapped. */

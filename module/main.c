@@ -78,6 +78,7 @@ static const struct file_operations ntvm_fops = {
 	.open = ntvm_open,
 	.release = ntvm_release,
 	.unlocked_ioctl = ntvm_ioctl,
+	.mmap = ntvm_mmap,
 #ifdef CONFIG_COMPAT
 	.compat_ioctl = ntvm_compat_ioctl,
 #endif

@@ -49,6 +49,10 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 	nc = kzalloc(sizeof(*nc), GFP_KERNEL_ACCOUNT);
 	if (!nc)
 		return ERR_PTR(-ENOMEM);
+	if (ntvm_shared_init(nc)) {
+		kfree(nc);
+		return ERR_PTR(-ENOMEM);
+	}
 	nc->mm = mm;
 	mutex_init(&nc->lock);
 	mutex_init(&nc->maps_lock);
@@ -65,6 +69,7 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 static void ntvm_ctx_forget(struct ntvm_ctx *nc)
 {
 	mutex_lock(&nc->lock);
+	ntvm_shared_withdraw(nc, 0, 0);
 	atomic_long_sub(nc->space.nallocs, &ntvm_live_allocs);
 	nt_space_destroy(&nc->space);
 	mutex_unlock(&nc->lock);
@@ -82,6 +87,7 @@ static void ntvm_free_notifier(struct mmu_notifier *mn)
 	nt_space_destroy(&nc->space);
 	mutex_destroy(&nc->lock);
 	mutex_destroy(&nc->maps_lock);
+	ntvm_shared_fini(nc);
 	kfree(nc);
 	atomic_long_dec(&ntvm_live_ctxs);
 }
@@ -91,7 +97,11 @@ static void ntvm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	ntvm_ctx_forget(container_of(mn, struct ntvm_ctx, mn));
 }
 
-/* An unmap behind ntvm's back, or pages of MEM_RESET ranges dropped. */
+/*
+ * An unmap behind ntvm's back, a change that makes published facts false
+ * (shared.c), pages of MEM_RESET ranges dropped, or a MEM_RESET made by
+ * madvise() (reset.c).
+ */
 static int ntvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 					  const struct mmu_notifier_range *range)
 {
@@ -110,7 +120,8 @@ static int ntvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 			ntvm_floor_lower(nc, range->start, range->end);
 		}
 	}
-	ntvm_reset_invalidate(nc, range);
+	ntvm_shared_invalidate(nc, range);
+	ntvm_reset_notify(nc, range);
 	return 0;
 }
 

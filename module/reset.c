@@ -23,7 +23,11 @@
  * then reports it lost.
  */
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/sched.h>
+#include <linux/sched/task_stack.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
@@ -116,30 +120,96 @@ static void ntvm_resets_merge(struct ntvm_ctx *nc)
 	ntvm_reset_remove(nc, best + 1);
 }
 
-int ntvm_vm_reset_arm(void *ctx, u64 addr, u64 len)
+/* Watch [lo, hi) from now on, in place of what was said of it; under reset_lock. */
+static void ntvm_reset_add(struct ntvm_ctx *nc, u64 lo, u64 hi, bool arming)
 {
-	struct ntvm_ctx *nc = ntvm_ctx_of(ctx);
 	struct ntvm_reset *r = nc->resets;
 	unsigned int i, n;
 
-	ntvm_assert_locked(ctx);
-	spin_lock(&nc->reset_lock);
+	lockdep_assert_held(&nc->reset_lock);
+	/* Inside a range watched as intact: it already says so. */
+	for (i = 0; !arming && i < nc->nresets && r[i].lo <= lo; i++) {
+		if (r[i].hi >= hi && !r[i].lost && !r[i].arming)
+			return;
+	}
 	/* The new reset replaces what older ones said of these pages. */
-	ntvm_resets_cut(nc, addr, addr + len);
+	ntvm_resets_cut(nc, lo, hi);
 	if (nc->nresets == NTVM_MAX_RESETS)
 		ntvm_resets_merge(nc);
 	n = nc->nresets;
-	for (i = 0; i < n && r[i].lo < addr; i++)
+	for (i = 0; i < n && r[i].lo < lo; i++)
 		;
+	/*
+	 * Next to a range watched as intact, outside a window, a range that
+	 * starts as intact joins it: a heap resetting page after page keeps
+	 * one range, and a later discard still marks only the part it hits.
+	 */
+	if (!arming && i && r[i - 1].hi == lo && !r[i - 1].lost &&
+	    !r[i - 1].arming) {
+		r[i - 1].hi = hi;
+		if (i < n && r[i].lo == hi && !r[i].lost && !r[i].arming) {
+			r[i - 1].hi = r[i].hi;
+			ntvm_reset_remove(nc, i);
+		}
+		return;
+	}
+	if (!arming && i < n && r[i].lo == hi && !r[i].lost && !r[i].arming) {
+		r[i].lo = lo;
+		return;
+	}
 	memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
-	r[i] = (struct ntvm_reset){ .lo = addr, .hi = addr + len,
-				    .arming = true };
+	r[i] = (struct ntvm_reset){ .lo = lo, .hi = hi, .arming = arming };
+	WRITE_ONCE(nc->nresets, n + 1);
+}
+
+int ntvm_vm_reset_arm(void *ctx, u64 addr, u64 len)
+{
+	struct ntvm_ctx *nc = ntvm_ctx_of(ctx);
+
+	ntvm_assert_locked(ctx);
+	spin_lock(&nc->reset_lock);
+	ntvm_reset_add(nc, addr, addr + len, true);
 	nc->arm_pid = current->pid;
 	nc->arm_start = current->start_time;
 	WRITE_ONCE(nc->reset_window, true);
-	WRITE_ONCE(nc->nresets, n + 1);
 	spin_unlock(&nc->reset_lock);
 	return 0;
+}
+
+static bool ntvm_is_madvise(long nr)
+{
+#ifdef CONFIG_IA32_EMULATION
+	if (in_ia32_syscall())
+		return nr == __NR_ia32_madvise;
+#endif
+	/* x32's numbers carry __X32_SYSCALL_BIT: never equal. */
+	return nr == __NR_madvise;
+}
+
+/*
+ * Is this invalidation the work of a madvise(MADV_FREE) that a thread of
+ * the address space is making now over the whole of it?  The system call
+ * the task is in, and its arguments, are in its saved user registers, which
+ * nothing changes while the call runs.  Reclaim the task does on the way
+ * (PF_MEMALLOC) is not the madvise(), nor is io_uring's worker, nor a THP
+ * split whose range reaches beyond the advice.  False when unsure.
+ */
+static bool ntvm_own_madv_free(struct ntvm_ctx *nc,
+			       const struct mmu_notifier_range *range)
+{
+	struct pt_regs *regs;
+	unsigned long args[6];
+
+	if (range->event != MMU_NOTIFY_CLEAR || current->mm != nc->mm ||
+	    (current->flags & (PF_KTHREAD | PF_MEMALLOC | PF_IO_WORKER)))
+		return false;
+	regs = task_pt_regs(current);
+	if (!ntvm_is_madvise(syscall_get_nr(current, regs)))
+		return false;
+	syscall_get_arguments(current, regs, args);
+	return args[2] == MADV_FREE && range->start >= args[0] &&
+	       range->end <= args[0] + PAGE_ALIGN(args[1]) &&
+	       args[0] + PAGE_ALIGN(args[1]) >= args[0];
 }
 
 void ntvm_reset_close_windows(struct ntvm_ctx *nc)
@@ -286,8 +356,8 @@ bool ntvm_vm_reset_lost(void *ctx, u64 addr, u64 len)
 }
 
 /* Pages of watched MEM_RESET ranges may be dropped: mark them lost. */
-void ntvm_reset_invalidate(struct ntvm_ctx *nc,
-			   const struct mmu_notifier_range *range)
+static void ntvm_reset_invalidate(struct ntvm_ctx *nc,
+				  const struct mmu_notifier_range *range)
 {
 	struct ntvm_reset *r = nc->resets;
 	unsigned int i;
@@ -315,5 +385,34 @@ void ntvm_reset_invalidate(struct ntvm_ctx *nc,
 			ntvm_reset_split(nc, i, range->end);
 		r[i].lost = true;
 	}
+	spin_unlock(&nc->reset_lock);
+}
+
+/*
+ * A MEM_RESET of published memory (shared.c) is the caller's madvise()
+ * alone: the invalidation it makes of each part of its range starts the
+ * watch there, as ntvm_vm_reset_arm() would have.  What the call itself
+ * frees after that (swapped-out pages, which MADV_FREE frees at once) goes
+ * unseen, as in NTVM_IOC_RESET_DONE's window.  Any other invalidation,
+ * and the parts of this one that are not published, may drop pages of
+ * watched ranges (ntvm_reset_invalidate()).
+ */
+void ntvm_reset_notify(struct ntvm_ctx *nc,
+		       const struct mmu_notifier_range *range)
+{
+	struct ntvm_span parts[4];
+	unsigned int i, n = 0;
+
+	if (ntvm_own_madv_free(nc, range))
+		n = ntvm_shared_parts(nc, range->start, range->end, parts,
+				      ARRAY_SIZE(parts));
+	/* All of it published: what the watch said of it is replaced. */
+	if (n != 1 || parts[0].lo != range->start || parts[0].hi != range->end)
+		ntvm_reset_invalidate(nc, range);
+	if (!n)
+		return;
+	spin_lock(&nc->reset_lock);
+	for (i = 0; i < n; i++)
+		ntvm_reset_add(nc, parts[i].lo, parts[i].hi, false);
 	spin_unlock(&nc->reset_lock);
 }

@@ -1013,6 +1013,49 @@ TEST_F(core, placeholder_coalesce_separate)
  * and protect that succeeds in a MEM_WRITE_WATCH allocation, after a
  * partial release in each piece, and never on failure or elsewhere.
  */
+/* What a call lets the glue publish in the shared NT state. */
+static u64 commit_publish(struct nt_space *s, u64 base, u64 size, u32 prot)
+{
+	struct nt_alloc_req a = { .base = base, .size = size,
+				  .type = NTVM_MEM_COMMIT, .protect = prot,
+				  .publish = 0xdead };
+
+	nt_allocate(s, &a);
+	return a.status ? ~0ULL : a.publish;
+}
+
+TEST_F(core, publish_output)
+{
+	u64 base = 0x20000000, size = 16 * PAGE, wb = 0x30000000;
+	struct nt_alloc_req a = { .base = 0x20000000, .size = 8 * PAGE,
+		.type = NTVM_MEM_COMMIT, .protect = NTVM_PAGE_READWRITE,
+		.publish = 0xdead };
+
+	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	/* Plain commits publish their allocation's base, with any base protection. */
+	EXPECT_EQ(base, commit_publish(&self->s, base, 2 * PAGE, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(base, commit_publish(&self->s, base + 2 * PAGE, PAGE, NTVM_PAGE_EXECUTE));
+	EXPECT_EQ(base, commit_publish(&self->s, base + 3 * PAGE, PAGE, NTVM_PAGE_NOACCESS));
+	/* Already so: still published (what the fast path relies on). */
+	EXPECT_EQ(base, commit_publish(&self->s, base, 2 * PAGE, NTVM_PAGE_READWRITE));
+	/* A protection change left to user space, a guard page, modifiers: no. */
+	EXPECT_EQ(0, commit_publish(&self->s, base, PAGE, NTVM_PAGE_READONLY));
+	EXPECT_EQ(0, commit_publish(&self->s, base + 4 * PAGE, PAGE,
+				    NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD));
+	/* Failures publish nothing, nor do other types. */
+	EXPECT_EQ(~0ULL, commit_publish(&self->s, base + 15 * PAGE, 2 * PAGE,
+					NTVM_PAGE_READWRITE));
+	a.type = NTVM_MEM_RESET;
+	nt_allocate(&self->s, &a);
+	EXPECT_EQ(0, a.status);
+	EXPECT_EQ(0, a.publish);
+	/* Write-watched memory: never. */
+	size = GRAN;
+	ASSERT_EQ(0, alloc(&self->s, &wb, &size, NTVM_MEM_RESERVE | NTVM_MEM_WRITE_WATCH,
+			   NTVM_PAGE_READWRITE));
+	EXPECT_EQ(0, commit_publish(&self->s, wb, PAGE, NTVM_PAGE_READWRITE));
+}
+
 TEST_F(core, write_watch_output)
 {
 	struct nt_alloc_req a = { .base = 0x20000000, .size = 16 * PAGE,

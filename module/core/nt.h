@@ -349,6 +349,12 @@ struct nt_alloc_req {
 	u32 status;			/* out */
 	u32 apply, apply_prot;		/* out: NTVM_APPLY_*, NT_LPROT_* */
 	bool watch;			/* out: in a MEM_WRITE_WATCH allocation */
+	/*
+	 * out: the allocation's base when the call left [base, base + size)
+	 * as struct ntvm_shared_range describes it (committed plain private
+	 * memory, no guard page, protection protect), else 0.
+	 */
+	u64 publish;
 };
 
 struct nt_free_req {

@@ -1845,6 +1845,24 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 }
 
 /* MEM_COMMIT inside an existing allocation. */
+/*
+ * May the range a commit just made be published in the shared NT state
+ * (struct ntvm_shared_range)?  Only where the module finished the call
+ * itself (no mprotect() left to user space), in plain private memory, with
+ * a protection that a query reports as given (PAGE_EXECUTE reads back as
+ * PAGE_EXECUTE_READ): what a later commit of those pages with that
+ * protection leaves as it is, and a MEM_RESET only advises.
+ */
+static bool commit_publishable(const struct nt_vad *a,
+			       const struct nt_alloc_req *in)
+{
+	return !in->apply && !a->sec &&
+	       nt_from_lprot(nt_to_lprot(in->protect)) == in->protect &&
+	       !(a->attrs & (NT_ATTR_WRITE_WATCH | NT_ATTR_LARGE_PAGES |
+			     NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE |
+			     NT_ATTR_PLACEHOLDER | NT_ATTR_VIEW));
+}
+
 static u32 nt_commit(struct nt_space *s, struct nt_alloc_req *in)
 {
 	u64 lo, hi;
@@ -1868,6 +1886,8 @@ static u32 nt_commit(struct nt_space *s, struct nt_alloc_req *in)
 	if (!st) {
 		in->base = lo;
 		in->size = hi - lo;
+		if (commit_publishable(a, in))
+			in->publish = a->base;
 	}
 	return st;
 }
@@ -1962,6 +1982,7 @@ void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 
 	a->apply = 0;
 	a->apply_prot = 0;
+	a->publish = 0;
 	nt_undo_forget(s);
 	st = nt_zero_bits_limit(a->zero_bits, &limit);
 	/* A 32-bit process has no mask form (spec 1.4.3). */

@@ -188,7 +188,8 @@
 #define NTVM_FEATURE_LARGE_PAGES	_BITULL(5)	/* MEM_LARGE_PAGES (THP) */
 #define NTVM_FEATURE_PLACEHOLDER	_BITULL(6)	/* placeholders */
 #define NTVM_FEATURE_SECTIONS		_BITULL(7)	/* sections and views */
-#define NTVM_FEATURES_ALL		(_BITULL(8) - 1)
+#define NTVM_FEATURE_SHARED_STATE	_BITULL(8)	/* mmap: struct ntvm_shared */
+#define NTVM_FEATURES_ALL		(_BITULL(9) - 1)
 
 struct ntvm_api {
 	__u32 size;
@@ -221,6 +222,9 @@ struct ntvm_api {
  * NTVM_APPLY_MADV_FREE must be followed, after the madvise(), by
  * NTVM_IOC_RESET_DONE (until then the module ignores the caller's own
  * discards of that range, so that it can tell them from the kernel's).
+ * Over memory that the shared NT state publishes (below), the caller's
+ * madvise(MADV_FREE) alone is a MEM_RESET: the module sees it and watches
+ * the range from then on.
  *
  * On success *base_ptr and *size_ptr receive the range, which base and
  * region_size also hold, and apply tells user space which page-table
@@ -513,6 +517,51 @@ struct ntvm_undo_args {
 
 #define NTVM_UNDO_SIZE_VER0		48
 #define NTVM_UNDO_MAX_RANGES		64
+
+/*
+ * The shared NT state (NTVM_FEATURE_SHARED_STATE): a read-only view of NT
+ * facts the module keeps exact, for user space to act on without a kernel
+ * entry.  mmap(NULL, NTVM_SHARED_SIZE, PROT_READ, MAP_SHARED, fd,
+ * NTVM_SHARED_OFFSET), only by the address space that opened fd; it cannot
+ * be made writable or executable, and a child does not inherit it.
+ *
+ * ranges[0..count) are disjoint and sorted by base.  Each one says: every
+ * page of [base, end) is committed private memory of the allocation at
+ * allocation_base (not a view, not MEM_WRITE_WATCH, not MEM_LARGE_PAGES,
+ * no cache attribute), no page is a guard page, and every page has the
+ * NT protection protect, a base protection without modifier bits.  The
+ * module publishes a range when a MEM_COMMIT leaves it so, and withdraws
+ * it before anything may make the statement false: any other NT call that
+ * may change it, an munmap(), mremap() or mmap(MAP_FIXED) of it behind
+ * ntvm's back, and an mprotect() of it that the kernel sees (see
+ * Documentation/ntvm.rst, "The shared NT state").  A range may be absent
+ * although its statement is true: the ranges are a cache of facts, not
+ * the NT state.
+ *
+ * seq is odd while the module changes the ranges: a reader reads seq
+ * (acquire), the ranges, then seq again (after an acquire fence), and
+ * uses what it read only if both reads gave the same even value.
+ */
+#define NTVM_SHARED_OFFSET		0
+#define NTVM_SHARED_SIZE		4096
+#define NTVM_SHARED_MAX_RANGES		127
+
+struct ntvm_shared_range {
+	__u64 base;			/* the first byte */
+	__u64 end;			/* one past the last byte */
+	__u64 allocation_base;
+	__u32 protect;			/* PAGE_* */
+	__u32 flags;			/* zero */
+};
+
+struct ntvm_shared {
+	__u32 seq;
+	__u32 count;
+	__u32 max_count;		/* NTVM_SHARED_MAX_RANGES */
+	__u32 range_size;		/* sizeof(struct ntvm_shared_range) */
+	__u64 reserved[2];		/* zero */
+	struct ntvm_shared_range ranges[NTVM_SHARED_MAX_RANGES];
+};
 
 #define NTVM_IOC_TYPE		'N'
 #define NTVM_IOC_BASE_NR	0xa0
