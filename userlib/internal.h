@@ -13,6 +13,19 @@ int ntvm_geometry(struct ntvm_api *api);
 
 /* probe.c: open /dev/ntvm and decide availability (lock held); fd or -1. */
 int ntvm_probe_open(void);
+/* probe.c: the module's NTVM_FEATURE_* bits (lock held); 0 before. */
+__u64 ntvm_probe_features(void);
+
+/*
+ * shared.c: the shared NT state.  ntvm_shared_map() after the device is
+ * opened and ntvm_shared_forget() in a forked child, lock held;
+ * ntvm_shared_allocate() answers the NtAllocateVirtualMemory calls it can
+ * (1, and the status in *st) without the lock.
+ */
+void ntvm_shared_map(int fd);
+void ntvm_shared_forget(void);
+int ntvm_shared_allocate(PVOID *base, PSIZE_T size, ULONG type,
+			 ULONG protect, NTSTATUS *st);
 
 /* ntapi.c: the library's process-wide lock and its ioctl path. */
 void ntvm_lib_lock(void);

@@ -95,6 +95,7 @@ static void atfork_child(void)
 	if (ntvm_dev_fd >= 0)
 		close(ntvm_dev_fd);
 	ntvm_dev_fd = -1;
+	ntvm_shared_forget();
 	ntvm_ww_forget();
 	/* The only thread of the child held it: nobody waits here. */
 	ntvm_lock = 0;
@@ -108,8 +109,10 @@ static void ntvm_init_once(void)
 /* Called with ntvm_lock held.  probe.c opens it and decides availability. */
 static int dev_fd_locked(void)
 {
-	if (ntvm_dev_fd < 0)
+	if (ntvm_dev_fd < 0) {
 		ntvm_dev_fd = ntvm_probe_open();
+		ntvm_shared_map(ntvm_dev_fd);
+	}
 	return ntvm_dev_fd;
 }
 
@@ -255,15 +258,29 @@ static NTSTATUS allocate(HANDLE process, PVOID *base, PSIZE_T size,
 	return st;
 }
 
-NTVM_EXPORT NTSTATUS NtAllocateVirtualMemory(HANDLE process, PVOID *base,
-					     ULONG_PTR zero_bits, PSIZE_T size,
-					     ULONG type, ULONG protect)
+/* The ioctl path of NtAllocateVirtualMemory. */
+static __attribute__((noinline)) NTSTATUS
+allocate_nt(HANDLE process, PVOID *base, ULONG_PTR zero_bits, PSIZE_T size,
+	    ULONG type, ULONG protect)
 {
 	struct ntvm_alloc_args a = {
 		.zero_bits = zero_bits, .type = type, .protect = protect,
 	};
 
 	return allocate(process, base, size, &a);
+}
+
+NTVM_EXPORT NTSTATUS NtAllocateVirtualMemory(HANDLE process, PVOID *base,
+					     ULONG_PTR zero_bits, PSIZE_T size,
+					     ULONG type, ULONG protect)
+{
+	NTSTATUS st;
+
+	/* What the shared NT state answers needs no kernel entry (shared.c). */
+	if (process == NtCurrentProcess() && !zero_bits &&
+	    ntvm_shared_allocate(base, size, type, protect, &st))
+		return st;
+	return allocate_nt(process, base, zero_bits, size, type, protect);
 }
 
 /*

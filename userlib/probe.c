@@ -42,6 +42,7 @@ static struct {
 	enum ntvm_availability avail;
 	int error;			/* errno behind avail */
 	unsigned int module_api;
+	__u64 features;			/* the module's, from the handshake */
 	char module_version[64];
 	char message[320];
 	int hinted;
@@ -111,6 +112,7 @@ static enum ntvm_availability handshake(int fd)
 
 	if (!ioctl(fd, NTVM_IOC_API, &api)) {
 		probe.module_api = NTVM_API;
+		probe.features = api.features;
 		return NTVM_AVAILABLE;
 	}
 	probe.error = errno;
@@ -240,6 +242,12 @@ int ntvm_probe_open(void)
 	if (probe.avail != NTVM_AVAILABLE)
 		hint();
 	return fd;
+}
+
+/* What the module said it supports (library lock held); 0 before. */
+__u64 ntvm_probe_features(void)
+{
+	return probe.avail == NTVM_AVAILABLE ? probe.features : 0;
 }
 
 NTVM_EXPORT enum ntvm_availability ntvm_availability(void)

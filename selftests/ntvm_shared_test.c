@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The shared NT state (Documentation/ntvm.rst, "The shared NT state"):
+ * the page's mapping rules, what the module publishes and withdraws, and
+ * the calls libntvm finishes without entering the kernel, proven by a
+ * thread whose ioctl()s a seccomp filter refuses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#include <ntvm.h>
+
+#include "kselftest_harness.h"
+#include "ntvm_selftest.h"
+
+#define PG 0x1000UL
+
+#ifdef __x86_64__
+#define THIS_AUDIT_ARCH AUDIT_ARCH_X86_64
+#else
+#define THIS_AUDIT_ARCH AUDIT_ARCH_I386
+#endif
+
+static const struct ntvm_shared *map_shared(void)
+{
+	void *p = mmap(NULL, NTVM_SHARED_SIZE, PROT_READ, MAP_SHARED, ntvm_fd(),
+		       NTVM_SHARED_OFFSET);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * The published range that holds addr, read as the uapi header says:
+ * 1 and *out, 0 when none holds it.
+ */
+static int range_at(const struct ntvm_shared *sh, const void *addr,
+		    struct ntvm_shared_range *out)
+{
+	uintptr_t a = (uintptr_t)addr;
+	__u32 seq, i, n;
+	int found;
+
+	do {
+		while ((seq = __atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE)) & 1)
+			;
+		found = 0;
+		n = sh->count;
+		for (i = 0; i < n && i < NTVM_SHARED_MAX_RANGES; i++) {
+			if (sh->ranges[i].base <= a && a < sh->ranges[i].end) {
+				*out = sh->ranges[i];
+				found = 1;
+			}
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while (__atomic_load_n(&sh->seq, __ATOMIC_RELAXED) != seq);
+	return found;
+}
+
+/* The ranges are sorted, disjoint, non-empty, and flags are zero. */
+static int ranges_well_formed(const struct ntvm_shared *sh)
+{
+	__u32 i;
+
+	if (sh->count > NTVM_SHARED_MAX_RANGES)
+		return 0;
+	for (i = 0; i < sh->count; i++) {
+		if (sh->ranges[i].base >= sh->ranges[i].end ||
+		    sh->ranges[i].flags || (sh->ranges[i].base | sh->ranges[i].end) & (PG - 1))
+			return 0;
+		if (i && sh->ranges[i - 1].end > sh->ranges[i].base)
+			return 0;
+	}
+	return 1;
+}
+
+#define EXPECT_PUBLISHED(sh, addr, b, e, ab, prot) do {			\
+	struct ntvm_shared_range __r = {};				\
+	EXPECT_EQ(1, range_at((sh), (addr), &__r));			\
+	EXPECT_EQ(U(b), (uintptr_t)__r.base);				\
+	EXPECT_EQ(U(e), (uintptr_t)__r.end);				\
+	EXPECT_EQ(U(ab), (uintptr_t)__r.allocation_base);		\
+	EXPECT_EQ((__u32)(prot), __r.protect);				\
+} while (0)
+
+#define EXPECT_UNPUBLISHED(sh, addr) do {				\
+	struct ntvm_shared_range __r;					\
+	EXPECT_EQ(0, range_at((sh), (addr), &__r));			\
+} while (0)
+
+static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
+{
+	SIZE_T s = size;
+
+	return NtAllocateVirtualMemory(CUR, base, 0, &s, type, prot);
+}
+
+static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
+{
+	return NtFreeVirtualMemory(CUR, &base, &size, type);
+}
+
+FIXTURE(shared) {
+	const struct ntvm_shared *sh;
+};
+
+FIXTURE_SETUP(shared)
+{
+	if (ntvm_availability() != NTVM_AVAILABLE)
+		SKIP(return, "%s", ntvm_diagnostic());
+	self->sh = map_shared();
+	ASSERT_NE(NULL, self->sh);
+}
+
+FIXTURE_TEARDOWN(shared)
+{
+	if (self->sh)
+		munmap((void *)self->sh, NTVM_SHARED_SIZE);
+}
+
+/* The page is read-only, one page at offset 0, for this process only. */
+TEST_F(shared, mapping_rules)
+{
+	int fd = ntvm_fd(), status;
+	void *p;
+	pid_t pid;
+
+	EXPECT_EQ(NTVM_SHARED_MAX_RANGES, self->sh->max_count);
+	EXPECT_EQ(sizeof(struct ntvm_shared_range), self->sh->range_size);
+	EXPECT_EQ(0, self->sh->reserved[0]);
+	EXPECT_EQ(0, self->sh->reserved[1]);
+	EXPECT_TRUE(ranges_well_formed(self->sh));
+
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, NTVM_SHARED_SIZE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, 0));
+	EXPECT_EQ(EACCES, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, NTVM_SHARED_SIZE, PROT_READ | PROT_EXEC,
+				   MAP_SHARED, fd, 0));
+	EXPECT_EQ(EACCES, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * NTVM_SHARED_SIZE, PROT_READ,
+				   MAP_SHARED, fd, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, NTVM_SHARED_SIZE, PROT_READ, MAP_SHARED,
+				   fd, NTVM_SHARED_SIZE));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Never writable or executable later either. */
+	errno = 0;
+	EXPECT_EQ(-1, mprotect((void *)self->sh, NTVM_SHARED_SIZE, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	errno = 0;
+	EXPECT_EQ(-1, mprotect((void *)self->sh, NTVM_SHARED_SIZE, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+	p = mmap(NULL, NTVM_SHARED_SIZE, PROT_READ, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	errno = 0;
+	EXPECT_EQ(-1, mprotect(p, NTVM_SHARED_SIZE, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(p, NTVM_SHARED_SIZE);
+
+	/*
+	 * A child inherits no mapping, and may not map its parent's state
+	 * (through a copy of the descriptor: libntvm closes its own).
+	 */
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	ASSERT_LE(0, fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		unsigned char v;
+
+		if (mincore((void *)self->sh, NTVM_SHARED_SIZE, &v) != -1 ||
+		    errno != ENOMEM)
+			_exit(1);
+		if (mmap(NULL, NTVM_SHARED_SIZE, PROT_READ, MAP_SHARED, fd, 0) !=
+		    MAP_FAILED || errno != EPERM)
+			_exit(2);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(fd);
+}
+
+/* What commits publish, and what withdraws it. */
+TEST_F(shared, publish_and_withdraw)
+{
+	const struct ntvm_shared *sh = self->sh;
+	PVOID base = NULL, b;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x100000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	EXPECT_UNPUBLISHED(sh, p);
+
+	/* Commits publish; neighbours of one allocation and protection join. */
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_PUBLISHED(sh, p, p, p + 0x10000, p, PAGE_READWRITE);
+	b = p + 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_PUBLISHED(sh, p + 0x1000, p, p + 0x20000, p, PAGE_READWRITE);
+	b = p + 0x20000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READONLY));
+	EXPECT_PUBLISHED(sh, p + 0x20000, p + 0x20000, p + 0x30000, p, PAGE_READONLY);
+	EXPECT_TRUE(ranges_well_formed(sh));
+
+	/* A protection change withdraws its range, and only that. */
+	b = p + 0x4000;
+	ASSERT_EQ(STATUS_SUCCESS, NtProtectVirtualMemory(CUR, &b, &(SIZE_T){PG},
+							 PAGE_READONLY, &(ULONG){0}));
+	EXPECT_UNPUBLISHED(sh, p + 0x4000);
+	EXPECT_PUBLISHED(sh, p, p, p + 0x4000, p, PAGE_READWRITE);
+	EXPECT_PUBLISHED(sh, p + 0x5000, p + 0x5000, p + 0x20000, p, PAGE_READWRITE);
+	/* A commit that keeps the protection publishes it again. */
+	b = p + 0x4000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, PG, MEM_COMMIT, PAGE_READONLY));
+	EXPECT_PUBLISHED(sh, p + 0x4000, p + 0x4000, p + 0x5000, p, PAGE_READONLY);
+	/* One that changes it (an mprotect() left to libntvm) withdraws it. */
+	b = p + 0x4000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, PG, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_UNPUBLISHED(sh, p + 0x4000);
+	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x20000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_PRIVATE);
+
+	/* Every base protection is published as a query reports it. */
+	b = p + 0x40000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, PG, MEM_COMMIT, PAGE_EXECUTE));
+	EXPECT_PUBLISHED(sh, p + 0x40000, p + 0x40000, p + 0x41000, p, PAGE_EXECUTE);
+	EXPECT_REGION(p + 0x40000, p + 0x40000, p, PAGE_NOACCESS, PG, MEM_COMMIT,
+		      PAGE_EXECUTE, MEM_PRIVATE);
+	b = p + 0x41000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, PG, MEM_COMMIT, PAGE_NOACCESS));
+	EXPECT_PUBLISHED(sh, p + 0x41000, p + 0x41000, p + 0x42000, p, PAGE_NOACCESS);
+	/* Not a guard page, nor a cache attribute. */
+	b = p + 0x50000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, PG, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD));
+	EXPECT_UNPUBLISHED(sh, p + 0x50000);
+
+	/* Any other NT call that may change state withdraws everything. */
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p + 0x60000, PG, MEM_DECOMMIT));
+	EXPECT_EQ(0, sh->count);
+	EXPECT_UNPUBLISHED(sh, p);
+
+	/* A failed commit publishes nothing. */
+	b = p + 0xff000;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+		  nt_alloc(&b, 0x2000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(0, sh->count);
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	EXPECT_EQ(0, sh->count);
+}
+
+/* Memory that is not plain private memory is never published. */
+TEST_F(shared, not_published)
+{
+	const struct ntvm_shared *sh = self->sh;
+	PVOID base = NULL, b;
+	HANDLE sec;
+	char *v;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_WRITE_WATCH,
+					  PAGE_READWRITE));
+	b = base;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_UNPUBLISHED(sh, base);
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+
+	/* A cache attribute sticks to the allocation (nt.nocache_sticks). */
+	base = NULL;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x2000, MEM_COMMIT,
+					  PAGE_READWRITE | PAGE_NOCACHE));
+	b = base;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x2000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_UNPUBLISHED(sh, base);
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+
+	sec = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE,
+				 0, 0x10000, NULL);
+	ASSERT_NE(NULL, sec);
+	v = MapViewOfFile(sec, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_EQ(v, VirtualAlloc(v, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_UNPUBLISHED(sh, v);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(CloseHandle(sec));
+}
+
+/* Changes behind ntvm's back withdraw what they may have made false. */
+TEST_F(shared, changed_behind_back)
+{
+	const struct ntvm_shared *sh = self->sh;
+	PVOID base = NULL, b;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x40000, MEM_RESERVE | MEM_COMMIT,
+					  PAGE_READWRITE));
+	p = base;
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x40000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_PUBLISHED(sh, p, p, p + 0x40000, p, PAGE_READWRITE);
+
+	/* munmap(): the hole only. */
+	ASSERT_EQ(0, munmap(p + 0x30000, PG));
+	EXPECT_UNPUBLISHED(sh, p + 0x30000);
+	EXPECT_PUBLISHED(sh, p, p, p + 0x30000, p, PAGE_READWRITE);
+	EXPECT_PUBLISHED(sh, p + 0x31000, p + 0x31000, p + 0x40000, p, PAGE_READWRITE);
+
+	/* mprotect() of pages the process has touched (the kernel tells). */
+	memset(p, 1, 0x2000);
+	ASSERT_EQ(0, mprotect(p + 0x1000, PG, PROT_READ));
+	EXPECT_UNPUBLISHED(sh, p + 0x1000);
+	EXPECT_PUBLISHED(sh, p, p, p + 0x1000, p, PAGE_READWRITE);
+	/* So a commit enters the kernel, which puts the protection back. */
+	b = p + 0x1000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, PG, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_FALSE(faults(p + 0x1000, 1));
+
+	/* Discards leave pages committed: nothing is withdrawn. */
+	ASSERT_EQ(0, madvise(p + 0x10000, 0x2000, MADV_DONTNEED));
+	EXPECT_PUBLISHED(sh, p + 0x10000, p + 0x2000, p + 0x30000, p, PAGE_READWRITE);
+
+	ASSERT_EQ(0, munmap(p, 0x40000));
+	EXPECT_EQ(0, sh->count);
+}
+
+/* ---- Calls made with no kernel entry for the NT call ---- */
+
+/* Refuse ioctl() in the calling thread only (ENOTTY). */
+static int refuse_ioctls(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, THIS_AUDIT_ARCH, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOTTY),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+struct no_entry {
+	char *p;		/* 64 KiB committed read-write */
+	SIZE_T reset_at;	/* where the MEM_RESET goes */
+	int filtered;
+	NTSTATUS commit, commit_ro, commit_heap, commit_zb, commit_both;
+	NTSTATUS reset, reset_reserved, reset_prot;
+	PVOID commit_base, reset_base;
+	SIZE_T commit_size, reset_size;
+	PVOID heap_base;
+};
+
+static void *no_entry_thread(void *arg)
+{
+	struct no_entry *t = arg;
+	PVOID b, *hb = malloc(sizeof(*hb));
+	SIZE_T s, *hs = malloc(sizeof(*hs));
+
+	t->filtered = !refuse_ioctls();
+	if (!t->filtered || !hb || !hs)
+		return NULL;
+	/* Answered from the shared state: outputs page-rounded. */
+	b = t->p + 0x1234;
+	s = 0x100;
+	t->commit = NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE);
+	t->commit_base = b;
+	t->commit_size = s;
+	b = t->p + t->reset_at;
+	s = 0x1000;
+	t->reset = NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESET, PAGE_NOACCESS);
+	t->reset_base = b;
+	t->reset_size = s;
+	/* Everything else needs the module: the refused ioctl says so. */
+	b = t->p;
+	s = PG;
+	t->commit_ro = NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READONLY);
+	*hb = t->p;
+	*hs = PG;
+	t->commit_heap = NtAllocateVirtualMemory(CUR, hb, 0, hs, MEM_COMMIT, PAGE_READWRITE);
+	t->heap_base = *hb;
+	b = t->p;
+	s = PG;
+	t->commit_zb = NtAllocateVirtualMemory(CUR, &b, 1, &s, MEM_COMMIT, PAGE_READWRITE);
+	b = t->p;
+	s = PG;
+	t->commit_both = NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT | MEM_RESERVE,
+						 PAGE_READWRITE);
+	b = t->p + 0x10000;
+	s = PG;
+	t->reset_reserved = NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESET, PAGE_READWRITE);
+	b = t->p;
+	s = PG;
+	t->reset_prot = NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESET,
+						PAGE_READWRITE | PAGE_NOCACHE);
+	free(hb);
+	free(hs);
+	return NULL;
+}
+
+TEST_F(shared, no_kernel_entry)
+{
+	struct no_entry t = {};
+	PVOID base = NULL, b;
+	cpu_set_t cpus;
+	pthread_t th;
+	int i;
+
+	/*
+	 * One CPU for both threads: MADV_FREE queues its pages on the CPU
+	 * it runs on, and MADV_PAGEOUT drains only its own CPU's queue.
+	 */
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
+	t.p = base;
+	t.reset_at = 0x3800;
+	b = base;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	for (i = 0; i < 16; i++)
+		memset(t.p + i * PG, 'a' + i, PG);
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, no_entry_thread, &t));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_TRUE(t.filtered);
+
+	EXPECT_EQ(STATUS_SUCCESS, t.commit);
+	EXPECT_EQ(U(t.p + 0x1000), U(t.commit_base));
+	EXPECT_EQ(PG, t.commit_size);
+	EXPECT_EQ(STATUS_SUCCESS, t.reset);
+	EXPECT_EQ(U(t.p + 0x3000), U(t.reset_base));
+	EXPECT_EQ(0x2000, t.reset_size);
+	/* errno_status(ENOTTY): the call went to the refused ioctl. */
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, t.commit_ro);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, t.commit_heap);
+	EXPECT_EQ(U(t.p), U(t.heap_base));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, t.commit_zb);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, t.commit_both);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, t.reset_reserved);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, t.reset_prot);
+
+	/* Nothing changed, and the madvise()-only reset is watched. */
+	EXPECT_REGION(t.p, t.p, t.p, PAGE_NOACCESS, 0x10000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_PRIVATE);
+	b = t.p + 0x3000;
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x2000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ('a' + 3, t.p[0x3000]);
+	EXPECT_EQ('a' + 4, t.p[0x4000]);
+
+	/* Again elsewhere, and the kernel drops a page: the undo must fail. */
+	memset(&t.filtered, 0, sizeof(t) - offsetof(struct no_entry, filtered));
+	t.reset_at = 0x8800;
+	ASSERT_EQ(0, pthread_create(&th, NULL, no_entry_thread, &t));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(STATUS_SUCCESS, t.reset);
+	ASSERT_EQ(U(t.p + 0x8000), U(t.reset_base));
+	ASSERT_EQ(0, madvise(t.p + 0x9000, PG, MADV_PAGEOUT));
+	b = t.p + 0x8000;
+	EXPECT_EQ(STATUS_UNSUCCESSFUL, nt_alloc(&b, 0x2000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(0, t.p[0x9000]);
+	EXPECT_EQ('a' + 8, t.p[0x8000]);
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/*
+ * A foreign madvise(MADV_FREE) of published memory is a MEM_RESET too;
+ * MADV_DONTNEED is a discard, which fails a later undo.
+ */
+TEST_F(shared, madvise_is_reset)
+{
+	PVOID base = NULL, b;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	memset(p, 'x', 0x10000);
+
+	ASSERT_EQ(0, madvise(p, 0x4000, MADV_FREE));
+	b = p;
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ('x', p[0x3fff]);
+
+	ASSERT_EQ(0, madvise(p, 0x4000, MADV_FREE));
+	ASSERT_EQ(0, madvise(p + 0x2000, PG, MADV_DONTNEED));
+	b = p;
+	EXPECT_EQ(STATUS_UNSUCCESSFUL, nt_alloc(&b, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(0, p[0x2000]);
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+TEST_HARNESS_MAIN
