@@ -518,4 +518,135 @@ TEST_F(shared, madvise_is_reset)
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/*
+ * Threads commit, decommit, protect, reset and write pages of one
+ * allocation (through the fast paths where they apply); between rounds,
+ * with every thread stopped, each published range must be exactly what a
+ * query reports.
+ */
+#define RACE_THREADS 4
+#define RACE_PAGES 64		/* per thread */
+
+struct race {
+	char *p;
+	pthread_barrier_t stop, go;
+	int rounds;
+	int errors;
+};
+
+struct racer {
+	struct race *r;
+	int id;
+};
+
+static void *race_thread(void *arg)
+{
+	static const ULONG prots[] = { PAGE_READWRITE, PAGE_READONLY, PAGE_EXECUTE_READ };
+	struct racer *me = arg;
+	struct race *r = me->r;
+	unsigned int seed = 12345 + me->id;
+	char *mine = r->p + (SIZE_T)me->id * RACE_PAGES * PG;
+	int round, i;
+
+	for (round = 0; round < r->rounds; round++) {
+		for (i = 0; i < 100; i++) {
+			char *pg = mine + (rand_r(&seed) % RACE_PAGES) * PG;
+			SIZE_T n = (1 + rand_r(&seed) % 3) * PG;
+			PVOID b = pg;
+			SIZE_T s = n;
+			ULONG old;
+			NTSTATUS st = STATUS_SUCCESS;
+
+			if (pg + n > mine + RACE_PAGES * PG)
+				continue;
+			switch (rand_r(&seed) % 6) {
+			case 0:
+			case 1:
+				st = NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT,
+							     prots[rand_r(&seed) % 3]);
+				break;
+			case 2:
+				st = NtFreeVirtualMemory(CUR, &b, &s, MEM_DECOMMIT);
+				break;
+			case 3:
+				st = NtProtectVirtualMemory(CUR, &b, &s,
+							    prots[rand_r(&seed) % 3], &old);
+				if (st == STATUS_CONFLICTING_ADDRESSES ||
+				    st == STATUS_NOT_COMMITTED)
+					st = STATUS_SUCCESS;
+				break;
+			case 4:
+				st = NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESET,
+							     PAGE_READWRITE);
+				break;
+			default:
+				if (region_of(pg).Protect == PAGE_READWRITE)
+					*(volatile char *)pg = (char)i;
+				break;
+			}
+			if (st)
+				__atomic_fetch_add(&r->errors, 1, __ATOMIC_RELAXED);
+		}
+		/* Commits last, so that the check finds ranges published. */
+		for (i = 0; i < 4; i++) {
+			PVOID b = mine + (rand_r(&seed) % (RACE_PAGES - 4)) * PG;
+			SIZE_T s = 4 * PG;
+
+			if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT,
+						    prots[rand_r(&seed) % 3]))
+				__atomic_fetch_add(&r->errors, 1, __ATOMIC_RELAXED);
+		}
+		pthread_barrier_wait(&r->stop);	/* the check runs */
+		pthread_barrier_wait(&r->go);
+	}
+	return NULL;
+}
+
+TEST_F(shared, threads_race)
+{
+	struct racer racers[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+	struct race r = { .rounds = 20 * ntvm_test_scale() };
+	const struct ntvm_shared *sh = self->sh;
+	PVOID base = NULL;
+	int round, i, checked = 0;
+	__u32 k;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, RACE_THREADS * RACE_PAGES * PG,
+					  MEM_RESERVE, PAGE_NOACCESS));
+	r.p = base;
+	pthread_barrier_init(&r.stop, NULL, RACE_THREADS + 1);
+	pthread_barrier_init(&r.go, NULL, RACE_THREADS + 1);
+	for (i = 0; i < RACE_THREADS; i++) {
+		racers[i] = (struct racer){ .r = &r, .id = i };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, race_thread, &racers[i]));
+	}
+	for (round = 0; round < r.rounds; round++) {
+		pthread_barrier_wait(&r.stop);
+		EXPECT_EQ(0, sh->seq & 1);
+		EXPECT_TRUE(ranges_well_formed(sh));
+		for (k = 0; k < sh->count; k++) {
+			const struct ntvm_shared_range *g = &sh->ranges[k];
+			uintptr_t a;
+
+			for (a = g->base; a < g->end; a += PG) {
+				MEMORY_BASIC_INFORMATION m = region_of(P(a));
+
+				EXPECT_EQ(MEM_COMMIT, m.State);
+				EXPECT_EQ(g->protect, m.Protect);
+				EXPECT_EQ(g->allocation_base, U(m.AllocationBase));
+				EXPECT_EQ(MEM_PRIVATE, m.Type);
+				checked++;
+			}
+		}
+		pthread_barrier_wait(&r.go);
+	}
+	for (i = 0; i < RACE_THREADS; i++)
+		pthread_join(th[i], NULL);
+	EXPECT_EQ(0, r.errors);
+	EXPECT_LT(0, checked);
+	TH_LOG("%d published pages checked", checked);
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
 TEST_HARNESS_MAIN
