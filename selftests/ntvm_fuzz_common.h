@@ -242,8 +242,65 @@ static inline int fz_overlaps(const struct fz_vma *v, int n, uint64_t lo, uint64
 #define FZ_QCHUNK 256
 
 /*
+ * The shared NT state: every published range is what the query reports,
+ * one region of committed private memory with that protection in that
+ * allocation, at least as long as the range.  Returns violations.
+ */
+static inline int fz_check_shared(const char *where)
+{
+	static const struct ntvm_shared *sh;
+	struct ntvm_shared_range g[NTVM_SHARED_MAX_RANGES];
+	MEMORY_BASIC_INFORMATION m;
+	__u32 seq, n, i;
+	int bad = 0;
+
+	if (!sh) {
+		void *p = mmap(NULL, NTVM_SHARED_SIZE, PROT_READ, MAP_SHARED,
+			       ntvm_fd(), NTVM_SHARED_OFFSET);
+
+		if (p == MAP_FAILED) {
+			fz_violation("%s: the shared NT state cannot be mapped", where);
+			return 1;
+		}
+		sh = p;
+	}
+	seq = __atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE);
+	n = sh->count;
+	if ((seq & 1) || n > NTVM_SHARED_MAX_RANGES) {
+		fz_violation("%s: shared NT state seq %u count %u", where, seq, n);
+		return 1;
+	}
+	memcpy(g, sh->ranges, n * sizeof(g[0]));
+	for (i = 0; i < n; i++) {
+		if (g[i].base >= g[i].end || (i && g[i - 1].end > g[i].base) || g[i].flags) {
+			fz_violation("%s: published range %u %#llx-%#llx out of order", where, i,
+				     (unsigned long long)g[i].base, (unsigned long long)g[i].end);
+			bad++;
+			continue;
+		}
+		FZ_ADD(calls, 1);
+		if (NtQueryVirtualMemory(NtCurrentProcess(), FZ_P(g[i].base),
+					 MemoryBasicInformation, &m, sizeof(m), NULL) ||
+		    m.State != MEM_COMMIT || m.Type != MEM_PRIVATE ||
+		    m.Protect != g[i].protect ||
+		    FZ_U(m.AllocationBase) != g[i].allocation_base ||
+		    FZ_U(m.BaseAddress) + m.RegionSize < g[i].end) {
+			fz_violation("%s: published %#llx-%#llx (%#x in %#llx) but the query says %#llx+%#llx state %#x protect %#x type %#x base %p",
+				     where, (unsigned long long)g[i].base,
+				     (unsigned long long)g[i].end, g[i].protect,
+				     (unsigned long long)g[i].allocation_base,
+				     (unsigned long long)FZ_U(m.BaseAddress),
+				     (unsigned long long)m.RegionSize, m.State, m.Protect,
+				     m.Type, m.AllocationBase);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/*
  * The invariant: every region the NT query reports in [lo, hi) agrees with
- * /proc/self/maps.  The caller makes sure nothing changes meanwhile.
+ * /proc/self/maps, and so does the shared NT state.  The caller makes sure nothing changes meanwhile.
  * Calls per_region (if not NULL) for each region.  Returns violations.
  */
 static inline int fz_check_maps(uint64_t lo, uint64_t hi, const char *where,
@@ -265,6 +322,8 @@ static inline int fz_check_maps(uint64_t lo, uint64_t hi, const char *where,
 			return 1;
 		}
 	}
+	/* First: its first call maps the page, which the maps must show. */
+	bad = fz_check_shared(where);
 	n = fz_read_maps(v, FZ_MAX_VMAS);
 	if (n < 0) {
 		fz_violation("%s: /proc/self/maps unreadable", where);
