@@ -26,10 +26,10 @@
 #include <linux/mman.h>
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
-#include <asm/syscall.h>
-#include <asm/unistd.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
 
 #include "context.h"
 

@@ -1844,13 +1844,12 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 			     &in->apply_prot);
 }
 
-/* MEM_COMMIT inside an existing allocation. */
 /*
  * May the range a commit just made be published in the shared NT state
  * (struct ntvm_shared_range)?  Only where the module finished the call
  * itself (no mprotect() left to user space), in plain private memory, with
- * a protection that a query reports as given (PAGE_EXECUTE reads back as
- * PAGE_EXECUTE_READ): what a later commit of those pages with that
+ * a protection that a query reports as given (a base protection: no guard
+ * page, no cache modifier): what a later commit of those pages with that
  * protection leaves as it is, and a MEM_RESET only advises.
  */
 static bool commit_publishable(const struct nt_vad *a,
@@ -1863,6 +1862,7 @@ static bool commit_publishable(const struct nt_vad *a,
 			     NT_ATTR_PLACEHOLDER | NT_ATTR_VIEW));
 }
 
+/* MEM_COMMIT inside an existing allocation. */
 static u32 nt_commit(struct nt_space *s, struct nt_alloc_req *in)
 {
 	u64 lo, hi;
