@@ -214,30 +214,40 @@ static const struct file_operations ntvm_section_fops = {
 };
 
 /*
- * The section behind a handle, with a reference, or NULL and *status
- * (STATUS_INVALID_HANDLE, STATUS_OBJECT_TYPE_MISMATCH).
+ * The section behind a handle's file f (from fget()), or NULL and *status
+ * (STATUS_INVALID_HANDLE, STATUS_OBJECT_TYPE_MISMATCH).  The section lives
+ * while the caller holds f.
  */
-static struct ntvm_section *ntvm_section_from_fd(int fd, u32 *access,
-						 u32 *status)
+static struct ntvm_section *ntvm_section_of(struct file *f, u32 *access,
+					    u32 *status)
 {
 	struct ntvm_section_handle *h;
-	struct ntvm_section *sec;
-	struct file *f = fget(fd);
 
 	if (!f) {
 		*status = NTVM_STATUS_INVALID_HANDLE;
 		return NULL;
 	}
 	if (f->f_op != &ntvm_section_fops) {
-		fput(f);
 		*status = NTVM_STATUS_OBJECT_TYPE_MISMATCH;
 		return NULL;
 	}
 	h = f->private_data;
-	sec = h->sec;
 	*access = h->access;
-	kref_get(&sec->ref);
-	fput(f);
+	return h->sec;
+}
+
+/* The section behind a handle, with a reference, or NULL and *status. */
+static struct ntvm_section *ntvm_section_from_fd(int fd, u32 *access,
+						 u32 *status)
+{
+	struct ntvm_section *sec;
+	struct file *f = fget(fd);
+
+	sec = ntvm_section_of(f, access, status);
+	if (sec)
+		kref_get(&sec->ref);
+	if (f)
+		fput(f);
 	return sec;
 }
 
@@ -486,13 +496,40 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 	return ntvm_args_out(argp, &a, sizeof(a), usize);
 }
 
+/*
+ * The outputs of NTVM_IOC_MAP_VIEW, field by field: a copy of the whole
+ * structure costs a byte-sized copy and the hardened-usercopy check of a
+ * variable size, and gives the caller nothing more (the inputs are
+ * written back as they were read).  ntvm_copy_args() proved the first
+ * version's layout writable, and every output lies in it.
+ */
+static int ntvm_map_view_out(struct ntvm_map_view_args __user *u,
+			     const struct ntvm_map_view_args *a)
+{
+	if (!user_write_access_begin(u, NTVM_MAP_VIEW_SIZE_VER0))
+		return -EFAULT;
+	unsafe_put_user(a->status, &u->status, efault);
+	if (!a->status) {
+		unsafe_put_user(a->base, &u->base, efault);
+		unsafe_put_user(a->view_size, &u->view_size, efault);
+		unsafe_put_user(a->offset, &u->offset, efault);
+	}
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+
 long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_ctx *nc = nf->nc;
 	struct ntvm_map_view_args a;
-	struct nt_view_req v = { 0 };
+	struct nt_view_req v;
 	struct ntvm_section *sec;
+	struct file *f;
 	long usize, ret;
+	u32 access;
 	u64 n, t0;
 
 	BUILD_BUG_ON(sizeof(a) != NTVM_MAP_VIEW_SIZE_VER0);
@@ -505,41 +542,48 @@ long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp)
 	    (a.lowest | a.highest | a.alignment))
 		return -EINVAL;
 	t0 = ntvm_trace_start();
-	sec = ntvm_section_from_fd(a.section_fd, &v.access, &a.status);
+	/* The handle's file holds the section until the view holds it too. */
+	f = fget(a.section_fd);
+	sec = ntvm_section_of(f, &access, &a.status);
 	if (!sec) {
+		if (f)
+			fput(f);
 		ntvm_trace(NTVM_OP_MAP_VIEW, a.status, a.base, a.view_size, t0);
-		return ntvm_args_out(argp, &a, sizeof(a), usize);
+		return ntvm_map_view_out(argp, &a);
 	}
-	v.sec = &sec->core;
-	v.base = a.base;
-	v.size = a.view_size;
-	v.offset = a.offset;
-	v.zero_bits = a.zero_bits;
-	v.commit_size = a.commit_size;
-	v.lowest = a.lowest;
-	v.highest = a.highest;
-	v.alignment = a.alignment;
-	v.type = a.type;
-	v.protect = a.protect;
-	v.inherit = a.inherit;
-	v.requirements = a.flags & NTVM_MAP_REQUIREMENTS;
-	v.ex = a.flags & NTVM_MAP_EX;
+	v = (struct nt_view_req){
+		.sec = &sec->core,
+		.base = a.base,
+		.size = a.view_size,
+		.offset = a.offset,
+		.zero_bits = a.zero_bits,
+		.commit_size = a.commit_size,
+		.lowest = a.lowest,
+		.highest = a.highest,
+		.alignment = a.alignment,
+		.type = a.type,
+		.protect = a.protect,
+		.inherit = a.inherit,
+		.access = access,
+		.requirements = a.flags & NTVM_MAP_REQUIREMENTS,
+		.ex = a.flags & NTVM_MAP_EX,
+	};
 	ret = ntvm_begin(nc, &n);
 	if (ret) {
-		ntvm_section_put(&sec->core);
+		fput(f);
 		return ret;
 	}
 	nt_map_view(&nc->space, &v);
 	ntvm_end(nc, n);
+	fput(f);
 	ntvm_trace(NTVM_OP_MAP_VIEW, v.status, v.base, v.size, t0);
-	ntvm_section_put(&sec->core);
 	a.status = v.status;
 	if (!v.status) {
 		a.base = v.base;
 		a.view_size = v.size;
 		a.offset = v.offset;
 	}
-	return ntvm_args_out(argp, &a, sizeof(a), usize);
+	return ntvm_map_view_out(argp, &a);
 }
 
 long ntvm_ioc_unmap_view(struct ntvm_file *nf, void __user *argp)
@@ -562,5 +606,7 @@ long ntvm_ioc_unmap_view(struct ntvm_file *nf, void __user *argp)
 	a.status = nt_unmap_view(&nc->space, a.base, a.unmap_flags);
 	ntvm_end(nc, n);
 	ntvm_trace(NTVM_OP_UNMAP_VIEW, a.status, a.base, 0, t0);
-	return ntvm_args_out(argp, &a, sizeof(a), usize);
+	/* The only output (see ntvm_map_view_out()). */
+	return put_user(a.status, &((struct ntvm_unmap_view_args __user *)argp)->status) ?
+	       -EFAULT : 0;
 }
