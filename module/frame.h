@@ -79,7 +79,8 @@ static inline unsigned int ntvm_word_width(void)
 }
 
 /* Read a variable and prove it writable by writing it back. */
-static inline int ntvm_var_get(u64 uptr, unsigned int width, u64 *val)
+static __always_inline int ntvm_var_get(u64 uptr, unsigned int width,
+					u64 *val)
 {
 	void __user *p = u64_to_user_ptr(uptr);
 	u32 v32;
@@ -103,7 +104,8 @@ efault:
 	return -EFAULT;
 }
 
-static inline int ntvm_var_put(u64 uptr, unsigned int width, u64 val)
+static __always_inline int ntvm_var_put(u64 uptr, unsigned int width,
+					u64 val)
 {
 	void __user *p = u64_to_user_ptr(uptr);
 
@@ -136,7 +138,7 @@ static inline int ntvm_begin(struct ntvm_ctx *nc, u64 *nallocs)
 {
 	int ret = ntvm_begin_published(nc, nallocs);
 
-	if (!ret)
+	if (!ret && READ_ONCE(nc->shared->count))
 		ntvm_shared_withdraw(nc, 0, 0);
 	return ret;
 }

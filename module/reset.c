@@ -393,19 +393,18 @@ static void ntvm_reset_invalidate(struct ntvm_ctx *nc,
  * alone: the invalidation it makes of each part of its range starts the
  * watch there, as ntvm_vm_reset_arm() would have.  What the call itself
  * frees after that (swapped-out pages, which MADV_FREE frees at once) goes
- * unseen, as in NTVM_IOC_RESET_DONE's window.  Any other invalidation,
- * and the parts of this one that are not published, may drop pages of
- * watched ranges (ntvm_reset_invalidate()).
+ * unseen, as in NTVM_IOC_RESET_DONE's window.  The parts of the range that
+ * are not published may drop pages of watched ranges, as any other
+ * invalidation (ntvm_reset_invalidate()).
  */
-void ntvm_reset_notify(struct ntvm_ctx *nc,
-		       const struct mmu_notifier_range *range)
+static noinline void ntvm_reset_madvised(struct ntvm_ctx *nc,
+					 const struct mmu_notifier_range *range)
 {
 	struct ntvm_span parts[4];
-	unsigned int i, n = 0;
+	unsigned int i, n;
 
-	if (ntvm_own_madv_free(nc, range))
-		n = ntvm_shared_parts(nc, range->start, range->end, parts,
-				      ARRAY_SIZE(parts));
+	n = ntvm_shared_parts(nc, range->start, range->end, parts,
+			      ARRAY_SIZE(parts));
 	/* All of it published: what the watch said of it is replaced. */
 	if (n != 1 || parts[0].lo != range->start || parts[0].hi != range->end)
 		ntvm_reset_invalidate(nc, range);
@@ -415,4 +414,13 @@ void ntvm_reset_notify(struct ntvm_ctx *nc,
 	for (i = 0; i < n; i++)
 		ntvm_reset_add(nc, parts[i].lo, parts[i].hi, false);
 	spin_unlock(&nc->reset_lock);
+}
+
+void ntvm_reset_notify(struct ntvm_ctx *nc,
+		       const struct mmu_notifier_range *range)
+{
+	if (ntvm_own_madv_free(nc, range))
+		ntvm_reset_madvised(nc, range);
+	else
+		ntvm_reset_invalidate(nc, range);
 }

@@ -10,7 +10,9 @@
  * a MEM_RESET's madvise() without entering the kernel for the NT call.
  * The ranges are a cache of facts: a range may always be withdrawn, and
  * must be before its statement can become false.  So:
- *  - a MEM_COMMIT that leaves a range so publishes it (ioctl.c);
+ *  - a MEM_COMMIT that finds a range so, and leaves it so, publishes it
+ *    (ioctl.c): a commit of fresh pages does not, so that the common
+ *    commit pays nothing for it;
  *  - an operation withdraws what it may change: everything, from
  *    ntvm_begin(), or only the range it acts on, for the commands that
  *    call ntvm_begin_published() (frame.h);
@@ -222,6 +224,8 @@ unsigned int ntvm_shared_parts(struct ntvm_ctx *nc, u64 lo, u64 hi,
 void ntvm_shared_invalidate(struct ntvm_ctx *nc,
 			    const struct mmu_notifier_range *range)
 {
+	if (!READ_ONCE(nc->shared->count))
+		return;
 	switch (range->event) {
 	case MMU_NOTIFY_UNMAP:
 		if (READ_ONCE(nc->op_task) == current)

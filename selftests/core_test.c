@@ -1032,14 +1032,20 @@ TEST_F(core, publish_output)
 		.publish = 0xdead };
 
 	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
-	/* Plain commits publish their allocation's base, with any base protection. */
-	EXPECT_EQ(base, commit_publish(&self->s, base, 2 * PAGE, NTVM_PAGE_READWRITE));
-	EXPECT_EQ(base, commit_publish(&self->s, base + 2 * PAGE, PAGE, NTVM_PAGE_EXECUTE));
+	/* A commit of fresh pages, even partly, publishes nothing. */
+	EXPECT_EQ(0, commit_publish(&self->s, base, 2 * PAGE, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(0, commit_publish(&self->s, base, 3 * PAGE, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(0, commit_publish(&self->s, base + 3 * PAGE, PAGE, NTVM_PAGE_NOACCESS));
+	/*
+	 * Plain commits of committed pages publish their allocation's base,
+	 * with any base protection that leaves them as they are.
+	 */
+	EXPECT_EQ(base, commit_publish(&self->s, base, 3 * PAGE, NTVM_PAGE_READWRITE));
 	EXPECT_EQ(base, commit_publish(&self->s, base + 3 * PAGE, PAGE, NTVM_PAGE_NOACCESS));
-	/* Already so: still published (what the fast path relies on). */
-	EXPECT_EQ(base, commit_publish(&self->s, base, 2 * PAGE, NTVM_PAGE_READWRITE));
 	/* A protection change left to user space, a guard page, modifiers: no. */
 	EXPECT_EQ(0, commit_publish(&self->s, base, PAGE, NTVM_PAGE_READONLY));
+	EXPECT_EQ(0, commit_publish(&self->s, base + 4 * PAGE, PAGE,
+				    NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD));
 	EXPECT_EQ(0, commit_publish(&self->s, base + 4 * PAGE, PAGE,
 				    NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD));
 	/* Failures publish nothing, nor do other types. */
@@ -1053,6 +1059,7 @@ TEST_F(core, publish_output)
 	size = GRAN;
 	ASSERT_EQ(0, alloc(&self->s, &wb, &size, NTVM_MEM_RESERVE | NTVM_MEM_WRITE_WATCH,
 			   NTVM_PAGE_READWRITE));
+	EXPECT_EQ(0, commit_publish(&self->s, wb, PAGE, NTVM_PAGE_READWRITE));
 	EXPECT_EQ(0, commit_publish(&self->s, wb, PAGE, NTVM_PAGE_READWRITE));
 }
 

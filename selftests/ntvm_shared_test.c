@@ -110,6 +110,16 @@ static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
 	return NtAllocateVirtualMemory(CUR, base, 0, &s, type, prot);
 }
 
+/* Commit twice: the second finds the pages committed, and may publish. */
+static NTSTATUS commit2(PVOID at, SIZE_T size, ULONG prot)
+{
+	PVOID b = at;
+	NTSTATUS st = nt_alloc(&b, size, MEM_COMMIT, prot);
+
+	b = at;
+	return st ? st : nt_alloc(&b, size, MEM_COMMIT, prot);
+}
+
 static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
 {
 	return NtFreeVirtualMemory(CUR, &base, &size, type);
@@ -213,17 +223,27 @@ TEST_F(shared, publish_and_withdraw)
 	p = base;
 	EXPECT_UNPUBLISHED(sh, p);
 
-	/* Commits publish; neighbours of one allocation and protection join. */
+	/*
+	 * A commit of fresh pages publishes nothing; one that finds them
+	 * committed with that protection does (commit2()).  Neighbours of one
+	 * allocation and protection join.
+	 */
+	b = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_UNPUBLISHED(sh, p);
 	b = p;
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_PUBLISHED(sh, p, p, p + 0x10000, p, PAGE_READWRITE);
-	b = p + 0x10000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p + 0x10000, 0x10000, PAGE_READWRITE));
 	EXPECT_PUBLISHED(sh, p + 0x1000, p, p + 0x20000, p, PAGE_READWRITE);
-	b = p + 0x20000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READONLY));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p + 0x20000, 0x10000, PAGE_READONLY));
 	EXPECT_PUBLISHED(sh, p + 0x20000, p + 0x20000, p + 0x30000, p, PAGE_READONLY);
 	EXPECT_TRUE(ranges_well_formed(sh));
+	/* Partly fresh: not published. */
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p + 0x30000, 0x1000, PAGE_READWRITE));
+	b = p + 0x30000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x2000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_UNPUBLISHED(sh, p + 0x31000);
 
 	/* A protection change withdraws its range, and only that. */
 	b = p + 0x4000;
@@ -244,17 +264,14 @@ TEST_F(shared, publish_and_withdraw)
 		      PAGE_READWRITE, MEM_PRIVATE);
 
 	/* Every base protection is published as a query reports it. */
-	b = p + 0x40000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, PG, MEM_COMMIT, PAGE_EXECUTE));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p + 0x40000, PG, PAGE_EXECUTE));
 	EXPECT_PUBLISHED(sh, p + 0x40000, p + 0x40000, p + 0x41000, p, PAGE_EXECUTE);
 	EXPECT_REGION(p + 0x40000, p + 0x40000, p, PAGE_NOACCESS, PG, MEM_COMMIT,
 		      PAGE_EXECUTE, MEM_PRIVATE);
-	b = p + 0x41000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, PG, MEM_COMMIT, PAGE_NOACCESS));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p + 0x41000, PG, PAGE_NOACCESS));
 	EXPECT_PUBLISHED(sh, p + 0x41000, p + 0x41000, p + 0x42000, p, PAGE_NOACCESS);
 	/* Not a guard page, nor a cache attribute. */
-	b = p + 0x50000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, PG, MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p + 0x50000, PG, PAGE_READWRITE | PAGE_GUARD));
 	EXPECT_UNPUBLISHED(sh, p + 0x50000);
 
 	/* Any other NT call that may change state withdraws everything. */
@@ -282,8 +299,7 @@ TEST_F(shared, not_published)
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_WRITE_WATCH,
 					  PAGE_READWRITE));
-	b = base;
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(base, 0x10000, PAGE_READWRITE));
 	EXPECT_UNPUBLISHED(sh, base);
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 
@@ -291,8 +307,7 @@ TEST_F(shared, not_published)
 	base = NULL;
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x2000, MEM_COMMIT,
 					  PAGE_READWRITE | PAGE_NOCACHE));
-	b = base;
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x2000, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(base, 0x2000, PAGE_READWRITE));
 	EXPECT_UNPUBLISHED(sh, base);
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 
@@ -301,6 +316,7 @@ TEST_F(shared, not_published)
 	ASSERT_NE(NULL, sec);
 	v = MapViewOfFile(sec, FILE_MAP_WRITE, 0, 0, 0);
 	ASSERT_NE(NULL, v);
+	EXPECT_EQ(v, VirtualAlloc(v, 0x10000, MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_EQ(v, VirtualAlloc(v, 0x10000, MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_UNPUBLISHED(sh, v);
 	EXPECT_TRUE(UnmapViewOfFile(v));
@@ -441,8 +457,7 @@ TEST_F(shared, no_kernel_entry)
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
 	t.p = base;
 	t.reset_at = 0x3800;
-	b = base;
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(base, 0x10000, PAGE_READWRITE));
 	for (i = 0; i < 16; i++)
 		memset(t.p + i * PG, 'a' + i, PG);
 
@@ -500,8 +515,7 @@ TEST_F(shared, madvise_is_reset)
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
 	p = base;
-	b = p;
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_COMMIT, PAGE_READWRITE));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p, 0x10000, PAGE_READWRITE));
 	memset(p, 'x', 0x10000);
 
 	ASSERT_EQ(0, madvise(p, 0x4000, MADV_FREE));
@@ -587,13 +601,10 @@ static void *race_thread(void *arg)
 			if (st)
 				__atomic_fetch_add(&r->errors, 1, __ATOMIC_RELAXED);
 		}
-		/* Commits last, so that the check finds ranges published. */
+		/* Commits last (twice: published), so that the check finds ranges. */
 		for (i = 0; i < 4; i++) {
-			PVOID b = mine + (rand_r(&seed) % (RACE_PAGES - 4)) * PG;
-			SIZE_T s = 4 * PG;
-
-			if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT,
-						    prots[rand_r(&seed) % 3]))
+			if (commit2(mine + (rand_r(&seed) % (RACE_PAGES - 4)) * PG, 4 * PG,
+				    prots[rand_r(&seed) % 3]))
 				__atomic_fetch_add(&r->errors, 1, __ATOMIC_RELAXED);
 		}
 		pthread_barrier_wait(&r->stop);	/* the check runs */

@@ -12,8 +12,9 @@
  *  - a MEM_RESET is the madvise(MADV_FREE) the module would have asked
  *    for; the module sees that madvise() in its notifier and watches the
  *    range for MEM_RESET_UNDO as it would have.
- * Anything else, or a range not published, takes the ioctl path, which
- * publishes what a commit leaves, so the next call finds it.
+ * Anything else, or a range not published, takes the ioctl path; a commit
+ * there of pages already committed publishes them, so the next call finds
+ * them.
  *
  * The caller's BaseAddress and RegionSize are read and written here only
  * when they lie in the calling thread's stack, above its stack pointer:
@@ -155,7 +156,8 @@ int ntvm_shared_allocate(PVOID *base, PSIZE_T size, ULONG type,
 	SIZE_T s;
 	int done = 0;
 
-	if (!sh || (type != MEM_COMMIT && type != MEM_RESET) ||
+	if (!sh || !__atomic_load_n(&sh->count, __ATOMIC_RELAXED) ||
+	    (type != MEM_COMMIT && type != MEM_RESET) ||
 	    !vars_on_stack(base, size, sizeof(*base)))
 		return 0;
 	b = (uintptr_t)*base;

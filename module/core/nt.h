@@ -350,9 +350,10 @@ struct nt_alloc_req {
 	u32 apply, apply_prot;		/* out: NTVM_APPLY_*, NT_LPROT_* */
 	bool watch;			/* out: in a MEM_WRITE_WATCH allocation */
 	/*
-	 * out: the allocation's base when the call left [base, base + size)
-	 * as struct ntvm_shared_range describes it (committed plain private
-	 * memory, no guard page, protection protect), else 0.
+	 * out: the allocation's base when the call, a commit of pages that
+	 * were all committed, left [base, base + size) as struct
+	 * ntvm_shared_range describes it (committed plain private memory, no
+	 * guard page, protection protect), else 0.
 	 */
 	u64 publish;
 };

@@ -1425,6 +1425,9 @@ static u32 commit_range(struct nt_space *s, struct nt_vad *a, u64 lo,
 	runs_protect(a, first, last, prot);
 	runs_trim(s, a);
 	s->committed_bytes += fresh;
+	/* Every page was committed already: a candidate to publish. */
+	if (!fresh)
+		out->publish = a->base;
 	return NTVM_STATUS_SUCCESS;
 }
 
@@ -1871,9 +1874,12 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 
 /*
  * May the range a commit just made be published in the shared NT state
- * (struct ntvm_shared_range)?  Only where the module finished the call
- * itself (no mprotect() left to user space), in plain private memory, with
- * a protection that a query reports as given (a base protection: no guard
+ * (struct ntvm_shared_range)?  Only where every page was committed
+ * already (commit_range() says so: the commits worth answering without
+ * the module are the repeated ones, and the first commit of fresh pages
+ * then pays nothing for publishing), the module finished the call itself
+ * (no mprotect() left to user space), in plain private memory, with a
+ * protection that a query reports as given (a base protection: no guard
  * page, no cache modifier): what a later commit of those pages with that
  * protection leaves as it is, and a MEM_RESET only advises.
  */
@@ -1911,8 +1917,8 @@ static u32 nt_commit(struct nt_space *s, struct nt_alloc_req *in)
 	if (!st) {
 		in->base = lo;
 		in->size = hi - lo;
-		if (commit_publishable(a, in))
-			in->publish = a->base;
+		if (in->publish && !commit_publishable(a, in))
+			in->publish = 0;
 	}
 	return st;
 }
