@@ -530,13 +530,13 @@ struct ntvm_undo_args {
  * allocation_base (not a view, not MEM_WRITE_WATCH, not MEM_LARGE_PAGES,
  * no cache attribute), no page is a guard page, and every page has the
  * NT protection protect, a base protection without modifier bits.  The
- * module publishes a range when a MEM_COMMIT leaves it so, and withdraws
- * it before anything may make the statement false: any other NT call that
- * may change it, an munmap(), mremap() or mmap(MAP_FIXED) of it behind
- * ntvm's back, and an mprotect() of it that the kernel sees (see
- * Documentation/ntvm.rst, "The shared NT state").  A range may be absent
- * although its statement is true: the ranges are a cache of facts, not
- * the NT state.
+ * module publishes a range when a MEM_COMMIT finds it so (every page
+ * committed already) and leaves it so, and withdraws it before anything
+ * may make the statement false: any other NT call that may change it, an
+ * munmap(), mremap() or mmap(MAP_FIXED) of it behind ntvm's back, and an
+ * mprotect() of it that the kernel sees (see Documentation/ntvm.rst, "The
+ * shared NT state").  A range may be absent although its statement is
+ * true: the ranges are a cache of facts, not the NT state.
  *
  * seq is odd while the module changes the ranges: a reader reads seq
  * (acquire), the ranges, then seq again (after an acquire fence), and
