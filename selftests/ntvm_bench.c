@@ -985,7 +985,13 @@ static void count_child(const struct bench_case *c, int nt, long n, long *faults
 		c->init();
 	if (c->setup)
 		c->setup(nt);
-	run(c, nt, round_batch(c, 2));		/* first-call work */
+	/*
+	 * First-call work, and the steady state the timing's warm-up
+	 * reaches: the page-granular cases go once over their 256 pages
+	 * (a commit of a committed page makes no kernel entry only after
+	 * the first one of that page has).
+	 */
+	run(c, nt, round_batch(c, c->nt_calls <= 2 ? BIG_PAGES : 2));
 	*faults = 0;
 	while (i < n) {
 		m = n - i < batch ? n - i : batch;
