@@ -50,9 +50,6 @@ int ntvm_munmap(struct ntvm_ctx *nc, u64 addr, u64 len)
 	return ret;
 }
 
-/* Tries of a restoring vm_mmap(): under allocation failure one may fail. */
-#define NTVM_RESTORE_TRIES	8
-
 /*
  * On 6.1 a MAP_FIXED mapping that fails (its commit charge, or one of its
  * own allocations) has already unmapped the old range, leaving a hole.  A
@@ -67,7 +64,7 @@ static void ntvm_restore_reservation(u64 addr, u64 len)
 	unsigned long ret = -ENOMEM;
 	int tries;
 
-	for (tries = 0; tries < NTVM_RESTORE_TRIES; tries++) {
+	for (tries = 0; tries < NT_RESTORE_TRIES; tries++) {
 		ret = vm_mmap(NULL, addr, len, PROT_NONE,
 			      NTVM_MAP_ANON | MAP_NORESERVE | MAP_FIXED, 0);
 		if (!IS_ERR_VALUE(ret))
@@ -105,7 +102,7 @@ static int ntvm_why_enomem(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 	}
 	/* The probe goes; an unmap may fail too (its own allocations). */
 	if (how == NT_MAP_RESERVE_COMMIT) {
-		for (tries = 0; tries < NTVM_RESTORE_TRIES; tries++)
+		for (tries = 0; tries < NT_RESTORE_TRIES; tries++)
 			if (!ntvm_munmap(ctx, addr, len))
 				break;
 	}

@@ -248,6 +248,14 @@ struct nt_section {
 /* A copy-on-write view (PAGE_WRITECOPY, PAGE_EXECUTE_WRITECOPY). */
 #define NT_ATTR_COW		0x100000
 
+/*
+ * Tries of a mapping change that puts back what a failed one took away
+ * (the core's map_retry(), the glue's restoring vm_mmap()): under kernel
+ * allocation failure (fault injection, or memory short for an instant)
+ * the next try usually works.
+ */
+#define NT_RESTORE_TRIES	8
+
 /* Freed allocations kept for reuse, per address space. */
 #define NT_SPARE_ALLOCS		8
 

@@ -451,31 +451,6 @@ static u64 alloc_waste(u64 size)
 }
 
 /*
- * Zero a reused node field by field: memset() of the whole node is a
- * string instruction of 40 steps, the stores are half as many.
- */
-static inline void alloc_clear(struct nt_vad *a)
-{
-	u32 i;
-
-	a->left = NULL;
-	a->right = NULL;
-	a->parent = NULL;
-	a->height = 0;
-	a->base = 0;
-	a->size = 0;
-	a->alloc_protect = 0;
-	a->attrs = 0;
-	a->checked = 0;
-	for (i = 0; i < NT_INLINE_RUNS; i++)
-		a->inline_runs[i] = (struct nt_run){ 0 };
-	a->sec = NULL;
-	a->sec_off = 0;
-	a->vnext = NULL;
-	a->vprev = NULL;
-}
-
-/*
  * A new allocation: one run, reserved, every other field zero.  A node
  * freed earlier is reused when there is one: a reserve + release pair then
  * costs no trip to the allocator.
@@ -489,7 +464,7 @@ static inline struct nt_vad *alloc_new(struct nt_space *s)
 	if (a) {
 		s->spare = a->left;
 		s->nspare--;
-		alloc_clear(a);
+		memset(a, 0, sizeof(*a));
 	} else {
 		a = ntvm_core_zalloc(sizeof(*a));
 		if (!a)
@@ -1026,13 +1001,6 @@ static bool committed_differ(struct nt_space *s, struct nt_vad *a, u64 lo,
 }
 
 /* ---- Failure paths: memory and NT state as they were ------------------- */
-
-/*
- * Tries of a map() that puts back what a failed one took away: under
- * kernel allocation failure (fault injection, or memory short for an
- * instant) the next try usually works.
- */
-#define NT_RESTORE_TRIES	8
 
 /* Pieces of layout and undo runs kept for the next call; more are freed. */
 #define NT_FAILURE_KEEP		64
@@ -2152,10 +2120,8 @@ static u32 release_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 {
 	u64 committed = runs_committed(a, lo, hi);
-	u32 first, last;
+	u32 first, last, st = NTVM_STATUS_SUCCESS;
 	int err;
-
-	u32 st = NTVM_STATUS_SUCCESS;
 
 	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
@@ -3147,7 +3113,7 @@ static u32 view_replace(struct nt_space *s, struct nt_view_req *v,
 void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 {
 	struct nt_view_map vm = { .sec = v->sec, .off = v->offset };
-	struct nt_alloc_req in;
+	struct nt_alloc_req in = { 0 };
 	bool replace = v->type & NTVM_MEM_REPLACE_PLACEHOLDER;
 	struct nt_vad *a = NULL;
 	struct avl_slot slot;
@@ -3204,10 +3170,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 			err = map_new(s, base, size, lprot, false, &vm);
 			st = err ? map_error(err, NTVM_STATUS_NO_MEMORY) : 0;
 		} else {
-			/* Zeroed only here: a replacement places nothing. */
-			in = (struct nt_alloc_req){
-				.type = v->type & NTVM_MEM_TOP_DOWN,
-			};
+			in.type = v->type & NTVM_MEM_TOP_DOWN;
 			if (v->requirements) {
 				in.requirements = true;
 				in.lowest = v->lowest;
