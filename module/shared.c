@@ -136,11 +136,11 @@ void ntvm_shared_withdraw(struct ntvm_ctx *nc, u64 lo, u64 hi)
 	spin_unlock(&nc->shared_lock);
 }
 
-static bool ntvm_shared_joins(const struct ntvm_shared_range *r, u64 at,
-			      u64 alloc, u32 protect)
+/* Does r say the same of its pages as a range of alloc with protect? */
+static bool ntvm_shared_alike(const struct ntvm_shared_range *r, u64 alloc,
+			      u32 protect)
 {
-	return r->end == at && r->allocation_base == alloc &&
-	       r->protect == protect;
+	return r->allocation_base == alloc && r->protect == protect;
 }
 
 /*
@@ -153,6 +153,7 @@ void ntvm_shared_publish(struct ntvm_ctx *nc, u64 base, u64 end, u64 alloc,
 {
 	struct ntvm_shared *sh = nc->shared;
 	struct ntvm_shared_range *r = sh->ranges;
+	bool joins_prev, joins_next;
 	unsigned int i;
 
 	ntvm_assert_locked(nc);
@@ -162,15 +163,16 @@ void ntvm_shared_publish(struct ntvm_ctx *nc, u64 base, u64 end, u64 alloc,
 	for (i = 0; i < sh->count && r[i].base < base; i++)
 		;
 	/* Join the neighbours of the same allocation and protection. */
-	if (i && ntvm_shared_joins(&r[i - 1], base, alloc, protect)) {
+	joins_prev = i && r[i - 1].end == base &&
+		     ntvm_shared_alike(&r[i - 1], alloc, protect);
+	joins_next = i < sh->count && r[i].base == end &&
+		     ntvm_shared_alike(&r[i], alloc, protect);
+	if (joins_prev && joins_next) {
+		r[i - 1].end = r[i].end;
+		ntvm_shared_remove(sh, i);
+	} else if (joins_prev) {
 		r[i - 1].end = end;
-		if (i < sh->count && r[i].base == end &&
-		    r[i].allocation_base == alloc && r[i].protect == protect) {
-			r[i - 1].end = r[i].end;
-			ntvm_shared_remove(sh, i);
-		}
-	} else if (i < sh->count && r[i].base == end &&
-		   r[i].allocation_base == alloc && r[i].protect == protect) {
+	} else if (joins_next) {
 		r[i].base = base;
 	} else {
 		if (sh->count == NTVM_SHARED_MAX_RANGES) {
