@@ -118,13 +118,7 @@ static int dev_fd_locked(void)
 
 static void lock(void)
 {
-	static int ntvm_inited;
-
-	/* pthread_once() is a call; after the first, a load says it is done. */
-	if (!__atomic_load_n(&ntvm_inited, __ATOMIC_ACQUIRE)) {
-		pthread_once(&ntvm_once, ntvm_init_once);
-		__atomic_store_n(&ntvm_inited, 1, __ATOMIC_RELEASE);
-	}
+	pthread_once(&ntvm_once, ntvm_init_once);
 	lock_acquire();
 	ntvm_lock_held = 1;
 }
