@@ -30,16 +30,6 @@
 
 #define MAX_ADDR 0x7ffffffeffffULL
 
-static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
-{
-	return NtAllocateVirtualMemory(CUR, base, 0, &size, type, prot);
-}
-
-static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
-{
-	return NtFreeVirtualMemory(CUR, &base, &size, type);
-}
-
 static MEMORY_BASIC_INFORMATION q(const void *addr)
 {
 	MEMORY_BASIC_INFORMATION m;

@@ -35,7 +35,6 @@
 #include "kselftest_harness.h"
 #include "ntvm_fuzz_common.h"
 
-#define CUR NtCurrentProcess()
 
 /* ---- raw ioctls: the command table, the only place that knows layouts ---- */
 
@@ -1307,7 +1306,7 @@ static void print_snap_diff(const struct snap *a, const struct snap *b)
  */
 static int tolerate_two_step;
 
-static const MEMORY_BASIC_INFORMATION *region_of(const struct snap *s, uint64_t a)
+static const MEMORY_BASIC_INFORMATION *snap_region_of(const struct snap *s, uint64_t a)
 {
 	for (int i = 0; i < s->n; i++)
 		if (a >= FZ_U(s->r[i].BaseAddress) &&
@@ -1326,7 +1325,7 @@ static int two_step_only(const struct snap *b, const struct snap *a, uint64_t ad
 	if (!b->n || !a->n)
 		return 0;
 	for (p = first; p < last; p += FZ_PAGE) {
-		const MEMORY_BASIC_INFORMATION *x = region_of(b, p), *y = region_of(a, p);
+		const MEMORY_BASIC_INFORMATION *x = snap_region_of(b, p), *y = snap_region_of(a, p);
 
 		if (!x || !y)
 			return 0;

@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <ntvm.h>
 
+#include "ntvm_selftest.h"
+
 #define FZ_PAGE		0x1000ULL
 #define FZ_GRAN		0x10000ULL
 #define FZ_ALIGN_UP(x, a)	(((x) + (a) - 1) & ~((a) - 1))
@@ -249,35 +251,21 @@ static inline int fz_overlaps(const struct fz_vma *v, int n, uint64_t lo, uint64
 static inline int fz_check_shared(const char *where)
 {
 	static const struct ntvm_shared *sh;
-	struct ntvm_shared_range g[NTVM_SHARED_MAX_RANGES];
+	struct ntvm_shared_range g[NTVM_SHARED_MAX_RANGES + 1];
 	MEMORY_BASIC_INFORMATION m;
-	__u32 seq, n, i;
+	__u32 n, i;
 	int bad = 0;
 
-	if (!sh) {
-		void *p = mmap(NULL, NTVM_SHARED_SIZE, PROT_READ, MAP_SHARED,
-			       ntvm_fd(), NTVM_SHARED_OFFSET);
-
-		if (p == MAP_FAILED) {
-			fz_violation("%s: the shared NT state cannot be mapped", where);
-			return 1;
-		}
-		sh = p;
-	}
-	seq = __atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE);
-	n = sh->count;
-	if ((seq & 1) || n > NTVM_SHARED_MAX_RANGES) {
-		fz_violation("%s: shared NT state seq %u count %u", where, seq, n);
+	if (!sh && !(sh = shared_map())) {
+		fz_violation("%s: the shared NT state cannot be mapped", where);
 		return 1;
 	}
-	memcpy(g, sh->ranges, n * sizeof(g[0]));
+	n = shared_snapshot(sh, g);
+	if (!shared_well_formed(g, n)) {
+		fz_violation("%s: the published ranges are ill-formed (count %u)", where, n);
+		return 1;
+	}
 	for (i = 0; i < n; i++) {
-		if (g[i].base >= g[i].end || (i && g[i - 1].end > g[i].base) || g[i].flags) {
-			fz_violation("%s: published range %u %#llx-%#llx out of order", where, i,
-				     (unsigned long long)g[i].base, (unsigned long long)g[i].end);
-			bad++;
-			continue;
-		}
 		FZ_ADD(calls, 1);
 		if (NtQueryVirtualMemory(NtCurrentProcess(), FZ_P(g[i].base),
 					 MemoryBasicInformation, &m, sizeof(m), NULL) ||

@@ -28,16 +28,6 @@
 /* The per-address-space limit of module/core/nt.h (NT_MAX_RECORDS). */
 #define MAX_RECORDS 262144UL
 
-static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
-{
-	return NtAllocateVirtualMemory(CUR, base, 0, &size, type, prot);
-}
-
-static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
-{
-	return NtFreeVirtualMemory(CUR, &base, &size, type);
-}
-
 static NTSTATUS nt_protect(PVOID base, SIZE_T size, ULONG prot)
 {
 	ULONG old;

@@ -25,33 +25,9 @@
 #define COALESCE (MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS)
 #define REPLACE (MEM_RESERVE | MEM_REPLACE_PLACEHOLDER)
 
-static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
-{
-	return NtAllocateVirtualMemory(CUR, base, 0, &size, type, prot);
-}
-
 static NTSTATUS nt_allocx(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
 {
 	return NtAllocateVirtualMemoryEx(CUR, base, &size, type, prot, NULL, 0);
-}
-
-/* Frees; on failure the caller's variables must stay as they were. */
-static NTSTATUS nt_free_out(PVOID *base, SIZE_T *size, ULONG type)
-{
-	PVOID b = *base;
-	SIZE_T s = *size;
-	NTSTATUS st = NtFreeVirtualMemory(CUR, &b, &s, type);
-
-	if (st && (b != *base || s != *size))
-		return (NTSTATUS)0xdeadbeef;
-	*base = b;
-	*size = s;
-	return st;
-}
-
-static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
-{
-	return nt_free_out(&base, &size, type);
 }
 
 /* A placeholder piece as spec 6.2.1 describes it. */

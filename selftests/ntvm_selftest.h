@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <ntvm.h>
 
@@ -76,6 +77,77 @@ static inline unsigned int ntvm_test_scale(void)
 #define CUR NtCurrentProcess()
 #define P(x) ((PVOID)(uintptr_t)(x))
 #define U(x) ((uintptr_t)(x))
+
+/* NtAllocateVirtualMemory of the calling process, ZeroBits 0. */
+static inline NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
+{
+	return NtAllocateVirtualMemory(CUR, base, 0, &size, type, prot);
+}
+
+/* Frees; on failure the caller's variables must stay as they were. */
+static inline NTSTATUS nt_free_out(PVOID *base, SIZE_T *size, ULONG type)
+{
+	PVOID b = *base;
+	SIZE_T s = *size;
+	NTSTATUS st = NtFreeVirtualMemory(CUR, &b, &s, type);
+
+	if (st && (b != *base || s != *size))
+		return (NTSTATUS)0xdeadbeef;
+	*base = b;
+	*size = s;
+	return st;
+}
+
+static inline NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
+{
+	return nt_free_out(&base, &size, type);
+}
+
+/* ---- The shared NT state (uapi: struct ntvm_shared) ---- */
+
+/* This process's shared NT state, mapped again; NULL if it cannot be. */
+static inline const struct ntvm_shared *shared_map(void)
+{
+	void *p = mmap(NULL, NTVM_SHARED_SIZE, PROT_READ, MAP_SHARED, ntvm_fd(),
+		       NTVM_SHARED_OFFSET);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* The published ranges, read as the uapi header says, into g: how many. */
+static inline __u32 shared_snapshot(const struct ntvm_shared *sh,
+				    struct ntvm_shared_range *g)
+{
+	__u32 seq, n;
+
+	do {
+		while ((seq = __atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE)) & 1)
+			;
+		n = __atomic_load_n(&sh->count, __ATOMIC_RELAXED);
+		if (n > NTVM_SHARED_MAX_RANGES)
+			n = NTVM_SHARED_MAX_RANGES + 1;	/* ill-formed */
+		else
+			memcpy(g, (const void *)sh->ranges, n * sizeof(*g));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while (__atomic_load_n(&sh->seq, __ATOMIC_RELAXED) != seq);
+	return n;
+}
+
+/* Sorted, disjoint, non-empty, page-aligned, flags zero? */
+static inline int shared_well_formed(const struct ntvm_shared_range *g, __u32 n)
+{
+	__u32 i;
+
+	if (n > NTVM_SHARED_MAX_RANGES)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (g[i].base >= g[i].end || g[i].flags ||
+		    ((g[i].base | g[i].end) & (NTVM_PAGE_SIZE - 1)) ||
+		    (i && g[i - 1].end > g[i].base))
+			return 0;
+	}
+	return 1;
+}
 
 /* NtQueryVirtualMemory of addr; 0xee bytes if it fails. */
 static inline MEMORY_BASIC_INFORMATION region_of(const void *addr)

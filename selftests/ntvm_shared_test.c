@@ -37,56 +37,29 @@
 #define THIS_AUDIT_ARCH AUDIT_ARCH_I386
 #endif
 
-static const struct ntvm_shared *map_shared(void)
-{
-	void *p = mmap(NULL, NTVM_SHARED_SIZE, PROT_READ, MAP_SHARED, ntvm_fd(),
-		       NTVM_SHARED_OFFSET);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /*
- * The published range that holds addr, read as the uapi header says:
- * 1 and *out, 0 when none holds it.
+ * The published range that holds addr: 1 and *out, 0 when none holds it.
  */
 static int range_at(const struct ntvm_shared *sh, const void *addr,
 		    struct ntvm_shared_range *out)
 {
-	uintptr_t a = (uintptr_t)addr;
-	__u32 seq, i, n;
-	int found;
+	struct ntvm_shared_range g[NTVM_SHARED_MAX_RANGES + 1];
+	__u32 i, n = shared_snapshot(sh, g);
 
-	do {
-		while ((seq = __atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE)) & 1)
-			;
-		found = 0;
-		n = sh->count;
-		for (i = 0; i < n && i < NTVM_SHARED_MAX_RANGES; i++) {
-			if (sh->ranges[i].base <= a && a < sh->ranges[i].end) {
-				*out = sh->ranges[i];
-				found = 1;
-			}
+	for (i = 0; i < n && i < NTVM_SHARED_MAX_RANGES; i++) {
+		if (g[i].base <= U(addr) && U(addr) < g[i].end) {
+			*out = g[i];
+			return 1;
 		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	} while (__atomic_load_n(&sh->seq, __ATOMIC_RELAXED) != seq);
-	return found;
+	}
+	return 0;
 }
 
-/* The ranges are sorted, disjoint, non-empty, and flags are zero. */
 static int ranges_well_formed(const struct ntvm_shared *sh)
 {
-	__u32 i;
+	struct ntvm_shared_range g[NTVM_SHARED_MAX_RANGES + 1];
 
-	if (sh->count > NTVM_SHARED_MAX_RANGES)
-		return 0;
-	for (i = 0; i < sh->count; i++) {
-		if (sh->ranges[i].base >= sh->ranges[i].end ||
-		    sh->ranges[i].flags || (sh->ranges[i].base | sh->ranges[i].end) & (PG - 1))
-			return 0;
-		if (i && sh->ranges[i - 1].end > sh->ranges[i].base)
-			return 0;
-	}
-	return 1;
+	return shared_well_formed(g, shared_snapshot(sh, g));
 }
 
 #define EXPECT_PUBLISHED(sh, addr, b, e, ab, prot) do {			\
@@ -103,13 +76,6 @@ static int ranges_well_formed(const struct ntvm_shared *sh)
 	EXPECT_EQ(0, range_at((sh), (addr), &__r));			\
 } while (0)
 
-static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
-{
-	SIZE_T s = size;
-
-	return NtAllocateVirtualMemory(CUR, base, 0, &s, type, prot);
-}
-
 /* Commit twice: the second finds the pages committed, and may publish. */
 static NTSTATUS commit2(PVOID at, SIZE_T size, ULONG prot)
 {
@@ -120,11 +86,6 @@ static NTSTATUS commit2(PVOID at, SIZE_T size, ULONG prot)
 	return st ? st : nt_alloc(&b, size, MEM_COMMIT, prot);
 }
 
-static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
-{
-	return NtFreeVirtualMemory(CUR, &base, &size, type);
-}
-
 FIXTURE(shared) {
 	const struct ntvm_shared *sh;
 };
@@ -133,7 +94,7 @@ FIXTURE_SETUP(shared)
 {
 	if (ntvm_availability() != NTVM_AVAILABLE)
 		SKIP(return, "%s", ntvm_diagnostic());
-	self->sh = map_shared();
+	self->sh = shared_map();
 	ASSERT_NE(NULL, self->sh);
 }
 
@@ -293,7 +254,7 @@ TEST_F(shared, publish_and_withdraw)
 TEST_F(shared, not_published)
 {
 	const struct ntvm_shared *sh = self->sh;
-	PVOID base = NULL, b;
+	PVOID base = NULL;
 	HANDLE sec;
 	char *v;
 

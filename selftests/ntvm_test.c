@@ -28,16 +28,6 @@
 /* An address above it, in the range of this process's pointers. */
 #define ABOVE_MAXA ((uintptr_t)(sizeof(void *) == 8 ? 0x800000000000ULL : 0xffff8000UL))
 
-static NTSTATUS nt_alloc(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
-{
-	return NtAllocateVirtualMemory(CUR, base, 0, &size, type, prot);
-}
-
-static NTSTATUS nt_free(PVOID base, SIZE_T size, ULONG type)
-{
-	return NtFreeVirtualMemory(CUR, &base, &size, type);
-}
-
 FIXTURE(nt) {
 	int unused;
 };
