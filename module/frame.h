@@ -147,7 +147,13 @@ static inline void ntvm_end(struct ntvm_ctx *nc, u64 nallocs)
 {
 	lockdep_assert_held(&nc->lock);
 	WRITE_ONCE(nc->op_task, NULL);
-	atomic_long_add(nc->space.nallocs - nallocs, &ntvm_live_allocs);
+	/*
+	 * The machine-wide counter's cache line is written only by calls
+	 * that made or forgot allocations, not by commits, protection
+	 * changes and queries of every process.
+	 */
+	if (nc->space.nallocs != nallocs)
+		atomic_long_add(nc->space.nallocs - nallocs, &ntvm_live_allocs);
 	mutex_unlock(&nc->lock);
 }
 

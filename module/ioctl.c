@@ -50,7 +50,7 @@ static void ntvm_keep(struct nt_free_req *f, u64 addr, u64 len)
 
 /* ---- NTVM_IOC_API -------------------------------------------------------- */
 
-static long ntvm_ioc_api(struct ntvm_file *nf, void __user *argp)
+static noinline long ntvm_ioc_api(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_api api;
 	int ret = ntvm_copy_args(&api, sizeof(api), argp, NTVM_API_SIZE_VER0);
@@ -105,7 +105,7 @@ static void ntvm_allocate_published(struct ntvm_ctx *nc,
 		ntvm_shared_withdraw(nc, req->base, req->base + req->size);
 }
 
-static long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
+static noinline long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_alloc_args __user *uargs = argp;
 	struct ntvm_alloc_args args;
@@ -178,7 +178,7 @@ efault:
 /* The second version of struct ntvm_free_args: out_flags. */
 #define NTVM_FREE_SIZE_VER1	offsetofend(struct ntvm_free_args, pad)
 
-static long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
+static noinline long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_free_args __user *uargs = argp;
 	struct ntvm_free_args args;
@@ -238,7 +238,7 @@ efault:
 
 /* ---- NTVM_IOC_PROTECT ---------------------------------------------------- */
 
-static long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
+static noinline long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_protect_args __user *uargs = argp;
 	struct ntvm_protect_args args;
@@ -340,7 +340,7 @@ static int ntvm_regions_out(const struct nt_region *r, u32 n, u8 __user *out,
  * the lock once per NTVM_QUERY_STEP regions and copies each step out after
  * dropping it.
  */
-static long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
+static noinline long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_query_args __user *uargs = argp;
 	struct ntvm_query_args args;
@@ -411,7 +411,7 @@ static long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
 
 /* ---- NTVM_IOC_STATS ------------------------------------------------------ */
 
-static long ntvm_ioc_stats(struct ntvm_ctx *nc, void __user *argp)
+static noinline long ntvm_ioc_stats(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct nt_stats st;
 	struct ntvm_stats out = {};
@@ -430,7 +430,7 @@ static long ntvm_ioc_stats(struct ntvm_ctx *nc, void __user *argp)
 
 /* ---- NTVM_IOC_GUARD ------------------------------------------------------ */
 
-static long ntvm_ioc_guard(struct ntvm_ctx *nc, void __user *argp)
+static noinline long ntvm_ioc_guard(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_guard_args __user *uargs = argp;
 	struct ntvm_guard_args args;
@@ -467,7 +467,7 @@ static long ntvm_ioc_guard(struct ntvm_ctx *nc, void __user *argp)
 
 /* ---- NTVM_IOC_WATCH ------------------------------------------------------ */
 
-static long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
+static noinline long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_watch_args __user *uargs = argp;
 	struct ntvm_watch_args args;
@@ -500,7 +500,7 @@ static long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 
 /* ---- NTVM_IOC_WW_SCAN ---------------------------------------------------- */
 
-static long ntvm_ioc_ww_scan(struct ntvm_ctx *nc, void __user *argp)
+static noinline long ntvm_ioc_ww_scan(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_ww_scan_args __user *uargs = argp;
 	struct ntvm_ww_scan_args args;
@@ -552,7 +552,7 @@ static long ntvm_ioc_ww_scan(struct ntvm_ctx *nc, void __user *argp)
  * space (core/space.c, nt_undo()).  At most NTVM_UNDO_MAX_RANGES ranges per
  * call, from the stack, copied out after the lock is dropped.
  */
-static long ntvm_ioc_undo(struct ntvm_ctx *nc, void __user *argp)
+static noinline long ntvm_ioc_undo(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_undo_args __user *uargs = argp;
 	struct ntvm_undo_range __user *out;
@@ -599,7 +599,7 @@ static long ntvm_ioc_undo(struct ntvm_ctx *nc, void __user *argp)
 
 /* ---- NTVM_IOC_RESET_DONE ------------------------------------------------- */
 
-static long ntvm_ioc_reset_done(struct ntvm_ctx *nc, unsigned long arg)
+static noinline long ntvm_ioc_reset_done(struct ntvm_ctx *nc, unsigned long arg)
 {
 	if (arg)
 		return -EINVAL;
@@ -607,6 +607,11 @@ static long ntvm_ioc_reset_done(struct ntvm_ctx *nc, unsigned long arg)
 	return 0;
 }
 
+/*
+ * The handlers are noinline: the dispatcher is then a compare chain and a
+ * tail call, with no stack frame or stack-protector check of its own that
+ * every command would pay for the one it inlined.
+ */
 long ntvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct ntvm_file *nf = file->private_data;
