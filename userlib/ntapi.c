@@ -38,7 +38,6 @@
  * nobody waits, less than a pthread mutex.
  */
 static int ntvm_lock;
-static pthread_once_t ntvm_once = PTHREAD_ONCE_INIT;
 static int ntvm_dev_fd = -1;
 /*
  * This thread holds ntvm_lock (for a fault taken while it does).  The
@@ -101,7 +100,12 @@ static void atfork_child(void)
 	ntvm_lock = 0;
 }
 
-static void ntvm_init_once(void)
+/*
+ * Registered when the library is loaded, not at the first NT call, so that
+ * no NT call pays for asking whether it was: the handlers have nothing to
+ * do in a process that never made one.
+ */
+static void __attribute__((constructor)) ntvm_lib_init(void)
 {
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
@@ -118,7 +122,6 @@ static int dev_fd_locked(void)
 
 static void lock(void)
 {
-	pthread_once(&ntvm_once, ntvm_init_once);
 	lock_acquire();
 	ntvm_lock_held = 1;
 }
