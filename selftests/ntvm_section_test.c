@@ -733,6 +733,7 @@ TEST_F(sec, create_file)
 	SIZE_T size;
 	unsigned char c;
 	struct stat stt;
+	PVOID c0;
 
 	ASSERT_LE(0, fd);
 	hf = NTVM_FD_TO_HANDLE(fd);
@@ -754,11 +755,8 @@ TEST_F(sec, create_file)
 	EXPECT_REGION(v, v, v, PAGE_READONLY, 0x4000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
 	EXPECT_EQ((unsigned char)(0x1234 * 7 + 1), ((unsigned char *)v)[0x1234]);
 	/* Commit on a file view: STATUS_ALREADY_COMMITTED (spec 4.1.5). */
-	{
-		PVOID c0 = v;
-
-		EXPECT_EQ(STATUS_ALREADY_COMMITTED, nt_alloc(&c0, 0x1000, MEM_COMMIT, PAGE_READONLY));
-	}
+	c0 = v;
+	EXPECT_EQ(STATUS_ALREADY_COMMITTED, nt_alloc(&c0, 0x1000, MEM_COMMIT, PAGE_READONLY));
 	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
 	NtClose(h);
 	/* Larger than the file: read-only refuses, writable grows it. */
@@ -959,6 +957,9 @@ TEST_F(sec, protections)
 	PVOID v, w;
 	DWORD old;
 	SIZE_T size;
+	SECTION_BASIC_INFORMATION b;
+	PVOID c;
+	PVOID p;
 
 	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READONLY, 0, 0x10000, NULL);
 	ASSERT_NE(NULL, h);
@@ -1001,12 +1002,8 @@ TEST_F(sec, protections)
 	SetLastError(0);
 	EXPECT_EQ(NULL, MapViewOfFile(ro, FILE_MAP_WRITE, 0, 0, 0));
 	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
-	{
-		SECTION_BASIC_INFORMATION b;
-
-		EXPECT_EQ(STATUS_ACCESS_DENIED,
-			  NtQuerySection(ro, SectionBasicInformation, &b, sizeof(b), NULL));
-	}
+	EXPECT_EQ(STATUS_ACCESS_DENIED,
+		  NtQuerySection(ro, SectionBasicInformation, &b, sizeof(b), NULL));
 	w = MapViewOfFile(ro, FILE_MAP_READ, 0, 0, 0);
 	ASSERT_NE(NULL, w);
 	CloseHandle(ro);
@@ -1020,52 +1017,46 @@ TEST_F(sec, protections)
 	((volatile char *)v)[5] = 9;
 	EXPECT_EQ(9, ((volatile char *)w)[5]);
 	/* FILE_MAP_COPY: a private copy on write (spec 1.5.6, 4.3.7). */
-	{
-		PVOID c = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0);
-
-		ASSERT_NE(NULL, c);
-		EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x10000, MEM_COMMIT, PAGE_WRITECOPY,
-			      MEM_MAPPED);
-		EXPECT_EQ(9, ((volatile char *)c)[5]);
-		((volatile char *)c)[5] = 10;
-		EXPECT_EQ(10, ((volatile char *)c)[5]);
-		EXPECT_EQ(9, ((volatile char *)v)[5]);
-		/* The written page alone reads back PAGE_READWRITE (4.3.5). */
-		EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x1000, MEM_COMMIT, PAGE_READWRITE,
-			      MEM_MAPPED);
-		EXPECT_REGION(U(c) + 0x1000, U(c) + 0x1000, c, PAGE_WRITECOPY, 0xf000,
-			      MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
-		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_WRITECOPY, &old));
-		EXPECT_EQ(PAGE_READWRITE, old);
-		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_READONLY, &old));
-		EXPECT_EQ(PAGE_READWRITE, old);
-		EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x2000, MEM_COMMIT, PAGE_READONLY,
-			      MEM_MAPPED);
-		EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_WRITECOPY, &old));
-		EXPECT_EQ(PAGE_READWRITE, region_of(c).Protect);
-		EXPECT_EQ(PAGE_WRITECOPY, region_of(P(U(c) + 0x1000)).Protect);
-		EXPECT_EQ(10, ((volatile char *)c)[5]);
-		EXPECT_FALSE(VirtualProtect(c, 0x1000, PAGE_READWRITE, &old));
-		EXPECT_TRUE(UnmapViewOfFile(c));
-		/* FILE_MAP_WRITE | FILE_MAP_COPY is a shared view (2.8.1). */
-		c = MapViewOfFile(h, FILE_MAP_WRITE | FILE_MAP_COPY, 0, 0, 0);
-		ASSERT_NE(NULL, c);
-		EXPECT_EQ(PAGE_READWRITE, region_of(c).AllocationProtect);
-		((volatile char *)c)[5] = 11;
-		EXPECT_EQ(11, ((volatile char *)v)[5]);
-		EXPECT_TRUE(UnmapViewOfFile(c));
-	}
+	c = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0);
+	ASSERT_NE(NULL, c);
+	EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x10000, MEM_COMMIT, PAGE_WRITECOPY,
+		      MEM_MAPPED);
+	EXPECT_EQ(9, ((volatile char *)c)[5]);
+	((volatile char *)c)[5] = 10;
+	EXPECT_EQ(10, ((volatile char *)c)[5]);
+	EXPECT_EQ(9, ((volatile char *)v)[5]);
+	/* The written page alone reads back PAGE_READWRITE (4.3.5). */
+	EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x1000, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_MAPPED);
+	EXPECT_REGION(U(c) + 0x1000, U(c) + 0x1000, c, PAGE_WRITECOPY, 0xf000,
+		      MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+	EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_WRITECOPY, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_READONLY, &old));
+	EXPECT_EQ(PAGE_READWRITE, old);
+	EXPECT_REGION(c, c, c, PAGE_WRITECOPY, 0x2000, MEM_COMMIT, PAGE_READONLY,
+		      MEM_MAPPED);
+	EXPECT_TRUE(VirtualProtect(c, 0x2000, PAGE_WRITECOPY, &old));
+	EXPECT_EQ(PAGE_READWRITE, region_of(c).Protect);
+	EXPECT_EQ(PAGE_WRITECOPY, region_of(P(U(c) + 0x1000)).Protect);
+	EXPECT_EQ(10, ((volatile char *)c)[5]);
+	EXPECT_FALSE(VirtualProtect(c, 0x1000, PAGE_READWRITE, &old));
+	EXPECT_TRUE(UnmapViewOfFile(c));
+	/* FILE_MAP_WRITE | FILE_MAP_COPY is a shared view (2.8.1). */
+	c = MapViewOfFile(h, FILE_MAP_WRITE | FILE_MAP_COPY, 0, 0, 0);
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(PAGE_READWRITE, region_of(c).AllocationProtect);
+	((volatile char *)c)[5] = 11;
+	EXPECT_EQ(11, ((volatile char *)v)[5]);
+	EXPECT_TRUE(UnmapViewOfFile(c));
 	/* Committing in a SEC_COMMIT view is a protection change (4.1.6). */
-	{
-		PVOID p = v;
-
-		ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_READONLY));
-		EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
-		EXPECT_TRUE(faults(v, 1));
-		p = v;
-		EXPECT_EQ(STATUS_SECTION_PROTECTION,
-			  nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_EXECUTE_READWRITE));
-	}
+	p = v;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_READONLY));
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+	EXPECT_TRUE(faults(v, 1));
+	p = v;
+	EXPECT_EQ(STATUS_SECTION_PROTECTION,
+		  nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_EXECUTE_READWRITE));
 	EXPECT_TRUE(UnmapViewOfFile(v));
 	EXPECT_TRUE(UnmapViewOfFile(w));
 	CloseHandle(h);
@@ -1076,6 +1067,8 @@ TEST_F(sec, sec_reserve)
 {
 	HANDLE h;
 	PVOID v1, v2, p;
+	DWORD old;
+	SIZE_T s;
 
 	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
 			      0x100000, NULL);
@@ -1104,16 +1097,12 @@ TEST_F(sec, sec_reserve)
 	EXPECT_EQ(STATUS_SECTION_PROTECTION, nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_EXECUTE_READ));
 	EXPECT_EQ(v2, VirtualAlloc(v2, 0x1000, MEM_COMMIT, PAGE_READWRITE));
 	/* Protect on reserved view pages: the view check, then committed. */
-	{
-		DWORD old;
-		SIZE_T s = 0x1000;
-
-		p = P(U(v2) + 0x20000);
-		EXPECT_EQ(STATUS_SECTION_PROTECTION,
-			  NtProtectVirtualMemory(CUR, &p, &s, PAGE_EXECUTE_READWRITE, &old));
-		EXPECT_EQ(STATUS_NOT_COMMITTED,
-			  NtProtectVirtualMemory(CUR, &p, &s, PAGE_READONLY, &old));
-	}
+	s = 0x1000;
+	p = P(U(v2) + 0x20000);
+	EXPECT_EQ(STATUS_SECTION_PROTECTION,
+		  NtProtectVirtualMemory(CUR, &p, &s, PAGE_EXECUTE_READWRITE, &old));
+	EXPECT_EQ(STATUS_NOT_COMMITTED,
+		  NtProtectVirtualMemory(CUR, &p, &s, PAGE_READONLY, &old));
 	/* The commit stays in the section after its view goes (4.1.7). */
 	EXPECT_TRUE(UnmapViewOfFile(v1));
 	v1 = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
@@ -1872,6 +1861,10 @@ TEST_F(sec, handshake)
 {
 	struct ntvm_api api = { .size = sizeof(api), .api = NTVM_API };
 	struct ntvm_unmap_view_args u = { .size = 8 };
+	struct {
+		struct ntvm_unmap_view_args u;
+		__u64 tail;
+	} big = { .u = { .size = sizeof(big) }, .tail = 1 };
 
 	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_API, &api));
 	EXPECT_TRUE(api.features & NTVM_FEATURE_PLACEHOLDER);
@@ -1881,23 +1874,16 @@ TEST_F(sec, handshake)
 	/* Frame v2: a size below the first version's, a non-zero tail. */
 	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &u));
 	EXPECT_EQ(EINVAL, errno);
-	{
-		struct {
-			struct ntvm_unmap_view_args u;
-			__u64 tail;
-		} big = { .u = { .size = sizeof(big) }, .tail = 1 };
-
-		EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
-		EXPECT_EQ(E2BIG, errno);
-		big.tail = 0;
-		big.u.base = 0x10000;
-		ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
-		EXPECT_EQ(NTVM_STATUS_NOT_MAPPED_VIEW, big.u.status);
-		big.u.status = 0;
-		big.u.flags = 1;
-		EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
-		EXPECT_EQ(EINVAL, errno);
-	}
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
+	EXPECT_EQ(E2BIG, errno);
+	big.tail = 0;
+	big.u.base = 0x10000;
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
+	EXPECT_EQ(NTVM_STATUS_NOT_MAPPED_VIEW, big.u.status);
+	big.u.status = 0;
+	big.u.flags = 1;
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /* Spec 7: Microsoft's ring buffer. */
