@@ -61,31 +61,22 @@ static __always_inline int ntvm_copy_args(void *args, size_t ksize,
 			return -EFAULT;
 #pragma GCC unroll 16
 		for (i = 0; i < ksize / sizeof(u64); i++)
-			unsafe_get_user(q[i], &uq[i], efault_rw);
-		/* The size read first counts (another thread may race). */
-		*(u32 *)args = usize;
-		unsafe_put_user(words[0], &uw[0], efault_rw);
-		unsafe_put_user(words[ver0 / sizeof(u32) - 1],
-				&uw[ver0 / sizeof(u32) - 1], efault_rw);
-		user_access_end();
-		return 0;
+			unsafe_get_user(q[i], &uq[i], efault);
+	} else {
+		ret = copy_struct_from_user(args, ksize, argp, usize);
+		if (ret)
+			return ret;
+		if (!user_access_begin(argp, ver0))
+			return -EFAULT;
 	}
-	ret = copy_struct_from_user(args, ksize, argp, usize);
-	if (ret)
-		return ret;
 	/* The size read first is the one that counts (another thread may race). */
 	*(u32 *)args = usize;
-	if (!user_write_access_begin(uw, ver0))
-		return -EFAULT;
 	unsafe_put_user(words[0], &uw[0], efault);
 	unsafe_put_user(words[ver0 / sizeof(u32) - 1],
 			&uw[ver0 / sizeof(u32) - 1], efault);
-	user_write_access_end();
+	user_access_end();
 	return 0;
 efault:
-	user_write_access_end();
-	return -EFAULT;
-efault_rw:
 	user_access_end();
 	return -EFAULT;
 }

@@ -35,7 +35,6 @@
 #include "kselftest_harness.h"
 #include "ntvm_fuzz_common.h"
 
-
 /* ---- raw ioctls: the command table, the only place that knows layouts ---- */
 
 struct fctx {

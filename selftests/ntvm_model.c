@@ -25,7 +25,6 @@
 #include "kselftest_harness.h"
 #include "ntvm_fuzz_common.h"
 
-
 #define NPAGES		512		/* the arena: 32 granules */
 #define MAXALLOC	1024
 #define MAXOPS		400
