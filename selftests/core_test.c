@@ -1635,6 +1635,43 @@ TEST_F(place, top_down_no_aligned_candidate)
 	EXPECT_EQ(0x40000000ULL, r.base);
 }
 
+/*
+ * Top-down with an alignment far above the size: the next probe ends at
+ * the aligned candidate, not size bytes lower each time (the fuzzer found
+ * a search that stepped down the free space above the candidate one size
+ * at a time: 16,383 probes here, 2^30 for a 2^46 alignment).
+ */
+TEST_F(place, top_down_large_alignment)
+{
+	struct nt_alloc_req r = { .size = GRAN, .type = NTVM_MEM_RESERVE |
+				  NTVM_MEM_TOP_DOWN, .protect = NTVM_PAGE_NOACCESS,
+				  .requirements = true, .highest = 0xbfffffff,
+				  .alignment = 0x20000000 };
+
+	/* The probe at the top, then the one ending at the candidate. */
+	self->mm->gap_probes = 0;
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(0xa0000000ULL, r.base);
+	EXPECT_EQ(GRAN, r.size);
+	EXPECT_EQ(2, self->mm->gap_probes);
+	/* That candidate taken: the next one down, one probe more. */
+	r.base = 0;
+	self->mm->gap_probes = 0;
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(0x80000000ULL, r.base);
+	EXPECT_EQ(3, self->mm->gap_probes);
+	/* A mapping over the next candidate: passed, not walked down. */
+	fake_insert(self->mm, 0x60008000, 0x7fff0000, NT_LPROT_R, true);
+	r.base = 0;
+	self->mm->gap_probes = 0;
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(0x40000000ULL, r.base);
+	EXPECT_EQ(5, self->mm->gap_probes);
+}
+
 TEST_F(place, heap_slack)
 {
 	u64 heap = 0x4000000, x, fl;

@@ -513,6 +513,32 @@ TEST_F(nt, address_requirements)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/*
+ * Top-down with an alignment far above the size: the highest aligned
+ * start, found by probing at it.  Placement once stepped down the free
+ * space above it one size at a time: 2^30 probes under mmap_lock for this
+ * call (the fuzzer found it).
+ */
+TEST_F(nt, top_down_huge_alignment)
+{
+#if UINTPTR_MAX > 0xffffffffU
+	MEM_ADDRESS_REQUIREMENTS req = { .Alignment = (SIZE_T)1 << 46 };
+	MEM_EXTENDED_PARAMETER ext = { .Type = MemExtendedParameterAddressRequirements,
+				       .Pointer = &req };
+	PVOID base = NULL;
+	SIZE_T size = 0x1000;
+
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE | MEM_TOP_DOWN,
+					    PAGE_NOACCESS, &ext, 1));
+	EXPECT_EQ((uintptr_t)1 << 46, U(base));
+	EXPECT_EQ(0x1000, size);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+#else
+	SKIP(return, "a 2^46 alignment needs a 64-bit address space");
+#endif
+}
+
 /* spec 1.7.2, 1.1.6, 2.9: recommit keeps data, decommit zeroes. */
 TEST_F(nt, commit_contents)
 {
