@@ -181,7 +181,7 @@ TEST_F(core, partial_release_splits)
 
 TEST_F(core, failed_map_changes_nothing)
 {
-	u64 base = 0x20000000, size = 0x10000, b, sz;
+	u64 base = 0x20000000, size = 0x10000, b, sz, st0, en;
 	struct nt_stats st;
 
 	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
@@ -203,13 +203,9 @@ TEST_F(core, failed_map_changes_nothing)
 	EXPECT_EQ(NTVM_MEM_COMMIT, query(&self->s, base + 0x1000).state);
 	EXPECT_EQ(0x1000, query(&self->s, base + 0x1000).size);
 	EXPECT_EQ(0xe000, query(&self->s, base + 0x2000).size);
-	{
-		u64 st0, en;
-
-		EXPECT_EQ(0, fake_prot(self->mm, base, &st0, &en));
-		EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, base + 0x1000, &st0, &en));
-		EXPECT_EQ(0, fake_prot(self->mm, base + 0x2000, &st0, &en));
-	}
+	EXPECT_EQ(0, fake_prot(self->mm, base, &st0, &en));
+	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, base + 0x1000, &st0, &en));
+	EXPECT_EQ(0, fake_prot(self->mm, base + 0x2000, &st0, &en));
 	/* A failed release keeps the allocation whole. */
 	self->mm->fail_at = 1;
 	self->mm->calls = 0;
@@ -762,6 +758,7 @@ static void expect_placeholder(struct __test_metadata *_metadata,
 TEST_F(core, placeholder_split_coalesce)
 {
 	u64 p = 0x20000000, size = 0x10000, b, sz;
+	struct nt_region rg;
 	struct nt_stats st;
 
 	/* Only the Ex call, only PAGE_NOACCESS, only with MEM_RESERVE. */
@@ -857,16 +854,13 @@ TEST_F(core, placeholder_split_coalesce)
 	ASSERT_EQ(0, allocx(&self->s, &b, &sz, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
 			    NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
 	EXPECT_EQ(p + 0x4000, b);
-	{
-		struct nt_region r = query(&self->s, p + 0x4000);
-
-		EXPECT_EQ(p + 0x4000, r.allocation_base);
-		EXPECT_EQ(0xc000, r.size);
-		EXPECT_EQ(NTVM_MEM_COMMIT, r.state);
-		EXPECT_EQ(NTVM_PAGE_READWRITE, r.protect);
-		EXPECT_EQ(NTVM_PAGE_READWRITE, r.allocation_protect);
-		EXPECT_EQ(NTVM_MEM_PRIVATE, r.type);
-	}
+	rg = query(&self->s, p + 0x4000);
+	EXPECT_EQ(p + 0x4000, rg.allocation_base);
+	EXPECT_EQ(0xc000, rg.size);
+	EXPECT_EQ(NTVM_MEM_COMMIT, rg.state);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, rg.protect);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, rg.allocation_protect);
+	EXPECT_EQ(NTVM_MEM_PRIVATE, rg.type);
 	/* Replacing again: not a free placeholder. */
 	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
 		  allocx(&self->s, &b, &sz, NTVM_MEM_RESERVE | NTVM_MEM_REPLACE_PLACEHOLDER,
@@ -911,7 +905,7 @@ TEST_F(core, placeholder_split_coalesce)
 /* Spec 6.5.5, 8.17: back to a placeholder; failures change nothing. */
 TEST_F(core, placeholder_replace_back)
 {
-	u64 p = 0x20000000, size = 0x10000, b, sz, s0, e0;
+	u64 p = 0x20000000, size = 0x10000, b, sz, s0, e0, o, osz;
 	struct nt_stats st;
 
 	ASSERT_EQ(0, allocx(&self->s, &p, &size, PH, NTVM_PAGE_NOACCESS));
@@ -921,20 +915,18 @@ TEST_F(core, placeholder_replace_back)
 			    NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
 	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, p, &s0, &e0));
 	/* An ordinary reservation is no placeholder. */
-	{
-		u64 o = 0x30000000, osz = 0x10000;
-
-		ASSERT_EQ(0, alloc(&self->s, &o, &osz, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
-		osz = 0x1000;
-		EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &o, &osz, PRESERVE));
-		o = 0x30000000;
-		osz = 0x10000;
-		EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
-			  allocx(&self->s, &o, &osz, NTVM_MEM_RESERVE |
-				 NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
-		osz = 0;
-		ASSERT_EQ(0, nfree(&self->s, &o, &osz, NTVM_MEM_RELEASE));
-	}
+	o = 0x30000000;
+	osz = 0x10000;
+	ASSERT_EQ(0, alloc(&self->s, &o, &osz, NTVM_MEM_RESERVE, NTVM_PAGE_NOACCESS));
+	osz = 0x1000;
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, nfree(&self->s, &o, &osz, PRESERVE));
+	o = 0x30000000;
+	osz = 0x10000;
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  allocx(&self->s, &o, &osz, NTVM_MEM_RESERVE |
+			 NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
+	osz = 0;
+	ASSERT_EQ(0, nfree(&self->s, &o, &osz, NTVM_MEM_RELEASE));
 	/* A failed remap changes nothing. */
 	self->mm->fail_at = 1;
 	self->mm->calls = 0;
@@ -1675,6 +1667,7 @@ TEST_F(place, top_down_large_alignment)
 TEST_F(place, heap_slack)
 {
 	u64 heap = 0x4000000, x, fl;
+	struct nt_alloc_req r;
 	struct nt_stats st;
 
 	fake_brk(self->mm, heap, heap + 0x21000);
@@ -1688,17 +1681,12 @@ TEST_F(place, heap_slack)
 	fl = place_floor(&self->s);
 	EXPECT_EQ(heap, fl);
 	/* Top-down under a limit inside the room may use it. */
-	{
-		struct nt_alloc_req r = { .size = GRAN, .type = NTVM_MEM_RESERVE |
-					NTVM_MEM_TOP_DOWN,
-					.protect = NTVM_PAGE_NOACCESS,
-					.requirements = true,
-					.highest = heap + 0x200000 - 1 };
-
-		nt_allocate(&self->s, &r);
-		ASSERT_EQ(0, r.status);
-		EXPECT_EQ(heap + 0x200000 - GRAN, r.base);
-	}
+	r = (struct nt_alloc_req){ .size = GRAN, .type = NTVM_MEM_RESERVE |
+				   NTVM_MEM_TOP_DOWN, .protect = NTVM_PAGE_NOACCESS,
+				   .requirements = true, .highest = heap + 0x200000 - 1 };
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(heap + 0x200000 - GRAN, r.base);
 	/* The heap grows: a placement that fit before moves above it. */
 	fake_brk(self->mm, heap, heap + 0x400000);
 	ASSERT_EQ(0, place_alloc(&self->s, GRAN, 0, &x));
@@ -1715,6 +1703,7 @@ TEST_F(place, heap_slack)
 TEST_F(place, stack_guard_gap)
 {
 	u64 stack = 0x300000, x;
+	struct nt_alloc_req r;
 	struct nt_stats st;
 
 	fake_insert(self->mm, GRAN, 0x100000, NT_LPROT_R, true);
@@ -1724,17 +1713,12 @@ TEST_F(place, stack_guard_gap)
 	ASSERT_EQ(0, place_alloc(&self->s, 0x100000, 0, &x));
 	EXPECT_EQ(0x100000ULL, x);
 	ASSERT_EQ(0, place_release(&self->s, 0x100000));
-	{
-		struct nt_alloc_req r = { .size = GRAN, .type = NTVM_MEM_RESERVE |
-					NTVM_MEM_TOP_DOWN,
-					.protect = NTVM_PAGE_NOACCESS,
-					.requirements = true,
-					.highest = stack - 1 };
-
-		nt_allocate(&self->s, &r);
-		ASSERT_EQ(0, r.status);
-		EXPECT_EQ(stack - GUARD - GRAN, r.base);
-	}
+	r = (struct nt_alloc_req){ .size = GRAN, .type = NTVM_MEM_RESERVE |
+				   NTVM_MEM_TOP_DOWN, .protect = NTVM_PAGE_NOACCESS,
+				   .requirements = true, .highest = stack - 1 };
+	nt_allocate(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	EXPECT_EQ(stack - GUARD - GRAN, r.base);
 	nt_get_stats(&self->s, &st);
 	EXPECT_EQ(ref_largest(self->mm, GRAN, PMAX + 1), st.largest_free);
 	/* An explicit base may take the guard gap. */
