@@ -23,8 +23,9 @@
  * header): older, smaller blocks read as zero-extended, newer ones must
  * have a zero tail.  Then prove that the results can be written back
  * before anything changes, by writing back the first and the last word of
- * the first version's layout, where every output field lies: an operation
- * must not change what it then cannot report.
+ * the part both sides know (the caller's size, at most the module's),
+ * where every output field the caller has lies: an operation must not
+ * change what it then cannot report.
  *
  * The caller's own version, the usual case, is read a word at a time in
  * the user-access section that writes the probe back: a block is 3 to 13
@@ -41,7 +42,7 @@ static __always_inline int ntvm_copy_args(void *args, size_t ksize,
 {
 	u32 __user *uw = argp;
 	const u32 *words = args;
-	u32 usize;
+	u32 usize, last;
 	int ret;
 
 	if (get_user(usize, uw))
@@ -57,6 +58,7 @@ static __always_inline int ntvm_copy_args(void *args, size_t ksize,
 		size_t i;
 
 		BUILD_BUG_ON(ksize % sizeof(u64));
+		last = ksize / sizeof(u32) - 1;
 		if (!user_access_begin(argp, ksize))
 			return -EFAULT;
 #pragma GCC unroll 16
@@ -66,14 +68,14 @@ static __always_inline int ntvm_copy_args(void *args, size_t ksize,
 		ret = copy_struct_from_user(args, ksize, argp, usize);
 		if (ret)
 			return ret;
-		if (!user_access_begin(argp, ver0))
+		last = min_t(size_t, usize, ksize) / sizeof(u32) - 1;
+		if (!user_access_begin(argp, (last + 1) * sizeof(u32)))
 			return -EFAULT;
 	}
 	/* The size read first is the one that counts (another thread may race). */
 	*(u32 *)args = usize;
 	unsafe_put_user(words[0], &uw[0], efault);
-	unsafe_put_user(words[ver0 / sizeof(u32) - 1],
-			&uw[ver0 / sizeof(u32) - 1], efault);
+	unsafe_put_user(words[last], &uw[last], efault);
 	user_access_end();
 	return 0;
 efault:

@@ -192,9 +192,6 @@ static noinline long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 	if ((args.flags & ~NTVM_ARGS_OTHER_PROCESS) || args.status ||
 	    args.base || args.region_size || args.out_flags || args.pad)
 		return -EINVAL;
-	/* As ntvm_copy_args() for the first version: prove it writable. */
-	if (args.size >= NTVM_FREE_SIZE_VER1 && put_user(0, &uargs->out_flags))
-		return -EFAULT;
 
 	req.type = args.type;
 	if (args.flags & NTVM_ARGS_OTHER_PROCESS)
