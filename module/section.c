@@ -480,6 +480,12 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 	t0 = ntvm_trace_start();
 	sec = ntvm_section_from_fd(a.section_fd, &access, &a.status);
 	if (sec) {
+		/*
+		 * Read before the handle exists: once installed, another
+		 * thread may close it, and the other handles, at once.
+		 */
+		a.max_size = sec->core.size;
+		a.attrs = sec->core.attrs;
 		fd = ntvm_section_install(sec, a.access);
 		if (fd < 0) {
 			ntvm_section_put(&sec->core);
@@ -489,8 +495,6 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 		}
 		/* The new handle owns the reference. */
 		a.section_fd = fd;
-		a.max_size = sec->core.size;
-		a.attrs = sec->core.attrs;
 	}
 	ntvm_trace(NTVM_OP_SECTION_OPEN, a.status, 0, a.max_size, t0);
 	return ntvm_args_out(argp, &a, sizeof(a), usize);
