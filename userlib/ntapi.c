@@ -244,7 +244,7 @@ static void undo_locked(__u64 base, __u64 size)
 			.size = sizeof(u), .base = base, .region_size = size,
 			.ranges = (uintptr_t)r, .max_count = NTVM_UNDO_MAX_RANGES,
 		};
-		if (ioctl(fd, NTVM_IOC_UNDO, &u))
+		if (nt_ioctl(fd, NTVM_IOC_UNDO, &u))
 			break;
 		for (i = 0; i < u.count && i < NTVM_UNDO_MAX_RANGES; i++)
 			mprotect((void *)(uintptr_t)r[i].base, r[i].size, r[i].prot);
@@ -526,6 +526,7 @@ NTVM_EXPORT NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,
 NTVM_EXPORT NTSTATUS ntvm_get_stats(struct ntvm_stats *stats)
 {
 	NTSTATUS st = STATUS_SUCCESS;
+	long ret;
 	int fd;
 
 	if (!stats)
@@ -534,8 +535,8 @@ NTVM_EXPORT NTSTATUS ntvm_get_stats(struct ntvm_stats *stats)
 	fd = dev_fd_locked();
 	if (fd < 0)
 		st = STATUS_NOT_SUPPORTED;
-	else if (ioctl(fd, NTVM_IOC_STATS, stats))
-		st = errno_status(errno);
+	else if ((ret = nt_ioctl(fd, NTVM_IOC_STATS, stats)))
+		st = errno_status((int)-ret);
 	unlock();
 	return st;
 }
