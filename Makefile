@@ -243,7 +243,10 @@ distclean: clean
 #   make check-debug     the suite on a debug 6.1 kernel (KASAN, lockdep,
 #                        kmemleak, UBSAN, fault injection), built once from
 #                        linux-source-6.1 and cached; not part of make check
+#   make check-debug SERIES=6.12
+#                        the same on a debug 6.12 kernel (linux-source-6.12)
 SECS ?= 60
+SERIES ?= 6.1
 
 .PHONY: stress check-debug debug-kernel
 
@@ -251,7 +254,7 @@ stress:
 	selftests/stress-run $(SECS)
 
 check-debug:
-	selftests/check-debug
+	NTVM_DEBUG_SERIES=$(SERIES) selftests/check-debug
 
 debug-kernel:
-	selftests/debug-kernel build
+	NTVM_DEBUG_SERIES=$(SERIES) selftests/debug-kernel build
