@@ -349,6 +349,14 @@ bool ntvm_vm_reset_lost(void *ctx, u64 addr, u64 len)
 	bool lost;
 
 	ntvm_assert_locked(ctx);
+	/*
+	 * Every release and decommit asks (core/space.c), and most find
+	 * nothing watched.  Only the notifier adds a watch without
+	 * ntvm_ctx.lock (ntvm_reset_madvised()); one racing with this call
+	 * over the same pages is the program's own race.
+	 */
+	if (!READ_ONCE(nc->nresets))
+		return false;
 	spin_lock(&nc->reset_lock);
 	lost = ntvm_resets_cut(nc, addr, addr + len);
 	spin_unlock(&nc->reset_lock);

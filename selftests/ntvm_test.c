@@ -1209,6 +1209,59 @@ TEST_F(nt, reset_undo)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/*
+ * A MEM_RESET's watch ends with the memory: pages decommitted, released or
+ * returned to a placeholder and committed again were never reset, so an
+ * undo of them succeeds, and the rest of the reset range is still watched.
+ */
+TEST_F(nt, reset_watch_ends_with_the_memory)
+{
+	PVOID base = NULL, ph;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	p = base;
+	memset(p, 'a', 0x10000);
+	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET, PAGE_NOACCESS));
+	/* The decommit drops pages of the watched range. */
+	ASSERT_TRUE(VirtualFree(p, 0x4000, MEM_DECOMMIT));
+	ASSERT_EQ(p, VirtualAlloc(p, 0x4000, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(p, VirtualAlloc(p, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(0, p[0]);
+	EXPECT_EQ(p + 0x4000, VirtualAlloc(p + 0x4000, 0xc000, MEM_RESET_UNDO,
+					   PAGE_READWRITE));
+	EXPECT_EQ('a', p[0x4000]);
+
+	/* Released, then a new allocation at the same address. */
+	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET, PAGE_NOACCESS));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	base = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	ASSERT_EQ(p, base);
+	EXPECT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+
+	/* Returned to a placeholder, then replaced by private memory again. */
+	ph = VirtualAlloc2(NULL, NULL, 0x20000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+			   PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, ph);
+	p = ph;
+	ASSERT_TRUE(VirtualFree(p, 0x10000, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+	ASSERT_EQ(p, VirtualAlloc2(NULL, p, 0x10000, MEM_RESERVE | MEM_COMMIT |
+				   MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	memset(p, 'b', 0x10000);
+	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET, PAGE_NOACCESS));
+	ASSERT_TRUE(VirtualFree(p, 0x10000, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+	ASSERT_EQ(p, VirtualAlloc2(NULL, p, 0x10000, MEM_RESERVE | MEM_COMMIT |
+				   MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(0, p[0]);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(p + 0x10000, 0, MEM_RELEASE));
+}
+
 /* ---- NtQueryVirtualMemory ---- */
 
 /* spec 3.1, 3.4, 3.8 */

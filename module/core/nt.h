@@ -128,7 +128,9 @@ struct nt_vm_ops {
 	 * nothing else: it returns 0, 1 when some watched page could not be
 	 * kept (not writable), or a negative errno; reset_lost() then says
 	 * whether any of them may have been discarded since it was armed,
-	 * and stops watching.
+	 * and stops watching.  The core also calls reset_lost(), and ignores
+	 * the answer, for memory it releases or decommits: the watch ends
+	 * with the contents.
 	 */
 	int (*reset_arm)(void *ctx, u64 addr, u64 len);
 	int (*touch)(void *ctx, u64 addr, u64 len);

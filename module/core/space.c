@@ -2357,6 +2357,17 @@ static u32 nt_coalesce(struct nt_space *s, u64 lo, u64 hi)
 }
 
 /* The two placeholder free types; *f is checked for the range already. */
+/*
+ * Memory that a call releases, decommits or returns to a placeholder loses
+ * its contents, and with them what a MEM_RESET said of them: the watch
+ * over [lo, hi) ends.  Memory committed there later was never reset, and
+ * an undo of it finds nothing lost (spec 6.6).
+ */
+static void forget_resets(struct nt_space *s, u64 lo, u64 hi)
+{
+	s->ops->reset_lost(s->ctx, lo, hi - lo);
+}
+
 static u32 nt_free_placeholder(struct nt_space *s, struct nt_free_req *f)
 {
 	u64 lo = nt_page_down(f->base);
@@ -2379,6 +2390,8 @@ static u32 nt_free_placeholder(struct nt_space *s, struct nt_free_req *f)
 			return NTVM_STATUS_INVALID_PARAMETER;
 		f->watch = a->attrs & NT_ATTR_WRITE_WATCH;
 		st = nt_preserve(s, a, lo, hi);
+		if (!st)
+			forget_resets(s, lo, hi);
 	}
 	if (!st) {
 		f->base = lo;
@@ -2488,6 +2501,7 @@ void nt_free(struct nt_space *s, struct nt_free_req *f)
 	else
 		st = decommit_range(s, a, lo - a->base, hi - a->base);
 	if (!st) {
+		forget_resets(s, lo, hi);
 		/* Spec 2.5.1: a whole decommit by size 0 reports size 0. */
 		f->size = !f->size && f->type == NTVM_MEM_DECOMMIT ? 0 : hi - lo;
 		f->base = lo;
