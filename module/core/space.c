@@ -2356,7 +2356,6 @@ static u32 nt_coalesce(struct nt_space *s, u64 lo, u64 hi)
 	return NTVM_STATUS_SUCCESS;
 }
 
-/* The two placeholder free types; *f is checked for the range already. */
 /*
  * Memory that a call releases, decommits or returns to a placeholder loses
  * its contents, and with them what a MEM_RESET said of them: the watch
@@ -2368,6 +2367,7 @@ static void forget_resets(struct nt_space *s, u64 lo, u64 hi)
 	s->ops->reset_lost(s->ctx, lo, hi - lo);
 }
 
+/* The two placeholder free types; *f is checked for the range already. */
 static u32 nt_free_placeholder(struct nt_space *s, struct nt_free_req *f)
 {
 	u64 lo = nt_page_down(f->base);
