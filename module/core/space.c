@@ -2117,6 +2117,17 @@ static u32 release_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 	return NTVM_STATUS_SUCCESS;
 }
 
+/*
+ * Memory that a call releases, decommits or returns to a placeholder loses
+ * its contents, and with them what a MEM_RESET said of them: the watch
+ * over [lo, hi) ends.  Memory committed there later was never reset, and
+ * an undo of it finds nothing lost (spec 6.6).
+ */
+static void forget_resets(struct nt_space *s, u64 lo, u64 hi)
+{
+	s->ops->reset_lost(s->ctx, lo, hi - lo);
+}
+
 static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 {
 	u64 committed = runs_committed(a, lo, hi);
@@ -2159,6 +2170,8 @@ static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 	runs_merge(a, first ? first - 1 : 0, first + 1);
 	runs_trim(s, a);
 	s->committed_bytes -= committed;
+	/* Also when the call fails with the memory decommitted after all. */
+	forget_resets(s, a->base + lo, a->base + hi);
 	return st;
 }
 
@@ -2356,17 +2369,6 @@ static u32 nt_coalesce(struct nt_space *s, u64 lo, u64 hi)
 	return NTVM_STATUS_SUCCESS;
 }
 
-/*
- * Memory that a call releases, decommits or returns to a placeholder loses
- * its contents, and with them what a MEM_RESET said of them: the watch
- * over [lo, hi) ends.  Memory committed there later was never reset, and
- * an undo of it finds nothing lost (spec 6.6).
- */
-static void forget_resets(struct nt_space *s, u64 lo, u64 hi)
-{
-	s->ops->reset_lost(s->ctx, lo, hi - lo);
-}
-
 /* The two placeholder free types; *f is checked for the range already. */
 static u32 nt_free_placeholder(struct nt_space *s, struct nt_free_req *f)
 {
@@ -2501,7 +2503,9 @@ void nt_free(struct nt_space *s, struct nt_free_req *f)
 	else
 		st = decommit_range(s, a, lo - a->base, hi - a->base);
 	if (!st) {
-		forget_resets(s, lo, hi);
+		/* decommit_range() ends the watch itself. */
+		if (f->type == NTVM_MEM_RELEASE)
+			forget_resets(s, lo, hi);
 		/* Spec 2.5.1: a whole decommit by size 0 reports size 0. */
 		f->size = !f->size && f->type == NTVM_MEM_DECOMMIT ? 0 : hi - lo;
 		f->base = lo;
