@@ -533,10 +533,13 @@ NTVM_EXPORT NTSTATUS ntvm_get_stats(struct ntvm_stats *stats)
 		return STATUS_ACCESS_VIOLATION;
 	lock();
 	fd = dev_fd_locked();
-	if (fd < 0)
+	if (fd < 0) {
 		st = STATUS_NOT_SUPPORTED;
-	else if ((ret = nt_ioctl(fd, NTVM_IOC_STATS, stats)))
-		st = errno_status((int)-ret);
+	} else {
+		ret = nt_ioctl(fd, NTVM_IOC_STATS, stats);
+		if (ret)
+			st = errno_status((int)-ret);
+	}
 	unlock();
 	return st;
 }
