@@ -27,9 +27,11 @@
  * where every output field the caller has lies: an operation must not
  * change what it then cannot report.
  *
- * The caller's own version, the usual case, is read a word at a time in
- * the user-access section that writes the probe back: a block is 3 to 13
- * words.  copy_from_user() would be a call to _copy_from_user() and, on
+ * The caller's own version, the usual case, is read a word at a time,
+ * its size included, in the user-access section that writes the probe
+ * back: a block is 3 to 13 words.  (A get_user() of the size first was a
+ * call and a section of its own: about 15 instructions a call on 6.12.)
+ * copy_from_user() would be a call to _copy_from_user() and, on
  * CPUs without fast short string copies (FSRM: Zen 2 as in the Steam
  * Deck, Intel before Ice Lake, QEMU's TCG CPU), to rep_movs_alternative()
  * and a rep movsb: about 55 instructions more per call on 6.12.  With the
@@ -45,33 +47,37 @@ static __always_inline int ntvm_copy_args(void *args, size_t ksize,
 	u32 usize, last;
 	int ret;
 
-	if (get_user(usize, uw))
+	BUILD_BUG_ON(ksize % sizeof(u64));
+	/* A smaller block may end where a block of ksize bytes could not. */
+	if (user_access_begin(argp, ksize)) {
+		unsafe_get_user(usize, uw, efault);
+		if (likely(usize == ksize)) {
+			const u64 __user *uq = argp;
+			u64 *q = args;
+			size_t i;
+
+#pragma GCC unroll 16
+			for (i = 0; i < ksize / sizeof(u64); i++)
+				unsafe_get_user(q[i], &uq[i], efault);
+			last = ksize / sizeof(u32) - 1;
+			goto probe;
+		}
+		user_access_end();
+	} else if (get_user(usize, uw)) {
 		return -EFAULT;
+	}
 	if (usize < ver0)
 		return -EINVAL;
 	/* As clone3(): no structure will ever be larger than a page. */
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
-	if (likely(usize == ksize)) {
-		const u64 __user *uq = argp;
-		u64 *q = args;
-		size_t i;
-
-		BUILD_BUG_ON(ksize % sizeof(u64));
-		last = ksize / sizeof(u32) - 1;
-		if (!user_access_begin(argp, ksize))
-			return -EFAULT;
-#pragma GCC unroll 16
-		for (i = 0; i < ksize / sizeof(u64); i++)
-			unsafe_get_user(q[i], &uq[i], efault);
-	} else {
-		ret = copy_struct_from_user(args, ksize, argp, usize);
-		if (ret)
-			return ret;
-		last = min_t(size_t, usize, ksize) / sizeof(u32) - 1;
-		if (!user_access_begin(argp, (last + 1) * sizeof(u32)))
-			return -EFAULT;
-	}
+	ret = copy_struct_from_user(args, ksize, argp, usize);
+	if (ret)
+		return ret;
+	last = min_t(size_t, usize, ksize) / sizeof(u32) - 1;
+	if (!user_access_begin(argp, (last + 1) * sizeof(u32)))
+		return -EFAULT;
+probe:
 	/* The size read first is the one that counts (another thread may race). */
 	*(u32 *)args = usize;
 	unsafe_put_user(words[0], &uw[0], efault);

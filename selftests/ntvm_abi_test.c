@@ -234,6 +234,36 @@ TEST_F(abi, extensible_sizes)
 	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_FREE, &bf));
 }
 
+/*
+ * A first-version block that ends where its mapping ends: only its own
+ * bytes are read and written, never the module's larger version's.
+ */
+TEST_F(abi, older_block_at_mapping_end)
+{
+	word_t base = self->base, size = PG;
+	struct ntvm_free_args *f;
+	char *m;
+
+	m = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, munmap(m + PG, PG));
+	f = (struct ntvm_free_args *)(m + PG - NTVM_FREE_SIZE_VER0);
+	memset(f, 0, NTVM_FREE_SIZE_VER0);
+	f->size = NTVM_FREE_SIZE_VER0;
+	f->base_ptr = U(&base);
+	f->size_ptr = U(&size);
+	f->type = NTVM_MEM_DECOMMIT;
+	EXPECT_EQ(0, xioctl(self->fd, NTVM_IOC_FREE, f));
+	EXPECT_EQ(0, f->status);
+	EXPECT_EQ(self->base, f->base);
+	EXPECT_EQ(PG, f->region_size);
+	EXPECT_EQ(self->base, base);
+	EXPECT_EQ(PG, size);
+	EXPECT_EQ(NTVM_MEM_RESERVE, query_one(self->fd, self->base).state);
+	munmap(m, PG);
+}
+
 TEST_F(abi, unknown_ioctl)
 {
 	long arg[16] = { 0 };
