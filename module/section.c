@@ -273,41 +273,26 @@ static int ntvm_args_out(void __user *argp, const void *args, size_t ksize,
 }
 
 /*
- * Make the handle's file at fd, a descriptor reserved by the caller; on
- * failure the caller still owns fd and the reference to sec.
+ * The file of a new handle to sec, not installed yet: the caller installs
+ * it once nothing can fail any more (an installed descriptor cannot be
+ * taken back), or fput()s it, which drops the reference it took over.
+ * On failure the caller keeps its reference.
  */
-static int ntvm_section_install_at(struct ntvm_section *sec, u32 access,
-				   int fd)
+static struct file *ntvm_section_file(struct ntvm_section *sec, u32 access)
 {
 	struct ntvm_section_handle *h;
 	struct file *file;
 
 	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
 	if (!h)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	h->sec = sec;
 	h->access = access;
 	file = anon_inode_getfile("[ntvm-section]", &ntvm_section_fops, h,
-				  O_RDWR | O_CLOEXEC);
-	if (IS_ERR(file)) {
+				  O_RDWR);
+	if (IS_ERR(file))
 		kfree(h);
-		return PTR_ERR(file);
-	}
-	fd_install(fd, file);
-	return fd;
-}
-
-/* A new handle: the fd, or -errno (the caller keeps its reference). */
-static int ntvm_section_install(struct ntvm_section *sec, u32 access)
-{
-	int fd = get_unused_fd_flags(O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return fd;
-	ret = ntvm_section_install_at(sec, access, fd);
-	if (ret < 0)
-		put_unused_fd(fd);
-	return ret;
+	return file;
 }
 
 /* The backing file of a new section; *status on failure. */
@@ -316,21 +301,9 @@ static struct file *ntvm_section_backing(struct ntvm_section_create_args *a,
 					 u32 *status)
 {
 	struct file *f;
-	int err;
 
-	if (user) {
-		/* Spec 1.3.3: a writable section grows its file. */
-		if (size > i_size_read(file_inode(user))) {
-			err = vfs_truncate(&user->f_path, size);
-			if (err) {
-				*status = err == -EACCES || err == -EPERM ?
-					  NTVM_STATUS_ACCESS_DENIED :
-					  NTVM_STATUS_SECTION_TOO_BIG;
-				return NULL;
-			}
-		}
+	if (user)
 		return get_file(user);
-	}
 	/* Spec 1.3.7: SEC_COMMIT is charged whole now, SEC_RESERVE never. */
 	f = shmem_file_setup("ntvm-section", size,
 			     (a->attrs & NTVM_SEC_RESERVE) ? VM_NORESERVE : 0);
@@ -342,14 +315,28 @@ static struct file *ntvm_section_backing(struct ntvm_section_create_args *a,
 	return f;
 }
 
+/* Spec 1.3.3: a writable section grows its file; the last step of all. */
+static u32 ntvm_section_grow(struct file *user, u64 size)
+{
+	int err;
+
+	if (!user || size <= i_size_read(file_inode(user)))
+		return 0;
+	err = vfs_truncate(&user->f_path, size);
+	if (!err)
+		return 0;
+	return err == -EACCES || err == -EPERM ? NTVM_STATUS_ACCESS_DENIED :
+						 NTVM_STATUS_SECTION_TOO_BIG;
+}
+
 long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_section_create_args a;
 	struct ntvm_section *sec = NULL;
-	struct file *user = NULL;
+	struct file *user = NULL, *file;
 	bool writable = false;
-	u64 size = 0, fsize = 0, t0;
-	long usize;
+	u64 size = 0, fsize = 0, t0, max_size;
+	long usize, ret = 0;
 	u32 st;
 	int fd;
 
@@ -357,7 +344,7 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_SECTION_CREATE_SIZE_VER0);
 	if (usize < 0)
 		return usize;
-	if (a.flags || a.reserved || a.status)
+	if (a.flags || a.reserved || a.status || a.section_fd)
 		return -EINVAL;
 	t0 = ntvm_trace_start();
 	a.section_fd = -1;
@@ -409,15 +396,45 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 		goto out;
 	}
 	atomic_long_inc(&ntvm_live_sections);
-	if (ntvm_section_install_at(sec, a.access, fd) < 0) {
+	file = ntvm_section_file(sec, a.access);
+	if (IS_ERR(file)) {
 		/* Out of memory for the handle: the file stays as it is. */
 		put_unused_fd(fd);
 		ntvm_section_put(&sec->core);
 		st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
 	}
+	/*
+	 * The handle's file owns the reference now.  The results go out
+	 * before the file grows and the descriptor is installed, the two
+	 * steps no failure can take back.
+	 */
+	max_size = a.max_size;
 	a.section_fd = fd;
 	a.max_size = size;
+	a.status = NTVM_STATUS_SUCCESS;
+	if (ntvm_args_out(argp, &a, sizeof(a), usize)) {
+		ret = -EFAULT;
+		goto drop;
+	}
+	st = ntvm_section_grow(user, size);
+	if (!st) {
+		fd_install(fd, file);
+		if (user)
+			fput(user);
+		ntvm_trace(NTVM_OP_SECTION_CREATE, 0, 0, size, t0);
+		return 0;
+	}
+	a.section_fd = -1;
+	a.max_size = max_size;
+drop:
+	fput(file);
+	put_unused_fd(fd);
+	if (ret) {
+		if (user)
+			fput(user);
+		return ret;
+	}
 out:
 	if (user)
 		fput(user);
@@ -467,6 +484,7 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_section_query_args a;
 	struct ntvm_section *sec;
+	struct file *file;
 	long usize;
 	u32 access;
 	u64 t0;
@@ -486,15 +504,26 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 		 */
 		a.max_size = sec->core.size;
 		a.attrs = sec->core.attrs;
-		fd = ntvm_section_install(sec, a.access);
-		if (fd < 0) {
+		fd = get_unused_fd_flags(O_CLOEXEC);
+		file = fd < 0 ? ERR_PTR(fd) : ntvm_section_file(sec, a.access);
+		if (IS_ERR(file)) {
+			if (fd >= 0)
+				put_unused_fd(fd);
 			ntvm_section_put(&sec->core);
 			ntvm_trace(NTVM_OP_SECTION_OPEN,
 				   NTVM_STATUS_INSUFFICIENT_RESOURCES, 0, 0, t0);
-			return fd;
+			return PTR_ERR(file);
 		}
-		/* The new handle owns the reference. */
+		/* The new handle owns the reference; installed once reported. */
 		a.section_fd = fd;
+		if (ntvm_args_out(argp, &a, sizeof(a), usize)) {
+			fput(file);
+			put_unused_fd(fd);
+			return -EFAULT;
+		}
+		fd_install(fd, file);
+		ntvm_trace(NTVM_OP_SECTION_OPEN, 0, 0, a.max_size, t0);
+		return 0;
 	}
 	ntvm_trace(NTVM_OP_SECTION_OPEN, a.status, 0, a.max_size, t0);
 	return ntvm_args_out(argp, &a, sizeof(a), usize);

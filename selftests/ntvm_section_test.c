@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1884,6 +1886,103 @@ TEST_F(sec, handshake)
 	big.u.flags = 1;
 	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * A section handle is a descriptor, and an installed descriptor cannot be
+ * taken back: a create or open that fails, here because the argument
+ * block stops being writable between the copy-in and the results (another
+ * thread's mprotect()), must leave no descriptor behind.
+ */
+static volatile int toggling;
+static void *toggled;
+
+static void *toggle_args(void *unused)
+{
+	while (toggling) {
+		mprotect(toggled, 4096, PROT_READ);
+		sched_yield();
+		mprotect(toggled, 4096, PROT_READ | PROT_WRITE);
+		sched_yield();
+	}
+	return NULL;
+}
+
+/* Write n bytes at dst unless it is read-only now: 0, or -1. */
+static int poke(void *dst, const void *src, size_t n)
+{
+	struct iovec l = { (void *)src, n }, r = { dst, n };
+
+	return process_vm_writev(getpid(), &l, 1, &r, 1, 0) == (ssize_t)n ? 0 : -1;
+}
+
+/* The lowest free descriptor, which the next new one would get. */
+static int next_fd(void)
+{
+	int fd = dup(0);
+
+	close(fd);
+	return fd;
+}
+
+TEST_F(sec, failed_call_installs_no_handle)
+{
+	struct ntvm_section_create_args c0 = {
+		.size = sizeof(c0), .max_size = 0x10000,
+		.attrs = NTVM_SEC_COMMIT, .protect = NTVM_PAGE_READWRITE,
+		.file_fd = -1, .access = NTVM_SECTION_ALL_ACCESS,
+	}, c;
+	struct ntvm_section_query_args o0 = {
+		.size = sizeof(o0), .access = NTVM_SECTION_ALL_ACCESS,
+	};
+	long ok = 0, efault = 0, i;
+	HANDLE h;
+	pthread_t t;
+	int fd;
+
+	/* An output field given non-zero: refused, no descriptor made. */
+	c = c0;
+	c.section_fd = 3;
+	fd = next_fd();
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_SECTION_CREATE, &c));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(fd, next_fd());
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x10000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	o0.section_fd = (int)(uintptr_t)h;
+	toggled = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, toggled);
+	toggling = 1;
+	ASSERT_EQ(0, pthread_create(&t, NULL, toggle_args, NULL));
+	for (i = 0; i < 4000; i++) {
+		int open = i & 1;
+		long ret;
+
+		fd = next_fd();
+		/* Where the block is written may be read-only: retry. */
+		if (open ? poke(toggled, &o0, sizeof(o0)) :
+			   poke(toggled, &c0, sizeof(c0)))
+			continue;
+		ret = ioctl(ntvm_fd(), open ? NTVM_IOC_SECTION_OPEN :
+				       NTVM_IOC_SECTION_CREATE, toggled);
+		if (!ret) {
+			ok++;
+			close(fd);
+			continue;
+		}
+		ASSERT_EQ(EFAULT, errno);
+		efault++;
+		ASSERT_EQ(-1, fcntl(fd, F_GETFD)) {
+			TH_LOG("%s failed with EFAULT, yet made descriptor %d",
+			       open ? "open" : "create", fd);
+		}
+	}
+	toggling = 0;
+	pthread_join(t, NULL);
+	TH_LOG("%ld calls succeeded, %ld failed with EFAULT", ok, efault);
+	munmap(toggled, 4096);
+	EXPECT_TRUE(CloseHandle(h));
 }
 
 /* Spec 7: Microsoft's ring buffer. */
