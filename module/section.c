@@ -295,24 +295,47 @@ static struct file *ntvm_section_file(struct ntvm_section *sec, u32 access)
 	return file;
 }
 
-/* The backing file of a new section; *status on failure. */
+/*
+ * The backing file of a new section; *status on failure.
+ *
+ * A section whose protection cannot write is backed by a read-only file of
+ * its own, even when the caller's file (or the module's memory file) is
+ * open for writing: its shared views then never have VM_MAYWRITE, so no
+ * mprotect() can make them writable, in this process or in one the handle
+ * is passed to.  The handle must not carry the right to write the file
+ * that the section's protection withholds.  Write-copy views are private
+ * mappings, which a read-only file allows.
+ */
 static struct file *ntvm_section_backing(struct ntvm_section_create_args *a,
 					 u64 size, struct file *user,
 					 u32 *status)
 {
-	struct file *f;
+	struct file *f, *ro;
 
-	if (user)
-		return get_file(user);
-	/* Spec 1.3.7: SEC_COMMIT is charged whole now, SEC_RESERVE never. */
-	f = shmem_file_setup("ntvm-section", size,
-			     (a->attrs & NTVM_SEC_RESERVE) ? VM_NORESERVE : 0);
-	if (IS_ERR(f)) {
-		*status = PTR_ERR(f) == -ENOMEM ? NTVM_STATUS_COMMITMENT_LIMIT :
-						  NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	if (user) {
+		f = get_file(user);
+	} else {
+		/* Spec 1.3.7: SEC_COMMIT is charged whole now, SEC_RESERVE never. */
+		f = shmem_file_setup("ntvm-section", size,
+				     (a->attrs & NTVM_SEC_RESERVE) ? VM_NORESERVE : 0);
+		if (IS_ERR(f)) {
+			*status = PTR_ERR(f) == -ENOMEM ?
+				  NTVM_STATUS_COMMITMENT_LIMIT :
+				  NTVM_STATUS_INSUFFICIENT_RESOURCES;
+			return NULL;
+		}
+	}
+	if (nt_section_writes(a->protect) || !(f->f_mode & FMODE_WRITE))
+		return f;
+	ro = dentry_open(&f->f_path, O_RDONLY | O_LARGEFILE, f->f_cred);
+	fput(f);
+	if (IS_ERR(ro)) {
+		*status = PTR_ERR(ro) == -EACCES || PTR_ERR(ro) == -EPERM ?
+			  NTVM_STATUS_ACCESS_DENIED :
+			  NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		return NULL;
 	}
-	return f;
+	return ro;
 }
 
 /* Spec 1.3.3: a writable section grows its file; the last step of all. */

@@ -1438,6 +1438,62 @@ TEST_F(sec, writecopy_shared_view)
 }
 
 /*
+ * A section whose protection cannot write gives no way to write its
+ * backing, even when the file it was made from is open for writing: its
+ * views cannot be made writable behind the NT calls (mprotect() says
+ * EACCES), in this process or in one the handle is passed to, and the
+ * file keeps its bytes.  Write-copy still writes private copies.
+ */
+TEST_F(sec, readonly_section_cannot_write)
+{
+	static const ULONG prots[] = { PAGE_READONLY, PAGE_EXECUTE_READ, PAGE_WRITECOPY };
+	unsigned int i;
+	char buf[2];
+	HANDLE h;
+	char *v;
+	int fd;
+
+	for (i = 0; i < 3; i++) {
+		fd = tmpfile_of(0x2000, O_RDWR);
+		ASSERT_LE(0, fd);
+		h = CreateFileMapping((HANDLE)(intptr_t)fd, NULL, prots[i], 0, 0, NULL);
+		ASSERT_NE(NULL, h);
+		v = MapViewOfFile(h, prots[i] == PAGE_WRITECOPY ? FILE_MAP_COPY :
+				     FILE_MAP_READ, 0, 0, 0);
+		ASSERT_NE(NULL, v);
+		EXPECT_EQ(1, v[0]);
+		if (prots[i] == PAGE_WRITECOPY) {
+			/* A private copy: the file and the section keep theirs. */
+			v[0] = 'x';
+			EXPECT_EQ('x', v[0]);
+		} else {
+			EXPECT_EQ(-1, mprotect(v, 0x1000, PROT_READ | PROT_WRITE));
+			EXPECT_EQ(EACCES, errno);
+		}
+		/* The file itself is still the caller's to write. */
+		ASSERT_EQ(1, pwrite(fd, "z", 1, 0x1000));
+		EXPECT_EQ('z', v[0x1000]);
+		ASSERT_EQ(2, pread(fd, buf, 2, 0));
+		EXPECT_EQ(1, buf[0]);
+		EXPECT_EQ(8, buf[1]);
+		EXPECT_TRUE(UnmapViewOfFile(v));
+		EXPECT_TRUE(CloseHandle(h));
+		close(fd);
+	}
+
+	/* A memory section's read-only views cannot be made writable either. */
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READONLY, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_EQ(-1, mprotect(v, 0x1000, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(0, v[0]);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(CloseHandle(h));
+}
+
+/*
  * A SEC_RESERVE view in a placeholder (the emulators' arenas): the same
  * rules, and back to a placeholder leaves the list of such views.
  */

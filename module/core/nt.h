@@ -513,6 +513,8 @@ struct nt_view_req {
 /* Section creation rules (no state): status, and the size it will have. */
 u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
 		     bool file_writable, u64 max_size, u64 *size);
+/* Can a section of this protection write its backing (spec 1.4)? */
+bool nt_section_writes(u32 protect);
 /* Set up sec (zeroed by the caller) for a checked size; false: no memory. */
 bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size);
 void nt_section_fini(struct nt_section *sec);

@@ -2989,6 +2989,12 @@ u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
 	return NTVM_STATUS_SUCCESS;
 }
 
+/* Write-copy protections write private copies, never the backing. */
+bool nt_section_writes(u32 protect)
+{
+	return prot_rights(protect) & NT_LPROT_W;
+}
+
 bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size)
 {
 	struct nt_vad *c = &sec->commit;
