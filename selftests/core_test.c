@@ -76,6 +76,63 @@ static struct nt_region query(struct nt_space *s, u64 addr)
 	return r;
 }
 
+/*
+ * A commit over committed pages of another protection leaves their
+ * mprotect() to user space; when it fails, nt_undo() takes the call back,
+ * and must not need memory to do so (the kernel's allocation may fail
+ * there too, under failslab).  Many runs made one by the commit: the
+ * array that held them is what the undo puts them back in.
+ */
+TEST_F(core, undo_needs_no_memory)
+{
+	struct nt_space *s = &self->s;
+	struct nt_alloc_req c;
+	struct nt_stats before, after;
+	struct nt_region r;
+	struct nt_piece out[4];
+	u64 base = 0, size = 256 * PAGE, b, sz;
+	u32 count, i, runs;
+	bool more;
+
+	for (runs = 3; runs <= 256; runs = runs * 2 + 1) {
+		base = 0;
+		size = runs * PAGE;
+		ASSERT_EQ(0, alloc(s, &base, &size, NTVM_MEM_RESERVE, NTVM_PAGE_READWRITE));
+		for (i = 1; i < runs; i += 2) {
+			b = base + i * PAGE;
+			sz = PAGE;
+			ASSERT_EQ(0, alloc(s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READONLY));
+		}
+		nt_get_stats(s, &before);
+		c = (struct nt_alloc_req){ .base = base, .size = size,
+					   .type = NTVM_MEM_COMMIT,
+					   .protect = NTVM_PAGE_READWRITE };
+		nt_allocate(s, &c);
+		ASSERT_EQ(0, c.status);
+		ASSERT_EQ(NTVM_APPLY_MPROTECT, c.apply);
+
+		/* User space's mprotect() failed: nothing was applied. */
+		fake_zalloc_fails = true;
+		EXPECT_EQ(0, nt_undo(s, base, size, out, 4, &count, &more));
+		fake_zalloc_fails = false;
+		EXPECT_EQ(0, count);
+		EXPECT_FALSE(more);
+		for (i = 0; i < runs; i++) {
+			r = query(s, base + i * PAGE);
+			EXPECT_EQ(PAGE, r.size) TH_LOG("%u runs, page %u", runs, i);
+			EXPECT_EQ(i & 1 ? NTVM_MEM_COMMIT : NTVM_MEM_RESERVE, r.state);
+			EXPECT_EQ(i & 1 ? NTVM_PAGE_READONLY : 0, r.protect);
+			EXPECT_EQ(i & 1 ? NT_LPROT_R : 0,
+				  fake_prot(self->mm, base + i * PAGE, &b, &sz));
+		}
+		nt_get_stats(s, &after);
+		EXPECT_EQ(before.committed_bytes, after.committed_bytes);
+		EXPECT_EQ(before.reserved_bytes, after.reserved_bytes);
+		size = 0;
+		ASSERT_EQ(0, nfree(s, &base, &size, NTVM_MEM_RELEASE));
+	}
+}
+
 /* ---- Pure rules ---- */
 
 TEST(protect_values)

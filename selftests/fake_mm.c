@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include "fake_mm.h"
 
+bool fake_zalloc_fails;
+
 void *ntvm_core_zalloc(size_t size)
 {
-	return calloc(1, size);
+	return fake_zalloc_fails ? NULL : calloc(1, size);
 }
 
 void ntvm_core_free(void *p)

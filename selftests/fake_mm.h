@@ -41,6 +41,9 @@ struct fake_mm {
 extern int fake_resched_calls;
 extern int fake_fatal_at;	/* 0: never */
 
+/* ntvm_core_zalloc() fails while this is set (the kernel's may). */
+extern bool fake_zalloc_fails;
+
 extern const struct nt_vm_ops fake_ops;
 
 /* mmap(MAP_FIXED) behind ntvm's back (counted in changes). */

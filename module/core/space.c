@@ -348,9 +348,13 @@ static bool runs_reserve(struct nt_space *s, struct nt_vad *a, u32 extra)
 /*
  * Give back most of an array that merges left mostly empty: at a quarter
  * full it halves twice.  Failing to allocate the smaller one is harmless.
+ * Not while nt_undo() may put the runs the call replaced back: it does so
+ * in the room they had, without allocating (undo_runs()).
  */
 static void runs_trim(struct nt_space *s, struct nt_vad *a)
 {
+	if (s->undo.base == a->base)
+		return;
 	if (runs_records(a) && a->cap >= 64 && a->nruns <= a->cap / 4)
 		runs_move(s, a, 2 * a->nruns);
 }
@@ -1253,6 +1257,10 @@ void nt_undo_forget(struct nt_space *s)
  * Put the saved runs back over [u->lo, u->hi) and the reservation back
  * over the pages the call committed.  A page whose reservation cannot be
  * put back stays committed (the runs say so); false then.
+ *
+ * This needs no memory: the call made [lo, hi) one run, or no more runs
+ * than it had, and kept its array (runs_trim()), so the array holds the
+ * cuts at lo and hi and the saved runs as it held them before the call.
  */
 static bool undo_runs(struct nt_space *s, struct nt_vad *a)
 {
@@ -1262,9 +1270,13 @@ static bool undo_runs(struct nt_space *s, struct nt_vad *a)
 	struct nt_run *r;
 	bool ok = true;
 
-	if (!runs_reserve(s, a, 2 + n))
+	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
 		return false;
 	runs_isolate(a, lo, hi, &first, &last);
+	if (n > last - first && !runs_reserve(s, a, n - (last - first))) {
+		runs_merge(a, first ? first - 1 : 0, last);
+		return false;
+	}
 	/* The runs over [lo, hi) are the saved ones again. */
 	memmove(&a->runs[first + n], &a->runs[last],
 		(a->nruns - last) * sizeof(*r));
