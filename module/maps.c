@@ -240,17 +240,33 @@ static const struct file_operations ntvm_maps_fops = {
 	.release = seq_release_private,
 };
 
-/* A file of /dev/ntvm takes a reference on nc. */
+/*
+ * A file of /dev/ntvm takes a reference on nc.
+ *
+ * Another address space of the tgid (before an exec, with a file of
+ * /dev/ntvm kept open) may hold the name; then this one has no file.
+ * Asking first keeps debugfs_create_file() from logging an error for
+ * every open() of such a process; ntvm_maps_names makes the question and
+ * the creation one step across address spaces.
+ */
+static DEFINE_MUTEX(ntvm_maps_names);
+
 void ntvm_maps_open(struct ntvm_ctx *nc)
 {
+	struct dentry *d;
 	char name[16];
 
 	mutex_lock(&nc->maps_lock);
 	if (!nc->nfiles++ && ntvm_maps_dir) {
 		snprintf(name, sizeof(name), "%d", task_tgid_nr(current));
-		/* Another address space of the tgid (exec) may hold the name. */
-		nc->maps = debugfs_create_file(name, 0400, ntvm_maps_dir, nc,
-					       &ntvm_maps_fops);
+		mutex_lock(&ntvm_maps_names);
+		d = debugfs_lookup(name, ntvm_maps_dir);
+		if (d)
+			dput(d);
+		else
+			nc->maps = debugfs_create_file(name, 0400, ntvm_maps_dir,
+						       nc, &ntvm_maps_fops);
+		mutex_unlock(&ntvm_maps_names);
 	}
 	mutex_unlock(&nc->maps_lock);
 }
