@@ -89,6 +89,8 @@ struct ntvm_ctx {
 	struct mmu_notifier mn;
 	/* The address space; allocated (mm_count) while mn is registered. */
 	struct mm_struct *mm;
+	/* Bit 0: the address space's own reference is taken (notifier.c). */
+	unsigned long pinned;
 	/* The debugfs file (maps.c) and the files of /dev/ntvm on nc. */
 	struct mutex maps_lock;
 	unsigned int nfiles;		/* under maps_lock */

@@ -8,20 +8,26 @@
  * One struct ntvm_ctx exists per address space (mm) that has opened
  * /dev/ntvm.  It is the mmu_notifier returned by mmu_notifier_get(), so it
  * is reference counted by the mmu-notifier core: every open file holds one
- * reference (ntvm_ctx_get() in open, ntvm_ctx_put() in release), and the
+ * reference (ntvm_ctx_get() in open, ntvm_ctx_put() in release), and so
+ * does the address space itself, from its first open to ->release().  The
  * structure is freed by ->free_notifier() after the last put and an SRCU
- * grace period.  All opens in one process therefore share one NT state.
- * The mm itself stays allocated (mm_count) while the notifier is
- * registered, so the mm pointer kept in each file is stable.
+ * grace period.  All opens in one process therefore share one NT state,
+ * and it outlives a close of every file: registering a notifier runs
+ * mm_take_all_locks() (the machine-wide mm_all_locks_mutex, and every
+ * i_mmap_rwsem of the process's files), which a loop of open() and
+ * close() would otherwise repeat at will.  The mm itself stays allocated
+ * (mm_count) while the notifier is registered, so the mm pointer kept in
+ * each file is stable.
  *
- * The debugfs file ntvm/maps/<tgid> (maps.c) lives from the first
- * ntvm_ctx_get() to the last ntvm_ctx_put().
+ * The debugfs file ntvm/maps/<tgid> (maps.c) lives while a file is open.
  *
  * ->release() runs when the address space is torn down (exit or exec).
  * It frees every allocation of the NT state (nothing can use them any
- * more), under ntvm_ctx.lock; the structure itself lives on until the
- * last file is closed.  Module unload waits for pending ->free_notifier()
- * calls with mmu_notifier_synchronize().
+ * more), under ntvm_ctx.lock, and drops the address space's reference;
+ * the structure itself lives on until the last file is closed.  Each
+ * structure holds a reference on the module until ->free_notifier() has
+ * run, so the module stays while a registration does; module unload
+ * waits for those SRCU callbacks with mmu_notifier_synchronize().
  *
  * Mappings changed behind ntvm's back
  * -----------------------------------
@@ -37,6 +43,7 @@
  */
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -54,6 +61,8 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 		return ERR_PTR(-ENOMEM);
 	}
 	nc->mm = mm;
+	/* Dropped by ->free_notifier(); the opener's file holds one now. */
+	__module_get(THIS_MODULE);
 	mutex_init(&nc->lock);
 	mutex_init(&nc->maps_lock);
 	spin_lock_init(&nc->reset_lock);
@@ -90,11 +99,18 @@ static void ntvm_free_notifier(struct mmu_notifier *mn)
 	ntvm_shared_fini(nc);
 	kfree(nc);
 	atomic_long_dec(&ntvm_live_ctxs);
+	/* Last: mmu_notifier_synchronize() in module exit waits for this. */
+	module_put(THIS_MODULE);
 }
 
 static void ntvm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	ntvm_ctx_forget(container_of(mn, struct ntvm_ctx, mn));
+	struct ntvm_ctx *nc = container_of(mn, struct ntvm_ctx, mn);
+
+	ntvm_ctx_forget(nc);
+	/* The address space's reference; put may be called from ->release. */
+	if (test_and_clear_bit(0, &nc->pinned))
+		mmu_notifier_put(mn);
 }
 
 /*
@@ -149,6 +165,14 @@ struct ntvm_ctx *ntvm_ctx_get(struct mm_struct *mm)
 	if (IS_ERR(mn))
 		return ERR_CAST(mn);
 	nc = container_of(mn, struct ntvm_ctx, mn);
+	/*
+	 * The address space's own reference, once (see Lifetime above).  The
+	 * caller's mm_users keeps ->release() from running meanwhile; this
+	 * second get finds nc and registers nothing.
+	 */
+	if (!test_and_set_bit(0, &nc->pinned) &&
+	    IS_ERR(mmu_notifier_get(&ntvm_mn_ops, mm)))
+		clear_bit(0, &nc->pinned);
 	/* Not in ->alloc_notifier(), which runs under mmap_lock (maps.c). */
 	ntvm_maps_open(nc);
 	return nc;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/ntvm.h>
@@ -232,6 +233,49 @@ TEST_F(abi, extensible_sizes)
 	bf.f.status = 0;
 	bf.f.base = bf.f.region_size = 0;
 	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_FREE, &bf));
+}
+
+/*
+ * The NT state belongs to the address space, not to a descriptor: it
+ * outlives a close of every descriptor, until exit or exec.  (Re-made per
+ * open, it cost a registration of the mmu notifier per open() and
+ * close(), under machine-wide locks.)
+ */
+TEST(state_outlives_close)
+{
+	int status, fd;
+	pid_t pid;
+
+	fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "/dev/ntvm is not present");
+	close(fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		word_t base = 0, size = GRAN;
+		struct ntvm_region r;
+		int i;
+
+		/* Only this child's descriptors: none is open at first. */
+		for (i = 0; i < 3; i++) {
+			fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				_exit(10);
+			if (!i && alloc_raw(fd, &base, &size, NTVM_MEM_RESERVE,
+					    NTVM_PAGE_READWRITE, 0))
+				_exit(11);
+			r = query_one(fd, base);
+			if (r.state != NTVM_MEM_RESERVE || r.allocation_base != base ||
+			    r.type != NTVM_MEM_PRIVATE || r.size != GRAN)
+				_exit(20 + i);
+			close(fd);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /*
