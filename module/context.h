@@ -47,8 +47,9 @@
  *  - ntvm_ctx.maps_lock (a mutex, maps.c) orders making and removing the
  *    debugfs file; only ntvm_maps_names (a module-wide mutex that makes
  *    looking a name up and creating it one step) and debugfs's own locks
- *    are taken under it, and it is never taken with ntvm_ctx.lock held.  A read of that file takes
- *    ntvm_ctx.lock, then the owner's mmap_lock, as an operation does.
+ *    are taken under it, and it is never taken with ntvm_ctx.lock held.
+ *    A read of that file takes ntvm_ctx.lock, then the owner's mmap_lock,
+ *    as an operation does.
  *  - ntvm_ctx.reset_lock (a spinlock) protects the MEM_RESET ranges, which
  *    ->invalidate_range_start() marks when the kernel discards their pages;
  *    it is the innermost lock and nothing sleeps under it.
