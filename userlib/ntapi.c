@@ -225,6 +225,23 @@ static NTSTATUS apply_locked(__u64 base, __u64 size, __u32 apply, __u32 prot)
 }
 
 /*
+ * Put back a protection the failed mprotect() changed.  Under memory
+ * pressure (a VMA split that needs an allocation) a retry usually works:
+ * tried as often as the module tries its own restoring steps.
+ */
+#define RESTORE_TRIES 8
+
+static void restore_prot(__u64 base, __u64 size, __u32 prot)
+{
+	int tries;
+
+	for (tries = 0; tries < RESTORE_TRIES; tries++)
+		if (!mprotect((void *)(uintptr_t)base, size, prot) ||
+		    (errno != ENOMEM && errno != EAGAIN))
+			break;
+}
+
+/*
  * The mprotect() of a commit or protection change failed: the module takes
  * the NT change back and says which protections to put back (those
  * mprotect() changed before it failed), so that the failed call changes
@@ -247,7 +264,7 @@ static void undo_locked(__u64 base, __u64 size)
 		if (nt_ioctl(fd, NTVM_IOC_UNDO, &u))
 			break;
 		for (i = 0; i < u.count && i < NTVM_UNDO_MAX_RANGES; i++)
-			mprotect((void *)(uintptr_t)r[i].base, r[i].size, r[i].prot);
+			restore_prot(r[i].base, r[i].size, r[i].prot);
 	} while (u.more && u.count);
 	errno = saved_errno;
 }
