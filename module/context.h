@@ -54,8 +54,9 @@
  *    ->invalidate_range_start() marks when the kernel discards their pages;
  *    it is the innermost lock and nothing sleeps under it.
  *  - ntvm_ctx.shared_lock (a spinlock, shared.c) orders the writers of
- *    the shared NT state page: operations under ntvm_ctx.lock and the
- *    notifier; it is innermost too, and never held with reset_lock.
+ *    the shared NT state page and of ntvm_ctx.shared_gen: operations
+ *    under ntvm_ctx.lock and the notifier; it is innermost too, and never
+ *    held with reset_lock.
  * The placement word (nt_space.place, core/place.c) and the change count
  * (ntvm_ctx.changes) are atomics, changed under no lock.
  */
@@ -122,6 +123,11 @@ struct ntvm_ctx {
 	/* The shared NT state page (shared.c), written under shared_lock. */
 	spinlock_t shared_lock;
 	struct ntvm_shared *shared;
+	/*
+	 * Moves, under shared_lock, on every change behind ntvm's back that
+	 * may make a published fact false (ntvm_shared_invalidate()).
+	 */
+	unsigned long shared_gen;
 };
 
 /* Per open file. */
@@ -201,8 +207,9 @@ void ntvm_reset_notify(struct ntvm_ctx *nc,
 int ntvm_shared_init(struct ntvm_ctx *nc);
 void ntvm_shared_fini(struct ntvm_ctx *nc);
 void ntvm_shared_withdraw(struct ntvm_ctx *nc, u64 lo, u64 hi);
+unsigned long ntvm_shared_gen(struct ntvm_ctx *nc);
 void ntvm_shared_publish(struct ntvm_ctx *nc, u64 base, u64 end, u64 alloc,
-			 u32 protect);
+			 u32 protect, unsigned long gen);
 /* A range of addresses, [lo, hi). */
 struct ntvm_span {
 	u64 lo, hi;

@@ -94,13 +94,14 @@ static noinline long ntvm_ioc_api(struct ntvm_file *nf, void __user *argp)
  * placeholder is new, a reset or its undo leaves state and protection).
  */
 static void ntvm_allocate_published(struct ntvm_ctx *nc,
-				    const struct nt_alloc_req *req)
+				    const struct nt_alloc_req *req,
+				    unsigned long gen)
 {
 	if (req->status || !(req->type & NTVM_MEM_COMMIT))
 		return;
 	if (req->publish)
 		ntvm_shared_publish(nc, req->base, req->base + req->size,
-				    req->publish, req->protect);
+				    req->publish, req->protect, gen);
 	else
 		ntvm_shared_withdraw(nc, req->base, req->base + req->size);
 }
@@ -111,6 +112,7 @@ static noinline long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	struct ntvm_alloc_args args;
 	unsigned int width = ntvm_word_width();
 	struct nt_alloc_req req = {};
+	unsigned long gen;
 	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_ALLOC_SIZE_VER0);
 
@@ -143,8 +145,9 @@ static noinline long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 	ret = ntvm_begin_published(nc, &n);
 	if (ret)
 		return ret;
+	gen = ntvm_shared_gen(nc);
 	nt_allocate(&nc->space, &req);
-	ntvm_allocate_published(nc, &req);
+	ntvm_allocate_published(nc, &req, gen);
 	ntvm_end(nc, n);
 	ntvm_trace(NTVM_OP_ALLOCATE, req.status, req.base, req.size, t0);
 

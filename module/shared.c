@@ -12,7 +12,10 @@
  * must be before its statement can become false.  So:
  *  - a MEM_COMMIT that finds a range so, and leaves it so, publishes it
  *    (ioctl.c): a commit of fresh pages does not, so that the common
- *    commit pays nothing for it;
+ *    commit pays nothing for it.  It publishes only if the notifier saw
+ *    no change behind ntvm's back since before it looked (shared_gen):
+ *    such a change, made by another thread meanwhile, could already have
+ *    made the range false, and been withdrawn before it was published;
  *  - an operation withdraws what it may change: everything, from
  *    ntvm_begin(), or only the range it acts on, for the commands that
  *    call ntvm_begin_published() (frame.h);
@@ -144,12 +147,26 @@ static bool ntvm_shared_alike(const struct ntvm_shared_range *r, u64 alloc,
 }
 
 /*
+ * The notifier's count of changes behind ntvm's back, for
+ * ntvm_shared_publish(): read before the operation looks at what it will
+ * publish.  The acquire pairs with the notifier's release, so that what
+ * the notifier saw moves (ntvm_ctx.changes) is seen moved after it.
+ */
+unsigned long ntvm_shared_gen(struct ntvm_ctx *nc)
+{
+	/* Pairs with the release in ntvm_shared_invalidate(). */
+	return smp_load_acquire(&nc->shared_gen);
+}
+
+/*
  * Publish [base, end) of the allocation at alloc with protect, under
- * ntvm_ctx.lock, after the commit that made it so.  When the page is full,
- * the ranges are dropped and start again: a cache of the newest facts.
+ * ntvm_ctx.lock, after the commit that made it so, if no change behind
+ * ntvm's back came since gen (ntvm_shared_gen()): else only withdraw it.
+ * When the page is full, the ranges are dropped and start again: a cache
+ * of the newest facts.
  */
 void ntvm_shared_publish(struct ntvm_ctx *nc, u64 base, u64 end, u64 alloc,
-			 u32 protect)
+			 u32 protect, unsigned long gen)
 {
 	struct ntvm_shared *sh = nc->shared;
 	struct ntvm_shared_range *r = sh->ranges;
@@ -160,6 +177,8 @@ void ntvm_shared_publish(struct ntvm_ctx *nc, u64 base, u64 end, u64 alloc,
 	spin_lock(&nc->shared_lock);
 	ntvm_shared_write_begin(sh);
 	ntvm_shared_cut(sh, base, end);
+	if (nc->shared_gen != gen)
+		goto out;
 	for (i = 0; i < sh->count && r[i].base < base; i++)
 		;
 	/* Join the neighbours of the same allocation and protection. */
@@ -186,6 +205,7 @@ void ntvm_shared_publish(struct ntvm_ctx *nc, u64 base, u64 end, u64 alloc,
 		};
 		sh->count++;
 	}
+out:
 	ntvm_shared_write_end(sh);
 	spin_unlock(&nc->shared_lock);
 }
@@ -226,19 +246,31 @@ unsigned int ntvm_shared_parts(struct ntvm_ctx *nc, u64 lo, u64 hi,
 void ntvm_shared_invalidate(struct ntvm_ctx *nc,
 			    const struct mmu_notifier_range *range)
 {
-	if (!READ_ONCE(nc->shared->count))
-		return;
+	struct ntvm_shared *sh = nc->shared;
+
 	switch (range->event) {
 	case MMU_NOTIFY_UNMAP:
 		if (READ_ONCE(nc->op_task) == current)
 			return;
-		fallthrough;
+		break;
 	case MMU_NOTIFY_PROTECTION_VMA:
-		ntvm_shared_withdraw(nc, range->start, range->end);
-		return;
+		break;
 	default:
 		return;
 	}
+	/*
+	 * Moved even when nothing is published: a commit running in another
+	 * thread may be about to publish what this change makes false.
+	 */
+	spin_lock(&nc->shared_lock);
+	/* Whoever reads this value sees ntvm_ctx.changes moved before it. */
+	smp_store_release(&nc->shared_gen, nc->shared_gen + 1);
+	if (sh->count) {
+		ntvm_shared_write_begin(sh);
+		ntvm_shared_cut(sh, range->start, range->end);
+		ntvm_shared_write_end(sh);
+	}
+	spin_unlock(&nc->shared_lock);
 }
 
 /* Kernels from 6.3 change a VMA's flags only through vm_flags_*(). */

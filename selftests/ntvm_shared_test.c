@@ -623,4 +623,113 @@ TEST_F_TIMEOUT(shared, threads_race, 1800)
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/*
+ * A change behind ntvm's back that another thread makes while a commit
+ * that publishes runs is never left published: either the commit sees the
+ * change and publishes nothing it makes false, or the change withdraws
+ * what the commit published.  The other thread starts its munmap() or
+ * mprotect() at a sweep of delays around the commit, so that some rounds
+ * land it between the commit's look at the range and its publishing.
+ */
+#define CHANGE_PAGES 16
+#define CHANGE_DELAYS 64	/* delays in the sweep */
+#define CHANGE_STEP 80		/* spins between two of them */
+
+struct change_race {
+	char *hole;
+	int mode;		/* 0: munmap(), 1: mprotect() */
+	int delay;		/* spins before the change */
+	int go, done, quit;
+	int errors;
+};
+
+static void spin(int n)
+{
+	volatile int i;
+
+	for (i = 0; i < n; i++)
+		;
+}
+
+/* Wait for *flag, as a busy loop that lets a single CPU go on too. */
+static void await(int *flag)
+{
+	int n = 0;
+
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+		if (++n % 4096 == 0)
+			sched_yield();
+}
+
+static void *change_thread(void *arg)
+{
+	struct change_race *c = arg;
+
+	for (;;) {
+		await(&c->go);
+		__atomic_store_n(&c->go, 0, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&c->quit, __ATOMIC_ACQUIRE))
+			return NULL;
+		spin(c->delay);
+		if (c->mode ? mprotect(c->hole, PG, PROT_READ) : munmap(c->hole, PG))
+			c->errors++;
+		__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	}
+}
+
+TEST_F_TIMEOUT(shared, change_during_commit, 1800)
+{
+	const struct ntvm_shared *sh = self->sh;
+	int rounds = 4 * CHANGE_DELAYS * 8 / ntvm_test_scale();
+	struct change_race c = {};
+	int round, stale = 0, published = 0;
+	pthread_t th;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, change_thread, &c));
+	for (round = 0; round < rounds; round++) {
+		int d = (round / 2 % CHANGE_DELAYS - CHANGE_DELAYS / 8) * CHANGE_STEP;
+		struct ntvm_shared_range g;
+		PVOID base = NULL, b;
+		SIZE_T s = CHANGE_PAGES * PG;
+		char *p;
+
+		ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, s, MEM_RESERVE | MEM_COMMIT,
+						  PAGE_READWRITE));
+		p = base;
+		/* Mapped pages: an mprotect() of them reaches the notifier. */
+		memset(p, 1, s);
+		c.hole = p + CHANGE_PAGES / 2 * PG;
+		c.mode = round & 1;
+		c.delay = d > 0 ? d : 0;
+		__atomic_store_n(&c.go, 1, __ATOMIC_RELEASE);
+		spin(d < 0 ? -d : 0);
+		/* Found committed as asked: published, unless the change came first. */
+		b = p;
+		if (!NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE))
+			published += range_at(sh, p, &g);
+		await(&c.done);
+		c.done = 0;
+		if (range_at(sh, c.hole, &g)) {
+			stale++;
+			TH_LOG("round %d (%s, delay %d): [%#llx, %#llx) published over %p",
+			       round, c.mode ? "mprotect" : "munmap", d,
+			       (unsigned long long)g.base, (unsigned long long)g.end,
+			       c.hole);
+		}
+		EXPECT_TRUE(ranges_well_formed(sh));
+		if (nt_free(p, 0, MEM_RELEASE))
+			ASSERT_EQ(0, munmap(p, CHANGE_PAGES * PG));
+		EXPECT_UNPUBLISHED(sh, p);
+	}
+	__atomic_store_n(&c.quit, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&c.go, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, c.errors);
+	EXPECT_EQ(0, stale);
+	/* The commits that came first did publish: the sweep spans both. */
+	EXPECT_LT(0, published);
+	TH_LOG("%d rounds, %d commits published first, %d stale", rounds,
+	       published, stale);
+}
+
 TEST_HARNESS_MAIN
