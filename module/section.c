@@ -338,6 +338,24 @@ static struct file *ntvm_section_backing(struct ntvm_section_create_args *a,
 	return ro;
 }
 
+/*
+ * May this file back a section?  A regular file that can be mapped: what
+ * NT's file handle of a disk file is.  From 6.15 on, anonymous inodes
+ * (eventfd, io_uring, dma-buf...) are S_IFREG too, marked S_ANON_INODE.
+ */
+static bool ntvm_section_file_ok(struct file *f)
+{
+	struct inode *inode = file_inode(f);
+
+	if (!S_ISREG(inode->i_mode) || !f->f_op->mmap)
+		return false;
+#ifdef S_ANON_INODE
+	if (inode->i_flags & S_ANON_INODE)
+		return false;
+#endif
+	return true;
+}
+
 /* Spec 1.3.3: a writable section grows its file; the last step of all. */
 static u32 ntvm_section_grow(struct file *user, u64 size)
 {
@@ -377,7 +395,7 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 			st = NTVM_STATUS_INVALID_HANDLE;
 			goto out;
 		}
-		if (!S_ISREG(file_inode(user)->i_mode) || !user->f_op->mmap) {
+		if (!ntvm_section_file_ok(user)) {
 			st = NTVM_STATUS_INVALID_FILE_FOR_SECTION;
 			goto out;
 		}

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -681,6 +682,39 @@ TEST_F(sec, create_pagefile)
 		  mksec(&h, 0x1000, PAGE_READWRITE, SEC_COMMIT, NTVM_FD_TO_HANDLE(999)));
 	if (secs >= 0)
 		EXPECT_EQ(secs, ntvm_counter("sections"));
+
+	/*
+	 * Only a regular file that can be mapped backs a section: not a pipe,
+	 * a directory, a device, an anonymous inode (an eventfd, a section
+	 * handle).  The handle stays as it was.
+	 */
+	{
+		HANDLE other, before = NTVM_FD_TO_HANDLE(-7);
+		int pfd[2], bad[5], i;
+
+		ASSERT_EQ(STATUS_SUCCESS,
+			  mksec(&other, 0x1000, PAGE_READWRITE, SEC_COMMIT, NULL));
+		ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
+		bad[0] = pfd[0];
+		bad[1] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		bad[2] = open("/dev/null", O_RDWR | O_CLOEXEC);
+		bad[3] = eventfd(0, EFD_CLOEXEC);
+		bad[4] = NTVM_HANDLE_TO_FD(other);
+		for (i = 0; i < 5; i++) {
+			ASSERT_LE(0, bad[i]);
+			h = before;
+			EXPECT_EQ(STATUS_INVALID_FILE_FOR_SECTION,
+				  mksec(&h, 0x1000, PAGE_READONLY, SEC_COMMIT,
+					NTVM_FD_TO_HANDLE(bad[i]))) TH_LOG("descriptor %d", i);
+			EXPECT_EQ(before, h);
+		}
+		if (secs >= 0)
+			EXPECT_EQ(secs + 1, ntvm_counter("sections"));
+		for (i = 0; i < 4; i++)
+			close(bad[i]);
+		close(pfd[1]);
+		EXPECT_EQ(STATUS_SUCCESS, NtClose(other));
+	}
 
 	/* Spec 1.3.6, 10.5: a 2 TB SEC_RESERVE section works. */
 	ASSERT_EQ(STATUS_SUCCESS,
