@@ -1982,7 +1982,8 @@ TEST_F(sec, handshake)
  * A section handle is a descriptor, and an installed descriptor cannot be
  * taken back: a create or open that fails, here because the argument
  * block stops being writable between the copy-in and the results (another
- * thread's mprotect()), must leave no descriptor behind.
+ * thread's mprotect()), must leave no descriptor behind, and a create
+ * from a file smaller than the section must not have grown the file.
  */
 static volatile int toggling;
 static void *toggled;
@@ -2025,10 +2026,15 @@ TEST_F(sec, failed_call_installs_no_handle)
 	struct ntvm_section_query_args o0 = {
 		.size = sizeof(o0), .access = NTVM_SECTION_ALL_ACCESS,
 	};
-	long ok = 0, efault = 0, i;
+	struct ntvm_section_create_args f0 = c0;
+	long ok = 0, efault = 0, leaked = 0, grown = 0, i;
+	struct stat st;
 	HANDLE h;
 	pthread_t t;
-	int fd;
+	int fd, file = memfd_create("ntvm-grow", MFD_CLOEXEC);
+
+	ASSERT_LE(0, file);
+	f0.file_fd = file;
 
 	/* An output field given non-zero: refused, no descriptor made. */
 	c = c0;
@@ -2045,32 +2051,45 @@ TEST_F(sec, failed_call_installs_no_handle)
 	ASSERT_NE(MAP_FAILED, toggled);
 	toggling = 1;
 	ASSERT_EQ(0, pthread_create(&t, NULL, toggle_args, NULL));
-	for (i = 0; i < 4000; i++) {
-		int open = i & 1;
+	for (i = 0; i < 6000; i++) {
+		/* 0: create, 1: open, 2: create growing a 4K file to 64K. */
+		int what = i % 3, open = what == 1;
 		long ret;
 
 		fd = next_fd();
+		ASSERT_EQ(0, ftruncate(file, 0x1000));
 		/* Where the block is written may be read-only: retry. */
 		if (open ? poke(toggled, &o0, sizeof(o0)) :
-			   poke(toggled, &c0, sizeof(c0)))
+			   poke(toggled, what ? &f0 : &c0, sizeof(c0)))
 			continue;
 		ret = ioctl(ntvm_fd(), open ? NTVM_IOC_SECTION_OPEN :
 				       NTVM_IOC_SECTION_CREATE, toggled);
+		ASSERT_EQ(0, fstat(file, &st));
 		if (!ret) {
 			ok++;
 			close(fd);
+			EXPECT_EQ(what == 2 ? 0x10000 : 0x1000, st.st_size);
 			continue;
 		}
 		ASSERT_EQ(EFAULT, errno);
 		efault++;
-		ASSERT_EQ(-1, fcntl(fd, F_GETFD)) {
-			TH_LOG("%s failed with EFAULT, yet made descriptor %d",
-			       open ? "open" : "create", fd);
+		if (fcntl(fd, F_GETFD) != -1) {
+			if (!leaked++)
+				TH_LOG("%s failed with EFAULT, yet made descriptor %d",
+				       open ? "open" : "create", fd);
+			close(fd);
 		}
+		if (st.st_size != 0x1000 && !grown++)
+			TH_LOG("a create that failed with EFAULT grew its file to %#llx",
+			       (unsigned long long)st.st_size);
 	}
+	close(file);
+	EXPECT_EQ(0, leaked);
+	EXPECT_EQ(0, grown);
 	toggling = 0;
 	pthread_join(t, NULL);
-	TH_LOG("%ld calls succeeded, %ld failed with EFAULT", ok, efault);
+	TH_LOG("%ld calls succeeded, %ld failed with EFAULT (%ld leaked, %ld grew)",
+	       ok, efault, leaked, grown);
 	munmap(toggled, 4096);
 	EXPECT_TRUE(CloseHandle(h));
 }
