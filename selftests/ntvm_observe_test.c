@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -249,6 +251,84 @@ TEST(maps_gone_after_exit)
 	while ((e = readdir(d)))
 		EXPECT_STRNE(name, e->d_name);
 	closedir(d);
+}
+
+/*
+ * An execve() that keeps a descriptor of /dev/ntvm keeps the old address
+ * space's NT state, and its maps file, under the same tgid.  The new
+ * image's opens then make no file of that name, and no kernel log line
+ * for each open (debugfs's "already present"), which any user could
+ * otherwise repeat without bound.  The re-executed test binary runs
+ * exec_kept_fd_child() before its main().
+ */
+#define EXEC_KEPT_ENV "NTVM_OBSERVE_EXEC_KEPT"
+#define EXEC_KEPT_OPENS 200
+
+static void __attribute__((constructor)) exec_kept_fd_child(void)
+{
+	int i, fd;
+
+	if (!getenv(EXEC_KEPT_ENV))
+		return;
+	for (i = 0; i < EXEC_KEPT_OPENS; i++) {
+		fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			_exit(2);
+		close(fd);
+	}
+	_exit(0);
+}
+
+/* Kernel log records from fd on that contain what: how many, or -1. */
+static int kmsg_count(int fd, const char *what)
+{
+	char rec[8192];
+	int n = 0;
+	ssize_t got;
+
+	for (;;) {
+		got = read(fd, rec, sizeof(rec) - 1);
+		if (got < 0 && errno == EPIPE)	/* overwritten: go on */
+			continue;
+		if (got < 0)
+			return errno == EAGAIN ? n : -1;
+		rec[got] = 0;
+		n += !!strstr(rec, what);
+	}
+}
+
+TEST(maps_exec_kept_fd)
+{
+	char own[64], *argv[] = { "ntvm_observe_test", NULL };
+	int kmsg, status;
+	pid_t pid;
+
+	NEED_ROOT();
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg < 0)
+		SKIP(return, "/dev/kmsg: %s", strerror(errno));
+	ASSERT_EQ(0, lseek(kmsg, 0, SEEK_END));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* Kept across the execve(): no O_CLOEXEC. */
+		int fd = open("/dev/ntvm", O_RDWR);
+
+		snprintf(own, sizeof(own), MAPS_DIR "/%d", getpid());
+		if (fd < 0 || access(own, R_OK))
+			_exit(3);
+		setenv(EXEC_KEPT_ENV, "1", 1);
+		execv("/proc/self/exe", argv);
+		_exit(4);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, kmsg_count(kmsg, "already present"));
+	/* Both address spaces are gone: so is the file. */
+	snprintf(own, sizeof(own), MAPS_DIR "/%d", pid);
+	EXPECT_NE(0, access(own, F_OK));
+	close(kmsg);
 }
 
 /*
