@@ -3,9 +3,11 @@
  * ntvm: MEM_RESET and MEM_RESET_UNDO.
  *
  * A MEM_RESET range is armed before libntvm's madvise(MADV_FREE), so no
- * discard can slip in between; the arming task's own invalidations (the
- * madvise) are ignored until NTVM_IOC_RESET_DONE closes that window, or
- * conservatively the next operation does.  The arming task is named by its
+ * discard can slip in between; the invalidations of the arming task's own
+ * madvise(MADV_FREE) are ignored until NTVM_IOC_RESET_DONE closes that
+ * window, or conservatively the next operation does.  Any other discard
+ * the arming task makes meanwhile (reclaim, MADV_PAGEOUT, MADV_DONTNEED,
+ * a signal handler's) counts as anyone's.  The arming task is named by its
  * pid and start time, which no later task can share, not by its
  * task_struct, whose memory a new task may get once the arming one exits.
  * From then on any invalidation of the range that may drop pages (not a
@@ -188,14 +190,16 @@ static bool ntvm_is_madvise(long nr)
 
 /*
  * Is this invalidation the work of a madvise(MADV_FREE) that a thread of
- * the address space is making now over the whole of it?  The system call
- * the task is in, and its arguments, are in its saved user registers, which
- * nothing changes while the call runs.  Reclaim the task does on the way
- * (PF_MEMALLOC) is not the madvise(), nor is io_uring's worker, nor a THP
- * split whose range reaches beyond the advice.  False when unsure.
+ * the address space is making now?  The system call the task is in, and
+ * its arguments, are in its saved user registers, which nothing changes
+ * while the call runs.  Reclaim the task does on the way (PF_MEMALLOC) is
+ * not the madvise(), nor is io_uring's worker.  False when unsure; else
+ * [*lo, *hi) is the advice's range.  A THP split the call makes may reach
+ * beyond it; it drops no page.
  */
-static bool ntvm_own_madv_free(struct ntvm_ctx *nc,
-			       const struct mmu_notifier_range *range)
+static bool ntvm_madv_free_call(struct ntvm_ctx *nc,
+				const struct mmu_notifier_range *range,
+				u64 *lo, u64 *hi)
 {
 	struct pt_regs *regs;
 	unsigned long args[6];
@@ -207,9 +211,9 @@ static bool ntvm_own_madv_free(struct ntvm_ctx *nc,
 	if (!ntvm_is_madvise(syscall_get_nr(current, regs)))
 		return false;
 	syscall_get_arguments(current, regs, args);
-	return args[2] == MADV_FREE && range->start >= args[0] &&
-	       range->end <= args[0] + PAGE_ALIGN(args[1]) &&
-	       args[0] + PAGE_ALIGN(args[1]) >= args[0];
+	*lo = args[0];
+	*hi = args[0] + PAGE_ALIGN(args[1]);
+	return args[2] == MADV_FREE && *hi >= *lo;
 }
 
 void ntvm_reset_close_windows(struct ntvm_ctx *nc)
@@ -363,9 +367,14 @@ bool ntvm_vm_reset_lost(void *ctx, u64 addr, u64 len)
 	return lost;
 }
 
-/* Pages of watched MEM_RESET ranges may be dropped: mark them lost. */
+/*
+ * Pages of watched MEM_RESET ranges may be dropped: mark them lost, but
+ * for a range still arming when this is its armer's madvise(MADV_FREE)
+ * (madv_free: ntvm_madv_free_call() said so).
+ */
 static void ntvm_reset_invalidate(struct ntvm_ctx *nc,
-				  const struct mmu_notifier_range *range)
+				  const struct mmu_notifier_range *range,
+				  bool madv_free)
 {
 	struct ntvm_reset *r = nc->resets;
 	unsigned int i;
@@ -383,7 +392,7 @@ static void ntvm_reset_invalidate(struct ntvm_ctx *nc,
 	spin_lock(&nc->reset_lock);
 	for (i = 0; i < nc->nresets && r[i].lo < range->end; i++) {
 		if (r[i].hi <= range->start ||
-		    (r[i].arming && ntvm_reset_armer(nc)))
+		    (r[i].arming && madv_free && ntvm_reset_armer(nc)))
 			continue;
 		/* Mark only the part hit, where there is room to split. */
 		if (r[i].lo < range->start &&
@@ -415,7 +424,7 @@ static noinline void ntvm_reset_madvised(struct ntvm_ctx *nc,
 			      ARRAY_SIZE(parts));
 	/* All of it published: what the watch said of it is replaced. */
 	if (n != 1 || parts[0].lo != range->start || parts[0].hi != range->end)
-		ntvm_reset_invalidate(nc, range);
+		ntvm_reset_invalidate(nc, range, true);
 	if (!n)
 		return;
 	spin_lock(&nc->reset_lock);
@@ -427,8 +436,13 @@ static noinline void ntvm_reset_madvised(struct ntvm_ctx *nc,
 void ntvm_reset_notify(struct ntvm_ctx *nc,
 		       const struct mmu_notifier_range *range)
 {
-	if (ntvm_own_madv_free(nc, range))
+	bool madv_free;
+	u64 lo, hi;
+
+	madv_free = ntvm_madv_free_call(nc, range, &lo, &hi);
+	/* The advice over the whole of this range: maybe published memory. */
+	if (madv_free && range->start >= lo && range->end <= hi)
 		ntvm_reset_madvised(nc, range);
 	else
-		ntvm_reset_invalidate(nc, range);
+		ntvm_reset_invalidate(nc, range, madv_free);
 }

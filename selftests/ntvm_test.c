@@ -1210,6 +1210,49 @@ TEST_F(nt, reset_undo)
 }
 
 /*
+ * Between a MEM_RESET's ioctl and NTVM_IOC_RESET_DONE, only the arming
+ * thread's own madvise(MADV_FREE) is not a discard: any other discard it
+ * makes there (here MADV_PAGEOUT; reclaim or a signal handler alike) is,
+ * and a later undo fails.  The calls are libntvm's, made by hand.
+ */
+TEST_F(nt, reset_window_sees_own_discards)
+{
+	struct ntvm_alloc_args a = { .size = sizeof(a) };
+	PVOID base = NULL, b;
+	SIZE_T sz;
+	cpu_set_t cpus;
+	char *p;
+
+	/* MADV_PAGEOUT drains only its own CPU's queue of MADV_FREE pages. */
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x4000, MEM_RESERVE | MEM_COMMIT,
+					  PAGE_READWRITE));
+	p = base;
+	memset(p, 'x', 0x4000);
+	b = p;
+	sz = 0x4000;
+	a.type = MEM_RESET;
+	a.protect = PAGE_READWRITE;
+	a.base_ptr = (uintptr_t)&b;
+	a.size_ptr = (uintptr_t)&sz;
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_ALLOCATE, &a));
+	ASSERT_EQ(STATUS_SUCCESS, a.status);
+	ASSERT_EQ(NTVM_APPLY_MADV_FREE, a.apply);
+	ASSERT_EQ(0, madvise(p, 0x4000, MADV_FREE));
+	ASSERT_EQ(0, madvise(p + 0x1000, 0x1000, MADV_PAGEOUT));
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_RESET_DONE, NULL));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(p, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(ERROR_GEN_FAILURE, GetLastError());
+	EXPECT_EQ(0, p[0x1000]);
+	EXPECT_EQ('x', p[0]);
+	EXPECT_EQ('x', p[0x2000]);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/*
  * A MEM_RESET's watch ends with the memory: pages decommitted, released or
  * returned to a placeholder and committed again were never reset, so an
  * undo of them succeeds, and the rest of the reset range is still watched.
