@@ -92,8 +92,12 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	req.map_type = m.map_type;
 	req.base = m.base;
 	req.length = m.length;
-	/* SeLockMemoryPrivilege, for MAP_SYSTEM: see README. */
-	req.privileged = capable(CAP_IPC_LOCK);
+	/*
+	 * SeLockMemoryPrivilege, for MAP_SYSTEM: see README.  Asked only
+	 * then: capable() is audited, and marks a task that has it as having
+	 * used it.
+	 */
+	req.privileged = (m.map_type & NT_MAP_SYSTEM) && capable(CAP_IPC_LOCK);
 
 	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &nallocs);

@@ -37,6 +37,7 @@ FIXTURE_SETUP(mc)
 	self->ops.large_pages = fake_large_pages;
 	large_answer = 0;
 	nt_space_init(&self->s, &self->ops, self->mm, GRAN, MAXA);
+	self->mm->space = &self->s;
 }
 
 FIXTURE_TEARDOWN(mc)
@@ -239,6 +240,88 @@ TEST_F(mc, address_requirements)
 	a.lowest = ((MAXA + 1) & ~(GRAN - 1)) - GRAN;
 	EXPECT_EQ(0, alloc(&self->s, &a));
 	EXPECT_EQ(a.lowest, a.base);
+}
+
+/* Map a view of sec at addr (64K), with protect and the handle's rights. */
+static u32 view(struct nt_space *s, struct nt_section *sec, u64 addr,
+		u32 protect, u32 access)
+{
+	struct nt_view_req r = { .sec = sec, .base = addr, .size = GRAN,
+				 .protect = protect, .inherit = 1,
+				 .access = access };
+
+	nt_map_view(s, &r);
+	return r.status;
+}
+
+#define RW_ACCESS (NTVM_SECTION_MAP_READ | NTVM_SECTION_MAP_WRITE)
+#define WC_ACCESS (NTVM_SECTION_MAP_READ | NTVM_SECTION_MAP_EXECUTE)
+
+/*
+ * A view is MEM_MAPPED in the region and working-set queries too, as in
+ * the basic query, and its commit size is the section's committed pages
+ * in it, committed through another view as well.
+ */
+TEST_F(mc, view_region)
+{
+	static struct nt_section sec;
+	struct nt_alloc_req a = { .base = 0x30002000, .size = 2 * PAGE,
+				  .type = NTVM_MEM_COMMIT,
+				  .protect = NTVM_PAGE_READWRITE };
+	struct nt_memctl m;
+
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_RESERVE, NTVM_PAGE_READWRITE, GRAN));
+	ASSERT_EQ(0, view(&self->s, &sec, 0x30000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+	ASSERT_EQ(0, view(&self->s, &sec, 0x40000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+	m = mc(&self->s, NT_MEMCTL_REGION, 0x40001000, 0, 0);
+	EXPECT_EQ(0, m.status);
+	EXPECT_EQ(NTVM_MEM_MAPPED, m.type);
+	EXPECT_EQ(0x40000000, m.alloc_base);
+	EXPECT_EQ(GRAN, m.alloc_size);
+	EXPECT_EQ(0, m.commit_size);
+	/* Committed through the first view: the second's commit size too. */
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	m = mc(&self->s, NT_MEMCTL_REGION, 0x40001000, 0, 0);
+	EXPECT_EQ(NTVM_MEM_MAPPED, m.type);
+	EXPECT_EQ(2 * PAGE, m.commit_size);
+	m = mc(&self->s, NT_MEMCTL_REGION, 0x30000000, 0, 0);
+	EXPECT_EQ(2 * PAGE, m.commit_size);
+	m = mc(&self->s, NT_MEMCTL_PAGE, 0x30002000, 0, 0);
+	EXPECT_EQ(0, m.status);
+	EXPECT_EQ(NTVM_MEM_MAPPED, m.type);
+	EXPECT_EQ(NTVM_MEM_COMMIT, m.state);
+	m = mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0);
+	EXPECT_EQ(NTVM_MEM_MAPPED, m.type);
+	EXPECT_EQ(NTVM_MEM_RESERVE, m.state);
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0));
+	nt_section_fini(&sec);
+}
+
+/* A write-copy page is readable: a lock keeps it (it is no NOACCESS page). */
+TEST_F(mc, lock_writecopy_view)
+{
+	static const u32 prots[] = { NTVM_PAGE_WRITECOPY, NTVM_PAGE_EXECUTE_WRITECOPY,
+				     NTVM_PAGE_READONLY };
+	static struct nt_section sec;
+	struct nt_memctl m;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		memset(&sec, 0, sizeof(sec));
+		ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT,
+					    NTVM_PAGE_EXECUTE_READWRITE, GRAN));
+		ASSERT_EQ(0, view(&self->s, &sec, 0x30000000, prots[i], WC_ACCESS));
+		m = mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0);
+		EXPECT_EQ(prots[i], m.protect);
+		m = mc(&self->s, NT_MEMCTL_LOCK, 0x30000000, 2 * PAGE, NT_MAP_PROCESS);
+		EXPECT_EQ(0, m.status) TH_LOG("view protection %#x", prots[i]);
+		EXPECT_EQ(0x30000000, m.lo);
+		EXPECT_EQ(0x30002000, m.hi);
+		EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+		nt_section_fini(&sec);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -10,10 +10,6 @@
 
 #define PAGE NTVM_PAGE_SIZE
 
-/* NtLockVirtualMemory's MapType values. */
-#define NT_MAP_PROCESS	1
-#define NT_MAP_SYSTEM	2
-
 static u64 nt_min(u64 a, u64 b)
 {
 	return a < b ? a : b;
@@ -40,8 +36,8 @@ static void memctl_region(struct nt_space *s, struct nt_memctl *m)
 		m->alloc_base = a->base;
 		m->alloc_size = a->size;
 		m->alloc_protect = a->alloc_protect;
-		m->commit_size = nt_vad_committed(a);
-		m->type = NTVM_MEM_PRIVATE;
+		m->commit_size = nt_vad_committed(s, a);
+		m->type = nt_vad_type(a);
 		m->large = a->attrs & NT_ATTR_LARGE_PAGES;
 		m->status = NTVM_STATUS_SUCCESS;
 		return;
@@ -85,7 +81,7 @@ static void memctl_page(struct nt_space *s, struct nt_memctl *m)
 				   &m->protect, &m->hi);
 		s->ops->unlock_read(s->ctx);
 		if (ok) {
-			m->type = NTVM_MEM_PRIVATE;
+			m->type = nt_vad_type(a);
 			m->large = a->attrs & NT_ATTR_LARGE_PAGES;
 			return;
 		}
@@ -166,9 +162,10 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
 			}
 			if (*guard || *noaccess)
 				continue;
+			/* A write-copy page is readable: a lock keeps it. */
 			if (prot & NTVM_PAGE_GUARD)
 				*guard = addr;
-			else if (!nt_to_lprot(prot))
+			else if ((prot & 0xff) == NTVM_PAGE_NOACCESS)
 				*noaccess = addr;
 		}
 		s->ops->unlock_read(s->ctx);

@@ -462,10 +462,14 @@ enum nt_memctl_op {
 	NT_MEMCTL_PAGE,		/* state and protection of the run at base */
 };
 
+/* NtLockVirtualMemory's MapType values. */
+#define NT_MAP_PROCESS	1
+#define NT_MAP_SYSTEM	2
+
 struct nt_memctl {
 	u32 op;			/* enum nt_memctl_op */
 	u32 map_type;		/* LOCK, UNLOCK: MAP_PROCESS/MAP_SYSTEM */
-	bool privileged;	/* LOCK, UNLOCK: may lock for the system */
+	bool privileged;	/* NT_MAP_SYSTEM: may lock for the system */
 	u64 base;
 	u64 length;
 	/* outputs */
@@ -489,7 +493,8 @@ struct nt_vad *nt_find_live(struct nt_space *s, u64 addr, u64 hi);
 struct nt_vad *nt_vad_above(struct nt_space *s, u64 addr);
 bool nt_page_state(struct nt_space *s, struct nt_vad *a, u64 addr, u64 hi,
 		   u32 *state, u32 *prot, u64 *end);
-u64 nt_vad_committed(const struct nt_vad *a);
+u64 nt_vad_committed(struct nt_space *s, struct nt_vad *a);
+u32 nt_vad_type(const struct nt_vad *a);
 void nt_forget(struct nt_space *s, struct nt_vad *a);
 
 /* Sections and views (space.c, "Views"). */

@@ -2733,7 +2733,7 @@ static bool region_at(struct nt_space *s, u64 addr, struct nt_region *r,
 		r->size = end - r->base;
 		r->state = state;
 		r->protect = prot;
-		r->type = a->sec ? NTVM_MEM_MAPPED : NTVM_MEM_PRIVATE;
+		r->type = nt_vad_type(a);
 		if (a->attrs & NT_ATTR_WRITE_WATCH)
 			r->flags = NTVM_REGION_WRITE_WATCH;
 		return true;
@@ -2929,9 +2929,33 @@ bool nt_page_state(struct nt_space *s, struct nt_vad *a, u64 addr, u64 hi,
 	return page_state(s, a, addr, hi, state, prot, end);
 }
 
-u64 nt_vad_committed(const struct nt_vad *a)
+/*
+ * The committed bytes of an allocation; of a view, what the section has
+ * committed in it, which other views may have committed (the view's own
+ * runs learn of that only when touched).
+ */
+u64 nt_vad_committed(struct nt_space *s, struct nt_vad *a)
 {
-	return runs_committed(a, 0, a->size);
+	u64 off, end, stop, n = 0;
+
+	if (!a->sec)
+		return runs_committed(a, 0, a->size);
+	stop = a->sec_off + a->size;
+	for (off = a->sec_off; off < stop; off = end) {
+		bool yes = section_committed(s, a->sec, off, &end);
+
+		/* A file section's last page reaches past its size. */
+		end = end <= off ? stop : min_u64(end, stop);
+		if (yes)
+			n += end - off;
+	}
+	return n;
+}
+
+/* MEM_MAPPED for a view, MEM_PRIVATE for anything else ntvm allocated. */
+u32 nt_vad_type(const struct nt_vad *a)
+{
+	return a->sec ? NTVM_MEM_MAPPED : NTVM_MEM_PRIVATE;
 }
 
 void nt_forget(struct nt_space *s, struct nt_vad *a)
