@@ -110,21 +110,30 @@ static int ntvm_why_enomem(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 }
 
 /*
- * Is [addr, addr + len) still ntvm's to replace: private anonymous memory
- * throughout, and PROT_NONE where a commit is to go (reserved pages)?
+ * Is [addr, addr + len) still ntvm's to replace?  A view (NT_MAP_UNVIEW) is
+ * file mappings throughout (the core's rule, nt_vm_ops.prot_at()); other
+ * memory is private anonymous memory, PROT_NONE where a commit is to go
+ * (reserved pages).
  */
 static bool ntvm_still_ours(struct mm_struct *mm, u64 addr, u64 len,
-			    bool reserved)
+			    enum nt_map_how how)
 {
 	struct vm_area_struct *vma;
 	u64 at = addr, end = addr + len;
+	bool mine;
 
 	mmap_assert_locked(mm);
 	while (at < end) {
 		vma = find_vma(mm, at);
-		if (!vma || vma->vm_start > at || !vma_is_anonymous(vma) ||
-		    (vma->vm_flags & VM_SHARED) ||
-		    (reserved && (vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC))))
+		if (!vma || vma->vm_start > at)
+			return false;
+		if (how == NT_MAP_UNVIEW)
+			mine = !vma_is_anonymous(vma);
+		else
+			mine = vma_is_anonymous(vma) && !(vma->vm_flags & VM_SHARED) &&
+			       (how != NT_MAP_COMMIT ||
+				!(vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC)));
+		if (!mine)
 			return false;
 		at = vma->vm_end;
 	}
@@ -146,7 +155,7 @@ static bool ntvm_still_ours(struct mm_struct *mm, u64 addr, u64 len,
  * the lock, which no exported interface closes (Documentation/security.rst).
  */
 static int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
-				bool reserved)
+				enum nt_map_how how)
 {
 	struct mm_struct *mm = current->mm;
 	int round;
@@ -156,7 +165,7 @@ static int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
 		mmap_read_lock(mm);
 		now = atomic64_read(&nc->changes);
 		if (now != nc->seen_changes) {
-			if (!ntvm_still_ours(mm, addr, len, reserved)) {
+			if (!ntvm_still_ours(mm, addr, len, how)) {
 				mmap_read_unlock(mm);
 				return -EEXIST;
 			}
@@ -178,9 +187,9 @@ static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 	int err;
 
 	ntvm_assert_locked(ctx);
-	if (how == NT_MAP_COMMIT || how == NT_MAP_DECOMMIT) {
-		err = ntvm_map_fixed_check(ntvm_ctx_of(ctx), addr, len,
-					   how == NT_MAP_COMMIT);
+	if (how == NT_MAP_COMMIT || how == NT_MAP_DECOMMIT ||
+	    how == NT_MAP_UNVIEW) {
+		err = ntvm_map_fixed_check(ntvm_ctx_of(ctx), addr, len, how);
 		if (err)
 			return err;
 	}
@@ -196,6 +205,7 @@ static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 		flags |= MAP_FIXED;
 		break;
 	case NT_MAP_DECOMMIT:
+	case NT_MAP_UNVIEW:
 		prot = PROT_NONE;
 		flags |= MAP_NORESERVE | MAP_FIXED;
 		break;

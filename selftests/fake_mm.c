@@ -163,7 +163,8 @@ static int fake_map(void *ctx, u64 addr, u64 len, enum nt_map_how how, u32 lprot
 	assert(len && !(addr & 0xfff) && !(len & 0xfff));
 	if (mm->fail_at && ++mm->calls == mm->fail_at) {
 		/* A failed MAP_FIXED may have unmapped the old range. */
-		if (how == NT_MAP_COMMIT || how == NT_MAP_DECOMMIT)
+		if (how == NT_MAP_COMMIT || how == NT_MAP_DECOMMIT ||
+		    how == NT_MAP_UNVIEW)
 			fake_floor_lower(mm, addr, 0);
 		return -ENOMEM;
 	}
@@ -185,6 +186,7 @@ static int fake_map(void *ctx, u64 addr, u64 len, enum nt_map_how how, u32 lprot
 		fake_set(mm, addr, addr + len, lprot, false);
 		break;
 	case NT_MAP_DECOMMIT:
+	case NT_MAP_UNVIEW:
 		fake_set(mm, addr, addr + len, 0, false);
 		break;
 	}

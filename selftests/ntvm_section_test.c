@@ -2094,6 +2094,60 @@ TEST_F(sec, failed_call_installs_no_handle)
 	EXPECT_TRUE(CloseHandle(h));
 }
 
+/*
+ * An unmap back to a placeholder succeeds while another thread maps and
+ * unmaps memory elsewhere: such an munmap() behind ntvm's back makes the
+ * module look at the view's range again before it maps over it, and a
+ * view is file mappings, not the anonymous memory of a private range.
+ */
+static volatile int churning;
+
+static void *churn(void *unused)
+{
+	while (churning) {
+		void *q = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (q != MAP_FAILED)
+			munmap(q, 4096);
+	}
+	return NULL;
+}
+
+TEST_F(sec, unmap_preserve_with_munmaps_elsewhere)
+{
+	const int rounds = 2000 / ntvm_test_scale();
+	HANDLE h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+				     0, 0x10000, NULL);
+	char *p = VirtualAlloc2(NULL, NULL, 0x10000, PH, PAGE_NOACCESS, NULL, 0);
+	int i, failed = 0;
+	pthread_t t;
+
+	ASSERT_NE(NULL, h);
+	ASSERT_NE(NULL, p);
+	churning = 1;
+	ASSERT_EQ(0, pthread_create(&t, NULL, churn, NULL));
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(p, MapViewOfFile3(h, NULL, p, 0, 0x10000,
+					    MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+					    NULL, 0));
+		p[i % 0x10000] = 1;
+		SetLastError(0);
+		while (!UnmapViewOfFile2(CUR, p, MEM_PRESERVE_PLACEHOLDER)) {
+			if (!failed++)
+				TH_LOG("round %d: error %lu", i, (unsigned long)GetLastError());
+			ASSERT_GT(100000, failed);
+		}
+		EXPECT_PLACEHOLDER(p, 0x10000);
+	}
+	churning = 0;
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, failed);
+	TH_LOG("%d rounds, %d unmaps failed", rounds, failed);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_TRUE(CloseHandle(h));
+}
+
 /* Spec 7: Microsoft's ring buffer. */
 TEST_F(sec, ring_buffer)
 {

@@ -44,6 +44,7 @@ enum nt_map_how {
 	NT_MAP_RESERVE_COMMIT,	/* lprot, MAP_FIXED_NOREPLACE */
 	NT_MAP_COMMIT,		/* lprot, MAP_FIXED over a reservation */
 	NT_MAP_DECOMMIT,	/* PROT_NONE, MAP_NORESERVE, MAP_FIXED */
+	NT_MAP_UNVIEW,		/* the same, over a view */
 };
 
 struct nt_section;

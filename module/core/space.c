@@ -3302,7 +3302,7 @@ u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
 		/* Spec 6.7.3: Wine's status. */
 		if (!(a->attrs & NT_ATTR_FROM_PLACEHOLDER))
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
-		err = s->ops->map(s->ctx, a->base, a->size, NT_MAP_DECOMMIT, 0);
+		err = s->ops->map(s->ctx, a->base, a->size, NT_MAP_UNVIEW, 0);
 		/*
 		 * A failed MAP_FIXED may have removed the view (6.1): then
 		 * the placeholder's reservation goes there, and the call
