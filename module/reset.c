@@ -419,18 +419,24 @@ static noinline void ntvm_reset_madvised(struct ntvm_ctx *nc,
 {
 	struct ntvm_span parts[4];
 	unsigned int i, n;
+	u64 lo = range->start;
 
-	n = ntvm_shared_parts(nc, range->start, range->end, parts,
-			      ARRAY_SIZE(parts));
+	n = ntvm_shared_parts(nc, lo, range->end, parts, ARRAY_SIZE(parts));
 	/* All of it published: what the watch said of it is replaced. */
 	if (n != 1 || parts[0].lo != range->start || parts[0].hi != range->end)
 		ntvm_reset_invalidate(nc, range, true);
-	if (!n)
-		return;
-	spin_lock(&nc->reset_lock);
-	for (i = 0; i < n; i++)
-		ntvm_reset_add(nc, parts[i].lo, parts[i].hi, false);
-	spin_unlock(&nc->reset_lock);
+	/* Every published part, a few at a time (the page holds at most 64). */
+	while (n) {
+		spin_lock(&nc->reset_lock);
+		for (i = 0; i < n; i++)
+			ntvm_reset_add(nc, parts[i].lo, parts[i].hi, false);
+		spin_unlock(&nc->reset_lock);
+		if (n < ARRAY_SIZE(parts))
+			break;
+		lo = parts[n - 1].hi;
+		n = ntvm_shared_parts(nc, lo, range->end, parts,
+				      ARRAY_SIZE(parts));
+	}
 }
 
 void ntvm_reset_notify(struct ntvm_ctx *nc,

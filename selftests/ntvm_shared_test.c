@@ -494,6 +494,45 @@ TEST_F(shared, madvise_is_reset)
 }
 
 /*
+ * One madvise(MADV_FREE) over more published ranges than the notifier
+ * reads at a time (four) still resets every one of them.
+ */
+#define MANY_RANGES 6
+
+TEST_F(shared, madvise_over_many_ranges)
+{
+	PVOID base = NULL, b;
+	char *p;
+	int i;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, MANY_RANGES * 0x10000, MEM_RESERVE,
+					  PAGE_NOACCESS));
+	p = base;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	/* Side by side, one allocation each: ranges that never join. */
+	for (i = 0; i < MANY_RANGES; i++) {
+		b = p + i * 0x10000;
+		ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_RESERVE | MEM_COMMIT,
+						  PAGE_READWRITE));
+		ASSERT_EQ(p + i * 0x10000, b);
+		ASSERT_EQ(STATUS_SUCCESS, commit2(b, 0x10000, PAGE_READWRITE));
+		EXPECT_PUBLISHED(self->sh, b, b, (char *)b + 0x10000, b, PAGE_READWRITE);
+	}
+	memset(p, 'x', MANY_RANGES * 0x10000);
+	ASSERT_EQ(0, madvise(p, MANY_RANGES * 0x10000, MADV_FREE));
+	/* A discard in the last one: its undo fails, the first's succeeds. */
+	ASSERT_EQ(0, madvise(p + (MANY_RANGES - 1) * 0x10000, PG, MADV_DONTNEED));
+	b = p + (MANY_RANGES - 1) * 0x10000;
+	EXPECT_EQ(STATUS_UNSUCCESSFUL, nt_alloc(&b, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(0, p[(MANY_RANGES - 1) * 0x10000]);
+	b = p;
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ('x', p[0x1234]);
+	for (i = 0; i < MANY_RANGES; i++)
+		ASSERT_EQ(STATUS_SUCCESS, nt_free(p + i * 0x10000, 0, MEM_RELEASE));
+}
+
+/*
  * Threads commit, decommit, protect, reset and write pages of one
  * allocation (through the fast paths where they apply); between rounds,
  * with every thread stopped, each published range must be exactly what a
