@@ -134,7 +134,14 @@ static void ntvm_reset_add(struct ntvm_ctx *nc, u64 lo, u64 hi, bool arming)
 		if (r[i].hi >= hi && !r[i].lost && !r[i].arming)
 			return;
 	}
-	/* The new reset replaces what older ones said of these pages. */
+	/*
+	 * The new reset replaces what older ones said of these pages.  The
+	 * cut may split a range at lo and at hi: with room for both, it
+	 * never leaves a range it could not split overlapping the new one,
+	 * which would leave the array unsorted.
+	 */
+	while (nc->nresets > NTVM_MAX_RESETS - 2)
+		ntvm_resets_merge(nc);
 	ntvm_resets_cut(nc, lo, hi);
 	if (nc->nresets == NTVM_MAX_RESETS)
 		ntvm_resets_merge(nc);
