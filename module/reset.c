@@ -14,7 +14,8 @@
  * protection or soft-dirty change) marks it lost.  MEM_RESET_UNDO first
  * dirties the watched pages with GUP, after which the kernel keeps them,
  * and only then reads the mark.  A lost mark can be a false alarm
- * (migration, compaction, swap), never a miss.
+ * (migration, compaction, swap), never a miss, but for a swap-out already
+ * under way when the range is armed (ntvm_reset_madvised()).
  *
  * Only watched pages in writable private memory are dirtied, and without
  * FOLL_FORCE: those are charged to the commit limit, so faulting one in
@@ -413,13 +414,31 @@ static void ntvm_reset_invalidate(struct ntvm_ctx *nc,
 }
 
 /*
+ * Has the address space pages out on swap?  Exactly: the per-CPU counters
+ * of 6.2 on are summed, not estimated.  (6.1 adds swap entries to the mm's
+ * counter at once, and may be late only to take them off.)
+ */
+static bool ntvm_mm_swapped(struct mm_struct *mm)
+{
+#ifdef NTVM_HAVE_PERCPU_RSS
+	return percpu_counter_sum_positive(&mm->rss_stat[MM_SWAPENTS]) > 0;
+#else
+	return get_mm_counter(mm, MM_SWAPENTS) > 0;
+#endif
+}
+
+/*
  * A MEM_RESET of published memory (shared.c) is the caller's madvise()
  * alone: the invalidation it makes of each part of its range starts the
- * watch there, as ntvm_vm_reset_arm() would have.  What the call itself
- * frees after that (swapped-out pages, which MADV_FREE frees at once) goes
- * unseen, as in NTVM_IOC_RESET_DONE's window.  The parts of the range that
- * are not published may drop pages of watched ranges, as any other
+ * watch there, as ntvm_vm_reset_arm() would have.  The parts of the range
+ * that are not published may drop pages of watched ranges, as any other
  * invalidation (ntvm_reset_invalidate()).
+ *
+ * This is also the invalidation of libntvm's madvise() after
+ * NTVM_IOC_ALLOCATE armed the range.  Either way, what the call frees
+ * itself after it (swapped-out pages, which MADV_FREE frees at once) would
+ * go unseen: if the address space has any page out on swap, the whole
+ * range counts as lost, a false alarm where its own pages are not.
  */
 static noinline void ntvm_reset_madvised(struct ntvm_ctx *nc,
 					 const struct mmu_notifier_range *range)
@@ -444,6 +463,8 @@ static noinline void ntvm_reset_madvised(struct ntvm_ctx *nc,
 		n = ntvm_shared_parts(nc, lo, range->end, parts,
 				      ARRAY_SIZE(parts));
 	}
+	if (READ_ONCE(nc->nresets) && ntvm_mm_swapped(nc->mm))
+		ntvm_reset_invalidate(nc, range, false);
 }
 
 void ntvm_reset_notify(struct ntvm_ctx *nc,
