@@ -811,6 +811,47 @@ static void expect_placeholder(struct __test_metadata *_metadata,
 	EXPECT_EQ(NTVM_MEM_PRIVATE, r.type);
 }
 
+/* A placeholder free whose range holds the caller's variables (keep). */
+static u32 nfree_keep(struct nt_space *s, u64 base, u64 size, u32 type,
+		      u64 keep)
+{
+	struct nt_free_req f = { .base = base, .size = size, .type = type,
+				 .keep = { { keep, keep + 8 } }, .nkeep = 1 };
+
+	nt_free(s, &f);
+	return f.status;
+}
+
+/*
+ * Spec 6.3.3, 6.4.2: RELEASE | PRESERVE or COALESCE over memory that is
+ * not a placeholder's is CONFLICTING_ADDRESSES, even where the caller's
+ * variables lie in it (a thread's stack); only returning a replacement to
+ * a placeholder, which drops its pages, refuses to drop them.
+ */
+TEST_F(core, placeholder_free_checks_before_keep)
+{
+	u64 p = 0x20000000, q = 0x30000000, size = 0x10000, b, sz;
+
+	ASSERT_EQ(0, alloc(&self->s, &p, &size, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+			   NTVM_PAGE_READWRITE));
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES,
+		  nfree_keep(&self->s, p, 0x1000, PRESERVE, p + 0x100));
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES,
+		  nfree_keep(&self->s, p, 0x10000, COALESCE, p + 0x100));
+	/* A replacement: its pages would go. */
+	ASSERT_EQ(0, allocx(&self->s, &q, &size, PH, NTVM_PAGE_NOACCESS));
+	b = q;
+	sz = 0x10000;
+	ASSERT_EQ(0, allocx(&self->s, &b, &sz, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+			    NTVM_MEM_REPLACE_PLACEHOLDER, NTVM_PAGE_READWRITE));
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION,
+		  nfree_keep(&self->s, q, 0x1000, PRESERVE, q + 0x100));
+	EXPECT_EQ(NTVM_MEM_COMMIT, query(&self->s, q).state);
+	EXPECT_EQ(0x10000, query(&self->s, q).size);
+	EXPECT_EQ(0, nfree_keep(&self->s, q + 0x1000, 0x1000, PRESERVE, q + 0x100));
+	expect_placeholder(_metadata, &self->s, q + 0x1000, 0x1000);
+}
+
 /* Spec 8.16: split, coalesce, replace, release. */
 TEST_F(core, placeholder_split_coalesce)
 {

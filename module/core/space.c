@@ -2235,12 +2235,24 @@ static void alloc_split(struct nt_space *s, struct nt_vad *a, u64 off,
 	space_insert(s, t, &slot);
 }
 
+/* Does [lo, hi) meet one of the n ranges? */
+static bool ranges_meet(const u64 (*r)[2], u32 n, u64 lo, u64 hi)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (r[i][0] < hi && r[i][1] > lo)
+			return true;
+	return false;
+}
+
 /*
  * MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER (spec 6.3, 6.5.5, 6.5.6): split a
  * free placeholder at page granularity, or turn [lo, hi) of an allocation
  * that replaced a placeholder back into one.
  */
-static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
+static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
+		       const struct nt_free_req *f)
 {
 	struct nt_vad *mid = NULL, *tail = NULL;
 	u64 off = lo - a->base, end = hi - a->base, committed;
@@ -2252,6 +2264,9 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	} else if (!(a->attrs & NT_ATTR_FROM_PLACEHOLDER)) {
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	} else if (ranges_meet(f->keep, f->nkeep, lo, hi)) {
+		/* Its pages go, the results with them: free nothing. */
+		return NTVM_STATUS_ACCESS_VIOLATION;
 	}
 	if (off) {
 		mid = piece_new(s, a);
@@ -2403,7 +2418,7 @@ static u32 nt_free_placeholder(struct nt_space *s, struct nt_free_req *f)
 		if (a->sec)
 			return NTVM_STATUS_INVALID_PARAMETER;
 		f->watch = a->attrs & NT_ATTR_WRITE_WATCH;
-		st = nt_preserve(s, a, lo, hi);
+		st = nt_preserve(s, a, lo, hi, f);
 		if (!st)
 			forget_resets(s, lo, hi);
 	}
@@ -2412,17 +2427,6 @@ static u32 nt_free_placeholder(struct nt_space *s, struct nt_free_req *f)
 		f->size = hi - lo;
 	}
 	return st;
-}
-
-/* Does [lo, hi) meet one of the n ranges? */
-static bool ranges_meet(const u64 (*r)[2], u32 n, u64 lo, u64 hi)
-{
-	u32 i;
-
-	for (i = 0; i < n; i++)
-		if (r[i][0] < hi && r[i][1] > lo)
-			return true;
-	return false;
 }
 
 void nt_free(struct nt_space *s, struct nt_free_req *f)
@@ -2445,10 +2449,6 @@ void nt_free(struct nt_space *s, struct nt_free_req *f)
 			st = NTVM_STATUS_INVALID_PARAMETER_3;
 		else if (f->bad & NT_BAD_HANDLE)
 			st = NTVM_STATUS_INVALID_HANDLE;
-		/* Returning memory to a placeholder drops its pages. */
-		else if (ranges_meet(f->keep, f->nkeep, nt_page_down(f->base),
-				     nt_round_up(f->base + f->size, PAGE)))
-			st = NTVM_STATUS_ACCESS_VIOLATION;
 		else
 			st = nt_free_placeholder(s, f);
 		goto out;
