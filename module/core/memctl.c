@@ -78,7 +78,7 @@ static void memctl_page(struct nt_space *s, struct nt_memctl *m)
 	if (a) {
 		s->ops->lock_read(s->ctx);
 		ok = nt_page_state(s, a, page, a->base + a->size, &m->state,
-				   &m->protect, &m->hi);
+				   &m->protect, &m->hi, true);
 		s->ops->unlock_read(s->ctx);
 		if (ok) {
 			m->type = nt_vad_type(a);
@@ -154,8 +154,13 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
 		}
 		to = nt_min(hi, a->base + a->size);
 		s->ops->lock_read(s->ctx);
+		/*
+		 * Write-copy or written, a page is readable: runs as long as
+		 * the mappings, not pieces of the page tables.
+		 */
 		for (; addr < to; addr = end) {
-			if (!nt_page_state(s, a, addr, to, &state, &prot, &end) ||
+			if (!nt_page_state(s, a, addr, to, &state, &prot, &end,
+					   false) ||
 			    state != NTVM_MEM_COMMIT) {
 				ok = false;
 				break;

@@ -492,8 +492,13 @@ u32 nt_check_large(struct nt_space *s, const struct nt_alloc_req *a);
 /* space.c's helpers for memctl.c. */
 struct nt_vad *nt_find_live(struct nt_space *s, u64 addr, u64 hi);
 struct nt_vad *nt_vad_above(struct nt_space *s, u64 addr);
+/*
+ * cow: tell a written write-copy page from an unwritten one, which reads
+ * the page tables a piece at a time; else a writable page of a
+ * copy-on-write view is write-copy, in runs as long as its mapping.
+ */
 bool nt_page_state(struct nt_space *s, struct nt_vad *a, u64 addr, u64 hi,
-		   u32 *state, u32 *prot, u64 *end);
+		   u32 *state, u32 *prot, u64 *end, bool cow);
 u64 nt_vad_committed(struct nt_space *s, struct nt_vad *a);
 u32 nt_vad_type(const struct nt_vad *a);
 void nt_forget(struct nt_space *s, struct nt_vad *a);

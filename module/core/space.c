@@ -682,7 +682,7 @@ static bool section_committed(struct nt_space *s, struct nt_section *sec,
  */
 static bool view_page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 			    u64 hi, int lp, u64 vend, u32 *state, u32 *prot,
-			    u64 *end)
+			    u64 *end, bool cow)
 {
 	u64 off = a->sec_off + (addr - a->base), cend;
 	u32 i = run_index(a, addr - a->base), p;
@@ -706,8 +706,8 @@ static bool view_page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 		 * read-write (spec 4.3.4, 4.3.5, 4.3.7).
 		 */
 		if (run_wc(a, r) && (lp & NT_LPROT_W) &&
-		    !s->ops->cow_written(s->ctx, addr, min_u64(vend, *end),
-					 &vend))
+		    (!cow || !s->ops->cow_written(s->ctx, addr,
+						  min_u64(vend, *end), &vend)))
 			p = (lp & NT_LPROT_X) ? NTVM_PAGE_EXECUTE_WRITECOPY :
 						NTVM_PAGE_WRITECOPY;
 		if (!lp && (r->flags & NT_RUN_GUARD))
@@ -730,7 +730,8 @@ static bool view_page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
  * prot_at() said of the mapping at addr.
  */
 static bool page_state_lp(struct nt_space *s, struct nt_vad *a, u64 addr,
-			  u64 hi, u32 *state, u32 *prot, u64 *end, int *vma_lp)
+			  u64 hi, u32 *state, u32 *prot, u64 *end, int *vma_lp,
+			  bool cow)
 {
 	const struct nt_run *r;
 	u64 vstart, vend;
@@ -743,7 +744,8 @@ static bool page_state_lp(struct nt_space *s, struct nt_vad *a, u64 addr,
 	if (lp == NT_VMA_NONE || !(lp & NT_VMA_FOREIGN) != !a->sec)
 		return false;
 	if (a->sec)
-		return view_page_state(s, a, addr, hi, lp, vend, state, prot, end);
+		return view_page_state(s, a, addr, hi, lp, vend, state, prot, end,
+				       cow);
 	*end = min_u64(min_u64(a->base + run_end(a, i), vend), hi);
 	if (!(r->flags & NT_RUN_COMMITTED)) {
 		/* Something accessible was mapped over the reservation. */
@@ -770,7 +772,7 @@ static bool page_state(struct nt_space *s, struct nt_vad *a, u64 addr,
 {
 	int lp;
 
-	return page_state_lp(s, a, addr, hi, state, prot, end, &lp);
+	return page_state_lp(s, a, addr, hi, state, prot, end, &lp, true);
 }
 
 /* Mappings alloc_sync() reads to check a whole allocation at once. */
@@ -2648,7 +2650,8 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 	lprot = nt_to_lprot(p->protect);
 	s->ops->lock_read(s->ctx);
 	for (addr = lo, n = 0; addr < hi; addr = end, n++) {
-		if (!page_state_lp(s, a, addr, hi, &state, &prot, &end, &lp)) {
+		if (!page_state_lp(s, a, addr, hi, &state, &prot, &end, &lp,
+				   true)) {
 			damaged = true;
 			break;
 		}
@@ -2924,9 +2927,11 @@ struct nt_vad *nt_vad_above(struct nt_space *s, u64 addr)
 }
 
 bool nt_page_state(struct nt_space *s, struct nt_vad *a, u64 addr, u64 hi,
-		   u32 *state, u32 *prot, u64 *end)
+		   u32 *state, u32 *prot, u64 *end, bool cow)
 {
-	return page_state(s, a, addr, hi, state, prot, end);
+	int lp;
+
+	return page_state_lp(s, a, addr, hi, state, prot, end, &lp, cow);
 }
 
 /*
