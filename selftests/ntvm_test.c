@@ -1248,6 +1248,19 @@ static void zram_swap_off(void)
 	write_file("/sys/block/zram0/reset", "1");
 }
 
+/*
+ * Run on this CPU only: MADV_PAGEOUT takes pages only off its own CPU's
+ * queues (fresh pages, and pages MADV_FREE just made lazy).
+ */
+static int pin_to_this_cpu(void)
+{
+	cpu_set_t cpus;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	return sched_setaffinity(0, sizeof(cpus), &cpus);
+}
+
 /* VmSwap of /proc/self/status, in KiB. */
 static long vm_swap_kb(void)
 {
@@ -1273,16 +1286,12 @@ static long vm_swap_kb(void)
 TEST_F(nt, reset_undo_after_swap)
 {
 	PVOID base = NULL, b;
-	cpu_set_t cpus;
 	char *p;
 	int i;
 
 	if (zram_swap_on())
 		SKIP(return, "needs root and a zram swap device (the zram module)");
-	/* MADV_PAGEOUT takes only pages off its own CPU's queues. */
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu(), &cpus);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	ASSERT_EQ(0, pin_to_this_cpu());
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x20000, MEM_RESERVE | MEM_COMMIT,
 					  PAGE_READWRITE));
 	p = base;
@@ -1317,13 +1326,9 @@ TEST_F(nt, reset_window_sees_own_discards)
 	struct ntvm_alloc_args a = { .size = sizeof(a) };
 	PVOID base = NULL, b;
 	SIZE_T sz;
-	cpu_set_t cpus;
 	char *p;
 
-	/* MADV_PAGEOUT drains only its own CPU's queue of MADV_FREE pages. */
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu(), &cpus);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	ASSERT_EQ(0, pin_to_this_cpu());
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x4000, MEM_RESERVE | MEM_COMMIT,
 					  PAGE_READWRITE));
 	p = base;
