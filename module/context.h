@@ -108,6 +108,8 @@ struct ntvm_ctx {
 	u64 seen_changes;
 	/* The operation's task is unmapping (vm_munmap()). */
 	bool op_unmaps;
+	/* The operation's task is keeping reset pages (ntvm_vm_touch()). */
+	bool op_touches;
 	/* Protects the MEM_RESET ranges below; innermost lock. */
 	spinlock_t reset_lock;
 	unsigned int nresets;		/* under reset_lock, read without */

@@ -345,13 +345,17 @@ int ntvm_vm_touch(void *ctx, u64 addr, u64 len)
 	int ret = 0, err;
 
 	ntvm_assert_locked(ctx);
+	WRITE_ONCE(nc->op_touches, true);
 	while (lo < hi && ntvm_reset_next(nc, &lo, hi, &end)) {
 		err = ntvm_touch_range(lo, end);
-		if (err < 0)
-			return err;
+		if (err < 0) {
+			ret = err;
+			break;
+		}
 		ret |= err;
 		lo = end;
 	}
+	WRITE_ONCE(nc->op_touches, false);
 	return ret;
 }
 
@@ -467,11 +471,28 @@ static noinline void ntvm_reset_madvised(struct ntvm_ctx *nc,
 		ntvm_reset_invalidate(nc, range, false);
 }
 
+/*
+ * Is this invalidation the undo's own write breaking copy-on-write (after
+ * a fork(), or of the zero page)?  That copies a page, or splits a huge
+ * one, and drops nothing; reclaim on the way (PF_MEMALLOC) does.
+ */
+static bool ntvm_touch_copies(struct ntvm_ctx *nc,
+			      const struct mmu_notifier_range *range)
+{
+	return range->event == MMU_NOTIFY_CLEAR &&
+	       READ_ONCE(nc->op_touches) && READ_ONCE(nc->op_task) == current &&
+	       !(current->flags & PF_MEMALLOC) &&
+	       range->end - range->start <= PMD_SIZE;
+}
+
 void ntvm_reset_notify(struct ntvm_ctx *nc,
 		       const struct mmu_notifier_range *range)
 {
 	bool madv_free;
 	u64 lo, hi;
+
+	if (ntvm_touch_copies(nc, range))
+		return;
 
 	madv_free = ntvm_madv_free_call(nc, range, &lo, &hi);
 	/* The advice over the whole of this range: maybe published memory. */

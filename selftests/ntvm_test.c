@@ -1316,6 +1316,45 @@ TEST_F(nt, reset_undo_after_swap)
 }
 
 /*
+ * A fork() between a MEM_RESET and its undo shares the pages copy-on-write:
+ * the undo's write copies each one and drops nothing, so the undo
+ * succeeds with the data there.
+ */
+TEST_F(nt, reset_undo_after_fork)
+{
+	PVOID base = NULL;
+	int go[2], status;
+	char *p;
+	pid_t pid;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					  PAGE_READWRITE));
+	p = base;
+	memset(p, 'f', 0x10000);
+	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET, PAGE_NOACCESS));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char c;
+
+		/* Holds the pages shared until the parent's undo is done. */
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
+	}
+	SetLastError(0);
+	EXPECT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(0, GetLastError());
+	EXPECT_EQ('f', p[0]);
+	EXPECT_EQ('f', p[0xffff]);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	close(go[0]);
+	close(go[1]);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/*
  * Between a MEM_RESET's ioctl and NTVM_IOC_RESET_DONE, only the arming
  * thread's own madvise(MADV_FREE) is not a discard: any other discard it
  * makes there (here MADV_PAGEOUT; reclaim or a signal handler alike) is,
