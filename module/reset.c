@@ -137,15 +137,15 @@ static void ntvm_reset_add(struct ntvm_ctx *nc, u64 lo, u64 hi, bool arming)
 	}
 	/*
 	 * The new reset replaces what older ones said of these pages.  The
-	 * cut may split a range at lo and at hi: with room for both, it
-	 * never leaves a range it could not split overlapping the new one,
-	 * which would leave the array unsorted.
+	 * cut may split a range at lo and at hi and remove what lies between
+	 * (one more range at most), and the new range takes one more slot:
+	 * with room for the two splits, the cut never leaves a range it could
+	 * not split overlapping the new one, which would leave the array
+	 * unsorted, and the insertion below always fits.
 	 */
 	while (nc->nresets > NTVM_MAX_RESETS - 2)
 		ntvm_resets_merge(nc);
 	ntvm_resets_cut(nc, lo, hi);
-	if (nc->nresets == NTVM_MAX_RESETS)
-		ntvm_resets_merge(nc);
 	n = nc->nresets;
 	for (i = 0; i < n && r[i].lo < lo; i++)
 		;

@@ -120,22 +120,28 @@ static void ntvm_shared_cut(struct ntvm_shared *sh, u64 lo, u64 hi)
 	}
 }
 
-/* Withdraw what may overlap [lo, hi); hi == 0: everything. */
-void ntvm_shared_withdraw(struct ntvm_ctx *nc, u64 lo, u64 hi)
+/* Withdraw what may overlap [lo, hi), hi == 0: everything; under shared_lock. */
+static void ntvm_shared_withdraw_locked(struct ntvm_ctx *nc, u64 lo, u64 hi)
 {
 	struct ntvm_shared *sh = nc->shared;
 
-	if (!READ_ONCE(sh->count))
+	lockdep_assert_held(&nc->shared_lock);
+	if (!sh->count)
+		return;
+	ntvm_shared_write_begin(sh);
+	if (hi)
+		ntvm_shared_cut(sh, lo, hi);
+	else
+		sh->count = 0;
+	ntvm_shared_write_end(sh);
+}
+
+void ntvm_shared_withdraw(struct ntvm_ctx *nc, u64 lo, u64 hi)
+{
+	if (!READ_ONCE(nc->shared->count))
 		return;
 	spin_lock(&nc->shared_lock);
-	if (sh->count) {
-		ntvm_shared_write_begin(sh);
-		if (hi)
-			ntvm_shared_cut(sh, lo, hi);
-		else
-			sh->count = 0;
-		ntvm_shared_write_end(sh);
-	}
+	ntvm_shared_withdraw_locked(nc, lo, hi);
 	spin_unlock(&nc->shared_lock);
 }
 
@@ -246,8 +252,6 @@ unsigned int ntvm_shared_parts(struct ntvm_ctx *nc, u64 lo, u64 hi,
 void ntvm_shared_invalidate(struct ntvm_ctx *nc,
 			    const struct mmu_notifier_range *range)
 {
-	struct ntvm_shared *sh = nc->shared;
-
 	switch (range->event) {
 	case MMU_NOTIFY_UNMAP:
 		if (READ_ONCE(nc->op_task) == current)
@@ -265,11 +269,7 @@ void ntvm_shared_invalidate(struct ntvm_ctx *nc,
 	spin_lock(&nc->shared_lock);
 	/* Whoever reads this value sees ntvm_ctx.changes moved before it. */
 	smp_store_release(&nc->shared_gen, nc->shared_gen + 1);
-	if (sh->count) {
-		ntvm_shared_write_begin(sh);
-		ntvm_shared_cut(sh, range->start, range->end);
-		ntvm_shared_write_end(sh);
-	}
+	ntvm_shared_withdraw_locked(nc, range->start, range->end);
 	spin_unlock(&nc->shared_lock);
 }
 
