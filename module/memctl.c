@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ntvm: NTVM_IOC_MEMCTL (issue 11): MemoryRegionInformation, the NT side of
- * MemoryWorkingSetExInformation, and the checks of NtLockVirtualMemory and
- * NtUnlockVirtualMemory.  The core (core/memctl.c) gives the NT answer;
- * this glue adds what only the VMAs know, whether pages are VM_LOCKED.
- * A module cannot mlock(2), so user space makes that call (see vm.c).
+ * MemoryWorkingSetExInformation, and the checks of NtLockVirtualMemory,
+ * NtUnlockVirtualMemory and NtFlushVirtualMemory.  The core
+ * (core/memctl.c) gives the NT answer; this glue adds what only the VMAs
+ * know, whether pages are VM_LOCKED.  A module cannot mlock(2) or
+ * msync(2), so user space makes those calls (see vm.c).
  */
 #include <linux/capability.h>
 #include <linux/mm.h>
@@ -71,15 +72,21 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	u64 nallocs, t0;
 	int ret;
 
+	BUILD_BUG_ON(sizeof(m) != NTVM_MEMCTL_SIZE_VER1);
 	ret = ntvm_copy_args(&m, sizeof(m), argp, NTVM_MEMCTL_SIZE_VER0);
 	if (ret)
 		return ret;
-	if (m.flags || !ntvm_memctl_outputs_zero(&m))
+	if ((m.flags & ~(NTVM_MEMCTL_VARS | NTVM_ARGS_OTHER_PROCESS)) ||
+	    !ntvm_memctl_outputs_zero(&m))
 		return -EINVAL;
 	switch (m.op) {
 	case NTVM_MEMCTL_REGION:
 	case NTVM_MEMCTL_PAGE:
-		if (m.map_type || m.length)
+		if (m.map_type || m.length || m.flags)
+			return -EINVAL;
+		break;
+	case NTVM_MEMCTL_FLUSH:
+		if (m.map_type)
 			return -EINVAL;
 		break;
 	case NTVM_MEMCTL_LOCK:
@@ -88,10 +95,20 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	default:
 		return -EINVAL;
 	}
-	req.op = m.op;
-	req.map_type = m.map_type;
+	/* The values come from the variables or from here, never both. */
+	if ((m.flags & NTVM_MEMCTL_VARS) ? (m.base | m.length) :
+	    (m.base_ptr | m.size_ptr))
+		return -EINVAL;
 	req.base = m.base;
 	req.length = m.length;
+	if ((m.flags & NTVM_MEMCTL_VARS) &&
+	    (ntvm_var_get(m.base_ptr, ntvm_word_width(), &req.base) ||
+	     ntvm_var_get(m.size_ptr, ntvm_word_width(), &req.length)))
+		req.bad |= NT_BAD_POINTER;
+	if (m.flags & NTVM_ARGS_OTHER_PROCESS)
+		req.bad |= NT_BAD_HANDLE;
+	req.op = m.op;
+	req.map_type = m.map_type;
 	/*
 	 * SeLockMemoryPrivilege, for MAP_SYSTEM: see README.  Asked only
 	 * then: capable() is audited, and marks a task that has it as having
@@ -131,7 +148,10 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	m.protect = req.protect;
 	m.apply = req.apply;
 	m.apply_prot = req.apply_prot;
-	/* Outputs only inside the caller's size; the tail it has stays zero. */
+	/*
+	 * Outputs only inside the caller's size; the tail it has stays zero.
+	 * The variables (NTVM_MEMCTL_VARS) are user space's to write.
+	 */
 	if (copy_to_user(argp, &m, min_t(size_t, m.size, sizeof(m))))
 		return -EFAULT;
 	return 0;

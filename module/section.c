@@ -595,67 +595,101 @@ efault:
 	return -EFAULT;
 }
 
+/*
+ * NTVM_MAP_VARS: read NT's variables (ntvm_var_get() proves them writable);
+ * false for a bad one.  SectionOffset is a LARGE_INTEGER, 8 bytes wide
+ * for every caller, and may be absent.
+ */
+static bool ntvm_map_view_vars_get(struct ntvm_map_view_args *a,
+				   unsigned int width)
+{
+	return !ntvm_var_get(a->base_ptr, width, &a->base) &&
+	       !ntvm_var_get(a->size_ptr, width, &a->view_size) &&
+	       (!a->offset_ptr ||
+		!ntvm_var_get(a->offset_ptr, sizeof(u64), &a->offset));
+}
+
+static bool ntvm_map_view_vars_put(const struct ntvm_map_view_args *a,
+				   unsigned int width)
+{
+	return !ntvm_var_put(a->base_ptr, width, a->base) &&
+	       !ntvm_var_put(a->size_ptr, width, a->view_size) &&
+	       (!a->offset_ptr ||
+		!ntvm_var_put(a->offset_ptr, sizeof(u64), a->offset));
+}
+
 long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_ctx *nc = nf->nc;
 	struct ntvm_map_view_args a;
-	struct nt_view_req v;
+	unsigned int width = ntvm_word_width();
+	struct nt_view_req v = {};
 	struct ntvm_section *sec;
 	struct file *f;
 	long usize, ret;
-	u32 access;
+	u32 access = 0;
 	u64 n, t0;
 
-	BUILD_BUG_ON(sizeof(a) != NTVM_MAP_VIEW_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(a) != NTVM_MAP_VIEW_SIZE_VER1);
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_MAP_VIEW_SIZE_VER0);
 	if (usize < 0)
 		return usize;
-	if ((a.flags & ~NTVM_MAP_FLAGS) || a.pad || a.status)
+	if ((a.flags & ~(NTVM_MAP_FLAGS | NTVM_ARGS_OTHER_PROCESS)) ||
+	    a.pad || a.status)
 		return -EINVAL;
 	if (!(a.flags & NTVM_MAP_REQUIREMENTS) &&
 	    (a.lowest | a.highest | a.alignment))
 		return -EINVAL;
+	/* The values come from the variables or from here, never both. */
+	if ((a.flags & NTVM_MAP_VARS) ? (a.base | a.view_size | a.offset) :
+	    (a.base_ptr | a.size_ptr | a.offset_ptr))
+		return -EINVAL;
+	if (a.flags & NTVM_ARGS_OTHER_PROCESS)
+		v.bad |= NT_BAD_HANDLE;
+	if ((a.flags & NTVM_MAP_VARS) && !ntvm_map_view_vars_get(&a, width))
+		v.bad |= NT_BAD_POINTER;
 	t0 = ntvm_trace_start();
-	/* The handle's file holds the section until the view holds it too. */
+	/*
+	 * The handle's file holds the section until the view holds it too.
+	 * A bad handle is the core's to report, in NT's order.
+	 */
 	f = fget(a.section_fd);
-	sec = ntvm_section_of(f, &access, &a.status);
-	if (!sec) {
-		if (f)
-			fput(f);
-		ntvm_trace(NTVM_OP_MAP_VIEW, a.status, a.base, a.view_size, t0);
-		return ntvm_map_view_out(argp, &a);
-	}
-	v = (struct nt_view_req){
-		.sec = &sec->core,
-		.base = a.base,
-		.size = a.view_size,
-		.offset = a.offset,
-		.zero_bits = a.zero_bits,
-		.commit_size = a.commit_size,
-		.lowest = a.lowest,
-		.highest = a.highest,
-		.alignment = a.alignment,
-		.type = a.type,
-		.protect = a.protect,
-		.inherit = a.inherit,
-		.access = access,
-		.requirements = a.flags & NTVM_MAP_REQUIREMENTS,
-		.ex = a.flags & NTVM_MAP_EX,
-	};
+	sec = ntvm_section_of(f, &access, &v.sec_status);
+	v.sec = sec ? &sec->core : NULL;
+	v.base = a.base;
+	v.size = a.view_size;
+	v.offset = a.offset;
+	v.zero_bits = a.zero_bits;
+	v.commit_size = a.commit_size;
+	v.lowest = a.lowest;
+	v.highest = a.highest;
+	v.alignment = a.alignment;
+	v.type = a.type;
+	v.protect = a.protect;
+	v.inherit = a.inherit;
+	v.access = access;
+	v.requirements = a.flags & NTVM_MAP_REQUIREMENTS;
+	v.ex = a.flags & NTVM_MAP_EX;
 	ret = ntvm_begin(nc, &n);
 	if (ret) {
-		fput(f);
+		if (f)
+			fput(f);
 		return ret;
 	}
 	nt_map_view(&nc->space, &v);
 	ntvm_end(nc, n);
-	fput(f);
+	if (f)
+		fput(f);
 	ntvm_trace(NTVM_OP_MAP_VIEW, v.status, v.base, v.size, t0);
 	a.status = v.status;
 	if (!v.status) {
 		a.base = v.base;
 		a.view_size = v.size;
 		a.offset = v.offset;
+		/* As NTVM_IOC_ALLOCATE: the view stays, the status says why. */
+		if ((a.flags & NTVM_MAP_VARS) &&
+		    !ntvm_map_view_vars_put(&a, width))
+			a.status = NTVM_STATUS_ACCESS_VIOLATION;
 	}
 	return ntvm_map_view_out(argp, &a);
 }

@@ -299,6 +299,130 @@ TEST_F(mc, view_region)
 	nt_section_fini(&sec);
 }
 
+/*
+ * NtFlushVirtualMemory's checks: inside one view (length 0: to its end),
+ * page-rounded; private memory and holes STATUS_NOT_MAPPED_DATA, past the
+ * view STATUS_INVALID_PARAMETER; the variables, then the handle, first.
+ */
+TEST_F(mc, flush_checks)
+{
+	static struct nt_section sec;
+	struct nt_alloc_req a = { .base = 0x50000000, .size = GRAN,
+				  .type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+				  .protect = NTVM_PAGE_READWRITE };
+	struct nt_memctl m;
+
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, GRAN));
+	ASSERT_EQ(0, view(&self->s, &sec, 0x40000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+	ASSERT_EQ(0, alloc(&self->s, &a));
+
+	m = mc(&self->s, NT_MEMCTL_FLUSH, 0x40001234, 0x10, 0);
+	EXPECT_EQ(0, m.status);
+	EXPECT_EQ(0x40001000, m.lo);
+	EXPECT_EQ(0x40002000, m.hi);
+	m = mc(&self->s, NT_MEMCTL_FLUSH, 0x40003800, 0, 0);
+	EXPECT_EQ(0, m.status);
+	EXPECT_EQ(0x40003000, m.lo);
+	EXPECT_EQ(0x40000000 + GRAN, m.hi);
+	EXPECT_EQ(0, mc(&self->s, NT_MEMCTL_FLUSH, 0x40000000, GRAN, 0).status);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc(&self->s, NT_MEMCTL_FLUSH, 0x40000001, GRAN, 0).status);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc(&self->s, NT_MEMCTL_FLUSH, 0x40000000, ~0ULL, 0).status);
+	EXPECT_EQ(NTVM_STATUS_NOT_MAPPED_DATA,
+		  mc(&self->s, NT_MEMCTL_FLUSH, 0x50000000, 0x1000, 0).status);
+	EXPECT_EQ(NTVM_STATUS_NOT_MAPPED_DATA,
+		  mc(&self->s, NT_MEMCTL_FLUSH, 0x60000000, 0, 0).status);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc(&self->s, NT_MEMCTL_FLUSH, MAXA + 1, 0, 0).status);
+
+	m = (struct nt_memctl){ .op = NT_MEMCTL_FLUSH, .base = MAXA + 1,
+				.bad = NT_BAD_POINTER | NT_BAD_HANDLE };
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	m = (struct nt_memctl){ .op = NT_MEMCTL_FLUSH, .base = MAXA + 1,
+				.bad = NT_BAD_HANDLE };
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, m.status);
+	m = (struct nt_memctl){ .op = NT_MEMCTL_FLUSH, .base = 0x40000000,
+				.bad = NT_BAD_HANDLE };
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, m.status);
+
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0));
+	nt_section_fini(&sec);
+}
+
+/* NtLockVirtualMemory's order: MapType, the variables, the range, the handle. */
+TEST_F(mc, lock_check_order)
+{
+	struct nt_memctl m = { .op = NT_MEMCTL_LOCK, .base = 0x20000000,
+			       .length = 0, .map_type = 0,
+			       .bad = NT_BAD_POINTER | NT_BAD_HANDLE };
+
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, m.status);
+	m.map_type = NT_MAP_PROCESS;
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	m.bad = NT_BAD_HANDLE;
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, m.status);
+	m.length = 0x1000;
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, m.status);
+	m.op = NT_MEMCTL_UNLOCK;
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, m.status);
+	m.bad = 0;
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_NOT_COMMITTED, m.status);
+}
+
+/*
+ * NtMapViewOfSection's order: the values, the variables, the addresses,
+ * then the process and the section handles, then what the section allows.
+ */
+TEST_F(mc, map_view_check_order)
+{
+	static struct nt_section sec;
+	struct nt_view_req r;
+
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READONLY, GRAN));
+	r = (struct nt_view_req){ .base = MAXA + 1, .size = GRAN, .inherit = 1,
+				  .protect = NTVM_PAGE_READWRITE, .bad = NT_BAD_POINTER,
+				  .sec_status = NTVM_STATUS_INVALID_HANDLE };
+	r.protect = 0x1234;
+	nt_map_view(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PAGE_PROTECTION, r.status);
+	r.protect = NTVM_PAGE_READWRITE;
+	nt_map_view(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, r.status);
+	r.bad = NT_BAD_HANDLE;
+	nt_map_view(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, r.status);
+	r.base = 0x40000000;
+	nt_map_view(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, r.status);
+	r.bad = 0;
+	r.sec_status = NTVM_STATUS_OBJECT_TYPE_MISMATCH;
+	nt_map_view(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_OBJECT_TYPE_MISMATCH, r.status);
+	/* A read-only section: its protection is checked after the handle. */
+	r.sec = &sec;
+	r.access = RW_ACCESS;
+	nt_map_view(&self->s, &r);
+	EXPECT_EQ(NTVM_STATUS_SECTION_PROTECTION, r.status);
+	r.protect = NTVM_PAGE_READONLY;
+	nt_map_view(&self->s, &r);
+	EXPECT_EQ(0, r.status);
+	EXPECT_EQ(0x40000000, r.base);
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0));
+	nt_section_fini(&sec);
+}
+
 /* A write-copy page is readable: a lock keeps it (it is no NOACCESS page). */
 TEST_F(mc, lock_writecopy_view)
 {

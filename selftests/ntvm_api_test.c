@@ -550,6 +550,71 @@ TEST_F(api, lock_unlock)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
+/*
+ * Bad BaseAddress and RegionSize variables (NULL, wild, read-only):
+ * STATUS_ACCESS_VIOLATION after the MapType checks and before the range
+ * and the process handle, as NT probes them; nothing is locked or
+ * unlocked and the variables stay as they were.
+ */
+TEST_F(api, lock_bad_pointers)
+{
+	void *wild = P(8);
+	PVOID base = NULL, b, *ro;
+	SIZE_T size;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	p = base;
+	memset(p, 7, 0x2000);
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro[0] = p;
+	((SIZE_T *)ro)[1] = 0x1000;
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+
+	b = p;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtLockVirtualMemory(CUR, wild, &size, MAP_PROCESS));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtLockVirtualMemory(CUR, &b, wild, MAP_PROCESS));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtLockVirtualMemory(CUR, ro, &size, MAP_PROCESS));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtLockVirtualMemory(CUR, &b, (SIZE_T *)ro + 1, MAP_PROCESS));
+	EXPECT_EQ(0, (int)ws(p).Locked);
+	EXPECT_EQ(p, ro[0]);
+	EXPECT_EQ(0x1000, ((SIZE_T *)ro)[1]);
+
+	/* NT's order: MapType, the variables, the range, the handle. */
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtLockVirtualMemory(NULL, wild, &size, 0));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtLockVirtualMemory(NULL, wild, &size, MAP_PROCESS));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtUnlockVirtualMemory(NULL, &b, NULL, MAP_PROCESS));
+	size = 0;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtLockVirtualMemory(NULL, &b, &size, MAP_PROCESS));
+	size = 0x1000;
+	EXPECT_EQ(STATUS_INVALID_HANDLE, NtLockVirtualMemory(NULL, &b, &size, MAP_PROCESS));
+	EXPECT_EQ(p, b);
+	EXPECT_EQ(0x1000, size);
+	EXPECT_EQ(0, (int)ws(p).Locked);
+
+	/* Unlock: the lock stays. */
+	ASSERT_EQ(STATUS_SUCCESS, NtLockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+	EXPECT_EQ(1, (int)ws(p).Locked);
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtUnlockVirtualMemory(CUR, wild, &size, MAP_PROCESS));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtUnlockVirtualMemory(CUR, ro, &size, MAP_PROCESS));
+	EXPECT_EQ(STATUS_INVALID_HANDLE, NtUnlockVirtualMemory(NULL, &b, &size, MAP_PROCESS));
+	EXPECT_EQ(1, (int)ws(p).Locked);
+	b = p + 0x10;
+	size = 0xff0;
+	ASSERT_EQ(STATUS_SUCCESS, NtUnlockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+	EXPECT_EQ(p, b);
+	EXPECT_EQ(0x1000, size);
+	EXPECT_EQ(0, (int)ws(p).Locked);
+	EXPECT_EQ(7, p[0x1fff]);
+	munmap(ro, 4096);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
 /* Memory ntvm did not allocate is committed memory: it can be locked. */
 TEST_F(api, lock_foreign_memory)
 {

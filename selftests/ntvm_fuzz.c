@@ -230,12 +230,23 @@ static void t_memctl(void *b, struct fctx *c)
 	struct ntvm_memctl_args *m = b;
 
 	m->size = sizeof(*m);
-	m->op = fz_below(c->rng, 5);
-	m->base = fz_addr(c);
-	if (m->op == NTVM_MEMCTL_LOCK || m->op == NTVM_MEMCTL_UNLOCK) {
+	m->op = fz_below(c->rng, 6);
+	if (m->op == NTVM_MEMCTL_LOCK || m->op == NTVM_MEMCTL_UNLOCK)
 		m->map_type = 1 + fz_below(c->rng, 3);
+	if (m->op == NTVM_MEMCTL_LOCK || m->op == NTVM_MEMCTL_UNLOCK ||
+	    m->op == NTVM_MEMCTL_FLUSH) {
+		if (fz_chance(c->rng, 2)) {
+			/* NT's variables, as libntvm passes them. */
+			m->flags = NTVM_MEMCTL_VARS;
+			m->base_ptr = SC_VAR(c, 0);
+			m->size_ptr = SC_VAR(c, 1);
+			fz_set_var(c, 0, fz_addr(c));
+			fz_set_var(c, 1, fz_size(c));
+			return;
+		}
 		m->length = fz_size(c);
 	}
+	m->base = fz_addr(c);
 }
 
 static void t_section_query(void *b, struct fctx *c)

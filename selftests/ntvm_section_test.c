@@ -1855,6 +1855,203 @@ TEST_F(sec, view_parameters)
 	NtClose(h);
 }
 
+/*
+ * Bad BaseAddress, ViewSize and SectionOffset variables (a wild pointer, a
+ * read-only variable): STATUS_ACCESS_VIOLATION where NT probes them, after
+ * the inherit, type and protection checks and before the addresses and
+ * both handles; no view is made and the variables stay as they were.
+ */
+TEST_F(sec, view_bad_pointers)
+{
+	void *wild = P(8);
+	struct ntvm_stats st0, st1;
+	LARGE_INTEGER off = { .QuadPart = 0 }, *roff;
+	HANDLE h, bad = NTVM_FD_TO_HANDLE(1000);
+	PVOID b = NULL, *ro;
+	SIZE_T size = 0x10000;
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x10000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro[0] = NULL;
+	((SIZE_T *)ro)[1] = 0x10000;
+	roff = (LARGE_INTEGER *)ro + 2;
+	roff->QuadPart = 0;
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	st0 = stats();
+
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(h, CUR, wild, 0, 0, &off, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(h, CUR, &b, 0, 0, &off, wild, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(h, CUR, &b, 0, 0, wild, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(h, CUR, ro, 0, 0, &off, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(h, CUR, &b, 0, 0, &off, (SIZE_T *)ro + 1, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(h, CUR, &b, 0, 0, roff, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(h, CUR, NULL, 0, 0, &off, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(h, CUR, &b, 0, 0, &off, NULL, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSectionEx(h, CUR, wild, &off, &size, 0, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSectionEx(h, CUR, &b, &off, wild, 0, PAGE_READWRITE, NULL, 0));
+
+	/* NT's order: the values first, the handles last. */
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_8,
+		  NtMapViewOfSection(h, CUR, wild, 0, 0, &off, &size, 0, 0, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_9,
+		  NtMapViewOfSection(h, CUR, wild, 0, 0, &off, &size, ViewShare, MEM_COMMIT,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  NtMapViewOfSection(h, CUR, wild, 0, 0, &off, &size, ViewShare, 0,
+				     PAGE_READWRITE | PAGE_GUARD));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(bad, CUR, wild, 0, 0, &off, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSection(h, NULL, wild, 0, 0, &off, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtMapViewOfSectionEx(bad, NULL, &b, &off, wild, 0, PAGE_READWRITE, NULL, 0));
+	b = P(sizeof(void *) == 8 ? 0x800000000000ULL : 0xffff8000UL);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_3,
+		  NtMapViewOfSection(bad, NULL, &b, 0, 0, &off, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	b = NULL;
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtMapViewOfSection(bad, NULL, &b, 0, 0, &off, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtMapViewOfSection(bad, CUR, &b, 0, 0, &off, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+
+	/* Nothing changed: no view, the variables as they were. */
+	EXPECT_EQ(NULL, b);
+	EXPECT_EQ(0x10000, size);
+	EXPECT_EQ(0, off.QuadPart);
+	EXPECT_EQ(NULL, ro[0]);
+	EXPECT_EQ(0x10000, ((SIZE_T *)ro)[1]);
+	EXPECT_EQ(0, roff->QuadPart);
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
+	EXPECT_EQ(st0.committed_bytes, st1.committed_bytes);
+
+	/* Good variables, and no SectionOffset at all, still work. */
+	size = 0;
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtMapViewOfSection(h, CUR, &b, 0, 0, NULL, &size, ViewShare, 0,
+				     PAGE_READWRITE));
+	EXPECT_NE(NULL, b);
+	EXPECT_EQ(0x10000, size);
+	EXPECT_REGION(b, b, b, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, b));
+	b = NULL;
+	size = 0x1000;
+	off.QuadPart = 0;
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtMapViewOfSectionEx(h, CUR, &b, &off, &size, 0, PAGE_READONLY, NULL, 0));
+	EXPECT_EQ(0x1000, size);
+	EXPECT_EQ(0, off.QuadPart);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, b));
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	munmap(ro, 4096);
+	NtClose(h);
+}
+
+/*
+ * NtFlushVirtualMemory (spec 5.4): the page-rounded range written back,
+ * size 0 for the whole view from base, a file's data reaching it; private
+ * and free memory STATUS_NOT_MAPPED_DATA (FlushViewOfFile: success), a
+ * range past the view's end STATUS_INVALID_PARAMETER; bad variables
+ * STATUS_ACCESS_VIOLATION before the handle, with the variables as they
+ * were.
+ */
+TEST_F(sec, flush)
+{
+	int fd = tmpfile_of(0x3000, O_RDWR);
+	PVOID v = NULL, b, priv = NULL, *ro;
+	void *wild = P(8);
+	SIZE_T size = 0;
+	HANDLE h;
+	char c;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0, PAGE_READWRITE, SEC_COMMIT, NTVM_FD_TO_HANDLE(fd)));
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_READWRITE));
+	ASSERT_EQ(0x3000, size);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&priv, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	((volatile char *)v)[0x1234] = 0x6b;
+
+	b = (char *)v + 0x1234;
+	size = 0x10;
+	EXPECT_EQ(STATUS_SUCCESS, NtFlushVirtualMemory(CUR, &b, &size, NULL));
+	EXPECT_EQ((char *)v + 0x1000, b);
+	EXPECT_EQ(0x1000, size);
+	ASSERT_EQ(1, pread(fd, &c, 1, 0x1234));
+	EXPECT_EQ(0x6b, c);
+	b = (char *)v + 0x1800;
+	size = 0;
+	EXPECT_EQ(STATUS_SUCCESS, NtFlushVirtualMemory(CUR, &b, &size, NULL));
+	EXPECT_EQ((char *)v + 0x1000, b);
+	EXPECT_EQ(0x2000, size);
+
+	/* Not a view, or past its end. */
+	b = (char *)v + 0x1000;
+	size = 0x2001;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtFlushVirtualMemory(CUR, &b, &size, NULL));
+	EXPECT_EQ((char *)v + 0x1000, b);
+	EXPECT_EQ(0x2001, size);
+	b = priv;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_NOT_MAPPED_DATA, NtFlushVirtualMemory(CUR, &b, &size, NULL));
+	EXPECT_EQ(priv, b);
+	b = P(sizeof(void *) == 8 ? 0x800000000000ULL : 0xffff8000UL);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtFlushVirtualMemory(CUR, &b, &size, NULL));
+	EXPECT_TRUE(FlushViewOfFile(priv, 0x1000));
+
+	/* Bad variables, then the handle. */
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro[0] = v;
+	((SIZE_T *)ro)[1] = 0;
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	b = v;
+	size = 0;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFlushVirtualMemory(CUR, wild, &size, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFlushVirtualMemory(CUR, &b, wild, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFlushVirtualMemory(CUR, NULL, &size, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFlushVirtualMemory(CUR, ro, &size, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFlushVirtualMemory(CUR, &b, (SIZE_T *)ro + 1, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFlushVirtualMemory(NULL, wild, &size, NULL));
+	EXPECT_EQ(STATUS_INVALID_HANDLE, NtFlushVirtualMemory(NULL, &b, &size, NULL));
+	EXPECT_EQ(v, b);
+	EXPECT_EQ(0, size);
+	EXPECT_EQ(v, ro[0]);
+	EXPECT_EQ(0, ((SIZE_T *)ro)[1]);
+
+	munmap(ro, 4096);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(priv, 0, MEM_RELEASE));
+	NtClose(h);
+	close(fd);
+}
+
 /* Views and private memory side by side in one walk (spec 4.4.3). */
 TEST_F(sec, mixed_walk)
 {
@@ -1976,6 +2173,104 @@ TEST_F(sec, handshake)
 	big.u.flags = 1;
 	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_UNMAP_VIEW, &big));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * The ABI of NT's variables (NTVM_MAP_VARS, NTVM_MEMCTL_VARS): values come
+ * from the variables or from the structure, never both; a caller of the
+ * first version's size still maps by value; variables are read, the view's
+ * written back, a status reported in the structure.
+ */
+TEST_F(sec, variables_abi)
+{
+	struct ntvm_map_view_args m0 = {
+		.size = sizeof(m0), .inherit = 1, .protect = NTVM_PAGE_READWRITE,
+	}, m;
+	struct ntvm_memctl_args c0 = { .size = sizeof(c0), .op = NTVM_MEMCTL_FLUSH }, c;
+	__u64 base = 0, size = 0, off = 0;
+	HANDLE h;
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x10000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	m0.section_fd = (int)(uintptr_t)h;
+
+	m = m0;
+	m.flags = NTVM_MAP_VARS;
+	m.base_ptr = U(&base);
+	m.size_ptr = U(&size);
+	m.base = 0x10000;
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_MAP_VIEW, &m));
+	EXPECT_EQ(EINVAL, errno);
+	m = m0;
+	m.offset_ptr = U(&off);
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_MAP_VIEW, &m));
+	EXPECT_EQ(EINVAL, errno);
+	m = m0;
+	m.flags = 0x80;
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_MAP_VIEW, &m));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* By value, in a structure of the first version's size. */
+	m = m0;
+	m.size = NTVM_MAP_VIEW_SIZE_VER0;
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_MAP_VIEW, &m));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	EXPECT_NE(0, m.base);
+	EXPECT_EQ(0x10000, m.view_size);
+	EXPECT_EQ(0, m.base_ptr);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, P(m.base)));
+
+	/* By variable: written back, and reported in the structure. */
+	m = m0;
+	m.flags = NTVM_MAP_VARS;
+	m.base_ptr = U(&base);
+	m.size_ptr = U(&size);
+	m.offset_ptr = U(&off);
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_MAP_VIEW, &m));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	EXPECT_NE(0, base);
+	EXPECT_EQ(base, m.base);
+	EXPECT_EQ(0x10000, size);
+	EXPECT_EQ(0x10000, m.view_size);
+	EXPECT_EQ(0, off);
+
+	/* MEMCTL: the variables only with LOCK, UNLOCK and FLUSH. */
+	c = c0;
+	c.flags = NTVM_MEMCTL_VARS;
+	c.base_ptr = U(&base);
+	c.size_ptr = U(&size);
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &c));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, c.status);
+	EXPECT_EQ(base, c.out_base);
+	EXPECT_EQ(0x10000, c.out_size);
+	EXPECT_EQ(0, c.base);
+	EXPECT_EQ(0, c.length);
+	c = c0;
+	c.flags = NTVM_MEMCTL_VARS;
+	c.base_ptr = U(&base);
+	c.size_ptr = U(&size);
+	c.base = base;
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &c));
+	EXPECT_EQ(EINVAL, errno);
+	c = c0;
+	c.base = base;
+	c.size_ptr = U(&size);
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &c));
+	EXPECT_EQ(EINVAL, errno);
+	c = c0;
+	c.op = NTVM_MEMCTL_REGION;
+	c.base = base;
+	c.flags = NTVM_ARGS_OTHER_PROCESS;
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &c));
+	EXPECT_EQ(EINVAL, errno);
+	c.flags = 0;
+	c.size = NTVM_MEMCTL_SIZE_VER0;
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &c));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, c.status);
+	EXPECT_EQ(base, c.alloc_base);
+	EXPECT_EQ(NTVM_MEM_MAPPED, c.type);
+
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, P(base)));
+	NtClose(h);
 }
 
 /*

@@ -4,13 +4,14 @@
  *
  *  - NtQueryVirtualMemory's MemoryRegionInformation(Ex) and
  *    MemoryWorkingSetExInformation classes (ntapi.c hands them here);
- *  - NtLockVirtualMemory / NtUnlockVirtualMemory;
+ *  - NtLockVirtualMemory / NtUnlockVirtualMemory, NtFlushVirtualMemory;
  *  - NtSetInformationVirtualMemory (VmPrefetchInformation);
  *  - NtFlushInstructionCache, NtFlushProcessWriteBuffers.
  *
  * The module (NTVM_IOC_MEMCTL) gives the NT answer and the statuses; the
  * library only makes the system calls a module cannot: mlock(2),
- * munlock(2), and reads the page presence from /proc/self/pagemap.
+ * munlock(2), msync(2), and reads the page presence from
+ * /proc/self/pagemap.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -324,6 +325,22 @@ static int lock_pages(void *p, size_t len)
 	return syscall(SYS_mlock2, p, len, MLOCK_ONFAULT);
 }
 
+/*
+ * The module reads BaseAddress and RegionSize itself and checks the
+ * process handle, in NT's order (NTVM_MEMCTL_VARS): a bad variable is
+ * STATUS_ACCESS_VIOLATION, not a fault here.  They are written here, once
+ * the system call has succeeded.
+ */
+static void memctl_vars(struct ntvm_memctl_args *m, HANDLE process,
+			PVOID *base, PSIZE_T size)
+{
+	m->flags = NTVM_MEMCTL_VARS;
+	if (process != NtCurrentProcess())
+		m->flags |= NTVM_ARGS_OTHER_PROCESS;
+	m->base_ptr = (uintptr_t)base;
+	m->size_ptr = (uintptr_t)size;
+}
+
 static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 			    ULONG map_type, __u32 op)
 {
@@ -331,12 +348,7 @@ static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 	void *p;
 	NTSTATUS st;
 
-	if (process != NtCurrentProcess())
-		return STATUS_INVALID_HANDLE;
-	if (!base || !size)
-		return STATUS_ACCESS_VIOLATION;
-	m.base = (uintptr_t)*base;
-	m.length = *size;
+	memctl_vars(&m, process, base, size);
 	ntvm_lib_lock();
 	st = memctl_locked(&m);
 	p = (void *)(uintptr_t)m.out_base;
@@ -373,6 +385,34 @@ NTVM_EXPORT NTSTATUS NtUnlockVirtualMemory(HANDLE process, PVOID *base,
 					   PSIZE_T size, ULONG map_type)
 {
 	return lock_unlock(process, base, size, map_type, NTVM_MEMCTL_UNLOCK);
+}
+
+/* ---- NtFlushVirtualMemory ---- */
+
+/*
+ * Spec 5.4: the module checks the range (one view, size 0: to its end);
+ * dirty pages of a file view are then scheduled for writing (msync
+ * MS_ASYNC, which does not wait for the disk, as FlushViewOfFile does
+ * not).  IoStatus is not written.
+ */
+NTVM_EXPORT NTSTATUS NtFlushVirtualMemory(HANDLE process, PVOID *base,
+					  PSIZE_T size, PVOID io_status)
+{
+	struct ntvm_memctl_args m = { .op = NTVM_MEMCTL_FLUSH };
+	NTSTATUS st;
+
+	(void)io_status;
+	memctl_vars(&m, process, base, size);
+	ntvm_lib_lock();
+	st = memctl_locked(&m);
+	if (!st && msync((void *)(uintptr_t)m.out_base, m.out_size, MS_ASYNC))
+		st = STATUS_INVALID_PARAMETER;
+	ntvm_lib_unlock();
+	if (st)
+		return st;
+	*base = (PVOID)(uintptr_t)m.out_base;
+	*size = m.out_size;
+	return STATUS_SUCCESS;
 }
 
 /* ---- NtSetInformationVirtualMemory ---- */

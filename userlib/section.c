@@ -128,26 +128,25 @@ NTSTATUS ntvm_section_open(HANDLE section, ACCESS_MASK access, HANDLE *out)
 	return st;
 }
 
-static NTSTATUS map_view(HANDLE section, PVOID *base, PLARGE_INTEGER offset,
-			 PSIZE_T size, struct ntvm_map_view_args *m)
+/*
+ * The module reads and writes BaseAddress, ViewSize and SectionOffset
+ * itself, where NT probes them (NTVM_MAP_VARS), and checks the process
+ * handle in NT's order: a bad variable is STATUS_ACCESS_VIOLATION, not a
+ * fault here, and a failed call leaves them as they were.
+ */
+static NTSTATUS map_view(HANDLE section, HANDLE process, PVOID *base,
+			 PLARGE_INTEGER offset, PSIZE_T size,
+			 struct ntvm_map_view_args *m)
 {
-	NTSTATUS st;
-
-	if (!base || !size)
-		return STATUS_ACCESS_VIOLATION;
 	m->size = sizeof(*m);
+	m->flags |= NTVM_MAP_VARS;
+	if (process != NtCurrentProcess())
+		m->flags |= NTVM_ARGS_OTHER_PROCESS;
 	m->section_fd = NTVM_HANDLE_TO_FD(section);
-	m->base = (uintptr_t)*base;
-	m->view_size = *size;
-	m->offset = offset ? (uint64_t)offset->QuadPart : 0;
-	st = sec_ioctl(NTVM_IOC_MAP_VIEW, m, &m->status);
-	if (st)
-		return st;
-	*base = (PVOID)(uintptr_t)m->base;
-	*size = m->view_size;
-	if (offset)
-		offset->QuadPart = (int64_t)m->offset;
-	return STATUS_SUCCESS;
+	m->base_ptr = (uintptr_t)base;
+	m->size_ptr = (uintptr_t)size;
+	m->offset_ptr = (uintptr_t)offset;
+	return sec_ioctl(NTVM_IOC_MAP_VIEW, m, &m->status);
 }
 
 NTVM_EXPORT NTSTATUS NtMapViewOfSection(HANDLE section, HANDLE process,
@@ -161,9 +160,8 @@ NTVM_EXPORT NTSTATUS NtMapViewOfSection(HANDLE section, HANDLE process,
 		.zero_bits = zero_bits, .commit_size = commit_size,
 		.inherit = inherit, .type = type, .protect = protect,
 	};
-	NTSTATUS st = current_only(process);
 
-	return st ? st : map_view(section, base, offset, size, &m);
+	return map_view(section, process, base, offset, size, &m);
 }
 
 /* The extended parameters of NtMapViewOfSectionEx (spec 2.6, 6.10). */
@@ -193,11 +191,9 @@ NTVM_EXPORT NTSTATUS NtMapViewOfSectionEx(HANDLE section, HANDLE process,
 		.flags = NTVM_MAP_EX, .inherit = ViewShare, .type = type,
 		.protect = protect,
 	};
-	NTSTATUS st = current_only(process);
+	NTSTATUS st = view_params(&m, params, count);
 
-	if (!st)
-		st = view_params(&m, params, count);
-	return st ? st : map_view(section, base, offset, size, &m);
+	return st ? st : map_view(section, process, base, offset, size, &m);
 }
 
 NTVM_EXPORT NTSTATUS NtUnmapViewOfSectionEx(HANDLE process, PVOID base,
@@ -305,53 +301,6 @@ NTVM_EXPORT NTSTATUS NtClose(HANDLE handle)
 						STATUS_SUCCESS;
 	pthread_mutex_unlock(&names_lock);
 	return st;
-}
-
-/*
- * NtFlushVirtualMemory (spec 5.4): the range must lie in one view (size 0:
- * from base to the view's end); dirty pages of a file view are scheduled
- * for writing (msync MS_ASYNC).  Memory that is not a view:
- * STATUS_NOT_MAPPED_DATA.
- */
-NTVM_EXPORT NTSTATUS NtFlushVirtualMemory(HANDLE process, PVOID *base,
-					  PSIZE_T size, PVOID io_status)
-{
-	MEMORY_BASIC_INFORMATION m;
-	uintptr_t lo, hi, end;
-	NTSTATUS st = current_only(process);
-
-	(void)io_status;
-	if (st)
-		return st;
-	if (!base || !size)
-		return STATUS_ACCESS_VIOLATION;
-	lo = (uintptr_t)*base & ~(uintptr_t)4095;
-	st = NtQueryVirtualMemory(process, (PVOID)lo, MemoryBasicInformation,
-				  &m, sizeof(m), NULL);
-	if (st)
-		return st;
-	if (m.State == MEM_FREE || m.Type != MEM_MAPPED)
-		return STATUS_NOT_MAPPED_DATA;
-	/* The view's end: the last region with its allocation base. */
-	end = (uintptr_t)m.BaseAddress + m.RegionSize;
-	for (;;) {
-		MEMORY_BASIC_INFORMATION n;
-
-		if (NtQueryVirtualMemory(process, (PVOID)end,
-					 MemoryBasicInformation, &n, sizeof(n),
-					 NULL) ||
-		    n.AllocationBase != m.AllocationBase || n.State == MEM_FREE)
-			break;
-		end += n.RegionSize;
-	}
-	hi = *size ? ((uintptr_t)*base + *size + 4095) & ~(uintptr_t)4095 : end;
-	if (hi > end)
-		return STATUS_INVALID_PARAMETER;
-	if (msync((void *)lo, hi - lo, MS_ASYNC))
-		return STATUS_INVALID_PARAMETER;
-	*base = (PVOID)lo;
-	*size = hi - lo;
-	return STATUS_SUCCESS;
 }
 
 /* The statuses of sections and views (spec 0.2); 0 when not one. */

@@ -181,8 +181,10 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
 /*
  * NtLockVirtualMemory / NtUnlockVirtualMemory (issue 11; the statuses the
  * spec leaves open are chosen as written in README): MapType must be
- * MAP_PROCESS and/or MAP_SYSTEM, else STATUS_INVALID_PARAMETER; size 0 or
- * a range beyond the user range STATUS_INVALID_PARAMETER; MAP_SYSTEM needs
+ * MAP_PROCESS and/or MAP_SYSTEM, else STATUS_INVALID_PARAMETER; then NT
+ * probes BaseAddress and RegionSize (STATUS_ACCESS_VIOLATION); size 0 or
+ * a range beyond the user range STATUS_INVALID_PARAMETER; then the process
+ * handle (STATUS_INVALID_HANDLE); MAP_SYSTEM needs
  * the privilege (STATUS_PRIVILEGE_NOT_HELD); every page must be committed
  * (STATUS_NOT_COMMITTED).  A lock then touches the pages in order, as
  * Windows does: the first armed guard page is disarmed and the call fails
@@ -195,10 +197,21 @@ static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 	u64 guard, noaccess;
 
 	if ((m->map_type & ~(NT_MAP_PROCESS | NT_MAP_SYSTEM)) ||
-	    !(m->map_type & (NT_MAP_PROCESS | NT_MAP_SYSTEM)) ||
-	    !m->length || m->base > s->max_addr ||
+	    !(m->map_type & (NT_MAP_PROCESS | NT_MAP_SYSTEM))) {
+		m->status = NTVM_STATUS_INVALID_PARAMETER;
+		return;
+	}
+	if (m->bad & NT_BAD_POINTER) {
+		m->status = NTVM_STATUS_ACCESS_VIOLATION;
+		return;
+	}
+	if (!m->length || m->base > s->max_addr ||
 	    m->length > s->max_addr - m->base + 1) {
 		m->status = NTVM_STATUS_INVALID_PARAMETER;
+		return;
+	}
+	if (m->bad & NT_BAD_HANDLE) {
+		m->status = NTVM_STATUS_INVALID_HANDLE;
 		return;
 	}
 	if ((m->map_type & NT_MAP_SYSTEM) && !m->privileged) {
@@ -229,6 +242,56 @@ static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 	}
 	if (noaccess)
 		m->status = NTVM_STATUS_ACCESS_VIOLATION;
+}
+
+/*
+ * NtFlushVirtualMemory (spec 5.4; Wine's statuses): the variables, the
+ * process handle, then [base, base + length) must lie in one view (length
+ * 0: to the view's end) or in one mapping ntvm did not make of a file;
+ * other memory is STATUS_NOT_MAPPED_DATA, a range past the view's end
+ * STATUS_INVALID_PARAMETER.  [lo, hi) is the page-rounded range.
+ */
+static void memctl_flush(struct nt_space *s, struct nt_memctl *m)
+{
+	u64 page = nt_page_down(m->base), start, end;
+	struct nt_vad *a;
+	int lp;
+
+	if (m->bad & NT_BAD_POINTER) {
+		m->status = NTVM_STATUS_ACCESS_VIOLATION;
+		return;
+	}
+	if (m->base > s->max_addr) {
+		m->status = NTVM_STATUS_INVALID_PARAMETER;
+		return;
+	}
+	if (m->bad & NT_BAD_HANDLE) {
+		m->status = NTVM_STATUS_INVALID_HANDLE;
+		return;
+	}
+	a = nt_find_live(s, page, page + PAGE);
+	if (a) {
+		if (nt_vad_type(a) != NTVM_MEM_MAPPED) {
+			m->status = NTVM_STATUS_NOT_MAPPED_DATA;
+			return;
+		}
+		end = a->base + a->size;
+	} else {
+		s->ops->lock_read(s->ctx);
+		lp = s->ops->prot_at(s->ctx, page, &start, &end);
+		s->ops->unlock_read(s->ctx);
+		if (lp == NT_VMA_NONE || !(lp & NT_VMA_FOREIGN)) {
+			m->status = NTVM_STATUS_NOT_MAPPED_DATA;
+			return;
+		}
+	}
+	if (m->length > end - m->base) {
+		m->status = NTVM_STATUS_INVALID_PARAMETER;
+		return;
+	}
+	m->lo = page;
+	m->hi = m->length ? nt_round_up(m->base + m->length, PAGE) : end;
+	m->status = NTVM_STATUS_SUCCESS;
 }
 
 /*
@@ -271,6 +334,9 @@ void nt_memctl(struct nt_space *s, struct nt_memctl *m)
 	case NT_MEMCTL_LOCK:
 	case NT_MEMCTL_UNLOCK:
 		memctl_lock(s, m);
+		break;
+	case NT_MEMCTL_FLUSH:
+		memctl_flush(s, m);
 		break;
 	default:
 		m->status = NTVM_STATUS_INVALID_PARAMETER;

@@ -461,6 +461,7 @@ enum nt_memctl_op {
 	NT_MEMCTL_LOCK,		/* NT checks of NtLockVirtualMemory */
 	NT_MEMCTL_UNLOCK,	/* NT checks of NtUnlockVirtualMemory */
 	NT_MEMCTL_PAGE,		/* state and protection of the run at base */
+	NT_MEMCTL_FLUSH,	/* NT checks of NtFlushVirtualMemory */
 };
 
 /* NtLockVirtualMemory's MapType values. */
@@ -471,6 +472,7 @@ struct nt_memctl {
 	u32 op;			/* enum nt_memctl_op */
 	u32 map_type;		/* LOCK, UNLOCK: MAP_PROCESS/MAP_SYSTEM */
 	bool privileged;	/* NT_MAP_SYSTEM: may lock for the system */
+	u32 bad;		/* LOCK, UNLOCK, FLUSH: NT_BAD_* */
 	u64 base;
 	u64 length;
 	/* outputs */
@@ -505,7 +507,7 @@ void nt_forget(struct nt_space *s, struct nt_vad *a);
 
 /* Sections and views (space.c, "Views"). */
 struct nt_view_req {
-	struct nt_section *sec;
+	struct nt_section *sec;	/* NULL: the handle named none (sec_status) */
 	u64 base;		/* in/out */
 	u64 size;		/* in/out: ViewSize */
 	u64 offset;		/* in/out: SectionOffset */
@@ -516,6 +518,8 @@ struct nt_view_req {
 	u32 protect;
 	u32 inherit;		/* ViewShare 1, ViewUnmap 2 */
 	u32 access;		/* the section handle's SECTION_* rights */
+	u32 bad;		/* NT_BAD_* */
+	u32 sec_status;		/* sec NULL: why the handle gave none */
 	bool requirements;
 	bool ex;
 	u32 status;		/* out */

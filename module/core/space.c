@@ -3080,7 +3080,12 @@ static u32 view_access(u32 prot)
 #define VIEW_TYPES (NTVM_MEM_TOP_DOWN | NTVM_MEM_RESERVE | \
 		    NTVM_MEM_REPLACE_PLACEHOLDER)
 
-/* NtMapViewOfSection(Ex)'s argument checks, spec 2.1 - 2.3. */
+/*
+ * NtMapViewOfSection(Ex)'s argument checks, spec 2.1 - 2.3, in NT's order
+ * (ReactOS's NtMapViewOfSection): the arguments passed by value, then the
+ * variables (probed), the addresses, and only then the process and the
+ * section by their handles, and what the section allows.
+ */
 static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 {
 	struct nt_section *sec = v->sec;
@@ -3107,11 +3112,9 @@ static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 	default:
 		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
 	}
-	/* Spec 2.4.1, then 2.4.2 (a no-access view counts as reading). */
-	if (view_access(v->protect) & ~v->access)
-		return NTVM_STATUS_ACCESS_DENIED;
-	if ((prot_rights(v->protect) | NT_LPROT_R) & ~prot_rights(sec->protect))
-		return NTVM_STATUS_SECTION_PROTECTION;
+	/* NT probes BaseAddress, ViewSize and SectionOffset here. */
+	if (v->bad & NT_BAD_POINTER)
+		return NTVM_STATUS_ACCESS_VIOLATION;
 	/* Spec 2.1.3: the zero-bits statuses name parameter 4. */
 	st = nt_zero_bits_limit(v->zero_bits, limit);
 	if (st)
@@ -3134,6 +3137,16 @@ static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 	/* Spec 2.1.4: zero bits before alignment. */
 	if (v->base && v->base + (v->size ? v->size - 1 : 0) > *limit)
 		return NTVM_STATUS_INVALID_PARAMETER_4;
+	/* Then NT references the process and the section by their handles. */
+	if (v->bad & NT_BAD_HANDLE)
+		return NTVM_STATUS_INVALID_HANDLE;
+	if (!sec)
+		return v->sec_status;
+	/* Spec 2.4.1, then 2.4.2 (a no-access view counts as reading). */
+	if (view_access(v->protect) & ~v->access)
+		return NTVM_STATUS_ACCESS_DENIED;
+	if ((prot_rights(v->protect) | NT_LPROT_R) & ~prot_rights(sec->protect))
+		return NTVM_STATUS_SECTION_PROTECTION;
 	if ((v->base & (gran - 1)) || ((u32)v->offset & (gran - 1)))
 		return NTVM_STATUS_MAPPED_ALIGNMENT;
 	if (v->offset >= sec->size)

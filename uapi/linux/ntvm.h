@@ -629,10 +629,19 @@ struct ntvm_section_query_args {
  * With NTVM_MAP_REQUIREMENTS, lowest/highest/alignment carry a
  * MEM_ADDRESS_REQUIREMENTS.  base, view_size and offset come back on
  * success.  NTVM_MAP_EX: the call is NtMapViewOfSectionEx.
+ *
+ * NTVM_MAP_VARS (size NTVM_MAP_VIEW_SIZE_VER1): base, view_size and offset
+ * are NT's variables, read from and written to the caller's BaseAddress
+ * (base_ptr), ViewSize (size_ptr) and SectionOffset (offset_ptr, 0 for
+ * none) at the point where NT probes them, as NTVM_IOC_ALLOCATE does: a
+ * bad one is STATUS_ACCESS_VIOLATION.  The fields themselves must then be
+ * zero; they still come back on success.
  */
 #define NTVM_MAP_REQUIREMENTS		0x1u
 #define NTVM_MAP_EX			0x2u
-#define NTVM_MAP_FLAGS			(NTVM_MAP_REQUIREMENTS | NTVM_MAP_EX)
+#define NTVM_MAP_VARS			0x4u
+#define NTVM_MAP_FLAGS			(NTVM_MAP_REQUIREMENTS | NTVM_MAP_EX | \
+					 NTVM_MAP_VARS)
 
 struct ntvm_map_view_args {
 	__u32 size;
@@ -651,9 +660,13 @@ struct ntvm_map_view_args {
 	__u32 protect;			/* in: Win32Protect */
 	__u32 inherit;			/* in: InheritDisposition */
 	__u32 pad;			/* must be zero */
+	__u64 base_ptr;			/* in: PVOID *, with NTVM_MAP_VARS */
+	__u64 size_ptr;			/* in: SIZE_T *, with NTVM_MAP_VARS */
+	__u64 offset_ptr;		/* in: LARGE_INTEGER *, or 0 */
 };
 
 #define NTVM_MAP_VIEW_SIZE_VER0		96
+#define NTVM_MAP_VIEW_SIZE_VER1		120
 
 /*
  * NTVM_IOC_UNMAP_VIEW: NtUnmapViewOfSectionEx; unmap_flags are NT's
@@ -712,6 +725,19 @@ struct ntvm_unmap_view_args {
  *    an armed guard page disarms it and fails with
  *    STATUS_GUARD_PAGE_VIOLATION, with NTVM_APPLY_MPROTECT for that page
  *    (out_base, 4096 bytes) in apply/apply_prot.
+ *  - FLUSH: the NT checks of NtFlushVirtualMemory for [base, base +
+ *    length): out_base/out_size is the page-rounded range, inside one view
+ *    (length 0: to the view's end) or one mapping ntvm did not make.
+ *    STATUS_NOT_MAPPED_DATA for other memory, STATUS_INVALID_PARAMETER for
+ *    a range past the view's end.  User space then makes the msync(2).
+ *
+ * NTVM_MEMCTL_VARS (LOCK, UNLOCK, FLUSH; size NTVM_MEMCTL_SIZE_VER1):
+ * base and length are NT's BaseAddress and RegionSize variables, read
+ * from base_ptr and size_ptr where NT probes them, as NTVM_IOC_ALLOCATE
+ * reads them; a bad one is STATUS_ACCESS_VIOLATION.  base and length must
+ * then be zero.  The module does not write the variables: user space
+ * does, once its own system call has succeeded.  NTVM_ARGS_OTHER_PROCESS
+ * is accepted with these ops.
  */
 #define NTVM_STATUS_NOT_LOCKED			0xC000002Au
 #define NTVM_STATUS_WORKING_SET_QUOTA		0xC00000A1u
@@ -720,6 +746,9 @@ struct ntvm_unmap_view_args {
 #define NTVM_MEMCTL_LOCK		2
 #define NTVM_MEMCTL_UNLOCK		3
 #define NTVM_MEMCTL_PAGE		4
+#define NTVM_MEMCTL_FLUSH		5
+
+#define NTVM_MEMCTL_VARS		0x1u	/* flags: base_ptr, size_ptr */
 
 #define NTVM_MEMCTL_LOCKED_SOME		0x1u	/* some pages are VM_LOCKED */
 #define NTVM_MEMCTL_LOCKED_ALL		0x2u	/* every page is */
@@ -737,7 +766,7 @@ struct ntvm_unmap_view_args {
 
 struct ntvm_memctl_args {
 	__u32 size;			/* in: sizeof(struct ntvm_memctl_args) */
-	__u32 flags;			/* in: 0 */
+	__u32 flags;			/* in: NTVM_MEMCTL_VARS, ..._OTHER_PROCESS */
 	__u32 op;			/* in: NTVM_MEMCTL_* */
 	__u32 map_type;			/* in: LOCK/UNLOCK MapType, else 0 */
 	__u64 base;			/* in */
@@ -755,9 +784,12 @@ struct ntvm_memctl_args {
 	__u32 status;			/* out: NTSTATUS */
 	__u32 apply;			/* out: NTVM_APPLY_MPROTECT */
 	__u32 apply_prot;		/* out: PROT_* */
+	__u64 base_ptr;			/* in: PVOID *, with NTVM_MEMCTL_VARS */
+	__u64 size_ptr;			/* in: SIZE_T *, with NTVM_MEMCTL_VARS */
 };
 
 #define NTVM_MEMCTL_SIZE_VER0		104
+#define NTVM_MEMCTL_SIZE_VER1		120
 #define NTVM_IOC_MEMCTL		_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xc0, \
 				     NTVM_MEMCTL_SIZE_VER0)
 
