@@ -153,6 +153,16 @@ static struct fake_mm *to_mm(void *ctx)
 	return ctx;
 }
 
+/* Does this map/unmap call fail (fail_at, fail_n)? */
+static bool fake_fails(struct fake_mm *mm)
+{
+	if (!mm->fail_at)
+		return false;
+	++mm->calls;
+	return mm->calls >= mm->fail_at &&
+	       mm->calls < mm->fail_at + (mm->fail_n ? mm->fail_n : 1);
+}
+
 static int fake_map(void *ctx, u64 addr, u64 len, enum nt_map_how how, u32 lprot)
 {
 	struct fake_mm *mm = to_mm(ctx);
@@ -161,11 +171,14 @@ static int fake_map(void *ctx, u64 addr, u64 len, enum nt_map_how how, u32 lprot
 	if (!len || (addr & 0xfff) || (len & 0xfff))
 		fprintf(stderr, "fake_map how %d addr %#llx len %#llx\n", how, (unsigned long long)addr, (unsigned long long)len);
 	assert(len && !(addr & 0xfff) && !(len & 0xfff));
-	if (mm->fail_at && ++mm->calls == mm->fail_at) {
+	if (fake_fails(mm)) {
 		/* A failed MAP_FIXED may have unmapped the old range. */
 		if (how == NT_MAP_COMMIT || how == NT_MAP_DECOMMIT ||
-		    how == NT_MAP_UNVIEW)
+		    how == NT_MAP_UNVIEW) {
 			fake_floor_lower(mm, addr, 0);
+			if (mm->fail_cuts)
+				fake_cut(mm, addr, addr + len);
+		}
 		return -ENOMEM;
 	}
 	switch (how) {
@@ -198,7 +211,7 @@ static int fake_unmap(void *ctx, u64 addr, u64 len)
 	struct fake_mm *mm = to_mm(ctx);
 
 	assert(!mm->read_locked);
-	if (mm->fail_at && ++mm->calls == mm->fail_at)
+	if (fake_fails(mm))
 		return -ENOMEM;
 	if (fake_cut(mm, addr, addr + len))
 		fake_floor_lower(mm, addr, addr + len);
@@ -331,9 +344,12 @@ static int fake_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 
 	assert(!mm->read_locked);
 	assert(len && !(addr & 0xfff) && !(len & 0xfff));
-	if (mm->fail_at && ++mm->calls == mm->fail_at) {
-		if (fixed || (lprot & NT_VIEW_REMAP))
+	if (fake_fails(mm)) {
+		if (fixed || (lprot & NT_VIEW_REMAP)) {
 			fake_floor_lower(mm, addr, 0);
+			if (mm->fail_cuts)
+				fake_cut(mm, addr, addr + len);
+		}
 		return -ENOMEM;
 	}
 	if (!fixed && !(lprot & NT_VIEW_REMAP) &&
@@ -369,22 +385,29 @@ static bool fake_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
 	return false;
 }
 
-const struct nt_vm_ops fake_ops = {
-	.cow_written = fake_cow_written,
-	.map_view = fake_map_view,
-	.section_get = fake_section_get,
-	.section_put = fake_section_put,
-	.section_lock = fake_section_lock,
-	.section_unlock = fake_section_lock,
-	.map = fake_map,
-	.unmap = fake_unmap,
-	.next_gap = fake_next_gap,
-	.layout = fake_layout,
-	.lock_read = fake_lock_read,
-	.unlock_read = fake_unlock_read,
-	.prot_at = fake_prot_at,
-	.reset_arm = fake_reset_arm,
-	.touch = fake_touch,
-	.reset_lost = fake_reset_lost,
-	.changes = fake_changes,
+/* The fake's operations; the two tables differ in fixed_unmaps_first. */
+#define FAKE_OPS							\
+	.cow_written = fake_cow_written,				\
+	.map_view = fake_map_view,					\
+	.section_get = fake_section_get,				\
+	.section_put = fake_section_put,				\
+	.section_lock = fake_section_lock,				\
+	.section_unlock = fake_section_lock,				\
+	.map = fake_map,						\
+	.unmap = fake_unmap,						\
+	.next_gap = fake_next_gap,					\
+	.layout = fake_layout,						\
+	.lock_read = fake_lock_read,					\
+	.unlock_read = fake_unlock_read,				\
+	.prot_at = fake_prot_at,					\
+	.reset_arm = fake_reset_arm,					\
+	.touch = fake_touch,						\
+	.reset_lost = fake_reset_lost,					\
+	.changes = fake_changes
+
+const struct nt_vm_ops fake_ops = { FAKE_OPS };
+
+const struct nt_vm_ops fake_ops_unmaps_first = {
+	.fixed_unmaps_first = true,
+	FAKE_OPS
 };

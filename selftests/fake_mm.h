@@ -19,6 +19,12 @@ struct fake_mm {
 	u64 task_size;
 	bool read_locked;
 	int fail_at;	/* make the fail_at-th map/unmap call fail; 0: never */
+	int fail_n;	/* and so many calls from it (0: one) */
+	/*
+	 * A failed MAP_FIXED over mappings removes them first (6.1's
+	 * mmap_region(); the core knows it from fake_ops_unmaps_first).
+	 */
+	bool fail_cuts;
 	int calls;
 	int resets;		/* reset_arm() calls */
 	bool reset_lost;	/* what reset_lost() answers */
@@ -45,6 +51,8 @@ extern int fake_fatal_at;	/* 0: never */
 extern bool fake_zalloc_fails;
 
 extern const struct nt_vm_ops fake_ops;
+/* The same, for a kernel whose failed MAP_FIXED may remove the old range. */
+extern const struct nt_vm_ops fake_ops_unmaps_first;
 
 /* mmap(MAP_FIXED) behind ntvm's back (counted in changes). */
 void fake_insert(struct fake_mm *mm, u64 lo, u64 hi, int prot, bool foreign);

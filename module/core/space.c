@@ -2258,6 +2258,7 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 {
 	struct nt_vad *mid = NULL, *tail = NULL;
 	u64 off = lo - a->base, end = hi - a->base, committed;
+	bool lost;
 	int err;
 
 	if (a->attrs & NT_ATTR_PLACEHOLDER) {
@@ -2285,14 +2286,14 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 	}
 	committed = runs_committed(a, off, end);
 	if (committed) {
+		lost = false;
 		if (s->ops->fixed_unmaps_first && !layout_save(s, lo, hi)) {
 			err = -ENOMEM;
 		} else {
 			/* The contents go: a placeholder holds no pages. */
 			err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_DECOMMIT, 0);
-			/* As decommit_range(): the mappings back, or a hole. */
-			if (err)
-				layout_restore(s, a);
+			/* As decommit_range(): the mappings back, or lost. */
+			lost = err && layout_restore(s, a);
 			layout_put(s);
 		}
 		if (err) {
@@ -2300,6 +2301,13 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 				alloc_free(s, mid);
 			if (tail)
 				alloc_free(s, tail);
+			/*
+			 * The pages are gone and the mappings could not be
+			 * put back: the range is decommitted after all, and
+			 * the NT state says so (the call still fails).
+			 */
+			if (lost)
+				decommit_range(s, a, off, end);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		}
 	}
