@@ -354,6 +354,48 @@ TEST_F(mc, flush_checks)
 	nt_section_fini(&sec);
 }
 
+/*
+ * Anonymous memory mapped over a placeholder behind ntvm's back is not the
+ * placeholder (a placeholder is PROT_NONE): neither a view nor private
+ * memory replaces it, and it stays as it was mapped.
+ */
+TEST_F(mc, placeholder_taken_behind_back)
+{
+	static struct nt_section sec;
+	struct nt_alloc_req a = { .size = GRAN, .ex = true,
+				  .type = NTVM_MEM_RESERVE | NTVM_MEM_RESERVE_PLACEHOLDER,
+				  .protect = NTVM_PAGE_NOACCESS };
+	struct nt_view_req r;
+	u64 ph, s0, e0;
+
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, GRAN));
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	ph = a.base;
+	fake_insert(self->mm, ph + PAGE, ph + 2 * PAGE, NT_LPROT_R | NT_LPROT_W, false);
+	r = (struct nt_view_req){ .sec = &sec, .base = ph, .size = GRAN, .inherit = 1,
+				  .type = NTVM_MEM_REPLACE_PLACEHOLDER,
+				  .protect = NTVM_PAGE_READWRITE, .access = RW_ACCESS };
+	nt_map_view(&self->s, &r);
+	EXPECT_NE(0, r.status);
+	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, ph + PAGE, &s0, &e0));
+	EXPECT_EQ(ph + PAGE, s0);
+	EXPECT_EQ(ph + 2 * PAGE, e0);
+
+	ASSERT_EQ(0, alloc(&self->s, &(struct nt_alloc_req){
+		.base = ph + GRAN, .size = GRAN, .ex = true,
+		.type = NTVM_MEM_RESERVE | NTVM_MEM_RESERVE_PLACEHOLDER,
+		.protect = NTVM_PAGE_NOACCESS }));
+	fake_insert(self->mm, ph + GRAN, ph + GRAN + PAGE, NT_LPROT_R, false);
+	a = (struct nt_alloc_req){ .base = ph + GRAN, .size = GRAN, .ex = true,
+				   .type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+					   NTVM_MEM_REPLACE_PLACEHOLDER,
+				   .protect = NTVM_PAGE_READWRITE };
+	EXPECT_NE(0, alloc(&self->s, &a));
+	EXPECT_EQ(NT_LPROT_R, fake_prot(self->mm, ph + GRAN, &s0, &e0));
+	nt_section_fini(&sec);
+}
+
 /* NtLockVirtualMemory's order: MapType, the variables, the range, the handle. */
 TEST_F(mc, lock_check_order)
 {

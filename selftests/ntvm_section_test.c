@@ -419,7 +419,9 @@ TEST_F(ph, behind_back)
 {
 	struct ntvm_stats st0 = stats(), st1;
 	PVOID p = NULL, b;
+	HANDLE h;
 	void *r;
+	char *a;
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x40000, PH, PAGE_NOACCESS));
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0x10000, PRESERVE));
@@ -444,8 +446,28 @@ TEST_F(ph, behind_back)
 	munmap(P(U(p) + 0x10000), 0x10000);
 	EXPECT_PLACEHOLDER(p, 0x10000);
 	EXPECT_PLACEHOLDER(U(p) + 0x30000, 0x10000);
+	/*
+	 * Anonymous memory mapped over the last piece (MAP_FIXED): not the
+	 * placeholder any more, which is PROT_NONE; neither a view nor private
+	 * memory replaces it, and its contents stay.
+	 */
+	a = mmap(P(U(p) + 0x31000), 0x1000, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ(U(p) + 0x31000, U(a));
+	a[0] = 'A';
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, P(U(p) + 0x30000), 0, 0x10000,
+				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	b = P(U(p) + 0x30000);
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_allocx(&b, 0x10000, REPLACE, PAGE_READWRITE));
+	EXPECT_EQ('A', a[0]);
+	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(P(U(p) + 0x30000), 0, MEM_RELEASE));
+	munmap(P(U(p) + 0x30000), 0x10000);
+	CloseHandle(h);
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
-	EXPECT_EQ(STATUS_SUCCESS, nt_free(P(U(p) + 0x30000), 0, MEM_RELEASE));
 	st1 = stats();
 	EXPECT_EQ(st0.allocations, st1.allocations);
 	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);

@@ -801,8 +801,13 @@ static bool alloc_sync_walk(struct nt_space *s, struct nt_vad *a, u64 lo,
 			continue;
 		}
 		lp = s->ops->prot_at(s->ctx, at, &start, &end);
-		/* A view is a file mapping, anything else anonymous memory. */
-		if (lp == NT_VMA_NONE || !(lp & NT_VMA_FOREIGN) != !a->sec) {
+		/*
+		 * A view is a file mapping, anything else anonymous memory,
+		 * and a placeholder's PROT_NONE: memory mapped there in its
+		 * place is not the placeholder.
+		 */
+		if (lp == NT_VMA_NONE || !(lp & NT_VMA_FOREIGN) != !a->sec ||
+		    ((a->attrs & NT_ATTR_PLACEHOLDER) && (lp & NT_LPROT_MASK))) {
 			if (at < hi && end > lo) {
 				ok = false;
 				break;
