@@ -172,6 +172,8 @@ u64 ntvm_max_address(struct mm_struct *mm);
 /* vm.c */
 extern const struct nt_vm_ops ntvm_vm_ops;
 int ntvm_munmap(struct ntvm_ctx *nc, u64 addr, u64 len);
+int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
+			 enum nt_map_how how);
 
 /* place.c */
 int ntvm_vm_next_gap(void *ctx, u64 lo, u64 hi, u64 size, bool top_down,

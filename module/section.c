@@ -101,6 +101,18 @@ int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 	ntvm_assert_locked(ctx);
 	lprot &= NT_LPROT_MASK;
 	flags |= fixed || remap ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	/*
+	 * Over a placeholder (anonymous PROT_NONE, as a commit's target) or
+	 * over the view itself (its file, as a view that returns to a
+	 * placeholder): not over a mapping made there meanwhile.
+	 */
+	if (fixed || remap) {
+		int err = ntvm_map_fixed_check(nc, addr, len, remap ?
+					       NT_MAP_UNVIEW : NT_MAP_COMMIT);
+
+		if (err)
+			return err;
+	}
 	ret = vm_mmap(backing, addr, len, lprot, flags, off);
 	if (!IS_ERR_VALUE(ret)) {
 		if (!fixed && !remap)

@@ -144,7 +144,8 @@ static bool ntvm_still_ours(struct mm_struct *mm, u64 addr, u64 len,
 #define NTVM_MAP_FIXED_ROUNDS	4
 
 /*
- * A MAP_FIXED commit or decommit replaces what is mapped at addr, which the
+ * A MAP_FIXED commit or decommit (or a view mapped over a placeholder or
+ * over itself, section.c) replaces what is mapped at addr, which the
  * core checked was its own when it last read ops->changes().  A mapping
  * another thread put there since (its mmap(MAP_FIXED) unmapped ntvm's
  * first, so the count moved) must not be replaced: under mmap_lock, which
@@ -154,8 +155,8 @@ static bool ntvm_still_ours(struct mm_struct *mm, u64 addr, u64 len,
  * writer arriving between mmap_read_unlock() here and vm_mmap() taking
  * the lock, which no exported interface closes (Documentation/security.rst).
  */
-static int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
-				enum nt_map_how how)
+int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
+			 enum nt_map_how how)
 {
 	struct mm_struct *mm = current->mm;
 	int round;

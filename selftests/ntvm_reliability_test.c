@@ -508,10 +508,25 @@ TEST_F_TIMEOUT(rel, reset_window_task_alias, 1800)
 struct race {
 	char *r;
 	int memfd;
+	HANDLE sect;		/* views: the section B maps */
+	int mapped;		/* views: B mapped one; the main thread resets */
 	int pause, paused, stop;
 	unsigned long seq;	/* operations B finished */
 	unsigned long ok, refused;
 };
+
+/* B's side of a pause the main thread asked for: true if it waited. */
+static bool race_paused(struct race *x)
+{
+	if (!__atomic_load_n(&x->pause, __ATOMIC_ACQUIRE))
+		return false;
+	__atomic_store_n(&x->paused, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&x->pause, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE))
+		;
+	__atomic_store_n(&x->paused, 0, __ATOMIC_RELEASE);
+	return true;
+}
 
 /* B: commits and decommits the whole allocation, over and over. */
 static void *committer(void *arg)
@@ -521,14 +536,8 @@ static void *committer(void *arg)
 	SIZE_T s;
 
 	while (!__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE)) {
-		if (__atomic_load_n(&x->pause, __ATOMIC_ACQUIRE)) {
-			__atomic_store_n(&x->paused, 1, __ATOMIC_RELEASE);
-			while (__atomic_load_n(&x->pause, __ATOMIC_ACQUIRE) &&
-			       !__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE))
-				;
-			__atomic_store_n(&x->paused, 0, __ATOMIC_RELEASE);
+		if (race_paused(x))
 			continue;
-		}
 		b = x->r;
 		s = 0x10000;
 		if (NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE))
@@ -655,6 +664,106 @@ TEST_F_TIMEOUT(rel, commit_vs_foreign_map_fixed, 1800)
 	 * queued mmap() takes first (Documentation/security.rst).  Reported,
 	 * not failed.
 	 */
+	if (replaced)
+		SKIP(return, "known race: %lu of %lu foreign mappings replaced",
+		     replaced, iters);
+}
+
+/*
+ * B for views: replaces the placeholder with a view of the section
+ * (MAP_FIXED over the placeholder), until one is mapped; the main thread
+ * makes the placeholder again.  B never unmaps: only the replacement can
+ * take a mapping made over the placeholder.
+ */
+static void *viewer(void *arg)
+{
+	struct race *x = arg;
+
+	while (!__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE)) {
+		if (race_paused(x))
+			continue;
+		if (!x->mapped) {
+			if (MapViewOfFile3(x->sect, NULL, x->r, 0, 0x10000,
+					   MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+					   NULL, 0) == x->r) {
+				x->ok++;
+				x->mapped = 1;
+			} else {
+				x->refused++;
+			}
+		}
+		__atomic_add_fetch(&x->seq, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/*
+ * The same race for a view that replaces a placeholder: a mapping made
+ * over the placeholder while another thread maps a view there.  The view
+ * is mapped MAP_FIXED, after the same look at the range as a commit's.
+ */
+TEST_F_TIMEOUT(rel, view_replace_vs_foreign_map_fixed, 1800)
+{
+	struct race *x = calloc(1, sizeof(*x));
+	time_t deadline = time(NULL) + RACE_SECONDS;
+	unsigned long iters = 0, replaced = 0, c0;
+	pthread_t t;
+	char *pg;
+
+	ASSERT_NE(NULL, x);
+	x->memfd = memfd_create("ntvm-race", 0);
+	ASSERT_LE(0, x->memfd);
+	ASSERT_EQ(0, ftruncate(x->memfd, PG));
+	pg = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, x->memfd, 0);
+	ASSERT_NE(MAP_FAILED, pg);
+	memset(pg, 'M', PG);
+	x->sect = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+				    0x10000, NULL);
+	ASSERT_NE(NULL, x->sect);
+	x->r = VirtualAlloc2(NULL, NULL, 0x10000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+			     PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, x->r);
+	ASSERT_EQ(0, pthread_create(&t, NULL, viewer, x));
+	while (time(NULL) < deadline) {
+		char *at = x->r + (iters % 16) * PG;
+
+		iters++;
+		/* Behind ntvm's back, while B maps views there. */
+		ASSERT_EQ(at, mmap(at, PG, PROT_READ, MAP_SHARED | MAP_FIXED,
+				   x->memfd, 0));
+		c0 = __atomic_load_n(&x->seq, __ATOMIC_ACQUIRE);
+		while (__atomic_load_n(&x->seq, __ATOMIC_ACQUIRE) < c0 + 2)
+			;
+		__atomic_store_n(&x->pause, 1, __ATOMIC_RELEASE);
+		while (!__atomic_load_n(&x->paused, __ATOMIC_ACQUIRE))
+			;
+		if (!still_mapped(at))
+			replaced++;
+		/* Start over: a fresh placeholder at the same place. */
+		UnmapViewOfFile(x->r);
+		VirtualFree(x->r, 0, MEM_RELEASE);
+		munmap(x->r, 0x10000);
+		ASSERT_EQ(x->r, VirtualAlloc2(NULL, x->r, 0x10000,
+					      MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+					      PAGE_NOACCESS, NULL, 0));
+		x->mapped = 0;
+		__atomic_store_n(&x->pause, 0, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&x->paused, __ATOMIC_ACQUIRE))
+			;
+	}
+	__atomic_store_n(&x->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	TH_LOG("%lu foreign mappings, %lu replaced by a view; %lu views mapped, "
+	       "%lu refused", iters, replaced, x->ok, x->refused);
+	EXPECT_LT(0, iters);
+	EXPECT_LT(0, x->ok);
+	VirtualFree(x->r, 0, MEM_RELEASE);
+	munmap(x->r, 0x10000);
+	CloseHandle(x->sect);
+	munmap(pg, PG);
+	close(x->memfd);
+	free(x);
+	/* As for commits: the moment no module can close (see above). */
 	if (replaced)
 		SKIP(return, "known race: %lu of %lu foreign mappings replaced",
 		     replaced, iters);
