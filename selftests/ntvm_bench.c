@@ -804,6 +804,82 @@ static void raw_placeholder_split_replace(long i)
 		die("munmap", errno);
 }
 
+/*
+ * An emulator's arena (Dolphin's MemArenaWin, yuzu's host_memory: spec
+ * 10): one page of the section mapped into a 1 GiB placeholder and
+ * unmapped again, at page granularity: the page split off, replaced by a
+ * view of a page of the section, unmapped back to a placeholder, the
+ * arena coalesced (4 NT calls).  Raw: a PROT_NONE reservation of the
+ * arena at the same place, the shared page mapped over one of its pages
+ * and PROT_NONE mapped back (2 system calls: the split and the coalescing
+ * are no memory work).  No target: it shows what the two calls that
+ * change only ntvm's records cost where nothing dilutes them.
+ */
+#define ARENA (1UL << 30)
+
+static char *arena_base, *nt_arena, *raw_arena;
+
+static void arena_free(void)
+{
+	if (nt_arena && !VirtualFree(nt_arena, 0, MEM_RELEASE))
+		die("VirtualFree arena", GetLastError());
+	if (raw_arena)
+		munmap(raw_arena, ARENA);
+	nt_arena = raw_arena = NULL;
+}
+
+static void arena_init(void)
+{
+	sect_init();
+	arena_base = VirtualAlloc2(NULL, NULL, ARENA,
+				   MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+				   PAGE_NOACCESS, NULL, 0);
+	if (!arena_base || !VirtualFree(arena_base, 0, MEM_RELEASE))
+		die("VirtualAlloc2 arena", GetLastError());
+}
+
+static void arena_place(int nt)
+{
+	arena_free();
+	if (nt) {
+		nt_arena = VirtualAlloc2(NULL, arena_base, ARENA,
+					 MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+					 PAGE_NOACCESS, NULL, 0);
+		if (nt_arena != arena_base)
+			die("VirtualAlloc2 arena at its base", GetLastError());
+	} else {
+		raw_arena = mmap(arena_base, ARENA, PROT_NONE,
+				 ANON | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (raw_arena != arena_base)
+			die("mmap arena at its base", errno);
+	}
+}
+
+static void nt_arena_page(long i)
+{
+	char *p = PAGE_OF(nt_arena, i);
+
+	if (!VirtualFree(p, PG, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER))
+		die("VirtualFree split page", GetLastError());
+	if (MapViewOfFile3(sect, NULL, p, (i % 16) * PG, PG, MEM_REPLACE_PLACEHOLDER,
+			   PAGE_READWRITE, NULL, 0) != p)
+		die("MapViewOfFile3 page", GetLastError());
+	if (!UnmapViewOfFile2(CUR, p, MEM_PRESERVE_PLACEHOLDER))
+		die("UnmapViewOfFile2 page", GetLastError());
+	if (!VirtualFree(nt_arena, ARENA, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS))
+		die("VirtualFree coalesce arena", GetLastError());
+}
+
+static void raw_arena_page(long i)
+{
+	char *p = PAGE_OF(raw_arena, i);
+
+	if (mmap(p, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 sect_memfd, (i % 16) * PG) != p)
+		die("mmap shared page", errno);
+	raw_decommit(p, PG);
+}
+
 /* ---- The cases ---- */
 
 static const long points[] = { 1, 10, 100, 1000, 2000, 10000, 100000 };
@@ -893,6 +969,11 @@ static const struct bench_case cases[] = {
 	  "mmap(NONE) of ntvm's range + mmap(FIXED SHARED) + mmap(FIXED NONE) + munmap",
 	  P10, 1, 6, 0, sect_init, NULL, setup_next_ph,
 	  nt_placeholder_split_replace, raw_placeholder_split_replace, NULL, NULL, 1.2,
+	  G_SECT },
+	{ "placeholder_arena_page", "page view in a 1 GiB placeholder",
+	  "mmap(FIXED SHARED) 4K + mmap(FIXED NONE) 4K",
+	  P10, 1, 4, 0, arena_init, arena_free, arena_place,
+	  nt_arena_page, raw_arena_page, NULL, NULL, 0,
 	  G_SECT },
 	{ "entry", "ioctl vs getppid", "getppid",
 	  P10 | P100K, 1, 1, 0, NULL, NULL, NULL,
