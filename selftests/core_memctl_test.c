@@ -396,6 +396,61 @@ TEST_F(mc, placeholder_taken_behind_back)
 	nt_section_fini(&sec);
 }
 
+/*
+ * A view returned to a placeholder whose MAP_FIXED fails: where the view
+ * stayed (6.12 puts the old mappings back), nothing changed; where the
+ * failed map removed it first (6.1), the placeholder's reservation is made
+ * there, which is the end the call asked for: it succeeds.
+ */
+TEST_F(mc, unmap_preserve_failure)
+{
+	static struct nt_section sec;
+	struct nt_alloc_req a = { .size = GRAN, .ex = true,
+				  .type = NTVM_MEM_RESERVE | NTVM_MEM_RESERVE_PLACEHOLDER,
+				  .protect = NTVM_PAGE_NOACCESS };
+	struct nt_free_req f = { .type = NTVM_MEM_RELEASE };
+	struct nt_view_req r;
+	struct nt_memctl m;
+	u64 ph, s0, e0;
+
+	self->ops.fixed_unmaps_first = true;
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, GRAN));
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	ph = a.base;
+	r = (struct nt_view_req){ .sec = &sec, .base = ph, .size = GRAN, .inherit = 1,
+				  .type = NTVM_MEM_REPLACE_PLACEHOLDER,
+				  .protect = NTVM_PAGE_READWRITE, .access = RW_ACCESS };
+	nt_map_view(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+
+	self->mm->fail_at = 1;
+	self->mm->calls = 0;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
+		  nt_unmap_view(&self->s, ph, NTVM_MEM_PRESERVE_PLACEHOLDER));
+	m = mc(&self->s, NT_MEMCTL_REGION, ph, 0, 0);
+	EXPECT_EQ(NTVM_MEM_MAPPED, m.type);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, m.alloc_protect);
+	EXPECT_EQ(NT_VMA_FOREIGN | NT_LPROT_R | NT_LPROT_W,
+		  fake_prot(self->mm, ph, &s0, &e0));
+
+	self->mm->fail_cuts = true;
+	self->mm->calls = 0;
+	EXPECT_EQ(0, nt_unmap_view(&self->s, ph, NTVM_MEM_PRESERVE_PLACEHOLDER));
+	self->mm->fail_at = 0;
+	m = mc(&self->s, NT_MEMCTL_REGION, ph, 0, 0);
+	EXPECT_EQ(NTVM_MEM_PRIVATE, m.type);
+	EXPECT_EQ(NTVM_PAGE_NOACCESS, m.alloc_protect);
+	EXPECT_EQ(GRAN, m.alloc_size);
+	EXPECT_EQ(0, fake_prot(self->mm, ph, &s0, &e0));
+	EXPECT_EQ(ph, s0);
+	EXPECT_EQ(ph + GRAN, e0);
+	f.base = ph;
+	nt_free(&self->s, &f);
+	EXPECT_EQ(0, f.status);
+	nt_section_fini(&sec);
+}
+
 /* NtLockVirtualMemory's order: MapType, the variables, the range, the handle. */
 TEST_F(mc, lock_check_order)
 {

@@ -3336,8 +3336,9 @@ u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
 		err = s->ops->map(s->ctx, a->base, a->size, NT_MAP_UNVIEW, 0);
 		/*
 		 * A failed MAP_FIXED may have removed the view (6.1): then
-		 * the placeholder's reservation goes there, and the call
-		 * fails with the view gone, as memory says.
+		 * the placeholder's reservation goes there, which is what
+		 * the call asked for.  Otherwise the view is still there (a
+		 * reservation over it is refused) and nothing changed.
 		 */
 		if (err && map_retry(s, a->base, a->size, NT_MAP_RESERVE, 0))
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
@@ -3351,7 +3352,7 @@ u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
 		a->runs[0].gprot = 0;
 		a->alloc_protect = NTVM_PAGE_NOACCESS;
 		a->attrs = NT_ATTR_PLACEHOLDER;
-		return err ? NTVM_STATUS_INSUFFICIENT_RESOURCES : NTVM_STATUS_SUCCESS;
+		return NTVM_STATUS_SUCCESS;
 	}
 	err = s->ops->unmap(s->ctx, a->base, a->size);
 	if (err)
