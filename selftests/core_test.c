@@ -854,13 +854,13 @@ TEST_F(core, placeholder_free_checks_before_keep)
 
 /*
  * On a kernel whose failed MAP_FIXED may first remove the old mappings
- * (6.1), a replacement returned to a placeholder (RELEASE | PRESERVE)
- * whose decommitting map fails: the mappings are put back and nothing
- * changes; if they cannot be put back either, the pages are gone and the
- * range is decommitted after all, as the NT state then says (the call
- * still fails), never a hole the state calls committed.
+ * (6.1), a replacement returned to a placeholder (RELEASE | PRESERVE), or
+ * decommitted, whose decommitting map fails: the mappings are put back,
+ * the call fails and nothing changes; if they cannot be put back either,
+ * the pages are gone, PROT_NONE goes in their place, and that is what the
+ * call asked for: it succeeds.  Never a hole the state calls committed.
  */
-TEST_F(core, preserve_failure_with_fixed_unmaps_first)
+TEST_F(core, decommit_failure_with_fixed_unmaps_first)
 {
 	u64 q = 0x30000000, size = 0x10000, b, sz, s0, e0;
 	struct nt_stats st;
@@ -886,27 +886,35 @@ TEST_F(core, preserve_failure_with_fixed_unmaps_first)
 	EXPECT_EQ(q, s0);
 	EXPECT_EQ(q + 0x2000, e0);	/* the piece put back */
 	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, e0, &s0, &e0));
+	self->mm->calls = 0;
+	b = q + 0x4000;
+	sz = 0x2000;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
+		  nfree(&self->s, &b, &sz, NTVM_MEM_DECOMMIT));
+	EXPECT_EQ(NTVM_MEM_COMMIT, query(&self->s, q + 0x4000).state);
+	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, q + 0x4000, &s0, &e0));
 
-	/* Nor can it be put back: decommitted, the state says so. */
+	/* Nor can they be put back: PROT_NONE there, as asked. */
 	self->mm->fail_n = 1 + NT_RESTORE_TRIES;
 	self->mm->calls = 0;
-	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
-		  nfree_keep(&self->s, q, 0x2000, PRESERVE, 0));
-	self->mm->fail_at = 0;
-	EXPECT_EQ(q, query(&self->s, q).allocation_base);
-	EXPECT_EQ(NTVM_MEM_RESERVE, query(&self->s, q).state);
-	EXPECT_EQ(0x2000, query(&self->s, q).size);
-	EXPECT_EQ(NTVM_PAGE_READWRITE, query(&self->s, q).allocation_protect);
+	EXPECT_EQ(0, nfree_keep(&self->s, q, 0x2000, PRESERVE, 0));
+	expect_placeholder(_metadata, &self->s, q, 0x2000);
 	EXPECT_EQ(0, fake_prot(self->mm, q, &s0, &e0));
 	EXPECT_EQ(q, s0);
 	EXPECT_EQ(q + 0x2000, e0);
+	self->mm->calls = 0;
+	b = q + 0x4000;
+	sz = 0x2000;
+	EXPECT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_DECOMMIT));
+	self->mm->fail_at = 0;
+	EXPECT_EQ(NTVM_MEM_RESERVE, query(&self->s, q + 0x4000).state);
+	EXPECT_EQ(q + 0x2000, query(&self->s, q + 0x4000).allocation_base);
+	EXPECT_EQ(0, fake_prot(self->mm, q + 0x4000, &s0, &e0));
 	EXPECT_EQ(NTVM_MEM_COMMIT, query(&self->s, q + 0x2000).state);
 	nt_get_stats(&self->s, &st);
-	EXPECT_EQ(0xe000, st.committed_bytes);
+	EXPECT_EQ(0xc000, st.committed_bytes);
 
-	/* And it still turns into a placeholder. */
-	EXPECT_EQ(0, nfree_keep(&self->s, q, 0x2000, PRESERVE, 0));
-	expect_placeholder(_metadata, &self->s, q, 0x2000);
+	/* And it all still turns into one placeholder. */
 	EXPECT_EQ(0, nfree_keep(&self->s, q + 0x2000, 0xe000, PRESERVE, 0));
 	b = q;
 	sz = 0x10000;

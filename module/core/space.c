@@ -2150,7 +2150,7 @@ static void forget_resets(struct nt_space *s, u64 lo, u64 hi)
 static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 {
 	u64 committed = runs_committed(a, lo, hi);
-	u32 first, last, st = NTVM_STATUS_SUCCESS;
+	u32 first, last;
 	int err;
 
 	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
@@ -2165,20 +2165,17 @@ static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 		/*
 		 * On failure the mappings are put back as they were, their
 		 * contents zero where they had been removed (the contents
-		 * were to be discarded).  If that fails too, memory is
-		 * decommitted after all and the NT state says so; the call
-		 * still fails.
+		 * were to be discarded), and the call fails.  If that fails
+		 * too, the pages are gone: decommitted after all, which is
+		 * what the call asked for.
 		 */
 		if (err && !layout_restore(s, a)) {
 			layout_put(s);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		}
 		layout_put(s);
-		if (err) {
-			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
-			if (map_retry(s, a->base + lo, hi - lo, NT_MAP_DECOMMIT, 0))
-				return st;	/* a hole: the allocation is damaged */
-		}
+		if (err && map_retry(s, a->base + lo, hi - lo, NT_MAP_DECOMMIT, 0))
+			return NTVM_STATUS_INSUFFICIENT_RESOURCES;	/* a hole */
 	}
 	runs_isolate(a, lo, hi, &first, &last);
 	a->runs[first].flags = 0;
@@ -2189,9 +2186,8 @@ static u32 decommit_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 	runs_merge(a, first ? first - 1 : 0, first + 1);
 	runs_trim(s, a);
 	s->committed_bytes -= committed;
-	/* Also when the call fails with the memory decommitted after all. */
 	forget_resets(s, a->base + lo, a->base + hi);
-	return st;
+	return NTVM_STATUS_SUCCESS;
 }
 
 /* ---- Placeholders: split, coalesce, back from a replacement ------------- */
@@ -2297,22 +2293,22 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		} else {
 			/* The contents go: a placeholder holds no pages. */
 			err = s->ops->map(s->ctx, lo, hi - lo, NT_MAP_DECOMMIT, 0);
-			/* As decommit_range(): the mappings back, or lost. */
+			/*
+			 * As decommit_range(): the mappings back and the call
+			 * fails, or, if they cannot be put back, the pages
+			 * are gone and PROT_NONE in their place is what a
+			 * placeholder holds: the call goes on.
+			 */
 			lost = err && layout_restore(s, a);
 			layout_put(s);
+			if (lost && !map_retry(s, lo, hi - lo, NT_MAP_DECOMMIT, 0))
+				err = 0;
 		}
 		if (err) {
 			if (mid)
 				alloc_free(s, mid);
 			if (tail)
 				alloc_free(s, tail);
-			/*
-			 * The pages are gone and the mappings could not be
-			 * put back: the range is decommitted after all, and
-			 * the NT state says so (the call still fails).
-			 */
-			if (lost)
-				decommit_range(s, a, off, end);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		}
 	}
