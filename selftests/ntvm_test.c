@@ -1454,6 +1454,7 @@ TEST_F(nt, query_rules)
 	MEMORY_BASIC_INFORMATION m;
 	PVOID base = NULL;
 	SIZE_T len;
+	void *own;
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
@@ -1475,8 +1476,26 @@ TEST_F(nt, query_rules)
 				       &m, sizeof(m), &len));
 	EXPECT_EQ(STATUS_INVALID_HANDLE,
 		  NtQueryVirtualMemory(NULL, base, MemoryBasicInformation, &m, sizeof(m), &len));
-	/* Memory ntvm did not allocate: this program's stack. */
+	/*
+	 * Memory ntvm did not allocate: a mapping of this program's own, and
+	 * its stack, unless the stack lies above NT's user range (a 32-bit
+	 * stack may begin in the last 64 KiB below 4 GiB, where the query is
+	 * STATUS_INVALID_PARAMETER, as for any such address).
+	 */
+	own = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, own);
+	m = region_of(own);
+	EXPECT_EQ(MEM_COMMIT, m.State);
+	EXPECT_EQ(PAGE_READWRITE, m.Protect);
+	EXPECT_EQ(MEM_PRIVATE, m.Type);
+	munmap(own, 4096);
 	m = region_of(&len);
+	if (U(&len) > MAXA) {
+		EXPECT_EQ(STATUS_INVALID_PARAMETER,
+			  NtQueryVirtualMemory(CUR, &len, MemoryBasicInformation, &m,
+					       sizeof(m), NULL));
+		return;
+	}
 	EXPECT_EQ(MEM_COMMIT, m.State);
 	EXPECT_EQ(PAGE_READWRITE, m.Protect);
 	EXPECT_EQ(MEM_PRIVATE, m.Type);
