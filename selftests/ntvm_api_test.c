@@ -567,11 +567,8 @@ TEST_F(api, lock_bad_pointers)
 					   PAGE_READWRITE));
 	p = base;
 	memset(p, 7, 0x2000);
-	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, ro);
-	ro[0] = p;
-	((SIZE_T *)ro)[1] = 0x1000;
-	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	ro = ro_variables(p, 0x1000);
+	ASSERT_NE(NULL, ro);
 
 	b = p;
 	size = 0x1000;

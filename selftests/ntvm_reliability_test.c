@@ -601,30 +601,28 @@ TEST_F(rel, foreign_map_fixed_refused)
 
 #define RACE_SECONDS 6
 
-TEST_F_TIMEOUT(rel, commit_vs_foreign_map_fixed, 1800)
+/*
+ * The main thread's side of a race, for RACE_SECONDS: a page of x->memfd
+ * (all 'M') mapped over x->r behind ntvm's back while B (fn) works there;
+ * an operation of B's that began after the map; B paused; the page looked
+ * at; renew() makes x->r as it was.  Returns how many of *iters mappings
+ * B's operations replaced.
+ */
+static unsigned long race_foreign_maps(struct __test_metadata *_metadata,
+				       struct race *x, void *(*fn)(void *),
+				       void (*renew)(struct __test_metadata *,
+						     struct race *),
+				       unsigned long *iters)
 {
-	struct race *x = calloc(1, sizeof(*x));
 	time_t deadline = time(NULL) + RACE_SECONDS;
-	unsigned long iters = 0, replaced = 0, c0;
+	unsigned long replaced = 0, c0;
 	pthread_t t;
-	char *pg;
-	PVOID b;
 
-	ASSERT_NE(NULL, x);
-	x->memfd = memfd_create("ntvm-race", 0);
-	ASSERT_LE(0, x->memfd);
-	ASSERT_EQ(0, ftruncate(x->memfd, PG));
-	pg = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, x->memfd, 0);
-	ASSERT_NE(MAP_FAILED, pg);
-	memset(pg, 'M', PG);
-	x->r = VirtualAlloc(NULL, 0x10000, MEM_RESERVE, PAGE_NOACCESS);
-	ASSERT_NE(NULL, x->r);
-	ASSERT_EQ(0, pthread_create(&t, NULL, committer, x));
+	ASSERT_EQ(0, pthread_create(&t, NULL, fn, x));
 	while (time(NULL) < deadline) {
-		char *at = x->r + (iters % 16) * PG;
+		char *at = x->r + (*iters % 16) * PG;
 
-		iters++;
-		/* Behind ntvm's back, while B works on the allocation. */
+		++*iters;
 		ASSERT_EQ(at, mmap(at, PG, PROT_READ, MAP_SHARED | MAP_FIXED,
 				   x->memfd, 0));
 		/* Wait for an operation of B's that began after the mmap. */
@@ -636,18 +634,50 @@ TEST_F_TIMEOUT(rel, commit_vs_foreign_map_fixed, 1800)
 			;
 		if (!still_mapped(at))
 			replaced++;
-		/* Start over: a fresh reservation at the same place. */
-		b = x->r;
-		nt_free(b, 0, MEM_RELEASE);
-		munmap(x->r, 0x10000);
-		b = x->r;
-		ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+		renew(_metadata, x);
 		__atomic_store_n(&x->pause, 0, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&x->paused, __ATOMIC_ACQUIRE))
 			;
 	}
 	__atomic_store_n(&x->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
+	return replaced;
+}
+
+/* A race's memfd: one page of 'M's, which still_mapped() looks for. */
+static void race_memfd(struct __test_metadata *_metadata, struct race *x)
+{
+	char *pg;
+
+	x->memfd = memfd_create("ntvm-race", 0);
+	ASSERT_LE(0, x->memfd);
+	ASSERT_EQ(0, ftruncate(x->memfd, PG));
+	pg = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, x->memfd, 0);
+	ASSERT_NE(MAP_FAILED, pg);
+	memset(pg, 'M', PG);
+	munmap(pg, PG);
+}
+
+/* A fresh reservation at the same place. */
+static void renew_reservation(struct __test_metadata *_metadata, struct race *x)
+{
+	PVOID b = x->r;
+
+	nt_free(b, 0, MEM_RELEASE);
+	munmap(x->r, 0x10000);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+}
+
+TEST_F_TIMEOUT(rel, commit_vs_foreign_map_fixed, 1800)
+{
+	struct race *x = calloc(1, sizeof(*x));
+	unsigned long iters = 0, replaced;
+
+	ASSERT_NE(NULL, x);
+	race_memfd(_metadata, x);
+	x->r = VirtualAlloc(NULL, 0x10000, MEM_RESERVE, PAGE_NOACCESS);
+	ASSERT_NE(NULL, x->r);
+	replaced = race_foreign_maps(_metadata, x, committer, renew_reservation, &iters);
 	TH_LOG("%lu foreign mappings, %lu replaced by a commit or decommit; "
 	       "%lu operations done, %lu refused", iters, replaced, x->ok,
 	       x->refused);
@@ -655,7 +685,6 @@ TEST_F_TIMEOUT(rel, commit_vs_foreign_map_fixed, 1800)
 	EXPECT_LT(0, x->ok);
 	nt_free(x->r, 0, MEM_RELEASE);
 	munmap(x->r, 0x10000);
-	munmap(pg, PG);
 	close(x->memfd);
 	free(x);
 	/*
@@ -697,6 +726,18 @@ static void *viewer(void *arg)
 	return NULL;
 }
 
+/* A fresh placeholder at the same place, whatever became of it. */
+static void renew_placeholder(struct __test_metadata *_metadata, struct race *x)
+{
+	UnmapViewOfFile(x->r);
+	VirtualFree(x->r, 0, MEM_RELEASE);
+	munmap(x->r, 0x10000);
+	ASSERT_EQ(x->r, VirtualAlloc2(NULL, x->r, 0x10000,
+				      MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+				      PAGE_NOACCESS, NULL, 0));
+	x->mapped = 0;
+}
+
 /*
  * The same race for a view that replaces a placeholder: a mapping made
  * over the placeholder while another thread maps a view there.  The view
@@ -705,54 +746,17 @@ static void *viewer(void *arg)
 TEST_F_TIMEOUT(rel, view_replace_vs_foreign_map_fixed, 1800)
 {
 	struct race *x = calloc(1, sizeof(*x));
-	time_t deadline = time(NULL) + RACE_SECONDS;
-	unsigned long iters = 0, replaced = 0, c0;
-	pthread_t t;
-	char *pg;
+	unsigned long iters = 0, replaced;
 
 	ASSERT_NE(NULL, x);
-	x->memfd = memfd_create("ntvm-race", 0);
-	ASSERT_LE(0, x->memfd);
-	ASSERT_EQ(0, ftruncate(x->memfd, PG));
-	pg = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, x->memfd, 0);
-	ASSERT_NE(MAP_FAILED, pg);
-	memset(pg, 'M', PG);
+	race_memfd(_metadata, x);
 	x->sect = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
 				    0x10000, NULL);
 	ASSERT_NE(NULL, x->sect);
 	x->r = VirtualAlloc2(NULL, NULL, 0x10000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
 			     PAGE_NOACCESS, NULL, 0);
 	ASSERT_NE(NULL, x->r);
-	ASSERT_EQ(0, pthread_create(&t, NULL, viewer, x));
-	while (time(NULL) < deadline) {
-		char *at = x->r + (iters % 16) * PG;
-
-		iters++;
-		/* Behind ntvm's back, while B maps views there. */
-		ASSERT_EQ(at, mmap(at, PG, PROT_READ, MAP_SHARED | MAP_FIXED,
-				   x->memfd, 0));
-		c0 = __atomic_load_n(&x->seq, __ATOMIC_ACQUIRE);
-		while (__atomic_load_n(&x->seq, __ATOMIC_ACQUIRE) < c0 + 2)
-			;
-		__atomic_store_n(&x->pause, 1, __ATOMIC_RELEASE);
-		while (!__atomic_load_n(&x->paused, __ATOMIC_ACQUIRE))
-			;
-		if (!still_mapped(at))
-			replaced++;
-		/* Start over: a fresh placeholder at the same place. */
-		UnmapViewOfFile(x->r);
-		VirtualFree(x->r, 0, MEM_RELEASE);
-		munmap(x->r, 0x10000);
-		ASSERT_EQ(x->r, VirtualAlloc2(NULL, x->r, 0x10000,
-					      MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
-					      PAGE_NOACCESS, NULL, 0));
-		x->mapped = 0;
-		__atomic_store_n(&x->pause, 0, __ATOMIC_RELEASE);
-		while (__atomic_load_n(&x->paused, __ATOMIC_ACQUIRE))
-			;
-	}
-	__atomic_store_n(&x->stop, 1, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
+	replaced = race_foreign_maps(_metadata, x, viewer, renew_placeholder, &iters);
 	TH_LOG("%lu foreign mappings, %lu replaced by a view; %lu views mapped, "
 	       "%lu refused", iters, replaced, x->ok, x->refused);
 	EXPECT_LT(0, iters);
@@ -760,7 +764,6 @@ TEST_F_TIMEOUT(rel, view_replace_vs_foreign_map_fixed, 1800)
 	VirtualFree(x->r, 0, MEM_RELEASE);
 	munmap(x->r, 0x10000);
 	CloseHandle(x->sect);
-	munmap(pg, PG);
 	close(x->memfd);
 	free(x);
 	/* As for commits: the moment no module can close (see above). */

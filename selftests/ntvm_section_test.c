@@ -1893,13 +1893,9 @@ TEST_F(sec, view_bad_pointers)
 	SIZE_T size = 0x10000;
 
 	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x10000, PAGE_READWRITE, SEC_COMMIT, NULL));
-	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, ro);
-	ro[0] = NULL;
-	((SIZE_T *)ro)[1] = 0x10000;
-	roff = (LARGE_INTEGER *)ro + 2;
-	roff->QuadPart = 0;
-	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	ro = ro_variables(NULL, 0x10000);
+	ASSERT_NE(NULL, ro);
+	roff = (LARGE_INTEGER *)ro + 2;	/* zero */
 	st0 = stats();
 
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
@@ -2048,11 +2044,8 @@ TEST_F(sec, flush)
 	EXPECT_TRUE(FlushViewOfFile(priv, 0x1000));
 
 	/* Bad variables, then the handle. */
-	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, ro);
-	ro[0] = v;
-	((SIZE_T *)ro)[1] = 0;
-	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	ro = ro_variables(v, 0);
+	ASSERT_NE(NULL, ro);
 	b = v;
 	size = 0;
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtFlushVirtualMemory(CUR, wild, &size, NULL));

@@ -174,6 +174,26 @@ static inline MEMORY_BASIC_INFORMATION region_of(const void *addr)
 	EXPECT_EQ((DWORD)(type), __m.Type);				\
 } while (0)
 
+/*
+ * A read-only page of NT variables for the bad-pointer tests: a PVOID at
+ * [0] and a SIZE_T at [1], the rest zero.  NULL if it cannot be made.
+ */
+static inline PVOID *ro_variables(PVOID base, SIZE_T size)
+{
+	PVOID *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (ro == MAP_FAILED)
+		return NULL;
+	ro[0] = base;
+	((SIZE_T *)ro)[1] = size;
+	if (mprotect(ro, 4096, PROT_READ)) {
+		munmap(ro, 4096);
+		return NULL;
+	}
+	return ro;
+}
+
 /* The module's statistics; all bits set if the call fails. */
 static inline struct ntvm_stats stats(void)
 {
