@@ -155,8 +155,8 @@ static bool ntvm_still_ours(struct mm_struct *mm, u64 addr, u64 len,
  * writer arriving between mmap_read_unlock() here and vm_mmap() taking
  * the lock, which no exported interface closes (Documentation/security.rst).
  */
-int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
-			 enum nt_map_how how)
+static __always_inline int ntvm_fixed_check(struct ntvm_ctx *nc, u64 addr,
+					    u64 len, enum nt_map_how how)
 {
 	struct mm_struct *mm = current->mm;
 	int round;
@@ -181,6 +181,13 @@ int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
 	}
 }
 
+/* The same for a view's MAP_FIXED (section.c); commits inline their own. */
+int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
+			 enum nt_map_how how)
+{
+	return ntvm_fixed_check(nc, addr, len, how);
+}
+
 static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 		       u32 lprot)
 {
@@ -190,7 +197,7 @@ static int ntvm_vm_map(void *ctx, u64 addr, u64 len, enum nt_map_how how,
 	ntvm_assert_locked(ctx);
 	if (how == NT_MAP_COMMIT || how == NT_MAP_DECOMMIT ||
 	    how == NT_MAP_UNVIEW) {
-		err = ntvm_map_fixed_check(ntvm_ctx_of(ctx), addr, len, how);
+		err = ntvm_fixed_check(ntvm_ctx_of(ctx), addr, len, how);
 		if (err)
 			return err;
 	}
