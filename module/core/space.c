@@ -2259,7 +2259,6 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 {
 	struct nt_vad *mid = NULL, *tail = NULL;
 	u64 off = lo - a->base, end = hi - a->base, committed;
-	bool lost;
 	int err;
 
 	if (a->attrs & NT_ATTR_PLACEHOLDER) {
@@ -2287,7 +2286,6 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 	}
 	committed = runs_committed(a, off, end);
 	if (committed) {
-		lost = false;
 		if (s->ops->fixed_unmaps_first && !layout_save(s, lo, hi)) {
 			err = -ENOMEM;
 		} else {
@@ -2299,10 +2297,10 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 			 * are gone and PROT_NONE in their place is what a
 			 * placeholder holds: the call goes on.
 			 */
-			lost = err && layout_restore(s, a);
-			layout_put(s);
-			if (lost && !map_retry(s, lo, hi - lo, NT_MAP_DECOMMIT, 0))
+			if (err && layout_restore(s, a) &&
+			    !map_retry(s, lo, hi - lo, NT_MAP_DECOMMIT, 0))
 				err = 0;
+			layout_put(s);
 		}
 		if (err) {
 			if (mid)
