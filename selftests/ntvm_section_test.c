@@ -2067,6 +2067,55 @@ TEST_F(sec, flush)
 	close(fd);
 }
 
+/*
+ * A lock that fails part way (mlock(2) cannot fault in pages of a view
+ * whose file was truncated behind ntvm's back, and leaves what it reached
+ * locked) unlocks what it locked, and only that: a page locked before
+ * stays locked.
+ */
+TEST_F(sec, failed_lock_undoes_only_its_own)
+{
+	int fd = tmpfile_of(0x3000, O_RDWR);
+	PVOID v = NULL, b;
+	SIZE_T size = 0;
+	HANDLE h;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0, PAGE_READWRITE, SEC_COMMIT, NTVM_FD_TO_HANDLE(fd)));
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_READWRITE));
+	ASSERT_EQ(0x3000, size);
+	((volatile char *)v)[0] = 1;
+	ASSERT_TRUE(VirtualLock(v, 0x1000));
+	ASSERT_EQ(0, ftruncate(fd, 0x1000));
+
+	b = v;
+	size = 0x3000;
+	EXPECT_EQ(STATUS_WORKING_SET_QUOTA, NtLockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+	EXPECT_EQ(v, b);
+	EXPECT_EQ(0x3000, size);
+	/* Pages 1 and 2 are not locked; page 0 still is. */
+	b = (char *)v + 0x1000;
+	size = 0x2000;
+	EXPECT_EQ(STATUS_NOT_LOCKED, NtUnlockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+	b = (char *)v + 0x2000;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_NOT_LOCKED, NtUnlockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+	b = v;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_SUCCESS, NtUnlockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+
+	/* With nothing locked before, nothing stays locked. */
+	b = v;
+	size = 0x3000;
+	EXPECT_EQ(STATUS_WORKING_SET_QUOTA, NtLockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+	b = v;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_NOT_LOCKED, NtUnlockVirtualMemory(CUR, &b, &size, MAP_PROCESS));
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	NtClose(h);
+	close(fd);
+}
+
 /* Views and private memory side by side in one walk (spec 4.4.3). */
 TEST_F(sec, mixed_walk)
 {

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -326,6 +327,60 @@ static int lock_pages(void *p, size_t len)
 }
 
 /*
+ * The runs of [p, p + len) that were locked before a lock call, so that a
+ * failed mlock(2), which leaves whatever it reached VM_LOCKED, is undone
+ * exactly (NTVM_MEMCTL_PAGE gives the runs).  Beyond LOCKED_RUNS of them
+ * the undo is not attempted.  The caller holds the library lock.
+ */
+#define LOCKED_RUNS	16
+
+struct locked_runs {
+	uintptr_t lo[LOCKED_RUNS], hi[LOCKED_RUNS];
+	int n;
+};
+
+static bool locked_runs_get(uintptr_t p, size_t len, struct locked_runs *r)
+{
+	uintptr_t at = p, end = p + len, to;
+	struct ntvm_memctl_args m;
+
+	r->n = 0;
+	while (at < end) {
+		m = (struct ntvm_memctl_args){ .op = NTVM_MEMCTL_PAGE, .base = at };
+		if (memctl_locked(&m) || m.out_base + m.out_size <= at)
+			return false;
+		to = m.out_base + m.out_size < end ? m.out_base + m.out_size : end;
+		if (m.lock & NTVM_MEMCTL_LOCKED_ALL) {
+			if (r->n && r->hi[r->n - 1] == at) {
+				r->hi[r->n - 1] = to;
+			} else if (r->n == LOCKED_RUNS) {
+				return false;
+			} else {
+				r->lo[r->n] = at;
+				r->hi[r->n++] = to;
+			}
+		}
+		at = to;
+	}
+	return true;
+}
+
+/* munlock(2) [p, p + len) but the runs that were locked before. */
+static void unlock_new(uintptr_t p, size_t len, const struct locked_runs *r)
+{
+	uintptr_t at = p;
+	int i;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->lo[i] > at)
+			munlock((void *)at, r->lo[i] - at);
+		at = r->hi[i];
+	}
+	if (p + len > at)
+		munlock((void *)at, p + len - at);
+}
+
+/*
  * The module reads BaseAddress and RegionSize itself and checks the
  * process handle, in NT's order (NTVM_MEMCTL_VARS): a bad variable is
  * STATUS_ACCESS_VIOLATION, not a fault here.  They are written here, once
@@ -356,11 +411,17 @@ static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 	    (m.apply & NTVM_APPLY_MPROTECT) &&
 	    mprotect(p, m.out_size, m.apply_prot))
 		st = STATUS_ACCESS_VIOLATION;
-	if (!st && op == NTVM_MEMCTL_LOCK && lock_pages(p, m.out_size)) {
-		st = mlock_status(errno);
-		/* Undo a partial lock of pages none of which were locked. */
-		if (!(m.lock & NTVM_MEMCTL_LOCKED_SOME))
-			munlock(p, m.out_size);
+	if (!st && op == NTVM_MEMCTL_LOCK) {
+		struct locked_runs was = { .n = 0 };
+		bool known = !(m.lock & NTVM_MEMCTL_LOCKED_SOME) ||
+			     locked_runs_get((uintptr_t)p, m.out_size, &was);
+
+		if (lock_pages(p, m.out_size)) {
+			st = mlock_status(errno);
+			/* Undo what it locked; what was locked before stays. */
+			if (known)
+				unlock_new((uintptr_t)p, m.out_size, &was);
+		}
 	}
 	if (!st && op == NTVM_MEMCTL_UNLOCK && munlock(p, m.out_size))
 		st = mlock_status(errno);
