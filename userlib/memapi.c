@@ -413,8 +413,16 @@ static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 		st = STATUS_ACCESS_VIOLATION;
 	if (!st && op == NTVM_MEMCTL_LOCK) {
 		struct locked_runs was = { .n = 0 };
-		bool known = !(m.lock & NTVM_MEMCTL_LOCKED_SOME) ||
-			     locked_runs_get((uintptr_t)p, m.out_size, &was);
+		bool known = true;
+
+		/* Some pages locked, not all: which ones. */
+		if ((m.lock & NTVM_MEMCTL_LOCKED_SOME) &&
+		    !(m.lock & NTVM_MEMCTL_LOCKED_ALL))
+			known = locked_runs_get((uintptr_t)p, m.out_size, &was);
+		else if (m.lock & NTVM_MEMCTL_LOCKED_ALL)
+			was = (struct locked_runs){
+				.lo = { (uintptr_t)p },
+				.hi = { (uintptr_t)p + m.out_size }, .n = 1 };
 
 		if (lock_pages(p, m.out_size)) {
 			st = mlock_status(errno);
