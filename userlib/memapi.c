@@ -329,10 +329,12 @@ static int lock_pages(void *p, size_t len)
 /*
  * The runs of [p, p + len) that were locked before a lock call, so that a
  * failed mlock(2), which leaves whatever it reached VM_LOCKED, is undone
- * exactly (NTVM_MEMCTL_PAGE gives the runs).  Beyond LOCKED_RUNS of them
- * the undo is not attempted.  The caller holds the library lock.
+ * exactly (NTVM_MEMCTL_PAGE gives the runs).  Beyond LOCKED_RUNS of them,
+ * or LOCKED_QUERIES runs of any kind, the undo is not attempted.  The
+ * caller holds the library lock.
  */
 #define LOCKED_RUNS	16
+#define LOCKED_QUERIES	(4 * LOCKED_RUNS)
 
 struct locked_runs {
 	uintptr_t lo[LOCKED_RUNS], hi[LOCKED_RUNS];
@@ -343,9 +345,12 @@ static bool locked_runs_get(uintptr_t p, size_t len, struct locked_runs *r)
 {
 	uintptr_t at = p, end = p + len, to;
 	struct ntvm_memctl_args m;
+	int queries = 0;
 
 	r->n = 0;
 	while (at < end) {
+		if (++queries > LOCKED_QUERIES)
+			return false;
 		m = (struct ntvm_memctl_args){ .op = NTVM_MEMCTL_PAGE, .base = at };
 		if (memctl_locked(&m) || m.out_base + m.out_size <= at)
 			return false;
