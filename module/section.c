@@ -382,25 +382,58 @@ static u32 ntvm_section_grow(struct file *user, u64 size)
 						 NTVM_STATUS_SECTION_TOO_BIG;
 }
 
+/*
+ * NTVM_SECTION_CREATE_VARS: NT's SectionHandle and MaximumSize, probed
+ * where NtCreateSection probes them, after the attributes: the handle's
+ * variable proven writable (ntvm_var_get() writes back what it read), the
+ * size only read (a LARGE_INTEGER, 8 bytes for every caller; it may be
+ * const).  False for a bad one.
+ */
+static bool ntvm_section_create_vars_get(const struct ntvm_section_create_args *a,
+					 unsigned int width, u64 *handle,
+					 u64 *max_size)
+{
+	if (ntvm_var_get(a->handle_ptr, width, handle))
+		return false;
+	return !a->max_size_ptr ||
+	       !get_user(*max_size, (u64 __user *)u64_to_user_ptr(a->max_size_ptr));
+}
+
 long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_section_create_args a;
 	struct ntvm_section *sec = NULL;
 	struct file *user = NULL, *file;
-	bool writable = false;
-	u64 size = 0, fsize = 0, t0, max_size;
+	unsigned int width = ntvm_word_width();
+	bool vars, writable = false;
+	u64 size = 0, fsize = 0, t0, max_size, want, handle = 0;
 	long usize, ret = 0;
 	u32 st;
 	int fd;
 
-	BUILD_BUG_ON(sizeof(a) != NTVM_SECTION_CREATE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(a) != NTVM_SECTION_CREATE_SIZE_VER1);
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_SECTION_CREATE_SIZE_VER0);
 	if (usize < 0)
 		return usize;
-	if (a.flags || a.reserved || a.status || a.section_fd)
+	if ((a.flags & ~NTVM_SECTION_CREATE_VARS) || a.reserved || a.status ||
+	    a.section_fd)
+		return -EINVAL;
+	vars = a.flags & NTVM_SECTION_CREATE_VARS;
+	/* The values come from the variables or from here, never both. */
+	if (vars ? a.max_size : (a.handle_ptr | a.max_size_ptr))
 		return -EINVAL;
 	t0 = ntvm_trace_start();
 	a.section_fd = -1;
+	max_size = a.max_size;
+	want = a.max_size;
+	/* NT's order: the attributes, the variables, then the rest. */
+	st = nt_section_check_attrs(a.attrs);
+	if (st)
+		goto out;
+	if (vars && !ntvm_section_create_vars_get(&a, width, &handle, &want)) {
+		st = NTVM_STATUS_ACCESS_VIOLATION;
+		goto out;
+	}
 	if (a.file_fd != -1) {
 		user = fget(a.file_fd);
 		if (!user) {
@@ -418,8 +451,8 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 		writable = user->f_mode & FMODE_WRITE;
 		fsize = i_size_read(file_inode(user));
 	}
-	st = nt_section_check(a.attrs, a.protect, user, fsize, writable,
-			      a.max_size, &size);
+	st = nt_section_check(a.attrs, a.protect, user, fsize, writable, want,
+			      &size);
 	if (st)
 		goto out;
 
@@ -460,9 +493,13 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 	/*
 	 * The handle's file owns the reference now.  The results go out
 	 * before the file grows and the descriptor is installed, the two
-	 * steps no failure can take back.
+	 * steps no failure can take back.  The handle's variable was proven
+	 * writable; if another thread took it away since, nothing is made.
 	 */
-	max_size = a.max_size;
+	if (vars && ntvm_var_put(a.handle_ptr, width, fd)) {
+		st = NTVM_STATUS_ACCESS_VIOLATION;
+		goto drop;
+	}
 	a.section_fd = fd;
 	a.max_size = size;
 	a.status = NTVM_STATUS_SUCCESS;
@@ -478,6 +515,9 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 		ntvm_trace(NTVM_OP_SECTION_CREATE, 0, 0, size, t0);
 		return 0;
 	}
+	/* The file cannot grow: the variable as it was, as far as it can be. */
+	if (vars)
+		ntvm_var_put(a.handle_ptr, width, handle);
 	a.section_fd = -1;
 	a.max_size = max_size;
 drop:
@@ -496,33 +536,117 @@ out:
 	return ntvm_args_out(argp, &a, sizeof(a), usize);
 }
 
+/*
+ * NT's structures, for the caller's word width: SECTION_BASIC_INFORMATION
+ * (BaseAddress, Attributes, Size) and SECTION_IMAGE_INFORMATION, which
+ * only image sections have.
+ */
+static u64 ntvm_section_info_size(u32 info_class, unsigned int width)
+{
+	if (info_class == NTVM_SECTION_BASIC_INFORMATION)
+		return width == sizeof(u32) ? 16 : 24;
+	return width == sizeof(u32) ? 48 : 64;
+}
+
+/*
+ * NTVM_SECTION_QUERY_INFO: what NtQuerySection checks before it looks at
+ * the handle, in its order.  The buffer is probed as ProbeForWrite()
+ * does, every page of the length the caller gave (an absurd length fails
+ * on the first page missing, spec 1.6.2), then ReturnLength, proven
+ * writable by writing back what it holds.
+ */
+static int ntvm_section_query_check(struct ntvm_section_query_args *a,
+				    unsigned int width)
+{
+	int ret = ntvm_probe_for_write(a->info_ptr, a->info_length);
+	u64 v;
+
+	if (ret == -EINTR)
+		return ret;
+	if (ret || (a->ret_len_ptr && ntvm_var_get(a->ret_len_ptr, width, &v)))
+		a->status = NTVM_STATUS_ACCESS_VIOLATION;
+	else if (a->info_class != NTVM_SECTION_BASIC_INFORMATION &&
+		 a->info_class != NTVM_SECTION_IMAGE_INFORMATION)
+		a->status = NTVM_STATUS_INVALID_INFO_CLASS;
+	else if (a->info_length < ntvm_section_info_size(a->info_class, width))
+		a->status = NTVM_STATUS_INFO_LENGTH_MISMATCH;
+	return 0;
+}
+
+/* SECTION_BASIC_INFORMATION and ReturnLength; false if they fault now. */
+static bool ntvm_section_info_put(const struct ntvm_section_query_args *a,
+				  unsigned int width)
+{
+	u8 __user *p = u64_to_user_ptr(a->info_ptr);
+	u64 len = ntvm_section_info_size(a->info_class, width);
+
+	if (!user_write_access_begin(p, len))
+		return false;
+	/* BaseAddress is NULL: no based sections here (spec 1.6.1). */
+	if (width == sizeof(u32)) {
+		unsafe_put_user(0U, (u32 __user *)p, efault);
+		unsafe_put_user(a->attrs, (u32 __user *)(p + 4), efault);
+		unsafe_put_user(a->max_size, (u64 __user *)(p + 8), efault);
+	} else {
+		unsafe_put_user(0ULL, (u64 __user *)p, efault);
+		/* Attributes, then the padding before Size: zero. */
+		unsafe_put_user((u64)a->attrs, (u64 __user *)(p + 8), efault);
+		unsafe_put_user(a->max_size, (u64 __user *)(p + 16), efault);
+	}
+	user_write_access_end();
+	return !a->ret_len_ptr || !ntvm_var_put(a->ret_len_ptr, width, len);
+efault:
+	user_write_access_end();
+	return false;
+}
+
 long ntvm_ioc_section_query(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_section_query_args a;
+	unsigned int width = ntvm_word_width();
 	struct ntvm_section *sec;
+	bool info;
 	long usize;
 	u32 access;
 	u64 t0;
+	int ret;
 
-	BUILD_BUG_ON(sizeof(a) != NTVM_SECTION_QUERY_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(a) != NTVM_SECTION_QUERY_SIZE_VER1);
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_SECTION_QUERY_SIZE_VER0);
 	if (usize < 0)
 		return usize;
-	if (a.flags || a.status || a.max_size || a.attrs || a.access)
+	if ((a.flags & ~NTVM_SECTION_QUERY_INFO) || a.status || a.max_size ||
+	    a.attrs || a.access || a.pad)
+		return -EINVAL;
+	info = a.flags & NTVM_SECTION_QUERY_INFO;
+	if (!info && (a.info_class | a.info_ptr | a.info_length | a.ret_len_ptr))
 		return -EINVAL;
 	t0 = ntvm_trace_start();
-	sec = ntvm_section_from_fd(a.section_fd, &access, &a.status);
-	if (sec) {
-		/* Spec 1.5.5: NtQuerySection needs SECTION_QUERY. */
-		if (!(access & NTVM_SECTION_QUERY)) {
-			a.status = NTVM_STATUS_ACCESS_DENIED;
-		} else {
-			a.max_size = sec->core.size;
-			a.attrs = sec->core.attrs;
-			a.access = access;
-		}
-		ntvm_section_put(&sec->core);
+	if (info) {
+		ret = ntvm_section_query_check(&a, width);
+		if (ret)
+			return ret;
+		if (a.status)
+			goto out;
 	}
+	sec = ntvm_section_from_fd(a.section_fd, &access, &a.status);
+	if (!sec)
+		goto out;
+	/* Spec 1.5.5: NtQuerySection needs SECTION_QUERY. */
+	if (!(access & NTVM_SECTION_QUERY)) {
+		a.status = NTVM_STATUS_ACCESS_DENIED;
+	} else if (info && a.info_class == NTVM_SECTION_IMAGE_INFORMATION) {
+		/* Spec 1.6.2: no images here. */
+		a.status = NTVM_STATUS_SECTION_NOT_IMAGE;
+	} else {
+		a.max_size = sec->core.size;
+		a.attrs = sec->core.attrs;
+		a.access = access;
+	}
+	ntvm_section_put(&sec->core);
+	if (!a.status && info && !ntvm_section_info_put(&a, width))
+		a.status = NTVM_STATUS_ACCESS_VIOLATION;
+out:
 	ntvm_trace(NTVM_OP_SECTION_QUERY, a.status, 0, a.max_size, t0);
 	return ntvm_args_out(argp, &a, sizeof(a), usize);
 }
@@ -546,7 +670,8 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_SECTION_QUERY_SIZE_VER0);
 	if (usize < 0)
 		return usize;
-	if (a.flags || a.status || a.max_size || a.attrs)
+	if (a.flags || a.status || a.max_size || a.attrs || a.info_class ||
+	    a.pad || a.info_ptr || a.info_length || a.ret_len_ptr)
 		return -EINVAL;
 	t0 = ntvm_trace_start();
 	sec = ntvm_section_from_fd(a.section_fd, &access, &a.status);

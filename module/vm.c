@@ -16,7 +16,9 @@
 #include <linux/capability.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "context.h"
 
@@ -319,6 +321,42 @@ static int ntvm_vm_large_pages(void *ctx)
 	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) || !has_transparent_hugepage())
 		return -EOPNOTSUPP;
 	return 0;
+}
+
+/*
+ * NT's ProbeForWrite() of a caller's buffer writes a byte back in every
+ * page of [uptr, uptr + len) and fails the call with
+ * STATUS_ACCESS_VIOLATION at the first page that cannot be written.  The
+ * same answer comes from the VMAs here, without touching or faulting in a
+ * page: every page must lie in a writable mapping.  The walk stops at the
+ * first hole, so it takes at most one step per mapping of the range, in
+ * the caller's own address space.  0, -EFAULT, or -EINTR when the caller
+ * is being killed.
+ */
+int ntvm_probe_for_write(u64 uptr, u64 len)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	u64 at = uptr, end;
+	int ret = 0;
+
+	if (!len)
+		return 0;
+	if (check_add_overflow(uptr, len, &end) ||
+	    !access_ok(u64_to_user_ptr(uptr), len))
+		return -EFAULT;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	while (at < end) {
+		vma = find_vma(mm, at);
+		if (!vma || vma->vm_start > at || !(vma->vm_flags & VM_WRITE)) {
+			ret = -EFAULT;
+			break;
+		}
+		at = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ret;
 }
 
 const struct nt_vm_ops ntvm_vm_ops = {

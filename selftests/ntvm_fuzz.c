@@ -249,12 +249,23 @@ static void t_memctl(void *b, struct fctx *c)
 	m->base = fz_addr(c);
 }
 
+static uint64_t interesting_u64(struct fctx *c);
+
 static void t_section_query(void *b, struct fctx *c)
 {
 	struct ntvm_section_query_args *q = b;
 
 	q->size = sizeof(*q);
 	q->section_fd = fz_below(c->rng, 8);
+	if (fz_chance(c->rng, 2)) {
+		/* NtQuerySection, as libntvm passes it. */
+		q->flags = NTVM_SECTION_QUERY_INFO;
+		q->info_class = fz_below(c->rng, 3);
+		q->info_ptr = SC_OUT(c) + fz_below(c->rng, 8 * FZ_PAGE);
+		q->info_length = fz_chance(c->rng, 4) ? interesting_u64(c) :
+			fz_below(c->rng, 80);
+		q->ret_len_ptr = fz_chance(c->rng, 2) ? SC_VAR(c, 2) : 0;
+	}
 }
 
 static void t_unmap_view(void *b, struct fctx *c)

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -2727,6 +2728,257 @@ TEST_F(sec, no_leak)
 static void __attribute__((constructor)) line_buffered(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/*
+ * Spec 1.6.2: NtQuerySection probes its buffer, every page of the length
+ * given, and ReturnLength as NT does, before the class, the length and the
+ * handle; a failed call writes neither.
+ */
+TEST_F(sec, query_bad_pointers)
+{
+	SECTION_BASIC_INFORMATION b, *at;
+	unsigned char fill[sizeof(b)], img[64];
+	HANDLE h, bad = NTVM_FD_TO_HANDLE(1000);
+	SIZE_T len = 7, big = (SIZE_T)1 << 36;
+	char *two;
+	PVOID *ro;
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x3000, PAGE_READWRITE, SEC_RESERVE, NULL));
+	ro = ro_variables(NULL, 5);
+	ASSERT_NE(NULL, ro);
+	/* A writable page, then a read-only one. */
+	two = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, mprotect(two + 4096, 4096, PROT_READ));
+	memset(fill, 0xa5, sizeof(fill));
+	memcpy(&b, fill, sizeof(b));
+
+	/* An absurd length fails on the first page missing, whatever the class. */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(h, SectionImageInformation, img, sizeof(img) + big, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(h, SectionBasicInformation, &b, sizeof(b) + big, &len));
+	/* The structure fits in the first page; the length reaches the second. */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(h, SectionBasicInformation, two, 2 * 4096, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(h, SectionBasicInformation, two + 2 * 4096 - sizeof(b),
+				 sizeof(b), &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(h, SectionBasicInformation, NULL, sizeof(b), &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(h, SectionBasicInformation, P(8), sizeof(b), &len));
+	/* ReturnLength: read-only, wild. */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(h, SectionBasicInformation, &b, sizeof(b), (SIZE_T *)ro + 1));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(h, SectionBasicInformation, &b, sizeof(b), (SIZE_T *)P(8)));
+	EXPECT_EQ(5, ((SIZE_T *)ro)[1]);
+
+	/* NT's order: the probes, the class, the length, the handle, the kind. */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(bad, (SECTION_INFORMATION_CLASS)7, NULL, sizeof(b), NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQuerySection(bad, SectionBasicInformation, &b, sizeof(b), (SIZE_T *)ro + 1));
+	EXPECT_EQ(STATUS_INVALID_INFO_CLASS,
+		  NtQuerySection(bad, (SECTION_INFORMATION_CLASS)7, &b, sizeof(b), &len));
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQuerySection(bad, SectionBasicInformation, &b, sizeof(b) - 1, &len));
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQuerySection(bad, SectionBasicInformation, NULL, 0, &len));
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQuerySection(bad, SectionImageInformation, img, sizeof(img) - 1, &len));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtQuerySection(bad, SectionBasicInformation, &b, sizeof(b), &len));
+	EXPECT_EQ(STATUS_SECTION_NOT_IMAGE,
+		  NtQuerySection(h, SectionImageInformation, &b, sizeof(img), &len));
+	EXPECT_EQ(7, len);
+	EXPECT_EQ(0, memcmp(&b, fill, sizeof(b)));
+
+	/* Success: the structure exactly, its padding zero, and its length. */
+	at = (SECTION_BASIC_INFORMATION *)(two + 4096 - sizeof(b));
+	memcpy(at, fill, sizeof(b));
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQuerySection(h, SectionBasicInformation, at, sizeof(b), &len));
+	EXPECT_EQ(sizeof(b), len);
+	memset(&b, 0, sizeof(b));
+	b.Attributes = SEC_RESERVE;
+	b.Size.QuadPart = 0x3000;
+	EXPECT_EQ(0, memcmp(&b, at, sizeof(b)));
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+}
+
+/*
+ * NtCreateSection: SectionHandle and MaximumSize are probed after the
+ * attributes and before everything else; a bad one creates nothing, and
+ * MaximumSize is only read (it may be const).
+ */
+TEST_F(sec, create_bad_pointers)
+{
+	LARGE_INTEGER size = { .QuadPart = 0x10000 }, *wild = P(8), *rosize;
+	HANDLE h = P(0x1234), bad = NTVM_FD_TO_HANDLE(1000);
+	long secs = ntvm_counter("sections");
+	int fd = next_fd(), file;
+	PVOID *ro;
+
+	ro = ro_variables(P(77), 0x10000);
+	ASSERT_NE(NULL, ro);
+	rosize = (LARGE_INTEGER *)((SIZE_T *)ro + 1);
+
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, &size, PAGE_READWRITE,
+				  SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtCreateSection((HANDLE *)ro, SECTION_ALL_ACCESS, NULL, &size,
+				  PAGE_READWRITE, SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtCreateSection((HANDLE *)wild, SECTION_ALL_ACCESS, NULL, &size,
+				  PAGE_READWRITE, SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, wild, PAGE_READWRITE,
+				  SEC_COMMIT, NULL));
+	/* NT's order: the attributes, then the pointers, then the rest. */
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
+		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, wild, PAGE_READWRITE,
+				  SEC_COMMIT | SEC_RESERVE, bad));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, &size, 0x1234,
+				  SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, wild, PAGE_READWRITE,
+				  SEC_COMMIT, bad));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, &size, PAGE_READWRITE,
+				  SEC_COMMIT, bad));
+	EXPECT_EQ(P(0x1234), h);
+	EXPECT_EQ(P(77), ro[0]);
+	EXPECT_EQ(fd, next_fd());
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+
+	/* A read-only MaximumSize is read; the handle comes back. */
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, rosize, PAGE_READWRITE,
+				  SEC_COMMIT, NULL));
+	EXPECT_EQ(fd, NTVM_HANDLE_TO_FD(h));
+	EXPECT_EQ(0x10000, secinfo(h).Size.QuadPart);
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+
+	/* No MaximumSize: the file's size (spec 1.3.2). */
+	file = tmpfile_of(0x3456, O_RDWR);
+	ASSERT_LE(0, file);
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, NULL, PAGE_READWRITE,
+				  SEC_COMMIT, NTVM_FD_TO_HANDLE(file)));
+	EXPECT_EQ(0x3456, secinfo(h).Size.QuadPart);
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+	close(file);
+}
+
+/*
+ * Growing the file is the last step, after the handle's variable is
+ * written: when it fails (here RLIMIT_FSIZE), the variable is as it was,
+ * and no descriptor is made.
+ */
+TEST_F(sec, create_grow_failure_keeps_handle)
+{
+	struct rlimit lim = { 0x2000, 0x2000 };
+	int fd, file = memfd_create("ntvm-fsize", MFD_CLOEXEC);
+	HANDLE h = P(0x1234);
+	struct stat st;
+
+	ASSERT_LE(0, file);
+	ASSERT_EQ(0, ftruncate(file, 0x1000));
+	signal(SIGXFSZ, SIG_IGN);
+	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &lim));
+	fd = next_fd();
+	EXPECT_EQ(STATUS_SECTION_TOO_BIG,
+		  mksec(&h, 0x10000, PAGE_READWRITE, SEC_COMMIT, NTVM_FD_TO_HANDLE(file)));
+	EXPECT_EQ(P(0x1234), h);
+	EXPECT_EQ(fd, next_fd());
+	ASSERT_EQ(0, fstat(file, &st));
+	EXPECT_EQ(0x1000, st.st_size);
+	close(file);
+}
+
+/*
+ * The ABI of the section variables (NTVM_SECTION_CREATE_VARS,
+ * NTVM_SECTION_QUERY_INFO): values from the variables or from the
+ * structure, never both; callers of the first version's size still work;
+ * SECTION_OPEN takes none of the query's new fields.
+ */
+TEST_F(sec, section_variables_abi)
+{
+	struct ntvm_section_create_args c0 = {
+		.size = sizeof(c0), .attrs = NTVM_SEC_COMMIT,
+		.protect = NTVM_PAGE_READWRITE, .file_fd = -1,
+		.access = NTVM_SECTION_ALL_ACCESS,
+	}, c;
+	struct ntvm_section_query_args q0 = { .size = sizeof(q0) }, q;
+	__u64 size = 0x10000, handle = 0;
+
+	c = c0;
+	c.flags = NTVM_SECTION_CREATE_VARS;
+	c.handle_ptr = U(&handle);
+	c.max_size = 0x10000;
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_SECTION_CREATE, &c));
+	EXPECT_EQ(EINVAL, errno);
+	c = c0;
+	c.max_size = 0x10000;
+	c.max_size_ptr = U(&size);
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_SECTION_CREATE, &c));
+	EXPECT_EQ(EINVAL, errno);
+	c = c0;
+	c.flags = 0x2;
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_SECTION_CREATE, &c));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, handle);
+
+	/* By value, in a structure of the first version's size. */
+	c = c0;
+	c.size = NTVM_SECTION_CREATE_SIZE_VER0;
+	c.max_size = 0x10000;
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_SECTION_CREATE, &c));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, c.status);
+	EXPECT_LE(0, c.section_fd);
+	EXPECT_EQ(0x10000, c.max_size);
+	close(c.section_fd);
+
+	/* By variable: the handle written, and reported in the structure. */
+	c = c0;
+	c.flags = NTVM_SECTION_CREATE_VARS;
+	c.handle_ptr = U(&handle);
+	c.max_size_ptr = U(&size);
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_SECTION_CREATE, &c));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, c.status);
+	EXPECT_EQ(c.section_fd, (int)handle);
+	EXPECT_EQ(0x10000, c.max_size);
+	EXPECT_EQ(0x10000, size);
+
+	/* The query: the new fields only with the flag, and zero padding. */
+	q0.section_fd = (int)handle;
+	q = q0;
+	q.info_length = 24;
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_SECTION_QUERY, &q));
+	EXPECT_EQ(EINVAL, errno);
+	q = q0;
+	q.flags = NTVM_SECTION_QUERY_INFO;
+	q.pad = 1;
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_SECTION_QUERY, &q));
+	EXPECT_EQ(EINVAL, errno);
+	q = q0;
+	q.size = NTVM_SECTION_QUERY_SIZE_VER0;
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_SECTION_QUERY, &q));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, q.status);
+	EXPECT_EQ(0x10000, q.max_size);
+	EXPECT_EQ(NTVM_SEC_COMMIT, q.attrs);
+	q = q0;
+	q.access = NTVM_SECTION_ALL_ACCESS;
+	q.info_ptr = U(&size);
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_SECTION_OPEN, &q));
+	EXPECT_EQ(EINVAL, errno);
+	close((int)handle);
 }
 
 TEST_HARNESS_MAIN

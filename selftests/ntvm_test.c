@@ -804,6 +804,59 @@ TEST_F(nt, bad_pointers)
 	munmap(ro, 4096);
 }
 
+/*
+ * The section calls' variables and structures are as wide as the
+ * caller's words (built for x86-64 and i386): SectionHandle and
+ * ReturnLength are a pointer wide, SECTION_BASIC_INFORMATION is 24 bytes
+ * or 16, and nothing past them is written.
+ */
+TEST_F(nt, section_variables_width)
+{
+	struct {
+		HANDLE h;
+		unsigned char after[8];
+	} hv;
+	struct {
+		SECTION_BASIC_INFORMATION b;
+		unsigned char after[8];
+	} bv;
+	struct {
+		SIZE_T len;
+		unsigned char after[8];
+	} lv;
+	unsigned char none[8];
+	LARGE_INTEGER size = { .QuadPart = 0x2345 };
+	SECTION_BASIC_INFORMATION want;
+
+	memset(&hv, 0xa5, sizeof(hv));
+	memset(&bv, 0xa5, sizeof(bv));
+	memset(&lv, 0xa5, sizeof(lv));
+	memset(none, 0xa5, sizeof(none));
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtCreateSection(&hv.h, SECTION_ALL_ACCESS, NULL, &size, PAGE_READWRITE,
+				  SEC_COMMIT, NULL));
+	EXPECT_EQ(0, memcmp(hv.after, none, sizeof(none)));
+	EXPECT_LE(0, fcntl(NTVM_HANDLE_TO_FD(hv.h), F_GETFD));
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQuerySection(hv.h, SectionBasicInformation, &bv.b, sizeof(bv.b), &lv.len));
+	EXPECT_EQ(sizeof(void *) == 4 ? 16 : 24, sizeof(bv.b));
+	EXPECT_EQ(sizeof(bv.b), lv.len);
+	memset(&want, 0, sizeof(want));
+	want.Attributes = SEC_COMMIT;
+	want.Size.QuadPart = 0x3000;
+	EXPECT_EQ(0, memcmp(&want, &bv.b, sizeof(want)));
+	EXPECT_EQ(0, memcmp(bv.after, none, sizeof(none)));
+	EXPECT_EQ(0, memcmp(lv.after, none, sizeof(none)));
+	/* The image class needs 48 bytes or 64, by width. */
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQuerySection(hv.h, SectionImageInformation, &bv, sizeof(void *) == 4 ? 47 : 63,
+				 NULL));
+	EXPECT_EQ(STATUS_SECTION_NOT_IMAGE,
+		  NtQuerySection(hv.h, SectionImageInformation, &bv, sizeof(void *) == 4 ? 48 : 64,
+				 NULL));
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(hv.h));
+}
+
 /* ---- NtProtectVirtualMemory ---- */
 
 /* spec 4.1-4.3, scenarios 15-16 */

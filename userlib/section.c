@@ -53,65 +53,47 @@ static NTSTATUS sec_ioctl(unsigned long cmd, void *args, const __u32 *status)
 	return st;
 }
 
+/*
+ * The module reads MaximumSize and writes SectionHandle itself, where NT
+ * probes them (NTVM_SECTION_CREATE_VARS): a bad pointer is
+ * STATUS_ACCESS_VIOLATION, not a fault here, and creates nothing.
+ */
 NTVM_EXPORT NTSTATUS NtCreateSection(HANDLE *section, ACCESS_MASK access,
 				     PVOID attributes, PLARGE_INTEGER max_size,
 				     ULONG protect, ULONG alloc_attrs,
 				     HANDLE file)
 {
 	struct ntvm_section_create_args c = {
-		.size = sizeof(c), .attrs = alloc_attrs, .protect = protect,
+		.size = sizeof(c), .flags = NTVM_SECTION_CREATE_VARS,
+		.attrs = alloc_attrs, .protect = protect,
 		.file_fd = file ? NTVM_HANDLE_TO_FD(file) : -1,
 		.access = access,
+		.handle_ptr = (uintptr_t)section,
+		.max_size_ptr = (uintptr_t)max_size,
 	};
-	NTSTATUS st;
 
 	(void)attributes;
-	if (!section)
-		return STATUS_ACCESS_VIOLATION;
-	c.max_size = max_size ? (uint64_t)max_size->QuadPart : 0;
-	st = sec_ioctl(NTVM_IOC_SECTION_CREATE, &c, &c.status);
-	if (!st)
-		*section = NTVM_FD_TO_HANDLE(c.section_fd);
-	return st;
+	return sec_ioctl(NTVM_IOC_SECTION_CREATE, &c, &c.status);
 }
 
+/*
+ * The module checks the buffer and ReturnLength as NT probes them, the
+ * class and the length, and writes the structure
+ * (NTVM_SECTION_QUERY_INFO).
+ */
 NTVM_EXPORT NTSTATUS NtQuerySection(HANDLE section,
 				    SECTION_INFORMATION_CLASS info_class,
 				    PVOID info, SIZE_T length,
 				    PSIZE_T result_length)
 {
 	struct ntvm_section_query_args q = {
-		.size = sizeof(q), .section_fd = NTVM_HANDLE_TO_FD(section),
+		.size = sizeof(q), .flags = NTVM_SECTION_QUERY_INFO,
+		.section_fd = NTVM_HANDLE_TO_FD(section),
+		.info_class = info_class, .info_ptr = (uintptr_t)info,
+		.info_length = length, .ret_len_ptr = (uintptr_t)result_length,
 	};
-	SECTION_BASIC_INFORMATION *b = info;
-	NTSTATUS st;
 
-	switch (info_class) {
-	case SectionBasicInformation:
-		if (length < sizeof(SECTION_BASIC_INFORMATION))
-			return STATUS_INFO_LENGTH_MISMATCH;
-		break;
-	case SectionImageInformation:
-		if (length < 64)
-			return STATUS_INFO_LENGTH_MISMATCH;
-		break;
-	default:
-		return STATUS_INVALID_INFO_CLASS;
-	}
-	if (!info)
-		return STATUS_ACCESS_VIOLATION;
-	st = sec_ioctl(NTVM_IOC_SECTION_QUERY, &q, &q.status);
-	if (st)
-		return st;
-	/* Spec 1.6.2: no images here. */
-	if (info_class == SectionImageInformation)
-		return STATUS_SECTION_NOT_IMAGE;
-	memset(b, 0, sizeof(*b));
-	b->Attributes = q.attrs;
-	b->Size.QuadPart = (int64_t)q.max_size;
-	if (result_length)
-		*result_length = sizeof(*b);
-	return STATUS_SUCCESS;
+	return sec_ioctl(NTVM_IOC_SECTION_QUERY, &q, &q.status);
 }
 
 /* A new handle to a section, with other rights (no security here). */

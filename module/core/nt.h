@@ -526,6 +526,7 @@ struct nt_view_req {
 };
 
 /* Section creation rules (no state): status, and the size it will have. */
+u32 nt_section_check_attrs(u32 attrs);
 u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
 		     bool file_writable, u64 max_size, u64 *size);
 /* Can a section of this protection write its backing (spec 1.4)? */

@@ -2985,15 +2985,15 @@ void nt_forget(struct nt_space *s, struct nt_vad *a)
 
 /*
  * NtCreateSection's rules (spec 1.2 - 1.4), in ReactOS's order: the
- * attributes (STATUS_INVALID_PARAMETER_6), the protection, what the file
- * allows, then the size.  *size is the section's size: page-rounded for
- * memory, exact for a file (which the caller grows when it is larger).
+ * attributes (STATUS_INVALID_PARAMETER_6; NT probes its pointers after
+ * them, which nt_section_check_attrs() alone lets the caller do), the
+ * protection, what the file allows, then the size.  *size is the
+ * section's size: page-rounded for memory, exact for a file (which the
+ * caller grows when it is larger).
  */
-u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
-		     bool file_writable, u64 max_size, u64 *size)
+u32 nt_section_check_attrs(u32 attrs)
 {
 	u32 kind = attrs & (NTVM_SEC_IMAGE | NTVM_SEC_RESERVE | NTVM_SEC_COMMIT);
-	u32 rights = prot_rights(protect);
 
 	if (attrs & ~SEC_KNOWN)
 		return NTVM_STATUS_INVALID_PARAMETER_6;
@@ -3001,9 +3001,21 @@ u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
 		return NTVM_STATUS_INVALID_PARAMETER_6;
 	if (attrs & (NTVM_SEC_FILE | NTVM_SEC_LARGE_PAGES))
 		return NTVM_STATUS_INVALID_PARAMETER_6;
-	if (kind == NTVM_SEC_IMAGE) {
-		if (attrs & (NTVM_SEC_WRITECOMBINE | NTVM_SEC_NOCACHE))
-			return NTVM_STATUS_INVALID_PARAMETER_6;
+	if (kind == NTVM_SEC_IMAGE &&
+	    (attrs & (NTVM_SEC_WRITECOMBINE | NTVM_SEC_NOCACHE)))
+		return NTVM_STATUS_INVALID_PARAMETER_6;
+	return NTVM_STATUS_SUCCESS;
+}
+
+u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
+		     bool file_writable, u64 max_size, u64 *size)
+{
+	u32 rights = prot_rights(protect);
+	u32 st = nt_section_check_attrs(attrs);
+
+	if (st)
+		return st;
+	if (attrs & NTVM_SEC_IMAGE) {
 		/* Spec 1.1.1: images are out of scope. */
 		return file ? NTVM_STATUS_NOT_SUPPORTED :
 			      NTVM_STATUS_INVALID_FILE_FOR_SECTION;

@@ -595,10 +595,19 @@ struct ntvm_shared {
  * rights in access; it can be passed to another process (SCM_RIGHTS),
  * which maps it with its own /dev/ntvm.  max_size comes back as the
  * section's size.
+ *
+ * NTVM_SECTION_CREATE_VARS (size NTVM_SECTION_CREATE_SIZE_VER1): NT's
+ * SectionHandle (handle_ptr, a HANDLE as wide as the caller's pointers)
+ * and MaximumSize (max_size_ptr, a LARGE_INTEGER, 0 for none) are read and
+ * written by the module where NT probes them: a bad one is
+ * STATUS_ACCESS_VIOLATION and creates nothing.  max_size must then be
+ * zero; the handle is written before the descriptor is installed.
  */
+#define NTVM_SECTION_CREATE_VARS	0x1u
+
 struct ntvm_section_create_args {
 	__u32 size;
-	__u32 flags;			/* none yet */
+	__u32 flags;			/* NTVM_SECTION_CREATE_VARS */
 	__u64 max_size;			/* in: 0 = the file's size; out */
 	__u32 attrs;			/* in: SEC_* */
 	__u32 protect;			/* in: PAGE_* */
@@ -607,22 +616,45 @@ struct ntvm_section_create_args {
 	__u32 status;			/* out: NTSTATUS */
 	__s32 section_fd;		/* out */
 	__u64 reserved;			/* must be zero */
+	__u64 handle_ptr;		/* in: HANDLE *, with the flag */
+	__u64 max_size_ptr;		/* in: LARGE_INTEGER *, or 0 */
 };
 
 #define NTVM_SECTION_CREATE_SIZE_VER0	48
+#define NTVM_SECTION_CREATE_SIZE_VER1	64
 
-/* NTVM_IOC_SECTION_QUERY: NtQuerySection(SectionBasicInformation). */
+/*
+ * NTVM_IOC_SECTION_QUERY: the section's size, attributes and the handle's
+ * rights.  NTVM_SECTION_QUERY_INFO (size NTVM_SECTION_QUERY_SIZE_VER1):
+ * the call is NtQuerySection(info_class, info_ptr, info_length,
+ * ret_len_ptr) and the module writes NT's structure for the caller's word
+ * width.  It checks in NT's order: the buffer as ProbeForWrite() would
+ * (every page of info_length bytes writable), ReturnLength (a SIZE_T),
+ * the class, the length, the handle, its rights; a bad pointer is
+ * STATUS_ACCESS_VIOLATION.
+ */
+#define NTVM_SECTION_QUERY_INFO		0x1u
+/* SECTION_INFORMATION_CLASS */
+#define NTVM_SECTION_BASIC_INFORMATION	0u
+#define NTVM_SECTION_IMAGE_INFORMATION	1u
+
 struct ntvm_section_query_args {
 	__u32 size;
-	__u32 flags;			/* none yet */
+	__u32 flags;			/* NTVM_SECTION_QUERY_INFO */
 	__s32 section_fd;		/* in */
 	__u32 status;			/* out: NTSTATUS */
 	__u64 max_size;			/* out */
 	__u32 attrs;			/* out: SEC_* */
 	__u32 access;			/* out: the handle's rights */
+	__u32 info_class;		/* in: SECTION_INFORMATION_CLASS */
+	__u32 pad;			/* must be zero */
+	__u64 info_ptr;			/* in: SectionInformation */
+	__u64 info_length;		/* in: SectionInformationLength */
+	__u64 ret_len_ptr;		/* in: SIZE_T *ReturnLength, or 0 */
 };
 
 #define NTVM_SECTION_QUERY_SIZE_VER0	32
+#define NTVM_SECTION_QUERY_SIZE_VER1	64
 
 /*
  * NTVM_IOC_MAP_VIEW: NtMapViewOfSection(Ex) into the calling process.
