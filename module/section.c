@@ -31,6 +31,7 @@
 #include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/mount.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -368,6 +369,24 @@ static bool ntvm_section_file_ok(struct file *f)
 	return true;
 }
 
+/*
+ * What a file allows a section (spec 1.4.3): writing if it is open for
+ * writing; executing unless its mount is noexec, as mmap(PROT_EXEC) would
+ * refuse (NT's FILE_EXECUTE; a Linux descriptor has no execute right).
+ */
+static u32 ntvm_section_file_rights(struct file *f)
+{
+	const struct vfsmount *mnt = f->f_path.mnt;
+	u32 rights = NT_LPROT_R;
+
+	if (f->f_mode & FMODE_WRITE)
+		rights |= NT_LPROT_W;
+	if (!(mnt->mnt_flags & MNT_NOEXEC) &&
+	    !(mnt->mnt_sb->s_iflags & SB_I_NOEXEC))
+		rights |= NT_LPROT_X;
+	return rights;
+}
+
 /* Spec 1.3.3: a writable section grows its file; the last step of all. */
 static u32 ntvm_section_grow(struct file *user, u64 size)
 {
@@ -405,7 +424,8 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 	struct ntvm_section *sec = NULL;
 	struct file *user = NULL, *file;
 	unsigned int width = ntvm_word_width();
-	bool vars, writable = false;
+	u32 file_rights = 0;
+	bool vars;
 	u64 size = 0, fsize = 0, t0, max_size, want, handle = 0;
 	long usize, ret = 0;
 	u32 st;
@@ -448,11 +468,11 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 			st = NTVM_STATUS_ACCESS_DENIED;
 			goto out;
 		}
-		writable = user->f_mode & FMODE_WRITE;
+		file_rights = ntvm_section_file_rights(user);
 		fsize = i_size_read(file_inode(user));
 	}
-	st = nt_section_check(a.attrs, a.protect, user, fsize, writable, want,
-			      &size);
+	st = nt_section_check(a.attrs, a.protect, user, fsize, file_rights,
+			      want, &size);
 	if (st)
 		goto out;
 

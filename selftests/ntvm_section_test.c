@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -2979,6 +2980,197 @@ TEST_F(sec, section_variables_abi)
 	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_SECTION_OPEN, &q));
 	EXPECT_EQ(EINVAL, errno);
 	close((int)handle);
+}
+
+/* Spec 1.5.3: "Local\\name" is "name"; "Global\\name" is another name. */
+TEST_F(sec, named_local_prefix)
+{
+	HANDLE a, b, g, o;
+	char *va, *vb;
+
+	SetLastError(0xdeadbeef);
+	a = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
+			      "Local\\ntvm-prefix");
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	b = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x20000,
+			      "ntvm-prefix");
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(ERROR_ALREADY_EXISTS, GetLastError());
+	EXPECT_EQ(0x10000, secinfo(b).Size.QuadPart);
+	va = MapViewOfFile(a, FILE_MAP_WRITE, 0, 0, 0);
+	vb = MapViewOfFile(b, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, va);
+	ASSERT_NE(NULL, vb);
+	va[100] = 42;
+	EXPECT_EQ(42, vb[100]);
+	o = OpenFileMapping(FILE_MAP_READ, FALSE, "Local\\ntvm-prefix");
+	EXPECT_NE(NULL, o);
+	g = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x30000,
+			      "Global\\ntvm-prefix");
+	ASSERT_NE(NULL, g);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	EXPECT_EQ(0x30000, secinfo(g).Size.QuadPart);
+	EXPECT_TRUE(UnmapViewOfFile(va));
+	EXPECT_TRUE(UnmapViewOfFile(vb));
+	EXPECT_TRUE(CloseHandle(a));
+	EXPECT_TRUE(CloseHandle(b));
+	EXPECT_TRUE(CloseHandle(o));
+	EXPECT_TRUE(CloseHandle(g));
+	/* The name went with its last handle, under either spelling. */
+	EXPECT_EQ(NULL, OpenFileMapping(FILE_MAP_READ, FALSE, "ntvm-prefix"));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+}
+
+/*
+ * Spec 1.4.4, 1.5.5, 2.8.6: the *FromApp calls.  CreateFileMappingFromApp
+ * takes a 64-bit size and keeps executable protections (the handle maps
+ * execute); OpenFileMappingFromApp gives exactly the rights asked for;
+ * VirtualAllocFromApp refuses executable protections.
+ */
+TEST_F(sec, from_app)
+{
+	DWORD64 big = (1ULL << 32) + 0x10000;
+	HANDLE h, r, x;
+	char *v;
+
+	h = CreateFileMappingFromApp(INVALID_HANDLE_VALUE, NULL,
+				     PAGE_EXECUTE_READWRITE | SEC_RESERVE, big,
+				     "ntvm-fromapp");
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	EXPECT_EQ((int64_t)big, secinfo(h).Size.QuadPart);
+	EXPECT_EQ(SEC_RESERVE, secinfo(h).Attributes);
+	v = MapViewOfFile(h, FILE_MAP_WRITE | FILE_MAP_EXECUTE, 0, 0, 0x10000);
+	ASSERT_NE(NULL, v);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+
+	r = OpenFileMappingFromApp(FILE_MAP_READ, FALSE, "ntvm-fromapp");
+	ASSERT_NE(NULL, r);
+	v = MapViewOfFile(r, FILE_MAP_READ, 0, 0, 0x10000);
+	EXPECT_NE(NULL, v);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_EQ(NULL, MapViewOfFile(r, FILE_MAP_WRITE, 0, 0, 0x10000));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	EXPECT_EQ(NULL, MapViewOfFile(r, FILE_MAP_READ | FILE_MAP_EXECUTE, 0, 0, 0x10000));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	EXPECT_EQ(STATUS_ACCESS_DENIED,
+		  NtQuerySection(r, SectionBasicInformation, &(SECTION_BASIC_INFORMATION){},
+				 sizeof(SECTION_BASIC_INFORMATION), NULL));
+	x = OpenFileMappingFromApp(FILE_MAP_EXECUTE, FALSE, "ntvm-fromapp");
+	ASSERT_NE(NULL, x);
+	EXPECT_EQ(NULL, MapViewOfFile(x, FILE_MAP_READ, 0, 0, 0x10000));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	EXPECT_EQ(STATUS_ACCESS_DENIED,
+		  NtQuerySection(x, SectionBasicInformation, &(SECTION_BASIC_INFORMATION){},
+				 sizeof(SECTION_BASIC_INFORMATION), NULL));
+	EXPECT_EQ(NULL, OpenFileMappingFromApp(FILE_MAP_READ, FALSE, "ntvm-none"));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	EXPECT_TRUE(CloseHandle(x));
+	EXPECT_TRUE(CloseHandle(r));
+	EXPECT_TRUE(CloseHandle(h));
+
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAllocFromApp(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					    PAGE_EXECUTE_READ));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_EQ(NULL, VirtualAllocFromApp(NULL, 0x10000, MEM_RESERVE, PAGE_EXECUTE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	v = VirtualAllocFromApp(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+	ASSERT_NE(NULL, v);
+	v[0] = 1;
+	EXPECT_TRUE(VirtualFree(v, 0, MEM_RELEASE));
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/*
+ * A tmpfs mounted noexec in a mount namespace of the test's own (with a
+ * user namespace for a user without CAP_SYS_ADMIN); NULL if the kernel
+ * allows neither.
+ */
+static const char *noexec_dir(void)
+{
+	static char dir[] = "/tmp/ntvm-noexecXXXXXX";
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	char map[64];
+
+	if (!mkdtemp(dir))
+		return NULL;
+	if (unshare(uid ? CLONE_NEWUSER | CLONE_NEWNS : CLONE_NEWNS))
+		return NULL;
+	if (uid) {
+		if (write_file("/proc/self/setgroups", "deny"))
+			return NULL;
+		snprintf(map, sizeof(map), "%u %u 1", (unsigned int)uid, (unsigned int)uid);
+		if (write_file("/proc/self/uid_map", map))
+			return NULL;
+		snprintf(map, sizeof(map), "%u %u 1", (unsigned int)gid, (unsigned int)gid);
+		if (write_file("/proc/self/gid_map", map))
+			return NULL;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", dir, "tmpfs", MS_NOEXEC, "mode=0777"))
+		return NULL;
+	return dir;
+}
+
+/*
+ * Spec 1.4.3: the file must allow the protection.  NT's FILE_EXECUTE is,
+ * for a Linux file, a mount without noexec: an executable section of a
+ * file there is refused as Windows refuses one of a file opened without
+ * execute access, and a descriptor left behind by nothing.
+ */
+TEST_F(sec, noexec_file)
+{
+	static const ULONG exec[] = {
+		PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_EXECUTE_WRITECOPY,
+	}, plain[] = { PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY };
+	long secs = ntvm_counter("sections");
+	const char *dir = noexec_dir();
+	char path[64];
+	HANDLE h, file;
+	int fd, next;
+	unsigned int i;
+
+	if (!dir)
+		SKIP(return, "no noexec tmpfs here (user namespaces: %s)", strerror(errno));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 0x3000));
+	file = NTVM_FD_TO_HANDLE(fd);
+	next = next_fd();
+	for (i = 0; i < 3; i++) {
+		SetLastError(0);
+		EXPECT_EQ(NULL, CreateFileMapping(file, NULL, exec[i], 0, 0, NULL));
+		EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+		h = P(0x1234);
+		EXPECT_EQ(STATUS_ACCESS_DENIED,
+			  mksec(&h, 0x3000, exec[i], SEC_COMMIT, file));
+		EXPECT_EQ(P(0x1234), h);
+	}
+	EXPECT_EQ(next, next_fd());
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+	for (i = 0; i < 3; i++) {
+		h = CreateFileMapping(file, NULL, plain[i], 0, 0, NULL);
+		ASSERT_NE(NULL, h);
+		EXPECT_EQ(0x3000, secinfo(h).Size.QuadPart);
+		EXPECT_TRUE(CloseHandle(h));
+	}
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -1028,6 +1028,10 @@ HANDLE CreateFileMapping2(HANDLE file, PVOID attributes, ULONG access,
 			  ULONG count);
 PVOID MapViewOfFileFromApp(HANDLE mapping, ULONG access, DWORD64 offset,
 			   SIZE_T size);
+/* CreateFileMapping with a 64-bit size; OpenFileMapping. */
+HANDLE CreateFileMappingFromApp(HANDLE file, PVOID attributes, ULONG protect,
+				DWORD64 max_size, const char *name);
+HANDLE OpenFileMappingFromApp(ULONG access, BOOL inherit, const char *name);
 PVOID MapViewOfFileNuma2(HANDLE mapping, HANDLE process, DWORD64 offset,
 			 PVOID base, SIZE_T size, ULONG type, ULONG protect,
 			 ULONG node);
@@ -1045,6 +1049,9 @@ PVOID VirtualAlloc2(HANDLE process, PVOID address, SIZE_T size, ULONG type,
 PVOID VirtualAlloc2FromApp(HANDLE process, PVOID address, SIZE_T size,
 			   ULONG type, ULONG protect,
 			   MEM_EXTENDED_PARAMETER *params, ULONG count);
+/* As VirtualAlloc; executable protections: ERROR_INVALID_PARAMETER. */
+PVOID VirtualAllocFromApp(PVOID address, SIZE_T size, ULONG type,
+			  ULONG protect);
 #endif /* NTVM_NO_WIN32 */
 
 #ifdef __cplusplus

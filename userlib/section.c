@@ -238,14 +238,21 @@ static int name_add(const char *name, HANDLE h)
  * Open the section called name with access, or create it with create()
  * when there is none (create NULL: open only).  Returns the status;
  * STATUS_OBJECT_NAME_EXISTS (success-class) when it existed.
+ *
+ * "Local\\name" is "name": both are in the session's namespace on Windows
+ * (spec 1.5.3).  "Global\\name" stays a name of its own, as the global
+ * namespace is another directory there.
  */
 NTSTATUS ntvm_named_section(const char *name, ACCESS_MASK access,
 			    NTSTATUS (*create)(void *ctx, HANDLE *out),
 			    void *ctx, HANDLE *out)
 {
+	static const char local[] = "Local\\";
 	HANDLE h;
 	NTSTATUS st;
 
+	if (!strncmp(name, local, sizeof(local) - 1))
+		name += sizeof(local) - 1;
 	pthread_mutex_lock(&names_lock);
 	h = name_find(name);
 	if (h) {

@@ -51,6 +51,14 @@ NTVM_EXPORT PVOID VirtualAlloc2FromApp(HANDLE process, PVOID address,
 			     count);
 }
 
+/* VirtualAllocFromApp (spec 2.8.6): VirtualAlloc without execution. */
+NTVM_EXPORT PVOID VirtualAllocFromApp(PVOID address, SIZE_T size, ULONG type,
+				      ULONG protect)
+{
+	return VirtualAlloc2FromApp(NULL, address, size, type, protect, NULL,
+				    0);
+}
+
 /* ---- File mappings ---- */
 
 /* CreateFileMapping's handle rights for a protection (spec 1.4.4). */
@@ -288,6 +296,31 @@ NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
 	}
 	c.size.QuadPart = (int64_t)max_size;
 	return create_mapping(&c, name);
+}
+
+/*
+ * CreateFileMappingFromApp: CreateFileMapping with a 64-bit size.  It does
+ * not refuse executable protections: the handle gets SECTION_MAP_EXECUTE
+ * with PAGE_EXECUTE_READWRITE (spec 1.4.4).
+ */
+NTVM_EXPORT HANDLE CreateFileMappingFromApp(HANDLE file, PVOID attributes,
+					    ULONG protect, DWORD64 max_size,
+					    const char *name)
+{
+	return CreateFileMappingA(file, attributes, protect,
+				  (DWORD)(max_size >> 32), (DWORD)max_size,
+				  name);
+}
+
+/*
+ * OpenFileMappingFromApp: the rights asked for, exactly (FILE_MAP_READ is
+ * SECTION_MAP_READ alone, FILE_MAP_EXECUTE SECTION_MAP_EXECUTE alone;
+ * spec 1.5.5), as OpenFileMapping gives them.
+ */
+NTVM_EXPORT HANDLE OpenFileMappingFromApp(ULONG access, BOOL inherit,
+					  const char *name)
+{
+	return OpenFileMappingA(access, inherit, name);
 }
 
 /* MapViewOfFileFromApp: MapViewOfFile with a 64-bit offset (spec 2.8.4). */

@@ -3008,7 +3008,7 @@ u32 nt_section_check_attrs(u32 attrs)
 }
 
 u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
-		     bool file_writable, u64 max_size, u64 *size)
+		     u32 file_rights, u64 max_size, u64 *size)
 {
 	u32 rights = prot_rights(protect);
 	u32 st = nt_section_check_attrs(attrs);
@@ -3032,8 +3032,12 @@ u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
 		*size = nt_round_up(max_size, PAGE);
 		return NTVM_STATUS_SUCCESS;
 	}
-	/* Spec 1.4.3: a writable section needs a writable file. */
-	if ((rights & NT_LPROT_W) && !file_writable)
+	/*
+	 * Spec 1.4.3: the file must allow what the section may do: write,
+	 * and execute (NT's FILE_EXECUTE; a Linux file allows it unless its
+	 * mount is noexec).
+	 */
+	if (rights & ~file_rights & (NT_LPROT_W | NT_LPROT_X))
 		return NTVM_STATUS_ACCESS_DENIED;
 	if (!max_size) {
 		if (!file_size)
