@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ntvm: NTVM_IOC_MEMCTL (issue 11): MemoryRegionInformation, the NT side of
- * MemoryWorkingSetExInformation, and the checks of NtLockVirtualMemory,
- * NtUnlockVirtualMemory and NtFlushVirtualMemory.  The core
+ * MemoryWorkingSetExInformation, the checks of NtLockVirtualMemory,
+ * NtUnlockVirtualMemory and NtFlushVirtualMemory, and
+ * NtAreMappedFilesTheSame.  The core
  * (core/memctl.c) gives the NT answer; this glue adds what only the VMAs
  * know, whether pages are VM_LOCKED.  A module cannot mlock(2) or
  * msync(2), so user space makes those calls (see vm.c).
@@ -72,7 +73,7 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	u64 nallocs, t0;
 	int ret;
 
-	BUILD_BUG_ON(sizeof(m) != NTVM_MEMCTL_SIZE_VER1);
+	BUILD_BUG_ON(sizeof(m) != NTVM_MEMCTL_SIZE_VER2);
 	ret = ntvm_copy_args(&m, sizeof(m), argp, NTVM_MEMCTL_SIZE_VER0);
 	if (ret)
 		return ret;
@@ -92,15 +93,23 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	case NTVM_MEMCTL_LOCK:
 	case NTVM_MEMCTL_UNLOCK:
 		break;
+	case NTVM_MEMCTL_SAME_FILES:
+		/* Two addresses of the calling process, nothing more. */
+		if (m.map_type || m.length || m.flags)
+			return -EINVAL;
+		break;
 	default:
 		return -EINVAL;
 	}
+	if (m.other && m.op != NTVM_MEMCTL_SAME_FILES)
+		return -EINVAL;
 	/* The values come from the variables or from here, never both. */
 	if ((m.flags & NTVM_MEMCTL_VARS) ? (m.base | m.length) :
 	    (m.base_ptr | m.size_ptr))
 		return -EINVAL;
 	req.base = m.base;
 	req.length = m.length;
+	req.other = m.other;
 	if ((m.flags & NTVM_MEMCTL_VARS) &&
 	    (ntvm_var_get(m.base_ptr, ntvm_word_width(), &req.base) ||
 	     ntvm_var_get(m.size_ptr, ntvm_word_width(), &req.length)))

@@ -3173,4 +3173,83 @@ TEST_F(sec, noexec_file)
 	close(fd);
 }
 
+/*
+ * Spec 4.5.2: NtAreMappedFilesTheSame.  Views of one section are the same
+ * file (two views of it too: chosen); views of two sections of one file
+ * are not; memory that is no view conflicts; no mapping is an invalid
+ * address; the first address is checked first.
+ */
+TEST_F(sec, are_mapped_files_the_same)
+{
+	struct ntvm_memctl_args m = {
+		.size = sizeof(m), .op = NTVM_MEMCTL_REGION, .other = 0x10000,
+	};
+	char *v1, *v2, *fa, *fb, *priv, *heap = malloc(64), *gone;
+	HANDLE h, a, b;
+	PVOID ph;
+	int fd = tmpfile_of(0x2000, O_RDWR);
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, heap);
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	v1 = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	v2 = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, v1);
+	ASSERT_NE(NULL, v2);
+	a = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_READONLY, 0, 0, NULL);
+	b = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_READONLY, 0, 0, NULL);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	fa = MapViewOfFile(a, FILE_MAP_READ, 0, 0, 0);
+	fb = MapViewOfFile(b, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, fa);
+	ASSERT_NE(NULL, fb);
+	priv = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+	ASSERT_NE(NULL, priv);
+	ph = VirtualAlloc2(NULL, NULL, 0x10000, PH, PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, ph);
+	gone = mmap(NULL, 0x10000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, gone);
+	ASSERT_EQ(0, munmap(gone, 0x10000));
+
+	EXPECT_EQ(STATUS_SUCCESS, NtAreMappedFilesTheSame(v1, v1 + 30));
+	EXPECT_EQ(STATUS_SUCCESS, NtAreMappedFilesTheSame(v1 + 0xffff, v2));
+	EXPECT_EQ(STATUS_SUCCESS, NtAreMappedFilesTheSame(fa, fa + 0x1fff));
+	EXPECT_EQ(STATUS_NOT_SAME_DEVICE, NtAreMappedFilesTheSame(fa, fb));
+	EXPECT_EQ(STATUS_NOT_SAME_DEVICE, NtAreMappedFilesTheSame(v1, fa));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, NtAreMappedFilesTheSame(v1, priv));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, NtAreMappedFilesTheSame(priv, v1));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, NtAreMappedFilesTheSame(v1, heap));
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, NtAreMappedFilesTheSame(ph, v1));
+	EXPECT_EQ(STATUS_INVALID_ADDRESS, NtAreMappedFilesTheSame(v1, NULL));
+	EXPECT_EQ(STATUS_INVALID_ADDRESS, NtAreMappedFilesTheSame(NULL, v1));
+	EXPECT_EQ(STATUS_INVALID_ADDRESS, NtAreMappedFilesTheSame(v1, gone));
+	EXPECT_EQ(STATUS_INVALID_ADDRESS,
+		  NtAreMappedFilesTheSame(v1, P(sizeof(void *) == 8 ? 0xffff800000000000ULL :
+							0xfffff000UL)));
+	/* The first address first. */
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, NtAreMappedFilesTheSame(priv, NULL));
+	EXPECT_EQ(STATUS_INVALID_ADDRESS, NtAreMappedFilesTheSame(NULL, priv));
+	/* An unmapped view is no view any more. */
+	EXPECT_TRUE(UnmapViewOfFile(v1));
+	EXPECT_EQ(STATUS_INVALID_ADDRESS, NtAreMappedFilesTheSame(v1, v2));
+
+	/* The second address belongs to SAME_FILES only. */
+	m.base = U(v2);
+	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(EINVAL, errno);
+
+	EXPECT_TRUE(UnmapViewOfFile(v2));
+	EXPECT_TRUE(UnmapViewOfFile(fa));
+	EXPECT_TRUE(UnmapViewOfFile(fb));
+	EXPECT_TRUE(CloseHandle(h));
+	EXPECT_TRUE(CloseHandle(a));
+	EXPECT_TRUE(CloseHandle(b));
+	EXPECT_TRUE(VirtualFree(priv, 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(ph, 0, MEM_RELEASE));
+	close(fd);
+	free(heap);
+}
+
 TEST_HARNESS_MAIN

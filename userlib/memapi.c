@@ -489,6 +489,20 @@ NTVM_EXPORT NTSTATUS NtFlushVirtualMemory(HANDLE process, PVOID *base,
 	return STATUS_SUCCESS;
 }
 
+/*
+ * Spec 4.5.2: whether two addresses lie in views of one section, which
+ * only the module knows (NTVM_MEMCTL_SAME_FILES).
+ */
+NTVM_EXPORT NTSTATUS NtAreMappedFilesTheSame(PVOID file1, PVOID file2)
+{
+	struct ntvm_memctl_args m = {
+		.op = NTVM_MEMCTL_SAME_FILES,
+		.base = (uintptr_t)file1, .other = (uintptr_t)file2,
+	};
+
+	return memctl(&m);
+}
+
 /* ---- NtSetInformationVirtualMemory ---- */
 
 /*

@@ -943,6 +943,9 @@ typedef struct _SECTION_BASIC_INFORMATION {
 #ifndef STATUS_NOT_MAPPED_DATA
 #define STATUS_NOT_MAPPED_DATA		((NTSTATUS)NTVM_STATUS_NOT_MAPPED_DATA)
 #endif
+#ifndef STATUS_NOT_SAME_DEVICE
+#define STATUS_NOT_SAME_DEVICE		((NTSTATUS)NTVM_STATUS_NOT_SAME_DEVICE)
+#endif
 #ifndef STATUS_INVALID_PARAMETER_7
 #define STATUS_INVALID_PARAMETER_7	((NTSTATUS)NTVM_STATUS_INVALID_PARAMETER_7)
 #endif
@@ -996,6 +999,8 @@ NTSTATUS NtUnmapViewOfSection(HANDLE process, PVOID base);
 NTSTATUS NtUnmapViewOfSectionEx(HANDLE process, PVOID base, ULONG flags);
 NTSTATUS NtFlushVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
 			      PVOID io_status);
+/* Views of one section: STATUS_SUCCESS; of two: STATUS_NOT_SAME_DEVICE. */
+NTSTATUS NtAreMappedFilesTheSame(PVOID file1, PVOID file2);
 NTSTATUS NtClose(HANDLE handle);
 #endif /* !NTVM_NO_NT */
 

@@ -320,6 +320,50 @@ u32 nt_check_large(struct nt_space *s, const struct nt_alloc_req *a)
 	return NTVM_STATUS_SUCCESS;
 }
 
+/*
+ * NtAreMappedFilesTheSame (spec 4.5.2): the section of the view holding
+ * addr, or why there is none: memory that is no view (private memory, a
+ * placeholder, a mapping ntvm did not make such as the heap) is
+ * STATUS_CONFLICTING_ADDRESSES, no mapping at all STATUS_INVALID_ADDRESS.
+ */
+static u32 view_section_at(struct nt_space *s, u64 addr,
+			   const struct nt_section **sec)
+{
+	u64 page = nt_page_down(addr), start, end;
+	struct nt_vad *a;
+	int lp;
+
+	if (addr > s->max_addr)
+		return NTVM_STATUS_INVALID_ADDRESS;
+	a = nt_find_live(s, page, page + PAGE);
+	if (a) {
+		*sec = a->sec;
+		return a->sec ? NTVM_STATUS_SUCCESS :
+				NTVM_STATUS_CONFLICTING_ADDRESSES;
+	}
+	s->ops->lock_read(s->ctx);
+	lp = s->ops->prot_at(s->ctx, page, &start, &end);
+	s->ops->unlock_read(s->ctx);
+	return lp == NT_VMA_NONE ? NTVM_STATUS_INVALID_ADDRESS :
+				   NTVM_STATUS_CONFLICTING_ADDRESSES;
+}
+
+/*
+ * Views of one section are of the same file, views of two are not (even
+ * of one file: STATUS_NOT_SAME_DEVICE, spec 4.5.2); the first address is
+ * checked first.
+ */
+static void memctl_same_files(struct nt_space *s, struct nt_memctl *m)
+{
+	const struct nt_section *a = NULL, *b = NULL;
+
+	m->status = view_section_at(s, m->base, &a);
+	if (!m->status)
+		m->status = view_section_at(s, m->other, &b);
+	if (!m->status && a != b)
+		m->status = NTVM_STATUS_NOT_SAME_DEVICE;
+}
+
 void nt_memctl(struct nt_space *s, struct nt_memctl *m)
 {
 	m->apply = 0;
@@ -337,6 +381,9 @@ void nt_memctl(struct nt_space *s, struct nt_memctl *m)
 		break;
 	case NT_MEMCTL_FLUSH:
 		memctl_flush(s, m);
+		break;
+	case NT_MEMCTL_SAME_FILES:
+		memctl_same_files(s, m);
 		break;
 	default:
 		m->status = NTVM_STATUS_INVALID_PARAMETER;

@@ -462,6 +462,7 @@ enum nt_memctl_op {
 	NT_MEMCTL_UNLOCK,	/* NT checks of NtUnlockVirtualMemory */
 	NT_MEMCTL_PAGE,		/* state and protection of the run at base */
 	NT_MEMCTL_FLUSH,	/* NT checks of NtFlushVirtualMemory */
+	NT_MEMCTL_SAME_FILES,	/* NtAreMappedFilesTheSame(base, other) */
 };
 
 /* NtLockVirtualMemory's MapType values. */
@@ -475,6 +476,7 @@ struct nt_memctl {
 	u32 bad;		/* LOCK, UNLOCK, FLUSH: NT_BAD_* */
 	u64 base;
 	u64 length;
+	u64 other;		/* SAME_FILES: the second address */
 	/* outputs */
 	u32 status;
 	u64 lo, hi;		/* the range (LOCK, UNLOCK) or run (PAGE) */

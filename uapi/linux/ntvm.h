@@ -153,6 +153,7 @@
 #define NTVM_STATUS_SECTION_PROTECTION		0xC000004Eu
 #define NTVM_STATUS_SECTION_NOT_IMAGE		0xC0000049u
 #define NTVM_STATUS_NOT_MAPPED_DATA		0xC0000088u
+#define NTVM_STATUS_NOT_SAME_DEVICE		0xC00000D4u
 #define NTVM_STATUS_INVALID_PARAMETER_7		0xC00000F5u
 #define NTVM_STATUS_INVALID_PARAMETER_8		0xC00000F6u
 #define NTVM_STATUS_INVALID_PARAMETER_9		0xC00000F7u
@@ -762,6 +763,12 @@ struct ntvm_unmap_view_args {
  *    (length 0: to the view's end) or one mapping ntvm did not make.
  *    STATUS_NOT_MAPPED_DATA for other memory, STATUS_INVALID_PARAMETER for
  *    a range past the view's end.  User space then makes the msync(2).
+ *  - SAME_FILES: NtAreMappedFilesTheSame(base, other) (size
+ *    NTVM_MEMCTL_SIZE_VER2; other is zero for every other op): success
+ *    when both addresses lie in views of one section,
+ *    STATUS_NOT_SAME_DEVICE for views of two, else, base's first,
+ *    STATUS_CONFLICTING_ADDRESSES for an address in memory that is no
+ *    view and STATUS_INVALID_ADDRESS for one in no mapping.
  *
  * NTVM_MEMCTL_VARS (LOCK, UNLOCK, FLUSH; size NTVM_MEMCTL_SIZE_VER1):
  * base and length are NT's BaseAddress and RegionSize variables, read
@@ -779,6 +786,7 @@ struct ntvm_unmap_view_args {
 #define NTVM_MEMCTL_UNLOCK		3
 #define NTVM_MEMCTL_PAGE		4
 #define NTVM_MEMCTL_FLUSH		5
+#define NTVM_MEMCTL_SAME_FILES		6
 
 #define NTVM_MEMCTL_VARS		0x1u	/* flags: base_ptr, size_ptr */
 
@@ -818,10 +826,12 @@ struct ntvm_memctl_args {
 	__u32 apply_prot;		/* out: PROT_* */
 	__u64 base_ptr;			/* in: PVOID *, with NTVM_MEMCTL_VARS */
 	__u64 size_ptr;			/* in: SIZE_T *, with NTVM_MEMCTL_VARS */
+	__u64 other;			/* in: SAME_FILES: the second address */
 };
 
 #define NTVM_MEMCTL_SIZE_VER0		104
 #define NTVM_MEMCTL_SIZE_VER1		120
+#define NTVM_MEMCTL_SIZE_VER2		128
 #define NTVM_IOC_MEMCTL		_IOC(_IOC_READ | _IOC_WRITE, NTVM_IOC_TYPE, 0xc0, \
 				     NTVM_MEMCTL_SIZE_VER0)
 
