@@ -2360,6 +2360,976 @@ static void *toggle_args(void *unused)
 	return NULL;
 }
 
+/* ==== Audit: [T] facts of the spec no test asserted before ==== */
+
+/* The 31 values of Wine's protection tables: 0 - 0xf, then 0x10 - 0xf0. */
+static ULONG audit_prot(unsigned int i)
+{
+	return i < 16 ? i : (i - 15) << 4;
+}
+
+/* One of the eight base protections? */
+static int audit_single_prot(ULONG prot)
+{
+	return prot && prot <= PAGE_EXECUTE_WRITECOPY && !(prot & (prot - 1));
+}
+
+/* A free, 64K-aligned range of size bytes: reserved, then released. */
+static PVOID audit_free_range(SIZE_T size)
+{
+	PVOID p = NULL;
+
+	if (nt_alloc(&p, size, MEM_RESERVE, PAGE_NOACCESS) ||
+	    nt_free(p, 0, MEM_RELEASE))
+		return NULL;
+	return p;
+}
+
+/* A temporary file with its execute bits, for executable file sections. */
+static int audit_exec_file(size_t size)
+{
+	int fd = tmpfile_of(size, O_RDWR);
+
+	if (fd >= 0 && fchmod(fd, 0700)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Spec 1.2.1: CreateFileMapping's SEC_* table, for a pagefile section and
+ * for a data file, and the Attributes NtQuerySection reports.
+ */
+TEST_F(sec, sec_flags_table)
+{
+	static const ULONG good[] = {
+		SEC_RESERVE, SEC_RESERVE | SEC_NOCACHE, SEC_RESERVE | SEC_WRITECOMBINE,
+		SEC_COMMIT, SEC_COMMIT | SEC_NOCACHE, SEC_COMMIT | SEC_WRITECOMBINE, 0,
+	};
+	static const ULONG bad[] = {
+		SEC_RESERVE | SEC_COMMIT, SEC_IMAGE | SEC_RESERVE, SEC_IMAGE | SEC_COMMIT,
+		SEC_NOCACHE, SEC_LARGE_PAGES, SEC_WRITECOMBINE, SEC_FILE,
+		SEC_FILE | SEC_RESERVE, SEC_FILE | SEC_COMMIT,
+	};
+	int fd = tmpfile_of(0x2000, O_RDWR);
+	HANDLE files[2] = { INVALID_HANDLE_VALUE, NTVM_FD_TO_HANDLE(fd) }, h;
+	long secs = ntvm_counter("sections");
+	unsigned int f, i;
+	struct stat st;
+	ULONG want;
+
+	ASSERT_LE(0, fd);
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < ARRAY_SIZE(good); i++) {
+			if (f)
+				want = SEC_FILE | (good[i] & (SEC_NOCACHE | SEC_WRITECOMBINE));
+			else
+				want = good[i] ? good[i] : SEC_COMMIT;
+			SetLastError(0xdeadbeef);
+			h = CreateFileMapping(files[f], NULL, good[i] | PAGE_READWRITE, 0, 0x1000,
+					      NULL);
+			ASSERT_NE(NULL, h) TH_LOG("file %u, flags %#x", f, good[i]);
+			EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+			EXPECT_EQ(want, secinfo(h).Attributes) TH_LOG("file %u, flags %#x",
+								      f, good[i]);
+			EXPECT_TRUE(CloseHandle(h));
+		}
+		for (i = 0; i < ARRAY_SIZE(bad); i++) {
+			SetLastError(0xdeadbeef);
+			EXPECT_EQ(NULL, CreateFileMapping(files[f], NULL, bad[i] | PAGE_READWRITE,
+							  0, 0x1000, NULL));
+			EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError())
+				TH_LOG("file %u, flags %#x", f, bad[i]);
+		}
+	}
+	/* A data file never takes large pages. */
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, CreateFileMapping(files[1], NULL,
+					  SEC_RESERVE | SEC_LARGE_PAGES | PAGE_READWRITE,
+					  0, 0x1000, NULL));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, CreateFileMapping(files[1], NULL,
+					  SEC_COMMIT | SEC_LARGE_PAGES | PAGE_READWRITE,
+					  0, 0x1000, NULL));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_EQ(0x2000, st.st_size);
+	close(fd);
+}
+
+/* Spec 1.3.1, 2.3.3: a view of a 4090-byte pagefile section is one page. */
+TEST_F(sec, view_of_4090_bytes)
+{
+	MEMORY_BASIC_INFORMATION m;
+	SIZE_T size = 0;
+	PVOID v, b = NULL;
+	HANDLE h;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4090, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	memset(&m, 0xcc, sizeof(m));
+	ASSERT_EQ(sizeof(m), VirtualQuery(v, &m, sizeof(m)));
+	EXPECT_EQ(v, m.BaseAddress);
+	EXPECT_EQ(v, m.AllocationBase);
+	EXPECT_EQ(0x1000, m.RegionSize);
+	EXPECT_EQ(MEM_COMMIT, m.State);
+	EXPECT_EQ(PAGE_READWRITE, m.Protect);
+	EXPECT_EQ(PAGE_READWRITE, m.AllocationProtect);
+	EXPECT_EQ(MEM_MAPPED, m.Type);
+	/* The whole page is the view's. */
+	((volatile char *)v)[0xfff] = 1;
+	/* The NT call writes the page-rounded size back. */
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &b, 0, &size, 0, PAGE_READONLY));
+	EXPECT_EQ(0x1000, size);
+	EXPECT_EQ(1, ((volatile char *)b)[0xfff]);
+	EXPECT_REGION(b, b, b, PAGE_READONLY, 0x1000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+	EXPECT_EQ(0x1000, secinfo(h).Size.QuadPart);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(UnmapViewOfFile(b));
+	EXPECT_TRUE(CloseHandle(h));
+}
+
+/*
+ * Spec 1.4.1, 8.6: a file section takes exactly the six mappable
+ * protections; a FILE_MAP_READ view of each is one read-only page, where
+ * a commit is ERROR_ACCESS_DENIED (4.1.5) and only PAGE_READONLY and
+ * PAGE_WRITECOPY may be set (4.3.1).
+ */
+TEST_F(sec, file_section_protections)
+{
+	int fd = audit_exec_file(0x1000);
+	HANDLE hf = NTVM_FD_TO_HANDLE(fd), h;
+	unsigned int i;
+	ULONG prot;
+	DWORD old;
+	PVOID v;
+
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 31; i++) {
+		prot = audit_prot(i);
+		SetLastError(0xdeadbeef);
+		h = CreateFileMapping(hf, NULL, prot | SEC_COMMIT, 0, 0x1000, NULL);
+		if (!audit_single_prot(prot) || prot == PAGE_NOACCESS || prot == PAGE_EXECUTE) {
+			EXPECT_EQ(NULL, h) TH_LOG("protection %#x", prot);
+			EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError())
+				TH_LOG("protection %#x", prot);
+			if (h)
+				CloseHandle(h);
+			continue;
+		}
+		ASSERT_NE(NULL, h) TH_LOG("protection %#x: error %u", prot, GetLastError());
+		EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+		v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+		ASSERT_NE(NULL, v) TH_LOG("protection %#x", prot);
+		EXPECT_REGION(v, v, v, PAGE_READONLY, 0x1000, MEM_COMMIT, PAGE_READONLY,
+			      MEM_MAPPED);
+		SetLastError(0xdeadbeef);
+		EXPECT_EQ(NULL, VirtualAlloc(v, 0x1000, MEM_COMMIT, prot));
+		EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError()) TH_LOG("protection %#x", prot);
+		old = 0xdeadbeef;
+		SetLastError(0xdeadbeef);
+		if (prot == PAGE_READONLY || prot == PAGE_WRITECOPY) {
+			EXPECT_TRUE(VirtualProtect(v, 0x1000, prot, &old));
+			EXPECT_EQ(PAGE_READONLY, old);
+		} else {
+			EXPECT_FALSE(VirtualProtect(v, 0x1000, prot, &old))
+				TH_LOG("protection %#x", prot);
+			EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+			EXPECT_REGION(v, v, v, PAGE_READONLY, 0x1000, MEM_COMMIT, PAGE_READONLY,
+				      MEM_MAPPED);
+		}
+		EXPECT_TRUE(UnmapViewOfFile(v));
+		EXPECT_TRUE(CloseHandle(h));
+	}
+	close(fd);
+}
+
+/*
+ * Spec 1.4.3: a read-only file handle makes a PAGE_READONLY section; a
+ * handle that cannot read the file makes none (the spec gives no single
+ * error: Windows said ERROR_ACCESS_DENIED or ERROR_INVALID_PARAMETER).
+ */
+TEST_F(sec, file_handle_rights)
+{
+	static const ULONG prots[] = { PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY };
+	int fd = tmpfile_of(0x1000, O_RDWR), rofd, wofd;
+	long secs = ntvm_counter("sections");
+	unsigned int i;
+	char path[64];
+	DWORD err;
+	HANDLE h;
+	char *v;
+
+	ASSERT_LE(0, fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	rofd = open(path, O_RDONLY);
+	wofd = open(path, O_WRONLY);
+	ASSERT_LE(0, rofd);
+	ASSERT_LE(0, wofd);
+	SetLastError(0xdeadbeef);
+	h = CreateFileMapping(NTVM_FD_TO_HANDLE(rofd), NULL, PAGE_READONLY, 0, 0x1000, NULL);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	EXPECT_EQ(SEC_FILE, secinfo(h).Attributes);
+	v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_EQ(1, v[0]);
+	EXPECT_EQ(8, v[1]);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(CloseHandle(h));
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+	for (i = 0; i < ARRAY_SIZE(prots); i++) {
+		SetLastError(0xdeadbeef);
+		EXPECT_EQ(NULL, CreateFileMapping(NTVM_FD_TO_HANDLE(wofd), NULL, prots[i], 0,
+						  0x1000, NULL)) TH_LOG("protection %#x", prots[i]);
+		err = GetLastError();
+		EXPECT_TRUE(err == ERROR_ACCESS_DENIED || err == ERROR_INVALID_PARAMETER)
+			TH_LOG("protection %#x: error %u", prots[i], err);
+	}
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+	close(wofd);
+	close(rofd);
+	close(fd);
+}
+
+/*
+ * Spec 1.4.5, 4.3.7: a PAGE_WRITECOPY or PAGE_READONLY file section takes
+ * FILE_MAP_READ, access-0 and FILE_MAP_COPY views, not FILE_MAP_WRITE
+ * ones (ERROR_INVALID_PARAMETER or ERROR_ACCESS_DENIED, by version).  A
+ * FILE_MAP_COPY view starts as PAGE_WRITECOPY; a written page becomes a
+ * private PAGE_READWRITE one.
+ */
+TEST_F(sec, readonly_writecopy_section_views)
+{
+	static const ULONG prots[] = { PAGE_WRITECOPY, PAGE_READONLY };
+	unsigned int i;
+	char c;
+	DWORD err;
+	HANDLE h;
+	char *v;
+	int fd;
+
+	for (i = 0; i < ARRAY_SIZE(prots); i++) {
+		fd = tmpfile_of(0x2000, O_RDWR);
+		ASSERT_LE(0, fd);
+		h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, prots[i], 0, 0x2000, NULL);
+		ASSERT_NE(NULL, h);
+		v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0x1000);
+		ASSERT_NE(NULL, v);
+		EXPECT_REGION(v, v, v, PAGE_READONLY, 0x1000, MEM_COMMIT, PAGE_READONLY,
+			      MEM_MAPPED);
+		EXPECT_EQ(1, v[0]);
+		EXPECT_TRUE(UnmapViewOfFile(v));
+		v = MapViewOfFile(h, 0, 0, 0, 0x1000);
+		ASSERT_NE(NULL, v);
+		EXPECT_REGION(v, v, v, PAGE_NOACCESS, 0x1000, MEM_COMMIT, PAGE_NOACCESS,
+			      MEM_MAPPED);
+		EXPECT_TRUE(faults(v, 0));
+		EXPECT_TRUE(UnmapViewOfFile(v));
+		SetLastError(0xdeadbeef);
+		EXPECT_EQ(NULL, MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0x1000));
+		err = GetLastError();
+		EXPECT_TRUE(err == ERROR_INVALID_PARAMETER || err == ERROR_ACCESS_DENIED)
+			TH_LOG("protection %#x: error %u", prots[i], err);
+		v = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0x2000);
+		ASSERT_NE(NULL, v);
+		EXPECT_REGION(v, v, v, PAGE_WRITECOPY, 0x2000, MEM_COMMIT, PAGE_WRITECOPY,
+			      MEM_MAPPED);
+		v[0] = 'x';
+		EXPECT_EQ('x', v[0]);
+		EXPECT_REGION(v, v, v, PAGE_WRITECOPY, 0x1000, MEM_COMMIT, PAGE_READWRITE,
+			      MEM_MAPPED);
+		EXPECT_REGION(v + 0x1000, v + 0x1000, v, PAGE_WRITECOPY, 0x1000, MEM_COMMIT,
+			      PAGE_WRITECOPY, MEM_MAPPED);
+		ASSERT_EQ(1, pread(fd, &c, 1, 0));
+		EXPECT_EQ(1, c);
+		EXPECT_TRUE(UnmapViewOfFile(v));
+		EXPECT_TRUE(CloseHandle(h));
+		close(fd);
+	}
+}
+
+/*
+ * Spec 1.5.4: a named file section: its view outlives both handles, its
+ * name does not; the name then makes a new object.
+ */
+TEST_F(sec, file_name_lifetime)
+{
+	static const char name[] = "ntvm audit file mapping";
+	int fd = tmpfile_of(0x2000, O_RDWR);
+	HANDLE a, b;
+	char *v, c;
+
+	ASSERT_LE(0, fd);
+	SetLastError(0xdeadbeef);
+	a = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_READWRITE, 0, 0, name);
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	v = MapViewOfFile(a, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	b = OpenFileMapping(FILE_MAP_ALL_ACCESS, FALSE, name);
+	ASSERT_NE(NULL, b);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x2000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_TRUE(CloseHandle(a));
+	EXPECT_TRUE(CloseHandle(b));
+	/* The view is as it was, and still the file's. */
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x2000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_EQ(8, v[1]);
+	v[0x1001] = 'n';
+	ASSERT_EQ(1, pread(fd, &c, 1, 0x1001));
+	EXPECT_EQ('n', c);
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, OpenFileMapping(FILE_MAP_READ, FALSE, name));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	SetLastError(0xdeadbeef);
+	a = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_READWRITE, 0, 0, name);
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	EXPECT_TRUE(CloseHandle(a));
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	close(fd);
+}
+
+/* Spec 2.1.1: NtMapViewOfSectionEx with no process handle maps nothing. */
+TEST_F(sec, view_ex_null_process)
+{
+	struct ntvm_stats st0, st1;
+	LARGE_INTEGER off = { .QuadPart = 0 };
+	SIZE_T size = 0x10000;
+	PVOID b = NULL;
+	HANDLE h;
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x10000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	st0 = stats();
+	EXPECT_EQ(STATUS_INVALID_HANDLE, NtMapViewOfSectionEx(h, NULL, &b, &off, &size, 0,
+							      PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(NULL, b);
+	EXPECT_EQ(0x10000, size);
+	EXPECT_EQ(0, off.QuadPart);
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+}
+
+/*
+ * Spec 2.1.3: zero_bits 21 leaves no room for a view; a value above 31 is
+ * a mask whose leading zeros count (64-bit), INVALID_PARAMETER_4 on native
+ * 32-bit.
+ */
+TEST_F(sec, view_zero_bits)
+{
+	LARGE_INTEGER off = { .QuadPart = 0 };
+	SIZE_T size = 0x10000;
+	PVOID b = NULL;
+	NTSTATUS st;
+	HANDLE h;
+
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x10000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	st = NtMapViewOfSection(h, CUR, &b, 21, 0, &off, &size, ViewShare, 0, PAGE_READWRITE);
+	EXPECT_TRUE(st == STATUS_NO_MEMORY || st == STATUS_INVALID_PARAMETER)
+		TH_LOG("zero_bits 21: status %#x", (unsigned int)st);
+	EXPECT_EQ(NULL, b);
+	EXPECT_EQ(0x10000, size);
+	if (sizeof(void *) == 4) {
+		EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
+			  NtMapViewOfSection(h, CUR, &b, 0x1aaaaaaa, 0, &off, &size, ViewShare,
+					     MEM_TOP_DOWN, PAGE_READWRITE));
+		EXPECT_EQ(NULL, b);
+		NtClose(h);
+		return;
+	}
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtMapViewOfSection(h, CUR, &b, 0x1aaaaaaa, 0, &off, &size, ViewShare,
+				     MEM_TOP_DOWN, PAGE_READWRITE));
+	EXPECT_GT(0x20000000, U(b));
+	EXPECT_EQ(0, U(b) & 0xffff);
+	EXPECT_EQ(0x10000, size);
+	EXPECT_REGION(b, b, b, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, b));
+	NtClose(h);
+}
+
+/* Spec 2.2.1: NtMapViewOfSectionEx puts a view on a 64K boundary. */
+TEST_F(sec, view_ex_base_aligned)
+{
+	int fd = tmpfile_of(0x1000, O_RDWR);
+	LARGE_INTEGER off = { .QuadPart = 0 };
+	PVOID v[8];
+	HANDLE h[2];
+	SIZE_T size;
+	unsigned int i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h[0], 0x1000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h[1], 0, PAGE_READWRITE, SEC_COMMIT,
+					NTVM_FD_TO_HANDLE(fd)));
+	/* One-page views, one after the other: each on its own 64K boundary. */
+	for (i = 0; i < 8; i++) {
+		v[i] = NULL;
+		size = 0;
+		ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSectionEx(h[i & 1], CUR, &v[i], &off, &size,
+							       0, PAGE_READWRITE, NULL, 0));
+		EXPECT_EQ(0, U(v[i]) & 0xffff) TH_LOG("view %u at %p", i, v[i]);
+		EXPECT_EQ(0x1000, size);
+	}
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v[i]));
+	NtClose(h[0]);
+	NtClose(h[1]);
+	close(fd);
+}
+
+/*
+ * Spec 2.2.2, 8.19: without a placeholder an explicit base must be 64K
+ * aligned: ERROR_MAPPED_ALIGNMENT, even where the range is free.
+ */
+TEST_F(sec, view_base_misaligned)
+{
+	HANDLE h;
+	PVOID p, v;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x20000, NULL);
+	ASSERT_NE(NULL, h);
+	p = audit_free_range(0x30000);
+	ASSERT_NE(NULL, p);
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, MapViewOfFileEx(h, FILE_MAP_WRITE, 0, 0, 0x1000, P(U(p) + 0x1000)));
+	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, MapViewOfFileEx(h, FILE_MAP_WRITE, 0, 0, 0x1000, P(U(p) + 42)));
+	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, P(U(p) + 0x2000), 0, 0x1000, 0, PAGE_READWRITE,
+				       NULL, 0));
+	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	EXPECT_EQ(MEM_FREE, region_of(p).State);
+	EXPECT_EQ(MEM_FREE, region_of(P(U(p) + 0x1000)).State);
+	EXPECT_EQ(MEM_FREE, region_of(P(U(p) + 0x2000)).State);
+	/* The aligned base itself is fine. */
+	v = MapViewOfFileEx(h, FILE_MAP_WRITE, 0, 0, 0x1000, p);
+	EXPECT_EQ(p, v);
+	if (v)
+		EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(CloseHandle(h));
+}
+
+/* Spec 2.3.3: in the view's last page, the bytes past the file's end read zero. */
+TEST_F(sec, file_view_tail_zero)
+{
+	static const size_t sizes[] = { 6, 0x3452 };
+	size_t i, k, end, wrong, nonzero;
+	unsigned char *v;
+	HANDLE h;
+	int fd;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		end = (sizes[i] + 0xfff) & ~(size_t)0xfff;
+		fd = tmpfile_of(sizes[i], O_RDWR);
+		ASSERT_LE(0, fd);
+		h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_READONLY, 0, 0, NULL);
+		ASSERT_NE(NULL, h);
+		EXPECT_EQ(sizes[i], secinfo(h).Size.QuadPart);
+		v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+		ASSERT_NE(NULL, v);
+		EXPECT_EQ(end, region_of(v).RegionSize);
+		for (k = 0, wrong = 0; k < sizes[i]; k++)
+			wrong += v[k] != (unsigned char)(k * 7 + 1);
+		for (k = sizes[i], nonzero = 0; k < end; k++)
+			nonzero += v[k] != 0;
+		EXPECT_EQ(0, wrong) TH_LOG("file of %#zx bytes", sizes[i]);
+		EXPECT_EQ(0, nonzero) TH_LOG("file of %#zx bytes", sizes[i]);
+		if (sizes[i] == 6)
+			EXPECT_EQ(6, strnlen((char *)v, end));
+		EXPECT_TRUE(UnmapViewOfFile(v));
+		EXPECT_TRUE(CloseHandle(h));
+		close(fd);
+	}
+}
+
+/*
+ * Spec 2.4.1, 2.8.2: an access-0 view is a no-access view that needs
+ * SECTION_MAP_READ: a FILE_MAP_READ handle maps one, an access-0 handle
+ * maps none.
+ */
+TEST_F(sec, noaccess_view_needs_map_read)
+{
+	static const char name[] = "ntvm-audit-access-0";
+	SIZE_T size = 0;
+	HANDLE h, r, z;
+	PVOID v, b = NULL;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, name);
+	ASSERT_NE(NULL, h);
+	r = OpenFileMapping(FILE_MAP_READ, FALSE, name);
+	ASSERT_NE(NULL, r);
+	v = MapViewOfFile(r, 0, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_REGION(v, v, v, PAGE_NOACCESS, 0x10000, MEM_COMMIT, PAGE_NOACCESS, MEM_MAPPED);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	z = OpenFileMapping(0, FALSE, name);
+	ASSERT_NE(NULL, z);
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, MapViewOfFile(z, 0, 0, 0, 0));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	EXPECT_EQ(STATUS_ACCESS_DENIED, mapv(z, &b, 0, &size, 0, PAGE_NOACCESS));
+	EXPECT_EQ(NULL, b);
+	EXPECT_EQ(0, size);
+	EXPECT_TRUE(CloseHandle(z));
+	EXPECT_TRUE(CloseHandle(r));
+	EXPECT_TRUE(CloseHandle(h));
+}
+
+/*
+ * Spec 2.4.2, 2.4.3, 8.7: cells of the access matrix: execute views of
+ * PAGE_EXECUTE_READ and PAGE_EXECUTE_WRITECOPY sections, and write-copy
+ * and no-access views of a PAGE_READONLY section, each querying as its
+ * own protection; writable views of them: ERROR_ACCESS_DENIED.
+ */
+TEST_F(sec, view_access_matrix_cells)
+{
+	static const ULONG prots[] = { PAGE_EXECUTE_READ, PAGE_EXECUTE_WRITECOPY };
+	static const struct {
+		DWORD access;
+		ULONG prot;
+	} ok[] = {
+		{ FILE_MAP_READ | FILE_MAP_EXECUTE, PAGE_EXECUTE_READ },
+		{ FILE_MAP_COPY | FILE_MAP_EXECUTE, PAGE_EXECUTE_WRITECOPY },
+		{ FILE_MAP_READ, PAGE_READONLY },
+		{ FILE_MAP_COPY, PAGE_WRITECOPY },
+		{ 0, PAGE_NOACCESS },
+	};
+	static const DWORD denied[] = {
+		FILE_MAP_WRITE, FILE_MAP_WRITE | FILE_MAP_EXECUTE,
+	};
+	int fd = audit_exec_file(0x2000);
+	unsigned int i, j;
+	SIZE_T size;
+	HANDLE h;
+	PVOID v;
+
+	ASSERT_LE(0, fd);
+	for (i = 0; i < ARRAY_SIZE(prots); i++) {
+		h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, prots[i], 0, 0, NULL);
+		ASSERT_NE(NULL, h) TH_LOG("section %#x: error %u", prots[i], GetLastError());
+		for (j = 0; j < ARRAY_SIZE(ok); j++) {
+			v = MapViewOfFile(h, ok[j].access, 0, 0, 0);
+			ASSERT_NE(NULL, v) TH_LOG("section %#x, access %#x: error %u", prots[i],
+						  ok[j].access, GetLastError());
+			EXPECT_REGION(v, v, v, ok[j].prot, 0x2000, MEM_COMMIT, ok[j].prot,
+				      MEM_MAPPED);
+			EXPECT_TRUE(UnmapViewOfFile(v));
+		}
+		for (j = 0; j < ARRAY_SIZE(denied); j++) {
+			SetLastError(0xdeadbeef);
+			EXPECT_EQ(NULL, MapViewOfFile(h, denied[j], 0, 0, 0));
+			EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError())
+				TH_LOG("section %#x, access %#x", prots[i], denied[j]);
+		}
+		EXPECT_TRUE(CloseHandle(h));
+	}
+	close(fd);
+
+	/* A read-only section: write-copy and no-access views (NT and Win32). */
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READONLY, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_REGION(v, v, v, PAGE_WRITECOPY, 0x10000, MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	v = NULL;
+	size = 0;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_NOACCESS));
+	EXPECT_EQ(0x10000, size);
+	EXPECT_REGION(v, v, v, PAGE_NOACCESS, 0x10000, MEM_COMMIT, PAGE_NOACCESS, MEM_MAPPED);
+	EXPECT_TRUE(faults(v, 0));
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	v = NULL;
+	size = 0;
+	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_WRITECOPY));
+	EXPECT_REGION(v, v, v, PAGE_WRITECOPY, 0x10000, MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	EXPECT_TRUE(CloseHandle(h));
+}
+
+/*
+ * Spec 2.6.2, 2.6.3: a view's HighestEndingAddress must be one below a
+ * page boundary and at most the highest user address; Alignment is
+ * never accepted for a view.  Nothing is mapped by a refused call.
+ */
+TEST_F(sec, view_ex_requirements)
+{
+	MEM_ADDRESS_REQUIREMENTS req = { 0 };
+	LARGE_INTEGER off = { .QuadPart = 0 };
+	MEM_EXTENDED_PARAMETER ep;
+	struct ntvm_stats st0, st1;
+	SYSTEM_INFO si;
+	uintptr_t max;
+	unsigned int k;
+	SIZE_T size;
+	HANDLE h;
+	PVOID v;
+
+	GetSystemInfo(&si);
+	max = U(si.lpMaximumApplicationAddress);
+	ASSERT_EQ(0xfff, max & 0xfff);
+	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x40000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	memset(&ep, 0, sizeof(ep));
+	ep.Type = MemExtendedParameterAddressRequirements;
+	ep.Pointer = &req;
+	st0 = stats();
+#define AUDIT_REFUSED() do {							\
+	v = NULL;								\
+	size = 0x40000;								\
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,					\
+		  NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0, PAGE_READWRITE,	\
+				       &ep, 1));					\
+	EXPECT_EQ(NULL, v);							\
+	EXPECT_EQ(0x40000, size);						\
+} while (0)
+	req.HighestEndingAddress = P(0x200007ff);
+	AUDIT_REFUSED();
+	req.HighestEndingAddress = P(max + 0x1000);
+	AUDIT_REFUSED();
+	req.HighestEndingAddress = NULL;
+	for (k = 0; k < 8 * sizeof(SIZE_T); k++) {
+		req.Alignment = (SIZE_T)1 << k;
+		AUDIT_REFUSED();
+	}
+	req.Alignment = 0x30000;
+	AUDIT_REFUSED();
+#undef AUDIT_REFUSED
+	st1 = stats();
+	EXPECT_EQ(st0.allocations, st1.allocations);
+	req.Alignment = 0;
+	/* The highest user address itself is a limit. */
+	req.HighestEndingAddress = P(max);
+	v = NULL;
+	size = 0x40000;
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+						       PAGE_READWRITE, &ep, 1));
+	EXPECT_EQ(0, U(v) & 0xffff);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	/* Below 0x20001000: a 64K-aligned view. */
+	req.HighestEndingAddress = P(0x20000fff);
+	v = NULL;
+	size = 0x40000;
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+						       PAGE_READWRITE, &ep, 1));
+	EXPECT_EQ(0, U(v) & 0xffff);
+	EXPECT_GE(0x20001000, U(v) + size);
+	EXPECT_EQ(0x40000, size);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	NtClose(h);
+}
+
+/*
+ * Spec 2.8.1: MapViewOfFile's access: FILE_MAP_READ | FILE_MAP_COPY is
+ * read-only, SECTION_MAP_EXECUTE alone no-access, FILE_MAP_EXECUTE with
+ * FILE_MAP_COPY or FILE_MAP_READ execute write-copy or execute read.
+ */
+TEST_F(sec, map_access_to_protection)
+{
+	static const struct {
+		DWORD access;
+		ULONG prot;
+	} t[] = {
+		{ FILE_MAP_READ | FILE_MAP_COPY, PAGE_READONLY },
+		{ SECTION_MAP_EXECUTE, PAGE_NOACCESS },
+		{ FILE_MAP_COPY | FILE_MAP_EXECUTE, PAGE_EXECUTE_WRITECOPY },
+		{ FILE_MAP_READ | FILE_MAP_EXECUTE, PAGE_EXECUTE_READ },
+	};
+	unsigned int i;
+	HANDLE h;
+	PVOID v;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_EXECUTE_READWRITE, 0, 0x10000,
+			      NULL);
+	ASSERT_NE(NULL, h);
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		v = MapViewOfFile(h, t[i].access, 0, 0, 0);
+		ASSERT_NE(NULL, v) TH_LOG("access %#x: error %u", t[i].access, GetLastError());
+		EXPECT_REGION(v, v, v, t[i].prot, 0x10000, MEM_COMMIT, t[i].prot, MEM_MAPPED);
+		if (t[i].prot == PAGE_READONLY)
+			EXPECT_TRUE(faults(v, 1));
+		EXPECT_TRUE(UnmapViewOfFile(v));
+	}
+	EXPECT_TRUE(CloseHandle(h));
+}
+
+/*
+ * Spec 4.1.3, 8.10: a plain MEM_COMMIT that starts after a view's end (in
+ * its 64K granule) is STATUS_CONFLICTING_ADDRESSES and changes nothing.
+ */
+TEST_F(sec, commit_after_view_end)
+{
+	static const ULONG attrs[] = { SEC_COMMIT, SEC_RESERVE };
+	unsigned int i;
+	PVOID v, p;
+	SIZE_T size;
+	HANDLE h;
+
+	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
+		ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x20000, PAGE_READWRITE, attrs[i], NULL));
+		v = NULL;
+		size = 0x2000;
+		ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, 0, PAGE_READWRITE));
+		p = P(U(v) + 0x2000);
+		size = 0x1000;
+		EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+			  NtAllocateVirtualMemory(CUR, &p, 0, &size, MEM_COMMIT, PAGE_READWRITE))
+			TH_LOG("attributes %#x", attrs[i]);
+		EXPECT_EQ(U(v) + 0x2000, U(p));
+		EXPECT_EQ(0x1000, size);
+		SetLastError(0xdeadbeef);
+		EXPECT_EQ(NULL, VirtualAlloc(P(U(v) + 0x2000), 0x1000, MEM_COMMIT, PAGE_READWRITE));
+		EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+		if (attrs[i] == SEC_COMMIT)
+			EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x2000, MEM_COMMIT, PAGE_READWRITE,
+				      MEM_MAPPED);
+		else
+			EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x2000, MEM_RESERVE, 0, MEM_MAPPED);
+		EXPECT_EQ(MEM_FREE, region_of(P(U(v) + 0x2000)).State);
+		EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+		NtClose(h);
+	}
+}
+
+/*
+ * Spec 4.3.4, 8.6: on an execute-read-write view of an execute-read-write
+ * file section, VirtualProtect(PAGE_NOACCESS) says PAGE_EXECUTE_READWRITE
+ * was set; then every base protection can be set and is reported, a
+ * written PAGE_WRITECOPY page reports PAGE_READWRITE and a written
+ * PAGE_EXECUTE_WRITECOPY one PAGE_EXECUTE_READWRITE, which the next
+ * VirtualProtect returns as the old protection; combinations and 0 are
+ * ERROR_INVALID_PARAMETER.  The order is Wine's table's.
+ */
+TEST_F(sec, erw_file_view_protections)
+{
+	int fd = audit_exec_file(0x1000);
+	ULONG prot, written;
+	unsigned int i;
+	BOOL ok;
+	DWORD old;
+	HANDLE h;
+	char *v;
+
+	ASSERT_LE(0, fd);
+	h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_EXECUTE_READWRITE, 0, 0x1000,
+			      NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_EXECUTE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	old = 0xdeadbeef;
+	EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
+	EXPECT_EQ(PAGE_EXECUTE_READWRITE, old);
+	for (i = 0; i < 31; i++) {
+		prot = audit_prot(i);
+		EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT, PAGE_NOACCESS,
+			      MEM_MAPPED);
+		old = 0xdeadbeef;
+		SetLastError(0xdeadbeef);
+		ok = VirtualProtect(v, 0x1000, prot, &old);
+		if (!audit_single_prot(prot)) {
+			EXPECT_FALSE(ok) TH_LOG("protection %#x", prot);
+			EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError())
+				TH_LOG("protection %#x", prot);
+			continue;
+		}
+		EXPECT_TRUE(ok) TH_LOG("protection %#x: error %u", prot, GetLastError());
+		EXPECT_EQ(PAGE_NOACCESS, old) TH_LOG("protection %#x", prot);
+		written = prot == PAGE_WRITECOPY ? PAGE_READWRITE :
+			  prot == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE : prot;
+		/*
+		 * Not asserted for PAGE_EXECUTE_WRITECOPY: the spec says "reported
+		 * as set", Wine's test (on a page written as write-copy before)
+		 * expects PAGE_EXECUTE_READWRITE.
+		 */
+		if (prot != PAGE_EXECUTE_WRITECOPY)
+			EXPECT_EQ(prot, region_of(v).Protect) TH_LOG("protection %#x", prot);
+		if (prot == PAGE_READWRITE || prot == PAGE_WRITECOPY ||
+		    prot == PAGE_EXECUTE_READWRITE || prot == PAGE_EXECUTE_WRITECOPY) {
+			((volatile char *)v)[0] = (char)0xfe;
+			EXPECT_EQ(written, region_of(v).Protect) TH_LOG("protection %#x", prot);
+		}
+		old = 0xdeadbeef;
+		EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
+		EXPECT_EQ(written, old) TH_LOG("protection %#x", prot);
+	}
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(CloseHandle(h));
+	close(fd);
+}
+
+/*
+ * Spec 4.3.8: a SEC_COMMIT | SEC_NOCACHE view reports PAGE_READWRITE |
+ * PAGE_NOCACHE; a commit with PAGE_READONLY keeps the cache bit.
+ */
+TEST_F(sec, nocache_view)
+{
+	MEMORY_BASIC_INFORMATION m;
+	HANDLE h;
+	char *v;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL,
+			      PAGE_READWRITE | SEC_COMMIT | SEC_NOCACHE, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	m = region_of(v);
+	EXPECT_EQ(v, m.BaseAddress);
+	EXPECT_EQ(v, m.AllocationBase);
+	EXPECT_EQ(0x10000, m.RegionSize);
+	EXPECT_EQ(MEM_COMMIT, m.State);
+	EXPECT_EQ(PAGE_READWRITE | PAGE_NOCACHE, m.Protect);
+	EXPECT_EQ(PAGE_READWRITE | PAGE_NOCACHE, m.AllocationProtect);
+	EXPECT_EQ(MEM_MAPPED, m.Type);
+	EXPECT_EQ(v, VirtualAlloc(v, 0x1000, MEM_COMMIT, PAGE_READONLY));
+	m = region_of(v);
+	EXPECT_EQ(0x1000, m.RegionSize);
+	EXPECT_EQ(MEM_COMMIT, m.State);
+	EXPECT_EQ(PAGE_READONLY | PAGE_NOCACHE, m.Protect);
+	EXPECT_EQ(PAGE_READWRITE | PAGE_NOCACHE, m.AllocationProtect);
+	m = region_of(v + 0x1000);
+	EXPECT_EQ(v, m.AllocationBase);
+	EXPECT_EQ(0xf000, m.RegionSize);
+	EXPECT_EQ(PAGE_READWRITE | PAGE_NOCACHE, m.Protect);
+	EXPECT_EQ(PAGE_READWRITE | PAGE_NOCACHE, m.AllocationProtect);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(CloseHandle(h));
+}
+
+/* Spec 5.1: views of one file section share their bytes at once. */
+TEST_F(sec, file_views_share)
+{
+	int fd = tmpfile_of(0x20000, O_RDWR);
+	volatile char *v, *w, *x;
+	HANDLE h;
+	char c;
+
+	ASSERT_LE(0, fd);
+	h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_READWRITE, 0, 0, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	w = MapViewOfFile(h, FILE_MAP_READ, 0, 0x10000, 0x10000);
+	x = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, x);
+	EXPECT_EQ((char)(3 * 7 + 1), v[3]);
+	v[0x10005] = 0x42;
+	EXPECT_EQ(0x42, w[5]);
+	EXPECT_EQ(0x42, x[0x10005]);
+	x[7] = 0x43;
+	EXPECT_EQ(0x43, v[7]);
+	ASSERT_EQ(1, pread(fd, &c, 1, 0x10005));
+	EXPECT_EQ(0x42, c);
+	EXPECT_TRUE(UnmapViewOfFile((void *)v));
+	EXPECT_TRUE(UnmapViewOfFile((void *)w));
+	EXPECT_TRUE(UnmapViewOfFile((void *)x));
+	EXPECT_TRUE(CloseHandle(h));
+	close(fd);
+}
+
+/* Spec 6.3.1: a split at a placeholder's tail makes two pieces. */
+TEST_F(ph, split_tail)
+{
+	PVOID p = NULL, b;
+	SIZE_T s;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
+	b = P(U(p) + 0xc000);
+	s = 0x4000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
+	EXPECT_EQ(U(p) + 0xc000, U(b));
+	EXPECT_EQ(0x4000, s);
+	EXPECT_PLACEHOLDER(p, 0xc000);
+	EXPECT_PLACEHOLDER(U(p) + 0xc000, 0x4000);
+	/* Win32: the tail of the first piece. */
+	EXPECT_TRUE(VirtualFree(P(U(p) + 0x8000), 0x4000, PRESERVE));
+	EXPECT_PLACEHOLDER(p, 0x8000);
+	EXPECT_PLACEHOLDER(U(p) + 0x8000, 0x4000);
+	EXPECT_PLACEHOLDER(U(p) + 0xc000, 0x4000);
+	/* Each piece is released alone, with its size. */
+	b = P(U(p) + 0xc000);
+	s = 0;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
+	EXPECT_EQ(U(p) + 0xc000, U(b));
+	EXPECT_EQ(0x4000, s);
+	b = P(U(p) + 0x8000);
+	s = 0;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
+	EXPECT_EQ(U(p) + 0x8000, U(b));
+	EXPECT_EQ(0x4000, s);
+	b = p;
+	s = 0;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
+	EXPECT_EQ(p, b);
+	EXPECT_EQ(0x8000, s);
+}
+
+/*
+ * Spec 6.3.3: no split of an ordinary reservation: VirtualFree says
+ * ERROR_INVALID_ADDRESS, NtFreeVirtualMemory CONFLICTING_ADDRESSES with
+ * its base and size as they were.
+ */
+TEST_F(ph, split_reservation)
+{
+	PVOID p, b;
+	SIZE_T s;
+
+	p = VirtualAlloc(NULL, 0x10000, MEM_RESERVE, PAGE_NOACCESS);
+	ASSERT_NE(NULL, p);
+	SetLastError(0xdeadbeef);
+	EXPECT_FALSE(VirtualFree(p, 0x4000, PRESERVE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	SetLastError(0xdeadbeef);
+	EXPECT_FALSE(VirtualFree(P(U(p) + 0xc000), 0x4000, PRESERVE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	b = p;
+	s = 0x4000;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, NtFreeVirtualMemory(CUR, &b, &s, PRESERVE));
+	EXPECT_EQ(p, b);
+	EXPECT_EQ(0x4000, s);
+	b = P(U(p) + 0x4000);
+	s = 0x4000;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, NtFreeVirtualMemory(CUR, &b, &s, PRESERVE));
+	EXPECT_EQ(U(p) + 0x4000, U(b));
+	EXPECT_EQ(0x4000, s);
+	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_PRIVATE);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+/* Spec 6.5.7: VirtualAlloc2 as a plain allocator. */
+TEST_F(ph, virtualalloc2_plain)
+{
+	static const ULONG types[] = { MEM_COMMIT, MEM_COMMIT | MEM_RESERVE };
+	HANDLE procs[2] = { NULL, CUR };
+	unsigned int i;
+	char *p;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		SetLastError(0xdeadbeef);
+		p = VirtualAlloc2(procs[i], NULL, 0x80000, types[i], PAGE_EXECUTE_READWRITE,
+				  NULL, 0);
+		ASSERT_NE(NULL, p) TH_LOG("type %#x: error %u", types[i], GetLastError());
+		EXPECT_EQ(0, U(p) & 0xffff);
+		EXPECT_REGION(p, p, p, PAGE_EXECUTE_READWRITE, 0x80000, MEM_COMMIT,
+			      PAGE_EXECUTE_READWRITE, MEM_PRIVATE);
+		EXPECT_EQ(0, p[0x7ffff]);
+		p[0x7ffff] = 1;
+		EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	}
+}
+
 /* Write n bytes at dst unless it is read-only now: 0, or -1. */
 static int poke(void *dst, const void *src, size_t n)
 {
@@ -3250,6 +4220,43 @@ TEST_F(sec, are_mapped_files_the_same)
 	EXPECT_TRUE(VirtualFree(ph, 0, MEM_RELEASE));
 	close(fd);
 	free(heap);
+}
+
+/*
+ * Spec 1.5.5: OpenFileMapping(FILE_MAP_READ | SECTION_QUERY) may query
+ * the section (FILE_MAP_COPY has SECTION_QUERY's value: only FILE_MAP_COPY
+ * alone means reading); FILE_MAP_READ alone may not.
+ */
+TEST_F(sec, open_with_query_right)
+{
+	SECTION_BASIC_INFORMATION b;
+	HANDLE h, q, r, c;
+	char *v;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x20000,
+			      "ntvm-query-right");
+	ASSERT_NE(NULL, h);
+	q = OpenFileMapping(FILE_MAP_READ | SECTION_QUERY, FALSE, "ntvm-query-right");
+	r = OpenFileMapping(FILE_MAP_READ, FALSE, "ntvm-query-right");
+	c = OpenFileMapping(FILE_MAP_COPY, FALSE, "ntvm-query-right");
+	ASSERT_NE(NULL, q);
+	ASSERT_NE(NULL, r);
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQuerySection(q, SectionBasicInformation, &b, sizeof(b), NULL));
+	EXPECT_EQ(0x20000, b.Size.QuadPart);
+	EXPECT_EQ(STATUS_ACCESS_DENIED,
+		  NtQuerySection(r, SectionBasicInformation, &b, sizeof(b), NULL));
+	EXPECT_EQ(STATUS_ACCESS_DENIED,
+		  NtQuerySection(c, SectionBasicInformation, &b, sizeof(b), NULL));
+	/* FILE_MAP_COPY alone is SECTION_MAP_READ: a read view works. */
+	v = MapViewOfFile(c, FILE_MAP_READ, 0, 0, 0);
+	EXPECT_NE(NULL, v);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(CloseHandle(c));
+	EXPECT_TRUE(CloseHandle(r));
+	EXPECT_TRUE(CloseHandle(q));
+	EXPECT_TRUE(CloseHandle(h));
 }
 
 TEST_HARNESS_MAIN

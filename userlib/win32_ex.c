@@ -144,7 +144,10 @@ NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
 	return create_mapping(&c, name);
 }
 
-/* OpenFileMapping's rights: FILE_MAP_COPY reads (spec 1.5.5). */
+/*
+ * OpenFileMapping's rights: FILE_MAP_COPY alone reads (spec 1.5.5).  Its
+ * value is SECTION_QUERY's, which any other mask keeps as that right.
+ */
 NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
 				    const char *name)
 {
@@ -152,8 +155,8 @@ NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
 	NTSTATUS st;
 
 	(void)inherit;
-	if (access & FILE_MAP_COPY)
-		access = (access & ~FILE_MAP_COPY) | SECTION_MAP_READ;
+	if (access == FILE_MAP_COPY)
+		access = SECTION_MAP_READ;
 	if (!name) {
 		SetLastError(ERROR_INVALID_PARAMETER);
 		return NULL;

@@ -3293,7 +3293,9 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	s->ops->section_get(v->sec);
 	a->sec = v->sec;
 	a->sec_off = v->offset;
-	a->alloc_protect = v->protect;
+	/* Spec 4.3.8: SEC_NOCACHE shows in the view's AllocationProtect too. */
+	a->alloc_protect = v->protect |
+			   (attrs & (NT_ATTR_NOCACHE | NT_ATTR_WRITECOMBINE));
 	if (!reserve) {
 		a->runs[0].flags = NT_RUN_COMMITTED;
 		s->committed_bytes += size;
