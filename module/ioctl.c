@@ -40,6 +40,10 @@
 /* Regions a bulk query describes per step, between two takings of the lock. */
 #define NTVM_QUERY_STEP		32
 
+/* NT's MEMORY_BASIC_INFORMATION, for 64-bit and for 32-bit callers. */
+#define NTVM_MBI64_SIZE		48
+#define NTVM_MBI32_SIZE		28
+
 /* The range of a variable, for NTVM_IOC_FREE's keep-out ranges. */
 static void ntvm_keep(struct nt_free_req *f, u64 addr, u64 len)
 {
@@ -336,6 +340,64 @@ static int ntvm_regions_out(const struct nt_region *r, u32 n, u8 __user *out,
 }
 
 /*
+ * NTVM_QUERY_INFO: NT's MEMORY_BASIC_INFORMATION for the caller's width,
+ * PartitionId and the padding zero.  The buffer was probed; false if it
+ * faults now.
+ */
+static bool ntvm_mbi_out(const struct nt_region *r, u8 __user *p,
+			 unsigned int width)
+{
+	if (width == sizeof(u32)) {
+		if (!user_write_access_begin(p, NTVM_MBI32_SIZE))
+			return false;
+		unsafe_put_user((u32)r->base, (u32 __user *)p, efault);
+		unsafe_put_user((u32)r->allocation_base, (u32 __user *)(p + 4), efault);
+		unsafe_put_user(r->allocation_protect, (u32 __user *)(p + 8), efault);
+		unsafe_put_user((u32)r->size, (u32 __user *)(p + 12), efault);
+		unsafe_put_user(r->state, (u32 __user *)(p + 16), efault);
+		unsafe_put_user(r->protect, (u32 __user *)(p + 20), efault);
+		unsafe_put_user(r->type, (u32 __user *)(p + 24), efault);
+	} else {
+		if (!user_write_access_begin(p, NTVM_MBI64_SIZE))
+			return false;
+		unsafe_put_user(r->base, (u64 __user *)p, efault);
+		unsafe_put_user(r->allocation_base, (u64 __user *)(p + 8), efault);
+		unsafe_put_user((u64)r->allocation_protect, (u64 __user *)(p + 16),
+				efault);
+		unsafe_put_user(r->size, (u64 __user *)(p + 24), efault);
+		unsafe_put_user((u64)r->protect << 32 | r->state,
+				(u64 __user *)(p + 32), efault);
+		unsafe_put_user((u64)r->type, (u64 __user *)(p + 40), efault);
+	}
+	user_write_access_end();
+	return true;
+efault:
+	user_write_access_end();
+	return false;
+}
+
+/*
+ * NTVM_QUERY_INFO: NtQueryVirtualMemory's checks before the address, in
+ * NT's order: the length, then the buffer and ReturnLength as NT probes
+ * them.  The status, or 0; -EINTR if the caller is being killed.
+ */
+static long ntvm_query_info_check(const struct ntvm_query_args *a,
+				  unsigned int width)
+{
+	u64 mbi = width == sizeof(u32) ? NTVM_MBI32_SIZE : NTVM_MBI64_SIZE, v;
+	int ret;
+
+	if (a->info_length < mbi)
+		return NTVM_STATUS_INFO_LENGTH_MISMATCH;
+	ret = ntvm_probe_for_write(a->regions, a->info_length);
+	if (ret == -EINTR)
+		return ret;
+	if (ret || (a->ret_len_ptr && ntvm_var_get(a->ret_len_ptr, width, &v)))
+		return NTVM_STATUS_ACCESS_VIOLATION;
+	return 0;
+}
+
+/*
  * A single query describes one region from the stack; a bulk one takes
  * the lock once per NTVM_QUERY_STEP regions and copies each step out after
  * dropping it.
@@ -346,23 +408,41 @@ static noinline long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
 	struct ntvm_query_args args;
 	struct nt_region one, *buf = &one;
 	struct nt_query_req req = {};
+	unsigned int width = ntvm_word_width();
 	u8 __user *out;
 	u32 done = 0, cap = 1, step;
+	long status;
+	bool info;
 	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_QUERY_SIZE_VER0);
 
 	if (ret)
 		return ret;
-	if ((args.flags & ~NTVM_ARGS_OTHER_PROCESS) || args.status ||
-	    args.pad || !args.count || args.region_size < NTVM_REGION_SIZE_VER0 ||
-	    args.region_size % sizeof(u64))
+	if ((args.flags & ~(NTVM_ARGS_OTHER_PROCESS | NTVM_QUERY_INFO)) ||
+	    args.status || args.pad || !args.count)
+		return -EINVAL;
+	info = args.flags & NTVM_QUERY_INFO;
+	if (info ? (args.count != 1 || args.end || args.region_size) :
+	    (args.region_size < NTVM_REGION_SIZE_VER0 ||
+	     args.region_size % sizeof(u64) || args.info_length ||
+	     args.ret_len_ptr))
 		return -EINVAL;
 	/* end 0 is one region; the core applies that default. */
 	if (args.end && args.end <= args.address)
 		return -EINVAL;
 	out = u64_to_user_ptr(args.regions);
-	if (!access_ok(out, (u64)args.count * args.region_size))
+	if (info) {
+		status = ntvm_query_info_check(&args, width);
+		if (status < 0)
+			return status;
+		if (status) {
+			ntvm_trace(NTVM_OP_QUERY, status, args.address, 0, 0);
+			return put_user((u32)status, &uargs->status) ||
+			       put_user(0U, &uargs->count) ? -EFAULT : 0;
+		}
+	} else if (!access_ok(out, (u64)args.count * args.region_size)) {
 		return -EFAULT;
+	}
 	if (args.count > 1) {
 		cap = min_t(u32, args.count, NTVM_QUERY_STEP);
 		buf = kmalloc_array(cap, sizeof(*buf), GFP_KERNEL_ACCOUNT);
@@ -386,6 +466,18 @@ static noinline long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
 		ntvm_end(nc, n);
 		if (req.status)
 			break;
+		if (info) {
+			/* As NT: the variables were probed, a fault now is theirs. */
+			if (!ntvm_mbi_out(buf, out, width) ||
+			    (args.ret_len_ptr &&
+			     ntvm_var_put(args.ret_len_ptr, width,
+					  width == sizeof(u32) ? NTVM_MBI32_SIZE :
+								 NTVM_MBI64_SIZE)))
+				req.status = NTVM_STATUS_ACCESS_VIOLATION;
+			else
+				done = step;
+			break;
+		}
 		ret = ntvm_regions_out(buf, step, out + (u64)done * args.region_size,
 				       args.region_size);
 		if (ret)

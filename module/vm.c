@@ -326,25 +326,38 @@ static int ntvm_vm_large_pages(void *ctx)
 /*
  * NT's ProbeForWrite() of a caller's buffer writes a byte back in every
  * page of [uptr, uptr + len) and fails the call with
- * STATUS_ACCESS_VIOLATION at the first page that cannot be written.  The
- * same answer comes from the VMAs here, without touching or faulting in a
- * page: every page must lie in a writable mapping.  The walk stops at the
- * first hole, so it takes at most one step per mapping of the range, in
- * the caller's own address space.  0, -EFAULT, or -EINTR when the caller
- * is being killed.
+ * STATUS_ACCESS_VIOLATION at the first page that cannot be written.  A
+ * buffer of a page or less lies in at most two pages, so its first and
+ * last bytes are written back as NT does (the usual case: a structure).
+ * For a longer one the same answer comes from the VMAs, without touching
+ * or faulting in a page: every page must lie in a writable mapping.  The
+ * walk stops at the first hole, so it takes at most one step per mapping
+ * of the range, in the caller's own address space.  0, -EFAULT, or
+ * -EINTR when the caller is being killed.
  */
 int ntvm_probe_for_write(u64 uptr, u64 len)
 {
+	u8 __user *p = u64_to_user_ptr(uptr);
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
 	u64 at = uptr, end;
 	int ret = 0;
+	u8 first, last;
 
 	if (!len)
 		return 0;
-	if (check_add_overflow(uptr, len, &end) ||
-	    !access_ok(u64_to_user_ptr(uptr), len))
+	if (check_add_overflow(uptr, len, &end) || !access_ok(p, len))
 		return -EFAULT;
+	if (len <= PAGE_SIZE) {
+		if (!user_access_begin(p, len))
+			return -EFAULT;
+		unsafe_get_user(first, p, efault);
+		unsafe_put_user(first, p, efault);
+		unsafe_get_user(last, p + len - 1, efault);
+		unsafe_put_user(last, p + len - 1, efault);
+		user_access_end();
+		return 0;
+	}
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
 	while (at < end) {
@@ -357,6 +370,9 @@ int ntvm_probe_for_write(u64 uptr, u64 len)
 	}
 	mmap_read_unlock(mm);
 	return ret;
+efault:
+	user_access_end();
+	return -EFAULT;
 }
 
 const struct nt_vm_ops ntvm_vm_ops = {

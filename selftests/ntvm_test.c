@@ -857,6 +857,102 @@ TEST_F(nt, section_variables_width)
 	EXPECT_EQ(STATUS_SUCCESS, NtClose(hv.h));
 }
 
+/*
+ * NtQueryVirtualMemory(MemoryBasicInformation) checks its buffer and
+ * ReturnLength as NT probes them (after the length, before the address
+ * and the handle): every page of the length given must be writable, and
+ * a failed call writes nothing, not part of the structure either.  The
+ * structure is as wide as the caller's words (48 bytes, or 28), its
+ * padding zero.
+ */
+TEST_F(nt, query_bad_pointers)
+{
+	const SIZE_T mbi = sizeof(MEMORY_BASIC_INFORMATION);
+	unsigned char fill[64], *two, *at;
+	MEMORY_BASIC_INFORMATION want;
+	PVOID base = NULL, *ro;
+	SIZE_T len = 7;
+	char *big;
+
+	ASSERT_EQ(sizeof(void *) == 4 ? 28 : 48, mbi);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	ro = ro_variables(NULL, 5);
+	ASSERT_NE(NULL, ro);
+	two = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, mprotect(two + 4096, 4096, PROT_READ));
+	memset(fill, 0xa5, sizeof(fill));
+	memset(two, 0xa5, 4096);
+
+	/* The length first: nothing to probe yet. */
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, NULL, mbi - 1, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, NULL, mbi, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, P(8), mbi, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, two + 4096, mbi, &len));
+	/* Straddling into the read-only page: not even the first part is written. */
+	at = two + 4096 - 16;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, at, mbi, &len));
+	/* The structure fits; the length given reaches the read-only page. */
+	at = two + 4096 - mbi;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, two, 4096 + 1, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, two, 3 * 4096, &len));
+	/* ReturnLength: read-only, wild. */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, at, mbi,
+				       (SIZE_T *)ro + 1));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, at, mbi, P(8)));
+	/* Before the address and the handle. */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, P(MAXA + 1), MemoryBasicInformation, NULL, mbi,
+				       &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(NULL, base, MemoryBasicInformation, NULL, mbi, &len));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtQueryVirtualMemory(CUR, P(MAXA + 1), MemoryBasicInformation, at, mbi, &len));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtQueryVirtualMemory(NULL, base, MemoryBasicInformation, at, mbi, &len));
+	EXPECT_EQ(7, len);
+	EXPECT_EQ(5, ((SIZE_T *)ro)[1]);
+	for (at = two; at < two + 4096; at += sizeof(fill))
+		ASSERT_EQ(0, memcmp(at, fill, sizeof(fill)));
+	SetLastError(0);
+	EXPECT_EQ(0, VirtualQuery(base, NULL, mbi));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+
+	/* Success, at the end of the writable page: exactly the structure. */
+	at = two + 4096 - mbi;
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, at, mbi, &len));
+	EXPECT_EQ(mbi, len);
+	memset(&want, 0, sizeof(want));
+	want.BaseAddress = base;
+	want.AllocationBase = base;
+	want.AllocationProtect = PAGE_NOACCESS;
+	want.RegionSize = 0x10000;
+	want.State = MEM_RESERVE;
+	want.Type = MEM_PRIVATE;
+	EXPECT_EQ(0, memcmp(&want, at, mbi));
+	EXPECT_EQ(0, memcmp(two, fill, 16));
+	/* A length of pages, all writable: the VMAs say so. */
+	big = malloc(3 * 4096);
+	ASSERT_NE(NULL, big);
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, big, 3 * 4096, NULL));
+	EXPECT_EQ(0, memcmp(&want, big, mbi));
+	free(big);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	munmap(two, 2 * 4096);
+	munmap(ro, 4096);
+}
+
 /* ---- NtProtectVirtualMemory ---- */
 
 /* spec 4.1-4.3, scenarios 15-16 */

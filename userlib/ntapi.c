@@ -478,34 +478,32 @@ static NTSTATUS query(HANDLE process, uintptr_t start, uintptr_t end,
 }
 
 /*
- * The library owns the checks of its own output formats (the information
- * class and the buffer's length), which Windows makes first; the module
- * owns the rest.
+ * MemoryBasicInformation is the module's whole (NTVM_QUERY_INFO): the
+ * length, the buffer and ReturnLength checked as NT checks them, and the
+ * structure written there.  The other classes are memapi.c's.
  */
 NTVM_EXPORT NTSTATUS NtQueryVirtualMemory(HANDLE process, LPCVOID base,
 					  MEMORY_INFORMATION_CLASS info_class,
 					  PVOID info, SIZE_T length,
 					  PSIZE_T result_length)
 {
-	struct ntvm_region r;
+	struct ntvm_query_args q = {
+		.size = sizeof(q),
+		.flags = process_flags(process) | NTVM_QUERY_INFO,
+		.address = (uintptr_t)base, .regions = (uintptr_t)info,
+		.count = 1, .info_length = length,
+		.ret_len_ptr = (uintptr_t)result_length,
+	};
 	NTSTATUS st;
-	ULONG n = 1;
 
 	if (info_class != MemoryBasicInformation)	/* memapi.c */
 		return process != NtCurrentProcess() ? STATUS_INVALID_HANDLE :
 		       ntvm_query_more(base, info_class, info, length,
 				       result_length);
-	if (length < sizeof(MEMORY_BASIC_INFORMATION))
-		return STATUS_INFO_LENGTH_MISMATCH;
-	if (!info)
-		return STATUS_ACCESS_VIOLATION;
-	st = query(process, (uintptr_t)base, 0, &r, &n);
-	if (st)
-		return st;
-	region_to_mbi(&r, info);
-	if (result_length)
-		*result_length = sizeof(MEMORY_BASIC_INFORMATION);
-	return STATUS_SUCCESS;
+	lock();
+	st = ioctl_locked(NTVM_IOC_QUERY, &q, &q.status);
+	unlock();
+	return st;
 }
 
 NTVM_EXPORT NTSTATUS ntvm_query_regions(LPCVOID start, LPCVOID end,

@@ -82,7 +82,9 @@ typedef struct _MEMORY_BASIC_INFORMATION {
 	PVOID BaseAddress;
 	PVOID AllocationBase;
 	DWORD AllocationProtect;
-	WORD PartitionId;
+#if UINTPTR_MAX > 0xffffffffu
+	WORD PartitionId;		/* 64-bit Windows' only: 28 bytes else */
+#endif
 	SIZE_T RegionSize;
 	DWORD State;
 	DWORD Protect;

@@ -353,10 +353,22 @@ struct ntvm_region {
  * bytes the module does not know are zeroed).  A bulk query is made in
  * steps, each exact at its time: another thread of the process may change
  * memory between two of them.
+ *
+ * NTVM_QUERY_INFO (size NTVM_QUERY_SIZE_VER1): the call is
+ * NtQueryVirtualMemory(MemoryBasicInformation): regions is the caller's
+ * buffer of info_length bytes, ret_len_ptr its ReturnLength (a SIZE_T, 0
+ * for none); count is 1, end and region_size 0.  The module writes NT's
+ * MEMORY_BASIC_INFORMATION for the caller's word width (48 bytes, or 28),
+ * after NT's checks in NT's order: the length
+ * (STATUS_INFO_LENGTH_MISMATCH), the buffer as ProbeForWrite() checks it
+ * and ReturnLength (STATUS_ACCESS_VIOLATION), then the address and the
+ * process handle.
  */
+#define NTVM_QUERY_INFO			0x2u
+
 struct ntvm_query_args {
 	__u32 size;
-	__u32 flags;			/* in: NTVM_ARGS_* */
+	__u32 flags;			/* in: NTVM_ARGS_*, NTVM_QUERY_INFO */
 	__u64 address;			/* in */
 	__u64 end;			/* in */
 	__u64 regions;			/* in: user pointer to struct ntvm_region[] */
@@ -364,9 +376,12 @@ struct ntvm_query_args {
 	__u32 count;			/* in: capacity; out: regions filled */
 	__u32 status;			/* out: NTSTATUS */
 	__u32 pad;			/* zero */
+	__u64 info_length;		/* in: with NTVM_QUERY_INFO */
+	__u64 ret_len_ptr;		/* in: SIZE_T *, with NTVM_QUERY_INFO */
 };
 
 #define NTVM_QUERY_SIZE_VER0		48
+#define NTVM_QUERY_SIZE_VER1		64
 
 /* NTVM_IOC_STATS: per-process statistics; takes no input. */
 struct ntvm_stats {
