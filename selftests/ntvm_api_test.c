@@ -1226,4 +1226,56 @@ TEST_F(api, ex_handles)
 	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
 }
 
+/*
+ * A wild extended-parameter array, or address requirements behind a wild
+ * pointer, are STATUS_ACCESS_VIOLATION (ERROR_NOACCESS) and change
+ * nothing, as NT's probe of them gives: libntvm reads them through the
+ * kernel, not by dereferencing them.
+ */
+TEST_F(api, ext_params_bad_pointers)
+{
+	MEM_EXTENDED_PARAMETER ext = { 0 }, *ro;
+	struct ntvm_stats before = stats();
+	PVOID base = NULL;
+	SIZE_T size = 0x10000;
+	HANDLE h;
+
+	ext.Type = MemExtendedParameterAddressRequirements;
+	ext.Pointer = P(8);
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE,
+					    P(8), 1));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtAllocateVirtualMemoryEx(CUR, &base, &size, MEM_RESERVE, PAGE_READWRITE,
+					    &ext, 1));
+	EXPECT_EQ(NULL, base);
+	EXPECT_EQ(0x10000, size);
+	EXPECT_EQ(NULL, VirtualAlloc2(NULL, NULL, 0x10000, MEM_RESERVE, PAGE_READWRITE,
+				      P(8), 1));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	/* A read-only array is only read. */
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro->Type = MemExtendedParameterNumaNode;
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	base = VirtualAlloc2(NULL, NULL, 0x10000, MEM_RESERVE, PAGE_READWRITE, ro, 1);
+	EXPECT_NE(NULL, base);
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
+	/* The first bad entry ends the walk, whatever the count says. */
+	EXPECT_EQ(NULL, VirtualAlloc2(NULL, NULL, 0x10000, MEM_RESERVE, PAGE_READWRITE,
+				      ro, 0xffffffff));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	munmap(ro, 4096);
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, NULL, 0, 0x10000, 0, PAGE_READWRITE, P(8), 1));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, NULL, 0, 0x10000, 0, PAGE_READWRITE, &ext, 1));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_TRUE(CloseHandle(h));
+	EXPECT_EQ(before.allocations, stats().allocations);
+	EXPECT_EQ(before.reserved_bytes, stats().reserved_bytes);
+}
+
 TEST_HARNESS_MAIN

@@ -3,6 +3,7 @@
 #ifndef NTVM_INTERNAL_H
 #define NTVM_INTERNAL_H
 
+#include <stdbool.h>
 #include <string.h>
 #include "ntvm.h"
 
@@ -39,7 +40,7 @@ NTSTATUS ntvm_ioctl_locked(unsigned long cmd, void *args, const __u32 *status);
 NTSTATUS ntvm_ext_attribute_flags(DWORD64 flags);
 /* ntapi.c: the extended parameters both Ex calls take (spec 8). */
 NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
-			 const MEM_ADDRESS_REQUIREMENTS **req);
+			 MEM_ADDRESS_REQUIREMENTS *req, bool *has_req);
 /* section.c: RtlNtStatusToDosError of the section statuses, or 0. */
 ULONG ntvm_section_dos_error(NTSTATUS status);
 /* section.c: a new handle to a section with the given rights. */

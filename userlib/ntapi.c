@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/futex.h>
@@ -333,37 +334,66 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemory(HANDLE process, PVOID *base,
 }
 
 /*
+ * Copy n bytes of the caller's memory at src, which may be wild: 0, or -1
+ * if it cannot be read.  NT probes the extended parameters and the
+ * address requirements they point to: a bad pointer is
+ * STATUS_ACCESS_VIOLATION, not a fault.  process_vm_readv() on the
+ * process itself reads through the kernel's user copy (one system call,
+ * on the path of extended parameters only); a sandbox that forbids it
+ * gets a plain copy.
+ */
+static int copy_user_memory(void *dst, const void *src, size_t n)
+{
+	struct iovec local = { dst, n }, remote = { (void *)src, n };
+	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+	if (got == (ssize_t)n)
+		return 0;
+	if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
+		memcpy(dst, src, n);
+		return 0;
+	}
+	return -1;
+}
+
+/*
  * The extended parameters of NtAllocateVirtualMemoryEx and
  * NtMapViewOfSectionEx (spec 8): each type at most once, address
- * requirements into *req (NULL: none given), attribute flags checked, a
- * NUMA node accepted (one node: any number is satisfied).
+ * requirements copied into *req (*has_req: given), attribute flags
+ * checked, a NUMA node accepted (one node: any number is satisfied).
+ * Each parameter is read as the loop reaches it, so the work stops at
+ * the first bad one whatever count says.
  */
 NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
-			 const MEM_ADDRESS_REQUIREMENTS **req)
+			 MEM_ADDRESS_REQUIREMENTS *req, bool *has_req)
 {
 	unsigned int seen = 0, t;
+	MEM_EXTENDED_PARAMETER p;
 	NTSTATUS st;
 	ULONG i;
 
-	*req = NULL;
+	*has_req = false;
 	if (count && !params)
 		return STATUS_INVALID_PARAMETER;
 	for (i = 0; i < count; i++) {
-		t = params[i].Type;
+		if (copy_user_memory(&p, &params[i], sizeof(p)))
+			return STATUS_ACCESS_VIOLATION;
+		t = p.Type;
 		if (t == MemExtendedParameterInvalidType ||
 		    t >= MemExtendedParameterMax || (seen & (1u << t)))
 			return STATUS_INVALID_PARAMETER;
 		seen |= 1u << t;
 		switch (t) {
 		case MemExtendedParameterAddressRequirements:
-			*req = params[i].Pointer;
-			if (!*req)
+			if (!p.Pointer ||
+			    copy_user_memory(req, p.Pointer, sizeof(*req)))
 				return STATUS_ACCESS_VIOLATION;
+			*has_req = true;
 			break;
 		case MemExtendedParameterNumaNode:
 			break;
 		case MemExtendedParameterAttributeFlags:
-			st = ntvm_ext_attribute_flags(params[i].ULong64);
+			st = ntvm_ext_attribute_flags(p.ULong64);
 			if (st)
 				return st;
 			break;
@@ -382,18 +412,19 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,
 {
 	struct ntvm_alloc_args a = { .type = type, .protect = protect,
 				     .flags = NTVM_ALLOC_EX };
-	const MEM_ADDRESS_REQUIREMENTS *req;
+	MEM_ADDRESS_REQUIREMENTS req;
+	bool has_req;
 	NTSTATUS st;
 
 	/* The library's own array; the handle is the module's (allocate()). */
-	st = ntvm_ext_params(params, count, &req);
+	st = ntvm_ext_params(params, count, &req, &has_req);
 	if (st)
 		return st;
-	if (req) {
+	if (has_req) {
 		a.flags |= NTVM_ALLOC_REQUIREMENTS;
-		a.lowest = (uintptr_t)req->LowestStartingAddress;
-		a.highest = (uintptr_t)req->HighestEndingAddress;
-		a.alignment = req->Alignment;
+		a.lowest = (uintptr_t)req.LowestStartingAddress;
+		a.highest = (uintptr_t)req.HighestEndingAddress;
+		a.alignment = req.Alignment;
 	}
 	return allocate(process, base, size, &a);
 }

@@ -150,14 +150,15 @@ NTVM_EXPORT NTSTATUS NtMapViewOfSection(HANDLE section, HANDLE process,
 static NTSTATUS view_params(struct ntvm_map_view_args *m,
 			    MEM_EXTENDED_PARAMETER *params, ULONG count)
 {
-	const MEM_ADDRESS_REQUIREMENTS *req;
-	NTSTATUS st = ntvm_ext_params(params, count, &req);
+	MEM_ADDRESS_REQUIREMENTS req;
+	bool has_req;
+	NTSTATUS st = ntvm_ext_params(params, count, &req, &has_req);
 
-	if (!st && req) {
+	if (!st && has_req) {
 		m->flags |= NTVM_MAP_REQUIREMENTS;
-		m->lowest = (uintptr_t)req->LowestStartingAddress;
-		m->highest = (uintptr_t)req->HighestEndingAddress;
-		m->alignment = req->Alignment;
+		m->lowest = (uintptr_t)req.LowestStartingAddress;
+		m->highest = (uintptr_t)req.HighestEndingAddress;
+		m->alignment = req.Alignment;
 	}
 	return st;
 }
