@@ -3718,10 +3718,8 @@ TEST_F(sec, query_bad_pointers)
 	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x3000, PAGE_READWRITE, SEC_RESERVE, NULL));
 	ro = ro_variables(NULL, 5);
 	ASSERT_NE(NULL, ro);
-	/* A writable page, then a read-only one. */
-	two = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, two);
-	ASSERT_EQ(0, mprotect(two + 4096, 4096, PROT_READ));
+	two = rw_then_ro_pages();
+	ASSERT_NE(NULL, two);
 	memset(fill, 0xa5, sizeof(fill));
 	memcpy(&b, fill, sizeof(b));
 

@@ -194,6 +194,21 @@ static inline PVOID *ro_variables(PVOID base, SIZE_T size)
 	return ro;
 }
 
+/* Two pages, a writable one and then a read-only one; NULL on failure. */
+static inline void *rw_then_ro_pages(void)
+{
+	char *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (mprotect(p + 4096, 4096, PROT_READ)) {
+		munmap(p, 2 * 4096);
+		return NULL;
+	}
+	return p;
+}
+
 /* The module's statistics; all bits set if the call fails. */
 static inline struct ntvm_stats stats(void)
 {

@@ -878,9 +878,8 @@ TEST_F(nt, query_bad_pointers)
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
 	ro = ro_variables(NULL, 5);
 	ASSERT_NE(NULL, ro);
-	two = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, two);
-	ASSERT_EQ(0, mprotect(two + 4096, 4096, PROT_READ));
+	two = rw_then_ro_pages();
+	ASSERT_NE(NULL, two);
 	memset(fill, 0xa5, sizeof(fill));
 	memset(two, 0xa5, 4096);
 
