@@ -179,15 +179,27 @@ static void t_protect(void *b, struct fctx *c)
 	p->protect = fz_prot(c);
 }
 
+static uint64_t interesting_u64(struct fctx *c);
+
 static void t_query(void *b, struct fctx *c)
 {
 	struct ntvm_query_args *q = b;
 
 	q->size = sizeof(*q);
-	q->region_size = sizeof(struct ntvm_region);
 	q->address = fz_addr(c);
-	q->end = fz_chance(c->rng, 2) ? 0 : q->address + fz_size(c);
 	q->regions = SC_OUT(c);
+	if (fz_chance(c->rng, 2)) {
+		/* NtQueryVirtualMemory, as libntvm passes it. */
+		q->flags = NTVM_QUERY_INFO;
+		q->count = 1;
+		q->regions += fz_below(c->rng, 8 * FZ_PAGE);
+		q->info_length = fz_chance(c->rng, 4) ? interesting_u64(c) :
+			fz_below(c->rng, 80);
+		q->ret_len_ptr = fz_chance(c->rng, 2) ? SC_VAR(c, 2) : 0;
+		return;
+	}
+	q->region_size = sizeof(struct ntvm_region);
+	q->end = fz_chance(c->rng, 2) ? 0 : q->address + fz_size(c);
 	q->count = 1 + fz_below(c->rng, 64);
 }
 
@@ -250,8 +262,6 @@ static void t_memctl(void *b, struct fctx *c)
 	}
 	m->base = fz_addr(c);
 }
-
-static uint64_t interesting_u64(struct fctx *c);
 
 static void t_section_query(void *b, struct fctx *c)
 {
