@@ -2552,8 +2552,8 @@ TEST_F(sec, file_section_protections)
 
 /*
  * Spec 1.4.3: a read-only file handle makes a PAGE_READONLY section; a
- * handle that cannot read the file makes none (the spec gives no single
- * error: Windows said ERROR_ACCESS_DENIED or ERROR_INVALID_PARAMETER).
+ * handle that cannot read the file makes none, with current Windows'
+ * ERROR_ACCESS_DENIED (old versions said ERROR_INVALID_PARAMETER).
  */
 TEST_F(sec, file_handle_rights)
 {
@@ -2602,7 +2602,7 @@ TEST_F(sec, file_handle_rights)
 /*
  * Spec 1.4.5, 4.3.7: a PAGE_WRITECOPY or PAGE_READONLY file section takes
  * FILE_MAP_READ, access-0 and FILE_MAP_COPY views, not FILE_MAP_WRITE
- * ones (ERROR_INVALID_PARAMETER or ERROR_ACCESS_DENIED, by version).  A
+ * ones (ERROR_ACCESS_DENIED; ERROR_INVALID_PARAMETER on old versions).  A
  * FILE_MAP_COPY view starts as PAGE_WRITECOPY; a written page becomes a
  * private PAGE_READWRITE one.
  */
