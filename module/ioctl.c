@@ -384,17 +384,16 @@ efault:
 static long ntvm_query_info_check(const struct ntvm_query_args *a,
 				  unsigned int width)
 {
-	u64 mbi = width == sizeof(u32) ? NTVM_MBI32_SIZE : NTVM_MBI64_SIZE, v;
+	u64 mbi = width == sizeof(u32) ? NTVM_MBI32_SIZE : NTVM_MBI64_SIZE;
 	int ret;
 
 	if (a->info_length < mbi)
 		return NTVM_STATUS_INFO_LENGTH_MISMATCH;
-	ret = ntvm_probe_for_write(a->regions, a->info_length);
+	ret = ntvm_probe_query_out(a->regions, a->info_length, a->ret_len_ptr,
+				   width);
 	if (ret == -EINTR)
 		return ret;
-	if (ret || (a->ret_len_ptr && ntvm_var_get(a->ret_len_ptr, width, &v)))
-		return NTVM_STATUS_ACCESS_VIOLATION;
-	return 0;
+	return ret ? NTVM_STATUS_ACCESS_VIOLATION : 0;
 }
 
 /*

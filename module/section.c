@@ -578,12 +578,12 @@ static u64 ntvm_section_info_size(u32 info_class, unsigned int width)
 static int ntvm_section_query_check(struct ntvm_section_query_args *a,
 				    unsigned int width)
 {
-	int ret = ntvm_probe_for_write(a->info_ptr, a->info_length);
-	u64 v;
+	int ret = ntvm_probe_query_out(a->info_ptr, a->info_length,
+				       a->ret_len_ptr, width);
 
 	if (ret == -EINTR)
 		return ret;
-	if (ret || (a->ret_len_ptr && ntvm_var_get(a->ret_len_ptr, width, &v)))
+	if (ret)
 		a->status = NTVM_STATUS_ACCESS_VIOLATION;
 	else if (a->info_class != NTVM_SECTION_BASIC_INFORMATION &&
 		 a->info_class != NTVM_SECTION_IMAGE_INFORMATION)

@@ -21,6 +21,7 @@
 #include <linux/uaccess.h>
 
 #include "context.h"
+#include "frame.h"
 
 /* ---- Core environment ---------------------------------------------------- */
 
@@ -373,6 +374,22 @@ int ntvm_probe_for_write(u64 uptr, u64 len)
 efault:
 	user_access_end();
 	return -EFAULT;
+}
+
+/*
+ * The outputs of an NT query, probed as NT probes them: the buffer of len
+ * bytes (ntvm_probe_for_write()), then ReturnLength (a SIZE_T, ret_len_ptr
+ * 0 for none), proven writable by writing back what it holds.  0, -EFAULT
+ * or -EINTR.
+ */
+int ntvm_probe_query_out(u64 buf, u64 len, u64 ret_len_ptr, unsigned int width)
+{
+	int ret = ntvm_probe_for_write(buf, len);
+	u64 v;
+
+	if (!ret && ret_len_ptr && ntvm_var_get(ret_len_ptr, width, &v))
+		ret = -EFAULT;
+	return ret;
 }
 
 const struct nt_vm_ops ntvm_vm_ops = {
