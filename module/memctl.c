@@ -2,8 +2,8 @@
 /*
  * ntvm: NTVM_IOC_MEMCTL (issue 11): MemoryRegionInformation, the NT side of
  * MemoryWorkingSetExInformation, the checks of NtLockVirtualMemory,
- * NtUnlockVirtualMemory and NtFlushVirtualMemory, and
- * NtAreMappedFilesTheSame.  The core
+ * NtUnlockVirtualMemory and NtFlushVirtualMemory, NtAreMappedFilesTheSame,
+ * and the probe of the outputs user space writes itself.  The core
  * (core/memctl.c) gives the NT answer; this glue adds what only the VMAs
  * know, whether pages are VM_LOCKED.  A module cannot mlock(2) or
  * msync(2), so user space makes those calls (see vm.c).
@@ -65,6 +65,24 @@ static bool ntvm_memctl_outputs_zero(const struct ntvm_memctl_args *m)
 		 m->status | m->apply | m->apply_prot);
 }
 
+/*
+ * NTVM_MEMCTL_PROBE: an output that user space writes itself, probed as NT
+ * probes it before the call does anything.  No NT state is involved, so
+ * no lock is taken; the status is the only output.
+ */
+static long ntvm_memctl_probe(struct ntvm_memctl_args __user *u, u64 base,
+			      u64 length)
+{
+	int ret = ntvm_probe_for_write(base, length);
+	u32 status = NTVM_STATUS_SUCCESS;
+
+	if (ret == -EINTR)
+		return ret;
+	if (ret)
+		status = NTVM_STATUS_ACCESS_VIOLATION;
+	return put_user(status, &u->status) ? -EFAULT : 0;
+}
+
 long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_ctx *nc = nf->nc;
@@ -82,6 +100,9 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 		return -EINVAL;
 	switch (m.op) {
 	case NTVM_MEMCTL_REGION:
+		if (m.map_type || m.length || (m.flags & NTVM_MEMCTL_VARS))
+			return -EINVAL;
+		break;
 	case NTVM_MEMCTL_PAGE:
 		if (m.map_type || m.length || m.flags)
 			return -EINVAL;
@@ -98,6 +119,10 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 		if (m.map_type || m.length || m.flags)
 			return -EINVAL;
 		break;
+	case NTVM_MEMCTL_PROBE:
+		if (m.map_type || m.flags || m.other)
+			return -EINVAL;
+		return ntvm_memctl_probe(argp, m.base, m.length);
 	default:
 		return -EINVAL;
 	}

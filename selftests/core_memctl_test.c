@@ -87,6 +87,20 @@ TEST_F(mc, region_and_page)
 		  mc(&self->s, NT_MEMCTL_REGION, 0x30000000, 0, 0).status);
 	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
 		  mc(&self->s, NT_MEMCTL_REGION, MAXA + 1, 0, 0).status);
+	/* Another process's handle: after the address, before the lookup. */
+	m = (struct nt_memctl){ .op = NT_MEMCTL_REGION, .base = MAXA + 1,
+				.bad = NT_BAD_HANDLE };
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, m.status);
+	m = (struct nt_memctl){ .op = NT_MEMCTL_REGION, .base = 0x30000000,
+				.bad = NT_BAD_HANDLE };
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, m.status);
+	m = (struct nt_memctl){ .op = NT_MEMCTL_REGION, .base = 0x20005123,
+				.bad = NT_BAD_HANDLE };
+	nt_memctl(&self->s, &m);
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, m.status);
+	EXPECT_EQ(0, m.alloc_base);
 	/* A mapping ntvm did not make is one allocation. */
 	fake_insert(self->mm, 0x40000000, 0x40003000, NT_LPROT_R, true);
 	m = mc(&self->s, NT_MEMCTL_REGION, 0x40001000, 0, 0);

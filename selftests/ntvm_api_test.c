@@ -340,6 +340,116 @@ TEST_F(api, region_information_win32)
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
 }
 
+/*
+ * The buffers and ReturnLength of the classes libntvm fills are probed as
+ * NT probes them (NTVM_MEMCTL_PROBE), in MemoryBasicInformation's order:
+ * the length, the buffer (every page of the length given), ReturnLength,
+ * the address, the handle.  A failed call writes nothing.
+ */
+TEST_F(api, query_classes_bad_pointers)
+{
+	const SIZE_T rlen = sizeof(MEMORY_REGION_INFORMATION);
+	const SIZE_T wlen = sizeof(MEMORY_WORKING_SET_EX_INFORMATION);
+	MEMORY_WORKING_SET_EX_INFORMATION ws1 = { 0 };
+	MEMORY_REGION_INFORMATION r;
+	unsigned char *two = rw_then_ro_pages(), *ro, *at;
+	SIZE_T len = 7, *ro_len;
+	PVOID base = NULL;
+
+	ASSERT_NE(NULL, two);
+	ro = two + 4096;
+	ro_len = (SIZE_T *)ro;
+	memset(two, 0xa5, 4096);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_READWRITE));
+
+	/* MemoryRegionInformation: the length, then the buffer... */
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, P(8), 8, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, P(8), rlen, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, ro, rlen, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformationEx, ro - 16, rlen,
+				       &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, two, 4096 + 1, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, two, 0x40000000,
+				       &len));
+	/* ...then ReturnLength... */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, ro - rlen, rlen,
+				       (SIZE_T *)P(8)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, ro - rlen, rlen,
+				       ro_len));
+	/* ...before the address and the handle, the address first. */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, P(MAX_ADDR + 1), MemoryRegionInformation, ro, rlen,
+				       &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(NULL, base, MemoryRegionInformation, ro, rlen, &len));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtQueryVirtualMemory(NULL, P(MAX_ADDR + 1), MemoryRegionInformation,
+				       ro - rlen, rlen, &len));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtQueryVirtualMemory(NULL, base, MemoryRegionInformation, ro - rlen, rlen,
+				       &len));
+	SetLastError(0);
+	EXPECT_FALSE(QueryVirtualMemoryInformation(GetCurrentProcess(), base, MemoryRegionInfo,
+						   ro, sizeof(WIN32_MEMORY_REGION_INFORMATION),
+						   &len));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	SetLastError(0);
+	EXPECT_FALSE(QueryVirtualMemoryInformation(GetCurrentProcess(), base, MemoryRegionInfo,
+						   two, sizeof(WIN32_MEMORY_REGION_INFORMATION),
+						   ro_len));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+
+	/* MemoryWorkingSetExInformation: the same checks in the same order. */
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQueryVirtualMemory(CUR, NULL, MemoryWorkingSetExInformation, P(8),
+				       wlen - 1, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, NULL, MemoryWorkingSetExInformation, P(8), wlen,
+				       &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, NULL, MemoryWorkingSetExInformation, ro, wlen,
+				       &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, NULL, MemoryWorkingSetExInformation, ro - wlen,
+				       2 * wlen, &len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(CUR, NULL, MemoryWorkingSetExInformation, &ws1, wlen,
+				       ro_len));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtQueryVirtualMemory(NULL, P(MAX_ADDR + 1), MemoryWorkingSetExInformation,
+				       ro, wlen, &len));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtQueryVirtualMemory(NULL, P(MAX_ADDR + 1), MemoryWorkingSetExInformation,
+				       &ws1, wlen, &len));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtQueryVirtualMemory(NULL, NULL, MemoryWorkingSetExInformation, &ws1, wlen,
+				       &len));
+	SetLastError(0);
+	EXPECT_FALSE(QueryWorkingSetEx(GetCurrentProcess(), ro, (DWORD)wlen));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_EQ(0, ws1.VirtualAttributes.Flags);
+	EXPECT_EQ(7, len);
+	for (at = two; at < ro; at++)
+		ASSERT_EQ(0xa5, *at);
+
+	/* The outputs that pass the probes are written as before. */
+	memset(&r, 0xcc, sizeof(r));
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, &r, rlen, &len));
+	EXPECT_EQ(base, r.AllocationBase);
+	EXPECT_EQ(rlen, len);
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	munmap(two, 2 * 4096);
+}
+
 /* ---- MemoryWorkingSetExInformation (Wine's psapi test_QueryWorkingSetEx) ---- */
 
 TEST_F(api, working_set_ex)

@@ -242,9 +242,11 @@ static void t_memctl(void *b, struct fctx *c)
 	struct ntvm_memctl_args *m = b;
 
 	m->size = sizeof(*m);
-	m->op = fz_below(c->rng, 7);
+	m->op = fz_below(c->rng, 8);
 	if (m->op == NTVM_MEMCTL_SAME_FILES)
 		m->other = fz_addr(c);
+	if (m->op == NTVM_MEMCTL_PROBE)
+		m->length = fz_size(c);
 	if (m->op == NTVM_MEMCTL_LOCK || m->op == NTVM_MEMCTL_UNLOCK)
 		m->map_type = 1 + fz_below(c->rng, 3);
 	if (m->op == NTVM_MEMCTL_LOCK || m->op == NTVM_MEMCTL_UNLOCK ||

@@ -2323,12 +2323,19 @@ TEST_F(sec, variables_abi)
 	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &c));
 	EXPECT_EQ(EINVAL, errno);
 	c = c0;
-	c.op = NTVM_MEMCTL_REGION;
+	c.op = NTVM_MEMCTL_PAGE;
 	c.base = base;
 	c.flags = NTVM_ARGS_OTHER_PROCESS;
 	EXPECT_EQ(-1, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &c));
 	EXPECT_EQ(EINVAL, errno);
-	c.flags = 0;
+	/* REGION takes another process's handle, and answers for it. */
+	c.op = NTVM_MEMCTL_REGION;
+	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &c));
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, c.status);
+	EXPECT_EQ(0, c.alloc_base);
+	c = c0;
+	c.op = NTVM_MEMCTL_REGION;
+	c.base = base;
 	c.size = NTVM_MEMCTL_SIZE_VER0;
 	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_MEMCTL, &c));
 	EXPECT_EQ(NTVM_STATUS_SUCCESS, c.status);

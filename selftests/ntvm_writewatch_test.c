@@ -483,6 +483,84 @@ TEST_F(ww, parameters)
 }
 
 /*
+ * Wild and read-only variables and arrays (NT probes them: spec 1.3.4,
+ * 5.13): STATUS_ACCESS_VIOLATION where a NULL one gives it, in that
+ * order, with nothing written and nothing reset.
+ */
+TEST_F(ww, bad_pointers)
+{
+	const SIZE_T w = sizeof(PVOID);
+	char *base = watched(16), *two = rw_then_ro_pages(), *at;
+	PVOID *room2, *ro = (PVOID *)(two + PG), res[4];
+	ULONG_PTR count;
+	ULONG gran = 77;
+
+	ASSERT_NE(NULL, base);
+	ASSERT_NE(NULL, two);
+	memset(two, 0xa5, PG);
+	poke(base + PG);
+	poke(base + 3 * PG);
+	/* Room for two entries, then the read-only page. */
+	room2 = (PVOID *)(two + PG - 2 * w);
+
+	/* The count and the granularity, before the count's value. */
+	count = 64;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtGetWriteWatch(CUR, WRITE_WATCH_FLAG_RESET, base, 16 * PG, res,
+				  (ULONG_PTR *)P(8), &gran));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtGetWriteWatch(CUR, WRITE_WATCH_FLAG_RESET, base, 16 * PG, res,
+				  (ULONG_PTR *)ro, &gran));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtGetWriteWatch(CUR, WRITE_WATCH_FLAG_RESET, base, 16 * PG, res,
+				  &count, (ULONG *)ro));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtGetWriteWatch(CUR, 0xdeadbeef, NULL, 0, res, &count, (ULONG *)P(8)));
+	/* The array: after the count, the size and the flags... */
+	count = 0;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtGetWriteWatch(CUR, 0, base, 16 * PG, (PVOID *)P(8), &count, &gran));
+	count = 3;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtGetWriteWatch(CUR, 0xdeadbeef, base, 16 * PG, ro, &count, &gran));
+	/* ...before the range: wild, read-only, or too short for the count. */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtGetWriteWatch(CUR, 0, NULL, PG, (PVOID *)P(8), &count, &gran));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtGetWriteWatch(CUR, WRITE_WATCH_FLAG_RESET, base, 16 * PG, ro,
+				  &count, &gran));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtGetWriteWatch(CUR, WRITE_WATCH_FLAG_RESET, base, 16 * PG, room2,
+				  &count, &gran));
+	count = (ULONG_PTR)-1;
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtGetWriteWatch(CUR, WRITE_WATCH_FLAG_RESET, base, 16 * PG, res,
+				  &count, &gran));
+	SetLastError(0);
+	count = 3;
+	EXPECT_EQ((UINT)-1, GetWriteWatch(WRITE_WATCH_FLAG_RESET, base, 16 * PG, room2,
+					  &count, &gran));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_EQ(3, count);
+	EXPECT_EQ(77, gran);
+	for (at = two; at < two + PG; at++)
+		ASSERT_EQ(0xa5, *(unsigned char *)at);
+
+	/* Nothing was reset; an array that fits its count is filled. */
+	count = 2;
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtGetWriteWatch(CUR, WRITE_WATCH_FLAG_RESET, base, 16 * PG, room2,
+				  &count, &gran));
+	EXPECT_EQ(2, count);
+	EXPECT_EQ(PG, gran);
+	EXPECT_EQ(base + PG, room2[0]);
+	EXPECT_EQ(base + 3 * PG, room2[1]);
+	EXPECT_STREQ("", watch(0, base, 16 * PG, 64, base));
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
+	munmap(two, 2 * PG);
+}
+
+/*
  * spec 5.8, scenario 23 adapted: writes by the kernel (read(2) from a pipe
  * or a file) count, on pages never touched and on pages reset since, and
  * never fail with EFAULT.  Linux sees only the pages really written, where

@@ -65,7 +65,22 @@ int ntvm_ww_overlaps(uintptr_t lo, size_t len);
 /* memapi.c: back a new MEM_LARGE_PAGES allocation (lock held). */
 NTSTATUS ntvm_large_apply(__u64 base, __u64 size, __u32 prot);
 /* memapi.c: NtQueryVirtualMemory's classes other than the basic one. */
-NTSTATUS ntvm_query_more(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
-			 PVOID info, SIZE_T length, PSIZE_T result_length);
+NTSTATUS ntvm_query_more(HANDLE process, LPCVOID base,
+			 MEMORY_INFORMATION_CLASS info_class, PVOID info,
+			 SIZE_T length, PSIZE_T result_length);
+/*
+ * memapi.c: NT's ProbeForWrite() of an output this library writes itself
+ * (NTVM_MEMCTL_PROBE; the library lock not held): STATUS_ACCESS_VIOLATION
+ * or STATUS_SUCCESS.
+ */
+NTSTATUS ntvm_probe_write(const void *p, SIZE_T length);
+/*
+ * shared.c: does [p, p + n) lie in this thread's stack, above the stack
+ * pointer (the caller's frames: mapped and writable)?
+ */
+int ntvm_on_stack(const void *p, size_t n);
+/* The same for a query's buffer, then its ReturnLength (NULL: none). */
+NTSTATUS ntvm_probe_query_out(const void *info, SIZE_T length,
+			      const SIZE_T *result_length);
 
 #endif

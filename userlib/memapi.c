@@ -61,6 +61,38 @@ static NTSTATUS memctl(struct ntvm_memctl_args *m)
 	return st;
 }
 
+/* ---- Outputs this library writes itself ---- */
+
+/*
+ * NT probes every output of a call before the call does anything, and a
+ * bad one is STATUS_ACCESS_VIOLATION; the module makes the probe
+ * (NTVM_MEMCTL_PROBE).  Nothing needs probing in the caller's own stack
+ * frames (a variable of the caller's, the usual case), and a length of 0
+ * probes nothing, as in NT.  A module that cannot probe (none, or one
+ * older than this library) leaves the call to go on as before.
+ */
+NTSTATUS ntvm_probe_write(const void *p, SIZE_T length)
+{
+	struct ntvm_memctl_args m = {
+		.op = NTVM_MEMCTL_PROBE, .base = (uintptr_t)p, .length = length,
+	};
+
+	if (!length || ntvm_on_stack(p, length))
+		return STATUS_SUCCESS;
+	return memctl(&m) == STATUS_ACCESS_VIOLATION ? STATUS_ACCESS_VIOLATION :
+						       STATUS_SUCCESS;
+}
+
+NTSTATUS ntvm_probe_query_out(const void *info, SIZE_T length,
+			      const SIZE_T *result_length)
+{
+	NTSTATUS st = ntvm_probe_write(info, length);
+
+	if (!st && result_length)
+		st = ntvm_probe_write(result_length, sizeof(*result_length));
+	return st;
+}
+
 /* ---- MemoryRegionInformation(Ex) ---- */
 
 /*
@@ -70,9 +102,12 @@ static NTSTATUS memctl(struct ntvm_memctl_args *m)
  * ReturnLength is the structure's size.  PartitionId and NodePreference
  * are left as they are, as Wine does.  MemoryRegionInformation leaves the
  * region type 0 (Windows does, spec 3.9); the Ex class fills it in.
+ * The checks are MemoryBasicInformation's, in its order: the length, the
+ * buffer and ReturnLength (probed), the address, the handle.
  */
-static NTSTATUS query_region(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
-			     PVOID info, SIZE_T length, PSIZE_T result_length)
+static NTSTATUS query_region(HANDLE process, LPCVOID base,
+			     MEMORY_INFORMATION_CLASS info_class, PVOID info,
+			     SIZE_T length, PSIZE_T result_length)
 {
 	MEMORY_REGION_INFORMATION *r = info;
 	struct ntvm_memctl_args m = { .op = NTVM_MEMCTL_REGION };
@@ -80,9 +115,12 @@ static NTSTATUS query_region(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
 
 	if (length < offsetof(MEMORY_REGION_INFORMATION, CommitSize))
 		return STATUS_INFO_LENGTH_MISMATCH;
-	if (!info)
-		return STATUS_ACCESS_VIOLATION;
+	st = ntvm_probe_query_out(info, length, result_length);
+	if (st)
+		return st;
 	m.base = (uintptr_t)base;
+	if (process != NtCurrentProcess())
+		m.flags = NTVM_ARGS_OTHER_PROCESS;
 	st = memctl(&m);
 	if (st)
 		return st;
@@ -167,8 +205,8 @@ static ULONG_PTR ws_attributes(const struct ntvm_memctl_args *m, int fd,
 	return b.Flags;
 }
 
-static NTSTATUS query_working_set(LPCVOID base, PVOID info, SIZE_T length,
-				  PSIZE_T result_length)
+static NTSTATUS query_working_set(HANDLE process, LPCVOID base, PVOID info,
+				  SIZE_T length, PSIZE_T result_length)
 {
 	MEMORY_WORKING_SET_EX_INFORMATION *w = info;
 	SIZE_T n = length / sizeof(*w), i;
@@ -178,12 +216,16 @@ static NTSTATUS query_working_set(LPCVOID base, PVOID info, SIZE_T length,
 	NTSTATUS st = STATUS_SUCCESS;
 	int fd;
 
+	/* MemoryBasicInformation's checks and order, as query_region(). */
 	if (!n)
 		return STATUS_INFO_LENGTH_MISMATCH;
-	if (!info)
-		return STATUS_ACCESS_VIOLATION;
+	st = ntvm_probe_query_out(info, length, result_length);
+	if (st)
+		return st;
 	if ((uintptr_t)base > max)
 		return STATUS_INVALID_PARAMETER;
+	if (process != NtCurrentProcess())
+		return STATUS_INVALID_HANDLE;
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < n; i++) {
 		addr = (uintptr_t)w[i].VirtualAddress;
@@ -215,19 +257,20 @@ static NTSTATUS query_working_set(LPCVOID base, PVOID info, SIZE_T length,
 
 /*
  * NtQueryVirtualMemory for every class but MemoryBasicInformation (called
- * by ntapi.c after its handle check).  Other classes:
- * STATUS_INVALID_INFO_CLASS.
+ * by ntapi.c).  Other classes: STATUS_INVALID_INFO_CLASS, first.
  */
-NTSTATUS ntvm_query_more(LPCVOID base, MEMORY_INFORMATION_CLASS info_class,
-			 PVOID info, SIZE_T length, PSIZE_T result_length)
+NTSTATUS ntvm_query_more(HANDLE process, LPCVOID base,
+			 MEMORY_INFORMATION_CLASS info_class, PVOID info,
+			 SIZE_T length, PSIZE_T result_length)
 {
 	switch ((int)info_class) {
 	case MemoryRegionInformation:
 	case MemoryRegionInformationEx:
-		return query_region(base, info_class, info, length,
+		return query_region(process, base, info_class, info, length,
 				    result_length);
 	case MemoryWorkingSetExInformation:
-		return query_working_set(base, info, length, result_length);
+		return query_working_set(process, base, info, length,
+					 result_length);
 	default:
 		return STATUS_INVALID_INFO_CLASS;
 	}

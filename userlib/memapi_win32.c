@@ -178,8 +178,12 @@ NTVM_EXPORT BOOL QueryVirtualMemoryInformation(HANDLE process, LPCVOID address,
 		SetLastError(ERROR_BAD_LENGTH);
 		return FALSE;
 	}
-	st = NtQueryVirtualMemory(process, address, MemoryRegionInformationEx,
-				  info ? &r : NULL, sizeof(r), &len);
+	/* The caller's outputs are probed where NT would probe them. */
+	st = ntvm_probe_query_out(info, length, result_length);
+	if (!st)
+		st = NtQueryVirtualMemory(process, address,
+					  MemoryRegionInformationEx, &r,
+					  sizeof(r), &len);
 	if (!result(st))
 		return FALSE;
 	n = sizeof(WIN32_MEMORY_REGION_INFORMATION);

@@ -528,8 +528,7 @@ NTVM_EXPORT NTSTATUS NtQueryVirtualMemory(HANDLE process, LPCVOID base,
 	NTSTATUS st;
 
 	if (info_class != MemoryBasicInformation)	/* memapi.c */
-		return process != NtCurrentProcess() ? STATUS_INVALID_HANDLE :
-		       ntvm_query_more(base, info_class, info, length,
+		return ntvm_query_more(process, base, info_class, info, length,
 				       result_length);
 	lock();
 	st = ioctl_locked(NTVM_IOC_QUERY, &q, &q.status);

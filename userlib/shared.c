@@ -91,6 +91,12 @@ static inline int vars_on_stack(const void *a, const void *b, size_t n)
 	       hi > lo && hi <= stack_hi;
 }
 
+/* One output of the caller's (memapi.c's probes: ntvm_probe_write()). */
+int ntvm_on_stack(const void *p, size_t n)
+{
+	return vars_on_stack(p, p, n);
+}
+
 /*
  * The published range that holds [lo, hi): its protection in *protect,
  * and 1; 0 when none does, or the module was writing (then the ioctl path

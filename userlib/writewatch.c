@@ -719,14 +719,22 @@ NTVM_EXPORT NTSTATUS NtGetWriteWatch(HANDLE process, ULONG flags, PVOID base,
 	ULONG_PTR found = 0;
 	NTSTATUS st;
 
-	/* Spec 5.13, in Wine's order. */
+	/*
+	 * Spec 5.13, in Wine's order; a wild or read-only variable or array
+	 * is STATUS_ACCESS_VIOLATION where a NULL one is, and nothing is
+	 * read or reset (NTVM_MEMCTL_PROBE).
+	 */
 	if (process != NtCurrentProcess())
 		return STATUS_INVALID_HANDLE;
-	if (!count || !granularity)
+	if (!count || !granularity ||
+	    ntvm_probe_write(count, sizeof(*count)) ||
+	    ntvm_probe_write(granularity, sizeof(*granularity)))
 		return STATUS_ACCESS_VIOLATION;
 	if (!*count || !size || (flags & ~WRITE_WATCH_FLAG_RESET))
 		return STATUS_INVALID_PARAMETER;
-	if (!addresses)
+	if (!addresses ||
+	    *count > SIZE_MAX / sizeof(*addresses) ||
+	    ntvm_probe_write(addresses, *count * sizeof(*addresses)))
 		return STATUS_ACCESS_VIOLATION;
 	st = ww_get(flags, base, size, addresses, *count, &found);
 	if (!st) {

@@ -31,6 +31,11 @@ static void memctl_region(struct nt_space *s, struct nt_memctl *m)
 		m->status = NTVM_STATUS_INVALID_PARAMETER;
 		return;
 	}
+	/* As MemoryBasicInformation: the address, then the handle. */
+	if (m->bad & NT_BAD_HANDLE) {
+		m->status = NTVM_STATUS_INVALID_HANDLE;
+		return;
+	}
 	a = nt_find_live(s, page, page + PAGE);
 	if (a) {
 		m->alloc_base = a->base;

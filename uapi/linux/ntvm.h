@@ -758,8 +758,9 @@ struct ntvm_unmap_view_args {
  * NTVM_IOC_MEMCTL: one NT query or check at a time, op is NTVM_MEMCTL_*:
  *  - REGION: NtQueryVirtualMemory(MemoryRegionInformation(Ex)) of the
  *    allocation holding base: alloc_base, alloc_size, alloc_protect,
- *    commit_size, type.  STATUS_INVALID_ADDRESS where nothing is mapped,
- *    STATUS_INVALID_PARAMETER above the user range.
+ *    commit_size, type.  STATUS_INVALID_PARAMETER above the user range,
+ *    then STATUS_INVALID_HANDLE with NTVM_ARGS_OTHER_PROCESS, then
+ *    STATUS_INVALID_ADDRESS where nothing is mapped.
  *  - PAGE: for MemoryWorkingSetExInformation: state, protect and type of
  *    the page at base, lock (NTVM_MEMCTL_LOCKED_ALL when it is VM_LOCKED),
  *    and [out_base, out_base + out_size), the run of pages from base's page
@@ -784,6 +785,12 @@ struct ntvm_unmap_view_args {
  *    STATUS_NOT_SAME_DEVICE for views of two, else, base's first,
  *    STATUS_CONFLICTING_ADDRESSES for an address in memory that is no
  *    view and STATUS_INVALID_ADDRESS for one in no mapping.
+ *  - PROBE: NT's ProbeForWrite() of [base, base + length), for the
+ *    outputs that user space writes itself (the buffers of the query
+ *    classes it fills, NtGetWriteWatch's variables and array):
+ *    STATUS_ACCESS_VIOLATION unless the whole range is writable user
+ *    memory, success for length 0.  Nothing else is read or changed;
+ *    map_type, other and flags must be zero.
  *
  * NTVM_MEMCTL_VARS (LOCK, UNLOCK, FLUSH; size NTVM_MEMCTL_SIZE_VER1):
  * base and length are NT's BaseAddress and RegionSize variables, read
@@ -802,6 +809,7 @@ struct ntvm_unmap_view_args {
 #define NTVM_MEMCTL_PAGE		4
 #define NTVM_MEMCTL_FLUSH		5
 #define NTVM_MEMCTL_SAME_FILES		6
+#define NTVM_MEMCTL_PROBE		7
 
 #define NTVM_MEMCTL_VARS		0x1u	/* flags: base_ptr, size_ptr */
 
