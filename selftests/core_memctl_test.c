@@ -62,6 +62,15 @@ static struct nt_memctl mc(struct nt_space *s, u32 op, u64 base, u64 len,
 	return m;
 }
 
+/* The same with NT_BAD_* set: a bad variable, another process's handle. */
+static u32 mc_bad(struct nt_space *s, u32 op, u64 base, u32 bad)
+{
+	struct nt_memctl m = { .op = op, .base = base, .bad = bad };
+
+	nt_memctl(s, &m);
+	return m.status;
+}
+
 TEST_F(mc, region_and_page)
 {
 	struct nt_alloc_req a = { .base = 0x20000000, .size = 0x10000,
@@ -88,19 +97,12 @@ TEST_F(mc, region_and_page)
 	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
 		  mc(&self->s, NT_MEMCTL_REGION, MAXA + 1, 0, 0).status);
 	/* Another process's handle: after the address, before the lookup. */
-	m = (struct nt_memctl){ .op = NT_MEMCTL_REGION, .base = MAXA + 1,
-				.bad = NT_BAD_HANDLE };
-	nt_memctl(&self->s, &m);
-	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, m.status);
-	m = (struct nt_memctl){ .op = NT_MEMCTL_REGION, .base = 0x30000000,
-				.bad = NT_BAD_HANDLE };
-	nt_memctl(&self->s, &m);
-	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, m.status);
-	m = (struct nt_memctl){ .op = NT_MEMCTL_REGION, .base = 0x20005123,
-				.bad = NT_BAD_HANDLE };
-	nt_memctl(&self->s, &m);
-	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, m.status);
-	EXPECT_EQ(0, m.alloc_base);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc_bad(&self->s, NT_MEMCTL_REGION, MAXA + 1, NT_BAD_HANDLE));
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE,
+		  mc_bad(&self->s, NT_MEMCTL_REGION, 0x30000000, NT_BAD_HANDLE));
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE,
+		  mc_bad(&self->s, NT_MEMCTL_REGION, 0x20005123, NT_BAD_HANDLE));
 	/* A mapping ntvm did not make is one allocation. */
 	fake_insert(self->mm, 0x40000000, 0x40003000, NT_LPROT_R, true);
 	m = mc(&self->s, NT_MEMCTL_REGION, 0x40001000, 0, 0);
@@ -351,18 +353,13 @@ TEST_F(mc, flush_checks)
 	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
 		  mc(&self->s, NT_MEMCTL_FLUSH, MAXA + 1, 0, 0).status);
 
-	m = (struct nt_memctl){ .op = NT_MEMCTL_FLUSH, .base = MAXA + 1,
-				.bad = NT_BAD_POINTER | NT_BAD_HANDLE };
-	nt_memctl(&self->s, &m);
-	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
-	m = (struct nt_memctl){ .op = NT_MEMCTL_FLUSH, .base = MAXA + 1,
-				.bad = NT_BAD_HANDLE };
-	nt_memctl(&self->s, &m);
-	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, m.status);
-	m = (struct nt_memctl){ .op = NT_MEMCTL_FLUSH, .base = 0x40000000,
-				.bad = NT_BAD_HANDLE };
-	nt_memctl(&self->s, &m);
-	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE, m.status);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION,
+		  mc_bad(&self->s, NT_MEMCTL_FLUSH, MAXA + 1,
+			 NT_BAD_POINTER | NT_BAD_HANDLE));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER,
+		  mc_bad(&self->s, NT_MEMCTL_FLUSH, MAXA + 1, NT_BAD_HANDLE));
+	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE,
+		  mc_bad(&self->s, NT_MEMCTL_FLUSH, 0x40000000, NT_BAD_HANDLE));
 
 	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0));
 	nt_section_fini(&sec);
