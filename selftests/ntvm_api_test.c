@@ -1029,11 +1029,11 @@ TEST_F(api, offer_reclaim_discard)
 
 TEST_F(api, prefetch)
 {
-	MEMORY_RANGE_ENTRY e[2];
+	MEMORY_RANGE_ENTRY e[2], *last;
 	WIN32_MEMORY_RANGE_ENTRY w;
 	ULONG flags = 0, big[2] = { 0 };
 	PVOID base = NULL;
-	char *p;
+	char *p, *tail;
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x4000, MEM_RESERVE | MEM_COMMIT,
 					   PAGE_READWRITE));
@@ -1076,6 +1076,42 @@ TEST_F(api, prefetch)
 	EXPECT_EQ(STATUS_INVALID_HANDLE,
 		  NtSetInformationVirtualMemory(NULL, VmPrefetchInformation, 1, e, &flags,
 						sizeof(flags)));
+
+	/*
+	 * NT probes the block and the entries: a wild one is
+	 * STATUS_ACCESS_VIOLATION where a NULL one is, the block first, the
+	 * whole array before its entries' sizes.
+	 */
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, P(8), P(8),
+						sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, e, P(8),
+						sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, P(8), &flags,
+						sizeof(flags)));
+	tail = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, tail);
+	ASSERT_EQ(0, munmap(tail + 4096, 4096));
+	last = (MEMORY_RANGE_ENTRY *)(tail + 4096) - 1;
+	last->VirtualAddress = p;
+	last->NumberOfBytes = 0;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
+		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, last, &flags,
+						sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 2, last, &flags,
+						sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
+		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 100, last - 60,
+						&flags, sizeof(flags)));
+	SetLastError(0);
+	EXPECT_FALSE(PrefetchVirtualMemory(GetCurrentProcess(), 2,
+					   (WIN32_MEMORY_RANGE_ENTRY *)last, 0));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	ASSERT_EQ(0, munmap(tail, 4096));
 	EXPECT_WS(ws(p), 0, 0, 0, 0);
 
 	/* Prefetched pages are in memory, and stay zero and unwritten. */

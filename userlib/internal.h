@@ -75,6 +75,11 @@ NTSTATUS ntvm_query_more(HANDLE process, LPCVOID base,
  */
 NTSTATUS ntvm_probe_write(const void *p, SIZE_T length);
 /*
+ * ntapi.c: copy n bytes of the caller's memory that may be wild (through
+ * the kernel): 0, or -1 if it cannot be read.
+ */
+int ntvm_copy_user_memory(void *dst, const void *src, size_t n);
+/*
  * shared.c: does [p, p + n) lie in this thread's stack, above the stack
  * pointer (the caller's frames: mapped and writable)?
  */

@@ -548,16 +548,56 @@ NTVM_EXPORT NTSTATUS NtAreMappedFilesTheSame(PVOID file1, PVOID file2)
 
 /* ---- NtSetInformationVirtualMemory ---- */
 
+#define PREFETCH_STEP	32	/* entries read through the kernel at once */
+
+/*
+ * The caller's entries, read through the kernel PREFETCH_STEP at a time:
+ * checked, or, with prefetch set, prefetched.  The check is NT's: the
+ * whole array is probed first (STATUS_ACCESS_VIOLATION if any of it
+ * cannot be read), then every NumberOfBytes must be non-zero (_4).
+ */
+static NTSTATUS prefetch_entries(const MEMORY_RANGE_ENTRY *entries,
+				 ULONG_PTR count, bool prefetch)
+{
+	MEMORY_RANGE_ENTRY e[PREFETCH_STEP];
+	NTSTATUS st = STATUS_SUCCESS;
+	ULONG_PTR at, n, i;
+	uintptr_t lo, hi;
+
+	for (at = 0; at < count; at += n) {
+		n = count - at < PREFETCH_STEP ? count - at : PREFETCH_STEP;
+		if (ntvm_copy_user_memory(e, entries + at, n * sizeof(*e)))
+			return STATUS_ACCESS_VIOLATION;
+		for (i = 0; i < n; i++) {
+			if (!prefetch) {
+				if (!e[i].NumberOfBytes)
+					st = STATUS_INVALID_PARAMETER_4;
+				continue;
+			}
+			lo = (uintptr_t)e[i].VirtualAddress & ~(uintptr_t)(PAGE - 1);
+			hi = (uintptr_t)e[i].VirtualAddress + e[i].NumberOfBytes;
+			if (hi < lo)
+				continue;
+			hi = (hi + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+			if (madvise((void *)lo, hi - lo, MADV_POPULATE_READ))
+				madvise((void *)lo, hi - lo, MADV_WILLNEED);
+		}
+	}
+	return st;
+}
+
 /*
  * VmPrefetchInformation only, with the parameter checks in the order the
  * [T] facts show (Wine's ntdll test_prefetch): no information block
  * STATUS_INVALID_PARAMETER_5, a block that is not one ULONG _6, no
  * entries _3, a NULL entry array STATUS_ACCESS_VIOLATION, an empty entry
  * _4.  Non-zero flags: _5 (chosen).  Other classes:
- * STATUS_INVALID_PARAMETER_2 (chosen).  The prefetch itself is advice:
- * MADV_POPULATE_READ brings accessible committed pages in (Linux 5.14+),
- * MADV_WILLNEED the rest; failures, unmapped entries included, are not
- * errors, as on Windows.
+ * STATUS_INVALID_PARAMETER_2 (chosen).  NT probes the block and the
+ * entries: a wild or unreadable one is STATUS_ACCESS_VIOLATION where a
+ * NULL one is, the block read before the entries.  The prefetch itself is
+ * advice: MADV_POPULATE_READ brings accessible committed pages in (Linux
+ * 5.14+), MADV_WILLNEED the rest; failures, unmapped entries included,
+ * are not errors, as on Windows.
  */
 NTVM_EXPORT NTSTATUS NtSetInformationVirtualMemory(HANDLE process,
 						   VIRTUAL_MEMORY_INFORMATION_CLASS info_class,
@@ -565,8 +605,8 @@ NTVM_EXPORT NTSTATUS NtSetInformationVirtualMemory(HANDLE process,
 						   PMEMORY_RANGE_ENTRY entries,
 						   PVOID info, ULONG length)
 {
-	ULONG_PTR i;
-	uintptr_t lo, hi;
+	ULONG flags;
+	NTSTATUS st;
 
 	if (process != NtCurrentProcess())
 		return STATUS_INVALID_HANDLE;
@@ -578,24 +618,12 @@ NTVM_EXPORT NTSTATUS NtSetInformationVirtualMemory(HANDLE process,
 		return STATUS_INVALID_PARAMETER_6;
 	if (!count)
 		return STATUS_INVALID_PARAMETER_3;
-	if (!entries)
+	if (!entries || ntvm_copy_user_memory(&flags, info, sizeof(flags)))
 		return STATUS_ACCESS_VIOLATION;
-	if (*(ULONG *)info)
+	if (flags)
 		return STATUS_INVALID_PARAMETER_5;
-	for (i = 0; i < count; i++)
-		if (!entries[i].NumberOfBytes)
-			return STATUS_INVALID_PARAMETER_4;
-	for (i = 0; i < count; i++) {
-		lo = (uintptr_t)entries[i].VirtualAddress & ~(uintptr_t)(PAGE - 1);
-		hi = (uintptr_t)entries[i].VirtualAddress +
-		     entries[i].NumberOfBytes;
-		if (hi < lo)
-			continue;
-		hi = (hi + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
-		if (madvise((void *)lo, hi - lo, MADV_POPULATE_READ))
-			madvise((void *)lo, hi - lo, MADV_WILLNEED);
-	}
-	return STATUS_SUCCESS;
+	st = prefetch_entries(entries, count, false);
+	return st ? st : prefetch_entries(entries, count, true);
 }
 
 /* ---- Caches and barriers ---- */

@@ -336,13 +336,14 @@ NTVM_EXPORT NTSTATUS NtAllocateVirtualMemory(HANDLE process, PVOID *base,
 /*
  * Copy n bytes of the caller's memory at src, which may be wild: 0, or -1
  * if it cannot be read.  NT probes the extended parameters and the
- * address requirements they point to: a bad pointer is
- * STATUS_ACCESS_VIOLATION, not a fault.  process_vm_readv() on the
+ * address requirements they point to (and NtSetInformationVirtualMemory's
+ * entries and block, memapi.c): a bad pointer is STATUS_ACCESS_VIOLATION,
+ * not a fault.  process_vm_readv() on the
  * process itself reads through the kernel's user copy (one system call,
  * on the path of extended parameters only); a sandbox that forbids it
  * gets a plain copy.
  */
-static int copy_user_memory(void *dst, const void *src, size_t n)
+int ntvm_copy_user_memory(void *dst, const void *src, size_t n)
 {
 	struct iovec local = { dst, n }, remote = { (void *)src, n };
 	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
@@ -376,7 +377,7 @@ NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
 	if (count && !params)
 		return STATUS_INVALID_PARAMETER;
 	for (i = 0; i < count; i++) {
-		if (copy_user_memory(&p, &params[i], sizeof(p)))
+		if (ntvm_copy_user_memory(&p, &params[i], sizeof(p)))
 			return STATUS_ACCESS_VIOLATION;
 		t = p.Type;
 		if (t == MemExtendedParameterInvalidType ||
@@ -386,7 +387,7 @@ NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
 		switch (t) {
 		case MemExtendedParameterAddressRequirements:
 			if (!p.Pointer ||
-			    copy_user_memory(req, p.Pointer, sizeof(*req)))
+			    ntvm_copy_user_memory(req, p.Pointer, sizeof(*req)))
 				return STATUS_ACCESS_VIOLATION;
 			*has_req = true;
 			break;
