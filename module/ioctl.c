@@ -566,14 +566,27 @@ static noinline long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_WATCH_SIZE_VER0);
 
+	BUILD_BUG_ON(sizeof(args) != NTVM_WATCH_SIZE_VER1);
 	if (ret)
 		return ret;
-	if (args.flags || args.alloc_base || args.alloc_size || args.status ||
-	    args.pad)
+	if ((args.flags & ~NTVM_WATCH_PROBE) || args.alloc_base ||
+	    args.alloc_size || args.status || args.pad)
+		return -EINVAL;
+	if (!(args.flags & NTVM_WATCH_PROBE) && (args.array | args.array_size))
 		return -EINVAL;
 	req.base = args.base;
 	req.length = args.length;
 
+	/* NT probes the array before it looks at the range. */
+	if (args.flags & NTVM_WATCH_PROBE) {
+		ret = ntvm_probe_for_write(args.array, args.array_size);
+		if (ret == -EINTR)
+			return ret;
+		if (ret) {
+			req.status = NTVM_STATUS_ACCESS_VIOLATION;
+			goto out;
+		}
+	}
 	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);
 	if (ret)
@@ -581,6 +594,7 @@ static noinline long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 	nt_watch_check(&nc->space, &req);
 	ntvm_end(nc, n);
 	ntvm_trace(NTVM_OP_WATCH, req.status, req.base, req.length, t0);
+out:
 
 	if (put_user(req.status ? 0 : req.alloc_base, &uargs->alloc_base) ||
 	    put_user(req.status ? 0 : req.alloc_size, &uargs->alloc_size) ||

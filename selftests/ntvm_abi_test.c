@@ -555,6 +555,30 @@ TEST_F(abi, guard_watch_stats_fields)
 	/* Not a MEM_WRITE_WATCH allocation. */
 	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, w.status);
 	EXPECT_EQ(0, w.alloc_base);
+	/* The array to probe: only with NTVM_WATCH_PROBE, no other flag. */
+	w.status = 0;
+	w.array = U(&st);
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_WATCH, &w));
+	w.array = 0;
+	w.array_size = sizeof(st);
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_WATCH, &w));
+	w.flags = NTVM_WATCH_PROBE << 1;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_WATCH, &w));
+	/* Probed before the range: a bad array is the status. */
+	w.flags = NTVM_WATCH_PROBE;
+	w.array = 8;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_WATCH, &w));
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, w.status);
+	w.status = 0;
+	w.array = U(&st);
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_WATCH, &w));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, w.status);
+	/* The first version still works, without the probe. */
+	w.size = NTVM_WATCH_SIZE_VER0;
+	w.flags = 0;
+	w.status = 0;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_WATCH, &w));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, w.status);
 
 	/* Stats takes no input: whatever the buffer held is overwritten. */
 	memset(&st, 0xff, sizeof(st));

@@ -223,6 +223,11 @@ static void t_watch(void *b, struct fctx *c)
 	w->size = sizeof(*w);
 	w->base = fz_addr(c);
 	w->length = fz_size(c);
+	if (fz_chance(c->rng, 2)) {
+		w->flags = NTVM_WATCH_PROBE;
+		w->array = fz_addr(c);
+		w->array_size = fz_size(c);
+	}
 }
 
 static void t_ww_scan(void *b, struct fctx *c)

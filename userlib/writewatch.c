@@ -682,6 +682,12 @@ static NTSTATUS ww_get(ULONG flags, PVOID base, SIZE_T size,
 	int reset = flags & WRITE_WATCH_FLAG_RESET;
 	NTSTATUS st;
 
+	/* NtGetWriteWatch's array, probed by the module before the range. */
+	if (out) {
+		w.flags = NTVM_WATCH_PROBE;
+		w.array = (uintptr_t)out;
+		w.array_size = (__u64)max * sizeof(*out);
+	}
 	ntvm_lib_lock();
 	/* The module checks the range and names its allocation. */
 	st = ntvm_ioctl_locked(NTVM_IOC_WATCH, &w, &w.status);
@@ -722,7 +728,8 @@ NTVM_EXPORT NTSTATUS NtGetWriteWatch(HANDLE process, ULONG flags, PVOID base,
 	/*
 	 * Spec 5.13, in Wine's order; a wild or read-only variable or array
 	 * is STATUS_ACCESS_VIOLATION where a NULL one is, and nothing is
-	 * read or reset (NTVM_MEMCTL_PROBE).
+	 * read or reset: the variables are probed here (NTVM_MEMCTL_PROBE),
+	 * the array by the range check (NTVM_WATCH_PROBE, in ww_get()).
 	 */
 	if (process != NtCurrentProcess())
 		return STATUS_INVALID_HANDLE;
@@ -732,9 +739,7 @@ NTVM_EXPORT NTSTATUS NtGetWriteWatch(HANDLE process, ULONG flags, PVOID base,
 		return STATUS_ACCESS_VIOLATION;
 	if (!*count || !size || (flags & ~WRITE_WATCH_FLAG_RESET))
 		return STATUS_INVALID_PARAMETER;
-	if (!addresses ||
-	    *count > SIZE_MAX / sizeof(*addresses) ||
-	    ntvm_probe_write(addresses, *count * sizeof(*addresses)))
+	if (!addresses || *count > SIZE_MAX / sizeof(*addresses))
 		return STATUS_ACCESS_VIOLATION;
 	st = ww_get(flags, base, size, addresses, *count, &found);
 	if (!st) {

@@ -437,19 +437,29 @@ struct ntvm_guard_args {
  * alloc_base and alloc_size describe that allocation (also for a single
  * page, to learn the allocation of a whole decommit).  The write tracking
  * itself is libntvm's (Documentation/ntvm.rst, "Write watch").
+ *
+ * With NTVM_WATCH_PROBE (size NTVM_WATCH_SIZE_VER1), the array that
+ * NtGetWriteWatch will fill, [array, array + array_size), is probed first,
+ * as NT probes it before the range: STATUS_ACCESS_VIOLATION unless every
+ * page of it is writable.  Without the flag both fields must be zero.
  */
 struct ntvm_watch_args {
 	__u32 size;
-	__u32 flags;			/* in: NTVM_ARGS_* */
+	__u32 flags;			/* in: NTVM_WATCH_PROBE */
 	__u64 base;			/* in */
 	__u64 length;			/* in */
 	__u64 alloc_base;		/* out */
 	__u64 alloc_size;		/* out */
 	__u32 status;			/* out: NTSTATUS */
 	__u32 pad;			/* zero */
+	__u64 array;			/* in: with NTVM_WATCH_PROBE */
+	__u64 array_size;		/* in: bytes, with NTVM_WATCH_PROBE */
 };
 
+#define NTVM_WATCH_PROBE		0x1u
+
 #define NTVM_WATCH_SIZE_VER0		48
+#define NTVM_WATCH_SIZE_VER1		64
 
 /*
  * NTVM_IOC_WW_SCAN: which pages of a range of a MEM_WRITE_WATCH allocation
