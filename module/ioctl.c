@@ -595,7 +595,6 @@ static noinline long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 	ntvm_end(nc, n);
 	ntvm_trace(NTVM_OP_WATCH, req.status, req.base, req.length, t0);
 out:
-
 	if (put_user(req.status ? 0 : req.alloc_base, &uargs->alloc_base) ||
 	    put_user(req.status ? 0 : req.alloc_size, &uargs->alloc_size) ||
 	    put_user(req.status, &uargs->status))

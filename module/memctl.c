@@ -120,7 +120,7 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 			return -EINVAL;
 		break;
 	case NTVM_MEMCTL_PROBE:
-		if (m.map_type || m.flags || m.other)
+		if (m.map_type || m.flags || m.other || m.base_ptr || m.size_ptr)
 			return -EINVAL;
 		return ntvm_memctl_probe(argp, m.base, m.length);
 	default:

@@ -591,6 +591,60 @@ TEST_F(abi, guard_watch_stats_fields)
 	EXPECT_EQ(-EFAULT, xioctl(self->fd, NTVM_IOC_STATS, (void *)8));
 }
 
+/* NTVM_MEMCTL_PROBE: a range and nothing else; the status is the answer. */
+TEST_F(abi, memctl_probe_fields)
+{
+	struct ntvm_memctl_args m0 = {
+		.size = sizeof(m0), .op = NTVM_MEMCTL_PROBE, .length = 8,
+	}, m;
+	__u64 var = 5;
+
+	m0.base = U(&var);
+	m = m0;
+	m.flags = NTVM_MEMCTL_VARS;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	m = m0;
+	m.flags = NTVM_ARGS_OTHER_PROCESS;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	m = m0;
+	m.map_type = 1;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	m = m0;
+	m.other = 1;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	m = m0;
+	m.base_ptr = U(&var);
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	m = m0;
+	m.size_ptr = U(&var);
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	m = m0;
+	m.out_size = 1;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+
+	m = m0;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	EXPECT_EQ(5, var);
+	EXPECT_EQ(0, m.out_base);
+	EXPECT_EQ(0, m.out_size);
+	m = m0;
+	m.base = 8;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	/* Length 0 probes nothing, as in NT. */
+	m = m0;
+	m.base = 8;
+	m.length = 0;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	/* A range past the end of the address space. */
+	m = m0;
+	m.length = ~0ULL;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+}
+
 /*
  * NTVM_OUT_WRITE_WATCH: the module says when an allocate, free or protect
  * acted in a MEM_WRITE_WATCH allocation, so that user space keeps no list

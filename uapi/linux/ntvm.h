@@ -797,10 +797,11 @@ struct ntvm_unmap_view_args {
  *    view and STATUS_INVALID_ADDRESS for one in no mapping.
  *  - PROBE: NT's ProbeForWrite() of [base, base + length), for the
  *    outputs that user space writes itself (the buffers of the query
- *    classes it fills, NtGetWriteWatch's variables and array):
- *    STATUS_ACCESS_VIOLATION unless the whole range is writable user
- *    memory, success for length 0.  Nothing else is read or changed;
- *    map_type, other and flags must be zero.
+ *    classes it fills, NtGetWriteWatch's count and granularity; its
+ *    array goes with NTVM_IOC_WATCH): STATUS_ACCESS_VIOLATION unless the
+ *    whole range is writable user memory, success for length 0.  Nothing
+ *    else is read or changed; map_type, other, flags, base_ptr and
+ *    size_ptr must be zero.
  *
  * NTVM_MEMCTL_VARS (LOCK, UNLOCK, FLUSH; size NTVM_MEMCTL_SIZE_VER1):
  * base and length are NT's BaseAddress and RegionSize variables, read
