@@ -1027,6 +1027,13 @@ TEST_F(api, offer_reclaim_discard)
 
 /* ---- Prefetch (Wine's ntdll test_prefetch) ---- */
 
+/* NtSetInformationVirtualMemory(VmPrefetchInformation) of this process. */
+static NTSTATUS prefetch(ULONG_PTR count, PVOID entries, PVOID info, ULONG length)
+{
+	return NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, count,
+					     entries, info, length);
+}
+
 TEST_F(api, prefetch)
 {
 	MEMORY_RANGE_ENTRY e[2], *last;
@@ -1043,36 +1050,19 @@ TEST_F(api, prefetch)
 	e[1].VirtualAddress = p + 0x2000;
 	e[1].NumberOfBytes = 0x10;
 
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, e, NULL, 0));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, NULL, NULL, 0));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 0, NULL, NULL, 0));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, e, big,
-						sizeof(big)));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 0, NULL, big,
-						sizeof(big)));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, e, &flags,
-						sizeof(flags) / 2));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_3,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 0, NULL, &flags,
-						sizeof(flags)));
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, NULL, &flags,
-						sizeof(flags)));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_5, prefetch(1, e, NULL, 0));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_5, prefetch(1, NULL, NULL, 0));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_5, prefetch(0, NULL, NULL, 0));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6, prefetch(1, e, big, sizeof(big)));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6, prefetch(0, NULL, big, sizeof(big)));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6, prefetch(1, e, &flags, sizeof(flags) / 2));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_3, prefetch(0, NULL, &flags, sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, prefetch(1, NULL, &flags, sizeof(flags)));
 	w.VirtualAddress = NULL;
 	w.NumberOfBytes = 0;
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, &w, &flags,
-						sizeof(flags)));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, prefetch(1, &w, &flags, sizeof(flags)));
 	w.NumberOfBytes = 0x1000;
-	EXPECT_EQ(STATUS_SUCCESS,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, &w, &flags,
-						sizeof(flags)));
+	EXPECT_EQ(STATUS_SUCCESS, prefetch(1, &w, &flags, sizeof(flags)));
 	EXPECT_EQ(STATUS_INVALID_HANDLE,
 		  NtSetInformationVirtualMemory(NULL, VmPrefetchInformation, 1, e, &flags,
 						sizeof(flags)));
@@ -1082,15 +1072,9 @@ TEST_F(api, prefetch)
 	 * STATUS_ACCESS_VIOLATION where a NULL one is, the block first, the
 	 * whole array before its entries' sizes.
 	 */
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, P(8), P(8),
-						sizeof(flags)));
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, e, P(8),
-						sizeof(flags)));
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, P(8), &flags,
-						sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, prefetch(1, P(8), P(8), sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, prefetch(1, e, P(8), sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, prefetch(1, P(8), &flags, sizeof(flags)));
 	tail = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		    -1, 0);
 	ASSERT_NE(MAP_FAILED, tail);
@@ -1098,15 +1082,9 @@ TEST_F(api, prefetch)
 	last = (MEMORY_RANGE_ENTRY *)(tail + 4096) - 1;
 	last->VirtualAddress = p;
 	last->NumberOfBytes = 0;
-	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 1, last, &flags,
-						sizeof(flags)));
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 2, last, &flags,
-						sizeof(flags)));
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtSetInformationVirtualMemory(CUR, VmPrefetchInformation, 100, last - 60,
-						&flags, sizeof(flags)));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, prefetch(1, last, &flags, sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, prefetch(2, last, &flags, sizeof(flags)));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, prefetch(100, last - 60, &flags, sizeof(flags)));
 	SetLastError(0);
 	EXPECT_FALSE(PrefetchVirtualMemory(GetCurrentProcess(), 2,
 					   (WIN32_MEMORY_RANGE_ENTRY *)last, 0));
