@@ -385,15 +385,16 @@ static long ntvm_query_info_check(const struct ntvm_query_args *a,
 				  unsigned int width)
 {
 	u64 mbi = width == sizeof(u32) ? NTVM_MBI32_SIZE : NTVM_MBI64_SIZE;
+	u32 status;
 	int ret;
 
 	if (a->info_length < mbi)
 		return NTVM_STATUS_INFO_LENGTH_MISMATCH;
-	ret = ntvm_probe_query_out(a->regions, a->info_length, a->ret_len_ptr,
-				   width);
-	if (ret == -EINTR)
+	ret = ntvm_probe_outputs(a->regions, a->info_length, a->ret_len_ptr,
+				 width, &status);
+	if (ret)
 		return ret;
-	return ret ? NTVM_STATUS_ACCESS_VIOLATION : 0;
+	return status;
 }
 
 /*
@@ -579,13 +580,12 @@ static noinline long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 
 	/* NT probes the array before it looks at the range. */
 	if (args.flags & NTVM_WATCH_PROBE) {
-		ret = ntvm_probe_for_write(args.array, args.array_size);
-		if (ret == -EINTR)
+		ret = ntvm_probe_outputs(args.array, args.array_size, 0, 0,
+					 &req.status);
+		if (ret)
 			return ret;
-		if (ret) {
-			req.status = NTVM_STATUS_ACCESS_VIOLATION;
+		if (req.status)
 			goto out;
-		}
 	}
 	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);

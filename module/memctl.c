@@ -66,20 +66,19 @@ static bool ntvm_memctl_outputs_zero(const struct ntvm_memctl_args *m)
 }
 
 /*
- * NTVM_MEMCTL_PROBE: an output that user space writes itself, probed as NT
- * probes it before the call does anything.  No NT state is involved, so
- * no lock is taken; the status is the only output.
+ * NTVM_MEMCTL_PROBE: the outputs that user space writes itself, probed as
+ * NT probes them before the call does anything.  No NT state is involved,
+ * so no lock is taken; the status is the only output.
  */
-static long ntvm_memctl_probe(struct ntvm_memctl_args __user *u, u64 base,
-			      u64 length)
+static long ntvm_memctl_probe(struct ntvm_memctl_args __user *u,
+			      const struct ntvm_memctl_args *m)
 {
-	int ret = ntvm_probe_for_write(base, length);
-	u32 status = NTVM_STATUS_SUCCESS;
+	u32 status;
+	int ret = ntvm_probe_outputs(m->base, m->length, m->size_ptr,
+				     ntvm_word_width(), &status);
 
-	if (ret == -EINTR)
-		return ret;
 	if (ret)
-		status = NTVM_STATUS_ACCESS_VIOLATION;
+		return ret;
 	return put_user(status, &u->status) ? -EFAULT : 0;
 }
 
@@ -120,9 +119,9 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 			return -EINVAL;
 		break;
 	case NTVM_MEMCTL_PROBE:
-		if (m.map_type || m.flags || m.other || m.base_ptr || m.size_ptr)
+		if (m.map_type || m.flags || m.other || m.base_ptr)
 			return -EINVAL;
-		return ntvm_memctl_probe(argp, m.base, m.length);
+		return ntvm_memctl_probe(argp, &m);
 	default:
 		return -EINVAL;
 	}

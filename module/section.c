@@ -578,15 +578,13 @@ static u64 ntvm_section_info_size(u32 info_class, unsigned int width)
 static int ntvm_section_query_check(struct ntvm_section_query_args *a,
 				    unsigned int width)
 {
-	int ret = ntvm_probe_query_out(a->info_ptr, a->info_length,
-				       a->ret_len_ptr, width);
+	int ret = ntvm_probe_outputs(a->info_ptr, a->info_length,
+				     a->ret_len_ptr, width, &a->status);
 
-	if (ret == -EINTR)
+	if (ret || a->status)
 		return ret;
-	if (ret)
-		a->status = NTVM_STATUS_ACCESS_VIOLATION;
-	else if (a->info_class != NTVM_SECTION_BASIC_INFORMATION &&
-		 a->info_class != NTVM_SECTION_IMAGE_INFORMATION)
+	if (a->info_class != NTVM_SECTION_BASIC_INFORMATION &&
+	    a->info_class != NTVM_SECTION_IMAGE_INFORMATION)
 		a->status = NTVM_STATUS_INVALID_INFO_CLASS;
 	else if (a->info_length < ntvm_section_info_size(a->info_class, width))
 		a->status = NTVM_STATUS_INFO_LENGTH_MISMATCH;

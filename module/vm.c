@@ -377,19 +377,24 @@ efault:
 }
 
 /*
- * The outputs of an NT query, probed as NT probes them: the buffer of len
- * bytes (ntvm_probe_for_write()), then ReturnLength (a SIZE_T, ret_len_ptr
- * 0 for none), proven writable by writing back what it holds.  0, -EFAULT
- * or -EINTR.
+ * The outputs of an NT call, probed as NT probes them: the buffer of len
+ * bytes (ntvm_probe_for_write()), then a SIZE_T at var_ptr (ReturnLength,
+ * or NtGetWriteWatch's count; 0 for none), proven writable by writing back
+ * what it holds.  *status is STATUS_SUCCESS or STATUS_ACCESS_VIOLATION;
+ * returns 0, or -EINTR when the caller is being killed.
  */
-int ntvm_probe_query_out(u64 buf, u64 len, u64 ret_len_ptr, unsigned int width)
+int ntvm_probe_outputs(u64 buf, u64 len, u64 var_ptr, unsigned int width,
+		       u32 *status)
 {
 	int ret = ntvm_probe_for_write(buf, len);
 	u64 v;
 
-	if (!ret && ret_len_ptr && ntvm_var_get(ret_len_ptr, width, &v))
+	if (ret == -EINTR)
+		return ret;
+	if (!ret && var_ptr && ntvm_var_get(var_ptr, width, &v))
 		ret = -EFAULT;
-	return ret;
+	*status = ret ? NTVM_STATUS_ACCESS_VIOLATION : NTVM_STATUS_SUCCESS;
+	return 0;
 }
 
 const struct nt_vm_ops ntvm_vm_ops = {

@@ -598,6 +598,7 @@ TEST_F(abi, memctl_probe_fields)
 		.size = sizeof(m0), .op = NTVM_MEMCTL_PROBE, .length = 8,
 	}, m;
 	__u64 var = 5;
+	void *ro;
 
 	m0.base = U(&var);
 	m = m0;
@@ -614,9 +615,6 @@ TEST_F(abi, memctl_probe_fields)
 	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
 	m = m0;
 	m.base_ptr = U(&var);
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	m = m0;
-	m.size_ptr = U(&var);
 	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
 	m = m0;
 	m.out_size = 1;
@@ -643,6 +641,36 @@ TEST_F(abi, memctl_probe_fields)
 	m.length = ~0ULL;
 	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
 	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+
+	/* A SIZE_T variable (ReturnLength) too: written back as it was. */
+	ro = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	m = m0;
+	m.size_ptr = U(&var);
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	EXPECT_EQ(5, var);
+	m = m0;
+	m.length = 0;
+	m.size_ptr = U(&var);
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	m = m0;
+	m.size_ptr = U(ro);
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	m = m0;
+	m.length = 0;
+	m.size_ptr = 8;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	/* The range first: a bad one is the answer whatever the variable. */
+	m = m0;
+	m.base = U(ro);
+	m.size_ptr = U(&var);
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	munmap(ro, PG);
 }
 
 /*

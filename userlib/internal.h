@@ -69,11 +69,13 @@ NTSTATUS ntvm_query_more(HANDLE process, LPCVOID base,
 			 MEMORY_INFORMATION_CLASS info_class, PVOID info,
 			 SIZE_T length, PSIZE_T result_length);
 /*
- * memapi.c: NT's ProbeForWrite() of an output this library writes itself
- * (NTVM_MEMCTL_PROBE; the library lock not held): STATUS_ACCESS_VIOLATION
+ * memapi.c: NT's probes of the outputs this library writes itself, a
+ * buffer of length bytes and a SIZE_T variable (NULL: none), in one
+ * NTVM_MEMCTL_PROBE (the library lock not held): STATUS_ACCESS_VIOLATION
  * or STATUS_SUCCESS.
  */
-NTSTATUS ntvm_probe_write(const void *p, SIZE_T length);
+NTSTATUS ntvm_probe_outputs(const void *buf, SIZE_T length,
+			    const SIZE_T *var);
 /*
  * ntapi.c: copy n bytes of the caller's memory that may be wild (through
  * the kernel): 0, or -1 if it cannot be read.
@@ -84,8 +86,5 @@ int ntvm_copy_user_memory(void *dst, const void *src, size_t n);
  * pointer (the caller's frames: mapped and writable)?
  */
 int ntvm_on_stack(const void *p, size_t n);
-/* The same for a query's buffer, then its ReturnLength (NULL: none). */
-NTSTATUS ntvm_probe_query_out(const void *info, SIZE_T length,
-			      const SIZE_T *result_length);
 
 #endif

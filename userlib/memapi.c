@@ -65,32 +65,29 @@ static NTSTATUS memctl(struct ntvm_memctl_args *m)
 
 /*
  * NT probes every output of a call before the call does anything, and a
- * bad one is STATUS_ACCESS_VIOLATION; the module makes the probe
- * (NTVM_MEMCTL_PROBE).  Nothing needs probing in the caller's own stack
- * frames (a variable of the caller's, the usual case), and a length of 0
- * probes nothing, as in NT.  A module that cannot probe (none, or one
- * older than this library) leaves the call to go on as before.
+ * bad one is STATUS_ACCESS_VIOLATION; the module makes the probe, of a
+ * buffer and a SIZE_T variable in one call (NTVM_MEMCTL_PROBE).  Nothing
+ * in the caller's own stack frames needs probing (a variable of the
+ * caller's, the usual case): no call is made when nothing else is left.
+ * A length of 0 probes nothing, as in NT.  A module that cannot probe
+ * (none, or one older than this library) leaves the call to go on as
+ * before.
  */
-NTSTATUS ntvm_probe_write(const void *p, SIZE_T length)
+NTSTATUS ntvm_probe_outputs(const void *buf, SIZE_T length,
+			    const SIZE_T *var)
 {
-	struct ntvm_memctl_args m = {
-		.op = NTVM_MEMCTL_PROBE, .base = (uintptr_t)p, .length = length,
-	};
+	struct ntvm_memctl_args m = { .op = NTVM_MEMCTL_PROBE };
 
-	if (!length || ntvm_on_stack(p, length))
+	if (length && !ntvm_on_stack(buf, length)) {
+		m.base = (uintptr_t)buf;
+		m.length = length;
+	}
+	if (var && !ntvm_on_stack(var, sizeof(*var)))
+		m.size_ptr = (uintptr_t)var;
+	if (!m.length && !m.size_ptr)
 		return STATUS_SUCCESS;
 	return memctl(&m) == STATUS_ACCESS_VIOLATION ? STATUS_ACCESS_VIOLATION :
 						       STATUS_SUCCESS;
-}
-
-NTSTATUS ntvm_probe_query_out(const void *info, SIZE_T length,
-			      const SIZE_T *result_length)
-{
-	NTSTATUS st = ntvm_probe_write(info, length);
-
-	if (!st && result_length)
-		st = ntvm_probe_write(result_length, sizeof(*result_length));
-	return st;
 }
 
 /* ---- MemoryRegionInformation(Ex) ---- */
@@ -115,7 +112,7 @@ static NTSTATUS query_region(HANDLE process, LPCVOID base,
 
 	if (length < offsetof(MEMORY_REGION_INFORMATION, CommitSize))
 		return STATUS_INFO_LENGTH_MISMATCH;
-	st = ntvm_probe_query_out(info, length, result_length);
+	st = ntvm_probe_outputs(info, length, result_length);
 	if (st)
 		return st;
 	m.base = (uintptr_t)base;
@@ -219,7 +216,7 @@ static NTSTATUS query_working_set(HANDLE process, LPCVOID base, PVOID info,
 	/* MemoryBasicInformation's checks and order, as query_region(). */
 	if (!n)
 		return STATUS_INFO_LENGTH_MISMATCH;
-	st = ntvm_probe_query_out(info, length, result_length);
+	st = ntvm_probe_outputs(info, length, result_length);
 	if (st)
 		return st;
 	if ((uintptr_t)base > max)

@@ -91,7 +91,7 @@ static inline int vars_on_stack(const void *a, const void *b, size_t n)
 	       hi > lo && hi <= stack_hi;
 }
 
-/* One output of the caller's (memapi.c's probes: ntvm_probe_write()). */
+/* One output of the caller's (memapi.c's probes: ntvm_probe_outputs()). */
 int ntvm_on_stack(const void *p, size_t n)
 {
 	return vars_on_stack(p, p, n);

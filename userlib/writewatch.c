@@ -734,8 +734,8 @@ NTVM_EXPORT NTSTATUS NtGetWriteWatch(HANDLE process, ULONG flags, PVOID base,
 	if (process != NtCurrentProcess())
 		return STATUS_INVALID_HANDLE;
 	if (!count || !granularity ||
-	    ntvm_probe_write(count, sizeof(*count)) ||
-	    ntvm_probe_write(granularity, sizeof(*granularity)))
+	    ntvm_probe_outputs(granularity, sizeof(*granularity),
+			       (const SIZE_T *)count))
 		return STATUS_ACCESS_VIOLATION;
 	if (!*count || !size || (flags & ~WRITE_WATCH_FLAG_RESET))
 		return STATUS_INVALID_PARAMETER;

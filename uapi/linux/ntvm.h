@@ -795,13 +795,14 @@ struct ntvm_unmap_view_args {
  *    STATUS_NOT_SAME_DEVICE for views of two, else, base's first,
  *    STATUS_CONFLICTING_ADDRESSES for an address in memory that is no
  *    view and STATUS_INVALID_ADDRESS for one in no mapping.
- *  - PROBE: NT's ProbeForWrite() of [base, base + length), for the
- *    outputs that user space writes itself (the buffers of the query
- *    classes it fills, NtGetWriteWatch's count and granularity; its
- *    array goes with NTVM_IOC_WATCH): STATUS_ACCESS_VIOLATION unless the
- *    whole range is writable user memory, success for length 0.  Nothing
- *    else is read or changed; map_type, other, flags, base_ptr and
- *    size_ptr must be zero.
+ *  - PROBE: NT's ProbeForWrite() of [base, base + length), then, unless
+ *    size_ptr is 0, of the caller's SIZE_T there (written back with the
+ *    value it holds), for the outputs that user space writes itself (the
+ *    buffer and ReturnLength of a query class it fills, NtGetWriteWatch's
+ *    granularity and count; its array goes with NTVM_IOC_WATCH):
+ *    STATUS_ACCESS_VIOLATION unless all of it is writable user memory;
+ *    length 0 probes no range.  Nothing else is read or changed; map_type,
+ *    other, flags and base_ptr must be zero.
  *
  * NTVM_MEMCTL_VARS (LOCK, UNLOCK, FLUSH; size NTVM_MEMCTL_SIZE_VER1):
  * base and length are NT's BaseAddress and RegionSize variables, read
