@@ -591,7 +591,21 @@ TEST_F(abi, guard_watch_stats_fields)
 	EXPECT_EQ(-EFAULT, xioctl(self->fd, NTVM_IOC_STATS, (void *)8));
 }
 
-/* NTVM_MEMCTL_PROBE: a range and nothing else; the status is the answer. */
+/*
+ * NTVM_MEMCTL_PROBE of a range and a SIZE_T variable (0: none): the
+ * status, or ~0 if the ioctl itself failed.
+ */
+static __u32 probe_status(int fd, __u64 base, __u64 length, __u64 var)
+{
+	struct ntvm_memctl_args m = {
+		.size = sizeof(m), .op = NTVM_MEMCTL_PROBE,
+		.base = base, .length = length, .size_ptr = var,
+	};
+
+	return xioctl(fd, NTVM_IOC_MEMCTL, &m) ? ~0u : m.status;
+}
+
+/* NTVM_MEMCTL_PROBE: a range and a variable; the status is the answer. */
 TEST_F(abi, memctl_probe_fields)
 {
 	struct ntvm_memctl_args m0 = {
@@ -626,50 +640,25 @@ TEST_F(abi, memctl_probe_fields)
 	EXPECT_EQ(5, var);
 	EXPECT_EQ(0, m.out_base);
 	EXPECT_EQ(0, m.out_size);
-	m = m0;
-	m.base = 8;
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, probe_status(self->fd, 8, 8, 0));
 	/* Length 0 probes nothing, as in NT. */
-	m = m0;
-	m.base = 8;
-	m.length = 0;
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, probe_status(self->fd, 8, 0, 0));
 	/* A range past the end of the address space. */
-	m = m0;
-	m.length = ~0ULL;
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION,
+		  probe_status(self->fd, U(&var), ~0ULL, 0));
 
 	/* A SIZE_T variable (ReturnLength) too: written back as it was. */
 	ro = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, ro);
-	m = m0;
-	m.size_ptr = U(&var);
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, probe_status(self->fd, U(&var), 8, U(&var)));
 	EXPECT_EQ(5, var);
-	m = m0;
-	m.length = 0;
-	m.size_ptr = U(&var);
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
-	m = m0;
-	m.size_ptr = U(ro);
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
-	m = m0;
-	m.length = 0;
-	m.size_ptr = 8;
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, probe_status(self->fd, U(&var), 0, U(&var)));
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION,
+		  probe_status(self->fd, U(&var), 8, U(ro)));
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, probe_status(self->fd, U(&var), 0, 8));
 	/* The range first: a bad one is the answer whatever the variable. */
-	m = m0;
-	m.base = U(ro);
-	m.size_ptr = U(&var);
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, m.status);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION,
+		  probe_status(self->fd, U(ro), 8, U(&var)));
 	munmap(ro, PG);
 }
 
