@@ -408,6 +408,29 @@ TEST_F(ph, extended_parameters)
 		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
 					    PAGE_READWRITE, ep, 1));
 	EXPECT_EQ(NULL, p);
+	/*
+	 * What only ntvm refuses comes after Windows' checks of every
+	 * parameter: a type twice, or an invalid one after it, is
+	 * STATUS_INVALID_PARAMETER (2.6.5: ImageMachine twice).
+	 */
+	ep[1] = ep[0];
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
+					    PAGE_READWRITE, ep, 2));
+	ep[0].Type = ep[1].Type = MemExtendedParameterImageMachine;
+	ep[0].ULong = ep[1].ULong = 0x8664;
+	EXPECT_EQ(STATUS_NOT_SUPPORTED,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
+					    PAGE_READWRITE, ep, 1));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
+					    PAGE_READWRITE, ep, 2));
+	ep[1].Type = MemExtendedParameterInvalidType;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
+					    PAGE_READWRITE, ep, 2));
+	EXPECT_EQ(NULL, p);
+	EXPECT_EQ(0x10000, s);
 	/* A NUMA node, any node: a no-op (6.10.4). */
 	ep[0].Type = MemExtendedParameterNumaNode;
 	ep[0].ULong = 3;
@@ -1876,6 +1899,18 @@ TEST_F(sec, view_parameters)
 	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
 						       PAGE_READWRITE, ep, 2));
 	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	/* ImageMachine: not supported once, invalid twice (2.6.5). */
+	v = NULL;
+	ep[0].Type = ep[1].Type = MemExtendedParameterImageMachine;
+	ep[0].ULong = ep[1].ULong = 0x8664;
+	EXPECT_EQ(STATUS_NOT_SUPPORTED, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+							     PAGE_READWRITE, ep, 1));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+								 PAGE_READWRITE, ep, 2));
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, NULL, 0, 0x10000, 0, PAGE_READWRITE, ep, 2));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_EQ(NULL, v);
 	NtClose(h);
 }
 
@@ -3997,6 +4032,29 @@ TEST_F(sec, named_local_prefix)
 }
 
 /*
+ * NULL is no handle (handles are descriptors, and descriptor 0 is never
+ * one): NtClose(NULL) is STATUS_INVALID_HANDLE and CloseHandle(NULL)
+ * ERROR_INVALID_HANDLE, as on Windows, and standard input stays open.
+ */
+TEST_F(sec, close_null_handle)
+{
+	int opened = -1;
+
+	if (fcntl(0, F_GETFD) < 0) {
+		opened = open("/dev/null", O_RDONLY);
+		ASSERT_EQ(0, opened);
+	}
+	EXPECT_EQ(STATUS_INVALID_HANDLE, NtClose(NULL));
+	EXPECT_LE(0, fcntl(0, F_GETFD));
+	SetLastError(0);
+	EXPECT_FALSE(CloseHandle(NULL));
+	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_LE(0, fcntl(0, F_GETFD));
+	if (opened == 0)
+		close(0);
+}
+
+/*
  * Spec 1.4.4, 1.5.5, 2.8.6: the *FromApp calls.  CreateFileMappingFromApp
  * takes a 64-bit size and keeps executable protections (the handle maps
  * execute); OpenFileMappingFromApp gives exactly the rights asked for;
@@ -4038,6 +4096,15 @@ TEST_F(sec, from_app)
 	EXPECT_EQ(STATUS_ACCESS_DENIED,
 		  NtQuerySection(x, SectionBasicInformation, &(SECTION_BASIC_INFORMATION){},
 				 sizeof(SECTION_BASIC_INFORMATION), NULL));
+	EXPECT_TRUE(CloseHandle(x));
+	/* FILE_MAP_EXECUTE is SECTION_MAP_EXECUTE, which an executable view needs. */
+	x = OpenFileMappingFromApp(FILE_MAP_READ | FILE_MAP_EXECUTE, FALSE, "ntvm-fromapp");
+	ASSERT_NE(NULL, x);
+	v = MapViewOfFile(x, FILE_MAP_READ | FILE_MAP_EXECUTE, 0, 0, 0x10000);
+	EXPECT_NE(NULL, v);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_EQ(NULL, MapViewOfFile(x, FILE_MAP_WRITE, 0, 0, 0x10000));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
 	EXPECT_EQ(NULL, OpenFileMappingFromApp(FILE_MAP_READ, FALSE, "ntvm-none"));
 	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
 	EXPECT_TRUE(CloseHandle(x));

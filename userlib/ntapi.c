@@ -363,14 +363,17 @@ int ntvm_copy_user_memory(void *dst, const void *src, size_t n)
  * requirements copied into *req (*has_req: given), attribute flags
  * checked, a NUMA node accepted (one node: any number is satisfied).
  * Each parameter is read as the loop reaches it, so the work stops at
- * the first bad one whatever count says.
+ * the first bad one whatever count says.  What Windows takes and ntvm
+ * does not (STATUS_NOT_SUPPORTED) is reported only once every parameter
+ * has passed Windows' own checks: ImageMachine given twice is
+ * STATUS_INVALID_PARAMETER, as on Windows (spec 2.6.5).
  */
 NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
 			 MEM_ADDRESS_REQUIREMENTS *req, bool *has_req)
 {
+	NTSTATUS st, unsupported = STATUS_SUCCESS;
 	unsigned int seen = 0, t;
 	MEM_EXTENDED_PARAMETER p;
-	NTSTATUS st;
 	ULONG i;
 
 	*has_req = false;
@@ -395,14 +398,17 @@ NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
 			break;
 		case MemExtendedParameterAttributeFlags:
 			st = ntvm_ext_attribute_flags(p.ULong64);
-			if (st)
+			if (st == STATUS_NOT_SUPPORTED)
+				unsupported = st;
+			else if (st)
 				return st;
 			break;
 		default:
-			return STATUS_NOT_SUPPORTED;
+			unsupported = STATUS_NOT_SUPPORTED;
+			break;
 		}
 	}
-	return STATUS_SUCCESS;
+	return unsupported;
 }
 
 NTVM_EXPORT NTSTATUS NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base,

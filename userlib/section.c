@@ -278,6 +278,9 @@ NTVM_EXPORT NTSTATUS NtClose(HANDLE handle)
 	struct name_entry **pe, *e;
 	NTSTATUS st;
 
+	/* NULL is no handle: descriptor 0 is never closed through it. */
+	if (!handle)
+		return STATUS_INVALID_HANDLE;
 	pthread_mutex_lock(&names_lock);
 	for (pe = &names; (e = *pe);) {
 		if (e->handle == handle) {

@@ -323,6 +323,8 @@ NTVM_EXPORT HANDLE CreateFileMappingFromApp(HANDLE file, PVOID attributes,
 NTVM_EXPORT HANDLE OpenFileMappingFromApp(ULONG access, BOOL inherit,
 					  const char *name)
 {
+	if (access & FILE_MAP_EXECUTE)
+		access = (access & ~FILE_MAP_EXECUTE) | SECTION_MAP_EXECUTE;
 	return OpenFileMappingA(access, inherit, name);
 }
 
