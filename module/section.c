@@ -525,21 +525,24 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 	a.status = NTVM_STATUS_SUCCESS;
 	if (ntvm_args_out(argp, &a, sizeof(a), usize)) {
 		ret = -EFAULT;
-		goto drop;
+	} else {
+		st = ntvm_section_grow(user, size);
+		if (!st) {
+			fd_install(fd, file);
+			if (user)
+				fput(user);
+			ntvm_trace(NTVM_OP_SECTION_CREATE, 0, 0, size, t0);
+			return 0;
+		}
+		a.section_fd = -1;
+		a.max_size = max_size;
 	}
-	st = ntvm_section_grow(user, size);
-	if (!st) {
-		fd_install(fd, file);
-		if (user)
-			fput(user);
-		ntvm_trace(NTVM_OP_SECTION_CREATE, 0, 0, size, t0);
-		return 0;
-	}
-	/* The file cannot grow: the variable as it was, as far as it can be. */
+	/*
+	 * No handle after all (the block went away, or the file cannot
+	 * grow): the variable as it was, as far as it can be.
+	 */
 	if (vars)
 		ntvm_var_put(a.handle_ptr, width, handle);
-	a.section_fd = -1;
-	a.max_size = max_size;
 drop:
 	fput(file);
 	put_unused_fd(fd);
