@@ -345,6 +345,14 @@ TEST_F(ph, win32)
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
+
+/* A committed read-write allocation with extended parameters. */
+static NTSTATUS commit_ex(PVOID *p, SIZE_T *s, MEM_EXTENDED_PARAMETER *ep,
+			  ULONG n)
+{
+	return NtAllocateVirtualMemoryEx(CUR, p, s, MEM_RESERVE | MEM_COMMIT,
+					 PAGE_READWRITE, ep, n);
+}
 /* Spec 6.10: extended parameters of NtAllocateVirtualMemoryEx. */
 TEST_F(ph, extended_parameters)
 {
@@ -401,12 +409,10 @@ TEST_F(ph, extended_parameters)
 	ep[0].Type = MemExtendedParameterAttributeFlags;
 	ep[0].ULong64 = MEM_EXTENDED_PARAMETER_EC_CODE;
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
-					    PAGE_READWRITE, ep, 1));
+		  commit_ex(&p, &s, ep, 1));
 	ep[0].ULong64 = MEM_EXTENDED_PARAMETER_NONPAGED;
 	EXPECT_EQ(STATUS_NOT_SUPPORTED,
-		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
-					    PAGE_READWRITE, ep, 1));
+		  commit_ex(&p, &s, ep, 1));
 	EXPECT_EQ(NULL, p);
 	/*
 	 * What only ntvm refuses comes after Windows' checks of every
@@ -415,27 +421,22 @@ TEST_F(ph, extended_parameters)
 	 */
 	ep[1] = ep[0];
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
-					    PAGE_READWRITE, ep, 2));
+		  commit_ex(&p, &s, ep, 2));
 	ep[0].Type = ep[1].Type = MemExtendedParameterImageMachine;
 	ep[0].ULong = ep[1].ULong = 0x8664;
 	EXPECT_EQ(STATUS_NOT_SUPPORTED,
-		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
-					    PAGE_READWRITE, ep, 1));
+		  commit_ex(&p, &s, ep, 1));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
-					    PAGE_READWRITE, ep, 2));
+		  commit_ex(&p, &s, ep, 2));
 	ep[1].Type = MemExtendedParameterInvalidType;
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
-					    PAGE_READWRITE, ep, 2));
+		  commit_ex(&p, &s, ep, 2));
 	EXPECT_EQ(NULL, p);
 	EXPECT_EQ(0x10000, s);
 	/* A NUMA node, any node: a no-op (6.10.4). */
 	ep[0].Type = MemExtendedParameterNumaNode;
 	ep[0].ULong = 3;
-	ASSERT_EQ(STATUS_SUCCESS, NtAllocateVirtualMemoryEx(CUR, &p, &s, MEM_RESERVE | MEM_COMMIT,
-							    PAGE_READWRITE, ep, 1));
+	ASSERT_EQ(STATUS_SUCCESS, commit_ex(&p, &s, ep, 1));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
 }
 
