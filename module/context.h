@@ -86,6 +86,8 @@ struct ntvm_reset {
 	bool lost;
 };
 
+struct ntvm_section_budget;
+
 /* Per address space NT state; see notifier.c for its lifetime. */
 struct ntvm_ctx {
 	struct mmu_notifier mn;
@@ -130,6 +132,8 @@ struct ntvm_ctx {
 	 * may make a published fact false (ntvm_shared_invalidate()).
 	 */
 	unsigned long shared_gen;
+	/* The commit maps of the sections it created (section.c). */
+	struct ntvm_section_budget *sec_budget;
 };
 
 /* Per open file. */
@@ -235,6 +239,8 @@ void ntvm_maps_close(struct ntvm_ctx *nc);
 
 /* section.c */
 extern atomic_long_t ntvm_live_sections;
+int ntvm_section_budget_init(struct ntvm_ctx *nc);
+void ntvm_section_budget_put(struct ntvm_section_budget *b);
 int ntvm_vm_map_view(void *ctx, u64 addr, u64 len, u32 lprot,
 		     struct nt_section *cs, u64 off, bool cow, bool fixed);
 bool ntvm_vm_cow_written(void *ctx, u64 addr, u64 vend, u64 *end);

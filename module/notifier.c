@@ -56,7 +56,12 @@ static struct mmu_notifier *ntvm_alloc_notifier(struct mm_struct *mm)
 	nc = kzalloc(sizeof(*nc), GFP_KERNEL_ACCOUNT);
 	if (!nc)
 		return ERR_PTR(-ENOMEM);
+	if (ntvm_section_budget_init(nc)) {
+		kfree(nc);
+		return ERR_PTR(-ENOMEM);
+	}
 	if (ntvm_shared_init(nc)) {
+		ntvm_section_budget_put(nc->sec_budget);
 		kfree(nc);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -97,6 +102,7 @@ static void ntvm_free_notifier(struct mmu_notifier *mn)
 	mutex_destroy(&nc->lock);
 	mutex_destroy(&nc->maps_lock);
 	ntvm_shared_fini(nc);
+	ntvm_section_budget_put(nc->sec_budget);
 	kfree(nc);
 	atomic_long_dec(&ntvm_live_ctxs);
 	/* Last: mmu_notifier_synchronize() in module exit waits for this. */

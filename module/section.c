@@ -32,6 +32,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mount.h>
+#include <linux/refcount.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -44,7 +45,35 @@ struct ntvm_section {
 	struct kref ref;
 	struct mutex lock;		/* core.commit */
 	struct file *backing;
+	struct ntvm_section_budget *budget;	/* its creator's */
 };
+
+/*
+ * The run slots of the commit maps of the sections one address space
+ * created (NT_SECTION_MAP_BUDGET, core/nt.h).  A section may outlive the
+ * address space, so the context and each of those sections hold a
+ * reference; the last put may come from ->free_notifier(), which cannot
+ * sleep.
+ */
+struct ntvm_section_budget {
+	atomic64_t slots;
+	refcount_t ref;
+};
+
+int ntvm_section_budget_init(struct ntvm_ctx *nc)
+{
+	nc->sec_budget = kzalloc(sizeof(*nc->sec_budget), GFP_KERNEL_ACCOUNT);
+	if (!nc->sec_budget)
+		return -ENOMEM;
+	refcount_set(&nc->sec_budget->ref, 1);
+	return 0;
+}
+
+void ntvm_section_budget_put(struct ntvm_section_budget *b)
+{
+	if (refcount_dec_and_test(&b->ref))
+		kfree(b);
+}
 
 /* The private data of a section handle's file. */
 struct ntvm_section_handle {
@@ -64,7 +93,9 @@ static void ntvm_section_free(struct kref *ref)
 	struct ntvm_section *sec = container_of(ref, struct ntvm_section, ref);
 
 	fput(sec->backing);
+	/* Gives the map's slots back to the budget, then the budget goes. */
 	nt_section_fini(&sec->core);
+	ntvm_section_budget_put(sec->budget);
 	mutex_destroy(&sec->lock);
 	kfree(sec);
 	atomic_long_dec(&ntvm_live_sections);
@@ -501,6 +532,10 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 		sec = NULL;
 		goto out;
 	}
+	/* The map is inline (charged nothing) until the section is made. */
+	refcount_inc(&nf->nc->sec_budget->ref);
+	sec->budget = nf->nc->sec_budget;
+	sec->core.budget = &sec->budget->slots;
 	atomic_long_inc(&ntvm_live_sections);
 	file = ntvm_section_file(sec, a.access);
 	if (IS_ERR(file)) {

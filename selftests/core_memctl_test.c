@@ -316,6 +316,48 @@ TEST_F(mc, view_region)
 }
 
 /*
+ * The commit maps of the sections an address space created share one
+ * budget (NT_SECTION_MAP_BUDGET run slots): a commit whose map would grow
+ * past it is STATUS_INSUFFICIENT_RESOURCES and changes nothing, one that
+ * fits is charged, and the freed section gives its slots back.
+ */
+TEST_F(mc, section_map_budget)
+{
+	static struct nt_section sec;
+	const s64 room = 6;	/* the first array past the 3 inline runs */
+	atomic64_t budget;
+	struct nt_alloc_req a = { .base = 0x30001000, .size = PAGE,
+				  .type = NTVM_MEM_COMMIT,
+				  .protect = NTVM_PAGE_READWRITE };
+
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_RESERVE, NTVM_PAGE_READWRITE, GRAN));
+	atomic64_set(&budget, NT_SECTION_MAP_BUDGET - room + 1);
+	sec.budget = &budget;
+	ASSERT_EQ(0, view(&self->s, &sec, 0x30000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+	/* Page 1: three runs, inline. */
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	EXPECT_EQ(3, sec.commit.nruns);
+	EXPECT_EQ(NT_SECTION_MAP_BUDGET - room + 1, atomic64_read(&budget));
+	/* Page 3 needs five: six slots, one more than the budget has. */
+	a.base = 0x30003000;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES, alloc(&self->s, &a));
+	EXPECT_EQ(NT_SECTION_MAP_BUDGET - room + 1, atomic64_read(&budget));
+	EXPECT_EQ(3, sec.commit.nruns);
+	EXPECT_EQ(NTVM_MEM_RESERVE, mc(&self->s, NT_MEMCTL_PAGE, 0x30003000, 0, 0).state);
+	EXPECT_EQ(NTVM_MEM_COMMIT, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).state);
+	/* With room for them it is charged. */
+	atomic64_set(&budget, NT_SECTION_MAP_BUDGET - room);
+	EXPECT_EQ(0, alloc(&self->s, &a));
+	EXPECT_EQ(5, sec.commit.nruns);
+	EXPECT_EQ(NT_SECTION_MAP_BUDGET, atomic64_read(&budget));
+	EXPECT_EQ(NTVM_MEM_COMMIT, mc(&self->s, NT_MEMCTL_PAGE, 0x30003000, 0, 0).state);
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	nt_section_fini(&sec);
+	EXPECT_EQ(NT_SECTION_MAP_BUDGET - room, atomic64_read(&budget));
+}
+
+/*
  * NtFlushVirtualMemory's checks: inside one view (length 0: to its end),
  * page-rounded; private memory and holes STATUS_NOT_MAPPED_DATA, past the
  * view STATUS_INVALID_PARAMETER; the variables, then the handle, first.

@@ -168,6 +168,85 @@ TEST_F_TIMEOUT(rel, allocation_limit, 1800)
 	free(bases);
 }
 
+/*
+ * A SEC_RESERVE section lives while a handle or a view holds it, so its
+ * commit map (up to 65,536 runs) is bounded per creating address space
+ * (NT_SECTION_MAP_BUDGET in module/core/nt.h, 262,144 run slots): four
+ * full maps use it up, whichever process committed.  Children fill four
+ * sections of the parent's, committing every other page (PAGE_NOACCESS:
+ * one VMA); a fifth map cannot grow past its inline runs, and the freed
+ * first section gives its slots back.
+ */
+#define SECTION_MAP_SLOTS 262144UL
+#define SECTION_MAP_FULL 24600UL	/* commits that grow a map to 65,536 */
+#define BUDGET_SECTION 0x10000000UL	/* 65,536 pages */
+
+static int fill_section_map(HANDLE h)
+{
+	char *v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	PVOID at;
+	SIZE_T i;
+
+	if (!v)
+		return 1;
+	for (i = 0; i < SECTION_MAP_FULL; i++) {
+		at = v + (2 * i + 1) * PG;
+		if (nt_alloc(&at, PG, MEM_COMMIT, PAGE_NOACCESS))
+			return 2;
+	}
+	return UnmapViewOfFile(v) ? 0 : 3;
+}
+
+TEST_F_TIMEOUT(rel, section_map_budget, 1800)
+{
+	HANDLE h[5];
+	PVOID at;
+	char *v;
+	int i, status;
+	pid_t pid;
+
+	/* About 100,000 ioctls: too slow under KASAN in the debug VM. */
+	if (ntvm_test_scale() > 1)
+		SKIP(return, "the budget's %s calls take too long on a debug kernel", "98,400");
+	ASSERT_EQ(SECTION_MAP_SLOTS, 4 * 65536UL);
+	for (i = 0; i < 5; i++) {
+		h[i] = CreateFileMapping(INVALID_HANDLE_VALUE, NULL,
+					 PAGE_READWRITE | SEC_RESERVE, 0,
+					 BUDGET_SECTION, NULL);
+		ASSERT_NE(NULL, h[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(fill_section_map(h[i]));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("section %d", i);
+	}
+	v = MapViewOfFile(h[4], FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	/* Page 1: three runs, inline; page 3 needs an array. */
+	at = v + PG;
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&at, PG, MEM_COMMIT, PAGE_NOACCESS));
+	at = v + 3 * PG;
+	EXPECT_EQ(STATUS_INSUFFICIENT_RESOURCES,
+		  nt_alloc(&at, PG, MEM_COMMIT, PAGE_NOACCESS));
+	EXPECT_EQ(v + 3 * PG, at);
+	EXPECT_EQ(MEM_RESERVE, region_of(v + 3 * PG).State);
+	EXPECT_EQ(BUDGET_SECTION - 2 * PG, region_of(v + 2 * PG).RegionSize);
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(v + 3 * PG, PG, MEM_COMMIT, PAGE_NOACCESS));
+	EXPECT_EQ(ERROR_NO_SYSTEM_RESOURCES, GetLastError());
+	/* The first section's last holder goes: its slots come back. */
+	EXPECT_TRUE(CloseHandle(h[0]));
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&at, PG, MEM_COMMIT, PAGE_NOACCESS));
+	EXPECT_EQ(MEM_COMMIT, region_of(v + 3 * PG).State);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	for (i = 1; i < 5; i++)
+		EXPECT_TRUE(CloseHandle(h[i]));
+}
+
 /* ---- MEM_RESET_UNDO creates no uncharged pages ---- */
 
 #define UNDO_SIZE MB(64)

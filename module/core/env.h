@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The little that the NT core needs from its environment: fixed-width
- * types, memmove, an allocator, 64-bit atomics (the placement floor) and a
- * reschedule point.  The kernel build maps them onto the kernel's, the
- * user-space test build onto libc's and the compiler's.
+ * types, memmove, an allocator, 64-bit atomics (the placement floor, the
+ * budget of section commit maps) and a reschedule point.  The kernel
+ * build maps them onto the kernel's, the user-space test build onto
+ * libc's and the compiler's.
  */
 #ifndef NTVM_CORE_ENV_H
 #define NTVM_CORE_ENV_H
@@ -37,6 +38,16 @@ static inline s64 atomic64_read(const atomic64_t *v)
 static inline void atomic64_set(atomic64_t *v, s64 i)
 {
 	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline s64 atomic64_add_return(s64 i, atomic64_t *v)
+{
+	return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+
+static inline void atomic64_sub(s64 i, atomic64_t *v)
+{
+	__atomic_sub_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
 }
 
 static inline bool atomic64_try_cmpxchg(atomic64_t *v, s64 *old, s64 new)

@@ -229,10 +229,27 @@ struct nt_vad {
  */
 struct nt_section {
 	struct nt_vad commit;
+	/*
+	 * The run slots of the commit maps of every section one address
+	 * space created, its own included: at most NT_SECTION_MAP_BUDGET.
+	 * Set by the glue after nt_section_init() and kept alive while the
+	 * section is; NULL: no limit but NT_SECTION_MAX_RUNS.
+	 */
+	atomic64_t *budget;
 	u64 size;		/* as NtQuerySection reports it */
 	u32 attrs;		/* NTVM_SEC_* */
 	u32 protect;		/* the section's page protection */
 };
+
+/*
+ * A section lives while a handle or a view holds it, so the commit maps
+ * (SEC_RESERVE) of many sections would escape NT_MAX_RECORDS: they are
+ * limited per creating address space instead, to as many run slots (16
+ * bytes each: 4 MiB), charged as a map grows and given back when its
+ * section is freed.  A commit that would pass the limit fails with
+ * STATUS_INSUFFICIENT_RESOURCES and changes nothing.
+ */
+#define NT_SECTION_MAP_BUDGET	NT_MAX_RECORDS
 
 /* Allocation attributes. */
 #define NT_ATTR_NOCACHE		NTVM_PAGE_NOCACHE	/* sticky cache bits */

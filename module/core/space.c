@@ -315,17 +315,33 @@ static bool runs_move(struct nt_space *s, struct nt_vad *a, u32 cap)
 	return true;
 }
 
-/* Room for extra more runs in a section's commit map (see runs_move()). */
-static bool commit_map_reserve(struct nt_vad *c, u32 extra)
+/*
+ * Room for extra more runs in section sec's commit map (see runs_move()),
+ * the new slots charged to its budget (NT_SECTION_MAP_BUDGET).  The
+ * caller holds the section's lock.
+ */
+static bool commit_map_reserve(struct nt_section *sec, u32 extra)
 {
-	u64 need = (u64)c->nruns + extra;
+	struct nt_vad *c = &sec->commit;
+	u64 need = (u64)c->nruns + extra, cap;
+	s64 more;
 
 	if (need <= c->cap)
 		return true;
 	if (need > NT_SECTION_MAX_RUNS)
 		return false;
-	return runs_move(NULL, c, min_u64(max_u64(2ULL * c->cap, need),
-					 NT_SECTION_MAX_RUNS));
+	cap = min_u64(max_u64(2ULL * c->cap, need), NT_SECTION_MAX_RUNS);
+	more = cap - runs_records(c);
+	if (sec->budget &&
+	    atomic64_add_return(more, sec->budget) > NT_SECTION_MAP_BUDGET) {
+		atomic64_sub(more, sec->budget);
+		return false;
+	}
+	if (runs_move(NULL, c, cap))
+		return true;
+	if (sec->budget)
+		atomic64_sub(more, sec->budget);
+	return false;
 }
 
 /*
@@ -1847,7 +1863,7 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 	if (sec->attrs & NTVM_SEC_RESERVE) {
 		s->ops->section_lock(sec);
 		/* Bounded: the commit map is kernel memory (spec 1.3.7). */
-		if (c->nruns + 2 > NT_SECTION_MAX_RUNS || !commit_map_reserve(c, 2)) {
+		if (c->nruns + 2 > NT_SECTION_MAX_RUNS || !commit_map_reserve(sec, 2)) {
 			s->ops->section_unlock(sec);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		}
@@ -3069,6 +3085,7 @@ bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size)
 	sec->attrs = attrs;
 	sec->protect = protect;
 	sec->size = size;
+	sec->budget = NULL;
 	c->runs = c->inline_runs;
 	c->cap = NT_INLINE_RUNS;
 	c->nruns = 1;
@@ -3078,6 +3095,8 @@ bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size)
 
 void nt_section_fini(struct nt_section *sec)
 {
+	if (sec->budget)
+		atomic64_sub(runs_records(&sec->commit), sec->budget);
 	if (sec->commit.runs != sec->commit.inline_runs)
 		ntvm_core_free(sec->commit.runs);
 	sec->commit.runs = NULL;
@@ -3232,7 +3251,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	if (v->commit_size && (v->sec->attrs & NTVM_SEC_RESERVE)) {
 		s->ops->section_lock(v->sec);
 		if (v->sec->commit.nruns + 2 > NT_SECTION_MAX_RUNS ||
-		    !commit_map_reserve(&v->sec->commit, 2))
+		    !commit_map_reserve(v->sec, 2))
 			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		s->ops->section_unlock(v->sec);
 		if (st)
@@ -3305,7 +3324,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 			s->ops->section_lock(v->sec);
 			/* Another view may have used the room: ask again. */
 			if (v->sec->commit.nruns + 2 <= NT_SECTION_MAX_RUNS &&
-			    commit_map_reserve(&v->sec->commit, 2))
+			    commit_map_reserve(v->sec, 2))
 				section_commit(v->sec, v->offset, v->offset +
 					       nt_round_up(v->commit_size, PAGE));
 			s->ops->section_unlock(v->sec);
