@@ -345,7 +345,6 @@ TEST_F(ph, win32)
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
-
 /* A committed read-write allocation with extended parameters. */
 static NTSTATUS commit_ex(PVOID *p, SIZE_T *s, MEM_EXTENDED_PARAMETER *ep,
 			  ULONG n)
@@ -353,6 +352,7 @@ static NTSTATUS commit_ex(PVOID *p, SIZE_T *s, MEM_EXTENDED_PARAMETER *ep,
 	return NtAllocateVirtualMemoryEx(CUR, p, s, MEM_RESERVE | MEM_COMMIT,
 					 PAGE_READWRITE, ep, n);
 }
+
 /* Spec 6.10: extended parameters of NtAllocateVirtualMemoryEx. */
 TEST_F(ph, extended_parameters)
 {
@@ -408,11 +408,9 @@ TEST_F(ph, extended_parameters)
 	/* Attribute flags: EC code is ARM64EC only (6.10.3). */
 	ep[0].Type = MemExtendedParameterAttributeFlags;
 	ep[0].ULong64 = MEM_EXTENDED_PARAMETER_EC_CODE;
-	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  commit_ex(&p, &s, ep, 1));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, commit_ex(&p, &s, ep, 1));
 	ep[0].ULong64 = MEM_EXTENDED_PARAMETER_NONPAGED;
-	EXPECT_EQ(STATUS_NOT_SUPPORTED,
-		  commit_ex(&p, &s, ep, 1));
+	EXPECT_EQ(STATUS_NOT_SUPPORTED, commit_ex(&p, &s, ep, 1));
 	EXPECT_EQ(NULL, p);
 	/*
 	 * What only ntvm refuses comes after Windows' checks of every
@@ -420,17 +418,13 @@ TEST_F(ph, extended_parameters)
 	 * STATUS_INVALID_PARAMETER (2.6.5: ImageMachine twice).
 	 */
 	ep[1] = ep[0];
-	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  commit_ex(&p, &s, ep, 2));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, commit_ex(&p, &s, ep, 2));
 	ep[0].Type = ep[1].Type = MemExtendedParameterImageMachine;
 	ep[0].ULong = ep[1].ULong = 0x8664;
-	EXPECT_EQ(STATUS_NOT_SUPPORTED,
-		  commit_ex(&p, &s, ep, 1));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  commit_ex(&p, &s, ep, 2));
+	EXPECT_EQ(STATUS_NOT_SUPPORTED, commit_ex(&p, &s, ep, 1));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, commit_ex(&p, &s, ep, 2));
 	ep[1].Type = MemExtendedParameterInvalidType;
-	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  commit_ex(&p, &s, ep, 2));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, commit_ex(&p, &s, ep, 2));
 	EXPECT_EQ(NULL, p);
 	EXPECT_EQ(0x10000, s);
 	/* A NUMA node, any node: a no-op (6.10.4). */
