@@ -316,6 +316,54 @@ TEST_F(mc, view_region)
 }
 
 /*
+ * A protection change of a view maps its runs again one by one (write-copy
+ * maps them private).  When one fails, those before it are mapped back as
+ * they were, and the failing one stays as it was where the kernel left
+ * its mapping: the failed call changes nothing.
+ */
+TEST_F(mc, view_protect_failure_changes_nothing)
+{
+	static struct nt_section sec;
+	struct nt_protect_req p = { .base = 0x30001000, .size = PAGE,
+				    .protect = NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD };
+	const u64 v = 0x30000000;
+	u64 s0, e0;
+
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, GRAN));
+	ASSERT_EQ(0, view(&self->s, &sec, v, NTVM_PAGE_READWRITE, RW_ACCESS));
+	nt_protect(&self->s, &p);
+	ASSERT_EQ(0, p.status);
+	if (p.apply)
+		fake_protect(self->mm, p.base, p.base + p.size, p.apply_prot);
+	/* Page 0 maps private (call 1), the guard page fails (call 2). */
+	self->mm->fail_at = 2;
+	self->mm->calls = 0;
+	p = (struct nt_protect_req){ .base = v, .size = 3 * PAGE,
+				     .protect = NTVM_PAGE_WRITECOPY };
+	nt_protect(&self->s, &p);
+	self->mm->fail_at = 0;
+	EXPECT_EQ(NTVM_STATUS_COMMITMENT_LIMIT, p.status);
+	EXPECT_EQ(3, self->mm->calls);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, v, 0, 0).protect);
+	EXPECT_EQ(NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD,
+		  mc(&self->s, NT_MEMCTL_PAGE, v + PAGE, 0, 0).protect);
+	EXPECT_EQ(NTVM_MEM_COMMIT, mc(&self->s, NT_MEMCTL_PAGE, v + PAGE, 0, 0).state);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, v + 2 * PAGE, 0, 0).protect);
+	EXPECT_EQ(NT_VMA_FOREIGN | NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, v, &s0, &e0));
+	EXPECT_EQ(NT_VMA_FOREIGN, fake_prot(self->mm, v + PAGE, &s0, &e0));
+	EXPECT_EQ(GRAN, self->s.committed_bytes);
+	/* Without the failure the same change is made. */
+	p = (struct nt_protect_req){ .base = v, .size = 3 * PAGE,
+				     .protect = NTVM_PAGE_WRITECOPY };
+	nt_protect(&self->s, &p);
+	EXPECT_EQ(0, p.status);
+	EXPECT_EQ(NTVM_PAGE_WRITECOPY, mc(&self->s, NT_MEMCTL_PAGE, v + PAGE, 0, 0).protect);
+	EXPECT_EQ(0, nt_unmap_view(&self->s, v, 0));
+	nt_section_fini(&sec);
+}
+
+/*
  * The commit maps of the sections an address space created share one
  * budget (NT_SECTION_MAP_BUDGET run slots): a commit whose map would grow
  * past it is STATUS_INSUFFICIENT_RESOURCES and changes nothing, one that

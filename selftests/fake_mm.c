@@ -132,10 +132,30 @@ void fake_brk(struct fake_mm *mm, u64 start_brk, u64 brk)
 		fake_set(mm, start_brk, top, NT_LPROT_R | NT_LPROT_W, false);
 }
 
-/* mprotect(): no mapping goes away. */
+/* mprotect(): no mapping goes away, and each stays what it is (a view). */
 void fake_protect(struct fake_mm *mm, u64 lo, u64 hi, int prot)
 {
-	fake_set(mm, lo, hi, prot, false);
+	u64 at = lo, end, next;
+	bool foreign;
+	int i;
+
+	while (at < hi) {
+		next = hi;
+		for (i = 0; i < mm->n; i++) {
+			if (mm->seg[i].start <= at && at < mm->seg[i].end)
+				break;
+			if (mm->seg[i].start > at && mm->seg[i].start < next)
+				next = mm->seg[i].start;
+		}
+		if (i == mm->n) {
+			at = next;	/* a hole: nothing to change */
+			continue;
+		}
+		end = mm->seg[i].end < hi ? mm->seg[i].end : hi;
+		foreign = mm->seg[i].foreign;
+		fake_set(mm, at, end, prot, foreign);
+		at = end;
+	}
 }
 
 static bool fake_overlaps(struct fake_mm *mm, u64 lo, u64 hi)

@@ -193,6 +193,8 @@ struct nt_run {
  */
 #define NT_RUN_COW		0x4
 #define NT_RUN_WC		0x8
+/* Within view_set_prot() only: the run was mapped again (shared <-> private). */
+#define NT_RUN_REMAPPED		0x10
 
 /* map_view()'s lprot flag: over the view's own mapping (see above). */
 #define NT_VIEW_REMAP		0x10

@@ -1755,28 +1755,85 @@ static bool view_run_written(struct nt_space *s, u64 lo, u64 hi)
 }
 
 /*
- * Map run r of view a, [at, end), again: shared, or private (cow).  On
- * failure its pages are left PROT_NONE and uncommitted in this view, to be
- * learnt again later.
+ * Does run r of view a change between shared and private when [its part
+ * of] the view takes protection prot?  Write-copy in a shared view maps
+ * it private (wc); another protection maps it shared again while none of
+ * its pages has been written (a run with a written page stays private).
  */
-static u32 view_run_remap(struct nt_space *s, struct nt_vad *a,
-			  struct nt_run *r, u64 at, u64 end, u32 lprot, bool cow)
+static bool view_run_toggles(struct nt_space *s, struct nt_vad *a,
+			     const struct nt_run *r, u64 at, u64 end, u32 prot,
+			     bool wc)
 {
-	int err = s->ops->map_view(s->ctx, at, end - at, lprot | NT_VIEW_REMAP,
-				   a->sec, a->sec_off + r->off, cow, false);
+	if (wc)
+		return !(r->flags & NT_RUN_COW);
+	return (r->flags & NT_RUN_COW) && !(a->attrs & NT_ATTR_COW) &&
+	       !is_writecopy(prot) && !view_run_written(s, at, end);
+}
 
-	if (!err) {
-		if (cow)
-			r->flags |= NT_RUN_COW;
-		else
-			r->flags &= ~NT_RUN_COW;
-		return NTVM_STATUS_SUCCESS;
+/* Map [at, end) of view a again, shared or private (cow), with lprot. */
+static int view_remap(struct nt_space *s, struct nt_vad *a, u64 at, u64 end,
+		      u32 lprot, bool cow)
+{
+	return s->ops->map_view(s->ctx, at, end - at, lprot | NT_VIEW_REMAP,
+				a->sec, a->sec_off + (at - a->base), cow, false);
+}
+
+/*
+ * A re-mapping of run r, [at, end), failed: where the kernel removed the
+ * mapping, map_view() put PROT_NONE of the backing back, which is an
+ * unlearnt page of the view.  Where every piece s->layout recorded is
+ * still there, the run stays as it was.
+ */
+static void view_run_failed(struct nt_space *s, struct nt_run *r, u64 at,
+			    u64 end)
+{
+	const struct nt_piece *p;
+	u64 start, pend;
+	bool intact = true;
+	u32 i;
+	int lp;
+
+	s->ops->lock_read(s->ctx);
+	for (i = 0; i < s->nlayout && intact; i++) {
+		p = &s->layout[i];
+		if (p->end <= at || p->start >= end)
+			continue;
+		lp = s->ops->prot_at(s->ctx, max_u64(p->start, at), &start, &pend);
+		intact = lp == p->lprot && start <= max_u64(p->start, at) &&
+			 pend >= min_u64(p->end, end);
 	}
+	s->ops->unlock_read(s->ctx);
+	if (intact)
+		return;
 	if (r->flags & NT_RUN_COMMITTED)
 		s->committed_bytes -= end - at;
 	r->flags &= ~(NT_RUN_COMMITTED | NT_RUN_GUARD | NT_RUN_COW | NT_RUN_WC);
 	r->gprot = 0;
-	return map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+}
+
+/*
+ * Put [at, end) of view a back as s->layout recorded it, private when cow:
+ * the re-mapping of a run that a later run's failure takes back.  Only
+ * a run that changed from shared to private, or from private to shared
+ * with no page written, is taken back, so no written page is lost.
+ * False when a piece cannot be mapped again.
+ */
+static bool view_remap_back(struct nt_space *s, struct nt_vad *a, u64 at,
+			    u64 end, bool cow)
+{
+	const struct nt_piece *p;
+	bool ok = true;
+	u32 i;
+
+	for (i = 0; i < s->nlayout; i++) {
+		p = &s->layout[i];
+		if (p->end <= at || p->start >= end || p->lprot == NT_VMA_NONE)
+			continue;
+		if (view_remap(s, a, max_u64(p->start, at), min_u64(p->end, end),
+			       p->lprot & NT_LPROT_MASK, cow))
+			ok = false;
+	}
+	return ok;
 }
 
 /*
@@ -1787,15 +1844,22 @@ static u32 view_run_remap(struct nt_space *s, struct nt_vad *a,
  * makes a private copy (spec 4.3.4, 4.3.5), and another protection maps
  * them shared again while none of them has been written (a run with a
  * written page stays private).  *apply: the mprotect(2) the library makes.
+ *
+ * The re-mappings come first, then the runs' state: a re-mapping that
+ * fails takes back the ones before it (from s->layout, recorded before
+ * the first), so that the failed call changes nothing but, where the
+ * kernel removed them, the failing run's pages (view_run_failed()).
  */
 static u32 view_set_prot(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 			 u32 prot, u32 *apply, u32 *apply_prot)
 {
 	bool wc = is_writecopy(prot) && !(a->attrs & NT_ATTR_COW);
 	u32 lprot = (prot & NTVM_PAGE_GUARD) ? 0 : view_lprot(true, prot);
-	u32 i, first, last, st = NTVM_STATUS_SUCCESS;
+	u32 i, j, first, last, st = NTVM_STATUS_SUCCESS;
+	bool saved = false, cow;
 	struct nt_run *r;
 	u64 at, end;
+	int err;
 
 	if (!runs_reserve(s, a, runs_cuts(a, lo - a->base, hi - a->base)))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
@@ -1804,32 +1868,55 @@ static u32 view_set_prot(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		r = &a->runs[i];
 		at = a->base + r->off;
 		end = a->base + run_end(a, i);
-		if (!wc && (r->flags & NT_RUN_COW) &&
-		    !(a->attrs & NT_ATTR_COW) && !is_writecopy(prot) &&
-		    !view_run_written(s, at, end)) {
-			/* No private copy yet: shared again (as on Windows). */
-			st = view_run_remap(s, a, r, at, end, lprot, false);
-			if (st)
+		if (!view_run_toggles(s, a, r, at, end, prot, wc))
+			continue;
+		/* What to put back, recorded before the first re-mapping. */
+		if (!saved && s->undo.base != a->base) {
+			if (!layout_save(s, lo, hi)) {
+				st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
 				break;
+			}
+			saved = true;
 		}
-		if (wc && !(r->flags & NT_RUN_COW)) {
-			st = view_run_remap(s, a, r, at, end, lprot, true);
-			if (st)
-				break;
+		cow = !(r->flags & NT_RUN_COW);
+		err = view_remap(s, a, at, end, lprot, cow);
+		if (err) {
+			st = map_error(err, NTVM_STATUS_INSUFFICIENT_RESOURCES);
+			view_run_failed(s, r, at, end);
+			for (j = first; j < i; j++) {
+				r = &a->runs[j];
+				if (!(r->flags & NT_RUN_REMAPPED))
+					continue;
+				r->flags &= ~NT_RUN_REMAPPED;
+				if (!view_remap_back(s, a, a->base + r->off,
+						     a->base + run_end(a, j),
+						     !!(r->flags & NT_RUN_COW)))
+					view_run_failed(s, r, a->base + r->off,
+							a->base + run_end(a, j));
+			}
+			break;
 		}
+		r->flags |= NT_RUN_REMAPPED;
+	}
+	if (saved)
+		layout_put(s);
+	if (st) {
+		runs_merge(a, first ? first - 1 : 0, last);
+		runs_trim(s, a);
+		return st;
+	}
+	for (i = first; i < last; i++) {
+		r = &a->runs[i];
+		if (r->flags & NT_RUN_REMAPPED)
+			r->flags ^= NT_RUN_REMAPPED | NT_RUN_COW;
 		if (!(r->flags & NT_RUN_COMMITTED)) {
 			r->flags |= NT_RUN_COMMITTED;
-			s->committed_bytes += end - at;
+			s->committed_bytes += run_end(a, i) - r->off;
 		}
 		if (is_writecopy(prot))
 			r->flags |= NT_RUN_WC;
 		else
 			r->flags &= ~NT_RUN_WC;
-	}
-	if (st) {
-		runs_merge(a, first ? first - 1 : 0, last);
-		runs_trim(s, a);
-		return st;
 	}
 	runs_protect(a, first, last, prot);
 	runs_trim(s, a);
