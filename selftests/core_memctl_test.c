@@ -316,6 +316,46 @@ TEST_F(mc, view_region)
 }
 
 /*
+ * A replaced reservation turned back into a placeholder holds no pages,
+ * also where the program made its reserved pages accessible behind
+ * ntvm's back (an mprotect(), which no unmap notices): they are mapped
+ * PROT_NONE again, not kept under a placeholder.
+ */
+TEST_F(mc, preserve_drops_pages_made_accessible)
+{
+	struct nt_alloc_req a = { .size = GRAN, .ex = true,
+				  .type = NTVM_MEM_RESERVE | NTVM_MEM_RESERVE_PLACEHOLDER,
+				  .protect = NTVM_PAGE_NOACCESS };
+	struct nt_free_req f = { .size = PAGE,
+				 .type = NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER };
+	u64 ph, s0, e0;
+
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	ph = a.base;
+	a = (struct nt_alloc_req){ .base = ph, .size = GRAN, .ex = true,
+				   .type = NTVM_MEM_RESERVE | NTVM_MEM_REPLACE_PLACEHOLDER,
+				   .protect = NTVM_PAGE_READWRITE };
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	fake_protect(self->mm, ph + PAGE, ph + 2 * PAGE, NT_LPROT_R | NT_LPROT_W);
+	f.base = ph + PAGE;
+	nt_free(&self->s, &f);
+	EXPECT_EQ(0, f.status);
+	EXPECT_EQ(0, fake_prot(self->mm, ph + PAGE, &s0, &e0));
+	EXPECT_EQ(NTVM_MEM_PRIVATE, mc(&self->s, NT_MEMCTL_REGION, ph + PAGE, 0, 0).type);
+	EXPECT_EQ(NTVM_PAGE_NOACCESS,
+		  mc(&self->s, NT_MEMCTL_REGION, ph + PAGE, 0, 0).alloc_protect);
+	/* A split with nothing accessible maps nothing. */
+	self->mm->fail_at = 1;
+	self->mm->calls = 0;
+	f = (struct nt_free_req){ .base = ph + 3 * PAGE, .size = PAGE,
+				  .type = NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER };
+	nt_free(&self->s, &f);
+	self->mm->fail_at = 0;
+	EXPECT_EQ(0, f.status);
+	EXPECT_EQ(0, self->mm->calls);
+}
+
+/*
  * A protection change of a view maps its runs again one by one (write-copy
  * maps them private).  When one fails, those before it are mapped back as
  * they were, and the failing one stays as it was where the kernel left

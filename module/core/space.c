@@ -2388,7 +2388,13 @@ static u32 nt_preserve(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		}
 	}
 	committed = runs_committed(a, off, end);
-	if (committed) {
+	/*
+	 * Reserved pages are PROT_NONE, unless the program made them
+	 * accessible behind ntvm's back (mprotect() moves no change count):
+	 * a placeholder holds no pages, so those go too.
+	 */
+	if (committed || (!(a->attrs & NT_ATTR_PLACEHOLDER) &&
+			  needs_mprotect(s, lo, hi, 0))) {
 		if (s->ops->fixed_unmaps_first && !layout_save(s, lo, hi)) {
 			err = -ENOMEM;
 		} else {
