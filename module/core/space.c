@@ -316,9 +316,10 @@ static bool runs_move(struct nt_space *s, struct nt_vad *a, u32 cap)
 }
 
 /*
- * Room for extra more runs in section sec's commit map (see runs_move()),
- * the new slots charged to its budget (NT_SECTION_MAP_BUDGET).  The
- * caller holds the section's lock.
+ * Room for extra more runs in section sec's commit map (see runs_move()):
+ * false past NT_SECTION_MAX_RUNS or its budget (NT_SECTION_MAP_BUDGET),
+ * which the new slots are charged to.  The caller holds the section's
+ * lock.
  */
 static bool commit_map_reserve(struct nt_section *sec, u32 extra)
 {
@@ -1936,7 +1937,6 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		       struct nt_alloc_req *in)
 {
 	struct nt_section *sec = a->sec;
-	struct nt_vad *c = &sec->commit;
 	u64 off = a->sec_off + (lo - a->base), end = off + (hi - lo);
 
 	if (sec->attrs & NTVM_SEC_FILE)
@@ -1950,7 +1950,7 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 	if (sec->attrs & NTVM_SEC_RESERVE) {
 		s->ops->section_lock(sec);
 		/* Bounded: the commit map is kernel memory (spec 1.3.7). */
-		if (c->nruns + 2 > NT_SECTION_MAX_RUNS || !commit_map_reserve(sec, 2)) {
+		if (!commit_map_reserve(sec, 2)) {
 			s->ops->section_unlock(sec);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		}
@@ -3343,8 +3343,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	/* Spec 2.7.1: CommitSize commits from the view's start. */
 	if (v->commit_size && (v->sec->attrs & NTVM_SEC_RESERVE)) {
 		s->ops->section_lock(v->sec);
-		if (v->sec->commit.nruns + 2 > NT_SECTION_MAX_RUNS ||
-		    !commit_map_reserve(v->sec, 2))
+		if (!commit_map_reserve(v->sec, 2))
 			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		s->ops->section_unlock(v->sec);
 		if (st)
@@ -3416,8 +3415,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 		if (v->commit_size) {
 			s->ops->section_lock(v->sec);
 			/* Another view may have used the room: ask again. */
-			if (v->sec->commit.nruns + 2 <= NT_SECTION_MAX_RUNS &&
-			    commit_map_reserve(v->sec, 2))
+			if (commit_map_reserve(v->sec, 2))
 				section_commit(v->sec, v->offset, v->offset +
 					       nt_round_up(v->commit_size, PAGE));
 			s->ops->section_unlock(v->sec);
