@@ -385,17 +385,8 @@ TEST_F(api, query_classes_bad_pointers)
 		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, ro - rlen, rlen,
 				       ro_len));
 	/* ...before the address and the handle, the address first. */
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtQueryVirtualMemory(CUR, P(MAX_ADDR + 1), MemoryRegionInformation, ro, rlen,
-				       &len));
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtQueryVirtualMemory(NULL, base, MemoryRegionInformation, ro, rlen, &len));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  NtQueryVirtualMemory(NULL, P(MAX_ADDR + 1), MemoryRegionInformation,
-				       ro - rlen, rlen, &len));
-	EXPECT_EQ(STATUS_INVALID_HANDLE,
-		  NtQueryVirtualMemory(NULL, base, MemoryRegionInformation, ro - rlen, rlen,
-				       &len));
+	EXPECT_QUERY_ORDER(MemoryRegionInformation, base, MAX_ADDR + 1, ro - rlen, ro, rlen,
+			   &len);
 	SetLastError(0);
 	EXPECT_FALSE(QueryVirtualMemoryInformation(GetCurrentProcess(), base, MemoryRegionInfo,
 						   ro, sizeof(WIN32_MEMORY_REGION_INFORMATION),
@@ -426,12 +417,8 @@ TEST_F(api, query_classes_bad_pointers)
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
 		  NtQueryVirtualMemory(NULL, P(MAX_ADDR + 1), MemoryWorkingSetExInformation,
 				       ro, wlen, &len));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  NtQueryVirtualMemory(NULL, P(MAX_ADDR + 1), MemoryWorkingSetExInformation,
-				       &ws1, wlen, &len));
-	EXPECT_EQ(STATUS_INVALID_HANDLE,
-		  NtQueryVirtualMemory(NULL, NULL, MemoryWorkingSetExInformation, &ws1, wlen,
-				       &len));
+	EXPECT_QUERY_ORDER(MemoryWorkingSetExInformation, NULL, MAX_ADDR + 1, &ws1, ro, wlen,
+			   &len);
 	SetLastError(0);
 	EXPECT_FALSE(QueryWorkingSetEx(GetCurrentProcess(), ro, (DWORD)wlen));
 	EXPECT_EQ(ERROR_NOACCESS, GetLastError());

@@ -175,6 +175,26 @@ static inline MEMORY_BASIC_INFORMATION region_of(const void *addr)
 } while (0)
 
 /*
+ * NtQueryVirtualMemory's order once the length is right, for class cls:
+ * the buffer (bad: one it must refuse) before the address (above: past
+ * the user range) and the handle, then the address before the handle;
+ * good is a buffer of len bytes it accepts.  None of the calls writes
+ * *rl (kselftest_harness.h).
+ */
+#define EXPECT_QUERY_ORDER(cls, base, above, good, bad, len, rl) do {	\
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,					\
+		  NtQueryVirtualMemory(CUR, P(above), cls, bad, len, rl));	\
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION,					\
+		  NtQueryVirtualMemory(NULL, base, cls, bad, len, rl));	\
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,					\
+		  NtQueryVirtualMemory(CUR, P(above), cls, good, len, rl));	\
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,					\
+		  NtQueryVirtualMemory(NULL, P(above), cls, good, len, rl));	\
+	EXPECT_EQ(STATUS_INVALID_HANDLE,					\
+		  NtQueryVirtualMemory(NULL, base, cls, good, len, rl));	\
+} while (0)
+
+/*
  * A read-only page of NT variables for the bad-pointer tests: a PVOID at
  * [0] and a SIZE_T at [1], the rest zero.  NULL if it cannot be made.
  */

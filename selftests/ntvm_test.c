@@ -909,15 +909,7 @@ TEST_F(nt, query_bad_pointers)
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
 		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, at, mbi, P(8)));
 	/* Before the address and the handle. */
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtQueryVirtualMemory(CUR, P(MAXA + 1), MemoryBasicInformation, NULL, mbi,
-				       &len));
-	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtQueryVirtualMemory(NULL, base, MemoryBasicInformation, NULL, mbi, &len));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER,
-		  NtQueryVirtualMemory(CUR, P(MAXA + 1), MemoryBasicInformation, at, mbi, &len));
-	EXPECT_EQ(STATUS_INVALID_HANDLE,
-		  NtQueryVirtualMemory(NULL, base, MemoryBasicInformation, at, mbi, &len));
+	EXPECT_QUERY_ORDER(MemoryBasicInformation, base, MAXA + 1, at, NULL, mbi, &len);
 	EXPECT_EQ(7, len);
 	EXPECT_EQ(5, ((SIZE_T *)ro)[1]);
 	for (at = two; at < two + 4096; at += sizeof(fill))
