@@ -446,6 +446,103 @@ TEST_F(mc, section_map_budget)
 }
 
 /*
+ * Another address space, mapping the same section, commits once while a
+ * view is being mapped with a CommitSize (between its checks and its
+ * commit, where the section's lock is not held).
+ */
+static struct nt_space *other_space;
+static u64 other_commit_at;
+static u32 other_status;
+
+static int map_view_while_other_commits(void *ctx, u64 addr, u64 len,
+					u32 lprot, struct nt_section *sec,
+					u64 off, bool cow, bool fixed)
+{
+	struct nt_alloc_req a = { .base = other_commit_at, .size = PAGE,
+				  .type = NTVM_MEM_COMMIT,
+				  .protect = NTVM_PAGE_READWRITE };
+
+	if (other_space) {	/* once */
+		other_status = alloc(other_space, &a);
+		other_space = NULL;
+	}
+	return fake_ops.map_view(ctx, addr, len, lprot, sec, off, cow, fixed);
+}
+
+/*
+ * The room a CommitSize needs in the commit map is held from the view's
+ * checks to its commit: a commit another address space makes meanwhile
+ * cannot take it, so the view's pages are committed as the call says
+ * (they used to be dropped without a word when the map could not grow).
+ * A failed map gives the room back.
+ */
+TEST_F(mc, view_commit_size_room_held)
+{
+	static struct nt_section sec;
+	struct nt_view_req v = { .sec = &sec, .base = 0x30000000, .size = GRAN,
+				 .commit_size = PAGE,
+				 .protect = NTVM_PAGE_READWRITE, .inherit = 1,
+				 .access = RW_ACCESS };
+	struct fake_mm *mm2 = calloc(1, sizeof(*mm2));
+	struct nt_space s2;
+	atomic64_t budget;
+
+	ASSERT_NE(NULL, mm2);
+	mm2->task_size = self->mm->task_size;
+	nt_space_init(&s2, &fake_ops, mm2, GRAN, MAXA);
+	mm2->space = &s2;
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_RESERVE, NTVM_PAGE_READWRITE, GRAN));
+	/* The map cannot outgrow its three inline runs. */
+	atomic64_set(&budget, NT_SECTION_MAP_BUDGET);
+	sec.budget = &budget;
+	ASSERT_EQ(0, view(&s2, &sec, 0x50000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+
+	/* A failed map holds nothing afterwards. */
+	self->mm->fail_at = self->mm->calls + 1;
+	nt_map_view(&self->s, &v);
+	EXPECT_EQ(NTVM_STATUS_COMMITMENT_LIMIT, v.status);
+	EXPECT_EQ(0, sec.held);
+	EXPECT_EQ(1, sec.commit.nruns);
+
+	/* The other space's commit of page 2 wants the held room: refused. */
+	self->mm->fail_at = 0;
+	self->ops.map_view = map_view_while_other_commits;
+	other_space = &s2;
+	other_commit_at = 0x50002000;
+	v.base = 0x30000000;
+	v.size = GRAN;
+	nt_map_view(&self->s, &v);
+	EXPECT_EQ(0, v.status);
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES, other_status);
+	EXPECT_EQ(0, sec.held);
+	EXPECT_EQ(2, sec.commit.nruns);
+	EXPECT_EQ(NT_SECTION_MAP_BUDGET, atomic64_read(&budget));
+	EXPECT_EQ(NTVM_MEM_COMMIT, mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0).state);
+	EXPECT_EQ(NTVM_MEM_RESERVE, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).state);
+	EXPECT_EQ(NTVM_MEM_COMMIT, mc(&s2, NT_MEMCTL_PAGE, 0x50000000, 0, 0).state);
+	EXPECT_EQ(NTVM_MEM_RESERVE, mc(&s2, NT_MEMCTL_PAGE, 0x50002000, 0, 0).state);
+
+	/* With room for the map to grow, the same commit is made. */
+	self->ops.map_view = fake_ops.map_view;
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	atomic64_set(&budget, NT_SECTION_MAP_BUDGET - 6);
+	{
+		struct nt_alloc_req a = { .base = 0x50002000, .size = PAGE,
+					  .type = NTVM_MEM_COMMIT,
+					  .protect = NTVM_PAGE_READWRITE };
+
+		EXPECT_EQ(0, alloc(&s2, &a));
+	}
+	EXPECT_EQ(4, sec.commit.nruns);
+	EXPECT_EQ(NT_SECTION_MAP_BUDGET, atomic64_read(&budget));
+	EXPECT_EQ(0, nt_unmap_view(&s2, 0x50000000, 0));
+	nt_space_destroy(&s2);
+	free(mm2);
+	nt_section_fini(&sec);
+}
+
+/*
  * NtFlushVirtualMemory's checks: inside one view (length 0: to its end),
  * page-rounded; private memory and holes STATUS_NOT_MAPPED_DATA, past the
  * view STATUS_INVALID_PARAMETER; the variables, then the handle, first.

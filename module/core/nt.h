@@ -238,6 +238,12 @@ struct nt_section {
 	 * section is; NULL: no limit but NT_SECTION_MAX_RUNS.
 	 */
 	atomic64_t *budget;
+	/*
+	 * Run slots the views being mapped with a CommitSize hold for it,
+	 * from their checks to their commit, which the section's lock does
+	 * not cover whole (nt_map_view()): no other commit may use them.
+	 */
+	u32 held;
 	u64 size;		/* as NtQuerySection reports it */
 	u32 attrs;		/* NTVM_SEC_* */
 	u32 protect;		/* the section's page protection */

@@ -316,15 +316,15 @@ static bool runs_move(struct nt_space *s, struct nt_vad *a, u32 cap)
 }
 
 /*
- * Room for extra more runs in section sec's commit map (see runs_move()):
- * false past NT_SECTION_MAX_RUNS or its budget (NT_SECTION_MAP_BUDGET),
- * which the new slots are charged to.  The caller holds the section's
- * lock.
+ * Room for extra more runs in section sec's commit map (see runs_move()),
+ * besides the slots held (struct nt_section.held): false past
+ * NT_SECTION_MAX_RUNS or its budget (NT_SECTION_MAP_BUDGET), which the
+ * new slots are charged to.  The caller holds the section's lock.
  */
 static bool commit_map_reserve(struct nt_section *sec, u32 extra)
 {
 	struct nt_vad *c = &sec->commit;
-	u64 need = (u64)c->nruns + extra, cap;
+	u64 need = (u64)c->nruns + sec->held + extra, cap;
 	s64 more;
 
 	if (need <= c->cap)
@@ -3179,6 +3179,7 @@ bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size)
 	sec->protect = protect;
 	sec->size = size;
 	sec->budget = NULL;
+	sec->held = 0;
 	c->runs = c->inline_runs;
 	c->cap = NT_INLINE_RUNS;
 	c->nruns = 1;
@@ -3332,7 +3333,7 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	struct avl_slot slot;
 	u64 limit, size, base = v->base;
 	u32 st, lprot, attrs;
-	bool reserve;
+	bool reserve, held = false;
 	int err;
 
 	nt_undo_forget(s);
@@ -3340,14 +3341,22 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	if (st)
 		goto out;
 	size = nt_round_up(v->size, PAGE);
-	/* Spec 2.7.1: CommitSize commits from the view's start. */
+	/*
+	 * Spec 2.7.1: CommitSize commits from the view's start.  The room
+	 * for it is held from here to the commit: the section's lock is
+	 * dropped while the view is mapped, and another address space's
+	 * commit must not take the room meanwhile.
+	 */
 	if (v->commit_size && (v->sec->attrs & NTVM_SEC_RESERVE)) {
 		s->ops->section_lock(v->sec);
-		if (!commit_map_reserve(v->sec, 2))
-			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
+		held = commit_map_reserve(v->sec, 2);
+		if (held)
+			v->sec->held += 2;
 		s->ops->section_unlock(v->sec);
-		if (st)
+		if (!held) {
+			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
 			goto out;
+		}
 	}
 	vm.cow = v->protect == NTVM_PAGE_WRITECOPY ||
 		 v->protect == NTVM_PAGE_EXECUTE_WRITECOPY;
@@ -3412,12 +3421,12 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 		s->committed_bytes += size;
 	} else {
 		view_link(s, a);
-		if (v->commit_size) {
+		if (held) {
 			s->ops->section_lock(v->sec);
-			/* Another view may have used the room: ask again. */
-			if (commit_map_reserve(v->sec, 2))
-				section_commit(v->sec, v->offset, v->offset +
-					       nt_round_up(v->commit_size, PAGE));
+			v->sec->held -= 2;
+			held = false;
+			section_commit(v->sec, v->offset, v->offset +
+				       nt_round_up(v->commit_size, PAGE));
 			s->ops->section_unlock(v->sec);
 			view_spread(s, a, v->offset, v->offset +
 				    nt_round_up(v->commit_size, PAGE));
@@ -3431,6 +3440,11 @@ void nt_map_view(struct nt_space *s, struct nt_view_req *v)
 	v->base = base;
 	v->size = size;
 out:
+	if (held) {
+		s->ops->section_lock(v->sec);
+		v->sec->held -= 2;
+		s->ops->section_unlock(v->sec);
+	}
 	v->status = st;
 }
 
