@@ -418,14 +418,25 @@ static u32 ntvm_section_file_rights(struct file *f)
 	return rights;
 }
 
-/* Spec 1.3.3: a writable section grows its file; the last step of all. */
+/*
+ * Spec 1.3.3: a writable section grows its file; the last step of all.
+ * fallocate() of the section's last byte grows the file and never
+ * shrinks it, in one step under the inode's lock: a writer that extends
+ * the file meanwhile keeps its data, which a size check followed by a
+ * truncate would cut off.  It allocates that one block only.  Where the
+ * filesystem has no fallocate() (vfat, NFSv3, some FUSE filesystems),
+ * the file is truncated to the size after the check, and that race
+ * remains there.
+ */
 static u32 ntvm_section_grow(struct file *user, u64 size)
 {
 	int err;
 
 	if (!user || size <= i_size_read(file_inode(user)))
 		return 0;
-	err = vfs_truncate(&user->f_path, size);
+	err = vfs_fallocate(user, 0, size - 1, 1);
+	if (err == -EOPNOTSUPP)
+		err = vfs_truncate(&user->f_path, size);
 	if (!err)
 		return 0;
 	return err == -EACCES || err == -EPERM ? NTVM_STATUS_ACCESS_DENIED :

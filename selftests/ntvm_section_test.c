@@ -3908,6 +3908,74 @@ TEST_F(sec, create_grow_failure_keeps_handle)
 }
 
 /*
+ * A writer that extends the file while a larger section grows it: the
+ * file only grows, so the writer's data stays.  A size check followed by
+ * a truncate to the section's size lost it when the write came between
+ * the two.  The writer starts after a delay that sweeps the window.
+ */
+#define GROW_ROUNDS 600
+
+struct grow_writer {
+	int file;
+	int go, done;		/* the round the writer may start, and ended */
+	int delay;		/* spins before its write */
+	int failed;		/* writes that failed */
+};
+
+static void *grow_writer(void *arg)
+{
+	struct grow_writer *w = arg;
+	unsigned char page[0x1000];
+	int round, i;
+
+	for (round = 1; round <= GROW_ROUNDS; round++) {
+		while (__atomic_load_n(&w->go, __ATOMIC_ACQUIRE) != round)
+			;
+		for (i = 0; i < w->delay; i++)
+			asm volatile("" ::: "memory");
+		memset(page, round & 0xff, sizeof(page));
+		if (pwrite(w->file, page, sizeof(page), 0x3000) != sizeof(page))
+			w->failed++;
+		__atomic_store_n(&w->done, round, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+TEST_F(sec, create_grow_keeps_concurrent_writes)
+{
+	struct grow_writer w = { .file = memfd_create("ntvm-grow-race", MFD_CLOEXEC) };
+	long lost = 0, wrong = 0;
+	unsigned char c;
+	struct stat st;
+	pthread_t t;
+	HANDLE h;
+	int round;
+
+	ASSERT_LE(0, w.file);
+	ASSERT_EQ(0, pthread_create(&t, NULL, grow_writer, &w));
+	for (round = 1; round <= GROW_ROUNDS; round++) {
+		ASSERT_EQ(0, ftruncate(w.file, 0x1000));
+		w.delay = (round * 37) % 2000;
+		__atomic_store_n(&w.go, round, __ATOMIC_RELEASE);
+		ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x2000, PAGE_READWRITE, SEC_COMMIT,
+						NTVM_FD_TO_HANDLE(w.file)));
+		NtClose(h);
+		while (__atomic_load_n(&w.done, __ATOMIC_ACQUIRE) != round)
+			;
+		ASSERT_EQ(0, fstat(w.file, &st));
+		if (st.st_size != 0x4000)
+			lost++;
+		else if (pread(w.file, &c, 1, 0x3fff) != 1 || c != (round & 0xff))
+			wrong++;
+	}
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, w.failed);
+	EXPECT_EQ(0, lost);
+	EXPECT_EQ(0, wrong);
+	close(w.file);
+}
+
+/*
  * The ABI of the section variables (NTVM_SECTION_CREATE_VARS,
  * NTVM_SECTION_QUERY_INFO): values from the variables or from the
  * structure, never both; callers of the first version's size still work;
