@@ -1144,9 +1144,10 @@ TEST_F(sec, protections)
 TEST_F(sec, sec_reserve)
 {
 	HANDLE h;
-	PVOID v1, v2, p;
+	PVOID v1, v2, p, nv;
 	DWORD old;
-	SIZE_T s;
+	SIZE_T s, ns;
+	LARGE_INTEGER noff;
 
 	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
 			      0x100000, NULL);
@@ -1174,13 +1175,47 @@ TEST_F(sec, sec_reserve)
 	p = v2;
 	EXPECT_EQ(STATUS_SECTION_PROTECTION, nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_EXECUTE_READ));
 	EXPECT_EQ(v2, VirtualAlloc(v2, 0x1000, MEM_COMMIT, PAGE_READWRITE));
-	/* Protect on reserved view pages: the view check, then committed. */
+	/*
+	 * Protect on reserved view pages: the view check, then committed.
+	 * OldProtect: 0 on the first (x64 Windows, spec 4.3.3), NOACCESS
+	 * on the second (VM spec 4.1); the request's variables untouched.
+	 */
 	s = 0x1000;
 	p = P(U(v2) + 0x20000);
+	old = 0xdead;
 	EXPECT_EQ(STATUS_SECTION_PROTECTION,
 		  NtProtectVirtualMemory(CUR, &p, &s, PAGE_EXECUTE_READWRITE, &old));
+	EXPECT_EQ(0, old);
+	EXPECT_EQ(P(U(v2) + 0x20000), p);
+	EXPECT_EQ(0x1000, s);
+	old = 0xdead;
 	EXPECT_EQ(STATUS_NOT_COMMITTED,
 		  NtProtectVirtualMemory(CUR, &p, &s, PAGE_READONLY, &old));
+	EXPECT_EQ(PAGE_NOACCESS, old);
+	/*
+	 * Spec 4.3.3's own case: uncommitted pages of a PAGE_NOACCESS view,
+	 * made PAGE_READWRITE (then PAGE_READONLY, where the source's check
+	 * is left out: 0 is ntvm's choice).
+	 */
+	nv = NULL;
+	ns = 0x10000;
+	noff.QuadPart = 0x20000;
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSection(h, CUR, &nv, 0, 0, &noff, &ns,
+						     ViewShare, 0, PAGE_NOACCESS));
+	p = P(U(nv) + 0x1000);
+	s = 0x1000;
+	old = 0xdead;
+	EXPECT_EQ(STATUS_SECTION_PROTECTION,
+		  NtProtectVirtualMemory(CUR, &p, &s, PAGE_READWRITE, &old));
+	EXPECT_EQ(0, old);
+	old = 0xdead;
+	SetLastError(0);
+	EXPECT_FALSE(VirtualProtect(p, 0x1000, PAGE_READONLY, &old));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_EQ(0, old);
+	EXPECT_REGION(nv, nv, nv, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_TRUE(faults(nv, 0));
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, nv));
 	/* The commit stays in the section after its view goes (4.1.7). */
 	EXPECT_TRUE(UnmapViewOfFile(v1));
 	v1 = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);

@@ -2752,6 +2752,15 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p)
 		st = view_protect(s, a, lo, hi, p);
 		if (st == NTVM_STATUS_NOT_COMMITTED)
 			goto noaccess;
+		/*
+		 * Spec 4.3.3: x64 Windows writes 0 to OldProtect when the
+		 * protection exceeds the view's (seen for PAGE_READWRITE on
+		 * a PAGE_NOACCESS view; taken for every such failure).
+		 */
+		if (st == NTVM_STATUS_SECTION_PROTECTION) {
+			p->old_protect = 0;
+			p->old_protect_set = true;
+		}
 		goto out;
 	}
 	if (runs_committed(a, lo - a->base, hi - a->base) != hi - lo) {
