@@ -827,4 +827,38 @@ TEST_F(mc, lock_does_not_walk_cow_pages)
 	nt_section_fini(&sec);
 }
 
+/*
+ * Nor does a protection change of such a view, past its first page: it
+ * needs the commit state of every page and the old protection of the
+ * first only (the same 1 TiB view took 524,288 reads).
+ */
+TEST_F(mc, protect_does_not_walk_cow_pages)
+{
+	static struct nt_section sec;
+	u64 size = 1ULL << 40, at = 0x100000000000ULL;
+	struct nt_view_req r = { .sec = &sec, .base = at, .size = size,
+				 .protect = NTVM_PAGE_WRITECOPY, .inherit = 1,
+				 .access = NTVM_SECTION_MAP_READ };
+	struct nt_protect_req p = { .base = at, .size = size,
+				    .protect = NTVM_PAGE_READONLY };
+
+	self->ops.cow_written = counting_cow_written;
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, size));
+	nt_map_view(&self->s, &r);
+	ASSERT_EQ(0, r.status);
+	cow_calls = 0;
+	nt_protect(&self->s, &p);
+	EXPECT_EQ(0, p.status);
+	EXPECT_EQ(NTVM_PAGE_WRITECOPY, p.old_protect);
+	EXPECT_EQ(at, p.base);
+	EXPECT_EQ(size, p.size);
+	EXPECT_EQ(1, cow_calls);
+	/* The mprotect() is user space's. */
+	EXPECT_EQ(NTVM_APPLY_MPROTECT, p.apply);
+	EXPECT_EQ(NT_LPROT_R, p.apply_prot);
+	EXPECT_EQ(0, nt_unmap_view(&self->s, at, 0));
+	nt_section_fini(&sec);
+}
+
 TEST_HARNESS_MAIN

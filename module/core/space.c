@@ -2659,14 +2659,22 @@ static u32 view_protect(struct nt_space *s, struct nt_vad *a, u64 lo,
 	u32 state, prot, old = 0, st;
 	u64 addr, end;
 	bool damaged = false, reserved = false;
+	int lp;
 
 	if (p->protect & ~(0xffu | NTVM_PAGE_GUARD))
 		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
 	if (prot_rights(p->protect) & ~prot_rights(a->alloc_protect))
 		return NTVM_STATUS_SECTION_PROTECTION;
+	/*
+	 * The commit state of every page, and the old protection of the
+	 * first: only that one needs a copy-on-write page told written or
+	 * not, which reads the page tables (bounded by the runs and the
+	 * mappings, not by the size of the range).
+	 */
 	s->ops->lock_read(s->ctx);
 	for (addr = lo; addr < hi; addr = end) {
-		if (!page_state(s, a, addr, hi, &state, &prot, &end)) {
+		if (!page_state_lp(s, a, addr, hi, &state, &prot, &end, &lp,
+				   addr == lo)) {
 			damaged = true;
 			break;
 		}
