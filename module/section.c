@@ -444,6 +444,23 @@ static u32 ntvm_section_grow(struct file *user, u64 size)
 }
 
 /*
+ * A descriptor for a new section handle, never 0: NTVM_FD_TO_HANDLE(0) is
+ * NULL, which no call takes as a handle, and a program that closed its
+ * standard input would get 0 next.  Reserved, not installed: the caller
+ * installs it or puts it back.
+ */
+static int ntvm_handle_fd(void)
+{
+	int fd = get_unused_fd_flags(O_CLOEXEC), next;
+
+	if (fd)
+		return fd;
+	next = get_unused_fd_flags(O_CLOEXEC);
+	put_unused_fd(fd);
+	return next;
+}
+
+/*
  * NTVM_SECTION_CREATE_VARS: NT's SectionHandle and MaximumSize, probed
  * where NtCreateSection probes them, after the attributes: the handle's
  * variable proven writable (ntvm_var_get() writes back what it read), the
@@ -519,7 +536,7 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 		goto out;
 
 	/* Every resource first: growing the file must be the last step. */
-	fd = get_unused_fd_flags(O_CLOEXEC);
+	fd = ntvm_handle_fd();
 	if (fd < 0) {
 		if (user)
 			fput(user);
@@ -749,7 +766,7 @@ long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 		 */
 		a.max_size = sec->core.size;
 		a.attrs = sec->core.attrs;
-		fd = get_unused_fd_flags(O_CLOEXEC);
+		fd = ntvm_handle_fd();
 		file = fd < 0 ? ERR_PTR(fd) : ntvm_section_file(sec, a.access);
 		if (IS_ERR(file)) {
 			if (fd >= 0)

@@ -4153,6 +4153,136 @@ TEST_F(sec, close_null_handle)
 }
 
 /*
+ * A program that closed its standard input still gets handles, never
+ * NULL: descriptor 0 is never a section handle (it was the lowest free
+ * one, and NULL came back with STATUS_SUCCESS).  Descriptor 0 stays free.
+ */
+TEST_F(sec, handle_never_descriptor_zero)
+{
+	LARGE_INTEGER size = { .QuadPart = 0x1000 };
+	HANDLE h = P(1), m, o;
+	int keep;
+
+	ASSERT_LE(3, ntvm_fd());
+	keep = fcntl(0, F_DUPFD_CLOEXEC, 3);
+	close(0);
+	EXPECT_EQ(STATUS_SUCCESS, NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, &size,
+						  PAGE_READWRITE, SEC_COMMIT, NULL));
+	EXPECT_NE(NULL, h);
+	EXPECT_EQ(-1, fcntl(0, F_GETFD));
+	SetLastError(0xdead);
+	m = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x1000,
+			       "ntvm-fd-zero");
+	EXPECT_NE(NULL, m);
+	EXPECT_EQ(0, GetLastError());
+	EXPECT_EQ(-1, fcntl(0, F_GETFD));
+	o = OpenFileMappingA(FILE_MAP_READ, FALSE, "ntvm-fd-zero");
+	EXPECT_NE(NULL, o);
+	EXPECT_NE(m, o);
+	EXPECT_EQ(-1, fcntl(0, F_GETFD));
+	EXPECT_TRUE(CloseHandle(o));
+	EXPECT_TRUE(CloseHandle(m));
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+	/* The name went with its last handle. */
+	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE, "ntvm-fd-zero"));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	if (keep >= 0) {
+		dup2(keep, 0);
+		close(keep);
+	}
+}
+
+/*
+ * fork() while another thread is inside a named call or NtClose(): the
+ * child's named calls and NtClose() still work.  The names' lock was not
+ * held across fork(), so a child could start with it held for good.
+ */
+#define FORK_ROUNDS 120
+
+static volatile int names_stop;
+
+static void *names_churn(void *arg)
+{
+	HANDLE h;
+
+	while (!names_stop) {
+		h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+				       0x1000, "ntvm-fork-names");
+		if (h)
+			CloseHandle(h);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(sec, fork_during_named_calls, 600)
+{
+	int i, status, hung = 0, bad = 0;
+	pthread_t t;
+	pid_t pid;
+	HANDLE h;
+
+	names_stop = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, names_churn, NULL));
+	for (i = 0; i < FORK_ROUNDS && hung < 3; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			alarm(10);
+			h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+					       0, 0x1000, "ntvm-fork-child");
+			_exit(h && CloseHandle(h) ? 0 : 1);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+			hung++;
+		else if (!WIFEXITED(status) || WEXITSTATUS(status))
+			bad++;
+	}
+	names_stop = 1;
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, hung);
+	EXPECT_EQ(0, bad);
+}
+
+/*
+ * No descriptor left for a handle (RLIMIT_NOFILE): a full handle table,
+ * STATUS_INSUFFICIENT_RESOURCES on Windows (ERROR_NO_SYSTEM_RESOURCES);
+ * nothing is made and the handle variable stays as it was.
+ */
+TEST_F(sec, out_of_descriptors)
+{
+	LARGE_INTEGER size = { .QuadPart = 0x1000 };
+	struct rlimit old, lim;
+	HANDLE h = P(0x1234), named;
+	int fd;
+
+	ASSERT_LE(0, ntvm_fd());
+	named = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x1000,
+				   "ntvm-no-fd");
+	ASSERT_NE(NULL, named);
+	fd = next_fd();
+	ASSERT_LE(3, fd);
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	lim = old;
+	lim.rlim_cur = fd;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
+	EXPECT_EQ(STATUS_INSUFFICIENT_RESOURCES,
+		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, &size, PAGE_READWRITE,
+				  SEC_COMMIT, NULL));
+	EXPECT_EQ(P(0x1234), h);
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+					   0x1000, NULL));
+	EXPECT_EQ(ERROR_NO_SYSTEM_RESOURCES, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE, "ntvm-no-fd"));
+	EXPECT_EQ(ERROR_NO_SYSTEM_RESOURCES, GetLastError());
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+	EXPECT_EQ(fd, next_fd());
+	EXPECT_TRUE(CloseHandle(named));
+}
+
+/*
  * Spec 1.4.4, 1.5.5, 2.8.6: the *FromApp calls.  CreateFileMappingFromApp
  * takes a 64-bit size and keeps executable protections (the handle maps
  * execute); OpenFileMappingFromApp gives exactly the rights asked for;

@@ -48,6 +48,12 @@ NTSTATUS ntvm_section_open(HANDLE section, ACCESS_MASK access, HANDLE *out);
 NTSTATUS ntvm_named_section(const char *name, ACCESS_MASK access,
 			    NTSTATUS (*create)(void *ctx, HANDLE *out),
 			    void *ctx, HANDLE *out);
+/*
+ * section.c: the names' lock, which ntapi.c's fork handlers hold across
+ * fork() (taken before ntvm_lock, the order ntvm_named_section() uses).
+ */
+void ntvm_names_lock(void);
+void ntvm_names_unlock(void);
 
 /*
  * writewatch.c: write watch.  ntapi.c calls these with the lock held, after

@@ -78,16 +78,21 @@ static void lock_release(void)
 /*
  * The descriptor is bound to the address space that opened it, so a
  * forked child must open its own: the fork handlers hold the lock across
- * fork() and make the child forget the parent's descriptor.
+ * fork() and make the child forget the parent's descriptor.  They hold
+ * the names' lock too (section.c), taken first, as a named create or open
+ * takes it: a thread inside NtClose() or a named call would otherwise
+ * leave it held for good in the child.
  */
 static void atfork_prepare(void)
 {
+	ntvm_names_lock();
 	lock_acquire();
 }
 
 static void atfork_parent(void)
 {
 	lock_release();
+	ntvm_names_unlock();
 }
 
 static void atfork_child(void)
@@ -99,6 +104,7 @@ static void atfork_child(void)
 	ntvm_ww_forget();
 	/* The only thread of the child held it: nobody waits here. */
 	ntvm_lock = 0;
+	ntvm_names_unlock();
 }
 
 /*
@@ -151,6 +157,9 @@ static NTSTATUS errno_status(int err)
 		return STATUS_ACCESS_VIOLATION;
 	case ENOMEM:
 		return STATUS_NO_MEMORY;
+	case EMFILE:	/* no descriptor for a new section handle */
+	case ENFILE:
+		return STATUS_INSUFFICIENT_RESOURCES;
 	default:
 		return STATUS_INVALID_PARAMETER;
 	}

@@ -210,6 +210,21 @@ struct name_entry {
 static struct name_entry *names;
 static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * Held across fork() (ntapi.c), so that a child never starts with the
+ * lock held by a thread it does not have; the forking thread, the child's
+ * only one, lets it go there.
+ */
+void ntvm_names_lock(void)
+{
+	pthread_mutex_lock(&names_lock);
+}
+
+void ntvm_names_unlock(void)
+{
+	pthread_mutex_unlock(&names_lock);
+}
+
 /* A handle named name, or NULL; the caller holds names_lock. */
 static HANDLE name_find(const char *name)
 {
