@@ -861,4 +861,186 @@ TEST_F(mc, protect_does_not_walk_cow_pages)
 	nt_section_fini(&sec);
 }
 
+/*
+ * User space's mprotect() of a view fails (vm.max_map_count, a refused
+ * charge): NTVM_IOC_UNDO takes the view's part of the call back.  Before,
+ * a view's undo record held no runs (and a commit through a view made
+ * none): a page the call had marked learnt stayed so while its mapping
+ * was still PROT_NONE, which read as PAGE_NOACCESS, counted as committed
+ * and faulted for good; and the mappings the mprotect() had changed were
+ * never named for putting back.
+ */
+static u32 undo(struct nt_space *s, u64 base, u64 size, struct nt_piece *out,
+		u32 *count)
+{
+	bool more;
+
+	return nt_undo(s, base, size, out, 4, count, &more);
+}
+
+TEST_F(mc, view_commit_undo)
+{
+	static struct nt_section sec;
+	struct nt_alloc_req a = { .base = 0x30001000, .size = PAGE,
+				  .type = NTVM_MEM_COMMIT,
+				  .protect = NTVM_PAGE_READONLY };
+	struct nt_guard_req g = { .address = 0x30001000, .access = NTVM_ACCESS_READ };
+	struct nt_piece out[4];
+	struct nt_memctl m;
+	u64 committed;
+	u32 count;
+
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_RESERVE, NTVM_PAGE_READWRITE, GRAN));
+	ASSERT_EQ(0, view(&self->s, &sec, 0x30000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+	committed = self->s.committed_bytes;
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	ASSERT_EQ(NTVM_APPLY_MPROTECT, a.apply);
+	EXPECT_EQ(NT_LPROT_R, a.apply_prot);
+	/* The mprotect() failed: nothing to put back, the runs as they were. */
+	EXPECT_EQ(0, undo(&self->s, a.base, a.size, out, &count));
+	EXPECT_EQ(0, count);
+	EXPECT_EQ(committed, self->s.committed_bytes);
+	/* The section's commit stays: the view has not learnt it yet. */
+	m = mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0);
+	EXPECT_EQ(NTVM_MEM_COMMIT, m.state);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, m.protect);
+	/* And learns it at the first access, with its own protection. */
+	nt_guard_hit(&self->s, &g);
+	EXPECT_EQ(0, g.status);
+	EXPECT_EQ(PAGE, self->s.committed_bytes - committed);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	nt_section_fini(&sec);
+}
+
+TEST_F(mc, view_protect_undo)
+{
+	static struct nt_section sec;
+	struct nt_protect_req p = { .base = 0x30000000, .size = 2 * PAGE,
+				    .protect = NTVM_PAGE_READONLY };
+	struct nt_piece out[4];
+	u64 committed;
+	u32 count;
+
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, GRAN));
+	ASSERT_EQ(0, view(&self->s, &sec, 0x30000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+	committed = self->s.committed_bytes;
+	nt_protect(&self->s, &p);
+	ASSERT_EQ(0, p.status);
+	ASSERT_EQ(NTVM_APPLY_MPROTECT, p.apply);
+	/* The mprotect() changed the first page, then failed. */
+	fake_protect(self->mm, 0x30000000, 0x30001000, NT_LPROT_R);
+	EXPECT_EQ(0, undo(&self->s, p.base, p.size, out, &count));
+	ASSERT_EQ(1, count);
+	EXPECT_EQ(0x30000000, out[0].start);
+	EXPECT_EQ(0x30001000, out[0].end);
+	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, out[0].lprot);
+	EXPECT_EQ(committed, self->s.committed_bytes);
+	fake_protect(self->mm, 0x30000000, 0x30001000, NT_LPROT_R | NT_LPROT_W);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0).protect);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	nt_section_fini(&sec);
+}
+
+/*
+ * A page another address space committed, not learnt here yet: the
+ * protection change marks it learnt and leaves the mprotect() from
+ * PROT_NONE to user space.  Its failure leaves it unlearnt, as it was.
+ */
+TEST_F(mc, view_protect_undo_unlearnt)
+{
+	static struct nt_section sec;
+	struct nt_alloc_req c = { .base = 0x50001000, .size = PAGE,
+				  .type = NTVM_MEM_COMMIT,
+				  .protect = NTVM_PAGE_READWRITE };
+	struct nt_protect_req p = { .base = 0x30001000, .size = PAGE,
+				    .protect = NTVM_PAGE_READONLY };
+	struct nt_guard_req g = { .address = 0x30001000, .access = NTVM_ACCESS_READ };
+	struct fake_mm *mm2 = calloc(1, sizeof(*mm2));
+	struct nt_piece out[4];
+	struct nt_space s2;
+	u64 committed;
+	u32 count;
+
+	ASSERT_NE(NULL, mm2);
+	mm2->task_size = self->mm->task_size;
+	nt_space_init(&s2, &fake_ops, mm2, GRAN, MAXA);
+	mm2->space = &s2;
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_RESERVE, NTVM_PAGE_READWRITE, GRAN));
+	ASSERT_EQ(0, view(&self->s, &sec, 0x30000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+	ASSERT_EQ(0, view(&s2, &sec, 0x50000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+	ASSERT_EQ(0, alloc(&s2, &c));
+	committed = self->s.committed_bytes;
+	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
+
+	nt_protect(&self->s, &p);
+	ASSERT_EQ(0, p.status);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, p.old_protect);
+	ASSERT_EQ(NTVM_APPLY_MPROTECT, p.apply);
+	EXPECT_EQ(0, undo(&self->s, p.base, p.size, out, &count));
+	EXPECT_EQ(0, count);
+	EXPECT_EQ(committed, self->s.committed_bytes);
+	EXPECT_EQ(NTVM_MEM_COMMIT, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).state);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
+	nt_guard_hit(&self->s, &g);
+	EXPECT_EQ(0, g.status);
+	EXPECT_EQ(PAGE, self->s.committed_bytes - committed);
+
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&s2, 0x50000000, 0));
+	nt_space_destroy(&s2);
+	free(mm2);
+	nt_section_fini(&sec);
+}
+
+/*
+ * Runs a protection change re-mapped between shared and private keep what
+ * the call made of them when the mprotect() of the others fails: nothing
+ * maps them back, and their mappings have the new protection.
+ */
+TEST_F(mc, view_protect_undo_keeps_remapped_runs)
+{
+	static struct nt_section sec;
+	struct nt_protect_req p = { .base = 0x30000000, .size = PAGE,
+				    .protect = NTVM_PAGE_WRITECOPY };
+	struct nt_piece out[4];
+	u32 count;
+
+	memset(&sec, 0, sizeof(sec));
+	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, GRAN));
+	ASSERT_EQ(0, view(&self->s, &sec, 0x30000000, NTVM_PAGE_READWRITE, RW_ACCESS));
+	/* Page 0 private (the fake takes its pages as written), then read-only. */
+	nt_protect(&self->s, &p);
+	ASSERT_EQ(0, p.status);
+	EXPECT_EQ(0, p.apply);
+	p = (struct nt_protect_req){ .base = 0x30000000, .size = PAGE,
+				     .protect = NTVM_PAGE_READONLY };
+	nt_protect(&self->s, &p);
+	ASSERT_EQ(0, p.status);
+	ASSERT_EQ(NTVM_APPLY_MPROTECT, p.apply);
+	fake_protect(self->mm, 0x30000000, 0x30001000, NT_LPROT_R);
+	EXPECT_EQ(NTVM_PAGE_READONLY, mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0).protect);
+
+	/* Both write-copy: page 1 is re-mapped private, page 0 needs mprotect(). */
+	p = (struct nt_protect_req){ .base = 0x30000000, .size = 2 * PAGE,
+				     .protect = NTVM_PAGE_WRITECOPY };
+	nt_protect(&self->s, &p);
+	ASSERT_EQ(0, p.status);
+	ASSERT_EQ(NTVM_APPLY_MPROTECT, p.apply);
+	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, p.apply_prot);
+	EXPECT_EQ(NTVM_PAGE_WRITECOPY, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
+	/* It failed: page 0 is read-only again, page 1 stays write-copy. */
+	EXPECT_EQ(0, undo(&self->s, p.base, p.size, out, &count));
+	EXPECT_EQ(0, count);
+	EXPECT_EQ(NTVM_PAGE_READONLY, mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0).protect);
+	EXPECT_EQ(NTVM_PAGE_WRITECOPY, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30002000, 0, 0).protect);
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	nt_section_fini(&sec);
+}
+
 TEST_HARNESS_MAIN

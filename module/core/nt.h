@@ -322,7 +322,7 @@ struct nt_undo {
 	u64 committed;		/* s->committed_bytes before */
 	u64 at;			/* nt_undo(): mappings are compared from here */
 	u32 nruns, cap;
-	bool has_runs;		/* runs saved (not for a view) */
+	bool view;		/* a view's (undo_view_runs()) */
 	bool runs_done;		/* nt_undo() put them back */
 	struct nt_run *runs;	/* offsets in the allocation, the first at lo */
 };

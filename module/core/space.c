@@ -1235,25 +1235,23 @@ static bool undo_save(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		if (!layout_save(s, lo, hi))
 			return false;
 	}
-	if (!a->sec) {
-		first = run_index(a, lo - a->base);
-		last = run_index(a, hi - 1 - a->base) + 1;
-		n = last - first;
-		if (n > u->cap) {
-			r = ntvm_core_zalloc((size_t)n * sizeof(*r));
-			if (!r) {
-				layout_put(s);
-				return false;
-			}
-			ntvm_core_free(u->runs);
-			u->runs = r;
-			u->cap = n;
+	first = run_index(a, lo - a->base);
+	last = run_index(a, hi - 1 - a->base) + 1;
+	n = last - first;
+	if (n > u->cap) {
+		r = ntvm_core_zalloc((size_t)n * sizeof(*r));
+		if (!r) {
+			layout_put(s);
+			return false;
 		}
-		memcpy(u->runs, &a->runs[first], n * sizeof(*r));
-		u->runs[0].off = lo - a->base;
-		u->nruns = n;
+		ntvm_core_free(u->runs);
+		u->runs = r;
+		u->cap = n;
 	}
-	u->has_runs = !a->sec;
+	memcpy(u->runs, &a->runs[first], n * sizeof(*r));
+	u->runs[0].off = lo - a->base;
+	u->nruns = n;
+	u->view = !!a->sec;
 	u->runs_done = false;
 	u->base = a->base;
 	u->lo = lo;
@@ -1327,13 +1325,84 @@ static bool undo_runs(struct nt_space *s, struct nt_vad *a)
 	return ok;
 }
 
+/* In nt_undo.runs of a view: a run the call re-mapped (undo_view_runs()). */
+#define UNDO_KEPT	0x80000000u
+
+/*
+ * A view's undo (see undo_runs()): the runs over [lo, hi) as the call
+ * found them, but for the runs view_set_prot() re-mapped between shared
+ * and private: nothing maps those back, and their mappings have the new
+ * protection already, so they keep what the call made of them, and are
+ * marked UNDO_KEPT in the record for nt_undo() to leave their mappings
+ * alone.  The committed bytes follow the runs (a commit through the view
+ * moves other views' too, which stays: the section's commit does).  No
+ * page is unmapped: a view's pages are the section's.
+ */
+static bool undo_view_runs(struct nt_space *s, struct nt_vad *a)
+{
+	struct nt_undo *u = &s->undo;
+	u64 lo = u->lo - a->base, hi = u->hi - a->base, before;
+	u32 first, last, i, n = u->nruns;
+	const struct nt_run *cur;
+
+	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
+		return false;
+	before = runs_committed(a, lo, hi);
+	for (i = 0; i < n; i++) {
+		cur = &a->runs[run_index(a, u->runs[i].off)];
+		if ((cur->flags ^ u->runs[i].flags) & NT_RUN_COW) {
+			u->runs[i].flags = cur->flags | UNDO_KEPT;
+			u->runs[i].gprot = cur->gprot;
+		}
+	}
+	runs_isolate(a, lo, hi, &first, &last);
+	if (n > last - first && !runs_reserve(s, a, n - (last - first))) {
+		runs_merge(a, first ? first - 1 : 0, last);
+		return false;
+	}
+	memmove(&a->runs[first + n], &a->runs[last],
+		(a->nruns - last) * sizeof(*cur));
+	memcpy(&a->runs[first], u->runs, n * sizeof(*cur));
+	a->nruns += n - (last - first);
+	for (i = first; i < first + n; i++)
+		a->runs[i].flags &= ~UNDO_KEPT;
+	runs_merge(a, first ? first - 1 : 0, first + n);
+	runs_trim(s, a);
+	s->committed_bytes += runs_committed(a, lo, hi) - before;
+	return true;
+}
+
+/*
+ * In a view's undo, where the saved run holding at ends (at most u->hi),
+ * and whether undo_view_runs() kept it.
+ */
+static u64 undo_run_end(const struct nt_vad *a, const struct nt_undo *u,
+			u64 at, bool *kept)
+{
+	u64 off = at - a->base;
+	u32 l = 0, h = u->nruns, m;
+
+	while (h - l > 1) {
+		m = l + (h - l) / 2;
+		if (u->runs[m].off <= off)
+			l = m;
+		else
+			h = m;
+	}
+	*kept = u->runs[l].flags & UNDO_KEPT;
+	if (l + 1 < u->nruns)
+		return min_u64(a->base + u->runs[l + 1].off, u->hi);
+	return u->hi;
+}
+
 u32 nt_undo(struct nt_space *s, u64 base, u64 size, struct nt_piece *out,
 	    u32 max, u32 *count, bool *more)
 {
 	struct nt_undo *u = &s->undo;
 	u64 at, start, end, hi;
 	struct nt_vad *a;
-	u32 n = 0, i, st = NTVM_STATUS_SUCCESS;
+	u32 n = 0, i, st = NTVM_STATUS_SUCCESS, prot;
+	bool kept = false;
 	int lp;
 
 	*count = 0;
@@ -1342,37 +1411,41 @@ u32 nt_undo(struct nt_space *s, u64 base, u64 size, struct nt_piece *out,
 		return NTVM_STATUS_INVALID_PARAMETER;
 	a = find_alloc(s, u->base);
 	if (!a || a->base != u->base || u->hi > a->base + a->size ||
-	    !u->has_runs != !!a->sec) {
+	    u->view != !!a->sec) {
 		nt_undo_forget(s);
 		return NTVM_STATUS_INVALID_PARAMETER;
 	}
 	if (!u->runs_done) {
 		u->runs_done = true;
-		if (u->has_runs && !undo_runs(s, a))
+		if (!(u->view ? undo_view_runs(s, a) : undo_runs(s, a)))
 			st = NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	}
 	/*
 	 * The protections user space must put back: the pieces of the saved
-	 * layout whose mapping has another protection now.
+	 * layout whose mapping has another protection now.  A view's are
+	 * mappings of its backing, but for runs it kept.
 	 */
 	s->ops->lock_read(s->ctx);
 	for (i = 0; i < s->nlayout && n < max; i++) {
 		const struct nt_piece *p = &s->layout[i];
 
 		if (p->end <= u->at || p->lprot == NT_VMA_NONE ||
-		    (p->lprot & NT_VMA_FOREIGN))
+		    !(p->lprot & NT_VMA_FOREIGN) != !u->view)
 			continue;
+		prot = p->lprot & NT_LPROT_MASK;
 		for (at = max_u64(p->start, u->at); at < p->end && n < max; at = end) {
 			lp = s->ops->prot_at(s->ctx, at, &start, &end);
 			hi = min_u64(end, p->end);
-			if (lp != NT_VMA_NONE && !(lp & NT_VMA_FOREIGN) &&
-			    lp != p->lprot) {
+			if (u->view)
+				hi = min_u64(hi, undo_run_end(a, u, at, &kept));
+			if (lp != NT_VMA_NONE && !(lp & NT_VMA_FOREIGN) == !u->view &&
+			    !kept && lp != p->lprot) {
 				/* Neighbours with one protection: one mprotect(). */
 				if (n && out[n - 1].end == at &&
-				    out[n - 1].lprot == p->lprot)
+				    out[n - 1].lprot == prot)
 					out[n - 1].end = hi;
 				else
-					out[n++] = (struct nt_piece){ at, hi, p->lprot };
+					out[n++] = (struct nt_piece){ at, hi, prot };
 			}
 			end = hi;
 			u->at = hi;
@@ -1938,6 +2011,7 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 {
 	struct nt_section *sec = a->sec;
 	u64 off = a->sec_off + (lo - a->base), end = off + (hi - lo);
+	u32 st;
 
 	if (sec->attrs & NTVM_SEC_FILE)
 		return NTVM_STATUS_ALREADY_COMMITTED;
@@ -1947,19 +2021,29 @@ static u32 view_commit(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi,
 		return NTVM_STATUS_SECTION_PROTECTION;
 	if (!runs_reserve(s, a, runs_cuts(a, lo - a->base, hi - a->base)))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	/*
+	 * What the view's runs and mappings were, for NTVM_IOC_UNDO should
+	 * user space's mprotect() fail (the section's commit stays).
+	 */
+	if (!undo_save(s, a, lo, hi, 0))
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	if (sec->attrs & NTVM_SEC_RESERVE) {
 		s->ops->section_lock(sec);
 		/* Bounded: the commit map is kernel memory (spec 1.3.7). */
 		if (!commit_map_reserve(sec, 2)) {
 			s->ops->section_unlock(sec);
+			nt_undo_forget(s);
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		}
 		section_commit(sec, off, end);
 		s->ops->section_unlock(sec);
 		view_spread(s, a, off, end);
 	}
-	return view_set_prot(s, a, lo, hi, in->protect, &in->apply,
-			     &in->apply_prot);
+	st = view_set_prot(s, a, lo, hi, in->protect, &in->apply,
+			   &in->apply_prot);
+	if (st || !in->apply)
+		nt_undo_forget(s);
+	return st;
 }
 
 /*
