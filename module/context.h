@@ -29,9 +29,12 @@
  *  - ntvm_ctx.lock (a mutex) serialises every operation on one address
  *    space and protects ntvm_ctx.space.  It is held across vm_mmap() and
  *    vm_munmap(), which take mmap_lock for writing themselves, so the
- *    module never holds mmap_lock when it calls them.  No user memory is
- *    written while it is held: results are copied out after it is dropped,
- *    so a slow destination cannot stall the process's other NT calls.
+ *    module never holds mmap_lock when it calls them.  The NT calls'
+ *    results are copied out after it is dropped, so a slow destination
+ *    cannot stall the process's other NT calls; two writes under it touch
+ *    the caller's own memory by design: NTVM_IOC_WW_SCAN's bitmap, cleared
+ *    to prove it writable before anything changes (softdirty.c), and the
+ *    pages a MEM_RESET_UNDO faults in to keep them (reset.c).
  *  - mmap_lock is taken for reading, under ntvm_ctx.lock, to read VMAs
  *    (vm.c, and place.c for the core's placement through
  *    nt_vm_ops.lock_read()), and for writing by NTVM_IOC_WW_SCAN
@@ -42,8 +45,9 @@
  *    address space is left to hold ntvm_ctx.lock.
  *  - ntvm_section.lock (a mutex, section.c) protects a section's commit
  *    map, which every address space mapping the section shares; it is
- *    taken under ntvm_ctx.lock, with or without mmap_lock, and nothing is
- *    taken under it.
+ *    taken under ntvm_ctx.lock, with or without mmap_lock, and no lock of
+ *    ntvm's is taken under it (a commit map that grows allocates under
+ *    it, GFP_KERNEL, and reclaim never takes it).
  *  - ntvm_ctx.maps_lock (a mutex, maps.c) orders making and removing the
  *    debugfs file; only ntvm_maps_names (a module-wide mutex that makes
  *    looking a name up and creating it one step) and debugfs's own locks
@@ -104,6 +108,8 @@ struct ntvm_ctx {
 	struct nt_space space;		/* under lock */
 	/* The task running an operation under lock, or NULL. */
 	struct task_struct *op_task;
+	/* space.removals when that operation began (frame.h), under lock. */
+	u64 removals;
 	/* Moves on unmaps not made by an operation: see nt_vm_ops.changes. */
 	atomic64_t changes;
 	/* Its value when the core last read it, under lock (vm.c). */

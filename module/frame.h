@@ -139,7 +139,10 @@ static __always_inline int ntvm_var_put(u64 uptr, unsigned int width,
  * count the allocations it made or forgot, for the leak counters.
  * ntvm_begin_published() is for the handlers that keep the shared NT state
  * (shared.c) exact themselves: they withdraw what they may change and
- * publish what they make.  ntvm_begin() withdraws all of it first.
+ * publish what they make.  ntvm_begin() withdraws all of it first.  Any of
+ * them may forget an allocation it finds damaged behind ntvm's back (a
+ * query too): then ntvm_end() withdraws all of it, as what was published
+ * of that allocation no longer holds.
  */
 static inline int ntvm_begin_published(struct ntvm_ctx *nc, u64 *nallocs)
 {
@@ -151,6 +154,7 @@ static inline int ntvm_begin_published(struct ntvm_ctx *nc, u64 *nallocs)
 	/* The operation's own unmaps don't count as changes. */
 	WRITE_ONCE(nc->op_task, current);
 	*nallocs = nc->space.nallocs;
+	nc->removals = nc->space.removals;
 	return 0;
 }
 
@@ -167,6 +171,8 @@ static inline void ntvm_end(struct ntvm_ctx *nc, u64 nallocs)
 {
 	lockdep_assert_held(&nc->lock);
 	WRITE_ONCE(nc->op_task, NULL);
+	if (nc->space.removals != nc->removals && READ_ONCE(nc->shared->count))
+		ntvm_shared_withdraw(nc, 0, 0);
 	/*
 	 * The machine-wide counter's cache line is written only by calls
 	 * that made or forgot allocations, not by commits, protection

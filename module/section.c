@@ -22,8 +22,8 @@
  *
  * Locking: the commit map of a section is shared by every address space
  * that maps it, and protected by ntvm_section.lock, the innermost lock
- * (taken under ntvm_ctx.lock, with or without mmap_lock held for reading,
- * and nothing is taken under it).
+ * (taken under ntvm_ctx.lock, with or without mmap_lock held for reading;
+ * no lock of ntvm's is taken under it, only a growing map's allocation).
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>

@@ -322,6 +322,47 @@ TEST_F(shared, changed_behind_back)
 	EXPECT_EQ(0, sh->count);
 }
 
+/*
+ * An allocation the module forgets, found damaged behind ntvm's back (here
+ * by a query of the hole), takes what was published of it along: a commit
+ * there then answers as the module does, STATUS_CONFLICTING_ADDRESSES,
+ * and a MEM_RESET discards nothing.  The published range outlived it, and
+ * the library answered both with success.
+ */
+TEST_F(shared, forgotten_allocation_withdrawn)
+{
+	const struct ntvm_shared *sh = self->sh;
+	MEMORY_BASIC_INFORMATION m;
+	PVOID base = NULL, b;
+	SIZE_T s;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x100000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p, 0x10000, PAGE_READWRITE));
+	EXPECT_PUBLISHED(sh, p, p, p + 0x10000, p, PAGE_READWRITE);
+	memset(p, 7, 0x10000);
+	/* The notifier withdraws the hole only; the query forgets it all. */
+	ASSERT_EQ(0, munmap(p + 0x80000, 0x10000));
+	EXPECT_PUBLISHED(sh, p, p, p + 0x10000, p, PAGE_READWRITE);
+	ASSERT_EQ(sizeof(m), VirtualQuery(p + 0x80000, &m, sizeof(m)));
+	EXPECT_EQ(MEM_FREE, m.State);
+	EXPECT_UNPUBLISHED(sh, p);
+	EXPECT_EQ(0, sh->count);
+	b = p;
+	s = PG;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+		  NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(P(p), b);
+	EXPECT_EQ(PG, s);
+	b = p;
+	s = PG;
+	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+		  NtAllocateVirtualMemory(CUR, &b, 0, &s, MEM_RESET, PAGE_READWRITE));
+	EXPECT_EQ(7, p[0x10]);
+	munmap(p, 0x100000);
+}
+
 /* ---- Calls made with no kernel entry for the NT call ---- */
 
 /* Refuse ioctl() in the calling thread only (ENOTTY). */

@@ -339,6 +339,11 @@ struct nt_space {
 	u64 min_addr;		/* lowest usable address */
 	u64 max_addr;		/* highest usable address, inclusive */
 	u64 nallocs;
+	/*
+	 * Allocations taken out of the tree, ever (released, or forgotten as
+	 * damaged): the glue withdraws what it published of them.
+	 */
+	u64 removals;
 	u64 reserved_bytes;
 	u64 committed_bytes;
 	u64 waste;

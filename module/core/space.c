@@ -544,6 +544,7 @@ static void space_remove(struct nt_space *s, struct nt_vad *a)
 	if (s->last == a)
 		s->last = NULL;
 	s->nallocs--;
+	s->removals++;
 	s->reserved_bytes -= a->size;
 	s->waste -= alloc_waste(a->size);
 	s->committed_bytes -= runs_committed(a, 0, a->size);
