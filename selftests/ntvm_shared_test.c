@@ -535,6 +535,43 @@ TEST_F(shared, madvise_is_reset)
 }
 
 /*
+ * A MEM_RESET of published memory the process locked (VirtualLock): the
+ * kernel refuses the madvise(MADV_FREE), which then reaches no notifier,
+ * so the call goes to the module, which watches the range anew, as for
+ * memory not published.  The library answered it alone and left the
+ * range's earlier discard standing: MEM_RESET_UNDO then said
+ * STATUS_UNSUCCESSFUL with the data all there.
+ */
+TEST_F(shared, reset_of_locked_memory)
+{
+	PVOID base = NULL, b;
+	SIZE_T s;
+	char *p;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	p = base;
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p, 0x4000, PAGE_READWRITE));
+	memset(p, 'x', 0x4000);
+	/* A reset whose page 1 the kernel then drops: lost. */
+	ASSERT_EQ(0, madvise(p, 0x4000, MADV_FREE));
+	ASSERT_EQ(0, madvise(p + PG, PG, MADV_DONTNEED));
+	memset(p, 'y', 0x4000);
+
+	b = p;
+	s = 0x4000;
+	ASSERT_EQ(STATUS_SUCCESS, NtLockVirtualMemory(CUR, &b, &s, MAP_PROCESS));
+	ASSERT_EQ(STATUS_SUCCESS, commit2(p, 0x4000, PAGE_READWRITE));
+	EXPECT_PUBLISHED(self->sh, p, p, p + 0x4000, p, PAGE_READWRITE);
+	b = p;
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x4000, MEM_RESET, PAGE_READWRITE));
+	b = p;
+	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ('y', p[PG]);
+	EXPECT_EQ('y', p[0x3fff]);
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
+/*
  * One madvise(MADV_FREE) over more published ranges than the notifier
  * reads at a time (four) still resets every one of them.
  */

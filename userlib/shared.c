@@ -179,13 +179,15 @@ int ntvm_shared_allocate(PVOID *base, PSIZE_T size, ULONG type,
 		/*
 		 * Under the lock, so that none of this process's NT calls
 		 * changes the range between the lookup and the madvise().
-		 * A lazy reset is advice: if the kernel declines, the data
-		 * stays, as on the ioctl path.
+		 * The module watches the range through the madvise() it sees
+		 * in its notifier.  One the kernel refuses (a VirtualLock()ed
+		 * range: EINVAL) reaches no notifier, so the ioctl path does
+		 * the call instead: it watches the range itself, and the data
+		 * stays there too (a lazy reset is advice).
 		 */
 		ntvm_lib_lock();
-		done = shared_lookup(sh, lo, hi, &prot);
-		if (done)
-			madvise((void *)lo, hi - lo, MADV_FREE);
+		done = shared_lookup(sh, lo, hi, &prot) &&
+		       !madvise((void *)lo, hi - lo, MADV_FREE);
 		ntvm_lib_unlock();
 	}
 	if (!done)
