@@ -446,6 +446,23 @@ TEST_F(mc, section_map_budget)
 }
 
 /*
+ * A second address space (another process mapping the same section), on
+ * a fake of its own; NULL when out of memory.  nt_space_destroy() and
+ * free() it after.
+ */
+static struct fake_mm *second_space(struct nt_space *s2, const struct fake_mm *like)
+{
+	struct fake_mm *mm2 = calloc(1, sizeof(*mm2));
+
+	if (!mm2)
+		return NULL;
+	mm2->task_size = like->task_size;
+	nt_space_init(s2, &fake_ops, mm2, GRAN, MAXA);
+	mm2->space = s2;
+	return mm2;
+}
+
+/*
  * Another address space, mapping the same section, commits once while a
  * view is being mapped with a CommitSize (between its checks and its
  * commit, where the section's lock is not held).
@@ -483,14 +500,11 @@ TEST_F(mc, view_commit_size_room_held)
 				 .commit_size = PAGE,
 				 .protect = NTVM_PAGE_READWRITE, .inherit = 1,
 				 .access = RW_ACCESS };
-	struct fake_mm *mm2 = calloc(1, sizeof(*mm2));
 	struct nt_space s2;
+	struct fake_mm *mm2 = second_space(&s2, self->mm);
 	atomic64_t budget;
 
 	ASSERT_NE(NULL, mm2);
-	mm2->task_size = self->mm->task_size;
-	nt_space_init(&s2, &fake_ops, mm2, GRAN, MAXA);
-	mm2->space = &s2;
 	memset(&sec, 0, sizeof(sec));
 	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_RESERVE, NTVM_PAGE_READWRITE, GRAN));
 	/* The map cannot outgrow its three inline runs. */
@@ -799,21 +813,30 @@ static bool counting_cow_written(void *ctx, u64 addr, u64 vend, u64 *end)
  * is readable written or not.  (A 1 TiB view took 524,288 reads of 512
  * pages each under ntvm's lock and mmap_lock, not interruptible.)
  */
+/* A write-copy view of size at at, its cow_written() calls counted from 0. */
+static u32 map_cow_view(FIXTURE_DATA(mc) *self, struct nt_section *sec,
+			u64 at, u64 size)
+{
+	struct nt_view_req r = { .sec = sec, .base = at, .size = size,
+				 .protect = NTVM_PAGE_WRITECOPY, .inherit = 1,
+				 .access = NTVM_SECTION_MAP_READ };
+
+	self->ops.cow_written = counting_cow_written;
+	memset(sec, 0, sizeof(*sec));
+	if (!nt_section_init(sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, size))
+		return NTVM_STATUS_NO_MEMORY;
+	nt_map_view(&self->s, &r);
+	cow_calls = 0;
+	return r.status;
+}
+
 TEST_F(mc, lock_does_not_walk_cow_pages)
 {
 	static struct nt_section sec;
 	u64 size = 1ULL << 40, at = 0x100000000000ULL;
-	struct nt_view_req r = { .sec = &sec, .base = at, .size = size,
-				 .protect = NTVM_PAGE_WRITECOPY, .inherit = 1,
-				 .access = NTVM_SECTION_MAP_READ };
 	struct nt_memctl m;
 
-	self->ops.cow_written = counting_cow_written;
-	memset(&sec, 0, sizeof(sec));
-	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, size));
-	nt_map_view(&self->s, &r);
-	ASSERT_EQ(0, r.status);
-	cow_calls = 0;
+	ASSERT_EQ(0, map_cow_view(self, &sec, at, size));
 	m = mc(&self->s, NT_MEMCTL_LOCK, at, size, NT_MAP_PROCESS);
 	EXPECT_EQ(0, m.status);
 	EXPECT_EQ(at, m.lo);
@@ -836,18 +859,10 @@ TEST_F(mc, protect_does_not_walk_cow_pages)
 {
 	static struct nt_section sec;
 	u64 size = 1ULL << 40, at = 0x100000000000ULL;
-	struct nt_view_req r = { .sec = &sec, .base = at, .size = size,
-				 .protect = NTVM_PAGE_WRITECOPY, .inherit = 1,
-				 .access = NTVM_SECTION_MAP_READ };
 	struct nt_protect_req p = { .base = at, .size = size,
 				    .protect = NTVM_PAGE_READONLY };
 
-	self->ops.cow_written = counting_cow_written;
-	memset(&sec, 0, sizeof(sec));
-	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_COMMIT, NTVM_PAGE_READWRITE, size));
-	nt_map_view(&self->s, &r);
-	ASSERT_EQ(0, r.status);
-	cow_calls = 0;
+	ASSERT_EQ(0, map_cow_view(self, &sec, at, size));
 	nt_protect(&self->s, &p);
 	EXPECT_EQ(0, p.status);
 	EXPECT_EQ(NTVM_PAGE_WRITECOPY, p.old_protect);
@@ -959,16 +974,13 @@ TEST_F(mc, view_protect_undo_unlearnt)
 	struct nt_protect_req p = { .base = 0x30001000, .size = PAGE,
 				    .protect = NTVM_PAGE_READONLY };
 	struct nt_guard_req g = { .address = 0x30001000, .access = NTVM_ACCESS_READ };
-	struct fake_mm *mm2 = calloc(1, sizeof(*mm2));
 	struct nt_piece out[4];
 	struct nt_space s2;
+	struct fake_mm *mm2 = second_space(&s2, self->mm);
 	u64 committed;
 	u32 count;
 
 	ASSERT_NE(NULL, mm2);
-	mm2->task_size = self->mm->task_size;
-	nt_space_init(&s2, &fake_ops, mm2, GRAN, MAXA);
-	mm2->space = &s2;
 	memset(&sec, 0, sizeof(sec));
 	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_RESERVE, NTVM_PAGE_READWRITE, GRAN));
 	ASSERT_EQ(0, view(&self->s, &sec, 0x30000000, NTVM_PAGE_READWRITE, RW_ACCESS));

@@ -498,6 +498,7 @@ struct race {
 	unsigned int seed;
 	long ops, ok;
 	uintptr_t area;
+	int ended;		/* the racer returned */
 };
 
 /* Private reserve/commit/free in an area of its own. */
@@ -544,7 +545,15 @@ static void *placeholder_racer(void *v)
 		r->ok++;
 		r->ops++;
 	}
+	__atomic_store_n(&r->ended, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* Has placeholder racer r made more than 10 rounds, or stopped? */
+static int race_far_enough(struct race *r)
+{
+	return __atomic_load_n(&r->ended, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&r->ok, __ATOMIC_RELAXED) > 10;
 }
 
 /* Threads split/replace placeholders while others allocate and free. */
@@ -565,7 +574,12 @@ TEST_F_TIMEOUT(ph, threads, 1800)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, i < 2 ? placeholder_racer :
 					    private_racer, &rs[i]));
 	}
-	sleep(3);
+	/* 3 s, and longer where the kernel is slow (a debug kernel). */
+	for (i = 0; i < 600; i++) {
+		sleep(1);
+		if (i >= 2 && race_far_enough(&rs[0]) && race_far_enough(&rs[1]))
+			break;
+	}
 	stop = 1;
 	for (i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
@@ -3722,7 +3736,13 @@ TEST_F_TIMEOUT(sec, threads, 1800)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, view_racer, &vr[i]));
 		ASSERT_EQ(0, pthread_create(&t[2 + i], NULL, private_racer, &pr[i]));
 	}
-	sleep(3);
+	/* 3 s, and longer where the kernel is slow (a debug kernel). */
+	for (i = 0; i < 600; i++) {
+		sleep(1);
+		if (i >= 2 && __atomic_load_n(&vr[0].ok, __ATOMIC_RELAXED) > 10 &&
+		    __atomic_load_n(&vr[1].ok, __ATOMIC_RELAXED) > 10)
+			break;
+	}
 	stop = 1;
 	for (i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);

@@ -86,6 +86,21 @@ static NTSTATUS commit2(PVOID at, SIZE_T size, ULONG prot)
 	return st ? st : nt_alloc(&b, size, MEM_COMMIT, prot);
 }
 
+/*
+ * A 64 KiB reservation whose first size bytes are committed read-write
+ * twice (so published) and filled with fill; NULL on failure.
+ */
+static char *published_rw(SIZE_T size, char fill)
+{
+	PVOID base = NULL;
+
+	if (nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS) ||
+	    commit2(base, size, PAGE_READWRITE))
+		return NULL;
+	memset(base, fill, size);
+	return base;
+}
+
 FIXTURE(shared) {
 	const struct ntvm_shared *sh;
 };
@@ -512,13 +527,10 @@ TEST_F(shared, no_kernel_entry)
  */
 TEST_F(shared, madvise_is_reset)
 {
-	PVOID base = NULL, b;
-	char *p;
+	char *p = published_rw(0x10000, 'x');
+	PVOID b;
 
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
-	p = base;
-	ASSERT_EQ(STATUS_SUCCESS, commit2(p, 0x10000, PAGE_READWRITE));
-	memset(p, 'x', 0x10000);
+	ASSERT_NE(NULL, p);
 
 	ASSERT_EQ(0, madvise(p, 0x4000, MADV_FREE));
 	b = p;
@@ -531,7 +543,7 @@ TEST_F(shared, madvise_is_reset)
 	EXPECT_EQ(STATUS_UNSUCCESSFUL, nt_alloc(&b, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
 	EXPECT_EQ(0, p[0x2000]);
 
-	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
 }
 
 /*
@@ -544,14 +556,11 @@ TEST_F(shared, madvise_is_reset)
  */
 TEST_F(shared, reset_of_locked_memory)
 {
-	PVOID base = NULL, b;
+	char *p = published_rw(0x4000, 'x');
 	SIZE_T s;
-	char *p;
+	PVOID b;
 
-	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
-	p = base;
-	ASSERT_EQ(STATUS_SUCCESS, commit2(p, 0x4000, PAGE_READWRITE));
-	memset(p, 'x', 0x4000);
+	ASSERT_NE(NULL, p);
 	/* A reset whose page 1 the kernel then drops: lost. */
 	ASSERT_EQ(0, madvise(p, 0x4000, MADV_FREE));
 	ASSERT_EQ(0, madvise(p + PG, PG, MADV_DONTNEED));
@@ -568,7 +577,7 @@ TEST_F(shared, reset_of_locked_memory)
 	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&b, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
 	EXPECT_EQ('y', p[PG]);
 	EXPECT_EQ('y', p[0x3fff]);
-	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
 }
 
 /*

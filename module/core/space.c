@@ -1277,34 +1277,47 @@ void nt_undo_forget(struct nt_space *s)
 }
 
 /*
+ * The saved runs (nt_undo.runs) over [u->lo, u->hi) of a again, from
+ * *first; false when the array cannot hold them.  This needs no memory:
+ * the call made [lo, hi) one run, or no more runs than it had, and kept
+ * its array (runs_trim()), so the array holds the cuts at lo and hi and
+ * the saved runs as it held them before the call.
+ */
+static bool undo_put_runs(struct nt_space *s, struct nt_vad *a, u32 *first)
+{
+	struct nt_undo *u = &s->undo;
+	u64 lo = u->lo - a->base, hi = u->hi - a->base;
+	u32 last, n = u->nruns;
+
+	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
+		return false;
+	runs_isolate(a, lo, hi, first, &last);
+	if (n > last - *first && !runs_reserve(s, a, n - (last - *first))) {
+		runs_merge(a, *first ? *first - 1 : 0, last);
+		return false;
+	}
+	memmove(&a->runs[*first + n], &a->runs[last],
+		(a->nruns - last) * sizeof(*a->runs));
+	memcpy(&a->runs[*first], u->runs, n * sizeof(*a->runs));
+	a->nruns += n - (last - *first);
+	return true;
+}
+
+/*
  * Put the saved runs back over [u->lo, u->hi) and the reservation back
  * over the pages the call committed.  A page whose reservation cannot be
  * put back stays committed (the runs say so); false then.
- *
- * This needs no memory: the call made [lo, hi) one run, or no more runs
- * than it had, and kept its array (runs_trim()), so the array holds the
- * cuts at lo and hi and the saved runs as it held them before the call.
  */
 static bool undo_runs(struct nt_space *s, struct nt_vad *a)
 {
 	struct nt_undo *u = &s->undo;
-	u64 lo = u->lo - a->base, hi = u->hi - a->base, rs, re, kept = 0;
-	u32 first, last, i, n = u->nruns;
+	u64 rs, re, kept = 0;
+	u32 first, i, n = u->nruns;
 	struct nt_run *r;
 	bool ok = true;
 
-	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
+	if (!undo_put_runs(s, a, &first))
 		return false;
-	runs_isolate(a, lo, hi, &first, &last);
-	if (n > last - first && !runs_reserve(s, a, n - (last - first))) {
-		runs_merge(a, first ? first - 1 : 0, last);
-		return false;
-	}
-	/* The runs over [lo, hi) are the saved ones again. */
-	memmove(&a->runs[first + n], &a->runs[last],
-		(a->nruns - last) * sizeof(*r));
-	memcpy(&a->runs[first], u->runs, n * sizeof(*r));
-	a->nruns += n - (last - first);
 	s->committed_bytes = u->committed;
 	/* Pages that were reserved go back to a reservation. */
 	for (i = first; i < first + n; i++) {
@@ -1343,11 +1356,9 @@ static bool undo_view_runs(struct nt_space *s, struct nt_vad *a)
 {
 	struct nt_undo *u = &s->undo;
 	u64 lo = u->lo - a->base, hi = u->hi - a->base, before;
-	u32 first, last, i, n = u->nruns;
+	u32 first, i, n = u->nruns;
 	const struct nt_run *cur;
 
-	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
-		return false;
 	before = runs_committed(a, lo, hi);
 	for (i = 0; i < n; i++) {
 		cur = &a->runs[run_index(a, u->runs[i].off)];
@@ -1356,15 +1367,8 @@ static bool undo_view_runs(struct nt_space *s, struct nt_vad *a)
 			u->runs[i].gprot = cur->gprot;
 		}
 	}
-	runs_isolate(a, lo, hi, &first, &last);
-	if (n > last - first && !runs_reserve(s, a, n - (last - first))) {
-		runs_merge(a, first ? first - 1 : 0, last);
+	if (!undo_put_runs(s, a, &first))
 		return false;
-	}
-	memmove(&a->runs[first + n], &a->runs[last],
-		(a->nruns - last) * sizeof(*cur));
-	memcpy(&a->runs[first], u->runs, n * sizeof(*cur));
-	a->nruns += n - (last - first);
 	for (i = first; i < first + n; i++)
 		a->runs[i].flags &= ~UNDO_KEPT;
 	runs_merge(a, first ? first - 1 : 0, first + n);
