@@ -538,6 +538,38 @@ TEST_F(api, working_set_shared)
 	munmap(m, 0x2000);
 }
 
+/*
+ * Private memory that maps the huge zero page (a read of an untouched,
+ * 2 MiB-aligned page under transparent huge pages), which pagemap shows
+ * as a file page: valid, never Shared (psapi's "valloc,read" case).  It
+ * reported Shared with a ShareCount of 2.
+ */
+TEST_F(api, working_set_huge_zero_page)
+{
+	const size_t huge = 2UL << 20;
+	PVOID base = NULL;
+	uint64_t e = 0;
+	char *p;
+	int fd;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 2 * huge, MEM_COMMIT | MEM_RESERVE,
+					   PAGE_READWRITE));
+	p = (char *)(((uintptr_t)base + huge - 1) & ~(uintptr_t)(huge - 1));
+	madvise(p, huge, MADV_HUGEPAGE);
+	(void)*(volatile char *)p;
+	(void)*(volatile char *)(p + 0x1000);
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd >= 0) {
+		if (pread(fd, &e, sizeof(e), (uintptr_t)p / 0x1000 * sizeof(e)) != sizeof(e))
+			e = 0;
+		close(fd);
+	}
+	TH_LOG("huge zero page mapped: %s", (e >> 61) & 1 ? "yes" : "no");
+	EXPECT_WS(ws(p), 1, PAGE_READWRITE, 0, 0);
+	EXPECT_WS(ws(p + 0x1000), 1, PAGE_READWRITE, 0, 0);
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
 /* ---- VirtualLock / NtLockVirtualMemory ---- */
 
 TEST_F(api, lock_unlock)

@@ -238,6 +238,32 @@ TEST_F(ww, reads_are_not_writes)
 	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
 }
 
+/*
+ * A mapping in the watched range that lost its userfaultfd registration
+ * (here mapped over a reservation behind ntvm's back; a failed commit's
+ * restored reservation does the same): a reset scan stops there.  The
+ * pages it reported and reset before it still count.  They were dropped,
+ * and the scan made again over the registered range did not see them any
+ * more: the write was lost.
+ */
+TEST_F(ww, reset_across_unregistered_mapping)
+{
+	char *base = VirtualAlloc(NULL, 16 * PG, MEM_RESERVE | MEM_WRITE_WATCH,
+				  PAGE_READWRITE);
+
+	ASSERT_NE(NULL, base);
+	ASSERT_EQ(base, VirtualAlloc(base, 8 * PG, MEM_COMMIT, PAGE_READWRITE));
+	poke(base + PG + 1);
+	ASSERT_EQ(base + 8 * PG, mmap(base + 8 * PG, 8 * PG, PROT_NONE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+				      MAP_NORESERVE, -1, 0));
+	EXPECT_STREQ("1", watch(WRITE_WATCH_FLAG_RESET, base, 16 * PG, 64, base));
+	EXPECT_STREQ("", watch(0, base, 16 * PG, 64, base));
+	poke(base + 2 * PG);
+	EXPECT_STREQ("2", watch(0, base, 16 * PG, 64, base));
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
+}
+
 /* spec 5.7: protection changes do not touch the watch state. */
 TEST_F(ww, protect_keeps_state)
 {

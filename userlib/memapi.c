@@ -173,9 +173,10 @@ static uint64_t pagemap_entry(int fd, uintptr_t addr)
  * committed, accessible (not PAGE_NOACCESS, not an armed guard page) and
  * present in memory.  A valid page gets its protection, Locked when it is
  * VM_LOCKED, and Shared (with a ShareCount) only when it is shared memory
- * (a file or shmem page): private memory is never Shared, also when it
- * maps Linux's shared zero page or is shared copy-on-write after fork().
- * Node is 0; LargePage is set in MEM_LARGE_PAGES allocations.
+ * (a file or shmem page of a view): private memory is never Shared, also
+ * when it maps Linux's shared zero page (the huge one shows as a file
+ * page in pagemap) or is shared copy-on-write after fork().  Node is 0;
+ * LargePage is set in MEM_LARGE_PAGES allocations.
  */
 static ULONG_PTR ws_attributes(const struct ntvm_memctl_args *m, int fd,
 			       uintptr_t addr)
@@ -195,7 +196,7 @@ static ULONG_PTR ws_attributes(const struct ntvm_memctl_args *m, int fd,
 		b.Locked = 1;
 	if (m->lock & NTVM_MEMCTL_LARGE_PAGES)
 		b.LargePage = 1;
-	if (e & PM_FILE) {
+	if (m->type == MEM_MAPPED && (e & PM_FILE)) {
 		b.Shared = 1;
 		b.ShareCount = (e & PM_EXCLUSIVE) ? 1 : 2;
 	}

@@ -529,15 +529,21 @@ static NTSTATUS ww_errno_status(int err)
  * max of them into out (all of them when out is NULL), their number in
  * *found.  reset: write-protect exactly the pages reported, atomically
  * with the test of each.
+ *
+ * A mapping not registered with userfaultfd stops the kernel with EPERM,
+ * after it wrote out, and when resetting write-protected, what it found
+ * before it: those pages are in *found all the same (a later scan would
+ * not see them again), and *stop says where to go on once the range is
+ * registered.  -1 then, errno EPERM.
  */
 static int uffd_scan(uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
-		     ULONG_PTR max, ULONG_PTR *found)
+		     ULONG_PTR max, ULONG_PTR *found, uintptr_t *stop)
 {
 	struct ww_page_region vec[64];
 	struct ww_pm_scan_arg a;
 	ULONG_PTR n = 0;
 	uintptr_t at = lo, p;
-	int ret, i;
+	int ret, i, refused;
 
 	while (at < hi && (!out || n < max)) {
 		memset(&a, 0, sizeof(a));
@@ -559,9 +565,15 @@ static int uffd_scan(uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
 		a.category_inverted = WW_PAGE_IS_PFNZERO;
 		a.category_anyof_mask = WW_PAGE_IS_PRESENT | WW_PAGE_IS_SWAPPED;
 		a.return_mask = WW_PAGE_IS_WRITTEN;
+		memset(vec, 0, sizeof(vec));
 		ret = ioctl(ww_pagemap, WW_PAGEMAP_SCAN, &a);
-		if (ret < 0)
-			return -1;
+		refused = ret < 0;
+		if (refused) {
+			if (errno != EPERM)
+				return -1;
+			for (ret = 0; ret < (int)ARRAY_SIZE(vec) && vec[ret].end; ret++)
+				;
+		}
 		for (i = 0; i < ret; i++)
 			for (p = vec[i].start; p < vec[i].end; p += WW_PAGE) {
 				if (out && n == max)
@@ -570,6 +582,12 @@ static int uffd_scan(uintptr_t lo, uintptr_t hi, int reset, PVOID *out,
 					out[n] = (PVOID)p;
 				n++;
 			}
+		if (refused) {
+			*found = n;
+			*stop = ret ? vec[ret - 1].end : at;
+			errno = EPERM;
+			return -1;
+		}
 		if (a.walk_end <= at)
 			break;
 		at = a.walk_end;
@@ -588,13 +606,23 @@ static NTSTATUS uffd_get(uintptr_t alo, uintptr_t ahi, uintptr_t lo,
 			 uintptr_t hi, int reset, PVOID *out, ULONG_PTR max,
 			 ULONG_PTR *found)
 {
-	if (!uffd_scan(lo, hi, reset, out, max, found))
+	ULONG_PTR got = 0, more = 0;
+	uintptr_t stop = lo;
+
+	if (!uffd_scan(lo, hi, reset, out, max, found, &stop))
 		return STATUS_SUCCESS;
 	if (errno != EPERM)
 		return ww_errno_status(errno);
+	/* What the refused scan found counts: go on from there. */
+	got = *found;
 	ww_track(alo, ahi - alo, 1);
-	return uffd_scan(lo, hi, reset, out, max, found) ?
-	       ww_errno_status(errno) : STATUS_SUCCESS;
+	if (!out || got < max) {
+		if (uffd_scan(stop, hi, reset, out ? out + got : NULL,
+			      out ? max - got : 0, &more, &stop))
+			return ww_errno_status(errno);
+	}
+	*found = got + more;
+	return STATUS_SUCCESS;
 }
 
 /*
