@@ -961,6 +961,38 @@ TEST_F(mc, view_protect_undo)
 }
 
 /*
+ * A SEC_RESERVE section mapped read-write at 0x30000000 here and at
+ * 0x50000000 in s2, whose page 1 s2 committed: this view has not learnt
+ * it yet.  unmap_both() undoes it, s2 included.
+ */
+static u32 map_both(FIXTURE_DATA(mc) *self, struct nt_section *sec,
+		    struct nt_space *s2)
+{
+	struct nt_alloc_req c = { .base = 0x50001000, .size = PAGE,
+				  .type = NTVM_MEM_COMMIT,
+				  .protect = NTVM_PAGE_READWRITE };
+	u32 st;
+
+	memset(sec, 0, sizeof(*sec));
+	if (!nt_section_init(sec, NTVM_SEC_RESERVE, NTVM_PAGE_READWRITE, GRAN))
+		return NTVM_STATUS_NO_MEMORY;
+	st = view(&self->s, sec, 0x30000000, NTVM_PAGE_READWRITE, RW_ACCESS);
+	if (!st)
+		st = view(s2, sec, 0x50000000, NTVM_PAGE_READWRITE, RW_ACCESS);
+	return st ? st : alloc(s2, &c);
+}
+
+static void unmap_both(FIXTURE_DATA(mc) *self, struct nt_section *sec,
+		       struct nt_space *s2, struct fake_mm *mm2)
+{
+	nt_unmap_view(&self->s, 0x30000000, 0);
+	nt_unmap_view(s2, 0x50000000, 0);
+	nt_space_destroy(s2);
+	free(mm2);
+	nt_section_fini(sec);
+}
+
+/*
  * A page another address space committed, not learnt here yet: the
  * protection change marks it learnt and leaves the mprotect() from
  * PROT_NONE to user space.  Its failure leaves it unlearnt, as it was.
@@ -968,9 +1000,6 @@ TEST_F(mc, view_protect_undo)
 TEST_F(mc, view_protect_undo_unlearnt)
 {
 	static struct nt_section sec;
-	struct nt_alloc_req c = { .base = 0x50001000, .size = PAGE,
-				  .type = NTVM_MEM_COMMIT,
-				  .protect = NTVM_PAGE_READWRITE };
 	struct nt_protect_req p = { .base = 0x30001000, .size = PAGE,
 				    .protect = NTVM_PAGE_READONLY };
 	struct nt_guard_req g = { .address = 0x30001000, .access = NTVM_ACCESS_READ };
@@ -981,11 +1010,7 @@ TEST_F(mc, view_protect_undo_unlearnt)
 	u32 count;
 
 	ASSERT_NE(NULL, mm2);
-	memset(&sec, 0, sizeof(sec));
-	ASSERT_TRUE(nt_section_init(&sec, NTVM_SEC_RESERVE, NTVM_PAGE_READWRITE, GRAN));
-	ASSERT_EQ(0, view(&self->s, &sec, 0x30000000, NTVM_PAGE_READWRITE, RW_ACCESS));
-	ASSERT_EQ(0, view(&s2, &sec, 0x50000000, NTVM_PAGE_READWRITE, RW_ACCESS));
-	ASSERT_EQ(0, alloc(&s2, &c));
+	ASSERT_EQ(0, map_both(self, &sec, &s2));
 	committed = self->s.committed_bytes;
 	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
 
@@ -1001,12 +1026,7 @@ TEST_F(mc, view_protect_undo_unlearnt)
 	nt_guard_hit(&self->s, &g);
 	EXPECT_EQ(0, g.status);
 	EXPECT_EQ(PAGE, self->s.committed_bytes - committed);
-
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
-	EXPECT_EQ(0, nt_unmap_view(&s2, 0x50000000, 0));
-	nt_space_destroy(&s2);
-	free(mm2);
-	nt_section_fini(&sec);
+	unmap_both(self, &sec, &s2, mm2);
 }
 
 /*
@@ -1053,6 +1073,37 @@ TEST_F(mc, view_protect_undo_keeps_remapped_runs)
 	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30002000, 0, 0).protect);
 	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
 	nt_section_fini(&sec);
+}
+
+/*
+ * A lock of a view's page that another address space committed, which
+ * this view has not learnt yet (PROT_NONE until a fault): the lock learns
+ * it, with the view's own protection, as the fault would, so mlock()
+ * finds it accessible.  It succeeded leaving the page PROT_NONE, and the
+ * library's mlock() then failed (ERROR_WORKING_SET_QUOTA).
+ */
+TEST_F(mc, lock_learns_view_pages)
+{
+	static struct nt_section sec;
+	struct nt_space s2;
+	struct fake_mm *mm2 = second_space(&s2, self->mm);
+	struct nt_memctl m;
+	u64 start, end;
+
+	ASSERT_NE(NULL, mm2);
+	ASSERT_EQ(0, map_both(self, &sec, &s2));
+	EXPECT_EQ(0, fake_prot(self->mm, 0x30001000, &start, &end) & NT_LPROT_MASK);
+
+	m = mc(&self->s, NT_MEMCTL_LOCK, 0x30001000, PAGE, NT_MAP_PROCESS);
+	EXPECT_EQ(0, m.status);
+	EXPECT_EQ(0, m.apply);
+	EXPECT_EQ(0x30001000, m.lo);
+	EXPECT_EQ(0x30002000, m.hi);
+	EXPECT_EQ(NT_LPROT_R | NT_LPROT_W, fake_prot(self->mm, 0x30001000, &start, &end) &
+					   NT_LPROT_MASK);
+	EXPECT_EQ(0, fake_prot(self->mm, 0x30000000, &start, &end) & NT_LPROT_MASK);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
+	unmap_both(self, &sec, &s2, mm2);
 }
 
 TEST_HARNESS_MAIN

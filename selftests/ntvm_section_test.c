@@ -4173,6 +4173,48 @@ TEST_F(sec, close_null_handle)
 }
 
 /*
+ * VirtualLock of view pages another process committed, which this view
+ * has not learnt yet: the lock learns them (as a fault would) and locks
+ * them.  It failed with ERROR_WORKING_SET_QUOTA: the pages were still
+ * PROT_NONE, and mlock() refused them.
+ */
+TEST_F(sec, lock_pages_another_process_committed)
+{
+	volatile char *v;
+	HANDLE h;
+	pid_t pid;
+	int status;
+
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+			      0x10000, NULL);
+	ASSERT_NE(NULL, h);
+	v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, v);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		volatile char *w = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+
+		if (!w || !VirtualAlloc((void *)(w + 0x1000), 0x2000, MEM_COMMIT,
+					PAGE_READWRITE))
+			_exit(1);
+		w[0x1000] = 11;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	SetLastError(0);
+	EXPECT_TRUE(VirtualLock((void *)(v + 0x1000), 0x2000));
+	EXPECT_EQ(0, GetLastError());
+	EXPECT_EQ(11, v[0x1000]);
+	EXPECT_REGION(v + 0x1000, v + 0x1000, v, PAGE_READWRITE, 0x2000, MEM_COMMIT,
+		      PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_TRUE(VirtualUnlock((void *)(v + 0x1000), 0x2000));
+	EXPECT_TRUE(UnmapViewOfFile((void *)v));
+	EXPECT_TRUE(CloseHandle(h));
+}
+
+/*
  * A program that closed its standard input still gets handles, never
  * NULL: descriptor 0 is never a section handle (it was the lowest free
  * one, and NULL came back with STATUS_SUCCESS).  Descriptor 0 stays free.

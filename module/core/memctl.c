@@ -195,6 +195,7 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
  * Windows does: the first armed guard page is disarmed and the call fails
  * with STATUS_GUARD_PAGE_VIOLATION (spec 4.7, NTVM_APPLY_MPROTECT restores
  * the page), a PAGE_NOACCESS page fails it with STATUS_ACCESS_VIOLATION.
+ * A view's pages another view committed are learnt (mapped) first.
  */
 static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 {
@@ -245,8 +246,12 @@ static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 			    g.status : NTVM_STATUS_ACCESS_VIOLATION;
 		return;
 	}
-	if (noaccess)
+	if (noaccess) {
 		m->status = NTVM_STATUS_ACCESS_VIOLATION;
+		return;
+	}
+	/* Committed view pages not learnt yet are PROT_NONE: mlock() fails. */
+	nt_views_learn(s, m->lo, m->hi);
 }
 
 /*

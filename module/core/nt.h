@@ -534,6 +534,7 @@ struct nt_vad *nt_vad_above(struct nt_space *s, u64 addr);
 bool nt_page_state(struct nt_space *s, struct nt_vad *a, u64 addr, u64 hi,
 		   u32 *state, u32 *prot, u64 *end, bool cow);
 u64 nt_vad_committed(struct nt_space *s, struct nt_vad *a);
+void nt_views_learn(struct nt_space *s, u64 lo, u64 hi);
 u32 nt_vad_type(const struct nt_vad *a);
 void nt_forget(struct nt_space *s, struct nt_vad *a);
 

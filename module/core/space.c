@@ -3148,6 +3148,28 @@ struct nt_vad *nt_vad_above(struct nt_space *s, u64 addr)
 	return alloc_ending_above(s, addr);
 }
 
+/*
+ * Let the views in [lo, hi) learn the section pages committed there that
+ * they have not learnt yet (another view committed them), as a fault
+ * there would (view_learn()): until then those pages are PROT_NONE, and a
+ * lock must find every committed page accessible.  What fails to map is
+ * learnt later.  Bounded by the allocations and runs of the range.
+ */
+void nt_views_learn(struct nt_space *s, u64 lo, u64 hi)
+{
+	struct nt_vad *a;
+	u64 addr = lo, from, to;
+
+	while (addr < hi && (a = alloc_ending_above(s, addr)) && a->base < hi) {
+		from = max_u64(addr, a->base);
+		to = min_u64(hi, a->base + a->size);
+		if (a->sec && (a->sec->attrs & NTVM_SEC_RESERVE) &&
+		    alloc_sync(s, a, from, to))
+			view_learn(s, a, from, to);
+		addr = to;
+	}
+}
+
 bool nt_page_state(struct nt_space *s, struct nt_vad *a, u64 addr, u64 hi,
 		   u32 *state, u32 *prot, u64 *end, bool cow)
 {
