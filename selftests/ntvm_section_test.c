@@ -4583,6 +4583,88 @@ TEST_F(sec, are_mapped_files_the_same)
 	free(heap);
 }
 
+/* MemoryRegionInformationEx's flags of a view: what backs its section. */
+static ULONG region_flags(const void *p)
+{
+	MEMORY_REGION_INFORMATION r;
+
+	memset(&r, 0xff, sizeof(r));
+	if (NtQueryVirtualMemory(CUR, (PVOID)p, MemoryRegionInformationEx, &r,
+				 sizeof(r), NULL))
+		return 0xdead;
+	return r.RegionType;
+}
+
+/*
+ * Microsoft's MEMORY_REGION_INFORMATION: MappedDataFile for a view of a
+ * file, MappedPageFile for one of a section backed by the paging file
+ * (ntvm: by memory), Private for private memory; one bit each.
+ */
+TEST_F(sec, region_ex_backing)
+{
+	MEMORY_REGION_INFORMATION bits;
+	ULONG priv_bit, data_bit, page_bit;
+	int fd = tmpfile_of(0x2000, O_RDWR);
+	HANDLE hc, hr, hf;
+	char *vc, *vr, *vf, *priv, *shared;
+
+	memset(&bits, 0, sizeof(bits));
+	bits.Private = 1;
+	priv_bit = bits.RegionType;
+	bits.RegionType = 0;
+	bits.MappedDataFile = 1;
+	data_bit = bits.RegionType;
+	bits.RegionType = 0;
+	bits.MappedPageFile = 1;
+	page_bit = bits.RegionType;
+	ASSERT_EQ(1, priv_bit);
+	ASSERT_EQ(2, data_bit);
+	ASSERT_EQ(8, page_bit);
+
+	ASSERT_LE(0, fd);
+	hc = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
+	hr = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE,
+			       0, 0x10000, NULL);
+	hf = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_READONLY, 0, 0, NULL);
+	ASSERT_NE(NULL, hc);
+	ASSERT_NE(NULL, hr);
+	ASSERT_NE(NULL, hf);
+	vc = MapViewOfFile(hc, FILE_MAP_WRITE, 0, 0, 0);
+	vr = MapViewOfFile(hr, FILE_MAP_WRITE, 0, 0, 0);
+	vf = MapViewOfFile(hf, FILE_MAP_READ, 0, 0, 0);
+	priv = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+	shared = mmap(NULL, 0x2000, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(NULL, vc);
+	ASSERT_NE(NULL, vr);
+	ASSERT_NE(NULL, vf);
+	ASSERT_NE(NULL, priv);
+	ASSERT_NE(MAP_FAILED, shared);
+
+	EXPECT_EQ(page_bit, region_flags(vc));
+	EXPECT_EQ(page_bit, region_flags(vc + 0xffff));
+	EXPECT_EQ(page_bit, region_flags(vr));
+	EXPECT_EQ(data_bit, region_flags(vf + 0x1000));
+	EXPECT_EQ(priv_bit, region_flags(priv));
+	/* ntvm's choice for a mapping it did not make (ntvm.rst). */
+	EXPECT_EQ(data_bit, region_flags(shared));
+	/* MemoryRegionInformation leaves RegionType 0. */
+	memset(&bits, 0xff, sizeof(bits));
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQueryVirtualMemory(CUR, vc, MemoryRegionInformation, &bits,
+				       sizeof(bits), NULL));
+	EXPECT_EQ(0, bits.RegionType);
+
+	EXPECT_TRUE(UnmapViewOfFile(vc));
+	EXPECT_TRUE(UnmapViewOfFile(vr));
+	EXPECT_TRUE(UnmapViewOfFile(vf));
+	EXPECT_TRUE(CloseHandle(hc));
+	EXPECT_TRUE(CloseHandle(hr));
+	EXPECT_TRUE(CloseHandle(hf));
+	EXPECT_TRUE(VirtualFree(priv, 0, MEM_RELEASE));
+	EXPECT_EQ(0, munmap(shared, 0x2000));
+	close(fd);
+}
+
 /*
  * Spec 1.5.5: OpenFileMapping(FILE_MAP_READ | SECTION_QUERY) may query
  * the section (FILE_MAP_COPY has SECTION_QUERY's value: only FILE_MAP_COPY

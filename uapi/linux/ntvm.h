@@ -768,9 +768,12 @@ struct ntvm_unmap_view_args {
  * NTVM_IOC_MEMCTL: one NT query or check at a time, op is NTVM_MEMCTL_*:
  *  - REGION: NtQueryVirtualMemory(MemoryRegionInformation(Ex)) of the
  *    allocation holding base: alloc_base, alloc_size, alloc_protect,
- *    commit_size, type.  STATUS_INVALID_PARAMETER above the user range,
- *    then STATUS_INVALID_HANDLE with NTVM_ARGS_OTHER_PROCESS, then
- *    STATUS_INVALID_ADDRESS where nothing is mapped.
+ *    commit_size, type, and in lock NTVM_MEMCTL_LARGE_PAGES and
+ *    NTVM_MEMCTL_DATA_FILE (a view of a file's section, or a shared or
+ *    file mapping ntvm did not make).  STATUS_INVALID_PARAMETER above
+ *    the user range, then STATUS_INVALID_HANDLE with
+ *    NTVM_ARGS_OTHER_PROCESS, then STATUS_INVALID_ADDRESS where nothing
+ *    is mapped.
  *  - PAGE: for MemoryWorkingSetExInformation: state, protect and type of
  *    the page at base, lock (NTVM_MEMCTL_LOCKED_ALL when it is VM_LOCKED),
  *    and [out_base, out_base + out_size), the run of pages from base's page
@@ -828,6 +831,7 @@ struct ntvm_unmap_view_args {
 #define NTVM_MEMCTL_LOCKED_SOME		0x1u	/* some pages are VM_LOCKED */
 #define NTVM_MEMCTL_LOCKED_ALL		0x2u	/* every page is */
 #define NTVM_MEMCTL_LARGE_PAGES		0x4u	/* REGION, PAGE: MEM_LARGE_PAGES */
+#define NTVM_MEMCTL_DATA_FILE		0x8u	/* REGION: a view of a file */
 
 /*
  * MEM_LARGE_PAGES (NTVM_IOC_ALLOCATE, issue 11): the module reserves and
