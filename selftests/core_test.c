@@ -587,6 +587,29 @@ TEST_F(core, records_limit)
 	EXPECT_EQ(base + fail * PAGE, r.base);
 	EXPECT_EQ(NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD, r.protect);
 	EXPECT_EQ((4096 - fail) * PAGE, r.size);
+	/*
+	 * A commit that changes no run needs no room: pages committed with
+	 * their protection, as libntvm's shared-state fast path answers.
+	 */
+	b = base + (fail + 2) * PAGE + 5;
+	sz = 2 * PAGE;
+	EXPECT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT,
+			   NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD));
+	EXPECT_EQ(base + (fail + 2) * PAGE, b);
+	EXPECT_EQ(3 * PAGE, sz);
+	EXPECT_EQ(200, self->s.records);
+	/* One that changes a guard state needs the splits: refused. */
+	b = base + (fail + 2) * PAGE;
+	sz = PAGE;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READONLY | NTVM_PAGE_GUARD));
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_NOACCESS));
+	r = query(&self->s, base + fail * PAGE);
+	EXPECT_EQ(base + fail * PAGE, r.base);
+	EXPECT_EQ(NTVM_PAGE_READWRITE | NTVM_PAGE_GUARD, r.protect);
+	EXPECT_EQ((4096 - fail) * PAGE, r.size);
+	EXPECT_EQ(200, self->s.records);
 	/* A change that splits nothing still works; so does a merge. */
 	EXPECT_EQ(0, protect(&self->s, base + (fail - 2) * PAGE, PAGE,
 			     NTVM_PAGE_READONLY | NTVM_PAGE_GUARD));

@@ -1465,16 +1465,42 @@ u32 nt_undo(struct nt_space *s, u64 base, u64 size, struct nt_piece *out,
 	return st;
 }
 
+/*
+ * Would a commit of [lo, hi) (offsets) with prot change a's runs?  Not
+ * when every page is committed already and keeps its guard state: that
+ * commit needs no room, even at the records limit.
+ */
+static bool commit_changes_runs(const struct nt_vad *a, u64 lo, u64 hi,
+				u32 prot)
+{
+	const struct nt_run *r;
+	u32 i;
+
+	for (i = run_index(a, lo); i < a->nruns && a->runs[i].off < hi; i++) {
+		r = &a->runs[i];
+		if (!(r->flags & NT_RUN_COMMITTED))
+			return true;
+		if (prot & NTVM_PAGE_GUARD) {
+			if (!(r->flags & NT_RUN_GUARD) || r->gprot != (prot & 0xff))
+				return true;
+		} else if (!nt_to_lprot(prot) && (r->flags & NT_RUN_GUARD)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Commit [lo, hi) (offsets) of a with protection prot. */
 static u32 commit_range(struct nt_space *s, struct nt_vad *a, u64 lo,
 			u64 hi, u32 prot, struct nt_alloc_req *out)
 {
 	u32 lprot = nt_to_lprot(prot), i, first, last;
+	bool change = commit_changes_runs(a, lo, hi, prot);
 	u64 rs, re, fresh = 0, had;
 	int err;
 
 	/* The splits at lo and hi, of a commit or of its rollback. */
-	if (!runs_reserve(s, a, runs_cuts(a, lo, hi)))
+	if (change && !runs_reserve(s, a, runs_cuts(a, lo, hi)))
 		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	/*
 	 * Committed pages whose protection changes are left to user space;
@@ -1503,9 +1529,11 @@ static u32 commit_range(struct nt_space *s, struct nt_vad *a, u64 lo,
 		}
 		fresh += re - rs;
 	}
-	runs_isolate(a, lo, hi, &first, &last);
-	runs_protect(a, first, last, prot);
-	runs_trim(s, a);
+	if (change) {
+		runs_isolate(a, lo, hi, &first, &last);
+		runs_protect(a, first, last, prot);
+		runs_trim(s, a);
+	}
 	s->committed_bytes += fresh;
 	/* Every page was committed already: a candidate to publish. */
 	if (!fresh)
