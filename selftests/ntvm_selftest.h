@@ -239,6 +239,27 @@ static inline struct ntvm_stats stats(void)
 	return st;
 }
 
+/*
+ * For a failure that depends on what else is mapped: the mappings that
+ * overlap [lo, hi), and the NT region at lo, on stderr as TAP comments.
+ */
+static inline void log_maps(uintptr_t lo, uintptr_t hi)
+{
+	MEMORY_BASIC_INFORMATION m = region_of((void *)lo);
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long s, e;
+	char line[512];
+
+	fprintf(stderr, "# at %#lx: base %p alloc %p size %#zx state %#x type %#x\n",
+		(unsigned long)lo, m.BaseAddress, m.AllocationBase, m.RegionSize,
+		(unsigned int)m.State, (unsigned int)m.Type);
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < hi && e > lo)
+			fprintf(stderr, "# maps: %s", line);
+	if (f)
+		fclose(f);
+}
+
 /* Does reading (or writing) addr fault?  Checked in a child. */
 static inline int faults(void *addr, int write)
 {
