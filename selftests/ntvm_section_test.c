@@ -918,10 +918,25 @@ TEST_F(sec, create_file)
 	close(fd);
 }
 
+/* The first 64K-aligned address in [lo, hi) with size bytes free, or 0. */
+static uintptr_t free_granules(uintptr_t lo, uintptr_t hi, SIZE_T size)
+{
+	MEMORY_BASIC_INFORMATION m;
+	uintptr_t a;
+
+	for (a = lo; a + size <= hi; a += 0x10000) {
+		m = region_of(P(a));
+		if (m.State == MEM_FREE && U(m.BaseAddress) + m.RegionSize >= a + size)
+			return a;
+	}
+	return 0;
+}
+
 /* Spec 2.1 - 2.3, 3, 8.1, 8.10, 8.12: mapping and unmapping views. */
 TEST_F(sec, views)
 {
 	struct ntvm_stats st0 = stats(), st1;
+	uintptr_t fixed;
 	NTSTATUS st;
 	HANDLE h;
 	PVOID v = NULL, v2 = NULL, b, p;
@@ -979,27 +994,34 @@ TEST_F(sec, views)
 		  NtMapViewOfSection(NTVM_FD_TO_HANDLE(1000), CUR, &b, 0, 0, &off, &size, ViewShare,
 				     0, PAGE_READWRITE));
 	EXPECT_EQ(NULL, b);
-	/* Zero bits with a base (spec 2.1.4): before alignment. */
-	b = P(0x30000000);
+	/*
+	 * Zero bits with a base (spec 2.1.4): before alignment.  The base,
+	 * in [512 MiB, 1 GiB) where zero bits 2 allow it and 3 do not, is
+	 * one that is free: the heap of a static program starts anywhere in
+	 * the lowest GiB.
+	 */
+	fixed = free_granules(0x30000000, 0x40000000, 0x20000);
+	ASSERT_NE(0, fixed);
+	b = P(fixed);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
 		  NtMapViewOfSection(h, CUR, &b, 3, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
-	b = P(0x30001000);
+	b = P(fixed + 0x1000);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
 		  NtMapViewOfSection(h, CUR, &b, 3, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT,
 		  NtMapViewOfSection(h, CUR, &b, 2, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
-	b = P(0x30000000);
+	b = P(fixed);
 	size = 0x2000;
 	st = NtMapViewOfSection(h, CUR, &b, 2, 0, &off, &size, ViewShare, 0, PAGE_READWRITE);
 	if (st)
-		log_maps(0x30000000, 0x30010000);
+		log_maps(fixed, fixed + 0x10000);
 	ASSERT_EQ(STATUS_SUCCESS, st);
-	EXPECT_EQ(0x30000000, U(b));
+	EXPECT_EQ(fixed, U(b));
 	/* The view owns its 64K granule (spec 2.2.6). */
-	p = P(0x30002000);
+	p = P(fixed + 0x2000);
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_alloc(&p, 0x1000, MEM_RESERVE | MEM_COMMIT,
 							 PAGE_READWRITE));
-	p = P(0x30010000);
+	p = P(fixed + 0x10000);
 	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x1000, MEM_RESERVE, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
 	/* Commit inside / past the view (spec 8.10). */
