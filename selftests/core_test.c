@@ -598,9 +598,15 @@ TEST_F(core, records_limit)
 	EXPECT_EQ(base + (fail + 2) * PAGE, b);
 	EXPECT_EQ(3 * PAGE, sz);
 	EXPECT_EQ(200, self->s.records);
-	/* One that changes a guard state needs the splits: refused. */
+	/*
+	 * One that changes a guard state needs the splits: refused.  So does
+	 * one that changes the protection: its undo, if user space's
+	 * mprotect() fails, needs them.
+	 */
 	b = base + (fail + 2) * PAGE;
 	sz = PAGE;
+	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
+		  alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READONLY));
 	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
 		  alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_READONLY | NTVM_PAGE_GUARD));
 	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,

@@ -1496,18 +1496,20 @@ static u32 commit_range(struct nt_space *s, struct nt_vad *a, u64 lo,
 {
 	u32 lprot = nt_to_lprot(prot), i, first, last;
 	bool change = commit_changes_runs(a, lo, hi, prot);
-	u64 rs, re, fresh = 0, had;
+	u64 rs, re, fresh = 0;
+	bool differ;
 	int err;
 
-	/* The splits at lo and hi, of a commit or of its rollback. */
-	if (change && !runs_reserve(s, a, runs_cuts(a, lo, hi)))
-		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 	/*
 	 * Committed pages whose protection changes are left to user space;
 	 * if its mprotect() fails, nt_undo() takes the call back.
 	 */
-	had = runs_committed(a, lo, hi);
-	if (had && committed_differ(s, a, lo, hi, lprot)) {
+	differ = runs_committed(a, lo, hi) &&
+		 committed_differ(s, a, lo, hi, lprot);
+	/* The splits at lo and hi, of a commit, its rollback or its undo. */
+	if ((change || differ) && !runs_reserve(s, a, runs_cuts(a, lo, hi)))
+		return NTVM_STATUS_INSUFFICIENT_RESOURCES;
+	if (differ) {
 		if (!undo_save(s, a, a->base + lo, a->base + hi, 0))
 			return NTVM_STATUS_INSUFFICIENT_RESOURCES;
 		out->apply = NTVM_APPLY_MPROTECT;
