@@ -766,6 +766,43 @@ TEST_F(core, guard_retry_by_access)
 	self->s.max_records = NT_MAX_RECORDS;
 }
 
+/*
+ * A commit that changes no run still gives back a run array that a call
+ * left large: that call could not shrink it while its undo was pending.
+ */
+TEST_F(core, commit_without_change_trims_runs)
+{
+	struct nt_protect_req p;
+	u64 base = 0, size = 512 * PAGE, b, sz, i;
+
+	ASSERT_EQ(0, alloc(&self->s, &base, &size, NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+			   NTVM_PAGE_READWRITE));
+	for (i = 1; i < 400; i += 2) {
+		p = (struct nt_protect_req){ .base = base + i * PAGE, .size = PAGE,
+			.protect = NTVM_PAGE_READONLY | NTVM_PAGE_GUARD };
+		nt_protect(&self->s, &p);
+		ASSERT_EQ(0, p.status);
+		apply_mprotect(self->mm, p.base, p.size, p.apply_prot);
+	}
+	EXPECT_LT(400, self->s.records);
+	/* One run again, but the array stays while the undo may need it. */
+	p = (struct nt_protect_req){ .base = base, .size = size,
+		.protect = NTVM_PAGE_NOACCESS };
+	nt_protect(&self->s, &p);
+	ASSERT_EQ(0, p.status);
+	ASSERT_NE(0, p.apply);
+	apply_mprotect(self->mm, p.base, p.size, p.apply_prot);
+	EXPECT_LT(400, self->s.records);
+	b = base + 5 * PAGE;
+	sz = PAGE;
+	EXPECT_EQ(0, alloc(&self->s, &b, &sz, NTVM_MEM_COMMIT, NTVM_PAGE_NOACCESS));
+	EXPECT_EQ(1, self->s.records);
+	EXPECT_EQ(count_records(&self->s), self->s.records);
+	b = base;
+	sz = 0;
+	EXPECT_EQ(0, nfree(&self->s, &b, &sz, NTVM_MEM_RELEASE));
+}
+
 /* The tree stays ordered and balanced through many inserts and removals. */
 TEST_F(core, tree)
 {

@@ -1534,8 +1534,8 @@ static u32 commit_range(struct nt_space *s, struct nt_vad *a, u64 lo,
 	if (change) {
 		runs_isolate(a, lo, hi, &first, &last);
 		runs_protect(a, first, last, prot);
-		runs_trim(s, a);
 	}
+	runs_trim(s, a);
 	s->committed_bytes += fresh;
 	/* Every page was committed already: a candidate to publish. */
 	if (!fresh)
