@@ -163,8 +163,8 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 		m.lock = ntvm_lock_state(nc, req.lo, req.hi, NULL);
 	if (req.large)
 		m.lock |= NTVM_MEMCTL_LARGE_PAGES;
-	if (req.data_file)
-		m.lock |= NTVM_MEMCTL_DATA_FILE;
+	if (req.page_file)
+		m.lock |= NTVM_MEMCTL_PAGE_FILE;
 	if (req.op == NTVM_MEMCTL_UNLOCK && !req.status &&
 	    !(m.lock & NTVM_MEMCTL_LOCKED_ALL))
 		req.status = NTVM_STATUS_NOT_LOCKED;

@@ -1000,7 +1000,7 @@ TEST_F(sec, views)
 	 * one that is free: the heap of a static program starts anywhere in
 	 * the lowest GiB.
 	 */
-	fixed = free_granules(0x30000000, 0x40000000, 0x20000);
+	fixed = free_granules(0x20000000, 0x40000000, 0x20000);
 	ASSERT_NE(0, fixed);
 	b = P(fixed);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,

@@ -253,9 +253,10 @@ static inline void log_maps(uintptr_t lo, uintptr_t hi)
 	fprintf(stderr, "# at %#lx: base %p alloc %p size %#zx state %#x type %#x\n",
 		(unsigned long)lo, m.BaseAddress, m.AllocationBase, m.RegionSize,
 		(unsigned int)m.State, (unsigned int)m.Type);
-	while (f && fgets(line, sizeof(line), f))
+	while (f && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < hi && e > lo)
 			fprintf(stderr, "# maps: %s", line);
+	}
 	if (f)
 		fclose(f);
 }

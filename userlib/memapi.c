@@ -127,10 +127,10 @@ static NTSTATUS query_region(HANDLE process, LPCVOID base,
 	if (info_class == MemoryRegionInformationEx) {
 		if (m.type == MEM_PRIVATE)
 			r->Private = 1;
-		else if (m.lock & NTVM_MEMCTL_DATA_FILE)
-			r->MappedDataFile = 1;
-		else
+		else if (m.lock & NTVM_MEMCTL_PAGE_FILE)
 			r->MappedPageFile = 1;
+		else
+			r->MappedDataFile = 1;
 		if (m.lock & NTVM_MEMCTL_LARGE_PAGES)
 			r->PageSizeLarge = 1;
 	}

@@ -44,7 +44,7 @@ static void memctl_region(struct nt_space *s, struct nt_memctl *m)
 		m->commit_size = nt_vad_committed(s, a);
 		m->type = nt_vad_type(a);
 		m->large = a->attrs & NT_ATTR_LARGE_PAGES;
-		m->data_file = a->sec && (a->sec->attrs & NTVM_SEC_FILE);
+		m->page_file = a->sec && !(a->sec->attrs & NTVM_SEC_FILE);
 		m->status = NTVM_STATUS_SUCCESS;
 		return;
 	}
@@ -60,8 +60,6 @@ static void memctl_region(struct nt_space *s, struct nt_memctl *m)
 	m->commit_size = end - start;
 	m->alloc_protect = nt_from_lprot(lp & NT_LPROT_MASK);
 	m->type = (lp & NT_VMA_FOREIGN) ? NTVM_MEM_MAPPED : NTVM_MEM_PRIVATE;
-	/* A mapping ntvm did not make: a file's, for all it can tell. */
-	m->data_file = lp & NT_VMA_FOREIGN;
 	m->status = NTVM_STATUS_SUCCESS;
 }
 

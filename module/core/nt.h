@@ -517,7 +517,7 @@ struct nt_memctl {
 	u32 protect;		/* PAGE: NT protection */
 	u32 apply, apply_prot;	/* LOCK hit a guard page: NTVM_APPLY_MPROTECT */
 	bool large;		/* REGION, PAGE: a MEM_LARGE_PAGES allocation */
-	bool data_file;		/* REGION: a view of a file, or no NT memory */
+	bool page_file;		/* REGION: a view of a section backed by memory */
 };
 
 void nt_memctl(struct nt_space *s, struct nt_memctl *m);

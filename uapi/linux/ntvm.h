@@ -769,11 +769,10 @@ struct ntvm_unmap_view_args {
  *  - REGION: NtQueryVirtualMemory(MemoryRegionInformation(Ex)) of the
  *    allocation holding base: alloc_base, alloc_size, alloc_protect,
  *    commit_size, type, and in lock NTVM_MEMCTL_LARGE_PAGES and
- *    NTVM_MEMCTL_DATA_FILE (a view of a file's section, or a shared or
- *    file mapping ntvm did not make).  STATUS_INVALID_PARAMETER above
- *    the user range, then STATUS_INVALID_HANDLE with
- *    NTVM_ARGS_OTHER_PROCESS, then STATUS_INVALID_ADDRESS where nothing
- *    is mapped.
+ *    NTVM_MEMCTL_PAGE_FILE (a view of a section backed by memory, not by
+ *    a file).  STATUS_INVALID_PARAMETER above the user range, then
+ *    STATUS_INVALID_HANDLE with NTVM_ARGS_OTHER_PROCESS, then
+ *    STATUS_INVALID_ADDRESS where nothing is mapped.
  *  - PAGE: for MemoryWorkingSetExInformation: state, protect and type of
  *    the page at base, lock (NTVM_MEMCTL_LOCKED_ALL when it is VM_LOCKED),
  *    and [out_base, out_base + out_size), the run of pages from base's page
@@ -831,7 +830,7 @@ struct ntvm_unmap_view_args {
 #define NTVM_MEMCTL_LOCKED_SOME		0x1u	/* some pages are VM_LOCKED */
 #define NTVM_MEMCTL_LOCKED_ALL		0x2u	/* every page is */
 #define NTVM_MEMCTL_LARGE_PAGES		0x4u	/* REGION, PAGE: MEM_LARGE_PAGES */
-#define NTVM_MEMCTL_DATA_FILE		0x8u	/* REGION: a view of a file */
+#define NTVM_MEMCTL_PAGE_FILE		0x8u	/* REGION: a memory section's view */
 
 /*
  * MEM_LARGE_PAGES (NTVM_IOC_ALLOCATE, issue 11): the module reserves and
@@ -859,7 +858,7 @@ struct ntvm_memctl_args {
 	__u32 type;			/* out: MEM_PRIVATE, MEM_MAPPED or 0 */
 	__u32 state;			/* out: PAGE */
 	__u32 protect;			/* out: PAGE */
-	__u32 lock;			/* out: NTVM_MEMCTL_LOCKED_* */
+	__u32 lock;			/* out: NTVM_MEMCTL_LOCKED_*, ... */
 	__u32 status;			/* out: NTSTATUS */
 	__u32 apply;			/* out: NTVM_APPLY_MPROTECT */
 	__u32 apply_prot;		/* out: PROT_* */
