@@ -858,7 +858,7 @@ struct ntvm_memctl_args {
 	__u32 type;			/* out: MEM_PRIVATE, MEM_MAPPED or 0 */
 	__u32 state;			/* out: PAGE */
 	__u32 protect;			/* out: PAGE */
-	__u32 lock;			/* out: NTVM_MEMCTL_LOCKED_*, ... */
+	__u32 lock;			/* out: NTVM_MEMCTL_LOCKED_* and flags */
 	__u32 status;			/* out: NTSTATUS */
 	__u32 apply;			/* out: NTVM_APPLY_MPROTECT */
 	__u32 apply_prot;		/* out: PROT_* */
