@@ -1917,9 +1917,13 @@ TEST_F(sec, view_parameters)
 	MEM_ADDRESS_REQUIREMENTS req = { 0 };
 	MEM_EXTENDED_PARAMETER ep[2];
 	LARGE_INTEGER off = { 0 };
+	uintptr_t fixed;
+	SYSTEM_INFO si;
 	HANDLE h;
-	PVOID v;
+	PVOID v, ph;
 	SIZE_T size;
+
+	GetSystemInfo(&si);
 
 	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x40000, PAGE_READWRITE, SEC_COMMIT, NULL));
 	memset(ep, 0, sizeof(ep));
@@ -1947,10 +1951,45 @@ TEST_F(sec, view_parameters)
 	req.Alignment = 0x10000;
 	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
 								 PAGE_READWRITE, ep, 1));
+	/*
+	 * An explicit base with requirements is refused (2.6.4) and maps
+	 * nothing; all-zero requirements are none, as for allocations
+	 * (spec 1.9.1), and a replace may carry them (6.6.3).
+	 */
 	req.Alignment = 0;
-	v = P(0x30000000);
+	req.HighestEndingAddress = si.lpMaximumApplicationAddress;
+	fixed = free_granules(0x20000000, 0x40000000, 0x40000);
+	ASSERT_NE(0, fixed);
+	v = P(fixed);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
 								 PAGE_READWRITE, ep, 1));
+	EXPECT_EQ(P(fixed), v);
+	EXPECT_EQ(0x40000, size);
+	EXPECT_EQ(MEM_FREE, region_of(v).State);
+	req.HighestEndingAddress = NULL;
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
+						       PAGE_READWRITE, ep, 1));
+	EXPECT_EQ(P(fixed), v);
+	EXPECT_EQ(0x40000, size);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x40000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+	ph = VirtualAlloc2(NULL, NULL, 0x40000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+			   PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, ph);
+	req.LowestStartingAddress = ph;
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, ph, 0, 0x40000, MEM_REPLACE_PLACEHOLDER,
+				       PAGE_READWRITE, ep, 1));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_PLACEHOLDER(ph, 0x40000);
+	req.LowestStartingAddress = NULL;
+	EXPECT_EQ(ph, MapViewOfFile3(h, NULL, ph, 0, 0x40000, MEM_REPLACE_PLACEHOLDER,
+				     PAGE_READWRITE, ep, 1));
+	EXPECT_REGION(ph, ph, ph, PAGE_READWRITE, 0x40000, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_MAPPED);
+	EXPECT_TRUE(UnmapViewOfFile2(GetCurrentProcess(), ph, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_PLACEHOLDER(ph, 0x40000);
+	EXPECT_TRUE(VirtualFree(ph, 0, MEM_RELEASE));
 	v = NULL;
 	ep[1] = ep[0];
 	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,

@@ -3417,8 +3417,12 @@ static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 		return NTVM_STATUS_INVALID_PARAMETER_3;
 	if (v->size > s->max_addr + 1)
 		return NTVM_STATUS_INVALID_PARAMETER_3;
-	if (v->requirements) {
-		/* Spec 6.10.2, 8.2: never with a base, never an alignment. */
+	/*
+	 * Spec 6.10.2, 8.2: never with a base, never an alignment.  All-zero
+	 * requirements are none, also with a base (as for allocations,
+	 * check_requirements(); spec 6.6.3 asks exactly that of a replace).
+	 */
+	if (v->requirements && (v->lowest || v->highest || v->alignment)) {
 		if (v->base || v->alignment)
 			return NTVM_STATUS_INVALID_PARAMETER;
 		if (v->highest && (((v->highest + 1) & (PAGE - 1)) ||
