@@ -4656,9 +4656,10 @@ TEST_F(sec, noexec_file)
 }
 
 /*
- * Spec 4.5.2: NtAreMappedFilesTheSame.  Views of one section are the same
- * file (two views of it too: chosen); views of two sections of one file
- * are not; memory that is no view conflicts; no mapping is an invalid
+ * Spec 4.5.2: NtAreMappedFilesTheSame.  Two addresses of one view are the
+ * same file; two views are not, of one section (Wine's
+ * test_NtAreMappedFilesTheSame, which Windows passes) or of two sections
+ * of one file; memory that is no view conflicts; no mapping is an invalid
  * address; the first address is checked first.
  */
 TEST_F(sec, are_mapped_files_the_same)
@@ -4696,7 +4697,9 @@ TEST_F(sec, are_mapped_files_the_same)
 	ASSERT_EQ(0, munmap(gone, 0x10000));
 
 	EXPECT_EQ(STATUS_SUCCESS, NtAreMappedFilesTheSame(v1, v1 + 30));
-	EXPECT_EQ(STATUS_SUCCESS, NtAreMappedFilesTheSame(v1 + 0xffff, v2));
+	EXPECT_EQ(STATUS_SUCCESS, NtAreMappedFilesTheSame(v1 + 0xffff, v1));
+	EXPECT_EQ(STATUS_NOT_SAME_DEVICE, NtAreMappedFilesTheSame(v1 + 0xffff, v2));
+	EXPECT_EQ(STATUS_NOT_SAME_DEVICE, NtAreMappedFilesTheSame(v2, v1));
 	EXPECT_EQ(STATUS_SUCCESS, NtAreMappedFilesTheSame(fa, fa + 0x1fff));
 	EXPECT_EQ(STATUS_NOT_SAME_DEVICE, NtAreMappedFilesTheSame(fa, fb));
 	EXPECT_EQ(STATUS_NOT_SAME_DEVICE, NtAreMappedFilesTheSame(v1, fa));

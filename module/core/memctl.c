@@ -332,13 +332,12 @@ u32 nt_check_large(struct nt_space *s, const struct nt_alloc_req *a)
 }
 
 /*
- * NtAreMappedFilesTheSame (spec 4.5.2): the section of the view holding
- * addr, or why there is none: memory that is no view (private memory, a
- * placeholder, a mapping ntvm did not make such as the heap) is
+ * NtAreMappedFilesTheSame (spec 4.5.2): the view holding addr, or why
+ * there is none: memory that is no view (private memory, a placeholder, a
+ * mapping ntvm did not make such as the heap) is
  * STATUS_CONFLICTING_ADDRESSES, no mapping at all STATUS_INVALID_ADDRESS.
  */
-static u32 view_section_at(struct nt_space *s, u64 addr,
-			   const struct nt_section **sec)
+static u32 view_at(struct nt_space *s, u64 addr, const struct nt_vad **view)
 {
 	u64 page = nt_page_down(addr), start, end;
 	struct nt_vad *a;
@@ -348,7 +347,7 @@ static u32 view_section_at(struct nt_space *s, u64 addr,
 		return NTVM_STATUS_INVALID_ADDRESS;
 	a = nt_find_live(s, page, page + PAGE);
 	if (a) {
-		*sec = a->sec;
+		*view = a;
 		return a->sec ? NTVM_STATUS_SUCCESS :
 				NTVM_STATUS_CONFLICTING_ADDRESSES;
 	}
@@ -360,17 +359,18 @@ static u32 view_section_at(struct nt_space *s, u64 addr,
 }
 
 /*
- * Views of one section are of the same file, views of two are not (even
- * of one file: STATUS_NOT_SAME_DEVICE, spec 4.5.2); the first address is
- * checked first.
+ * Two addresses of one view are of the same file; of two views they are
+ * not, even of one section (STATUS_NOT_SAME_DEVICE, spec 4.5.2 and Wine's
+ * test_NtAreMappedFilesTheSame: only image views, out of scope, compare
+ * their files).  The first address is checked first.
  */
 static void memctl_same_files(struct nt_space *s, struct nt_memctl *m)
 {
-	const struct nt_section *a = NULL, *b = NULL;
+	const struct nt_vad *a = NULL, *b = NULL;
 
-	m->status = view_section_at(s, m->base, &a);
+	m->status = view_at(s, m->base, &a);
 	if (!m->status)
-		m->status = view_section_at(s, m->other, &b);
+		m->status = view_at(s, m->other, &b);
 	if (!m->status && a != b)
 		m->status = NTVM_STATUS_NOT_SAME_DEVICE;
 }
