@@ -2024,9 +2024,9 @@ TEST_F(sec, view_parameters)
 
 /*
  * Spec 11's open questions, as ntvm.rst chooses them: MEM_RESERVE in a
- * map call is accepted and changes nothing (Wine); ViewUnmap acts as
- * ViewShare.  A CommitSize still commits, the view still may not pass
- * the section's end.
+ * map call is accepted and changes nothing (Wine), but not with a
+ * CommitSize (Server 2003); ViewUnmap acts as ViewShare.  The view still
+ * may not pass the section's end.
  */
 TEST_F(sec, view_reserve_type_and_view_unmap)
 {
@@ -2052,11 +2052,26 @@ TEST_F(sec, view_reserve_type_and_view_unmap)
 	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, w));
 	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
 
-	/* SEC_RESERVE: the CommitSize commits with or without MEM_RESERVE. */
+	/*
+	 * SEC_RESERVE: a reserved view commits nothing; with a CommitSize
+	 * MEM_RESERVE is refused (2.5.3, Server 2003's status), and nothing
+	 * is mapped or committed.  Without MEM_RESERVE the CommitSize commits.
+	 */
+	v = NULL;
+	size = 0;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_9,
+		  NtMapViewOfSection(hr, CUR, &v, 0, 0x1000, &off, &size, ViewUnmap,
+				     MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_EQ(NULL, v);
+	EXPECT_EQ(0, size);
+	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSection(hr, CUR, &v, 0, 0, &off, &size,
+						     ViewUnmap, MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_RESERVE, 0, MEM_MAPPED);
+	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
 	v = NULL;
 	size = 0;
 	ASSERT_EQ(STATUS_SUCCESS, NtMapViewOfSection(hr, CUR, &v, 0, 0x1000, &off, &size,
-						     ViewUnmap, MEM_RESERVE, PAGE_READWRITE));
+						     ViewUnmap, 0, PAGE_READWRITE));
 	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
 	EXPECT_REGION(U(v) + 0x1000, U(v) + 0x1000, v, PAGE_READWRITE, 0x1f000, MEM_RESERVE, 0,
 		      MEM_MAPPED);

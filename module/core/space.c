@@ -3392,6 +3392,13 @@ static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 	if (v->type & ~VIEW_TYPES)
 		return v->ex ? NTVM_STATUS_INVALID_PARAMETER :
 			       NTVM_STATUS_INVALID_PARAMETER_9;
+	/*
+	 * Spec 2.5.3: a reserved view commits nothing, so MEM_RESERVE with a
+	 * CommitSize is refused, as Server 2003 refuses it.  Without one it
+	 * is accepted and changes nothing, as in Wine.
+	 */
+	if ((v->type & NTVM_MEM_RESERVE) && v->commit_size)
+		return NTVM_STATUS_INVALID_PARAMETER_9;
 	/* Spec 2.1.6. */
 	switch (v->protect) {
 	case NTVM_PAGE_NOACCESS:
