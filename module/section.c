@@ -419,6 +419,20 @@ static u32 ntvm_section_file_rights(struct file *f)
 }
 
 /*
+ * Does the file start with an image's "MZ" signature?  SEC_IMAGE is out
+ * of scope, but Windows' refusal of a file that is no image is not (spec
+ * 1.2.1): the two bytes are read as NT's image check reads them.
+ */
+static bool ntvm_section_image_mz(struct file *f)
+{
+	char mz[2];
+	loff_t pos = 0;
+
+	return kernel_read(f, mz, sizeof(mz), &pos) == sizeof(mz) &&
+	       mz[0] == 'M' && mz[1] == 'Z';
+}
+
+/*
  * Spec 1.3.3: a writable section grows its file; the last step of all.
  * fallocate() of the section's last byte grows the file and never
  * shrinks it, in one step under the inode's lock: a writer that extends
@@ -484,7 +498,7 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 	struct file *user = NULL, *file;
 	unsigned int width = ntvm_word_width();
 	u32 file_rights = 0;
-	bool vars;
+	bool vars, image_mz = false;
 	u64 size = 0, fsize = 0, t0, max_size, want, handle = 0;
 	long usize, ret = 0;
 	u32 st;
@@ -529,9 +543,11 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 		}
 		file_rights = ntvm_section_file_rights(user);
 		fsize = i_size_read(file_inode(user));
+		if (a.attrs & NTVM_SEC_IMAGE)
+			image_mz = ntvm_section_image_mz(user);
 	}
-	st = nt_section_check(a.attrs, a.protect, user, fsize, file_rights,
-			      want, &size);
+	st = nt_section_check(a.attrs, a.protect, user, fsize, image_mz,
+			      file_rights, want, &size);
 	if (st)
 		goto out;
 

@@ -2678,6 +2678,70 @@ TEST_F(sec, sec_flags_table)
 	close(fd);
 }
 
+/*
+ * Spec 1.1.1, 1.2.1, 1.3.4: SEC_IMAGE is out of scope, but what is no
+ * image is refused with Windows' statuses (ERROR_BAD_EXE_FORMAT through
+ * Win32): an empty file STATUS_INVALID_FILE_FOR_SECTION, a file without
+ * the "MZ" signature STATUS_INVALID_IMAGE_NOT_MZ.  SEC_NOCACHE goes with
+ * an image, SEC_WRITECOMBINE does not.  Nothing is made, no file changes.
+ */
+TEST_F(sec, image_refusals)
+{
+	static const char mz[] = "MZ\x90\0";
+	int data = tmpfile_of(0x2000, O_RDONLY);
+	int empty = tmpfile_of(0, O_RDONLY);
+	int pe = tmpfile_of(0, O_RDWR);
+	long secs = ntvm_counter("sections");
+	HANDLE h = NULL, fd, fe, fp;
+	struct stat st;
+
+	ASSERT_LE(0, data);
+	ASSERT_LE(0, empty);
+	ASSERT_LE(0, pe);
+	ASSERT_EQ(sizeof(mz), write(pe, mz, sizeof(mz)));
+	fd = NTVM_FD_TO_HANDLE(data);
+	fe = NTVM_FD_TO_HANDLE(empty);
+	fp = NTVM_FD_TO_HANDLE(pe);
+
+	EXPECT_EQ(STATUS_INVALID_FILE_FOR_SECTION, mksec(&h, 0, PAGE_READONLY, SEC_IMAGE, fe));
+	EXPECT_EQ(STATUS_INVALID_FILE_FOR_SECTION,
+		  mksec(&h, 0x1000, PAGE_READONLY, SEC_IMAGE | SEC_NOCACHE, fe));
+	EXPECT_EQ(STATUS_INVALID_IMAGE_NOT_MZ, mksec(&h, 0, PAGE_READONLY, SEC_IMAGE, fd));
+	EXPECT_EQ(STATUS_INVALID_IMAGE_NOT_MZ,
+		  mksec(&h, 0, PAGE_READONLY, SEC_IMAGE | SEC_NOCACHE, fd));
+	EXPECT_EQ(STATUS_NOT_SUPPORTED, mksec(&h, 0, PAGE_READONLY, SEC_IMAGE, fp));
+	EXPECT_EQ(STATUS_NOT_SUPPORTED,
+		  mksec(&h, 0, PAGE_READONLY, SEC_IMAGE | SEC_NOCACHE, fp));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
+		  mksec(&h, 0, PAGE_READONLY, SEC_IMAGE | SEC_WRITECOMBINE, fp));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
+		  mksec(&h, 0, PAGE_READONLY, SEC_IMAGE | SEC_COMMIT, fd));
+	EXPECT_EQ(ERROR_BAD_EXE_FORMAT, RtlNtStatusToDosError(STATUS_INVALID_IMAGE_NOT_MZ));
+	EXPECT_EQ(NULL, h);
+
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, CreateFileMapping(fd, NULL, PAGE_READONLY | SEC_IMAGE, 0, 0, NULL));
+	EXPECT_EQ(ERROR_BAD_EXE_FORMAT, GetLastError());
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, CreateFileMapping(fe, NULL, PAGE_READONLY | SEC_IMAGE, 0, 0, NULL));
+	EXPECT_EQ(ERROR_BAD_EXE_FORMAT, GetLastError());
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, CreateFileMapping(fp, NULL, PAGE_READONLY | SEC_IMAGE, 0, 0, NULL));
+	EXPECT_EQ(ERROR_NOT_SUPPORTED, GetLastError());
+
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+	ASSERT_EQ(0, fstat(data, &st));
+	EXPECT_EQ(0x2000, st.st_size);
+	ASSERT_EQ(0, fstat(empty, &st));
+	EXPECT_EQ(0, st.st_size);
+	ASSERT_EQ(0, fstat(pe, &st));
+	EXPECT_EQ(sizeof(mz), st.st_size);
+	close(data);
+	close(empty);
+	close(pe);
+}
+
 /* Spec 1.3.1, 2.3.3: a view of a 4090-byte pagefile section is one page. */
 TEST_F(sec, view_of_4090_bytes)
 {

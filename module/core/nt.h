@@ -565,7 +565,7 @@ struct nt_view_req {
  */
 u32 nt_section_check_attrs(u32 attrs);
 u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
-		     u32 file_rights, u64 max_size, u64 *size);
+		     bool image_mz, u32 file_rights, u64 max_size, u64 *size);
 /* Can a section of this protection write its backing (spec 1.4)? */
 bool nt_section_writes(u32 protect);
 /* Set up sec (zeroed by the caller) for a checked size; false: no memory. */

@@ -3268,14 +3268,21 @@ u32 nt_section_check_attrs(u32 attrs)
 		return NTVM_STATUS_INVALID_PARAMETER_6;
 	if (attrs & (NTVM_SEC_FILE | NTVM_SEC_LARGE_PAGES))
 		return NTVM_STATUS_INVALID_PARAMETER_6;
-	if (kind == NTVM_SEC_IMAGE &&
-	    (attrs & (NTVM_SEC_WRITECOMBINE | NTVM_SEC_NOCACHE)))
+	/*
+	 * Spec 1.2.1: Windows takes SEC_NOCACHE with an image (ReactOS does
+	 * not, 1.2.3), never SEC_WRITECOMBINE.
+	 */
+	if (kind == NTVM_SEC_IMAGE && (attrs & NTVM_SEC_WRITECOMBINE))
 		return NTVM_STATUS_INVALID_PARAMETER_6;
 	return NTVM_STATUS_SUCCESS;
 }
 
+/*
+ * image_mz: the file starts with an image's "MZ" signature, for
+ * SEC_IMAGE only.
+ */
 u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
-		     u32 file_rights, u64 max_size, u64 *size)
+		     bool image_mz, u32 file_rights, u64 max_size, u64 *size)
 {
 	u32 rights = prot_rights(protect);
 	u32 st = nt_section_check_attrs(attrs);
@@ -3283,9 +3290,15 @@ u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
 	if (st)
 		return st;
 	if (attrs & NTVM_SEC_IMAGE) {
-		/* Spec 1.1.1: images are out of scope. */
-		return file ? NTVM_STATUS_NOT_SUPPORTED :
-			      NTVM_STATUS_INVALID_FILE_FOR_SECTION;
+		/*
+		 * Spec 1.1.1: images are out of scope.  What is no image is
+		 * refused as Windows refuses it (1.2.1, 1.3.4): no file or
+		 * an empty one, and one without the signature.
+		 */
+		if (!file || !file_size)
+			return NTVM_STATUS_INVALID_FILE_FOR_SECTION;
+		return image_mz ? NTVM_STATUS_NOT_SUPPORTED :
+				  NTVM_STATUS_INVALID_IMAGE_NOT_MZ;
 	}
 	/* Spec 1.4.1, 1.4.2: the six mappable protections, nothing more. */
 	if ((protect & ~0xffu) || !rights || protect == NTVM_PAGE_EXECUTE)
