@@ -3429,9 +3429,12 @@ static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 	/* NT probes BaseAddress, ViewSize and SectionOffset here. */
 	if (v->bad & NT_BAD_POINTER)
 		return NTVM_STATUS_ACCESS_VIOLATION;
-	/* Spec 2.1.3: the zero-bits statuses name parameter 4. */
+	/*
+	 * Spec 2.1.3: the zero-bits statuses name parameter 4.  A 32-bit
+	 * process has no mask form, as for allocations (nt_allocate()).
+	 */
 	st = nt_zero_bits_limit(v->zero_bits, limit);
-	if (st)
+	if (st || (v->zero_bits > 21 && s->max_addr <= 0xffffffffULL))
 		return NTVM_STATUS_INVALID_PARAMETER_4;
 	if (v->base > s->max_addr)
 		return NTVM_STATUS_INVALID_PARAMETER_3;
