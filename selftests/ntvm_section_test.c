@@ -356,9 +356,12 @@ static NTSTATUS commit_ex(PVOID *p, SIZE_T *s, MEM_EXTENDED_PARAMETER *ep,
 /* Spec 6.10: extended parameters of NtAllocateVirtualMemoryEx. */
 TEST_F(ph, extended_parameters)
 {
+	/* A window of the user range: 8 GiB up, or 512 MiB for 32 bits. */
+	const uintptr_t lo = sizeof(void *) == 8 ? (uintptr_t)0x200000000ULL : 0x20000000;
+	const uintptr_t hi = sizeof(void *) == 8 ? (uintptr_t)0x2ffffffffULL : 0x2fffffff;
 	MEM_ADDRESS_REQUIREMENTS req = {
-		.LowestStartingAddress = P(0x200000000ULL),
-		.HighestEndingAddress = P(0x2ffffffffULL),
+		.LowestStartingAddress = P(lo),
+		.HighestEndingAddress = P(hi),
 		.Alignment = 0x100000,
 	};
 	MEM_EXTENDED_PARAMETER ep[3];
@@ -376,8 +379,8 @@ TEST_F(ph, extended_parameters)
 	s = 0x30000;
 	ASSERT_EQ(STATUS_SUCCESS, NtAllocateVirtualMemoryEx(CUR, &p, &s, PH, PAGE_NOACCESS,
 							    ep, 3));
-	EXPECT_LE(0x200000000ULL, U(p));
-	EXPECT_GE(0x2ffffffffULL + 1, U(p) + s);
+	EXPECT_LE(lo, U(p));
+	EXPECT_GE((uint64_t)hi + 1, (uint64_t)U(p) + s);
 	EXPECT_EQ(0, U(p) & 0xfffff);
 	EXPECT_PLACEHOLDER(p, 0x30000);
 	/* Requirements with an explicit base: refused (6.10.1). */
@@ -634,6 +637,9 @@ FIXTURE_TEARDOWN(sec)
 {
 }
 
+/* SECTION_IMAGE_INFORMATION's size, for the caller's word width. */
+#define IMAGE_INFO_SIZE (sizeof(void *) == 8 ? 64 : 48)
+
 static NTSTATUS mksec(HANDLE *h, uint64_t size, ULONG prot, ULONG attrs, HANDLE file)
 {
 	LARGE_INTEGER li;
@@ -707,7 +713,7 @@ TEST_F(sec, create_pagefile)
 	EXPECT_EQ(STATUS_SECTION_NOT_IMAGE,
 		  NtQuerySection(h, SectionImageInformation, buf, sizeof(buf), &len));
 	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
-		  NtQuerySection(h, SectionImageInformation, buf, 63, &len));
+		  NtQuerySection(h, SectionImageInformation, buf, IMAGE_INFO_SIZE - 1, &len));
 	if (secs >= 0)
 		EXPECT_EQ(secs + 1, ntvm_counter("sections"));
 	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
@@ -2371,7 +2377,7 @@ TEST_F(sec, mixed_walk)
 	v = NULL;
 	size = 0x10000;
 	ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &size, MEM_TOP_DOWN, PAGE_READWRITE));
-	EXPECT_LT(0x7f0000000000ULL, U(v));
+	EXPECT_LT(sizeof(void *) == 8 ? 0x7f0000000000ULL : 0x80000000ULL, U(v));
 	EXPECT_EQ(0, U(v) & 0xffff);
 	EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
 	v = NULL;
@@ -4032,7 +4038,7 @@ TEST_F(sec, query_bad_pointers)
 	SECTION_BASIC_INFORMATION b, *at;
 	unsigned char fill[sizeof(b)], img[64];
 	HANDLE h, bad = NTVM_FD_TO_HANDLE(1000);
-	SIZE_T len = 7, big = (SIZE_T)1 << 36;
+	SIZE_T len = 7, big = (SIZE_T)1 << (sizeof(SIZE_T) == 8 ? 36 : 28);
 	char *two;
 	PVOID *ro;
 
@@ -4078,7 +4084,7 @@ TEST_F(sec, query_bad_pointers)
 	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
 		  NtQuerySection(bad, SectionBasicInformation, NULL, 0, &len));
 	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
-		  NtQuerySection(bad, SectionImageInformation, img, sizeof(img) - 1, &len));
+		  NtQuerySection(bad, SectionImageInformation, img, IMAGE_INFO_SIZE - 1, &len));
 	EXPECT_EQ(STATUS_INVALID_HANDLE,
 		  NtQuerySection(bad, SectionBasicInformation, &b, sizeof(b), &len));
 	EXPECT_EQ(STATUS_SECTION_NOT_IMAGE,
