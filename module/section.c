@@ -942,13 +942,14 @@ long ntvm_ioc_unmap_view(struct ntvm_file *nf, void __user *argp)
 	usize = ntvm_args_in(&a, sizeof(a), argp, NTVM_UNMAP_VIEW_SIZE_VER0);
 	if (usize < 0)
 		return usize;
-	if (a.flags || a.status)
+	if ((a.flags & ~NTVM_ARGS_OTHER_PROCESS) || a.status)
 		return -EINVAL;
 	t0 = ntvm_trace_start();
 	ret = ntvm_begin(nc, &n);
 	if (ret)
 		return ret;
-	a.status = nt_unmap_view(&nc->space, a.base, a.unmap_flags);
+	a.status = nt_unmap_view(&nc->space, a.base, a.unmap_flags,
+				 a.flags & NTVM_ARGS_OTHER_PROCESS);
 	ntvm_end(nc, n);
 	ntvm_trace(NTVM_OP_UNMAP_VIEW, a.status, a.base, 0, t0);
 	/* The only output (see ntvm_map_view_out()). */

@@ -310,8 +310,8 @@ TEST_F(mc, view_region)
 	m = mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0);
 	EXPECT_EQ(NTVM_MEM_MAPPED, m.type);
 	EXPECT_EQ(NTVM_MEM_RESERVE, m.state);
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0, false));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0, false));
 	nt_section_fini(&sec);
 }
 
@@ -399,7 +399,7 @@ TEST_F(mc, view_protect_failure_changes_nothing)
 	nt_protect(&self->s, &p);
 	EXPECT_EQ(0, p.status);
 	EXPECT_EQ(NTVM_PAGE_WRITECOPY, mc(&self->s, NT_MEMCTL_PAGE, v + PAGE, 0, 0).protect);
-	EXPECT_EQ(0, nt_unmap_view(&self->s, v, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, v, 0, false));
 	nt_section_fini(&sec);
 }
 
@@ -440,7 +440,7 @@ TEST_F(mc, section_map_budget)
 	EXPECT_EQ(5, sec.commit.nruns);
 	EXPECT_EQ(NT_SECTION_MAP_BUDGET, atomic64_read(&budget));
 	EXPECT_EQ(NTVM_MEM_COMMIT, mc(&self->s, NT_MEMCTL_PAGE, 0x30003000, 0, 0).state);
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0, false));
 	nt_section_fini(&sec);
 	EXPECT_EQ(NT_SECTION_MAP_BUDGET - room, atomic64_read(&budget));
 }
@@ -539,7 +539,7 @@ TEST_F(mc, view_commit_size_room_held)
 
 	/* With room for the map to grow, the same commit is made. */
 	self->ops.map_view = fake_ops.map_view;
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0, false));
 	atomic64_set(&budget, NT_SECTION_MAP_BUDGET - 6);
 	{
 		struct nt_alloc_req a = { .base = 0x50002000, .size = PAGE,
@@ -550,7 +550,7 @@ TEST_F(mc, view_commit_size_room_held)
 	}
 	EXPECT_EQ(4, sec.commit.nruns);
 	EXPECT_EQ(NT_SECTION_MAP_BUDGET, atomic64_read(&budget));
-	EXPECT_EQ(0, nt_unmap_view(&s2, 0x50000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&s2, 0x50000000, 0, false));
 	nt_space_destroy(&s2);
 	free(mm2);
 	nt_section_fini(&sec);
@@ -602,7 +602,7 @@ TEST_F(mc, flush_checks)
 	EXPECT_EQ(NTVM_STATUS_INVALID_HANDLE,
 		  mc_bad(&self->s, NT_MEMCTL_FLUSH, 0x40000000, NT_BAD_HANDLE));
 
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0, false));
 	nt_section_fini(&sec);
 }
 
@@ -679,7 +679,7 @@ TEST_F(mc, unmap_preserve_failure)
 	self->mm->fail_at = 1;
 	self->mm->calls = 0;
 	EXPECT_EQ(NTVM_STATUS_INSUFFICIENT_RESOURCES,
-		  nt_unmap_view(&self->s, ph, NTVM_MEM_PRESERVE_PLACEHOLDER));
+		  nt_unmap_view(&self->s, ph, NTVM_MEM_PRESERVE_PLACEHOLDER, false));
 	m = mc(&self->s, NT_MEMCTL_REGION, ph, 0, 0);
 	EXPECT_EQ(NTVM_MEM_MAPPED, m.type);
 	EXPECT_EQ(NTVM_PAGE_READWRITE, m.alloc_protect);
@@ -688,7 +688,7 @@ TEST_F(mc, unmap_preserve_failure)
 
 	self->mm->fail_cuts = true;
 	self->mm->calls = 0;
-	EXPECT_EQ(0, nt_unmap_view(&self->s, ph, NTVM_MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, ph, NTVM_MEM_PRESERVE_PLACEHOLDER, false));
 	self->mm->fail_at = 0;
 	m = mc(&self->s, NT_MEMCTL_REGION, ph, 0, 0);
 	EXPECT_EQ(NTVM_MEM_PRIVATE, m.type);
@@ -768,7 +768,7 @@ TEST_F(mc, map_view_check_order)
 	nt_map_view(&self->s, &r);
 	EXPECT_EQ(0, r.status);
 	EXPECT_EQ(0x40000000, r.base);
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x40000000, 0, false));
 	nt_section_fini(&sec);
 }
 
@@ -792,7 +792,7 @@ TEST_F(mc, lock_writecopy_view)
 		EXPECT_EQ(0, m.status) TH_LOG("view protection %#x", prots[i]);
 		EXPECT_EQ(0x30000000, m.lo);
 		EXPECT_EQ(0x30002000, m.hi);
-		EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+		EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0, false));
 		nt_section_fini(&sec);
 	}
 }
@@ -846,7 +846,7 @@ TEST_F(mc, lock_does_not_walk_cow_pages)
 	m = mc(&self->s, NT_MEMCTL_PAGE, at, 0, 0);
 	EXPECT_EQ(NTVM_PAGE_WRITECOPY, m.protect);
 	EXPECT_LT(0, cow_calls);
-	EXPECT_EQ(0, nt_unmap_view(&self->s, at, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, at, 0, false));
 	nt_section_fini(&sec);
 }
 
@@ -872,7 +872,7 @@ TEST_F(mc, protect_does_not_walk_cow_pages)
 	/* The mprotect() is user space's. */
 	EXPECT_EQ(NTVM_APPLY_MPROTECT, p.apply);
 	EXPECT_EQ(NT_LPROT_R, p.apply_prot);
-	EXPECT_EQ(0, nt_unmap_view(&self->s, at, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, at, 0, false));
 	nt_section_fini(&sec);
 }
 
@@ -925,7 +925,7 @@ TEST_F(mc, view_commit_undo)
 	EXPECT_EQ(0, g.status);
 	EXPECT_EQ(PAGE, self->s.committed_bytes - committed);
 	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0, false));
 	nt_section_fini(&sec);
 }
 
@@ -956,7 +956,7 @@ TEST_F(mc, view_protect_undo)
 	fake_protect(self->mm, 0x30000000, 0x30001000, NT_LPROT_R | NT_LPROT_W);
 	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0).protect);
 	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0, false));
 	nt_section_fini(&sec);
 }
 
@@ -985,8 +985,8 @@ static u32 map_both(FIXTURE_DATA(mc) *self, struct nt_section *sec,
 static void unmap_both(FIXTURE_DATA(mc) *self, struct nt_section *sec,
 		       struct nt_space *s2, struct fake_mm *mm2)
 {
-	nt_unmap_view(&self->s, 0x30000000, 0);
-	nt_unmap_view(s2, 0x50000000, 0);
+	nt_unmap_view(&self->s, 0x30000000, 0, false);
+	nt_unmap_view(s2, 0x50000000, 0, false);
 	nt_space_destroy(s2);
 	free(mm2);
 	nt_section_fini(sec);
@@ -1071,7 +1071,7 @@ TEST_F(mc, view_protect_undo_keeps_remapped_runs)
 	EXPECT_EQ(NTVM_PAGE_READONLY, mc(&self->s, NT_MEMCTL_PAGE, 0x30000000, 0, 0).protect);
 	EXPECT_EQ(NTVM_PAGE_WRITECOPY, mc(&self->s, NT_MEMCTL_PAGE, 0x30001000, 0, 0).protect);
 	EXPECT_EQ(NTVM_PAGE_READWRITE, mc(&self->s, NT_MEMCTL_PAGE, 0x30002000, 0, 0).protect);
-	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0));
+	EXPECT_EQ(0, nt_unmap_view(&self->s, 0x30000000, 0, false));
 	nt_section_fini(&sec);
 }
 

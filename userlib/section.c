@@ -36,12 +36,6 @@ NTSTATUS ntvm_ext_attribute_flags(DWORD64 flags)
 
 /* ---- Sections and views ---- */
 
-static NTSTATUS current_only(HANDLE process)
-{
-	return process == NtCurrentProcess() ? STATUS_SUCCESS :
-					       STATUS_INVALID_HANDLE;
-}
-
 /* One frame-v2 ioctl under the library lock. */
 static NTSTATUS sec_ioctl(unsigned long cmd, void *args, const __u32 *status)
 {
@@ -185,9 +179,11 @@ NTVM_EXPORT NTSTATUS NtUnmapViewOfSectionEx(HANDLE process, PVOID base,
 	struct ntvm_unmap_view_args u = {
 		.size = sizeof(u), .base = (uintptr_t)base, .unmap_flags = flags,
 	};
-	NTSTATUS st = current_only(process);
 
-	return st ? st : sec_ioctl(NTVM_IOC_UNMAP_VIEW, &u, &u.status);
+	/* The module checks the handle where NT does: after the flags. */
+	if (process != NtCurrentProcess())
+		u.flags |= NTVM_ARGS_OTHER_PROCESS;
+	return sec_ioctl(NTVM_IOC_UNMAP_VIEW, &u, &u.status);
 }
 
 NTVM_EXPORT NTSTATUS NtUnmapViewOfSection(HANDLE process, PVOID base)

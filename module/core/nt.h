@@ -572,7 +572,7 @@ bool nt_section_writes(u32 protect);
 bool nt_section_init(struct nt_section *sec, u32 attrs, u32 protect, u64 size);
 void nt_section_fini(struct nt_section *sec);
 void nt_map_view(struct nt_space *s, struct nt_view_req *v);
-u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags);
+u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags, bool other_process);
 
 /*
  * Placement (place.c).  nt_find_gap() and nt_largest_free() are called

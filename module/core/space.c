@@ -3638,7 +3638,7 @@ out:
  * MEM_PRESERVE_PLACEHOLDER a view that replaced a placeholder turns back
  * into one, mapped over in place.
  */
-u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
+u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags, bool other_process)
 {
 	struct nt_vad *a;
 	int err;
@@ -3647,7 +3647,15 @@ u32 nt_unmap_view(struct nt_space *s, u64 addr, u32 flags)
 	if (flags & ~(NTVM_MEM_UNMAP_WITH_TRANSIENT_BOOST |
 		      NTVM_MEM_PRESERVE_PLACEHOLDER))
 		return NTVM_STATUS_INVALID_PARAMETER;
-	a = addr <= s->max_addr ? find_alloc(s, addr) : NULL;
+	/*
+	 * Then, as the WRK's NtUnmapViewOfSection: an address above the
+	 * user range, before the process handle.
+	 */
+	if (addr > s->max_addr)
+		return NTVM_STATUS_NOT_MAPPED_VIEW;
+	if (other_process)
+		return NTVM_STATUS_INVALID_HANDLE;
+	a = find_alloc(s, addr);
 	if (!a || !a->sec || !alloc_sync(s, a, a->base, a->base + a->size))
 		return NTVM_STATUS_NOT_MAPPED_VIEW;
 	if (flags & NTVM_MEM_PRESERVE_PLACEHOLDER) {

@@ -730,11 +730,13 @@ struct ntvm_map_view_args {
 /*
  * NTVM_IOC_UNMAP_VIEW: NtUnmapViewOfSectionEx; unmap_flags are NT's
  * (MEM_PRESERVE_PLACEHOLDER, MEM_UNMAP_WITH_TRANSIENT_BOOST), checked
- * with NT's status.
+ * with NT's status, then an address above the user range
+ * (STATUS_NOT_MAPPED_VIEW), then the process handle
+ * (NTVM_ARGS_OTHER_PROCESS, accepted since 0.3.0).
  */
 struct ntvm_unmap_view_args {
 	__u32 size;
-	__u32 flags;			/* none yet */
+	__u32 flags;			/* NTVM_ARGS_OTHER_PROCESS */
 	__u64 base;			/* in */
 	__u32 unmap_flags;		/* in */
 	__u32 status;			/* out: NTSTATUS */
