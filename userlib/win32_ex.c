@@ -275,7 +275,9 @@ NTVM_EXPORT BOOL CloseHandle(HANDLE handle)
 
 /*
  * CreateFileMapping2 (yuzu, ZGC; spec 1.7.1): access is the handle's
- * rights, as given; the name is a narrow string here (see ntvm.h);
+ * rights, as given, as NtCreateSectionEx takes them (unlike
+ * CreateFileMapping, which adds SECTION_QUERY and the map rights its
+ * protection implies); the name is a narrow string here (see ntvm.h);
  * extended parameters are refused (the AWE one is out of scope).
  */
 NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
@@ -288,7 +290,7 @@ NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
 	struct create_args c = {
 		.file = file == INVALID_HANDLE_VALUE ? NULL : file,
 		.sec = alloc_attrs, .prot = protect,
-		.access = access | SECTION_QUERY,
+		.access = access,
 	};
 
 	(void)attributes;
