@@ -156,11 +156,22 @@ TEST_F(ph, split_coalesce)
 	EXPECT_PLACEHOLDER(p, 0xc000);
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
 
-	/* New P, split at 16K and 32K. */
+	/*
+	 * New P, split at 16K and 32K: head splits, which write back the
+	 * placeholder's base and the split size (spec 6.3.1).
+	 */
 	p = NULL;
 	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
-	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0x4000, PRESERVE));
-	ASSERT_EQ(STATUS_SUCCESS, nt_free(P(U(p) + 0x4000), 0x4000, PRESERVE));
+	b = p;
+	s = 0x4000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
+	EXPECT_EQ(p, b);
+	EXPECT_EQ(0x4000, s);
+	b = P(U(p) + 0x4000);
+	s = 0x4000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
+	EXPECT_EQ(U(p) + 0x4000, U(b));
+	EXPECT_EQ(0x4000, s);
 	EXPECT_PLACEHOLDER(p, 0x4000);
 	EXPECT_PLACEHOLDER(U(p) + 0x4000, 0x4000);
 	EXPECT_PLACEHOLDER(U(p) + 0x8000, 0x8000);
@@ -691,7 +702,37 @@ static int tmpfile_of(size_t size, int flags)
 	return fd;
 }
 
-/* Spec 1.2, 1.3.1, 1.3.5, 1.4, 1.6, 8.3, 8.4: pagefile sections. */
+/*
+ * Could this machine charge bytes of commit at once?  With
+ * vm.overcommit_memory 1 anything goes; otherwise no more than its memory
+ * and swap.
+ */
+static int could_commit(uint64_t bytes)
+{
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+	unsigned long long kb, total = 0;
+	char line[128];
+	int mode = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &mode) != 1)
+			mode = 0;
+		fclose(f);
+	}
+	if (mode == 1)
+		return 1;
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1 ||
+		    sscanf(line, "SwapTotal: %llu kB", &kb) == 1)
+			total += kb;
+	fclose(f);
+	return total * 1024 >= bytes;
+}
+
+/* Spec 1.2, 1.3.1, 1.3.5, 1.3.6, 1.4, 1.6, 2.3.1, 8.3, 8.4, 8.11: pagefile sections. */
 TEST_F(sec, create_pagefile)
 {
 	SECTION_BASIC_INFORMATION b;
@@ -785,6 +826,41 @@ TEST_F(sec, create_pagefile)
 	EXPECT_EQ(0x20000000000LL, secinfo(h).Size.QuadPart);
 	NtClose(h);
 
+	/*
+	 * Spec 1.3.6, 8.11 (Windows Server 2003 x64; 64-bit only, WoW64
+	 * differs): a 512 GB SEC_COMMIT section is charged whole at creation,
+	 * more than this machine can commit: STATUS_COMMITMENT_LIMIT, no
+	 * section, no handle.  An 8 GB SEC_RESERVE section maps whole with
+	 * ViewSize 0, and the view size comes back as 0x200000000 (2.3.1).
+	 */
+	if (sizeof(void *) == 8) {
+		HANDLE before = NTVM_FD_TO_HANDLE(-7);
+		PVOID v = NULL;
+		SIZE_T vs = 0;
+
+		if (could_commit(0x8000000000ULL)) {
+			TH_LOG("this machine could commit 512 GB: COMMITMENT_LIMIT not checked");
+		} else {
+			h = before;
+			EXPECT_EQ(STATUS_COMMITMENT_LIMIT,
+				  mksec(&h, 0x8000000000ULL, PAGE_READWRITE, SEC_COMMIT, NULL));
+			EXPECT_EQ(before, h);
+			if (secs >= 0)
+				EXPECT_EQ(secs, ntvm_counter("sections"));
+		}
+		ASSERT_EQ(STATUS_SUCCESS,
+			  mksec(&h, 0x200000000ULL, PAGE_READWRITE, SEC_RESERVE, NULL));
+		ASSERT_EQ(STATUS_SUCCESS, mapv(h, &v, 0, &vs, 0, PAGE_READWRITE));
+		EXPECT_EQ(0x200000000ULL, (uint64_t)vs);
+		EXPECT_EQ(0, U(v) & 0xffff);
+		EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x200000000ULL, MEM_RESERVE, 0, MEM_MAPPED);
+		EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, v));
+		EXPECT_EQ(MEM_FREE, region_of(v).State);
+		EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+		if (secs >= 0)
+			EXPECT_EQ(secs, ntvm_counter("sections"));
+	}
+
 	/* Win32 (spec 1.2.1, 1.5.2). */
 	SetLastError(0xdeadbeef);
 	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4090, NULL);
@@ -840,6 +916,20 @@ TEST_F(sec, create_file)
 	EXPECT_EQ(SEC_FILE, b.Attributes);
 	EXPECT_EQ(0x3456, b.Size.QuadPart);
 	NtClose(h);
+	/*
+	 * Spec 1.3.2: CreateFileMapping of 36 bytes of a larger file: a
+	 * section of exactly 36 bytes; the file keeps its size.
+	 */
+	SetLastError(0xdeadbeef);
+	h = CreateFileMapping(hf, NULL, PAGE_READONLY, 0, 36, NULL);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	b = secinfo(h);
+	EXPECT_EQ(SEC_FILE, b.Attributes);
+	EXPECT_EQ(36, b.Size.QuadPart);
+	EXPECT_TRUE(CloseHandle(h));
+	ASSERT_EQ(0, fstat(fd, &stt));
+	EXPECT_EQ(0x3456, stt.st_size);
 	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x3452, PAGE_READONLY, SEC_RESERVE, hf));
 	EXPECT_EQ(SEC_FILE, secinfo(h).Attributes);
 	EXPECT_EQ(0x3452, secinfo(h).Size.QuadPart);
@@ -941,7 +1031,10 @@ static uintptr_t free_granules(uintptr_t lo, uintptr_t hi, SIZE_T size)
 /* Spec 2.1 - 2.3, 3, 8.1, 8.10, 8.12: mapping and unmapping views. */
 TEST_F(sec, views)
 {
+	static const SIZE_T inside[] = { 100, 0x1000, 0x1064 };
 	struct ntvm_stats st0 = stats(), st1;
+	unsigned int i;
+	int fd;
 	uintptr_t fixed;
 	NTSTATUS st;
 	HANDLE h;
@@ -975,6 +1068,12 @@ TEST_F(sec, views)
 	EXPECT_EQ(0x10000, size);
 	b = NULL;
 	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 1, &size, 0, PAGE_READWRITE));
+	/* Offset 1 at an occupied base: the alignment is checked first. */
+	b = v;
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 1, &size, 0, PAGE_READWRITE));
+	EXPECT_EQ(v, b);
+	EXPECT_EQ(0x10000, size);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
 	b = P(U(v) + 0x1000);
 	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 0, &size, 0, PAGE_READWRITE));
 	b = P(U(v) + 42);
@@ -1056,9 +1155,13 @@ TEST_F(sec, views)
 	SetLastError(0);
 	EXPECT_FALSE(UnmapViewOfFile(p));
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	SetLastError(0);
 	EXPECT_FALSE(UnmapViewOfFile(P(U(p) + 0x3000)));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	SetLastError(0);
 	EXPECT_FALSE(UnmapViewOfFile(P(0xdeadbeef)));
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtUnmapViewOfSectionEx(CUR, v, MEM_RELEASE));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
 	/* Closing the handle leaves the views (spec 5.2). */
@@ -1071,6 +1174,31 @@ TEST_F(sec, views)
 	EXPECT_EQ(st0.allocations, st1.allocations);
 	EXPECT_EQ(st0.reserved_bytes, st1.reserved_bytes);
 	EXPECT_EQ(st0.committed_bytes, st1.committed_bytes);
+
+	/*
+	 * Spec 8.12, 3.1, 3.3: any address inside a 3-page file view unmaps
+	 * the whole view (a fresh view each time); the range is free.
+	 */
+	fd = tmpfile_of(0x3000, O_RDWR);
+	ASSERT_LE(0, fd);
+	h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_READONLY, 0, 0, NULL);
+	ASSERT_NE(NULL, h);
+	for (i = 0; i < ARRAY_SIZE(inside); i++) {
+		v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0x3000);
+		ASSERT_NE(NULL, v);
+		EXPECT_REGION(v, v, v, PAGE_READONLY, 0x3000, MEM_COMMIT, PAGE_READONLY,
+			      MEM_MAPPED);
+		SetLastError(0xdeadbeef);
+		EXPECT_TRUE(UnmapViewOfFile(P(U(v) + inside[i])))
+			TH_LOG("at +%#zx: error %u", inside[i], GetLastError());
+		EXPECT_REGION(v, v, 0, 0, region_of(v).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
+		EXPECT_LE((SIZE_T)0x3000, region_of(v).RegionSize);
+		EXPECT_EQ(MEM_FREE, region_of(P(U(v) + 0x2000)).State);
+		EXPECT_TRUE(faults(v, 0));
+		EXPECT_EQ(STATUS_NOT_MAPPED_VIEW, NtUnmapViewOfSection(CUR, v));
+	}
+	EXPECT_TRUE(CloseHandle(h));
+	close(fd);
 }
 
 /* Spec 1.4.4, 1.5.5, 2.4, 4.3: access, protections, copy-on-write. */
@@ -1828,8 +1956,8 @@ TEST_F(sec, names)
 /* Spec 6.6, 6.7, 8.18, 8.19: views in placeholders. */
 TEST_F(sec, placeholder_views)
 {
-	HANDLE h;
-	PVOID p, v, o;
+	HANDLE h, h2;
+	PVOID p, v, o, a, w;
 	SIZE_T size;
 
 	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x100000, NULL);
@@ -1892,6 +2020,11 @@ TEST_F(sec, placeholder_views)
 	SetLastError(0);
 	EXPECT_FALSE(VirtualFree(v, 0x1000, PRESERVE));
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	/* Spec 8.18, 6.3.3: VirtualFreeEx alike; the placeholder stays. */
+	SetLastError(0);
+	EXPECT_FALSE(VirtualFreeEx(GetCurrentProcess(), v, 0x1000, PRESERVE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_PLACEHOLDER(v, 0x1000);
 	EXPECT_TRUE(VirtualFree(p, 0x100000, COALESCE));
 	EXPECT_PLACEHOLDER(p, 0x100000);
 
@@ -1916,6 +2049,50 @@ TEST_F(sec, placeholder_views)
 	EXPECT_TRUE(UnmapViewOfFile(v));
 	EXPECT_EQ(MEM_FREE, region_of(p).State);
 	EXPECT_TRUE(VirtualFree(P(U(p) + 0x10000), 0, MEM_RELEASE));
+	/*
+	 * Spec 6.6.2, 8.19: where the range is free, no placeholder (Wine's
+	 * test makes these calls after a plain unmap), a base or an offset
+	 * one byte off a page is still ERROR_MAPPED_ALIGNMENT: the alignment
+	 * is checked before the target.  So is a page-aligned base off 64K
+	 * without REPLACE.  The range stays free.
+	 */
+	h2 = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x100000, NULL);
+	ASSERT_NE(NULL, h2);
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, P(U(p) + 0xfff), 0x1000, 0x1000,
+				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, P(U(p) + 0x1000), 0xfff, 0x1000,
+				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, P(U(p) + 0x2000), 0x1000, 0x1000, 0,
+				       PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	EXPECT_REGION(p, p, 0, 0, region_of(p).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
+	EXPECT_LE((SIZE_T)0x100000, region_of(p).RegionSize);
+	/*
+	 * Spec 8.19, 2.2.3: a 64K-aligned free base with offset 4 x 64K, and
+	 * with offset 0: the view is there, and shows that offset's bytes.
+	 */
+	a = P(U(p) + 0x10000);
+	v = MapViewOfFile3(h2, NULL, a, 0x40000, 0x1000, 0, PAGE_READWRITE, NULL, 0);
+	ASSERT_EQ(a, v);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	((volatile char *)v)[5] = 0x77;
+	w = MapViewOfFile(h2, FILE_MAP_WRITE, 0, 0, 0);
+	ASSERT_NE(NULL, w);
+	EXPECT_EQ(0x77, ((volatile char *)w)[0x40005]);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	((volatile char *)w)[5] = 0x66;
+	v = MapViewOfFile3(h2, NULL, a, 0, 0x1000, 0, PAGE_READWRITE, NULL, 0);
+	ASSERT_EQ(a, v);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x1000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+	EXPECT_EQ(0x66, ((volatile char *)v)[5]);
+	EXPECT_TRUE(UnmapViewOfFile(v));
+	EXPECT_TRUE(UnmapViewOfFile(w));
+	EXPECT_TRUE(CloseHandle(h2));
 	/* Without REPLACE, 64K alignment is needed (spec 8.19). */
 	SetLastError(0);
 	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, NULL, 0x1000, 0x1000, 0, PAGE_READWRITE, NULL, 0));
@@ -3020,18 +3197,45 @@ TEST_F(sec, view_ex_null_process)
 }
 
 /*
- * Spec 2.1.3: zero_bits 21 leaves no room for a view; a value above 31 is
- * a mask whose leading zeros count (64-bit), INVALID_PARAMETER_4 on native
- * 32-bit.
+ * Spec 2.1.3: zero_bits 1 - 20 keep a view below 2^(32 - N); 21 leaves no
+ * room for a view; a value above 31 is a mask whose leading zeros count
+ * (64-bit), INVALID_PARAMETER_4 on native 32-bit.
  */
 TEST_F(sec, view_zero_bits)
 {
 	LARGE_INTEGER off = { .QuadPart = 0 };
 	SIZE_T size = 0x10000;
 	PVOID b = NULL;
+	unsigned int n;
+	NTSTATUS st;
 	HANDLE h;
 
 	ASSERT_EQ(STATUS_SUCCESS, mksec(&h, 0x10000, PAGE_READWRITE, SEC_COMMIT, NULL));
+	/*
+	 * Spec 2.1.3: zero bits N = 1 - 20 with MEM_TOP_DOWN: a view that
+	 * ends below 2^(32 - N), or STATUS_NO_MEMORY where there is no room
+	 * (nothing written back); never anything else.
+	 */
+	for (n = 1; n <= 20; n++) {
+		b = NULL;
+		size = 0x10000;
+		st = NtMapViewOfSection(h, CUR, &b, n, 0, &off, &size, ViewShare, MEM_TOP_DOWN,
+					PAGE_READWRITE);
+		if (st == STATUS_NO_MEMORY) {
+			EXPECT_EQ(NULL, b) TH_LOG("zero bits %u", n);
+			EXPECT_EQ(0x10000, size) TH_LOG("zero bits %u", n);
+			continue;
+		}
+		ASSERT_EQ(STATUS_SUCCESS, st) TH_LOG("zero bits %u", n);
+		EXPECT_EQ(0, (U(b) + size - 1) >> (32 - n)) TH_LOG("zero bits %u: %p", n, b);
+		EXPECT_EQ(0, U(b) & 0xffff) TH_LOG("zero bits %u: %p", n, b);
+		EXPECT_EQ(0x10000, size) TH_LOG("zero bits %u", n);
+		EXPECT_REGION(b, b, b, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE,
+			      MEM_MAPPED);
+		EXPECT_EQ(STATUS_SUCCESS, NtUnmapViewOfSection(CUR, b));
+	}
+	b = NULL;
+	size = 0x10000;
 	/* Windows: NO_MEMORY or INVALID_PARAMETER; ntvm: no room below 2^11. */
 	EXPECT_EQ(STATUS_NO_MEMORY,
 		  NtMapViewOfSection(h, CUR, &b, 21, 0, &off, &size, ViewShare, 0,
@@ -3405,11 +3609,17 @@ TEST_F(sec, commit_after_view_end)
 /*
  * Spec 4.3.4, 8.6: on an execute-read-write view of an execute-read-write
  * file section, VirtualProtect(PAGE_NOACCESS) says PAGE_EXECUTE_READWRITE
- * was set; then every base protection can be set and is reported, a
- * written PAGE_WRITECOPY page reports PAGE_READWRITE and a written
+ * was set; then every base protection can be set and is reported as set,
+ * a written PAGE_WRITECOPY page reports PAGE_READWRITE and a written
  * PAGE_EXECUTE_WRITECOPY one PAGE_EXECUTE_READWRITE, which the next
  * VirtualProtect returns as the old protection; combinations and 0 are
  * ERROR_INVALID_PARAMETER.  The order is Wine's table's.
+ *
+ * Each protection gets a fresh view, as Wine's test_mapping maps one for
+ * each access: no page of it written before, so PAGE_EXECUTE_WRITECOPY is
+ * reported as set.  (Wine's test_CreateFileMapping_protection runs the
+ * whole table on one view, whose page the PAGE_WRITECOPY row has written
+ * by then: there it expects PAGE_EXECUTE_READWRITE.)
  */
 TEST_F(sec, erw_file_view_protections)
 {
@@ -3425,13 +3635,17 @@ TEST_F(sec, erw_file_view_protections)
 	h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_EXECUTE_READWRITE, 0, 0x1000,
 			      NULL);
 	ASSERT_NE(NULL, h);
-	v = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_EXECUTE, 0, 0, 0);
-	ASSERT_NE(NULL, v);
-	old = 0xdeadbeef;
-	EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
-	EXPECT_EQ(PAGE_EXECUTE_READWRITE, old);
 	for (i = 0; i < 31; i++) {
 		prot = wine_table_prot(i);
+		v = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_EXECUTE, 0, 0, 0);
+		ASSERT_NE(NULL, v) TH_LOG("protection %#x: error %u", prot, GetLastError());
+		EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT,
+			      PAGE_EXECUTE_READWRITE, MEM_MAPPED);
+		/* A fresh view's first change returns its protection exactly. */
+		old = 0xdeadbeef;
+		EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old))
+			TH_LOG("protection %#x", prot);
+		EXPECT_EQ(PAGE_EXECUTE_READWRITE, old) TH_LOG("protection %#x", prot);
 		EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT, PAGE_NOACCESS,
 			      MEM_MAPPED);
 		old = 0xdeadbeef;
@@ -3441,28 +3655,43 @@ TEST_F(sec, erw_file_view_protections)
 			EXPECT_FALSE(ok) TH_LOG("protection %#x", prot);
 			EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError())
 				TH_LOG("protection %#x", prot);
+			EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT,
+				      PAGE_NOACCESS, MEM_MAPPED);
+			EXPECT_TRUE(UnmapViewOfFile(v));
 			continue;
 		}
 		EXPECT_TRUE(ok) TH_LOG("protection %#x: error %u", prot, GetLastError());
 		EXPECT_EQ(PAGE_NOACCESS, old) TH_LOG("protection %#x", prot);
-		written = prot == PAGE_WRITECOPY ? PAGE_READWRITE :
-			  prot == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE : prot;
-		/*
-		 * Not asserted for PAGE_EXECUTE_WRITECOPY: the spec says "reported
-		 * as set", Wine's test (on a page written as write-copy before)
-		 * expects PAGE_EXECUTE_READWRITE.
-		 */
-		if (prot != PAGE_EXECUTE_WRITECOPY)
-			EXPECT_EQ(prot, region_of(v).Protect) TH_LOG("protection %#x", prot);
+		/* Unwritten: as set, PAGE_EXECUTE_WRITECOPY too. */
+		EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT, prot,
+			      MEM_MAPPED);
+		written = prot;
 		if (prot == PAGE_READWRITE || prot == PAGE_WRITECOPY ||
 		    prot == PAGE_EXECUTE_READWRITE || prot == PAGE_EXECUTE_WRITECOPY) {
+			written = prot == PAGE_WRITECOPY ? PAGE_READWRITE :
+				  prot == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE : prot;
 			((volatile char *)v)[0] = (char)0xfe;
 			EXPECT_EQ(written, region_of(v).Protect) TH_LOG("protection %#x", prot);
 		}
 		old = 0xdeadbeef;
 		EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
 		EXPECT_EQ(written, old) TH_LOG("protection %#x", prot);
+		EXPECT_TRUE(UnmapViewOfFile(v));
 	}
+	/*
+	 * Spec 2.8.1, 4.3.7 (Wine's test_mapping): a FILE_MAP_COPY |
+	 * FILE_MAP_EXECUTE view of this section is PAGE_EXECUTE_WRITECOPY
+	 * before any write, and its first VirtualProtect returns exactly that.
+	 */
+	v = MapViewOfFile(h, FILE_MAP_COPY | FILE_MAP_EXECUTE, 0, 0, 0);
+	ASSERT_NE(NULL, v) TH_LOG("error %u", GetLastError());
+	EXPECT_REGION(v, v, v, PAGE_EXECUTE_WRITECOPY, 0x1000, MEM_COMMIT,
+		      PAGE_EXECUTE_WRITECOPY, MEM_MAPPED);
+	old = 0xdeadbeef;
+	EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
+	EXPECT_EQ(PAGE_EXECUTE_WRITECOPY, old);
+	EXPECT_REGION(v, v, v, PAGE_EXECUTE_WRITECOPY, 0x1000, MEM_COMMIT, PAGE_NOACCESS,
+		      MEM_MAPPED);
 	EXPECT_TRUE(UnmapViewOfFile(v));
 	EXPECT_TRUE(CloseHandle(h));
 	close(fd);
@@ -3800,6 +4029,9 @@ TEST_F(sec, ring_buffer)
 	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, n, NULL);
 	ASSERT_NE(NULL, h);
 	EXPECT_EQ(0, GetLastError());
+	/* Step 4: a SEC_COMMIT section of N bytes (spec 1.2.1, 1.3.1). */
+	EXPECT_EQ(SEC_COMMIT, secinfo(h).Attributes);
+	EXPECT_EQ((int64_t)n, secinfo(h).Size.QuadPart);
 	/*
 	 * Failure paths: a view larger than the section fails the size check,
 	 * which NT makes before it looks at the address (ntvm.rst; the spec
@@ -3858,14 +4090,52 @@ TEST_F(sec, ring_buffer)
 	SetLastError(0);
 	EXPECT_FALSE(VirtualFree(v1, 0, MEM_RELEASE));
 	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	/* 9': back to placeholders, coalesce, release. */
+	/*
+	 * 9': back to placeholders, each half one of N (spec 6.2.3), coalesce
+	 * into one of 2N, release.
+	 */
 	EXPECT_TRUE(UnmapViewOfFile2(CUR, v1, MEM_PRESERVE_PLACEHOLDER));
 	EXPECT_TRUE(UnmapViewOfFile2(CUR, v2, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_PLACEHOLDER(p, n);
+	EXPECT_PLACEHOLDER(p + n, n);
 	EXPECT_TRUE(VirtualFree(p, 2 * n, COALESCE));
-	m = region_of(p);
-	EXPECT_EQ(2 * n, m.RegionSize);
-	EXPECT_EQ(MEM_RESERVE, m.State);
+	EXPECT_PLACEHOLDER(p, 2 * n);
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	m = region_of(p);
+	EXPECT_EQ(MEM_FREE, m.State);
+	EXPECT_LE(2 * n, m.RegionSize);
+
+	/*
+	 * Step 9: the buffer again, taken down with plain unmaps: the views
+	 * do not go back to placeholders, both halves are free (spec 6.7.4).
+	 */
+	p = VirtualAlloc2(NULL, NULL, 2 * n, PH, PAGE_NOACCESS, NULL, 0);
+	ASSERT_NE(NULL, p);
+	ASSERT_TRUE(VirtualFree(p, n, PRESERVE));
+	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, n, NULL);
+	ASSERT_NE(NULL, h);
+	v1 = MapViewOfFile3(h, NULL, p, 0, n, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0);
+	ASSERT_EQ(p, v1);
+	v2 = MapViewOfFile3(h, NULL, p + n, 0, n, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+			    NULL, 0);
+	ASSERT_EQ(p + n, v2);
+	EXPECT_TRUE(CloseHandle(h));
+	((volatile char *)v2)[7] = 'c';
+	EXPECT_EQ('c', ((volatile char *)v1)[7]);
+	EXPECT_TRUE(UnmapViewOfFile(v1));
+	EXPECT_REGION(p, p, 0, 0, n, MEM_FREE, PAGE_NOACCESS, 0);
+	EXPECT_REGION(p + n, p + n, p + n, PAGE_READWRITE, n, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_MAPPED);
+	EXPECT_EQ('c', ((volatile char *)v2)[7]);
+	EXPECT_TRUE(UnmapViewOfFile(v2));
+	m = region_of(p);
+	EXPECT_REGION(p, p, 0, 0, m.RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
+	EXPECT_LE(2 * n, m.RegionSize);
+	m = region_of(p + n);
+	EXPECT_REGION(p + n, p + n, 0, 0, m.RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
+	EXPECT_LE(n, m.RegionSize);
+	EXPECT_TRUE(faults(p, 0));
+	EXPECT_TRUE(faults(p + n, 0));
 }
 
 /* Spec 5.1, 5.3: a view in another process sees the same bytes. */
