@@ -1078,6 +1078,27 @@ TEST_F(sec, views)
 	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 0, &size, 0, PAGE_READWRITE));
 	b = P(U(v) + 42);
 	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 0, &size, 0, PAGE_READWRITE));
+	/*
+	 * The alignment is an address check: before the handles and what
+	 * the section allows (ReactOS's NtMapViewOfSection).
+	 */
+	b = P(U(v) + 0x1000);
+	off.QuadPart = 0;
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 0, &size, 0, PAGE_EXECUTE_READWRITE));
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT,
+		  NtMapViewOfSection(h, NULL, &b, 0, 0, &off, &size, ViewShare, 0, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT,
+		  NtMapViewOfSection(NTVM_FD_TO_HANDLE(1000), CUR, &b, 0, 0, &off, &size,
+				     ViewShare, 0, PAGE_READWRITE));
+	b = NULL;
+	off.QuadPart = 1;
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT, mapv(h, &b, 1, &size, 0, PAGE_EXECUTE_READWRITE));
+	EXPECT_EQ(STATUS_MAPPED_ALIGNMENT,
+		  NtMapViewOfSection(NTVM_FD_TO_HANDLE(1000), CUR, &b, 0, 0, &off, &size,
+				     ViewShare, 0, PAGE_READWRITE));
+	EXPECT_EQ(NULL, b);
+	EXPECT_EQ(0x10000, size);
+	EXPECT_REGION(v, v, v, PAGE_READWRITE, 0x20000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
 	b = NULL;
 	off.QuadPart = 0;
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,

@@ -3390,8 +3390,9 @@ static u32 view_access(u32 prot)
 /*
  * NtMapViewOfSection(Ex)'s argument checks, spec 2.1 - 2.3, in NT's order
  * (ReactOS's NtMapViewOfSection): the arguments passed by value, then the
- * variables (probed), the addresses, and only then the process and the
- * section by their handles, and what the section allows.
+ * variables (probed), the addresses (range, zero bits, then alignment:
+ * spec 2.1.4), and only then the process and the section by their
+ * handles, what the section allows, and the view's size.
  */
 static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 {
@@ -3458,6 +3459,8 @@ static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 	/* Spec 2.1.4: zero bits before alignment. */
 	if (v->base && v->base + (v->size ? v->size - 1 : 0) > *limit)
 		return NTVM_STATUS_INVALID_PARAMETER_4;
+	if ((v->base & (gran - 1)) || ((u32)v->offset & (gran - 1)))
+		return NTVM_STATUS_MAPPED_ALIGNMENT;
 	/* Then NT references the process and the section by their handles. */
 	if (v->bad & NT_BAD_HANDLE)
 		return NTVM_STATUS_INVALID_HANDLE;
@@ -3468,8 +3471,6 @@ static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 		return NTVM_STATUS_ACCESS_DENIED;
 	if ((prot_rights(v->protect) | NT_LPROT_R) & ~prot_rights(sec->protect))
 		return NTVM_STATUS_SECTION_PROTECTION;
-	if ((v->base & (gran - 1)) || ((u32)v->offset & (gran - 1)))
-		return NTVM_STATUS_MAPPED_ALIGNMENT;
 	if (v->offset >= sec->size)
 		return NTVM_STATUS_INVALID_VIEW_SIZE;
 	if (!v->size)
