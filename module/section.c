@@ -520,7 +520,7 @@ long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 	max_size = a.max_size;
 	want = a.max_size;
 	/* NT's order: the attributes, the variables, then the rest. */
-	st = nt_section_check_attrs(a.attrs);
+	st = nt_section_check_early(a.attrs, a.protect);
 	if (st)
 		goto out;
 	if (vars && !ntvm_section_create_vars_get(&a, width, &handle, &want)) {

@@ -4470,7 +4470,8 @@ TEST_F(sec, query_bad_pointers)
 
 /*
  * NtCreateSection: SectionHandle and MaximumSize are probed after the
- * attributes and before everything else; a bad one creates nothing, and
+ * attributes and the protection's modifier and no-access bits (ReactOS's
+ * order), before everything else; a bad one creates nothing, and
  * MaximumSize is only read (it may be const).
  */
 TEST_F(sec, create_bad_pointers)
@@ -4497,13 +4498,28 @@ TEST_F(sec, create_bad_pointers)
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
 		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, wild, PAGE_READWRITE,
 				  SEC_COMMIT, NULL));
-	/* NT's order: the attributes, then the pointers, then the rest. */
+	/*
+	 * NT's order: the attributes, the protection's modifier and
+	 * no-access bits, then the pointers, then the rest (the protection's
+	 * value, the file handle).
+	 */
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_6,
-		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, wild, PAGE_READWRITE,
+		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, wild, PAGE_READWRITE | PAGE_GUARD,
 				  SEC_COMMIT | SEC_RESERVE, bad));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, wild, 0x1234, SEC_COMMIT, bad));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, wild, PAGE_READWRITE | PAGE_GUARD,
+				  SEC_COMMIT, bad));
+	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
+		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, wild, PAGE_READONLY | PAGE_NOACCESS,
+				  SEC_COMMIT, bad));
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
-		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, &size, 0x1234,
-				  SEC_COMMIT, NULL));
+		  NtCreateSection(NULL, SECTION_ALL_ACCESS, NULL, &size, PAGE_EXECUTE,
+				  SEC_COMMIT, bad));
+	EXPECT_EQ(STATUS_INVALID_HANDLE,
+		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, &size, PAGE_EXECUTE,
+				  SEC_COMMIT, bad));
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
 		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, wild, PAGE_READWRITE,
 				  SEC_COMMIT, bad));

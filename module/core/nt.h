@@ -563,7 +563,7 @@ struct nt_view_req {
  * Section creation rules (no state): status, and the size it will have.
  * file_rights: what the file allows (NT_LPROT_W, NT_LPROT_X).
  */
-u32 nt_section_check_attrs(u32 attrs);
+u32 nt_section_check_early(u32 attrs, u32 protect);
 u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
 		     bool image_mz, u32 file_rights, u64 max_size, u64 *size);
 /* Can a section of this protection write its backing (spec 1.4)? */

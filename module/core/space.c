@@ -3252,13 +3252,14 @@ void nt_forget(struct nt_space *s, struct nt_vad *a)
 
 /*
  * NtCreateSection's rules (spec 1.2 - 1.4), in ReactOS's order: the
- * attributes (STATUS_INVALID_PARAMETER_6; NT probes its pointers after
- * them, which nt_section_check_attrs() alone lets the caller do), the
- * protection, what the file allows, then the size.  *size is the
- * section's size: page-rounded for memory, exact for a file (which the
- * caller grows when it is larger).
+ * attributes (STATUS_INVALID_PARAMETER_6) and the protection's modifier
+ * and no-access bits (STATUS_INVALID_PAGE_PROTECTION), before NT probes
+ * its pointers, which nt_section_check_early() alone lets the caller do;
+ * then the rest of the protection, what the file allows, and the size.
+ * *size is the section's size: page-rounded for memory, exact for a file
+ * (which the caller grows when it is larger).
  */
-u32 nt_section_check_attrs(u32 attrs)
+u32 nt_section_check_early(u32 attrs, u32 protect)
 {
 	u32 kind = attrs & (NTVM_SEC_IMAGE | NTVM_SEC_RESERVE | NTVM_SEC_COMMIT);
 
@@ -3274,6 +3275,9 @@ u32 nt_section_check_attrs(u32 attrs)
 	 */
 	if (kind == NTVM_SEC_IMAGE && (attrs & NTVM_SEC_WRITECOMBINE))
 		return NTVM_STATUS_INVALID_PARAMETER_6;
+	if (protect & (NTVM_PAGE_NOCACHE | NTVM_PAGE_WRITECOMBINE |
+		       NTVM_PAGE_GUARD | NTVM_PAGE_NOACCESS))
+		return NTVM_STATUS_INVALID_PAGE_PROTECTION;
 	return NTVM_STATUS_SUCCESS;
 }
 
@@ -3285,7 +3289,7 @@ u32 nt_section_check(u32 attrs, u32 protect, bool file, u64 file_size,
 		     bool image_mz, u32 file_rights, u64 max_size, u64 *size)
 {
 	u32 rights = prot_rights(protect);
-	u32 st = nt_section_check_attrs(attrs);
+	u32 st = nt_section_check_early(attrs, protect);
 
 	if (st)
 		return st;
