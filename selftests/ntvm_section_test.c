@@ -3627,46 +3627,49 @@ TEST_F(sec, commit_after_view_end)
 	}
 }
 
-/*
- * Spec 4.3.4, 8.6: on an execute-read-write view of an execute-read-write
- * file section, VirtualProtect(PAGE_NOACCESS) says PAGE_EXECUTE_READWRITE
- * was set; then every base protection can be set and is reported as set,
- * a written PAGE_WRITECOPY page reports PAGE_READWRITE and a written
- * PAGE_EXECUTE_WRITECOPY one PAGE_EXECUTE_READWRITE, which the next
- * VirtualProtect returns as the old protection; combinations and 0 are
- * ERROR_INVALID_PARAMETER.  The order is Wine's table's.
- *
- * Each protection gets a fresh view, as Wine's test_mapping maps one for
- * each access: no page of it written before, so PAGE_EXECUTE_WRITECOPY is
- * reported as set.  (Wine's test_CreateFileMapping_protection runs the
- * whole table on one view, whose page the PAGE_WRITECOPY row has written
- * by then: there it expects PAGE_EXECUTE_READWRITE.)
- */
-TEST_F(sec, erw_file_view_protections)
+/* A view of all of h with every right: PAGE_EXECUTE_READWRITE. */
+static char *erw_view(HANDLE h)
 {
-	int fd = exec_tmpfile_of(0x1000);
-	ULONG prot, written;
+	return MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_EXECUTE, 0, 0, 0);
+}
+
+/*
+ * Spec 4.3.4, 8.6: Wine's table of protections on an execute-read-write
+ * view of an execute-read-write file section.  VirtualProtect(PAGE_NOACCESS)
+ * of a new view says PAGE_EXECUTE_READWRITE was set; then every base
+ * protection can be set, a written PAGE_WRITECOPY page reports
+ * PAGE_READWRITE and a written PAGE_EXECUTE_WRITECOPY one
+ * PAGE_EXECUTE_READWRITE, which the next VirtualProtect returns as the old
+ * protection; combinations and 0 are ERROR_INVALID_PARAMETER and change
+ * nothing.  The order is the table's.
+ *
+ * fresh: a new view per protection, as Wine's test_mapping maps one per
+ * access: no page of it written before, so PAGE_EXECUTE_WRITECOPY is
+ * reported as set.  Otherwise one view through the table, as Wine's
+ * test_CreateFileMapping_protection runs it: the PAGE_WRITECOPY row wrote
+ * the page, which is private from then on, so PAGE_EXECUTE_WRITECOPY is
+ * reported as PAGE_EXECUTE_READWRITE at once ("Windows doesn't do this for
+ * PAGE_WRITECOPY", says Wine's test, whose expectations these are).
+ */
+static void erw_protection_table(struct __test_metadata *_metadata, HANDLE h, bool fresh)
+{
+	ULONG prot, shown, written;
+	char *v = NULL;
 	unsigned int i;
 	BOOL ok;
 	DWORD old;
-	HANDLE h;
-	char *v;
 
-	ASSERT_LE(0, fd);
-	h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_EXECUTE_READWRITE, 0, 0x1000,
-			      NULL);
-	ASSERT_NE(NULL, h);
 	for (i = 0; i < 31; i++) {
 		prot = wine_table_prot(i);
-		v = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_EXECUTE, 0, 0, 0);
-		ASSERT_NE(NULL, v) TH_LOG("protection %#x: error %u", prot, GetLastError());
-		EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT,
-			      PAGE_EXECUTE_READWRITE, MEM_MAPPED);
-		/* A fresh view's first change returns its protection exactly. */
-		old = 0xdeadbeef;
-		EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old))
-			TH_LOG("protection %#x", prot);
-		EXPECT_EQ(PAGE_EXECUTE_READWRITE, old) TH_LOG("protection %#x", prot);
+		if (fresh || !v) {
+			v = erw_view(h);
+			ASSERT_NE(NULL, v) TH_LOG("protection %#x: error %u", prot, GetLastError());
+			EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT,
+				      PAGE_EXECUTE_READWRITE, MEM_MAPPED);
+			old = 0xdeadbeef;
+			EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
+			EXPECT_EQ(PAGE_EXECUTE_READWRITE, old) TH_LOG("protection %#x", prot);
+		}
 		EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT, PAGE_NOACCESS,
 			      MEM_MAPPED);
 		old = 0xdeadbeef;
@@ -3678,27 +3681,45 @@ TEST_F(sec, erw_file_view_protections)
 				TH_LOG("protection %#x", prot);
 			EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT,
 				      PAGE_NOACCESS, MEM_MAPPED);
-			EXPECT_TRUE(UnmapViewOfFile(v));
-			continue;
-		}
-		EXPECT_TRUE(ok) TH_LOG("protection %#x: error %u", prot, GetLastError());
-		EXPECT_EQ(PAGE_NOACCESS, old) TH_LOG("protection %#x", prot);
-		/* Unwritten: as set, PAGE_EXECUTE_WRITECOPY too. */
-		EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT, prot,
-			      MEM_MAPPED);
-		written = prot;
-		if (prot == PAGE_READWRITE || prot == PAGE_WRITECOPY ||
-		    prot == PAGE_EXECUTE_READWRITE || prot == PAGE_EXECUTE_WRITECOPY) {
+		} else {
+			EXPECT_TRUE(ok) TH_LOG("protection %#x: error %u", prot, GetLastError());
+			EXPECT_EQ(PAGE_NOACCESS, old) TH_LOG("protection %#x", prot);
+			shown = !fresh && prot == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE :
+									  prot;
+			EXPECT_EQ(shown, region_of(v).Protect) TH_LOG("protection %#x", prot);
 			written = prot == PAGE_WRITECOPY ? PAGE_READWRITE :
 				  prot == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE : prot;
-			((volatile char *)v)[0] = (char)0xfe;
-			EXPECT_EQ(written, region_of(v).Protect) TH_LOG("protection %#x", prot);
+			if (prot == PAGE_READWRITE || prot == PAGE_WRITECOPY ||
+			    prot == PAGE_EXECUTE_READWRITE || prot == PAGE_EXECUTE_WRITECOPY) {
+				((volatile char *)v)[0] = (char)0xfe;
+				EXPECT_EQ(written, region_of(v).Protect)
+					TH_LOG("protection %#x", prot);
+			}
+			old = 0xdeadbeef;
+			EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
+			EXPECT_EQ(written, old) TH_LOG("protection %#x", prot);
 		}
-		old = 0xdeadbeef;
-		EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
-		EXPECT_EQ(written, old) TH_LOG("protection %#x", prot);
-		EXPECT_TRUE(UnmapViewOfFile(v));
+		if (fresh) {
+			EXPECT_TRUE(UnmapViewOfFile(v));
+			v = NULL;
+		}
 	}
+	if (v)
+		EXPECT_TRUE(UnmapViewOfFile(v));
+}
+
+TEST_F(sec, erw_file_view_protections)
+{
+	int fd = exec_tmpfile_of(0x1000);
+	DWORD old;
+	HANDLE h;
+	char *v;
+
+	ASSERT_LE(0, fd);
+	h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_EXECUTE_READWRITE, 0, 0x1000,
+			      NULL);
+	ASSERT_NE(NULL, h);
+	erw_protection_table(_metadata, h, true);
 	/*
 	 * Spec 2.8.1, 4.3.7 (Wine's test_mapping): a FILE_MAP_COPY |
 	 * FILE_MAP_EXECUTE view of this section is PAGE_EXECUTE_WRITECOPY
@@ -3718,60 +3739,16 @@ TEST_F(sec, erw_file_view_protections)
 	close(fd);
 }
 
-/*
- * The same table on one view, as Wine's test_CreateFileMapping_protection
- * runs it: state carries from row to row.  The PAGE_WRITECOPY row writes
- * the page, which is private from then on, so PAGE_EXECUTE_WRITECOPY is
- * reported as PAGE_EXECUTE_READWRITE at once ("Windows doesn't do this for
- * PAGE_WRITECOPY", says Wine's test, whose expectations these are).
- */
 TEST_F(sec, erw_file_view_protections_one_view)
 {
 	int fd = exec_tmpfile_of(0x1000);
-	ULONG prot, shown, written;
-	unsigned int i;
-	BOOL ok;
-	DWORD old;
 	HANDLE h;
-	char *v;
 
 	ASSERT_LE(0, fd);
 	h = CreateFileMapping(NTVM_FD_TO_HANDLE(fd), NULL, PAGE_EXECUTE_READWRITE, 0, 0x1000,
 			      NULL);
 	ASSERT_NE(NULL, h);
-	v = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_EXECUTE, 0, 0, 0);
-	ASSERT_NE(NULL, v);
-	old = 0xdeadbeef;
-	EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
-	EXPECT_EQ(PAGE_EXECUTE_READWRITE, old);
-	for (i = 0; i < 31; i++) {
-		prot = wine_table_prot(i);
-		EXPECT_REGION(v, v, v, PAGE_EXECUTE_READWRITE, 0x1000, MEM_COMMIT, PAGE_NOACCESS,
-			      MEM_MAPPED);
-		old = 0xdeadbeef;
-		SetLastError(0xdeadbeef);
-		ok = VirtualProtect(v, 0x1000, prot, &old);
-		if (!is_base_prot(prot)) {
-			EXPECT_FALSE(ok) TH_LOG("protection %#x", prot);
-			EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError())
-				TH_LOG("protection %#x", prot);
-			continue;
-		}
-		EXPECT_TRUE(ok) TH_LOG("protection %#x: error %u", prot, GetLastError());
-		EXPECT_EQ(PAGE_NOACCESS, old) TH_LOG("protection %#x", prot);
-		shown = prot == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE : prot;
-		EXPECT_EQ(shown, region_of(v).Protect) TH_LOG("protection %#x", prot);
-		written = prot == PAGE_WRITECOPY ? PAGE_READWRITE : shown;
-		if (prot == PAGE_READWRITE || prot == PAGE_WRITECOPY ||
-		    prot == PAGE_EXECUTE_READWRITE || prot == PAGE_EXECUTE_WRITECOPY) {
-			((volatile char *)v)[0] = (char)0xfe;
-			EXPECT_EQ(written, region_of(v).Protect) TH_LOG("protection %#x", prot);
-		}
-		old = 0xdeadbeef;
-		EXPECT_TRUE(VirtualProtect(v, 0x1000, PAGE_NOACCESS, &old));
-		EXPECT_EQ(written, old) TH_LOG("protection %#x", prot);
-	}
-	EXPECT_TRUE(UnmapViewOfFile(v));
+	erw_protection_table(_metadata, h, false);
 	EXPECT_TRUE(CloseHandle(h));
 	close(fd);
 }
