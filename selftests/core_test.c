@@ -154,26 +154,35 @@ TEST(protect_values)
 	}
 }
 
+/* The highest user addresses of a 64-bit and of a 32-bit process. */
+#define MAX64 0x7ffffffeffffULL
+#define MAX32 0xfffeffffULL
+
 TEST(zero_bits)
 {
 	u64 lim;
 
-	EXPECT_EQ(0, nt_zero_bits_limit(0, &lim));
+	EXPECT_EQ(0, nt_zero_bits_limit(0, MAX64, &lim));
 	EXPECT_EQ(~0ULL, lim);
-	EXPECT_EQ(0, nt_zero_bits_limit(1, &lim));
+	EXPECT_EQ(0, nt_zero_bits_limit(1, MAX64, &lim));
 	EXPECT_EQ(0x7fffffffULL, lim);
-	EXPECT_EQ(0, nt_zero_bits_limit(12, &lim));
+	EXPECT_EQ(0, nt_zero_bits_limit(12, MAX64, &lim));
 	EXPECT_EQ(0xfffffULL, lim);
-	EXPECT_EQ(0, nt_zero_bits_limit(21, &lim));
+	EXPECT_EQ(0, nt_zero_bits_limit(21, MAX64, &lim));
 	EXPECT_EQ(0x7ffULL, lim);
-	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nt_zero_bits_limit(22, &lim));
-	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nt_zero_bits_limit(32, &lim));
-	EXPECT_EQ(0, nt_zero_bits_limit(0x1aaaaaaa, &lim));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nt_zero_bits_limit(22, MAX64, &lim));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nt_zero_bits_limit(32, MAX64, &lim));
+	EXPECT_EQ(0, nt_zero_bits_limit(0x1aaaaaaa, MAX64, &lim));
 	EXPECT_EQ(0x1fffffffULL, lim);
-	EXPECT_EQ(0, nt_zero_bits_limit(0xffffffffULL, &lim));
+	EXPECT_EQ(0, nt_zero_bits_limit(0xffffffffULL, MAX64, &lim));
 	EXPECT_EQ(0xffffffffULL, lim);
-	EXPECT_EQ(0, nt_zero_bits_limit(~0ULL, &lim));
+	EXPECT_EQ(0, nt_zero_bits_limit(~0ULL, MAX64, &lim));
 	EXPECT_EQ(~0ULL, lim);
+	/* A 32-bit process: the counts, never a mask. */
+	EXPECT_EQ(0, nt_zero_bits_limit(21, MAX32, &lim));
+	EXPECT_EQ(0x7ffULL, lim);
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nt_zero_bits_limit(22, MAX32, &lim));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_3, nt_zero_bits_limit(0x1aaaaaaa, MAX32, &lim));
 }
 
 TEST(lprot_mapping)

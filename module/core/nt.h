@@ -593,7 +593,7 @@ void nt_floor_mapped(struct nt_space *s, u64 addr, u64 end);
 
 /* NT rules that are pure functions of the arguments (rules.c). */
 u32 nt_check_protect(u32 prot);
-u32 nt_zero_bits_limit(u64 zero_bits, u64 *limit);
+u32 nt_zero_bits_limit(u64 zero_bits, u64 max_addr, u64 *limit);
 u32 nt_to_lprot(u32 prot);
 u32 nt_from_lprot(u32 lprot);
 

@@ -44,9 +44,12 @@ u32 nt_check_protect(u32 prot)
  * 1..21 mean "the top N bits of a 32-bit address are zero"; 22..31 are
  * invalid; larger values are a mask whose leading zeros count.  Masks below
  * 0x10000 can only describe addresses below the lowest usable one; Wine
- * rejects them as invalid, and so does ntvm.
+ * rejects them as invalid, and so does ntvm.  A 32-bit process (max_addr,
+ * its highest user address, below 4 GiB) has no mask form (spec 1.4.3).
+ * The statuses name parameter 3, NtAllocateVirtualMemory's; the map calls
+ * rename them.
  */
-u32 nt_zero_bits_limit(u64 zero_bits, u64 *limit)
+u32 nt_zero_bits_limit(u64 zero_bits, u64 max_addr, u64 *limit)
 {
 	int bit;
 
@@ -58,7 +61,7 @@ u32 nt_zero_bits_limit(u64 zero_bits, u64 *limit)
 		*limit = (1ULL << (32 - zero_bits)) - 1;
 		return NTVM_STATUS_SUCCESS;
 	}
-	if (zero_bits < 0x10000)
+	if (zero_bits < 0x10000 || max_addr <= 0xffffffffULL)
 		return NTVM_STATUS_INVALID_PARAMETER_3;
 	for (bit = 63; !(zero_bits & (1ULL << bit)); bit--)
 		;

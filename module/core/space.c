@@ -2224,10 +2224,7 @@ void nt_allocate(struct nt_space *s, struct nt_alloc_req *a)
 	a->apply_prot = 0;
 	a->publish = 0;
 	nt_undo_forget(s);
-	st = nt_zero_bits_limit(a->zero_bits, &limit);
-	/* A 32-bit process has no mask form (spec 1.4.3). */
-	if (!st && a->zero_bits > 21 && s->max_addr <= 0xffffffffULL)
-		st = NTVM_STATUS_INVALID_PARAMETER_3;
+	st = nt_zero_bits_limit(a->zero_bits, s->max_addr, &limit);
 	if (!st)
 		st = check_alloc_type(type, a->ex);
 	if (!st)
@@ -3434,12 +3431,9 @@ static u32 view_check(struct nt_space *s, struct nt_view_req *v, u64 *limit)
 	/* NT probes BaseAddress, ViewSize and SectionOffset here. */
 	if (v->bad & NT_BAD_POINTER)
 		return NTVM_STATUS_ACCESS_VIOLATION;
-	/*
-	 * Spec 2.1.3: the zero-bits statuses name parameter 4.  A 32-bit
-	 * process has no mask form, as for allocations (nt_allocate()).
-	 */
-	st = nt_zero_bits_limit(v->zero_bits, limit);
-	if (st || (v->zero_bits > 21 && s->max_addr <= 0xffffffffULL))
+	/* Spec 2.1.3: the zero-bits statuses name parameter 4. */
+	st = nt_zero_bits_limit(v->zero_bits, s->max_addr, limit);
+	if (st)
 		return NTVM_STATUS_INVALID_PARAMETER_4;
 	if (v->base > s->max_addr)
 		return NTVM_STATUS_INVALID_PARAMETER_3;
