@@ -28,6 +28,18 @@ void ntvm_shared_forget(void);
 int ntvm_shared_allocate(PVOID *base, PSIZE_T size, ULONG type,
 			 ULONG protect, NTSTATUS *st);
 
+/*
+ * The module checks every parameter in Windows' order (see
+ * Documentation/ntvm.rst, "Who decides what"); the library says whether
+ * the handle was the current process's (the flags of every NT call's
+ * structure), and passes the caller's variables by pointer, for the
+ * module to read and write.
+ */
+static inline __u32 ntvm_process_flags(HANDLE process)
+{
+	return process == NtCurrentProcess() ? 0 : NTVM_ARGS_OTHER_PROCESS;
+}
+
 /* ntapi.c: the library's process-wide lock and its ioctl path. */
 void ntvm_lib_lock(void);
 void ntvm_lib_unlock(void);

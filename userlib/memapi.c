@@ -116,8 +116,7 @@ static NTSTATUS query_region(HANDLE process, LPCVOID base,
 	if (st)
 		return st;
 	m.base = (uintptr_t)base;
-	if (process != NtCurrentProcess())
-		m.flags = NTVM_ARGS_OTHER_PROCESS;
+	m.flags = ntvm_process_flags(process);
 	st = memctl(&m);
 	if (st)
 		return st;
@@ -437,9 +436,7 @@ static void unlock_new(uintptr_t p, size_t len, const struct locked_runs *r)
 static void memctl_vars(struct ntvm_memctl_args *m, HANDLE process,
 			PVOID *base, PSIZE_T size)
 {
-	m->flags = NTVM_MEMCTL_VARS;
-	if (process != NtCurrentProcess())
-		m->flags |= NTVM_ARGS_OTHER_PROCESS;
+	m->flags = NTVM_MEMCTL_VARS | ntvm_process_flags(process);
 	m->base_ptr = (uintptr_t)base;
 	m->size_ptr = (uintptr_t)size;
 }

@@ -279,24 +279,13 @@ static void undo_locked(__u64 base, __u64 size)
 	errno = saved_errno;
 }
 
-/*
- * The module checks every parameter in Windows' order (see
- * Documentation/ntvm.rst, "Who decides what"); the library says whether
- * the handle was the current process's, and passes the caller's variables
- * by pointer, for the module to read and write.
- */
-static __u32 process_flags(HANDLE process)
-{
-	return process == NtCurrentProcess() ? 0 : NTVM_ARGS_OTHER_PROCESS;
-}
-
 static NTSTATUS allocate(HANDLE process, PVOID *base, PSIZE_T size,
 			 struct ntvm_alloc_args *a)
 {
 	NTSTATUS st;
 
 	a->size = sizeof(*a);
-	a->flags |= process_flags(process);
+	a->flags |= ntvm_process_flags(process);
 	a->base_ptr = (uintptr_t)base;
 	a->size_ptr = (uintptr_t)size;
 	lock();
@@ -449,7 +438,7 @@ NTVM_EXPORT NTSTATUS NtFreeVirtualMemory(HANDLE process, PVOID *base,
 					 PSIZE_T size, ULONG type)
 {
 	struct ntvm_free_args f = {
-		.size = sizeof(f), .flags = process_flags(process),
+		.size = sizeof(f), .flags = ntvm_process_flags(process),
 		.base_ptr = (uintptr_t)base, .size_ptr = (uintptr_t)size,
 		.type = type,
 	};
@@ -468,7 +457,7 @@ NTVM_EXPORT NTSTATUS NtProtectVirtualMemory(HANDLE process, PVOID *base,
 					    PULONG old_protect)
 {
 	struct ntvm_protect_args p = {
-		.size = sizeof(p), .flags = process_flags(process),
+		.size = sizeof(p), .flags = ntvm_process_flags(process),
 		.base_ptr = (uintptr_t)base, .size_ptr = (uintptr_t)size,
 		.old_protect_ptr = (uintptr_t)old_protect,
 		.protect = new_protect,
@@ -510,7 +499,7 @@ static NTSTATUS query(HANDLE process, uintptr_t start, uintptr_t end,
 		      struct ntvm_region *out, ULONG *count)
 {
 	struct ntvm_query_args q = {
-		.size = sizeof(q), .flags = process_flags(process),
+		.size = sizeof(q), .flags = ntvm_process_flags(process),
 		.address = start, .end = end, .regions = (uintptr_t)out,
 		.region_size = sizeof(*out), .count = *count,
 	};
@@ -536,7 +525,7 @@ NTVM_EXPORT NTSTATUS NtQueryVirtualMemory(HANDLE process, LPCVOID base,
 {
 	struct ntvm_query_args q = {
 		.size = sizeof(q),
-		.flags = process_flags(process) | NTVM_QUERY_INFO,
+		.flags = ntvm_process_flags(process) | NTVM_QUERY_INFO,
 		.address = (uintptr_t)base, .regions = (uintptr_t)info,
 		.count = 1, .info_length = length,
 		.ret_len_ptr = (uintptr_t)result_length,

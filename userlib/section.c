@@ -115,9 +115,7 @@ static NTSTATUS map_view(HANDLE section, HANDLE process, PVOID *base,
 			 struct ntvm_map_view_args *m)
 {
 	m->size = sizeof(*m);
-	m->flags |= NTVM_MAP_VARS;
-	if (process != NtCurrentProcess())
-		m->flags |= NTVM_ARGS_OTHER_PROCESS;
+	m->flags |= NTVM_MAP_VARS | ntvm_process_flags(process);
 	m->section_fd = NTVM_HANDLE_TO_FD(section);
 	m->base_ptr = (uintptr_t)base;
 	m->size_ptr = (uintptr_t)size;
@@ -177,12 +175,10 @@ NTVM_EXPORT NTSTATUS NtUnmapViewOfSectionEx(HANDLE process, PVOID base,
 					    ULONG flags)
 {
 	struct ntvm_unmap_view_args u = {
-		.size = sizeof(u), .base = (uintptr_t)base, .unmap_flags = flags,
+		.size = sizeof(u), .flags = ntvm_process_flags(process),
+		.base = (uintptr_t)base, .unmap_flags = flags,
 	};
 
-	/* The module checks the handle where NT does: after the flags. */
-	if (process != NtCurrentProcess())
-		u.flags |= NTVM_ARGS_OTHER_PROCESS;
 	return sec_ioctl(NTVM_IOC_UNMAP_VIEW, &u, &u.status);
 }
 
