@@ -28,6 +28,18 @@
 #define PH (MEM_RESERVE | MEM_RESERVE_PLACEHOLDER)
 #define PRESERVE (MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)
 #define COALESCE (MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS)
+
+/*
+ * NtFreeVirtualMemory of len bytes at at, which must succeed and write
+ * back want_base and want_size.
+ */
+#define ASSERT_FREED(at, len, type, want_base, want_size) do {		\
+	PVOID __b = P(at);						\
+	SIZE_T __s = (len);						\
+	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&__b, &__s, type));	\
+	EXPECT_EQ(U(want_base), U(__b));				\
+	EXPECT_EQ((SIZE_T)(want_size), __s);				\
+} while (0)
 #define REPLACE (MEM_RESERVE | MEM_REPLACE_PLACEHOLDER)
 
 static NTSTATUS nt_allocx(PVOID *base, SIZE_T size, ULONG type, ULONG prot)
@@ -123,36 +135,23 @@ TEST_F(ph, create)
 TEST_F(ph, split_coalesce)
 {
 	PVOID p = NULL, b;
-	SIZE_T s;
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x10000, PRESERVE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_3, nt_free(p, 0, PRESERVE));
 	EXPECT_EQ(STATUS_UNABLE_TO_FREE_VM, nt_free(P(U(p) + 0xf000), 0x2000, PRESERVE));
 	EXPECT_PLACEHOLDER(p, 0x10000);
-	b = P(U(p) + 0x8000);
-	s = 0x4000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
-	EXPECT_EQ(U(p) + 0x8000, U(b));
-	EXPECT_EQ(0x4000, s);
+	ASSERT_FREED(U(p) + 0x8000, 0x4000, PRESERVE, U(p) + 0x8000, 0x4000);
 	EXPECT_PLACEHOLDER(p, 0x8000);
 	EXPECT_PLACEHOLDER(U(p) + 0x8000, 0x4000);
 	EXPECT_PLACEHOLDER(U(p) + 0xc000, 0x4000);
 	/* Each piece is released on its own, with its own size. */
-	b = P(U(p) + 0xc000);
-	s = 0;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
-	EXPECT_EQ(0x4000, s);
-	EXPECT_EQ(U(p) + 0xc000, U(b));
+	ASSERT_FREED(U(p) + 0xc000, 0, MEM_RELEASE, U(p) + 0xc000, 0x4000);
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(P(U(p) + 0xc000), 0, MEM_RELEASE));
 	EXPECT_EQ(STATUS_FREE_VM_NOT_AT_BASE, nt_free(P(U(p) + 0x9000), 0, MEM_RELEASE));
 	/* A hole in the range: no coalescing. */
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x10000, COALESCE));
-	b = p;
-	s = 0xc000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, COALESCE));
-	EXPECT_EQ(p, b);
-	EXPECT_EQ(0xc000, s);
+	ASSERT_FREED(U(p), 0xc000, COALESCE, U(p), 0xc000);
 	EXPECT_PLACEHOLDER(p, 0xc000);
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
 
@@ -162,16 +161,8 @@ TEST_F(ph, split_coalesce)
 	 */
 	p = NULL;
 	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
-	b = p;
-	s = 0x4000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
-	EXPECT_EQ(p, b);
-	EXPECT_EQ(0x4000, s);
-	b = P(U(p) + 0x4000);
-	s = 0x4000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
-	EXPECT_EQ(U(p) + 0x4000, U(b));
-	EXPECT_EQ(0x4000, s);
+	ASSERT_FREED(U(p), 0x4000, PRESERVE, U(p), 0x4000);
+	ASSERT_FREED(U(p) + 0x4000, 0x4000, PRESERVE, U(p) + 0x4000, 0x4000);
 	EXPECT_PLACEHOLDER(p, 0x4000);
 	EXPECT_PLACEHOLDER(U(p) + 0x4000, 0x4000);
 	EXPECT_PLACEHOLDER(U(p) + 0x8000, 0x8000);
@@ -184,10 +175,7 @@ TEST_F(ph, split_coalesce)
 	EXPECT_EQ(STATUS_UNABLE_TO_FREE_VM, nt_free(p, 0x10000, MEM_RELEASE));
 	EXPECT_PLACEHOLDER(p, 0x4000);
 	EXPECT_PLACEHOLDER(U(p) + 0x4000, 0x4000);
-	b = p;
-	s = 0x10000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, COALESCE));
-	EXPECT_EQ(0x10000, s);
+	ASSERT_FREED(U(p), 0x10000, COALESCE, U(p), 0x10000);
 	EXPECT_PLACEHOLDER(p, 0x10000);
 
 	/* Split at 16K; replace the rest with private memory. */
@@ -197,10 +185,7 @@ TEST_F(ph, split_coalesce)
 	EXPECT_EQ(U(p) + 0x4000, U(b));
 	EXPECT_REGION(b, b, b, PAGE_READWRITE, 0xc000, MEM_RESERVE, 0, MEM_PRIVATE);
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x10000, COALESCE));
-	b = P(U(p) + 0x4000);
-	s = 0xc000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
-	EXPECT_EQ(0xc000, s);
+	ASSERT_FREED(U(p) + 0x4000, 0xc000, MEM_RELEASE, U(p) + 0x4000, 0xc000);
 	EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES, nt_free(p, 0x10000, COALESCE));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0x4000, MEM_RELEASE));
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(P(U(p) + 0x8000), 0, MEM_RELEASE));
@@ -3826,15 +3811,10 @@ TEST_F(sec, file_views_share)
 /* Spec 6.3.1: a split at a placeholder's tail makes two pieces. */
 TEST_F(ph, split_tail)
 {
-	PVOID p = NULL, b;
-	SIZE_T s;
+	PVOID p = NULL;
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
-	b = P(U(p) + 0xc000);
-	s = 0x4000;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, PRESERVE));
-	EXPECT_EQ(U(p) + 0xc000, U(b));
-	EXPECT_EQ(0x4000, s);
+	ASSERT_FREED(U(p) + 0xc000, 0x4000, PRESERVE, U(p) + 0xc000, 0x4000);
 	EXPECT_PLACEHOLDER(p, 0xc000);
 	EXPECT_PLACEHOLDER(U(p) + 0xc000, 0x4000);
 	/* Win32: the tail of the first piece. */
@@ -3843,21 +3823,9 @@ TEST_F(ph, split_tail)
 	EXPECT_PLACEHOLDER(U(p) + 0x8000, 0x4000);
 	EXPECT_PLACEHOLDER(U(p) + 0xc000, 0x4000);
 	/* Each piece is released alone, with its size. */
-	b = P(U(p) + 0xc000);
-	s = 0;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
-	EXPECT_EQ(U(p) + 0xc000, U(b));
-	EXPECT_EQ(0x4000, s);
-	b = P(U(p) + 0x8000);
-	s = 0;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
-	EXPECT_EQ(U(p) + 0x8000, U(b));
-	EXPECT_EQ(0x4000, s);
-	b = p;
-	s = 0;
-	ASSERT_EQ(STATUS_SUCCESS, nt_free_out(&b, &s, MEM_RELEASE));
-	EXPECT_EQ(p, b);
-	EXPECT_EQ(0x8000, s);
+	ASSERT_FREED(U(p) + 0xc000, 0, MEM_RELEASE, U(p) + 0xc000, 0x4000);
+	ASSERT_FREED(U(p) + 0x8000, 0, MEM_RELEASE, U(p) + 0x8000, 0x4000);
+	ASSERT_FREED(U(p), 0, MEM_RELEASE, U(p), 0x8000);
 }
 
 /*
