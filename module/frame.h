@@ -38,6 +38,11 @@
  * single sections of ntvm_var_get() and of the copy-outs, this keeps an
  * ioctl below the cost of ABI 1's hand-written copies (make bench: about
  * 1,050 guest ns with a put_user() per field, Documentation/bench/).
+ *
+ * Every byte of *args is written when this returns 0, so the handlers
+ * declare their block __uninitialized: Debian's kernels are built with
+ * CONFIG_INIT_STACK_ALL_ZERO, which would otherwise clear it first, a rep
+ * stos of the block's words on every call.
  */
 static __always_inline int ntvm_copy_args(void *args, size_t ksize,
 					  void __user *argp, size_t ver0)

@@ -113,7 +113,7 @@ static void ntvm_allocate_published(struct ntvm_ctx *nc,
 static noinline long ntvm_ioc_allocate(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_alloc_args __user *uargs = argp;
-	struct ntvm_alloc_args args;
+	struct ntvm_alloc_args args __uninitialized;
 	unsigned int width = ntvm_word_width();
 	struct nt_alloc_req req = {};
 	unsigned long gen;
@@ -188,7 +188,7 @@ efault:
 static noinline long ntvm_ioc_free(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_free_args __user *uargs = argp;
-	struct ntvm_free_args args;
+	struct ntvm_free_args args __uninitialized;
 	unsigned int width = ntvm_word_width();
 	struct nt_free_req req = {};
 	u64 n, t0;
@@ -245,7 +245,7 @@ efault:
 static noinline long ntvm_ioc_protect(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_protect_args __user *uargs = argp;
-	struct ntvm_protect_args args;
+	struct ntvm_protect_args args __uninitialized;
 	unsigned int width = ntvm_word_width();
 	struct nt_protect_req req = {};
 	u64 n, old, t0;
@@ -405,7 +405,7 @@ static long ntvm_query_info_check(const struct ntvm_query_args *a,
 static noinline long ntvm_ioc_query(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_query_args __user *uargs = argp;
-	struct ntvm_query_args args;
+	struct ntvm_query_args args __uninitialized;
 	struct nt_region one, *buf = &one;
 	struct nt_query_req req = {};
 	unsigned int width = ntvm_word_width();
@@ -525,7 +525,7 @@ static noinline long ntvm_ioc_stats(struct ntvm_ctx *nc, void __user *argp)
 static noinline long ntvm_ioc_guard(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_guard_args __user *uargs = argp;
-	struct ntvm_guard_args args;
+	struct ntvm_guard_args args __uninitialized;
 	struct nt_guard_req req = {};
 	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_GUARD_SIZE_VER0);
@@ -562,7 +562,7 @@ static noinline long ntvm_ioc_guard(struct ntvm_ctx *nc, void __user *argp)
 static noinline long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_watch_args __user *uargs = argp;
-	struct ntvm_watch_args args;
+	struct ntvm_watch_args args __uninitialized;
 	struct nt_watch_req req = {};
 	u64 n, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp, NTVM_WATCH_SIZE_VER0);
@@ -607,7 +607,7 @@ out:
 static noinline long ntvm_ioc_ww_scan(struct ntvm_ctx *nc, void __user *argp)
 {
 	struct ntvm_ww_scan_args __user *uargs = argp;
-	struct ntvm_ww_scan_args args;
+	struct ntvm_ww_scan_args args __uninitialized;
 	u64 *bitmap = NULL, n, words, t0;
 	int ret = ntvm_copy_args(&args, sizeof(args), argp,
 				 NTVM_WW_SCAN_SIZE_VER0);
@@ -661,7 +661,7 @@ static noinline long ntvm_ioc_undo(struct ntvm_ctx *nc, void __user *argp)
 	struct ntvm_undo_args __user *uargs = argp;
 	struct ntvm_undo_range __user *out;
 	struct nt_piece pieces[NTVM_UNDO_MAX_RANGES / 4];
-	struct ntvm_undo_args args;
+	struct ntvm_undo_args args __uninitialized;
 	struct ntvm_undo_range r;
 	u32 status, count, i;
 	bool more;

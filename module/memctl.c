@@ -85,7 +85,7 @@ static long ntvm_memctl_probe(struct ntvm_memctl_args __user *u,
 long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_ctx *nc = nf->nc;
-	struct ntvm_memctl_args m;
+	struct ntvm_memctl_args m __uninitialized;
 	struct nt_memctl req = { 0 };
 	u64 nallocs, t0;
 	int ret;

@@ -493,7 +493,7 @@ static bool ntvm_section_create_vars_get(const struct ntvm_section_create_args *
 
 long ntvm_ioc_section_create(struct ntvm_file *nf, void __user *argp)
 {
-	struct ntvm_section_create_args a;
+	struct ntvm_section_create_args a __uninitialized;
 	struct ntvm_section *sec = NULL;
 	struct file *user = NULL, *file;
 	unsigned int width = ntvm_word_width();
@@ -702,7 +702,7 @@ efault:
 
 long ntvm_ioc_section_query(struct ntvm_file *nf, void __user *argp)
 {
-	struct ntvm_section_query_args a;
+	struct ntvm_section_query_args a __uninitialized;
 	unsigned int width = ntvm_word_width();
 	struct ntvm_section *sec;
 	bool info;
@@ -759,7 +759,7 @@ out:
  */
 long ntvm_ioc_section_open(struct ntvm_file *nf, void __user *argp)
 {
-	struct ntvm_section_query_args a;
+	struct ntvm_section_query_args a __uninitialized;
 	struct ntvm_section *sec;
 	struct file *file;
 	long usize;
@@ -858,7 +858,7 @@ static bool ntvm_map_view_vars_put(const struct ntvm_map_view_args *a,
 long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_ctx *nc = nf->nc;
-	struct ntvm_map_view_args a;
+	struct ntvm_map_view_args a __uninitialized;
 	unsigned int width = ntvm_word_width();
 	struct nt_view_req v = {};
 	struct ntvm_section *sec;
@@ -934,7 +934,7 @@ long ntvm_ioc_map_view(struct ntvm_file *nf, void __user *argp)
 long ntvm_ioc_unmap_view(struct ntvm_file *nf, void __user *argp)
 {
 	struct ntvm_ctx *nc = nf->nc;
-	struct ntvm_unmap_view_args a;
+	struct ntvm_unmap_view_args a __uninitialized;
 	long usize, ret;
 	u64 n, t0;
 
