@@ -206,7 +206,7 @@ static int ntvm_maps_show(struct seq_file *m, void *v)
 		st.reserved_bytes = nc->space.reserved_bytes;
 		st.committed_bytes = nc->space.committed_bytes;
 		st.allocations = nc->space.nallocs;
-		st.granularity_waste = nc->space.waste;
+		st.granularity_waste = nt_granularity_waste(&nc->space);
 	}
 	seq_printf(m, "stats reserved_bytes=%llu committed_bytes=%llu allocations=%llu granularity_waste=%llu largest_free=%llu\n",
 		   st.reserved_bytes, st.committed_bytes, st.allocations,

@@ -574,7 +574,7 @@ static int check_and_release(uint64_t lo, uint64_t hi, const char *where)
 {
 	static struct acct a;
 	struct ntvm_stats s0, s1;
-	uint64_t rel = 0, com = 0, waste = 0, nrel = 0;
+	uint64_t rel = 0, com = 0, taken = 0, end = 0, waste, nrel = 0;
 	int bad, i;
 
 	a.n = 0;
@@ -617,7 +617,17 @@ static int check_and_release(uint64_t lo, uint64_t hi, const char *where)
 			nrel++;
 			rel += s;
 			com += c;
-			waste += FZ_ALIGN_UP(s, FZ_GRAN) - s;
+			/*
+			 * Each 64K block an allocation touches is taken whole,
+			 * once however many pieces share it (bases ascend).
+			 */
+			if (FZ_ALIGN_UP(a.bases[i] + s, FZ_GRAN) > end) {
+				uint64_t blo = a.bases[i] & ~(uint64_t)(FZ_GRAN - 1);
+
+				taken += FZ_ALIGN_UP(a.bases[i] + s, FZ_GRAN) -
+					 (blo > end ? blo : end);
+				end = FZ_ALIGN_UP(a.bases[i] + s, FZ_GRAN);
+			}
 		} else if (st != STATUS_MEMORY_NOT_ALLOCATED) {
 			fz_violation("%s: release of %#llx: status %#x", where,
 				     (unsigned long long)a.bases[i], (unsigned int)st);
@@ -629,6 +639,7 @@ static int check_and_release(uint64_t lo, uint64_t hi, const char *where)
 		return bad + 1;
 	}
 	FZ_ADD(checks, 1);
+	waste = taken - rel;
 	if (s0.allocations - s1.allocations != nrel ||
 	    s0.reserved_bytes - s1.reserved_bytes != rel ||
 	    s0.committed_bytes - s1.committed_bytes != com ||

@@ -134,6 +134,7 @@ TEST_F(ph, create)
 /* Spec 8.16 / 6.3 / 6.4: split, coalesce, replace, release (NT). */
 TEST_F(ph, split_coalesce)
 {
+	struct ntvm_stats st0 = stats(), st1;
 	PVOID p = NULL, b;
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_allocx(&p, 0x10000, PH, PAGE_NOACCESS));
@@ -145,8 +146,17 @@ TEST_F(ph, split_coalesce)
 	EXPECT_PLACEHOLDER(p, 0x8000);
 	EXPECT_PLACEHOLDER(U(p) + 0x8000, 0x4000);
 	EXPECT_PLACEHOLDER(U(p) + 0xc000, 0x4000);
+	/* The pieces share the placeholder's 64K block: no waste. */
+	st1 = stats();
+	EXPECT_EQ(st0.allocations + 3, st1.allocations);
+	EXPECT_EQ(st0.reserved_bytes + 0x10000, st1.reserved_bytes);
+	EXPECT_EQ(st0.granularity_waste, st1.granularity_waste);
 	/* Each piece is released on its own, with its own size. */
 	ASSERT_FREED(U(p) + 0xc000, 0, MEM_RELEASE, U(p) + 0xc000, 0x4000);
+	/* What it leaves of the block can hold no allocation: taken. */
+	st1 = stats();
+	EXPECT_EQ(st0.reserved_bytes + 0xc000, st1.reserved_bytes);
+	EXPECT_EQ(st0.granularity_waste + 0x4000, st1.granularity_waste);
 	EXPECT_EQ(STATUS_MEMORY_NOT_ALLOCATED, nt_free(P(U(p) + 0xc000), 0, MEM_RELEASE));
 	EXPECT_EQ(STATUS_FREE_VM_NOT_AT_BASE, nt_free(P(U(p) + 0x9000), 0, MEM_RELEASE));
 	/* A hole in the range: no coalescing. */

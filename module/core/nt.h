@@ -346,7 +346,6 @@ struct nt_space {
 	u64 removals;
 	u64 reserved_bytes;
 	u64 committed_bytes;
-	u64 waste;
 	/* Records in use (see NT_MAX_RECORDS), and the limit. */
 	u64 records;
 	u64 max_records;
@@ -465,6 +464,8 @@ void nt_protect(struct nt_space *s, struct nt_protect_req *p);
 void nt_query(struct nt_space *s, struct nt_query_req *q,
 	      struct nt_region *regions, u32 *count);
 void nt_get_stats(struct nt_space *s, struct nt_stats *st);
+/* Stats' granularity_waste: one walk of the allocations (under the lock). */
+u64 nt_granularity_waste(struct nt_space *s);
 /*
  * Take back the last commit or protection change whose mprotect() (apply)
  * failed, [base, base + size) as that call returned it.  Fills up to max

@@ -466,11 +466,6 @@ static inline u64 runs_committed(const struct nt_vad *a, u64 lo, u64 hi)
 
 /* ---- Allocations -------------------------------------------------------- */
 
-static u64 alloc_waste(u64 size)
-{
-	return nt_round_up(size, GRAN) - size;
-}
-
 /*
  * A new allocation: one run, reserved, every other field zero.  A node
  * freed earlier is reused when there is one: a reserve + release pair then
@@ -527,7 +522,6 @@ static void space_insert(struct nt_space *s, struct nt_vad *a,
 	s->last = a;
 	s->nallocs++;
 	s->reserved_bytes += a->size;
-	s->waste += alloc_waste(a->size);
 	s->committed_bytes += runs_committed(a, 0, a->size);
 }
 
@@ -546,7 +540,6 @@ static void space_remove(struct nt_space *s, struct nt_vad *a)
 	s->nallocs--;
 	s->removals++;
 	s->reserved_bytes -= a->size;
-	s->waste -= alloc_waste(a->size);
 	s->committed_bytes -= runs_committed(a, 0, a->size);
 	alloc_free(s, a);
 }
@@ -600,7 +593,6 @@ void nt_space_destroy(struct nt_space *s)
 	s->nallocs = 0;
 	s->reserved_bytes = 0;
 	s->committed_bytes = 0;
-	s->waste = 0;
 	s->records = 0;
 }
 
@@ -2281,7 +2273,7 @@ static u32 release_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 {
 	struct nt_vad *tail = NULL;
 	struct avl_slot slot;
-	u64 committed, old_size = a->size;
+	u64 committed;
 	u32 i, n;
 	int err;
 
@@ -2312,7 +2304,6 @@ static u32 release_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 
 	committed = runs_committed(a, lo, hi);
 	s->committed_bytes -= committed;
-	s->waste -= alloc_waste(old_size);
 	if (tail) {
 		/* [hi, size) becomes an allocation of its own. */
 		memcpy(tail->runs, &a->runs[i], n * sizeof(*tail->runs));
@@ -2329,14 +2320,12 @@ static u32 release_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 		/* space_insert() counts the tail's share again. */
 		s->reserved_bytes -= tail->size;
 		s->committed_bytes -= runs_committed(tail, 0, tail->size);
-		s->waste += alloc_waste(a->size);
 		avl_find_slot(s, tail->base, &slot);
 		space_insert(s, tail, &slot);
 	} else if (lo) {
 		/* Release of the tail: the allocation shrinks. */
 		a->nruns = run_index(a, lo - 1) + 1;
 		a->size = lo;
-		s->waste += alloc_waste(a->size);
 	} else {
 		/* Release of the head: the rest starts at a new base. */
 		i = run_index(a, hi);
@@ -2348,7 +2337,6 @@ static u32 release_range(struct nt_space *s, struct nt_vad *a, u64 lo, u64 hi)
 		/* The tree order holds: nothing else lies in [base, base + hi). */
 		a->base += hi;
 		a->size -= hi;
-		s->waste += alloc_waste(a->size);
 	}
 	runs_trim(s, a);
 	s->reserved_bytes -= hi - lo;
@@ -2450,9 +2438,7 @@ static void alloc_split(struct nt_space *s, struct nt_vad *a, u64 off,
 	/* space_insert() counts t's share again. */
 	s->reserved_bytes -= t->size;
 	s->committed_bytes -= runs_committed(t, 0, t->size);
-	s->waste -= alloc_waste(a->size);
 	a->size = off;
-	s->waste += alloc_waste(a->size);
 	avl_find_slot(s, t->base, &slot);
 	space_insert(s, t, &slot);
 }
@@ -2617,7 +2603,6 @@ static u32 nt_coalesce(struct nt_space *s, u64 lo, u64 hi)
 	for (at = lo, p = a; at < hi; at += p->size, p = avl_next(p))
 		if (!alloc_sync(s, p, p->base, p->base + p->size))
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	s->waste -= alloc_waste(a->size);
 	while (a->size < hi - lo) {
 		p = avl_next(a);
 		size = p->size;
@@ -2625,7 +2610,6 @@ static u32 nt_coalesce(struct nt_space *s, u64 lo, u64 hi)
 		s->reserved_bytes += size;
 		a->size += size;
 	}
-	s->waste += alloc_waste(a->size);
 	a->checked = checked;
 	return NTVM_STATUS_SUCCESS;
 }
@@ -3043,13 +3027,41 @@ void nt_query(struct nt_space *s, struct nt_query_req *q,
 	q->status = NTVM_STATUS_SUCCESS;
 }
 
+/*
+ * The address space the allocations take beyond their sizes.  Placement
+ * puts a new allocation only in 64K blocks that no allocation touches, so
+ * each block an allocation touches is taken whole: the pieces of a split
+ * placeholder share theirs, and a page-granular hole between two of them
+ * is taken too.  One walk in address order, as nt_largest_free() walks
+ * the gaps.
+ */
+u64 nt_granularity_waste(struct nt_space *s)
+{
+	struct nt_vad *a = s->root;
+	u64 taken = 0, end = 0, lo, hi, n = 0;
+
+	while (a && a->left)
+		a = a->left;
+	for (; a; a = avl_next(a)) {
+		lo = max_u64(a->base & ~(GRAN - 1), end);
+		hi = nt_round_up(a->base + a->size, GRAN);
+		if (hi > lo)
+			taken += hi - lo;
+		end = max_u64(end, hi);
+		/* Not stopped by a fatal signal: the answer is not the caller's. */
+		if (!(++n % 1024))
+			ntvm_core_resched();
+	}
+	return taken - s->reserved_bytes;
+}
+
 void nt_get_stats(struct nt_space *s, struct nt_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->reserved_bytes = s->reserved_bytes;
 	st->committed_bytes = s->committed_bytes;
 	st->allocations = s->nallocs;
-	st->granularity_waste = s->waste;
+	st->granularity_waste = nt_granularity_waste(s);
 	st->largest_free = nt_largest_free(s, s->min_addr, s->max_addr + 1);
 }
 

@@ -390,8 +390,8 @@ struct ntvm_stats {
 	__u64 committed_bytes;
 	__u64 allocations;
 	/*
-	 * Sum of each allocation's round-up to 64K: the address space the
-	 * allocations take is reserved_bytes + granularity_waste.
+	 * The address space the allocations take is reserved_bytes +
+	 * granularity_waste: every 64K block an allocation touches, once.
 	 */
 	__u64 granularity_waste;
 	/*
