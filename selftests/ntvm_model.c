@@ -374,8 +374,17 @@ static void m_stats(struct model *m, struct ntvm_stats *s)
 			continue;
 		s->allocations++;
 		s->reserved_bytes += sz;
-		s->granularity_waste += FZ_ALIGN_UP(sz, FZ_GRAN) - sz;
 	}
+	/* Every 64K block an allocation touches is taken whole (the arena is 64K aligned). */
+	for (int p = 0; p < NPAGES; p += FZ_GRAN / FZ_PAGE) {
+		int k = 0;
+
+		while (k < FZ_GRAN / FZ_PAGE && m->owner[p + k] < 0)
+			k++;
+		if (k < FZ_GRAN / FZ_PAGE)
+			s->granularity_waste += FZ_GRAN;
+	}
+	s->granularity_waste -= s->reserved_bytes;
 	for (int p = 0; p < NPAGES; p++)
 		if (m->state[p] == PG_COMMIT)
 			s->committed_bytes += FZ_PAGE;
