@@ -165,6 +165,10 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 		m.lock |= NTVM_MEMCTL_LARGE_PAGES;
 	if (req.page_file)
 		m.lock |= NTVM_MEMCTL_PAGE_FILE;
+	if (req.placeholder)
+		m.lock |= NTVM_MEMCTL_PLACEHOLDER;
+	if (req.write_watch)
+		m.lock |= NTVM_MEMCTL_WRITE_WATCH;
 	if (req.op == NTVM_MEMCTL_UNLOCK && !req.status &&
 	    !(m.lock & NTVM_MEMCTL_LOCKED_ALL))
 		req.status = NTVM_STATUS_NOT_LOCKED;

@@ -5171,15 +5171,17 @@ static ULONG region_flags(const void *p)
 /*
  * Microsoft's MEMORY_REGION_INFORMATION: MappedDataFile for a view of a
  * file, MappedPageFile for one of a section backed by the paging file
- * (ntvm: by memory), Private for private memory; one bit each.
+ * (ntvm: by memory), Private for private memory; one bit each.  A free
+ * placeholder adds PlaceholderReservation, a MEM_WRITE_WATCH allocation
+ * MappedWriteWatch (ntvm's choice, from the unofficial names: ntvm.rst).
  */
 TEST_F(sec, region_ex_backing)
 {
 	MEMORY_REGION_INFORMATION bits;
-	ULONG priv_bit, data_bit, page_bit;
+	ULONG priv_bit, data_bit, page_bit, ph_bit, ww_bit;
 	int fd = tmpfile_of(0x2000, O_RDWR);
 	HANDLE hc, hr, hf;
-	char *vc, *vr, *vf, *priv, *shared;
+	char *vc, *vr, *vf, *priv, *shared, *ph, *ww, *v;
 
 	memset(&bits, 0, sizeof(bits));
 	bits.Private = 1;
@@ -5190,9 +5192,17 @@ TEST_F(sec, region_ex_backing)
 	bits.RegionType = 0;
 	bits.MappedPageFile = 1;
 	page_bit = bits.RegionType;
+	bits.RegionType = 0;
+	bits.PlaceholderReservation = 1;
+	ph_bit = bits.RegionType;
+	bits.RegionType = 0;
+	bits.MappedWriteWatch = 1;
+	ww_bit = bits.RegionType;
 	ASSERT_EQ(1, priv_bit);
 	ASSERT_EQ(2, data_bit);
 	ASSERT_EQ(8, page_bit);
+	ASSERT_EQ(0x100, ph_bit);
+	ASSERT_EQ(0x400, ww_bit);
 
 	ASSERT_LE(0, fd);
 	hc = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
@@ -5207,6 +5217,11 @@ TEST_F(sec, region_ex_backing)
 	vf = MapViewOfFile(hf, FILE_MAP_READ, 0, 0, 0);
 	priv = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
 	shared = mmap(NULL, 0x2000, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ph = VirtualAlloc2(NULL, NULL, 0x20000, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+			   PAGE_NOACCESS, NULL, 0);
+	ww = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_READWRITE);
+	ASSERT_NE(NULL, ph);
+	ASSERT_NE(NULL, ww);
 	ASSERT_NE(NULL, vc);
 	ASSERT_NE(NULL, vr);
 	ASSERT_NE(NULL, vf);
@@ -5220,6 +5235,17 @@ TEST_F(sec, region_ex_backing)
 	EXPECT_EQ(priv_bit, region_flags(priv));
 	/* ntvm's choice for a mapping it did not make (ntvm.rst). */
 	EXPECT_EQ(data_bit, region_flags(shared));
+	EXPECT_EQ(priv_bit | ph_bit, region_flags(ph + 0x1ffff));
+	EXPECT_EQ(priv_bit | ww_bit, region_flags(ww));
+	/* What replaces a placeholder is no placeholder reservation. */
+	ASSERT_TRUE(VirtualFree(ph, 0x10000, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+	v = MapViewOfFile3(hc, NULL, ph, 0, 0x10000, MEM_REPLACE_PLACEHOLDER,
+			   PAGE_READWRITE, NULL, 0);
+	ASSERT_EQ(ph, v);
+	EXPECT_EQ(page_bit, region_flags(ph));
+	EXPECT_EQ(priv_bit | ph_bit, region_flags(ph + 0x10000));
+	ASSERT_TRUE(UnmapViewOfFile2(CUR, ph, MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_EQ(priv_bit | ph_bit, region_flags(ph));
 	/* MemoryRegionInformation leaves RegionType 0. */
 	memset(&bits, 0xff, sizeof(bits));
 	EXPECT_EQ(STATUS_SUCCESS,
@@ -5230,6 +5256,9 @@ TEST_F(sec, region_ex_backing)
 	EXPECT_TRUE(UnmapViewOfFile(vc));
 	EXPECT_TRUE(UnmapViewOfFile(vr));
 	EXPECT_TRUE(UnmapViewOfFile(vf));
+	EXPECT_TRUE(VirtualFree(ph, 0x20000, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS));
+	EXPECT_TRUE(VirtualFree(ph, 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(ww, 0, MEM_RELEASE));
 	EXPECT_TRUE(CloseHandle(hc));
 	EXPECT_TRUE(CloseHandle(hr));
 	EXPECT_TRUE(CloseHandle(hf));

@@ -132,6 +132,10 @@ static NTSTATUS query_region(HANDLE process, LPCVOID base,
 			r->MappedDataFile = 1;
 		if (m.lock & NTVM_MEMCTL_LARGE_PAGES)
 			r->PageSizeLarge = 1;
+		if (m.lock & NTVM_MEMCTL_PLACEHOLDER)
+			r->PlaceholderReservation = 1;
+		if (m.lock & NTVM_MEMCTL_WRITE_WATCH)
+			r->MappedWriteWatch = 1;
 	}
 	r->RegionSize = m.alloc_size;
 	if (length >= offsetof(MEMORY_REGION_INFORMATION, PartitionId))

@@ -45,6 +45,8 @@ static void memctl_region(struct nt_space *s, struct nt_memctl *m)
 		m->type = nt_vad_type(a);
 		m->large = a->attrs & NT_ATTR_LARGE_PAGES;
 		m->page_file = a->sec && !(a->sec->attrs & NTVM_SEC_FILE);
+		m->placeholder = a->attrs & NT_ATTR_PLACEHOLDER;
+		m->write_watch = a->attrs & NT_ATTR_WRITE_WATCH;
 		m->status = NTVM_STATUS_SUCCESS;
 		return;
 	}

@@ -519,6 +519,8 @@ struct nt_memctl {
 	u32 apply, apply_prot;	/* LOCK hit a guard page: NTVM_APPLY_MPROTECT */
 	bool large;		/* REGION, PAGE: a MEM_LARGE_PAGES allocation */
 	bool page_file;		/* REGION: a view of a section backed by memory */
+	bool placeholder;	/* REGION: a free placeholder */
+	bool write_watch;	/* REGION: a MEM_WRITE_WATCH allocation */
 };
 
 void nt_memctl(struct nt_space *s, struct nt_memctl *m);

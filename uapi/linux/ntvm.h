@@ -771,9 +771,11 @@ struct ntvm_unmap_view_args {
  * NTVM_IOC_MEMCTL: one NT query or check at a time, op is NTVM_MEMCTL_*:
  *  - REGION: NtQueryVirtualMemory(MemoryRegionInformation(Ex)) of the
  *    allocation holding base: alloc_base, alloc_size, alloc_protect,
- *    commit_size, type, and in lock NTVM_MEMCTL_LARGE_PAGES and
+ *    commit_size, type, and in lock NTVM_MEMCTL_LARGE_PAGES,
  *    NTVM_MEMCTL_PAGE_FILE (a view of a section backed by memory, not by
- *    a file).  STATUS_INVALID_PARAMETER above the user range, then
+ *    a file), NTVM_MEMCTL_PLACEHOLDER (a free placeholder) and
+ *    NTVM_MEMCTL_WRITE_WATCH (a MEM_WRITE_WATCH allocation).
+ *    STATUS_INVALID_PARAMETER above the user range, then
  *    STATUS_INVALID_HANDLE with NTVM_ARGS_OTHER_PROCESS, then
  *    STATUS_INVALID_ADDRESS where nothing is mapped.
  *  - PAGE: for MemoryWorkingSetExInformation: state, protect and type of
@@ -834,6 +836,8 @@ struct ntvm_unmap_view_args {
 #define NTVM_MEMCTL_LOCKED_ALL		0x2u	/* every page is */
 #define NTVM_MEMCTL_LARGE_PAGES		0x4u	/* REGION, PAGE: MEM_LARGE_PAGES */
 #define NTVM_MEMCTL_PAGE_FILE		0x8u	/* REGION: a memory section's view */
+#define NTVM_MEMCTL_PLACEHOLDER		0x10u	/* REGION: a free placeholder */
+#define NTVM_MEMCTL_WRITE_WATCH		0x20u	/* REGION: MEM_WRITE_WATCH */
 
 /*
  * MEM_LARGE_PAGES (NTVM_IOC_ALLOCATE, issue 11): the module reserves and
