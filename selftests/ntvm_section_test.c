@@ -5168,6 +5168,10 @@ static ULONG region_flags(const void *p)
 	return r.RegionType;
 }
 
+/* The RegionType value of one of MEMORY_REGION_INFORMATION's bit fields. */
+#define REGION_BIT(field) \
+	({ MEMORY_REGION_INFORMATION b_ = { 0 }; b_.field = 1; b_.RegionType; })
+
 /*
  * Microsoft's MEMORY_REGION_INFORMATION: MappedDataFile for a view of a
  * file, MappedPageFile for one of a section backed by the paging file
@@ -5183,21 +5187,11 @@ TEST_F(sec, region_ex_backing)
 	HANDLE hc, hr, hf;
 	char *vc, *vr, *vf, *priv, *shared, *ph, *ww, *v;
 
-	memset(&bits, 0, sizeof(bits));
-	bits.Private = 1;
-	priv_bit = bits.RegionType;
-	bits.RegionType = 0;
-	bits.MappedDataFile = 1;
-	data_bit = bits.RegionType;
-	bits.RegionType = 0;
-	bits.MappedPageFile = 1;
-	page_bit = bits.RegionType;
-	bits.RegionType = 0;
-	bits.PlaceholderReservation = 1;
-	ph_bit = bits.RegionType;
-	bits.RegionType = 0;
-	bits.MappedWriteWatch = 1;
-	ww_bit = bits.RegionType;
+	priv_bit = REGION_BIT(Private);
+	data_bit = REGION_BIT(MappedDataFile);
+	page_bit = REGION_BIT(MappedPageFile);
+	ph_bit = REGION_BIT(PlaceholderReservation);
+	ww_bit = REGION_BIT(MappedWriteWatch);
 	ASSERT_EQ(1, priv_bit);
 	ASSERT_EQ(2, data_bit);
 	ASSERT_EQ(8, page_bit);
