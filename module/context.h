@@ -185,8 +185,8 @@ int ntvm_munmap(struct ntvm_ctx *nc, u64 addr, u64 len);
 int ntvm_map_fixed_check(struct ntvm_ctx *nc, u64 addr, u64 len,
 			 enum nt_map_how how);
 int ntvm_probe_for_write(u64 uptr, u64 len);
-int ntvm_probe_outputs(u64 buf, u64 len, u64 var_ptr, unsigned int width,
-		       u32 *status);
+int ntvm_probe_outputs(u64 buf, u64 len, u64 align, u64 var_ptr,
+		       unsigned int width, u32 *status);
 
 /* place.c */
 int ntvm_vm_next_gap(void *ctx, u64 lo, u64 hi, u64 size, bool top_down,

@@ -390,8 +390,9 @@ static long ntvm_query_info_check(const struct ntvm_query_args *a,
 
 	if (a->info_length < mbi)
 		return NTVM_STATUS_INFO_LENGTH_MISMATCH;
-	ret = ntvm_probe_outputs(a->regions, a->info_length, a->ret_len_ptr,
-				 width, &status);
+	/* NT: ProbeForWrite(MemoryInformation, Length, sizeof(ULONG_PTR)). */
+	ret = ntvm_probe_outputs(a->regions, a->info_length, width,
+				 a->ret_len_ptr, width, &status);
 	if (ret)
 		return ret;
 	return status;
@@ -578,10 +579,13 @@ static noinline long ntvm_ioc_watch(struct ntvm_ctx *nc, void __user *argp)
 	req.base = args.base;
 	req.length = args.length;
 
-	/* NT probes the array before it looks at the range. */
+	/*
+	 * NT probes the array before it looks at the range, as an array of
+	 * pointers: ProbeForWrite(UserAddressArray, ..., sizeof(PVOID)).
+	 */
 	if (args.flags & NTVM_WATCH_PROBE) {
-		ret = ntvm_probe_outputs(args.array, args.array_size, 0, 0,
-					 &req.status);
+		ret = ntvm_probe_outputs(args.array, args.array_size,
+					 ntvm_word_width(), 0, 0, &req.status);
 		if (ret)
 			return ret;
 		if (req.status)

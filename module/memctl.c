@@ -74,8 +74,8 @@ static long ntvm_memctl_probe(struct ntvm_memctl_args __user *u,
 			      const struct ntvm_memctl_args *m)
 {
 	u32 status;
-	int ret = ntvm_probe_outputs(m->base, m->length, m->size_ptr,
-				     ntvm_word_width(), &status);
+	int ret = ntvm_probe_outputs(m->base, m->length, m->map_type,
+				     m->size_ptr, ntvm_word_width(), &status);
 
 	if (ret)
 		return ret;
@@ -119,7 +119,9 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 			return -EINVAL;
 		break;
 	case NTVM_MEMCTL_PROBE:
-		if (m.map_type || m.flags || m.other || m.base_ptr)
+		/* map_type: the alignment, 0 or a power of two up to 8. */
+		if ((m.map_type & (m.map_type - 1)) || m.map_type > 8 ||
+		    m.flags || m.other || m.base_ptr)
 			return -EINVAL;
 		return ntvm_memctl_probe(argp, &m);
 	default:

@@ -653,14 +653,15 @@ static u64 ntvm_section_info_size(u32 info_class, unsigned int width)
 /*
  * NTVM_SECTION_QUERY_INFO: what NtQuerySection checks before it looks at
  * the handle, in its order.  The buffer is probed as ProbeForWrite()
- * does, every page of the length the caller gave (an absurd length fails
- * on the first page missing, spec 1.6.2), then ReturnLength, proven
- * writable by writing back what it holds.
+ * does, aligned to a ULONG (as NT asks) and then every page of the length
+ * the caller gave (an absurd length fails on the first page missing, spec
+ * 1.6.2), then ReturnLength, proven writable by writing back what it
+ * holds.
  */
 static int ntvm_section_query_check(struct ntvm_section_query_args *a,
 				    unsigned int width)
 {
-	int ret = ntvm_probe_outputs(a->info_ptr, a->info_length,
+	int ret = ntvm_probe_outputs(a->info_ptr, a->info_length, sizeof(u32),
 				     a->ret_len_ptr, width, &a->status);
 
 	if (ret || a->status)

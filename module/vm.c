@@ -378,17 +378,25 @@ efault:
 
 /*
  * The outputs of an NT call, probed as NT probes them: the buffer of len
- * bytes (ntvm_probe_for_write()), then a SIZE_T at var_ptr (ReturnLength,
- * or NtGetWriteWatch's count; 0 for none), proven writable by writing back
- * what it holds.  *status is STATUS_SUCCESS or STATUS_ACCESS_VIOLATION;
- * returns 0, or -EINTR when the caller is being killed.
+ * bytes, which ProbeForWrite() first wants aligned to align bytes (0 or 1:
+ * any), then writable (ntvm_probe_for_write()); then a SIZE_T at var_ptr
+ * (ReturnLength, or NtGetWriteWatch's count; 0 for none), proven writable
+ * by writing back what it holds, and never checked for alignment: NT's
+ * typed probes do not check it.  *status is STATUS_SUCCESS,
+ * STATUS_DATATYPE_MISALIGNMENT or STATUS_ACCESS_VIOLATION; returns 0, or
+ * -EINTR when the caller is being killed.
  */
-int ntvm_probe_outputs(u64 buf, u64 len, u64 var_ptr, unsigned int width,
-		       u32 *status)
+int ntvm_probe_outputs(u64 buf, u64 len, u64 align, u64 var_ptr,
+		       unsigned int width, u32 *status)
 {
-	int ret = ntvm_probe_for_write(buf, len);
+	int ret;
 	u64 v;
 
+	if (len && align && (buf & (align - 1))) {
+		*status = NTVM_STATUS_DATATYPE_MISALIGNMENT;
+		return 0;
+	}
+	ret = ntvm_probe_for_write(buf, len);
 	if (ret == -EINTR)
 		return ret;
 	if (!ret && var_ptr && ntvm_var_get(var_ptr, width, &v))

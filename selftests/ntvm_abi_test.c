@@ -608,6 +608,7 @@ static __u32 probe_status(int fd, __u64 base, __u64 length, __u64 var)
 /* NTVM_MEMCTL_PROBE: a range and a variable; the status is the answer. */
 TEST_F(abi, memctl_probe_fields)
 {
+	static unsigned char abuf[16] __attribute__((aligned(16)));
 	struct ntvm_memctl_args m0 = {
 		.size = sizeof(m0), .op = NTVM_MEMCTL_PROBE, .length = 8,
 	}, m;
@@ -621,8 +622,12 @@ TEST_F(abi, memctl_probe_fields)
 	m = m0;
 	m.flags = NTVM_ARGS_OTHER_PROCESS;
 	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	/* map_type is the buffer's alignment: 0 or a power of two up to 8. */
 	m = m0;
-	m.map_type = 1;
+	m.map_type = 3;
+	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	m = m0;
+	m.map_type = 16;
 	EXPECT_EQ(-EINVAL, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
 	m = m0;
 	m.other = 1;
@@ -643,6 +648,31 @@ TEST_F(abi, memctl_probe_fields)
 	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION, probe_status(self->fd, 8, 8, 0));
 	/* Length 0 probes nothing, as in NT. */
 	EXPECT_EQ(NTVM_STATUS_SUCCESS, probe_status(self->fd, 8, 0, 0));
+	/* The alignment before the range, and only with a length. */
+	m = m0;
+	m.base = U(abuf);
+	m.map_type = 8;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	m = m0;
+	m.base = U(abuf) + 4;
+	m.length = 4;
+	m.map_type = 8;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_DATATYPE_MISALIGNMENT, m.status);
+	m.map_type = 4;
+	m.status = 0;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	m = m0;
+	m.base = 9;
+	m.map_type = 2;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_DATATYPE_MISALIGNMENT, m.status);
+	m.length = 0;
+	m.status = 0;
+	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
 	/* A range past the end of the address space. */
 	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION,
 		  probe_status(self->fd, U(&var), ~0ULL, 0));

@@ -944,6 +944,116 @@ TEST_F(nt, query_bad_pointers)
 	munmap(ro, 4096);
 }
 
+/*
+ * NT's ProbeForWrite() wants the query buffers aligned before it looks at
+ * them: NtQueryVirtualMemory's (and QueryVirtualMemoryInformation's) to a
+ * pointer (every class), NtQuerySection's to a ULONG, NtGetWriteWatch's
+ * array to a pointer (WRK, ReactOS).  A misaligned one is
+ * STATUS_DATATYPE_MISALIGNMENT (ERROR_NOACCESS), after the length and
+ * before the range is checked, and nothing is written.  NT's typed probes
+ * of its variables (ReturnLength, the write-watch count and granularity)
+ * check no alignment.
+ */
+TEST_F(nt, query_misaligned_buffers)
+{
+	const SIZE_T mbi = sizeof(MEMORY_BASIC_INFORMATION);
+	const NTSTATUS word_st = sizeof(void *) == 8 ? STATUS_DATATYPE_MISALIGNMENT :
+						       STATUS_SUCCESS;
+	unsigned char buf[160] __attribute__((aligned(16))), stack[80] __attribute__((aligned(16)));
+	unsigned char *heap = malloc(160), *rl = malloc(16);
+	LARGE_INTEGER size = { .QuadPart = 0x1000 };
+	MEMORY_WORKING_SET_EX_INFORMATION *ws;
+	PVOID base = NULL, addrs[4], *arr;
+	ULONG_PTR count;
+	ULONG gran;
+	HANDLE h;
+	SIZE_T len = 7;
+	char *ww;
+
+	ASSERT_NE(NULL, heap);
+	ASSERT_NE(NULL, rl);
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
+	memset(buf, 0xa5, sizeof(buf));
+
+	/* The length first, then the alignment, then the range. */
+	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, buf + 1, mbi - 1, &len));
+	EXPECT_EQ(STATUS_DATATYPE_MISALIGNMENT,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, buf + 1, mbi, &len));
+	EXPECT_EQ(STATUS_DATATYPE_MISALIGNMENT,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, P(9), mbi, &len));
+	EXPECT_EQ(word_st,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, buf + 4, mbi, &len));
+	if (sizeof(void *) == 8) {
+		EXPECT_EQ(7, len);
+		EXPECT_EQ(0xa5, buf[4]);
+		EXPECT_EQ(0xa5, buf[4 + mbi - 1]);
+	}
+	EXPECT_EQ(0xa5, buf[1]);
+	/* A misaligned ReturnLength is written. */
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQueryVirtualMemory(CUR, base, MemoryBasicInformation, buf + 16, mbi,
+				       (PSIZE_T)(rl + 1)));
+	memcpy(&len, rl + 1, sizeof(len));
+	EXPECT_EQ(mbi, len);
+
+	/* The classes libntvm fills, from the heap and from the stack. */
+	EXPECT_EQ(STATUS_DATATYPE_MISALIGNMENT,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformationEx, heap + 1,
+				       sizeof(MEMORY_REGION_INFORMATION), NULL));
+	EXPECT_EQ(STATUS_DATATYPE_MISALIGNMENT,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformation, stack + 3,
+				       sizeof(MEMORY_REGION_INFORMATION), NULL));
+	ws = (MEMORY_WORKING_SET_EX_INFORMATION *)(stack + 1);
+	EXPECT_EQ(STATUS_DATATYPE_MISALIGNMENT,
+		  NtQueryVirtualMemory(CUR, NULL, MemoryWorkingSetExInformation, ws,
+				       sizeof(*ws), NULL));
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQueryVirtualMemory(CUR, base, MemoryRegionInformationEx, heap + 16,
+				       sizeof(MEMORY_REGION_INFORMATION), NULL));
+
+	/* Win32: ERROR_NOACCESS, nothing written. */
+	memset(heap, 0xa5, 160);
+	SetLastError(0);
+	EXPECT_EQ(0, VirtualQuery(base, (PMEMORY_BASIC_INFORMATION)(heap + 1), mbi));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_EQ(0xa5, heap[1]);
+	EXPECT_EQ(ERROR_NOACCESS, RtlNtStatusToDosError(STATUS_DATATYPE_MISALIGNMENT));
+
+	/* NtQuerySection: a ULONG's alignment. */
+	ASSERT_EQ(STATUS_SUCCESS,
+		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, &size, PAGE_READWRITE,
+				  SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_DATATYPE_MISALIGNMENT,
+		  NtQuerySection(h, SectionBasicInformation, heap + 2,
+				 sizeof(SECTION_BASIC_INFORMATION), NULL));
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQuerySection(h, SectionBasicInformation, heap + 4,
+				 sizeof(SECTION_BASIC_INFORMATION), NULL));
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+
+	/* NtGetWriteWatch: the array is pointers; the variables are free. */
+	ww = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+			  PAGE_READWRITE);
+	ASSERT_NE(NULL, ww);
+	ww[0] = 1;
+	arr = (PVOID *)(heap + 1);
+	count = 4;
+	EXPECT_EQ(STATUS_DATATYPE_MISALIGNMENT,
+		  NtGetWriteWatch(CUR, 0, ww, 0x10000, arr, &count, &gran));
+	EXPECT_EQ(4, count);
+	count = 4;
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtGetWriteWatch(CUR, 0, ww, 0x10000, addrs, &count, (PULONG)(rl + 1)));
+	EXPECT_EQ(1, count);
+	EXPECT_EQ(ww, addrs[0]);
+	EXPECT_TRUE(VirtualFree(ww, 0, MEM_RELEASE));
+
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	free(heap);
+	free(rl);
+}
+
 /* ---- NtProtectVirtualMemory ---- */
 
 /* spec 4.1-4.3, scenarios 15-16 */
@@ -1718,6 +1828,7 @@ TEST_F(nt, win32_errors)
 		{ STATUS_ALREADY_COMMITTED, ERROR_ACCESS_DENIED },
 		{ STATUS_NO_MEMORY, ERROR_NOT_ENOUGH_MEMORY },
 		{ STATUS_ACCESS_VIOLATION, ERROR_NOACCESS },
+		{ STATUS_DATATYPE_MISALIGNMENT, ERROR_NOACCESS },
 		{ STATUS_INVALID_HANDLE, ERROR_INVALID_HANDLE },
 		{ STATUS_INFO_LENGTH_MISMATCH, ERROR_BAD_LENGTH },
 		{ STATUS_PRIVILEGE_NOT_HELD, ERROR_PRIVILEGE_NOT_HELD },

@@ -88,11 +88,12 @@ NTSTATUS ntvm_query_more(HANDLE process, LPCVOID base,
 			 SIZE_T length, PSIZE_T result_length);
 /*
  * memapi.c: NT's probes of the outputs this library writes itself, a
- * buffer of length bytes and a SIZE_T variable (NULL: none), in one
- * NTVM_MEMCTL_PROBE (the library lock not held): STATUS_ACCESS_VIOLATION
- * or STATUS_SUCCESS.
+ * buffer of length bytes that NT's ProbeForWrite() wants aligned to align
+ * bytes (0 or 1: any) and a SIZE_T variable (NULL: none), in one
+ * NTVM_MEMCTL_PROBE (the library lock not held): STATUS_SUCCESS,
+ * STATUS_DATATYPE_MISALIGNMENT or STATUS_ACCESS_VIOLATION.
  */
-NTSTATUS ntvm_probe_outputs(const void *buf, SIZE_T length,
+NTSTATUS ntvm_probe_outputs(const void *buf, SIZE_T length, ULONG align,
 			    const SIZE_T *var);
 /*
  * ntapi.c: copy n bytes of the caller's memory that may be wild (through

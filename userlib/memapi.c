@@ -64,21 +64,25 @@ static NTSTATUS memctl(struct ntvm_memctl_args *m)
 /* ---- Outputs this library writes itself ---- */
 
 /*
- * NT probes every output of a call before the call does anything, and a
- * bad one is STATUS_ACCESS_VIOLATION; the module makes the probe, of a
+ * NT probes every output of a call before the call does anything: a
+ * buffer it wants aligned that is not is STATUS_DATATYPE_MISALIGNMENT, a
+ * bad one STATUS_ACCESS_VIOLATION; the module makes the probe, of a
  * buffer and a SIZE_T variable in one call (NTVM_MEMCTL_PROBE).  Nothing
- * in the caller's own stack frames needs probing (a variable of the
- * caller's, the usual case): no call is made when nothing else is left.
- * A length of 0 probes nothing, as in NT.  A module that cannot probe
+ * in the caller's own stack frames needs probing for access (a variable
+ * of the caller's, the usual case): no call is made when nothing else is
+ * left, unless the buffer is misaligned, which the module answers.  A
+ * length of 0 probes nothing, as in NT.  A module that cannot probe
  * (none, or one older than this library) leaves the call to go on as
  * before.
  */
-NTSTATUS ntvm_probe_outputs(const void *buf, SIZE_T length,
+NTSTATUS ntvm_probe_outputs(const void *buf, SIZE_T length, ULONG align,
 			    const SIZE_T *var)
 {
-	struct ntvm_memctl_args m = { .op = NTVM_MEMCTL_PROBE };
+	struct ntvm_memctl_args m = { .op = NTVM_MEMCTL_PROBE, .map_type = align };
+	bool misaligned = align && ((uintptr_t)buf & (align - 1));
+	NTSTATUS st;
 
-	if (length && !ntvm_on_stack(buf, length)) {
+	if (length && (misaligned || !ntvm_on_stack(buf, length))) {
 		m.base = (uintptr_t)buf;
 		m.length = length;
 	}
@@ -86,8 +90,9 @@ NTSTATUS ntvm_probe_outputs(const void *buf, SIZE_T length,
 		m.size_ptr = (uintptr_t)var;
 	if (!m.length && !m.size_ptr)
 		return STATUS_SUCCESS;
-	return memctl(&m) == STATUS_ACCESS_VIOLATION ? STATUS_ACCESS_VIOLATION :
-						       STATUS_SUCCESS;
+	st = memctl(&m);
+	return st == STATUS_ACCESS_VIOLATION || st == STATUS_DATATYPE_MISALIGNMENT ?
+	       st : STATUS_SUCCESS;
 }
 
 /* ---- MemoryRegionInformation(Ex) ---- */
@@ -112,7 +117,7 @@ static NTSTATUS query_region(HANDLE process, LPCVOID base,
 
 	if (length < offsetof(MEMORY_REGION_INFORMATION, CommitSize))
 		return STATUS_INFO_LENGTH_MISMATCH;
-	st = ntvm_probe_outputs(info, length, result_length);
+	st = ntvm_probe_outputs(info, length, sizeof(ULONG_PTR), result_length);
 	if (st)
 		return st;
 	m.base = (uintptr_t)base;
@@ -222,7 +227,7 @@ static NTSTATUS query_working_set(HANDLE process, LPCVOID base, PVOID info,
 	/* MemoryBasicInformation's checks and order, as query_region(). */
 	if (!n)
 		return STATUS_INFO_LENGTH_MISMATCH;
-	st = ntvm_probe_outputs(info, length, result_length);
+	st = ntvm_probe_outputs(info, length, sizeof(ULONG_PTR), result_length);
 	if (st)
 		return st;
 	if ((uintptr_t)base > max)

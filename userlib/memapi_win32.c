@@ -179,7 +179,7 @@ NTVM_EXPORT BOOL QueryVirtualMemoryInformation(HANDLE process, LPCVOID address,
 		return FALSE;
 	}
 	/* The caller's outputs are probed where NT would probe them. */
-	st = ntvm_probe_outputs(info, length, result_length);
+	st = ntvm_probe_outputs(info, length, sizeof(ULONG_PTR), result_length);
 	if (!st)
 		st = NtQueryVirtualMemory(process, address,
 					  MemoryRegionInformationEx, &r,

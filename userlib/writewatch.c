@@ -762,7 +762,7 @@ NTVM_EXPORT NTSTATUS NtGetWriteWatch(HANDLE process, ULONG flags, PVOID base,
 	if (process != NtCurrentProcess())
 		return STATUS_INVALID_HANDLE;
 	if (!count || !granularity ||
-	    ntvm_probe_outputs(granularity, sizeof(*granularity),
+	    ntvm_probe_outputs(granularity, sizeof(*granularity), 0,
 			       (const SIZE_T *)count))
 		return STATUS_ACCESS_VIOLATION;
 	if (!*count || !size || (flags & ~WRITE_WATCH_FLAG_RESET))

@@ -118,6 +118,7 @@
 /* NTSTATUS values returned in the status fields. */
 #define NTVM_STATUS_SUCCESS			0x00000000u
 #define NTVM_STATUS_GUARD_PAGE_VIOLATION	0x80000001u
+#define NTVM_STATUS_DATATYPE_MISALIGNMENT	0x80000002u
 #define NTVM_STATUS_UNSUCCESSFUL		0xC0000001u
 #define NTVM_STATUS_INVALID_INFO_CLASS		0xC0000003u
 #define NTVM_STATUS_INFO_LENGTH_MISMATCH	0xC0000004u
@@ -362,8 +363,9 @@ struct ntvm_region {
  * MEMORY_BASIC_INFORMATION for the caller's word width (48 bytes, or 28),
  * after NT's checks in NT's order: the length
  * (STATUS_INFO_LENGTH_MISMATCH), the buffer as ProbeForWrite() checks it
- * and ReturnLength (STATUS_ACCESS_VIOLATION), then the address and the
- * process handle.
+ * (aligned to the caller's pointer size, else
+ * STATUS_DATATYPE_MISALIGNMENT) and ReturnLength
+ * (STATUS_ACCESS_VIOLATION), then the address and the process handle.
  */
 #define NTVM_QUERY_INFO			0x2u
 
@@ -441,8 +443,10 @@ struct ntvm_guard_args {
  *
  * With NTVM_WATCH_PROBE (size NTVM_WATCH_SIZE_VER1), the array that
  * NtGetWriteWatch will fill, [array, array + array_size), is probed first,
- * as NT probes it before the range: STATUS_ACCESS_VIOLATION unless every
- * page of it is writable.  Without the flag both fields must be zero.
+ * as NT probes it before the range: STATUS_DATATYPE_MISALIGNMENT unless
+ * it is aligned to the caller's pointer size, STATUS_ACCESS_VIOLATION
+ * unless every page of it is writable.  Without the flag both fields must
+ * be zero.
  */
 struct ntvm_watch_args {
 	__u32 size;
@@ -656,8 +660,9 @@ struct ntvm_section_create_args {
  * the call is NtQuerySection(info_class, info_ptr, info_length,
  * ret_len_ptr) and the module writes NT's structure for the caller's word
  * width.  It checks in NT's order: the buffer as ProbeForWrite() would
- * (every page of info_length bytes writable), ReturnLength (a SIZE_T),
- * the class, the length, the handle, its rights; a bad pointer is
+ * (aligned to 4 bytes, else STATUS_DATATYPE_MISALIGNMENT; every page of
+ * info_length bytes writable), ReturnLength (a SIZE_T), the class, the
+ * length, the handle, its rights; a bad pointer is
  * STATUS_ACCESS_VIOLATION.
  */
 #define NTVM_SECTION_QUERY_INFO		0x1u
@@ -807,8 +812,10 @@ struct ntvm_unmap_view_args {
  *    value it holds), for the outputs that user space writes itself (the
  *    buffer and ReturnLength of a query class it fills, NtGetWriteWatch's
  *    granularity and count; its array goes with NTVM_IOC_WATCH):
- *    STATUS_ACCESS_VIOLATION unless all of it is writable user memory;
- *    length 0 probes no range.  Nothing else is read or changed; map_type,
+ *    STATUS_DATATYPE_MISALIGNMENT unless base is a multiple of map_type,
+ *    the alignment ProbeForWrite() is given (0 or 1: none; 2, 4 or 8),
+ *    then STATUS_ACCESS_VIOLATION unless all of it is writable user
+ *    memory; length 0 probes no range.  Nothing else is read or changed;
  *    other, flags and base_ptr must be zero.
  *
  * NTVM_MEMCTL_VARS (LOCK, UNLOCK, FLUSH; size NTVM_MEMCTL_SIZE_VER1):
