@@ -3037,12 +3037,10 @@ void nt_query(struct nt_space *s, struct nt_query_req *q,
  */
 u64 nt_granularity_waste(struct nt_space *s)
 {
-	struct nt_vad *a = s->root;
 	u64 taken = 0, end = 0, lo, hi, n = 0;
+	struct nt_vad *a;
 
-	while (a && a->left)
-		a = a->left;
-	for (; a; a = avl_next(a)) {
+	for (a = alloc_ending_above(s, 0); a; a = avl_next(a)) {
 		lo = max_u64(a->base & ~(GRAN - 1), end);
 		hi = nt_round_up(a->base + a->size, GRAN);
 		if (hi > lo)
