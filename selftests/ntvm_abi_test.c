@@ -595,14 +595,20 @@ TEST_F(abi, guard_watch_stats_fields)
  * NTVM_MEMCTL_PROBE of a range and a SIZE_T variable (0: none): the
  * status, or ~0 if the ioctl itself failed.
  */
-static __u32 probe_status(int fd, __u64 base, __u64 length, __u64 var)
+static __u32 probe_aligned(int fd, __u64 base, __u64 length, __u32 align,
+			   __u64 var)
 {
 	struct ntvm_memctl_args m = {
-		.size = sizeof(m), .op = NTVM_MEMCTL_PROBE,
+		.size = sizeof(m), .op = NTVM_MEMCTL_PROBE, .map_type = align,
 		.base = base, .length = length, .size_ptr = var,
 	};
 
 	return xioctl(fd, NTVM_IOC_MEMCTL, &m) ? ~0u : m.status;
+}
+
+static __u32 probe_status(int fd, __u64 base, __u64 length, __u64 var)
+{
+	return probe_aligned(fd, base, length, 0, var);
 }
 
 /* NTVM_MEMCTL_PROBE: a range and a variable; the status is the answer. */
@@ -649,30 +655,12 @@ TEST_F(abi, memctl_probe_fields)
 	/* Length 0 probes nothing, as in NT. */
 	EXPECT_EQ(NTVM_STATUS_SUCCESS, probe_status(self->fd, 8, 0, 0));
 	/* The alignment before the range, and only with a length. */
-	m = m0;
-	m.base = U(abuf);
-	m.map_type = 8;
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
-	m = m0;
-	m.base = U(abuf) + 4;
-	m.length = 4;
-	m.map_type = 8;
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_DATATYPE_MISALIGNMENT, m.status);
-	m.map_type = 4;
-	m.status = 0;
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
-	m = m0;
-	m.base = 9;
-	m.map_type = 2;
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_DATATYPE_MISALIGNMENT, m.status);
-	m.length = 0;
-	m.status = 0;
-	ASSERT_EQ(0, xioctl(self->fd, NTVM_IOC_MEMCTL, &m));
-	EXPECT_EQ(NTVM_STATUS_SUCCESS, m.status);
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, probe_aligned(self->fd, U(abuf), 8, 8, 0));
+	EXPECT_EQ(NTVM_STATUS_DATATYPE_MISALIGNMENT,
+		  probe_aligned(self->fd, U(abuf) + 4, 4, 8, 0));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, probe_aligned(self->fd, U(abuf) + 4, 4, 4, 0));
+	EXPECT_EQ(NTVM_STATUS_DATATYPE_MISALIGNMENT, probe_aligned(self->fd, 9, 8, 2, 0));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, probe_aligned(self->fd, 9, 0, 2, 0));
 	/* A range past the end of the address space. */
 	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION,
 		  probe_status(self->fd, U(&var), ~0ULL, 0));
