@@ -4720,6 +4720,102 @@ TEST_F(sec, named_local_prefix)
 }
 
 /*
+ * The wide calls.  A UTF-16 name and its UTF-8 spelling name one section,
+ * as Windows' wide and ANSI calls meet; a surrogate pair is one
+ * character, a lone surrogate a character of its own; case matters
+ * (spec 1.5.1) and "Local\\" is no part of the name (1.5.3).
+ */
+TEST_F(sec, wide_names)
+{
+	static const WCHAR lone_high[] = { 'n', 0xd800, 'x', 0 };
+	static const WCHAR lone_low[] = { 'n', 0xdc00, 'x', 0 };
+	HANDLE a, b, c, h, l1, l2, o;
+	char *va, *vb;
+
+	SetLastError(0xdeadbeef);
+	a = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
+			       u"ntvm-wide-\u00e9\u4e2d\U0001F600");
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	b = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x20000,
+			       "ntvm-wide-\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80");
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(ERROR_ALREADY_EXISTS, GetLastError());
+	EXPECT_EQ(0x10000, secinfo(b).Size.QuadPart);
+	va = MapViewOfFile(a, FILE_MAP_WRITE, 0, 0, 0);
+	vb = MapViewOfFile(b, FILE_MAP_READ, 0, 0, 0);
+	ASSERT_NE(NULL, va);
+	ASSERT_NE(NULL, vb);
+	va[7] = 7;
+	EXPECT_EQ(7, vb[7]);
+	c = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, u"Local\\ntvm-wide-\u00e9\u4e2d\U0001F600");
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(0x10000, secinfo(c).Size.QuadPart);
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE,
+					 u"NTVM-WIDE-\u00e9\u4e2d\U0001F600"));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+
+	/* Two lone surrogates: two names. */
+	l1 = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
+				lone_high);
+	ASSERT_NE(NULL, l1);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	l2 = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x20000,
+				lone_low);
+	ASSERT_NE(NULL, l2);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	o = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, lone_high);
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(0x10000, secinfo(o).Size.QuadPart);
+	EXPECT_TRUE(CloseHandle(o));
+	o = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, lone_low);
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(0x20000, secinfo(o).Size.QuadPart);
+	EXPECT_TRUE(CloseHandle(o));
+	EXPECT_TRUE(CloseHandle(l1));
+	EXPECT_TRUE(CloseHandle(l2));
+
+	/* kernelbase's checks come first: no section and no name. */
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0,
+					   u"ntvm-wide-zero"));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE, u"ntvm-wide-zero"));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE, NULL));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	/* No name: a section of its own. */
+	h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x30000, NULL);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	EXPECT_EQ(0x30000, secinfo(h).Size.QuadPart);
+	EXPECT_TRUE(CloseHandle(h));
+
+	/* CreateFileMapping2's name is wide too. */
+	h = CreateFileMapping2(INVALID_HANDLE_VALUE, NULL, FILE_MAP_READ | FILE_MAP_WRITE,
+			       PAGE_READWRITE, SEC_COMMIT, 0x40000, u"ntvm-wide-2", NULL, 0);
+	ASSERT_NE(NULL, h);
+	o = OpenFileMappingA(FILE_MAP_READ | SECTION_QUERY, FALSE, "ntvm-wide-2");
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(0x40000, secinfo(o).Size.QuadPart);
+	EXPECT_TRUE(CloseHandle(o));
+	EXPECT_TRUE(CloseHandle(h));
+
+	EXPECT_TRUE(UnmapViewOfFile(va));
+	EXPECT_TRUE(UnmapViewOfFile(vb));
+	EXPECT_TRUE(CloseHandle(a));
+	EXPECT_TRUE(CloseHandle(b));
+	EXPECT_TRUE(CloseHandle(c));
+	/* The name went with its last handle, under either spelling. */
+	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE,
+					 "ntvm-wide-\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80"));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE, u"ntvm-wide-2"));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+}
+
+/*
  * NULL is no handle (handles are descriptors, and descriptor 0 is never
  * one): NtClose(NULL) is STATUS_INVALID_HANDLE and CloseHandle(NULL)
  * ERROR_INVALID_HANDLE, as on Windows, and standard input stays open.
@@ -4928,7 +5024,7 @@ TEST_F(sec, from_app)
 
 	h = CreateFileMappingFromApp(INVALID_HANDLE_VALUE, NULL,
 				     PAGE_EXECUTE_READWRITE | SEC_RESERVE, big,
-				     "ntvm-fromapp");
+				     u"ntvm-fromapp");
 	ASSERT_NE(NULL, h);
 	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
 	EXPECT_EQ((int64_t)big, secinfo(h).Size.QuadPart);
@@ -4937,7 +5033,7 @@ TEST_F(sec, from_app)
 	ASSERT_NE(NULL, v);
 	EXPECT_TRUE(UnmapViewOfFile(v));
 
-	r = OpenFileMappingFromApp(FILE_MAP_READ, FALSE, "ntvm-fromapp");
+	r = OpenFileMappingFromApp(FILE_MAP_READ, FALSE, u"ntvm-fromapp");
 	ASSERT_NE(NULL, r);
 	v = MapViewOfFile(r, FILE_MAP_READ, 0, 0, 0x10000);
 	EXPECT_NE(NULL, v);
@@ -4949,7 +5045,7 @@ TEST_F(sec, from_app)
 	EXPECT_EQ(STATUS_ACCESS_DENIED,
 		  NtQuerySection(r, SectionBasicInformation, &(SECTION_BASIC_INFORMATION){},
 				 sizeof(SECTION_BASIC_INFORMATION), NULL));
-	x = OpenFileMappingFromApp(FILE_MAP_EXECUTE, FALSE, "ntvm-fromapp");
+	x = OpenFileMappingFromApp(FILE_MAP_EXECUTE, FALSE, u"ntvm-fromapp");
 	ASSERT_NE(NULL, x);
 	EXPECT_EQ(NULL, MapViewOfFile(x, FILE_MAP_READ, 0, 0, 0x10000));
 	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
@@ -4958,14 +5054,14 @@ TEST_F(sec, from_app)
 				 sizeof(SECTION_BASIC_INFORMATION), NULL));
 	EXPECT_TRUE(CloseHandle(x));
 	/* FILE_MAP_EXECUTE is SECTION_MAP_EXECUTE, which an executable view needs. */
-	x = OpenFileMappingFromApp(FILE_MAP_READ | FILE_MAP_EXECUTE, FALSE, "ntvm-fromapp");
+	x = OpenFileMappingFromApp(FILE_MAP_READ | FILE_MAP_EXECUTE, FALSE, u"ntvm-fromapp");
 	ASSERT_NE(NULL, x);
 	v = MapViewOfFile(x, FILE_MAP_READ | FILE_MAP_EXECUTE, 0, 0, 0x10000);
 	EXPECT_NE(NULL, v);
 	EXPECT_TRUE(UnmapViewOfFile(v));
 	EXPECT_EQ(NULL, MapViewOfFile(x, FILE_MAP_WRITE, 0, 0, 0x10000));
 	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
-	EXPECT_EQ(NULL, OpenFileMappingFromApp(FILE_MAP_READ, FALSE, "ntvm-none"));
+	EXPECT_EQ(NULL, OpenFileMappingFromApp(FILE_MAP_READ, FALSE, u"ntvm-none"));
 	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
 	EXPECT_TRUE(CloseHandle(x));
 	EXPECT_TRUE(CloseHandle(r));

@@ -830,6 +830,16 @@ SIZE_T GetLargePageMinimum(void);
 #ifndef NTVM_WINDOWS_HEADERS
 typedef ULONG ACCESS_MASK;
 typedef int32_t LONG;
+/*
+ * Windows' WCHAR, a UTF-16 code unit: u"" literals are strings of it (and
+ * L"" ones with -fshort-wchar).
+ */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+typedef char16_t WCHAR;
+#else
+typedef uint16_t WCHAR;
+#endif
+typedef const WCHAR *LPCWSTR, *PCWSTR;
 typedef union _LARGE_INTEGER {
 	struct {
 		DWORD LowPart;
@@ -1015,13 +1025,23 @@ NTSTATUS NtClose(HANDLE handle);
 #ifndef NTVM_NO_WIN32
 /*
  * Names are the process's own: another process opens a section through
- * its descriptor (see README, "Sections and placeholders").
+ * its descriptor (see README, "Sections and placeholders").  A narrow
+ * name is UTF-8, a wide one UTF-16, and the two name the same section
+ * when they spell the same characters.
  */
 HANDLE CreateFileMappingA(HANDLE file, PVOID attributes, DWORD protect,
 			  DWORD size_high, DWORD size_low, const char *name);
+HANDLE CreateFileMappingW(HANDLE file, PVOID attributes, DWORD protect,
+			  DWORD size_high, DWORD size_low, LPCWSTR name);
 HANDLE OpenFileMappingA(DWORD access, BOOL inherit, const char *name);
+HANDLE OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR name);
+#ifdef UNICODE
+#define CreateFileMapping CreateFileMappingW
+#define OpenFileMapping OpenFileMappingW
+#else
 #define CreateFileMapping CreateFileMappingA
 #define OpenFileMapping OpenFileMappingA
+#endif
 LPVOID MapViewOfFile(HANDLE mapping, DWORD access, DWORD offset_high,
 		     DWORD offset_low, SIZE_T size);
 LPVOID MapViewOfFileEx(HANDLE mapping, DWORD access, DWORD offset_high,
@@ -1034,17 +1054,17 @@ PVOID MapViewOfFile3FromApp(HANDLE mapping, HANDLE process, PVOID base,
 			    DWORD64 offset, SIZE_T size, ULONG type,
 			    ULONG protect, MEM_EXTENDED_PARAMETER *params,
 			    ULONG count);
-/* CreateFileMapping2 with a narrow name; extended parameters: none. */
+/* CreateFileMapping2: extended parameters, none. */
 HANDLE CreateFileMapping2(HANDLE file, PVOID attributes, ULONG access,
 			  ULONG protect, ULONG alloc_attrs, DWORD64 max_size,
-			  const char *name, MEM_EXTENDED_PARAMETER *params,
+			  PCWSTR name, MEM_EXTENDED_PARAMETER *params,
 			  ULONG count);
 PVOID MapViewOfFileFromApp(HANDLE mapping, ULONG access, DWORD64 offset,
 			   SIZE_T size);
 /* CreateFileMapping with a 64-bit size; OpenFileMapping. */
 HANDLE CreateFileMappingFromApp(HANDLE file, PVOID attributes, ULONG protect,
-				DWORD64 max_size, const char *name);
-HANDLE OpenFileMappingFromApp(ULONG access, BOOL inherit, const char *name);
+				DWORD64 max_size, PCWSTR name);
+HANDLE OpenFileMappingFromApp(ULONG access, BOOL inherit, PCWSTR name);
 PVOID MapViewOfFileNuma2(HANDLE mapping, HANDLE process, DWORD64 offset,
 			 PVOID base, SIZE_T size, ULONG type, ULONG protect,
 			 ULONG node);

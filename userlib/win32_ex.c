@@ -4,6 +4,8 @@
  * VirtualAlloc2, VirtualFreeEx and friends on top of the NT functions.
  * Like win32.c, an object of its own (see there).
  */
+#include <stdlib.h>
+
 #include "ntvm.h"
 #include "internal.h"
 
@@ -145,6 +147,74 @@ NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
 }
 
 /*
+ * A wide name as the names are kept (section.c): in UTF-8, so that
+ * CreateFileMappingW(u"x") and OpenFileMappingA("x") meet, as the ANSI
+ * and the wide calls meet on Windows.  Windows takes any code unit in a
+ * name; a lone surrogate is encoded by itself, in three bytes (as WTF-8
+ * does), so that two different wide names stay two names.  *out is NULL
+ * for no name, else to be freed; -1, with the last error set, when there
+ * is no memory for it.
+ */
+static int narrow_name(LPCWSTR w, char **out)
+{
+	size_t n = 0, i, o = 0;
+	uint32_t c;
+	char *s;
+
+	*out = NULL;
+	if (!w)
+		return 0;
+	while (w[n])
+		n++;
+	/* A code unit takes at most 3 bytes, a surrogate pair 4. */
+	s = n < (SIZE_MAX - 1) / 3 ? malloc(3 * n + 1) : NULL;
+	if (!s) {
+		SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		c = w[i];
+		/* w[n] is 0: the unit after the last is no low surrogate. */
+		if (c >= 0xd800 && c < 0xdc00 && w[i + 1] >= 0xdc00 &&
+		    w[i + 1] < 0xe000)
+			c = 0x10000 + ((c - 0xd800) << 10) + (w[++i] - 0xdc00);
+		if (c < 0x80) {
+			s[o++] = (char)c;
+			continue;
+		}
+		if (c < 0x800) {
+			s[o++] = (char)(0xc0 | c >> 6);
+		} else if (c < 0x10000) {
+			s[o++] = (char)(0xe0 | c >> 12);
+			s[o++] = (char)(0x80 | (c >> 6 & 0x3f));
+		} else {
+			s[o++] = (char)(0xf0 | c >> 18);
+			s[o++] = (char)(0x80 | (c >> 12 & 0x3f));
+			s[o++] = (char)(0x80 | (c >> 6 & 0x3f));
+		}
+		s[o++] = (char)(0x80 | (c & 0x3f));
+	}
+	s[o] = 0;
+	*out = s;
+	return 0;
+}
+
+NTVM_EXPORT HANDLE CreateFileMappingW(HANDLE file, PVOID attributes,
+				      DWORD protect, DWORD size_high,
+				      DWORD size_low, LPCWSTR name)
+{
+	char *narrow;
+	HANDLE h;
+
+	if (narrow_name(name, &narrow))
+		return NULL;
+	h = CreateFileMappingA(file, attributes, protect, size_high, size_low,
+			       narrow);
+	free(narrow);
+	return h;
+}
+
+/*
  * OpenFileMapping's rights: FILE_MAP_COPY alone reads (spec 1.5.5).  Its
  * value is SECTION_QUERY's, which any other mask keeps as that right.
  */
@@ -166,6 +236,18 @@ NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
 		SetLastError(RtlNtStatusToDosError(st));
 		return NULL;
 	}
+	return h;
+}
+
+NTVM_EXPORT HANDLE OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR name)
+{
+	char *narrow;
+	HANDLE h;
+
+	if (narrow_name(name, &narrow))
+		return NULL;
+	h = OpenFileMappingA(access, inherit, narrow);
+	free(narrow);
 	return h;
 }
 
@@ -277,13 +359,13 @@ NTVM_EXPORT BOOL CloseHandle(HANDLE handle)
  * CreateFileMapping2 (yuzu, ZGC; spec 1.7.1): access is the handle's
  * rights, as given, as NtCreateSectionEx takes them (unlike
  * CreateFileMapping, which adds SECTION_QUERY and the map rights its
- * protection implies); the name is a narrow string here (see ntvm.h);
- * extended parameters are refused (the AWE one is out of scope).
+ * protection implies); extended parameters are refused (the AWE one is
+ * out of scope).
  */
 NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
 				      ULONG access, ULONG protect,
 				      ULONG alloc_attrs, DWORD64 max_size,
-				      const char *name,
+				      PCWSTR name,
 				      MEM_EXTENDED_PARAMETER *params,
 				      ULONG count)
 {
@@ -292,6 +374,8 @@ NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
 		.sec = alloc_attrs, .prot = protect,
 		.access = access,
 	};
+	char *narrow;
+	HANDLE h;
 
 	(void)attributes;
 	(void)params;
@@ -299,8 +383,12 @@ NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
 		SetLastError(ERROR_NOT_SUPPORTED);
 		return NULL;
 	}
+	if (narrow_name(name, &narrow))
+		return NULL;
 	c.size.QuadPart = (int64_t)max_size;
-	return create_mapping(&c, name);
+	h = create_mapping(&c, narrow);
+	free(narrow);
+	return h;
 }
 
 /*
@@ -310,9 +398,9 @@ NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
  */
 NTVM_EXPORT HANDLE CreateFileMappingFromApp(HANDLE file, PVOID attributes,
 					    ULONG protect, DWORD64 max_size,
-					    const char *name)
+					    PCWSTR name)
 {
-	return CreateFileMappingA(file, attributes, protect,
+	return CreateFileMappingW(file, attributes, protect,
 				  (DWORD)(max_size >> 32), (DWORD)max_size,
 				  name);
 }
@@ -323,11 +411,11 @@ NTVM_EXPORT HANDLE CreateFileMappingFromApp(HANDLE file, PVOID attributes,
  * spec 1.5.5), as OpenFileMapping gives them.
  */
 NTVM_EXPORT HANDLE OpenFileMappingFromApp(ULONG access, BOOL inherit,
-					  const char *name)
+					  PCWSTR name)
 {
 	if (access & FILE_MAP_EXECUTE)
 		access = (access & ~FILE_MAP_EXECUTE) | SECTION_MAP_EXECUTE;
-	return OpenFileMappingA(access, inherit, name);
+	return OpenFileMappingW(access, inherit, name);
 }
 
 /* MapViewOfFileFromApp: MapViewOfFile with a 64-bit offset (spec 2.8.4). */
