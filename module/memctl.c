@@ -160,9 +160,14 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	if (req.op == NTVM_MEMCTL_PAGE && req.state == NTVM_MEM_COMMIT)
 		m.lock = ntvm_lock_state(nc, req.lo, req.lo + NTVM_PAGE_SIZE,
 					 &req.hi);
-	else if ((req.op == NTVM_MEMCTL_LOCK || req.op == NTVM_MEMCTL_UNLOCK) &&
-		 !req.status)
+	else if (req.op == NTVM_MEMCTL_LOCK && !req.status)
 		m.lock = ntvm_lock_state(nc, req.lo, req.hi, NULL);
+	/* An unlock stops where large pages begin: what comes before. */
+	else if (req.op == NTVM_MEMCTL_UNLOCK && !req.status)
+		m.lock = req.large && req.alloc_base == req.lo ?
+			 NTVM_MEMCTL_LOCKED_ALL :
+			 ntvm_lock_state(nc, req.lo, req.large ? req.alloc_base :
+					 req.hi, NULL);
 	if (req.large)
 		m.lock |= NTVM_MEMCTL_LARGE_PAGES;
 	if (req.page_file)

@@ -236,6 +236,75 @@ TEST_F(mc, large_pages)
 	EXPECT_EQ(NTVM_STATUS_PRIVILEGE_NOT_HELD, alloc(&self->s, &a));
 }
 
+/*
+ * Large pages are neither locked nor unlocked (the WRK): a lock that meets
+ * them fails with STATUS_INCOMPATIBLE_FILE_MAP, after the pages before
+ * them are checked; an unlock stops where they begin.
+ */
+TEST_F(mc, large_pages_lock)
+{
+	const u64 lp = 0x40000000, below = lp - GRAN, above = lp + LP;
+	struct nt_alloc_req a = { .base = lp, .size = LP,
+				.type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+					NTVM_MEM_LARGE_PAGES,
+				.protect = NTVM_PAGE_READWRITE };
+	struct nt_memctl m;
+
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	a = (struct nt_alloc_req){ .base = below, .size = GRAN,
+				 .type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+				 .protect = NTVM_PAGE_READWRITE };
+	ASSERT_EQ(0, alloc(&self->s, &a));
+	a.base = above;
+	ASSERT_EQ(0, alloc(&self->s, &a));
+
+	EXPECT_EQ(NTVM_STATUS_INCOMPATIBLE_FILE_MAP,
+		  mc(&self->s, NT_MEMCTL_LOCK, lp, PAGE, 1).status);
+	EXPECT_EQ(NTVM_STATUS_INCOMPATIBLE_FILE_MAP,
+		  mc(&self->s, NT_MEMCTL_LOCK, lp - PAGE, 2 * PAGE, 1).status);
+	EXPECT_EQ(NTVM_STATUS_INCOMPATIBLE_FILE_MAP,
+		  mc(&self->s, NT_MEMCTL_LOCK, lp + LP - PAGE, 2 * PAGE, 1).status);
+	/*
+	 * A hole before them comes first; an inaccessible page does not (NT
+	 * looks at the allocations before it touches the pages).
+	 */
+	EXPECT_EQ(NTVM_STATUS_NOT_COMMITTED,
+		  mc(&self->s, NT_MEMCTL_LOCK, below - PAGE, GRAN + 2 * PAGE, 1).status);
+	fake_protect(self->mm, below, below + PAGE, 0);
+	EXPECT_EQ(NTVM_STATUS_INCOMPATIBLE_FILE_MAP,
+		  mc(&self->s, NT_MEMCTL_LOCK, below, GRAN + PAGE, 1).status);
+	EXPECT_EQ(NTVM_STATUS_ACCESS_VIOLATION,
+		  mc(&self->s, NT_MEMCTL_LOCK, below, GRAN, 1).status);
+	fake_protect(self->mm, below, below + PAGE, NT_LPROT_R | NT_LPROT_W);
+	m = mc(&self->s, NT_MEMCTL_LOCK, below, GRAN, 1);
+	EXPECT_EQ(0, m.status);
+	EXPECT_FALSE(m.large);
+
+	/* An unlock: the pages before, and the whole range reported. */
+	m = mc(&self->s, NT_MEMCTL_UNLOCK, lp + 0x123, PAGE, 1);
+	EXPECT_EQ(0, m.status);
+	EXPECT_TRUE(m.large);
+	EXPECT_EQ(lp, m.alloc_base);
+	EXPECT_EQ(lp, m.lo);
+	EXPECT_EQ(lp + 2 * PAGE, m.hi);
+	m = mc(&self->s, NT_MEMCTL_UNLOCK, below + PAGE, GRAN, 1);
+	EXPECT_EQ(0, m.status);
+	EXPECT_TRUE(m.large);
+	EXPECT_EQ(lp, m.alloc_base);
+	EXPECT_EQ(below + PAGE, m.lo);
+	EXPECT_EQ(lp + PAGE, m.hi);
+	/* Past them nothing is checked: the page above is not looked at. */
+	m = mc(&self->s, NT_MEMCTL_UNLOCK, lp + LP - PAGE, 2 * PAGE, 1);
+	EXPECT_EQ(0, m.status);
+	EXPECT_TRUE(m.large);
+	EXPECT_EQ(lp + LP - PAGE, m.alloc_base);
+	EXPECT_EQ(NTVM_STATUS_NOT_COMMITTED,
+		  mc(&self->s, NT_MEMCTL_UNLOCK, below - PAGE, 2 * PAGE, 1).status);
+	m = mc(&self->s, NT_MEMCTL_UNLOCK, above, GRAN, 1);
+	EXPECT_EQ(0, m.status);
+	EXPECT_FALSE(m.large);
+}
+
 TEST_F(mc, address_requirements)
 {
 	struct nt_alloc_req a = { .base = 0x20000000, .size = 0x10000,

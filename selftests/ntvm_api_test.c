@@ -1298,6 +1298,76 @@ TEST_F(api, large_pages)
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(at, 0, MEM_RELEASE));
 }
 
+/*
+ * Large pages are never paged: NT neither locks nor unlocks them (the
+ * WRK).  A lock that meets them fails with STATUS_INCOMPATIBLE_FILE_MAP
+ * and locks nothing; an unlock stops where they begin, and they stay
+ * locked.
+ */
+TEST_F(api, large_pages_stay_locked)
+{
+	const SIZE_T lp = MB(2);
+	PVOID base = NULL, at, below;
+	SIZE_T size = 3 * lp;
+	char *p;
+
+	if (!has_ipc_lock() || thp_off())
+		SKIP(return, "no large pages here (CAP_IPC_LOCK, transparent huge pages)");
+	/* Room for the large pages and 64K of plain memory just below. */
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, size, MEM_RESERVE, PAGE_NOACCESS));
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+	p = P((U(base) + 2 * lp - 1) / lp * lp);
+	at = p;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&at, lp, MEM_RESERVE | MEM_COMMIT |
+					   MEM_LARGE_PAGES, PAGE_READWRITE));
+	below = p - 0x10000;
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&below, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	p[0] = 1;
+	p[-1] = 1;
+	EXPECT_EQ(1, (int)ws(p).Locked);
+	EXPECT_EQ(0, (int)ws(p - 1).Locked);
+
+	/* A lock: refused, the variables as they were, nothing locked. */
+	at = p + 0x123;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_INCOMPATIBLE_FILE_MAP,
+		  NtLockVirtualMemory(CUR, &at, &size, MAP_PROCESS));
+	EXPECT_EQ(p + 0x123, at);
+	EXPECT_EQ(0x1000, size);
+	SetLastError(0);
+	EXPECT_FALSE(VirtualLock(p - 0x1000, 0x2000));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_EQ(0, (int)ws(p - 1).Locked);
+
+	/* An unlock: the whole range reported, the large pages kept locked. */
+	at = p + 0x123;
+	size = 0x1000;
+	EXPECT_EQ(STATUS_SUCCESS, NtUnlockVirtualMemory(CUR, &at, &size, MAP_PROCESS));
+	EXPECT_EQ(p, at);
+	EXPECT_EQ(0x2000, size);
+	EXPECT_TRUE(VirtualUnlock(p, lp));
+	EXPECT_EQ(1, (int)ws(p).Locked);
+	EXPECT_EQ(1, (int)ws(p + lp - 1).Locked);
+	/* The pages before them are unlocked, and must have been locked. */
+	EXPECT_TRUE(VirtualLock(p - 0x1000, 0x1000));
+	EXPECT_EQ(1, (int)ws(p - 1).Locked);
+	at = p - 0x1000;
+	size = 0x2000;
+	EXPECT_EQ(STATUS_SUCCESS, NtUnlockVirtualMemory(CUR, &at, &size, MAP_PROCESS));
+	EXPECT_EQ(p - 0x1000, at);
+	EXPECT_EQ(0x2000, size);
+	EXPECT_EQ(0, (int)ws(p - 1).Locked);
+	EXPECT_EQ(1, (int)ws(p).Locked);
+	EXPECT_EQ(STATUS_NOT_LOCKED, NtUnlockVirtualMemory(CUR, &at, &size, MAP_PROCESS));
+	EXPECT_EQ(p - 0x1000, at);
+	EXPECT_EQ(0x2000, size);
+	EXPECT_EQ(1, (int)ws(p).Locked);
+
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(below, 0, MEM_RELEASE));
+}
+
 /* ---- The *Ex calls: the current process only ---- */
 
 TEST_F(api, ex_handles)

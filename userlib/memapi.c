@@ -485,8 +485,14 @@ static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 				unlock_new((uintptr_t)p, m.out_size, &was);
 		}
 	}
-	if (!st && op == NTVM_MEMCTL_UNLOCK && munlock(p, m.out_size))
-		st = mlock_status(errno);
+	/* Large pages stay locked, as in NT: the module says where they begin. */
+	if (!st && op == NTVM_MEMCTL_UNLOCK) {
+		size_t len = (m.lock & NTVM_MEMCTL_LARGE_PAGES) ?
+			     m.alloc_base - m.out_base : m.out_size;
+
+		if (len && munlock(p, len))
+			st = mlock_status(errno);
+	}
 	ntvm_lib_unlock();
 	if (st)
 		return st;

@@ -187,6 +187,26 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
 }
 
 /*
+ * Where [lo, hi) meets its first MEM_LARGE_PAGES allocation, or hi.  NT
+ * neither locks nor unlocks large pages, which are never paged out: the
+ * WRK's NtLockVirtualMemory fails on them with
+ * STATUS_INCOMPATIBLE_FILE_MAP, its NtUnlockVirtualMemory stops where
+ * they begin.  Bounded by the allocations of the range.
+ */
+static u64 large_pages_from(struct nt_space *s, u64 lo, u64 hi)
+{
+	struct nt_vad *a;
+	u64 addr = lo;
+
+	while (addr < hi && (a = nt_vad_above(s, addr)) && a->base < hi) {
+		if (a->attrs & NT_ATTR_LARGE_PAGES)
+			return a->base > addr ? a->base : addr;
+		addr = a->base + a->size;
+	}
+	return hi;
+}
+
+/*
  * NtLockVirtualMemory / NtUnlockVirtualMemory (issue 11; the statuses the
  * spec leaves open are chosen as written in README): MapType must be
  * MAP_PROCESS and/or MAP_SYSTEM, else STATUS_INVALID_PARAMETER; then NT
@@ -199,11 +219,17 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
  * with STATUS_GUARD_PAGE_VIOLATION (spec 4.7, NTVM_APPLY_MPROTECT restores
  * the page), a PAGE_NOACCESS page fails it with STATUS_ACCESS_VIOLATION.
  * A view's pages another view committed are learnt (mapped) first.
+ *
+ * Large pages, as the WRK treats them: the pages before the first
+ * MEM_LARGE_PAGES allocation of the range are checked; then a lock fails
+ * with STATUS_INCOMPATIBLE_FILE_MAP, and an unlock succeeds, for the pages
+ * before it only (m->large, from m->alloc_base; the variables still get
+ * the whole range).
  */
 static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 {
 	struct nt_guard_req g = { .access = NTVM_ACCESS_READ };
-	u64 guard, noaccess;
+	u64 guard, noaccess, large;
 
 	if ((m->map_type & ~(NT_MAP_PROCESS | NT_MAP_SYSTEM)) ||
 	    !(m->map_type & (NT_MAP_PROCESS | NT_MAP_SYSTEM))) {
@@ -229,13 +255,21 @@ static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 	}
 	m->lo = nt_page_down(m->base);
 	m->hi = nt_round_up(m->base + m->length, PAGE);
-	if (!range_committed(s, m->lo, m->hi, &guard, &noaccess)) {
+	large = large_pages_from(s, m->lo, m->hi);
+	if (!range_committed(s, m->lo, large, &guard, &noaccess)) {
 		m->status = NTVM_STATUS_NOT_COMMITTED;
 		return;
 	}
-	m->status = NTVM_STATUS_SUCCESS;
-	if (m->op == NT_MEMCTL_UNLOCK)
+	if (large < m->hi && m->op == NT_MEMCTL_LOCK) {
+		m->status = NTVM_STATUS_INCOMPATIBLE_FILE_MAP;
 		return;
+	}
+	m->status = NTVM_STATUS_SUCCESS;
+	if (m->op == NT_MEMCTL_UNLOCK) {
+		m->large = large < m->hi;
+		m->alloc_base = large;
+		return;
+	}
 	if (guard && (!noaccess || guard < noaccess)) {
 		g.address = guard;
 		nt_guard_hit(s, &g);

@@ -517,7 +517,11 @@ struct nt_memctl {
 	u32 state;		/* PAGE: MEM_COMMIT, MEM_RESERVE, MEM_FREE */
 	u32 protect;		/* PAGE: NT protection */
 	u32 apply, apply_prot;	/* LOCK hit a guard page: NTVM_APPLY_MPROTECT */
-	bool large;		/* REGION, PAGE: a MEM_LARGE_PAGES allocation */
+	/*
+	 * REGION, PAGE: a MEM_LARGE_PAGES allocation; UNLOCK: the range
+	 * meets one, from alloc_base (core/memctl.c).
+	 */
+	bool large;
 	bool page_file;		/* REGION: a view of a section backed by memory */
 	bool placeholder;	/* REGION: a free placeholder */
 	bool write_watch;	/* REGION: a MEM_WRITE_WATCH allocation */

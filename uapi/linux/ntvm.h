@@ -792,7 +792,13 @@ struct ntvm_unmap_view_args {
  *    map_type.  On success out_base/out_size is the page-rounded range and
  *    lock says whether none, some or all of its pages are locked
  *    (VM_LOCKED) now; UNLOCK fails with STATUS_NOT_LOCKED unless all are.
- *    User space then makes the mlock(2) or munlock(2).  A LOCK that meets
+ *    User space then makes the mlock(2) or munlock(2).  Large pages are
+ *    neither locked nor unlocked, as NT leaves them: a LOCK of a range
+ *    that meets a MEM_LARGE_PAGES allocation fails with
+ *    STATUS_INCOMPATIBLE_FILE_MAP; an UNLOCK that meets one has
+ *    NTVM_MEMCTL_LARGE_PAGES in lock and that allocation's start in the
+ *    range in alloc_base, and checks and unlocks only
+ *    [out_base, alloc_base).  A LOCK that meets
  *    an armed guard page disarms it and fails with
  *    STATUS_GUARD_PAGE_VIOLATION, with NTVM_APPLY_MPROTECT for that page
  *    (out_base, 4096 bytes) in apply/apply_prot.
@@ -827,6 +833,7 @@ struct ntvm_unmap_view_args {
  * is accepted with these ops.
  */
 #define NTVM_STATUS_NOT_LOCKED			0xC000002Au
+#define NTVM_STATUS_INCOMPATIBLE_FILE_MAP	0xC000004Du
 #define NTVM_STATUS_WORKING_SET_QUOTA		0xC00000A1u
 
 #define NTVM_MEMCTL_REGION		1
@@ -841,7 +848,7 @@ struct ntvm_unmap_view_args {
 
 #define NTVM_MEMCTL_LOCKED_SOME		0x1u	/* some pages are VM_LOCKED */
 #define NTVM_MEMCTL_LOCKED_ALL		0x2u	/* every page is */
-#define NTVM_MEMCTL_LARGE_PAGES		0x4u	/* REGION, PAGE: MEM_LARGE_PAGES */
+#define NTVM_MEMCTL_LARGE_PAGES		0x4u	/* REGION, PAGE, UNLOCK: MEM_LARGE_PAGES */
 #define NTVM_MEMCTL_PAGE_FILE		0x8u	/* REGION: a memory section's view */
 #define NTVM_MEMCTL_PLACEHOLDER		0x10u	/* REGION: a free placeholder */
 #define NTVM_MEMCTL_WRITE_WATCH		0x20u	/* REGION: MEM_WRITE_WATCH */
