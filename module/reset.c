@@ -202,8 +202,9 @@ static bool ntvm_is_madvise(long nr)
  * its arguments, are in its saved user registers, which nothing changes
  * while the call runs.  Reclaim the task does on the way (PF_MEMALLOC) is
  * not the madvise(), nor is io_uring's worker.  False when unsure; else
- * [*lo, *hi) is the advice's range.  A THP split the call makes may reach
- * beyond it; it drops no page.
+ * [*lo, *hi) is the advice's range.  A large folio split the call makes
+ * at the edge of the advice (a huge page it covers in part) reaches beyond
+ * it; that drops no page.
  */
 static bool ntvm_madv_free_call(struct ntvm_ctx *nc,
 				const struct mmu_notifier_range *range,
@@ -498,6 +499,12 @@ void ntvm_reset_notify(struct ntvm_ctx *nc,
 	/* The advice over the whole of this range: maybe published memory. */
 	if (madv_free && range->start >= lo && range->end <= hi)
 		ntvm_reset_madvised(nc, range);
-	else
-		ntvm_reset_invalidate(nc, range, madv_free);
+	/*
+	 * Reaching beyond the advice, the call can only be splitting a large
+	 * folio (its reclaim is PF_MEMALLOC): nothing is dropped, and the
+	 * call's own invalidation of its range came first (madvise_free_*()
+	 * starts it before the walk that splits).
+	 */
+	else if (!madv_free)
+		ntvm_reset_invalidate(nc, range, false);
 }

@@ -1565,6 +1565,78 @@ TEST_F(nt, reset_undo_after_swap)
 	zram_swap_off();
 }
 
+/* AnonHugePages of the mapping that holds p, in KiB (smaps); -1 if none. */
+static long anon_huge_kb(const void *p)
+{
+	unsigned long lo, hi;
+	char line[256];
+	long kb = -1;
+	int in = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && line[0] != ' ' &&
+		    strchr(line, ' ')) {
+			in = lo <= U(p) && U(p) < hi;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * A MEM_RESET of part of a transparent huge page: its madvise(MADV_FREE)
+ * splits the huge page first, an invalidation of all 2 MiB that drops no
+ * page.  Undos of that reset, and of a reset made after it in the same
+ * huge page, succeed with the data there.  Both of libntvm's paths: the
+ * ioctl, and the madvise() alone over published memory.
+ */
+TEST_F(nt, reset_undo_in_huge_page)
+{
+	const SIZE_T huge = 0x200000;
+	PVOID base = NULL, b;
+	char *p, *h;
+	int i;
+
+	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 3 * huge, MEM_RESERVE | MEM_COMMIT,
+					   PAGE_READWRITE));
+	p = P((U(base) + huge - 1) & ~(huge - 1));
+	for (i = 0; i < 2; i++) {
+		h = p + i * huge;
+		/* The second one published: committed again, found committed. */
+		b = h;
+		if (i)
+			ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&b, huge, MEM_COMMIT, PAGE_READWRITE));
+		ASSERT_EQ(0, madvise(h, huge, MADV_HUGEPAGE));
+		memset(h, 'h', huge);
+		if (anon_huge_kb(h) < 2048)
+			SKIP(goto out, "no transparent huge page here");
+		ASSERT_EQ(h + 0x10000, VirtualAlloc(h + 0x10000, 0x10000, MEM_RESET,
+						    PAGE_READWRITE));
+		ASSERT_EQ(h + 0x100000, VirtualAlloc(h + 0x100000, 0x10000, MEM_RESET,
+						     PAGE_READWRITE));
+		SetLastError(0);
+		EXPECT_EQ(h + 0x10000, VirtualAlloc(h + 0x10000, 0x10000, MEM_RESET_UNDO,
+						    PAGE_READWRITE))
+			TH_LOG("%s: the split's reset counted lost", i ? "published" : "ioctl");
+		EXPECT_EQ(0, GetLastError());
+		SetLastError(0);
+		EXPECT_EQ(h + 0x100000, VirtualAlloc(h + 0x100000, 0x10000, MEM_RESET_UNDO,
+						     PAGE_READWRITE))
+			TH_LOG("%s: the later reset counted lost", i ? "published" : "ioctl");
+		EXPECT_EQ(0, GetLastError());
+		EXPECT_EQ('h', h[0x10000]);
+		EXPECT_EQ('h', h[0x1fffff]);
+		EXPECT_EQ('h', h[0x10ffff]);
+	}
+out:
+	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
+}
+
 /*
  * A fork() between a MEM_RESET and its undo shares the pages copy-on-write:
  * the undo's write copies each one and drops nothing, so the undo
