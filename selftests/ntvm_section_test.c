@@ -4679,11 +4679,24 @@ TEST_F(sec, section_variables_abi)
 	close((int)handle);
 }
 
+/* a and b are one section: what a view of a writes, a view of b reads. */
+static void expect_one_section(struct __test_metadata *_metadata, HANDLE a, HANDLE b)
+{
+	char *va = MapViewOfFile(a, FILE_MAP_WRITE, 0, 0, 0);
+	char *vb = MapViewOfFile(b, FILE_MAP_READ, 0, 0, 0);
+
+	ASSERT_NE(NULL, va);
+	ASSERT_NE(NULL, vb);
+	va[100] = 42;
+	EXPECT_EQ(42, vb[100]);
+	EXPECT_TRUE(UnmapViewOfFile(va));
+	EXPECT_TRUE(UnmapViewOfFile(vb));
+}
+
 /* Spec 1.5.3: "Local\\name" is "name"; "Global\\name" is another name. */
 TEST_F(sec, named_local_prefix)
 {
 	HANDLE a, b, g, o;
-	char *va, *vb;
 
 	SetLastError(0xdeadbeef);
 	a = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
@@ -4695,12 +4708,7 @@ TEST_F(sec, named_local_prefix)
 	ASSERT_NE(NULL, b);
 	EXPECT_EQ(ERROR_ALREADY_EXISTS, GetLastError());
 	EXPECT_EQ(0x10000, secinfo(b).Size.QuadPart);
-	va = MapViewOfFile(a, FILE_MAP_WRITE, 0, 0, 0);
-	vb = MapViewOfFile(b, FILE_MAP_READ, 0, 0, 0);
-	ASSERT_NE(NULL, va);
-	ASSERT_NE(NULL, vb);
-	va[100] = 42;
-	EXPECT_EQ(42, vb[100]);
+	expect_one_section(_metadata, a, b);
 	o = OpenFileMapping(FILE_MAP_READ, FALSE, "Local\\ntvm-prefix");
 	EXPECT_NE(NULL, o);
 	g = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x30000,
@@ -4708,8 +4716,6 @@ TEST_F(sec, named_local_prefix)
 	ASSERT_NE(NULL, g);
 	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
 	EXPECT_EQ(0x30000, secinfo(g).Size.QuadPart);
-	EXPECT_TRUE(UnmapViewOfFile(va));
-	EXPECT_TRUE(UnmapViewOfFile(vb));
 	EXPECT_TRUE(CloseHandle(a));
 	EXPECT_TRUE(CloseHandle(b));
 	EXPECT_TRUE(CloseHandle(o));
@@ -4730,7 +4736,6 @@ TEST_F(sec, wide_names)
 	static const WCHAR lone_high[] = { 'n', 0xd800, 'x', 0 };
 	static const WCHAR lone_low[] = { 'n', 0xdc00, 'x', 0 };
 	HANDLE a, b, c, h, l1, l2, o;
-	char *va, *vb;
 
 	SetLastError(0xdeadbeef);
 	a = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
@@ -4742,13 +4747,9 @@ TEST_F(sec, wide_names)
 	ASSERT_NE(NULL, b);
 	EXPECT_EQ(ERROR_ALREADY_EXISTS, GetLastError());
 	EXPECT_EQ(0x10000, secinfo(b).Size.QuadPart);
-	va = MapViewOfFile(a, FILE_MAP_WRITE, 0, 0, 0);
-	vb = MapViewOfFile(b, FILE_MAP_READ, 0, 0, 0);
-	ASSERT_NE(NULL, va);
-	ASSERT_NE(NULL, vb);
-	va[7] = 7;
-	EXPECT_EQ(7, vb[7]);
-	c = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, u"Local\\ntvm-wide-\u00e9\u4e2d\U0001F600");
+	expect_one_section(_metadata, a, b);
+	c = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE,
+			     u"Local\\ntvm-wide-\u00e9\u4e2d\U0001F600");
 	ASSERT_NE(NULL, c);
 	EXPECT_EQ(0x10000, secinfo(c).Size.QuadPart);
 	SetLastError(0);
@@ -4802,8 +4803,6 @@ TEST_F(sec, wide_names)
 	EXPECT_TRUE(CloseHandle(o));
 	EXPECT_TRUE(CloseHandle(h));
 
-	EXPECT_TRUE(UnmapViewOfFile(va));
-	EXPECT_TRUE(UnmapViewOfFile(vb));
 	EXPECT_TRUE(CloseHandle(a));
 	EXPECT_TRUE(CloseHandle(b));
 	EXPECT_TRUE(CloseHandle(c));
