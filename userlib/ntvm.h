@@ -383,7 +383,10 @@ typedef void (*NTVM_GUARD_CALLBACK)(const NTVM_GUARD_EXCEPTION *exception,
 #ifndef STATUS_INCOMPATIBLE_FILE_MAP
 #define STATUS_INCOMPATIBLE_FILE_MAP	((NTSTATUS)NTVM_STATUS_INCOMPATIBLE_FILE_MAP)
 #endif
-/* The spec's other statuses: ntvm does not return them, programs test them. */
+/*
+ * More of the spec's statuses, by value: some ntvm returns (the lock
+ * statuses, the section ones), the others are for programs that test them.
+ */
 #ifndef STATUS_WORKING_SET_LIMIT_RANGE
 #define STATUS_WORKING_SET_LIMIT_RANGE	((NTSTATUS)0x40000002)
 #endif
