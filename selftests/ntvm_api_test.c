@@ -998,6 +998,7 @@ TEST_F(api, offer_reclaim_discard)
 	char *p;
 	int i;
 
+	ASSERT_EQ(0, pin_to_this_cpu());
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_READWRITE));
 	p = base;
 	ASSERT_EQ(p, VirtualAlloc(p, 0x4000, MEM_COMMIT, PAGE_READWRITE));

@@ -3,6 +3,7 @@
 #ifndef NTVM_SELFTEST_H
 #define NTVM_SELFTEST_H
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,22 @@
 
 #define KB(x) ((SIZE_T)(x) << 10)
 #define MB(x) ((SIZE_T)(x) << 20)
+
+/*
+ * Run on this CPU only, for a test that has the kernel drop pages with
+ * MADV_PAGEOUT: MADV_FREE queues the pages it makes lazy on the CPU it
+ * runs on, and MADV_PAGEOUT drains only its own CPU's queue, so after a
+ * move to another CPU in between it would find them off the LRU and drop
+ * nothing.
+ */
+static inline int pin_to_this_cpu(void)
+{
+	cpu_set_t cpus;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	return sched_setaffinity(0, sizeof(cpus), &cpus);
+}
 
 /* Live address spaces and allocations, from debugfs; -1 if unreadable. */
 static inline long ntvm_counter(const char *name)

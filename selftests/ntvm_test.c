@@ -1404,6 +1404,7 @@ TEST_F(nt, reset_undo)
 	char *p;
 	int i;
 
+	ASSERT_EQ(0, pin_to_this_cpu());
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
 	p = base;
 	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_COMMIT, PAGE_READWRITE));
@@ -1496,19 +1497,6 @@ static void zram_swap_off(void)
 {
 	swapoff("/dev/zram0");
 	write_file("/sys/block/zram0/reset", "1");
-}
-
-/*
- * Run on this CPU only: MADV_PAGEOUT takes pages only off its own CPU's
- * queues (fresh pages, and pages MADV_FREE just made lazy).
- */
-static int pin_to_this_cpu(void)
-{
-	cpu_set_t cpus;
-
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu(), &cpus);
-	return sched_setaffinity(0, sizeof(cpus), &cpus);
 }
 
 /* VmSwap of /proc/self/status, in KiB. */
