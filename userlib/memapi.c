@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -380,42 +381,49 @@ static int lock_pages(void *p, size_t len)
 /*
  * The runs of [p, p + len) that were locked before a lock call, so that a
  * failed mlock(2), which leaves whatever it reached VM_LOCKED, is undone
- * exactly (NTVM_MEMCTL_PAGE gives the runs).  Beyond LOCKED_RUNS of them,
- * or LOCKED_QUERIES runs of any kind, the undo is not attempted.  The
- * caller holds the library lock.
+ * exactly.  NTVM_MEMCTL_PAGE gives the runs, one query each: as many as
+ * the range has runs of like pages (its mappings and ntvm's runs), and
+ * only for a range that is locked in part.  Without memory for the list,
+ * or if a query fails, the undo is not attempted.  The caller holds the
+ * library lock.
  */
-#define LOCKED_RUNS	16
-#define LOCKED_QUERIES	(4 * LOCKED_RUNS)
-
 struct locked_runs {
-	uintptr_t lo[LOCKED_RUNS], hi[LOCKED_RUNS];
-	int n;
+	uintptr_t (*run)[2];		/* [lo, hi) */
+	size_t n, cap;
 };
+
+static bool locked_runs_add(struct locked_runs *r, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t (*more)[2];
+
+	if (r->n && r->run[r->n - 1][1] == lo) {
+		r->run[r->n - 1][1] = hi;
+		return true;
+	}
+	if (r->n == r->cap) {
+		more = realloc(r->run, (r->cap ? 2 * r->cap : 16) * sizeof(*more));
+		if (!more)
+			return false;
+		r->run = more;
+		r->cap = r->cap ? 2 * r->cap : 16;
+	}
+	r->run[r->n][0] = lo;
+	r->run[r->n++][1] = hi;
+	return true;
+}
 
 static bool locked_runs_get(uintptr_t p, size_t len, struct locked_runs *r)
 {
 	uintptr_t at = p, end = p + len, to;
 	struct ntvm_memctl_args m;
-	int queries = 0;
 
-	r->n = 0;
 	while (at < end) {
-		if (++queries > LOCKED_QUERIES)
-			return false;
 		m = (struct ntvm_memctl_args){ .op = NTVM_MEMCTL_PAGE, .base = at };
 		if (memctl_locked(&m) || m.out_base + m.out_size <= at)
 			return false;
 		to = m.out_base + m.out_size < end ? m.out_base + m.out_size : end;
-		if (m.lock & NTVM_MEMCTL_LOCKED_ALL) {
-			if (r->n && r->hi[r->n - 1] == at) {
-				r->hi[r->n - 1] = to;
-			} else if (r->n == LOCKED_RUNS) {
-				return false;
-			} else {
-				r->lo[r->n] = at;
-				r->hi[r->n++] = to;
-			}
-		}
+		if ((m.lock & NTVM_MEMCTL_LOCKED_ALL) && !locked_runs_add(r, at, to))
+			return false;
 		at = to;
 	}
 	return true;
@@ -425,12 +433,12 @@ static bool locked_runs_get(uintptr_t p, size_t len, struct locked_runs *r)
 static void unlock_new(uintptr_t p, size_t len, const struct locked_runs *r)
 {
 	uintptr_t at = p;
-	int i;
+	size_t i;
 
 	for (i = 0; i < r->n; i++) {
-		if (r->lo[i] > at)
-			munlock((void *)at, r->lo[i] - at);
-		at = r->hi[i];
+		if (r->run[i][0] > at)
+			munlock((void *)at, r->run[i][0] - at);
+		at = r->run[i][1];
 	}
 	if (p + len > at)
 		munlock((void *)at, p + len - at);
@@ -474,9 +482,8 @@ static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 		    !(m.lock & NTVM_MEMCTL_LOCKED_ALL))
 			known = locked_runs_get((uintptr_t)p, m.out_size, &was);
 		else if (m.lock & NTVM_MEMCTL_LOCKED_ALL)
-			was = (struct locked_runs){
-				.lo = { (uintptr_t)p },
-				.hi = { (uintptr_t)p + m.out_size }, .n = 1 };
+			known = locked_runs_add(&was, (uintptr_t)p,
+						(uintptr_t)p + m.out_size);
 
 		if (lock_pages(p, m.out_size)) {
 			st = mlock_status(errno);
@@ -484,6 +491,7 @@ static NTSTATUS lock_unlock(HANDLE process, PVOID *base, PSIZE_T size,
 			if (known)
 				unlock_new((uintptr_t)p, m.out_size, &was);
 		}
+		free(was.run);
 	}
 	/* Large pages stay locked, as in NT: the module says where they begin. */
 	if (!st && op == NTVM_MEMCTL_UNLOCK) {
