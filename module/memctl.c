@@ -56,6 +56,21 @@ static u32 ntvm_lock_state(struct ntvm_ctx *nc, u64 lo, u64 hi, u64 *run_end)
 	       (some && all ? NTVM_MEMCTL_LOCKED_ALL : 0);
 }
 
+/*
+ * The lock state of what a LOCK or UNLOCK acts on: its range, or for an
+ * unlock that meets large pages the part before them (core/memctl.c),
+ * every page of which is locked when it is empty.
+ */
+static u32 ntvm_range_lock_state(struct ntvm_ctx *nc,
+				 const struct nt_memctl *req)
+{
+	u64 end = req->large ? req->alloc_base : req->hi;
+
+	if (end == req->lo)
+		return NTVM_MEMCTL_LOCKED_ALL;
+	return ntvm_lock_state(nc, req->lo, end, NULL);
+}
+
 /* Inputs the caller must leave zero: every output field. */
 static bool ntvm_memctl_outputs_zero(const struct ntvm_memctl_args *m)
 {
@@ -160,14 +175,9 @@ long ntvm_ioc_memctl(struct ntvm_file *nf, void __user *argp)
 	if (req.op == NTVM_MEMCTL_PAGE && req.state == NTVM_MEM_COMMIT)
 		m.lock = ntvm_lock_state(nc, req.lo, req.lo + NTVM_PAGE_SIZE,
 					 &req.hi);
-	else if (req.op == NTVM_MEMCTL_LOCK && !req.status)
-		m.lock = ntvm_lock_state(nc, req.lo, req.hi, NULL);
-	/* An unlock stops where large pages begin: what comes before. */
-	else if (req.op == NTVM_MEMCTL_UNLOCK && !req.status)
-		m.lock = req.large && req.alloc_base == req.lo ?
-			 NTVM_MEMCTL_LOCKED_ALL :
-			 ntvm_lock_state(nc, req.lo, req.large ? req.alloc_base :
-					 req.hi, NULL);
+	else if ((req.op == NTVM_MEMCTL_LOCK || req.op == NTVM_MEMCTL_UNLOCK) &&
+		 !req.status)
+		m.lock = ntvm_range_lock_state(nc, &req);
 	if (req.large)
 		m.lock |= NTVM_MEMCTL_LARGE_PAGES;
 	if (req.page_file)

@@ -139,12 +139,15 @@ static bool foreign_committed(struct nt_space *s, u64 addr, u64 hi, u64 *end,
 }
 
 /*
- * Is every page of [lo, hi) committed memory?  Also finds the first page
- * that a lock would fault on: an armed guard page (*guard) or an
- * inaccessible page (*noaccess), 0 if none.
+ * Is every page of [lo, *large) committed memory?  The walk stops at the
+ * first MEM_LARGE_PAGES allocation, where *large is set (hi if none): NT
+ * neither locks nor unlocks large pages, which are never paged out (the
+ * WRK's NtLockVirtualMemory fails on them, its NtUnlockVirtualMemory stops
+ * there).  Also finds the first page that a lock would fault on: an armed
+ * guard page (*guard) or an inaccessible page (*noaccess), 0 if none.
  */
 static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
-			    u64 *noaccess)
+			    u64 *noaccess, u64 *large)
 {
 	struct nt_vad *a;
 	u64 addr = lo, end, to;
@@ -153,12 +156,17 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
 
 	*guard = 0;
 	*noaccess = 0;
+	*large = hi;
 	while (addr < hi && ok) {
 		a = nt_find_live(s, addr, hi);
 		if (!a) {
 			if (!foreign_committed(s, addr, hi, &addr, noaccess))
 				return false;
 			continue;
+		}
+		if (a->attrs & NT_ATTR_LARGE_PAGES) {
+			*large = addr;
+			break;
 		}
 		to = nt_min(hi, a->base + a->size);
 		s->ops->lock_read(s->ctx);
@@ -184,26 +192,6 @@ static bool range_committed(struct nt_space *s, u64 lo, u64 hi, u64 *guard,
 		s->ops->unlock_read(s->ctx);
 	}
 	return ok;
-}
-
-/*
- * Where [lo, hi) meets its first MEM_LARGE_PAGES allocation, or hi.  NT
- * neither locks nor unlocks large pages, which are never paged out: the
- * WRK's NtLockVirtualMemory fails on them with
- * STATUS_INCOMPATIBLE_FILE_MAP, its NtUnlockVirtualMemory stops where
- * they begin.  Bounded by the allocations of the range.
- */
-static u64 large_pages_from(struct nt_space *s, u64 lo, u64 hi)
-{
-	struct nt_vad *a;
-	u64 addr = lo;
-
-	while (addr < hi && (a = nt_vad_above(s, addr)) && a->base < hi) {
-		if (a->attrs & NT_ATTR_LARGE_PAGES)
-			return a->base > addr ? a->base : addr;
-		addr = a->base + a->size;
-	}
-	return hi;
 }
 
 /*
@@ -255,8 +243,7 @@ static void memctl_lock(struct nt_space *s, struct nt_memctl *m)
 	}
 	m->lo = nt_page_down(m->base);
 	m->hi = nt_round_up(m->base + m->length, PAGE);
-	large = large_pages_from(s, m->lo, m->hi);
-	if (!range_committed(s, m->lo, large, &guard, &noaccess)) {
+	if (!range_committed(s, m->lo, m->hi, &guard, &noaccess, &large)) {
 		m->status = NTVM_STATUS_NOT_COMMITTED;
 		return;
 	}
