@@ -4855,6 +4855,149 @@ TEST_F(sec, wide_names)
 	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
 }
 
+/* A narrow name of n copies of unit (a UTF-8 sequence), then tail. */
+static char *repeat_name(char *buf, const char *unit, size_t n, const char *tail)
+{
+	size_t len = strlen(unit), i;
+
+	for (i = 0; i < n; i++)
+		memcpy(buf + i * len, unit, len);
+	strcpy(buf + n * len, tail);
+	return buf;
+}
+
+static WCHAR *repeat_wide(WCHAR *buf, WCHAR unit, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = unit;
+	buf[n] = 0;
+	return buf;
+}
+
+/*
+ * Name lengths.  kernelbase converts an ANSI name into a buffer of 261
+ * UTF-16 units before anything else (Basep8BitStringToStaticUnicodeString):
+ * 260 units is the longest, "Local\\" included, and a longer name is
+ * ERROR_FILENAME_EXCED_RANGE even where the call would fail for another
+ * reason.  A wide name may have 32,766 units (a UNICODE_STRING).  What is
+ * counted is units, not bytes; a name refused creates nothing.
+ */
+TEST_F(sec, name_length)
+{
+	static char n[4 * 262 + 8];
+	static WCHAR w[32768];
+	HANDLE a, l, u, e, wh, h;
+
+	/* 260 bytes, 260 units: the longest ANSI name. */
+	SetLastError(0xdeadbeef);
+	a = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
+			       repeat_name(n, "a", 260, ""));
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	h = OpenFileMappingA(FILE_MAP_READ | SECTION_QUERY, FALSE, n);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(0x10000, secinfo(h).Size.QuadPart);
+	EXPECT_TRUE(CloseHandle(h));
+	/* A name of 260 goes on to kernelbase's other checks. */
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, 0, 0, 0x10000, n));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+
+	/* 261 units: refused, whatever else is wrong, and nothing is made. */
+	repeat_name(n, "a", 261, "");
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+					   0x20000, n));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, 0, 0, 0, n));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE, n));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE, repeat_wide(w, 'a', 261)));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	/* The name of 260 is still the first section. */
+	h = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, repeat_wide(w, 'a', 260));
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(0x10000, secinfo(h).Size.QuadPart);
+	EXPECT_TRUE(CloseHandle(h));
+
+	/* "Local\\" is part of the string that is converted. */
+	strcpy(n, "Local\\");
+	repeat_name(n + 6, "b", 254, "");
+	l = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, n);
+	ASSERT_NE(NULL, l);
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+					   0x10000, strcat(n, "b")));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE, n + 6));
+	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+
+	/* Units, not bytes: 260 two-byte characters, 130 surrogate pairs. */
+	u = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
+			       repeat_name(n, "\xc3\xa9", 260, ""));
+	ASSERT_NE(NULL, u);
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE,
+					 repeat_name(n, "\xc3\xa9", 261, "")));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	e = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
+			       repeat_name(n, "\xf0\x9f\x98\x80", 130, ""));
+	ASSERT_NE(NULL, e);
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+					   0x10000, repeat_name(n, "\xf0\x9f\x98\x80", 130, "x")));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+
+	/* Wide names: 32,766 units, and the ANSI calls cannot name them. */
+	SetLastError(0xdeadbeef);
+	wh = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x30000,
+				repeat_wide(w, 'c', 32766));
+	ASSERT_NE(NULL, wh);
+	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
+	h = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, w);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(0x30000, secinfo(h).Size.QuadPart);
+	EXPECT_TRUE(CloseHandle(h));
+	h = OpenFileMappingFromApp(FILE_MAP_READ, FALSE, w);
+	EXPECT_NE(NULL, h);
+	EXPECT_TRUE(CloseHandle(h));
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE, repeat_name(n, "c", 261, "")));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	repeat_wide(w, 'c', 32767);
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, 0, 0, 0, w));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMappingFromApp(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+						 0x10000, w));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, CreateFileMapping2(INVALID_HANDLE_VALUE, NULL, FILE_MAP_WRITE,
+					   PAGE_READWRITE, SEC_COMMIT, 0x10000, w, NULL, 0));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE, w));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenFileMappingFromApp(FILE_MAP_READ, FALSE, w));
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, RtlNtStatusToDosError(STATUS_NAME_TOO_LONG));
+
+	EXPECT_TRUE(CloseHandle(a));
+	EXPECT_TRUE(CloseHandle(l));
+	EXPECT_TRUE(CloseHandle(u));
+	EXPECT_TRUE(CloseHandle(e));
+	EXPECT_TRUE(CloseHandle(wh));
+}
+
 /*
  * NULL is no handle (handles are descriptors, and descriptor 0 is never
  * one): NtClose(NULL) is STATUS_INVALID_HANDLE and CloseHandle(NULL)

@@ -122,9 +122,37 @@ static HANDLE create_mapping(struct create_args *c, const char *name)
 	return h;
 }
 
-NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
-				      DWORD protect, DWORD size_high,
-				      DWORD size_low, const char *name)
+/*
+ * How long a name may be.  kernelbase turns an ANSI name into the
+ * thread's static UNICODE_STRING (Basep8BitStringToStaticUnicodeString:
+ * 261 units with the terminator) before anything else, and a longer one
+ * fails with ERROR_FILENAME_EXCED_RANGE; "Local\\" counts, as it is part
+ * of the string.  A wide name becomes a UNICODE_STRING, whose length is
+ * 16 bits of bytes: a name of more than 32,766 units is STATUS_NAME_TOO_LONG
+ * (RtlInitUnicodeStringEx), ERROR_FILENAME_EXCED_RANGE again.
+ */
+#define ANSI_NAME_MAX	260
+#define WIDE_NAME_MAX	32766
+
+/*
+ * Does a narrow name, as UTF-8, take more than ANSI_NAME_MAX UTF-16 code
+ * units?  A four-byte sequence is a surrogate pair (two units); any other
+ * sequence, and each byte that begins none (what MultiByteToWideChar
+ * replaces with U+FFFD), is one.
+ */
+static bool ansi_name_too_long(const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t units = 0;
+
+	for (; *s && units <= ANSI_NAME_MAX; s++)
+		if ((*s & 0xc0) != 0x80)
+			units += *s >= 0xf0 && *s < 0xf5 ? 2 : 1;
+	return units > ANSI_NAME_MAX;
+}
+
+static HANDLE create_file_mapping(HANDLE file, DWORD protect, DWORD size_high,
+				  DWORD size_low, const char *name)
 {
 	struct create_args c = {
 		.file = file == INVALID_HANDLE_VALUE ? NULL : file,
@@ -132,7 +160,6 @@ NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
 		.prot = protect & 0x000fffffu,
 	};
 
-	(void)attributes;
 	/* kernelbase: no SEC_* bit means SEC_COMMIT (spec 1.2.2). */
 	if (!c.sec)
 		c.sec = SEC_COMMIT;
@@ -146,14 +173,26 @@ NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
 	return create_mapping(&c, name);
 }
 
+NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
+				      DWORD protect, DWORD size_high,
+				      DWORD size_low, const char *name)
+{
+	(void)attributes;
+	if (name && ansi_name_too_long(name)) {
+		SetLastError(ERROR_FILENAME_EXCED_RANGE);
+		return NULL;
+	}
+	return create_file_mapping(file, protect, size_high, size_low, name);
+}
+
 /*
  * A wide name as the names are kept (section.c): in UTF-8, so that
  * CreateFileMappingW(u"x") and OpenFileMappingA("x") meet, as the ANSI
  * and the wide calls meet on Windows.  Windows takes any code unit in a
  * name; a lone surrogate is encoded by itself, in three bytes (as WTF-8
  * does), so that two different wide names stay two names.  *out is NULL
- * for no name, else to be freed; -1, with the last error set, when there
- * is no memory for it.
+ * for no name, else to be freed; -1, with the last error set, for a name
+ * that is too long or no memory for it.
  */
 static int narrow_name(LPCWSTR w, char **out)
 {
@@ -166,6 +205,10 @@ static int narrow_name(LPCWSTR w, char **out)
 		return 0;
 	while (w[n])
 		n++;
+	if (n > WIDE_NAME_MAX) {
+		SetLastError(ERROR_FILENAME_EXCED_RANGE);
+		return -1;
+	}
 	/* A code unit takes at most 3 bytes, a surrogate pair 4. */
 	s = n < (SIZE_MAX - 1) / 3 ? malloc(3 * n + 1) : NULL;
 	if (!s) {
@@ -206,10 +249,10 @@ NTVM_EXPORT HANDLE CreateFileMappingW(HANDLE file, PVOID attributes,
 	char *narrow;
 	HANDLE h;
 
+	(void)attributes;
 	if (narrow_name(name, &narrow))
 		return NULL;
-	h = CreateFileMappingA(file, attributes, protect, size_high, size_low,
-			       narrow);
+	h = create_file_mapping(file, protect, size_high, size_low, narrow);
 	free(narrow);
 	return h;
 }
@@ -218,19 +261,13 @@ NTVM_EXPORT HANDLE CreateFileMappingW(HANDLE file, PVOID attributes,
  * OpenFileMapping's rights: FILE_MAP_COPY alone reads (spec 1.5.5).  Its
  * value is SECTION_QUERY's, which any other mask keeps as that right.
  */
-NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
-				    const char *name)
+static HANDLE open_file_mapping(DWORD access, const char *name)
 {
 	HANDLE h = NULL;
 	NTSTATUS st;
 
-	(void)inherit;
 	if (access == FILE_MAP_COPY)
 		access = SECTION_MAP_READ;
-	if (!name) {
-		SetLastError(ERROR_INVALID_PARAMETER);
-		return NULL;
-	}
 	st = ntvm_named_section(name, access, NULL, NULL, &h);
 	if (!NT_SUCCESS(st)) {
 		SetLastError(RtlNtStatusToDosError(st));
@@ -239,14 +276,34 @@ NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
 	return h;
 }
 
+NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
+				    const char *name)
+{
+	(void)inherit;
+	if (!name) {
+		SetLastError(ERROR_INVALID_PARAMETER);
+		return NULL;
+	}
+	if (ansi_name_too_long(name)) {
+		SetLastError(ERROR_FILENAME_EXCED_RANGE);
+		return NULL;
+	}
+	return open_file_mapping(access, name);
+}
+
 NTVM_EXPORT HANDLE OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR name)
 {
 	char *narrow;
 	HANDLE h;
 
+	(void)inherit;
+	if (!name) {
+		SetLastError(ERROR_INVALID_PARAMETER);
+		return NULL;
+	}
 	if (narrow_name(name, &narrow))
 		return NULL;
-	h = OpenFileMappingA(access, inherit, narrow);
+	h = open_file_mapping(access, narrow);
 	free(narrow);
 	return h;
 }
