@@ -325,19 +325,16 @@ TEST_F(api, region_information_win32)
 	EXPECT_EQ(0x20000, r.RegionSize);
 	EXPECT_EQ(0x20000, r.CommitSize);
 
-	SetLastError(0);
-	EXPECT_FALSE(QueryVirtualMemoryInformation(NULL, base, MemoryRegionInfo, &r,
-						   sizeof(r), &len));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(QueryVirtualMemoryInformation(GetCurrentProcess(), base, MemoryRegionInfo,
-						   &r, 8, &len));
-	EXPECT_EQ(ERROR_BAD_LENGTH, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE,
+			   QueryVirtualMemoryInformation(NULL, base, MemoryRegionInfo, &r,
+							 sizeof(r), &len));
+	EXPECT_WIN32_ERROR(ERROR_BAD_LENGTH,
+			   QueryVirtualMemoryInformation(GetCurrentProcess(), base,
+							 MemoryRegionInfo, &r, 8, &len));
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
-	SetLastError(0);
-	EXPECT_FALSE(QueryVirtualMemoryInformation(GetCurrentProcess(), base, MemoryRegionInfo,
-						   &r, sizeof(r), &len));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   QueryVirtualMemoryInformation(GetCurrentProcess(), base,
+							 MemoryRegionInfo, &r, sizeof(r), &len));
 }
 
 /*
@@ -387,16 +384,16 @@ TEST_F(api, query_classes_bad_pointers)
 	/* ...before the address and the handle, the address first. */
 	EXPECT_QUERY_ORDER(MemoryRegionInformation, base, MAX_ADDR + 1, ro - rlen, ro, rlen,
 			   &len);
-	SetLastError(0);
-	EXPECT_FALSE(QueryVirtualMemoryInformation(GetCurrentProcess(), base, MemoryRegionInfo,
-						   ro, sizeof(WIN32_MEMORY_REGION_INFORMATION),
-						   &len));
-	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(QueryVirtualMemoryInformation(GetCurrentProcess(), base, MemoryRegionInfo,
-						   two, sizeof(WIN32_MEMORY_REGION_INFORMATION),
-						   ro_len));
-	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NOACCESS,
+			   QueryVirtualMemoryInformation(GetCurrentProcess(), base,
+							 MemoryRegionInfo, ro,
+							 sizeof(WIN32_MEMORY_REGION_INFORMATION),
+							 &len));
+	EXPECT_WIN32_ERROR(ERROR_NOACCESS,
+			   QueryVirtualMemoryInformation(GetCurrentProcess(), base,
+							 MemoryRegionInfo, two,
+							 sizeof(WIN32_MEMORY_REGION_INFORMATION),
+							 ro_len));
 
 	/* MemoryWorkingSetExInformation: the same checks in the same order. */
 	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
@@ -419,9 +416,7 @@ TEST_F(api, query_classes_bad_pointers)
 				       ro, wlen, &len));
 	EXPECT_QUERY_ORDER(MemoryWorkingSetExInformation, NULL, MAX_ADDR + 1, &ws1, ro, wlen,
 			   &len);
-	SetLastError(0);
-	EXPECT_FALSE(QueryWorkingSetEx(GetCurrentProcess(), ro, (DWORD)wlen));
-	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NOACCESS, QueryWorkingSetEx(GetCurrentProcess(), ro, (DWORD)wlen));
 	EXPECT_EQ(0, ws1.VirtualAttributes.Flags);
 	EXPECT_EQ(7, len);
 	for (at = two; at < ro; at++)
@@ -452,9 +447,7 @@ TEST_F(api, working_set_ex)
 	EXPECT_EQ(STATUS_INFO_LENGTH_MISMATCH,
 		  NtQueryVirtualMemory(CUR, NULL, MemoryWorkingSetExInformation, info, 0, &size));
 	EXPECT_EQ(0xdeadbeef, size);
-	SetLastError(0);
-	EXPECT_FALSE(QueryWorkingSetEx(GetCurrentProcess(), info, 0));
-	EXPECT_EQ(ERROR_BAD_LENGTH, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_BAD_LENGTH, QueryWorkingSetEx(GetCurrentProcess(), info, 0));
 
 	/* One and a half entries: one is filled, ReturnLength is the length. */
 	memset(info, 0, sizeof(info));
@@ -612,9 +605,7 @@ TEST_F(api, lock_unlock)
 	EXPECT_EQ(0x2000, size);
 	EXPECT_WS(ws(p), 1, PAGE_READWRITE, 0, 0);
 	EXPECT_WS(ws(p + 0x2000), 1, PAGE_READWRITE, 0, 1);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualUnlock(p, 0x1000));
-	EXPECT_EQ(ERROR_NOT_LOCKED, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NOT_LOCKED, VirtualUnlock(p, 0x1000));
 	EXPECT_TRUE(VirtualUnlock(p + 0x2000, 0x1000));
 	EXPECT_WS(ws(p + 0x2000), 1, PAGE_READWRITE, 0, 0);
 
@@ -625,12 +616,8 @@ TEST_F(api, lock_unlock)
 	EXPECT_EQ(p + 0x3000, b);
 	EXPECT_EQ(0x2000, size);
 	EXPECT_WS(ws(p + 0x3000), 1, PAGE_READWRITE, 0, 0);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualLock(p + 0x8000, 0x1000));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualUnlock(p + 0x8000, 0x1000));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, VirtualLock(p + 0x8000, 0x1000));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, VirtualUnlock(p + 0x8000, 0x1000));
 
 	/* Parameters. */
 	b = p;
@@ -1105,10 +1092,9 @@ TEST_F(api, prefetch)
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, prefetch(1, last, &flags, sizeof(flags)));
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION, prefetch(2, last, &flags, sizeof(flags)));
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION, prefetch(100, last - 60, &flags, sizeof(flags)));
-	SetLastError(0);
-	EXPECT_FALSE(PrefetchVirtualMemory(GetCurrentProcess(), 2,
-					   (WIN32_MEMORY_RANGE_ENTRY *)last, 0));
-	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NOACCESS,
+			   PrefetchVirtualMemory(GetCurrentProcess(), 2,
+						 (WIN32_MEMORY_RANGE_ENTRY *)last, 0));
 	ASSERT_EQ(0, munmap(tail, 4096));
 	EXPECT_WS(ws(p), 0, 0, 0, 0);
 
@@ -1118,9 +1104,7 @@ TEST_F(api, prefetch)
 	EXPECT_WS(ws(p + 0x2000), 1, PAGE_READWRITE, 0, 0);
 	EXPECT_WS(ws(p + 0x1000), 0, 0, 0, 0);
 	EXPECT_EQ(0, p[0]);
-	SetLastError(0);
-	EXPECT_FALSE(PrefetchVirtualMemory(NULL, 2, e, 0));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE, PrefetchVirtualMemory(NULL, 2, e, 0));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
@@ -1164,9 +1148,7 @@ TEST_F_TIMEOUT(api, caches_and_barriers, 1800)
 	EXPECT_EQ(STATUS_SUCCESS, NtFlushInstructionCache(CUR, NULL, 0));
 	EXPECT_EQ(STATUS_INVALID_HANDLE, NtFlushInstructionCache(NULL, NULL, 0));
 	EXPECT_TRUE(FlushInstructionCache(GetCurrentProcess(), &t, sizeof(t)));
-	SetLastError(0);
-	EXPECT_FALSE(FlushInstructionCache(P(0x1234), &t, sizeof(t)));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE, FlushInstructionCache(P(0x1234), &t, sizeof(t)));
 	EXPECT_EQ(STATUS_SUCCESS, NtFlushProcessWriteBuffers());
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, bar_thread, NULL));
@@ -1248,10 +1230,9 @@ TEST_F(api, large_pages)
 	if (!has_ipc_lock()) {
 		/* SeLockMemoryPrivilege is CAP_IPC_LOCK. */
 		EXPECT_EQ(STATUS_PRIVILEGE_NOT_HELD, st);
-		SetLastError(0);
-		EXPECT_EQ(NULL, VirtualAlloc(NULL, lp, MEM_RESERVE | MEM_COMMIT |
-					     MEM_LARGE_PAGES, PAGE_READWRITE));
-		EXPECT_EQ(ERROR_PRIVILEGE_NOT_HELD, GetLastError());
+		EXPECT_WIN32_ERROR(ERROR_PRIVILEGE_NOT_HELD,
+				   VirtualAlloc(NULL, lp, MEM_RESERVE | MEM_COMMIT |
+						MEM_LARGE_PAGES, PAGE_READWRITE));
 		EXPECT_EQ(before.allocations, stats().allocations);
 		return;
 	}
@@ -1336,9 +1317,7 @@ TEST_F(api, large_pages_stay_locked)
 		  NtLockVirtualMemory(CUR, &at, &size, MAP_PROCESS));
 	EXPECT_EQ(p + 0x123, at);
 	EXPECT_EQ(0x1000, size);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualLock(p - 0x1000, 0x2000));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualLock(p - 0x1000, 0x2000));
 	EXPECT_EQ(0, (int)ws(p - 1).Locked);
 
 	/* An unlock: the whole range reported, the large pages kept locked. */
@@ -1390,22 +1369,14 @@ TEST_F(api, ex_handles)
 	EXPECT_EQ(PAGE_READWRITE, old);
 
 	/* Other handles (spec 1.3.2, 2.1): nothing happens. */
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAllocEx(NULL, NULL, 0x1000, MEM_RESERVE | MEM_COMMIT,
-				       PAGE_READWRITE));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAllocEx(P(0x1234), NULL, 0x1000, MEM_RESERVE, PAGE_READWRITE));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFreeEx(NULL, p, 0, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFreeEx(NULL, p, 0x1000, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(0, VirtualQueryEx(NULL, p, &m, sizeof(m)));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE,
+			   VirtualAllocEx(NULL, NULL, 0x1000, MEM_RESERVE | MEM_COMMIT,
+					  PAGE_READWRITE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE,
+			   VirtualAllocEx(P(0x1234), NULL, 0x1000, MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE, VirtualFreeEx(NULL, p, 0, MEM_RELEASE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE, VirtualFreeEx(NULL, p, 0x1000, MEM_RELEASE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE, VirtualQueryEx(NULL, p, &m, sizeof(m)));
 	SetLastError(0);
 	old = 0xdead;
 	EXPECT_FALSE(VirtualProtectEx(P(0x10), p, 0x1000, PAGE_READWRITE, &old));
@@ -1415,9 +1386,8 @@ TEST_F(api, ex_handles)
 	EXPECT_EQ(5, p[5]);
 
 	/* VirtualFreeEx keeps kernelbase's rule (spec 2.3). */
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFreeEx(GetCurrentProcess(), p, 0x1000, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualFreeEx(GetCurrentProcess(), p, 0x1000, MEM_RELEASE));
 	EXPECT_TRUE(VirtualFreeEx(GetCurrentProcess(), p, 0, MEM_RELEASE));
 	EXPECT_EQ(MEM_FREE, q(p).State);
 
@@ -1430,14 +1400,11 @@ TEST_F(api, ex_handles)
 			       PAGE_READWRITE, NUMA_NO_PREFERRED_NODE);
 	ASSERT_NE(NULL, p);
 	EXPECT_TRUE(VirtualFreeEx(GetCurrentProcess(), p, 0, MEM_RELEASE));
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAllocExNuma(GetCurrentProcess(), NULL, 0x1000, MEM_RESERVE,
-					   PAGE_READWRITE, 63));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAllocExNuma(NULL, NULL, 0x1000, MEM_RESERVE,
-					   PAGE_READWRITE, 0));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualAllocExNuma(GetCurrentProcess(), NULL, 0x1000, MEM_RESERVE,
+					      PAGE_READWRITE, 63));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE, VirtualAllocExNuma(NULL, NULL, 0x1000, MEM_RESERVE,
+								    PAGE_READWRITE, 0));
 }
 
 /*

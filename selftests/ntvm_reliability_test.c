@@ -235,9 +235,8 @@ TEST_F_TIMEOUT(rel, section_map_budget, 1800)
 	EXPECT_EQ(v + 3 * PG, at);
 	EXPECT_EQ(MEM_RESERVE, region_of(v + 3 * PG).State);
 	EXPECT_EQ(BUDGET_SECTION - 2 * PG, region_of(v + 2 * PG).RegionSize);
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(v + 3 * PG, PG, MEM_COMMIT, PAGE_NOACCESS));
-	EXPECT_EQ(ERROR_NO_SYSTEM_RESOURCES, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NO_SYSTEM_RESOURCES,
+			   VirtualAlloc(v + 3 * PG, PG, MEM_COMMIT, PAGE_NOACCESS));
 	/* The first section's last holder goes: its slots come back. */
 	EXPECT_TRUE(CloseHandle(h[0]));
 	EXPECT_EQ(STATUS_SUCCESS, nt_alloc(&at, PG, MEM_COMMIT, PAGE_NOACCESS));
@@ -277,9 +276,8 @@ TEST_F(rel, reset_undo_charges_nothing)
 	 */
 	ASSERT_EQ(p, VirtualAlloc(p, UNDO_SIZE, MEM_RESET, PAGE_NOACCESS));
 	r0 = rss_pages();
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(p, UNDO_SIZE, MEM_RESET_UNDO, PAGE_READWRITE));
-	EXPECT_EQ(ERROR_GEN_FAILURE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_GEN_FAILURE,
+			   VirtualAlloc(p, UNDO_SIZE, MEM_RESET_UNDO, PAGE_READWRITE));
 	EXPECT_GT(r0 + UNDO_SLACK, rss_pages());
 	EXPECT_EQ(PAGE_NOACCESS, region_of(p).Protect);
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));

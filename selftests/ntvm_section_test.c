@@ -108,16 +108,13 @@ TEST_F(ph, create)
 	EXPECT_PLACEHOLDER(p, 0x100000);
 
 	/* Win32 (spec 6.1, PMDK 10.9): an occupied address is 487. */
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc2(NULL, p, 0x10000, PH, PAGE_NOACCESS, NULL, 0));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc2(NULL, NULL, 0x10000, PH, PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc2FromApp(NULL, NULL, 0x10000, MEM_RESERVE | MEM_COMMIT,
-					     PAGE_EXECUTE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   VirtualAlloc2(NULL, p, 0x10000, PH, PAGE_NOACCESS, NULL, 0));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualAlloc2(NULL, NULL, 0x10000, PH, PAGE_READWRITE, NULL, 0));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualAlloc2FromApp(NULL, NULL, 0x10000, MEM_RESERVE | MEM_COMMIT,
+						PAGE_EXECUTE_READWRITE, NULL, 0));
 
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
 	EXPECT_REGION(p, p, 0, 0, region_of(p).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
@@ -317,15 +314,9 @@ TEST_F(ph, win32)
 	SetLastError(0xdead);
 	p = VirtualAlloc2(NULL, NULL, 0x20000, PH, PAGE_NOACCESS, NULL, 0);
 	ASSERT_NE(NULL, p);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(p, 0x20000, PRESERVE));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(p, 0, PRESERVE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(p, 0x1000, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, VirtualFree(p, 0x20000, PRESERVE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(p, 0, PRESERVE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(p, 0x1000, MEM_RELEASE));
 	/* Page-granular split (spec 6.3.2). */
 	EXPECT_TRUE(VirtualFreeEx(CUR, P(U(p) + 0x1000), 0x1000, PRESERVE));
 	EXPECT_TRUE(VirtualFree(P(U(p) + 0x2000), 0x1000, PRESERVE));
@@ -339,15 +330,11 @@ TEST_F(ph, win32)
 	*(volatile char *)P(U(p) + 0x1000) = 7;
 	EXPECT_TRUE(faults(p, 0));
 	EXPECT_TRUE(faults(P(U(p) + 0x2000), 0));
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(p, 0x20000, COALESCE));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, VirtualFree(p, 0x20000, COALESCE));
 	EXPECT_TRUE(VirtualFree(P(U(p) + 0x1000), 0x1000, PRESERVE));
 	EXPECT_TRUE(VirtualFreeEx(CUR, p, 0x20000, COALESCE));
 	EXPECT_PLACEHOLDER(p, 0x20000);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFreeEx(NULL, p, 0, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE, VirtualFreeEx(NULL, p, 0, MEM_RELEASE));
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
@@ -486,10 +473,9 @@ TEST_F(ph, behind_back)
 	a[0] = 'A';
 	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
 	ASSERT_NE(NULL, h);
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, P(U(p) + 0x30000), 0, 0x10000,
-				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   MapViewOfFile3(h, NULL, P(U(p) + 0x30000), 0, 0x10000,
+					  MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
 	b = P(U(p) + 0x30000);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_allocx(&b, 0x10000, REPLACE, PAGE_READWRITE));
 	EXPECT_EQ('A', a[0]);
@@ -869,20 +855,18 @@ TEST_F(sec, create_pagefile)
 	ASSERT_NE(NULL, h);
 	EXPECT_EQ(SEC_RESERVE, secinfo(h).Attributes);
 	CloseHandle(h);
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0, NULL));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_EXECUTE, 0, 4096, NULL));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMapping(INVALID_HANDLE_VALUE, NULL,
-					  PAGE_READWRITE | SEC_NOCACHE, 0, 4096, NULL));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMapping(INVALID_HANDLE_VALUE, NULL,
-					  PAGE_READWRITE | SEC_IMAGE, 0, 4096, NULL));
-	EXPECT_EQ(ERROR_BAD_EXE_FORMAT, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0,
+					     NULL));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_EXECUTE, 0, 4096,
+					     NULL));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   CreateFileMapping(INVALID_HANDLE_VALUE, NULL,
+					     PAGE_READWRITE | SEC_NOCACHE, 0, 4096, NULL));
+	EXPECT_WIN32_ERROR(ERROR_BAD_EXE_FORMAT,
+			   CreateFileMapping(INVALID_HANDLE_VALUE, NULL,
+					     PAGE_READWRITE | SEC_IMAGE, 0, 4096, NULL));
 	/* Not a section handle. */
 	h = NULL;
 	h2 = NTVM_FD_TO_HANDLE(ntvm_fd());
@@ -991,20 +975,18 @@ TEST_F(sec, create_file)
 	ASSERT_EQ(STATUS_SUCCESS,
 		  mksec(&h, 0, PAGE_WRITECOPY, SEC_COMMIT, NTVM_FD_TO_HANDLE(rofd)));
 	NtClose(h);
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMapping(NTVM_FD_TO_HANDLE(rofd), NULL, PAGE_READWRITE,
-					  0, 0, NULL));
-	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_ACCESS_DENIED,
+			   CreateFileMapping(NTVM_FD_TO_HANDLE(rofd), NULL, PAGE_READWRITE,
+					     0, 0, NULL));
 	close(rofd);
 	/* An empty file (spec 1.3.4). */
 	empty = tmpfile_of(0, O_RDWR);
 	ASSERT_LE(0, empty);
 	EXPECT_EQ(STATUS_MAPPED_FILE_SIZE_ZERO,
 		  mksec(&h, 0, PAGE_READWRITE, SEC_COMMIT, NTVM_FD_TO_HANDLE(empty)));
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMapping(NTVM_FD_TO_HANDLE(empty), NULL, PAGE_READWRITE,
-					  0, 0, NULL));
-	EXPECT_EQ(ERROR_FILE_INVALID, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILE_INVALID,
+			   CreateFileMapping(NTVM_FD_TO_HANDLE(empty), NULL, PAGE_READWRITE,
+					     0, 0, NULL));
 	close(empty);
 	close(fd);
 }
@@ -1154,9 +1136,7 @@ TEST_F(sec, views)
 	EXPECT_EQ(STATUS_UNABLE_TO_DELETE_SECTION, nt_free(b, 0x1000, MEM_DECOMMIT));
 	EXPECT_EQ(STATUS_UNABLE_TO_DELETE_SECTION, nt_free(b, 0, MEM_RELEASE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER, nt_free(b, 0x1000, PRESERVE));
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(b, 0, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(b, 0, MEM_RELEASE));
 	EXPECT_REGION(b, b, b, PAGE_READWRITE, 0x2000, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
 	/* MEM_RESET on a view: a hint; the data stays (spec 4.5.1). */
 	p = v;
@@ -1168,15 +1148,9 @@ TEST_F(sec, views)
 	EXPECT_EQ(STATUS_NOT_MAPPED_VIEW, NtUnmapViewOfSection(CUR, b));
 	p = NULL;
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&p, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
-	SetLastError(0);
-	EXPECT_FALSE(UnmapViewOfFile(p));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(UnmapViewOfFile(P(U(p) + 0x3000)));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(UnmapViewOfFile(P(0xdeadbeef)));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, UnmapViewOfFile(p));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, UnmapViewOfFile(P(U(p) + 0x3000)));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, UnmapViewOfFile(P(0xdeadbeef)));
 	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
 	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtUnmapViewOfSectionEx(CUR, v, MEM_RELEASE));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(p, 0, MEM_RELEASE));
@@ -1230,18 +1204,15 @@ TEST_F(sec, protections)
 
 	h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READONLY, 0, 0x10000, NULL);
 	ASSERT_NE(NULL, h);
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0));
-	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_ACCESS_DENIED, MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0));
 	EXPECT_EQ(NULL, MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_EXECUTE, 0, 0, 0));
 	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
 	v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
 	ASSERT_NE(NULL, v);
 	EXPECT_REGION(v, v, v, PAGE_READONLY, 0x10000, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
 	/* Protection changes only narrow (spec 4.3.1, 4.3.2). */
-	SetLastError(0);
-	EXPECT_FALSE(VirtualProtect(v, 0x1000, PAGE_READWRITE, &old));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualProtect(v, 0x1000, PAGE_READWRITE, &old));
 	size = 0x1000;
 	w = v;
 	EXPECT_EQ(STATUS_SECTION_PROTECTION,
@@ -1266,9 +1237,7 @@ TEST_F(sec, protections)
 	ASSERT_NE(NULL, h);
 	ro = OpenFileMapping(FILE_MAP_READ, FALSE, "ntvm-prot");
 	ASSERT_NE(NULL, ro);
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile(ro, FILE_MAP_WRITE, 0, 0, 0));
-	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_ACCESS_DENIED, MapViewOfFile(ro, FILE_MAP_WRITE, 0, 0, 0));
 	EXPECT_EQ(STATUS_ACCESS_DENIED,
 		  NtQuerySection(ro, SectionBasicInformation, &b, sizeof(b), NULL));
 	w = MapViewOfFile(ro, FILE_MAP_READ, 0, 0, 0);
@@ -1357,9 +1326,7 @@ TEST_F(sec, sec_reserve)
 	EXPECT_EQ(77, ((volatile char *)v1)[0x100]);
 	EXPECT_EQ(v1, VirtualAlloc(v1, 0x10000, MEM_RESET, PAGE_READONLY));
 	EXPECT_EQ(77, ((volatile char *)v1)[0x100]);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(v1, 0x10000, MEM_DECOMMIT));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(v1, 0x10000, MEM_DECOMMIT));
 	/* Beyond the view's protection (spec 4.1.4); committing again. */
 	p = v2;
 	EXPECT_EQ(STATUS_SECTION_PROTECTION, nt_alloc(&p, 0x1000, MEM_COMMIT, PAGE_EXECUTE_READ));
@@ -1398,9 +1365,7 @@ TEST_F(sec, sec_reserve)
 		  NtProtectVirtualMemory(CUR, &p, &s, PAGE_READWRITE, &old));
 	EXPECT_EQ(0, old);
 	old = 0xdead;
-	SetLastError(0);
-	EXPECT_FALSE(VirtualProtect(p, 0x1000, PAGE_READONLY, &old));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualProtect(p, 0x1000, PAGE_READONLY, &old));
 	EXPECT_EQ(0, old);
 	EXPECT_REGION(nv, nv, nv, PAGE_NOACCESS, 0x10000, MEM_RESERVE, 0, MEM_MAPPED);
 	EXPECT_TRUE(faults(nv, 0));
@@ -1945,9 +1910,8 @@ TEST_F(sec, names)
 	ASSERT_NE(NULL, c);
 	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
 	CloseHandle(c);
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMapping(FILE_MAP_READ, FALSE, "WINE TEST MAPPING"));
-	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILE_NOT_FOUND,
+			   OpenFileMapping(FILE_MAP_READ, FALSE, "WINE TEST MAPPING"));
 	v = MapViewOfFile(a, FILE_MAP_WRITE, 0, 0, 0);
 	ASSERT_NE(NULL, v);
 	c = OpenFileMapping(FILE_MAP_ALL_ACCESS, FALSE, "Wine Test Mapping");
@@ -1958,9 +1922,8 @@ TEST_F(sec, names)
 	/* The view lives on, the name does not (spec 1.5.4). */
 	((volatile char *)v)[0] = 1;
 	EXPECT_EQ(MEM_MAPPED, region_of(v).Type);
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMapping(FILE_MAP_READ, FALSE, "Wine Test Mapping"));
-	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILE_NOT_FOUND,
+			   OpenFileMapping(FILE_MAP_READ, FALSE, "Wine Test Mapping"));
 	a = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x1000,
 			      "Wine Test Mapping");
 	ASSERT_NE(NULL, a);
@@ -1982,10 +1945,9 @@ TEST_F(sec, placeholder_views)
 	ASSERT_NE(NULL, p);
 	/* A one-page view at p + 4K, offset 4K (spec 8.19). */
 	ASSERT_TRUE(VirtualFree(P(U(p) + 0x1000), 0x1000, PRESERVE));
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, P(U(p) + 0xfff), 0x1000, 0x1000,
-				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_MAPPED_ALIGNMENT,
+			   MapViewOfFile3(h, NULL, P(U(p) + 0xfff), 0x1000, 0x1000,
+					  MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
 	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, P(U(p) + 0x1000), 0xfff, 0x1000,
 				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
 	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
@@ -2002,9 +1964,7 @@ TEST_F(sec, placeholder_views)
 	EXPECT_PLACEHOLDER(U(p) + 0x2000, 0xfe000);
 	((volatile char *)v)[0] = 5;
 	/* No split of a view; RELEASE|PRESERVE is refused (6.6.6). */
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(v, 0x1000, PRESERVE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(v, 0x1000, PRESERVE));
 	EXPECT_FALSE(UnmapViewOfFile2(NULL, v, MEM_PRESERVE_PLACEHOLDER));
 	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
 	EXPECT_FALSE(UnmapViewOfFile2(CUR, v, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
@@ -2021,9 +1981,8 @@ TEST_F(sec, placeholder_views)
 	EXPECT_TRUE(UnmapViewOfFile2(CUR, v, MEM_PRESERVE_PLACEHOLDER));
 	EXPECT_PLACEHOLDER(v, 0x1000);
 	EXPECT_TRUE(faults(v, 0));
-	SetLastError(0);
-	EXPECT_FALSE(UnmapViewOfFile2(CUR, v, MEM_PRESERVE_PLACEHOLDER));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   UnmapViewOfFile2(CUR, v, MEM_PRESERVE_PLACEHOLDER));
 	EXPECT_FALSE(UnmapViewOfFile(v));
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
 	/* Re-map, close the section, unmap back (6.6.5, 6.7.1). */
@@ -2033,13 +1992,10 @@ TEST_F(sec, placeholder_views)
 	EXPECT_TRUE(CloseHandle(h));
 	EXPECT_TRUE(UnmapViewOfFileEx(v, MEM_UNMAP_WITH_TRANSIENT_BOOST | MEM_PRESERVE_PLACEHOLDER));
 	EXPECT_PLACEHOLDER(v, 0x1000);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(v, 0x1000, PRESERVE));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, VirtualFree(v, 0x1000, PRESERVE));
 	/* Spec 8.18, 6.3.3: VirtualFreeEx alike; the placeholder stays. */
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFreeEx(GetCurrentProcess(), v, 0x1000, PRESERVE));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   VirtualFreeEx(GetCurrentProcess(), v, 0x1000, PRESERVE));
 	EXPECT_PLACEHOLDER(v, 0x1000);
 	EXPECT_TRUE(VirtualFree(p, 0x100000, COALESCE));
 	EXPECT_PLACEHOLDER(p, 0x100000);
@@ -2049,9 +2005,7 @@ TEST_F(sec, placeholder_views)
 	ASSERT_NE(NULL, h);
 	o = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
 	ASSERT_NE(NULL, o);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(o, 0x10000, PRESERVE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(o, 0x10000, PRESERVE));
 	EXPECT_FALSE(UnmapViewOfFile2(CUR, o, MEM_PRESERVE_PLACEHOLDER));
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
 	EXPECT_EQ(MEM_MAPPED, region_of(o).Type);
@@ -2074,18 +2028,15 @@ TEST_F(sec, placeholder_views)
 	 */
 	h2 = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x100000, NULL);
 	ASSERT_NE(NULL, h2);
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, P(U(p) + 0xfff), 0x1000, 0x1000,
-				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, P(U(p) + 0x1000), 0xfff, 0x1000,
-				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, P(U(p) + 0x2000), 0x1000, 0x1000, 0,
-				       PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_MAPPED_ALIGNMENT,
+			   MapViewOfFile3(h2, NULL, P(U(p) + 0xfff), 0x1000, 0x1000,
+					  MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	EXPECT_WIN32_ERROR(ERROR_MAPPED_ALIGNMENT,
+			   MapViewOfFile3(h2, NULL, P(U(p) + 0x1000), 0xfff, 0x1000,
+					  MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
+	EXPECT_WIN32_ERROR(ERROR_MAPPED_ALIGNMENT,
+			   MapViewOfFile3(h2, NULL, P(U(p) + 0x2000), 0x1000, 0x1000, 0,
+					  PAGE_READWRITE, NULL, 0));
 	EXPECT_REGION(p, p, 0, 0, region_of(p).RegionSize, MEM_FREE, PAGE_NOACCESS, 0);
 	EXPECT_LE((SIZE_T)0x100000, region_of(p).RegionSize);
 	/*
@@ -2110,9 +2061,9 @@ TEST_F(sec, placeholder_views)
 	EXPECT_TRUE(UnmapViewOfFile(w));
 	EXPECT_TRUE(CloseHandle(h2));
 	/* Without REPLACE, 64K alignment is needed (spec 8.19). */
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, NULL, 0x1000, 0x1000, 0, PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_MAPPED_ALIGNMENT, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_MAPPED_ALIGNMENT,
+			   MapViewOfFile3(h, NULL, NULL, 0x1000, 0x1000, 0, PAGE_READWRITE, NULL,
+					  0));
 	v = MapViewOfFile3(h, NULL, NULL, 0, 0x1000, 0, PAGE_READWRITE, NULL, 0);
 	ASSERT_NE(NULL, v);
 	EXPECT_TRUE(UnmapViewOfFile(v));
@@ -2185,10 +2136,9 @@ TEST_F(sec, view_parameters)
 			   PAGE_NOACCESS, NULL, 0);
 	ASSERT_NE(NULL, ph);
 	req.LowestStartingAddress = ph;
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, ph, 0, 0x40000, MEM_REPLACE_PLACEHOLDER,
-				       PAGE_READWRITE, ep, 1));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   MapViewOfFile3(h, NULL, ph, 0, 0x40000, MEM_REPLACE_PLACEHOLDER,
+					  PAGE_READWRITE, ep, 1));
 	EXPECT_PLACEHOLDER(ph, 0x40000);
 	req.LowestStartingAddress = NULL;
 	EXPECT_EQ(ph, MapViewOfFile3(h, NULL, ph, 0, 0x40000, MEM_REPLACE_PLACEHOLDER,
@@ -2223,9 +2173,8 @@ TEST_F(sec, view_parameters)
 							     PAGE_READWRITE, ep, 1));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtMapViewOfSectionEx(h, CUR, &v, &off, &size, 0,
 								 PAGE_READWRITE, ep, 2));
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, NULL, 0, 0x10000, 0, PAGE_READWRITE, ep, 2));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   MapViewOfFile3(h, NULL, NULL, 0, 0x10000, 0, PAGE_READWRITE, ep, 2));
 	EXPECT_EQ(NULL, v);
 	NtClose(h);
 }
@@ -2663,16 +2612,14 @@ TEST_F(sec, win32_variants)
 	v = MapViewOfFileFromApp(h, PAGE_EXECUTE_READWRITE, 0, 0);
 	ASSERT_NE(NULL, v);
 	EXPECT_EQ(PAGE_NOACCESS, region_of(v).AllocationProtect);
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3FromApp(h, NULL, NULL, 0, 0, 0, PAGE_EXECUTE_READ, NULL, 0));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   MapViewOfFile3FromApp(h, NULL, NULL, 0, 0, 0, PAGE_EXECUTE_READ, NULL,
+						 0));
 	EXPECT_TRUE(UnmapViewOfFile(v));
 	EXPECT_TRUE(UnmapViewOfFile(w));
 	EXPECT_TRUE(UnmapViewOfFile(x));
 	EXPECT_TRUE(CloseHandle(h));
-	SetLastError(0);
-	EXPECT_FALSE(CloseHandle(h));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE, CloseHandle(h));
 }
 
 /* The handshake advertises placeholders, sections and their commands. */
@@ -4094,9 +4041,7 @@ TEST_F(sec, ring_buffer)
 	p = VirtualAlloc2(NULL, NULL, 2 * n, PH, PAGE_NOACCESS, NULL, 0);
 	ASSERT_NE(NULL, p);
 	EXPECT_PLACEHOLDER(p, 2 * n);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(p, 2 * n, PRESERVE));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, VirtualFree(p, 2 * n, PRESERVE));
 	ASSERT_TRUE(VirtualFree(p, n, PRESERVE));
 	EXPECT_PLACEHOLDER(p, n);
 	EXPECT_PLACEHOLDER(p + n, n);
@@ -4113,33 +4058,28 @@ TEST_F(sec, ring_buffer)
 	 * guesses Wine's CONFLICTING_ADDRESSES); one larger than the
 	 * placeholder, or not at its start, is CONFLICTING_ADDRESSES.
 	 */
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h, NULL, p, 0, n + 0x1000, MEM_REPLACE_PLACEHOLDER,
-				       PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_ACCESS_DENIED,
+			   MapViewOfFile3(h, NULL, p, 0, n + 0x1000, MEM_REPLACE_PLACEHOLDER,
+					  PAGE_READWRITE, NULL, 0));
 	h2 = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 2 * n, NULL);
 	ASSERT_NE(NULL, h2);
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, p, 0, n + 0x1000, MEM_REPLACE_PLACEHOLDER,
-				       PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, p + 0x1000, 0, n - 0x1000,
-				       MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   MapViewOfFile3(h2, NULL, p, 0, n + 0x1000, MEM_REPLACE_PLACEHOLDER,
+					  PAGE_READWRITE, NULL, 0));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   MapViewOfFile3(h2, NULL, p + 0x1000, 0, n - 0x1000,
+					  MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0));
 	/* A range that is no free placeholder: a reservation, then nothing. */
 	r = VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS);
 	ASSERT_NE(NULL, r);
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, r, 0, n, MEM_REPLACE_PLACEHOLDER,
-				       PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   MapViewOfFile3(h2, NULL, r, 0, n, MEM_REPLACE_PLACEHOLDER,
+					  PAGE_READWRITE, NULL, 0));
 	EXPECT_REGION(r, r, r, PAGE_NOACCESS, n, MEM_RESERVE, 0, MEM_PRIVATE);
 	EXPECT_TRUE(VirtualFree(r, 0, MEM_RELEASE));
-	SetLastError(0);
-	EXPECT_EQ(NULL, MapViewOfFile3(h2, NULL, r, 0, n, MEM_REPLACE_PLACEHOLDER,
-				       PAGE_READWRITE, NULL, 0));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   MapViewOfFile3(h2, NULL, r, 0, n, MEM_REPLACE_PLACEHOLDER,
+					  PAGE_READWRITE, NULL, 0));
 	EXPECT_EQ(MEM_FREE, region_of(r).State);
 	EXPECT_TRUE(CloseHandle(h2));
 	EXPECT_PLACEHOLDER(p, n);
@@ -4162,9 +4102,7 @@ TEST_F(sec, ring_buffer)
 	__asm__ volatile("" ::: "memory");
 	EXPECT_EQ(0, memcmp(v1 + n - 2, "wxyz", 4));
 	EXPECT_EQ(0, memcmp(v1, "yz", 2));
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(v1, 0, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(v1, 0, MEM_RELEASE));
 	/*
 	 * 9': back to placeholders, each half one of N (spec 6.2.3), coalesce
 	 * into one of 2N, release.
@@ -4734,6 +4672,17 @@ static void expect_one_section(struct __test_metadata *_metadata, HANDLE a, HAND
 	EXPECT_TRUE(UnmapViewOfFile(vb));
 }
 
+/* h, a handle just opened by name for SECTION_QUERY, is size bytes; closed. */
+static void expect_opened_size(struct __test_metadata *_metadata, HANDLE h, int64_t size)
+{
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(size, secinfo(h).Size.QuadPart);
+	EXPECT_TRUE(CloseHandle(h));
+}
+
+#define OPEN_QUERY_A(name) OpenFileMappingA(FILE_MAP_READ | SECTION_QUERY, FALSE, name)
+#define OPEN_QUERY_W(name) OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, name)
+
 /* Spec 1.5.3: "Local\\name" is "name"; "Global\\name" is another name. */
 TEST_F(sec, named_local_prefix)
 {
@@ -4776,7 +4725,7 @@ TEST_F(sec, wide_names)
 {
 	static const WCHAR lone_high[] = { 'n', 0xd800, 'x', 0 };
 	static const WCHAR lone_low[] = { 'n', 0xdc00, 'x', 0 };
-	HANDLE a, b, c, h, l1, l2, o;
+	HANDLE a, b, c, h, l1, l2;
 
 	SetLastError(0xdeadbeef);
 	a = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
@@ -4793,10 +4742,9 @@ TEST_F(sec, wide_names)
 			     u"Local\\ntvm-wide-\u00e9\u4e2d\U0001F600");
 	ASSERT_NE(NULL, c);
 	EXPECT_EQ(0x10000, secinfo(c).Size.QuadPart);
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE,
-					 u"NTVM-WIDE-\u00e9\u4e2d\U0001F600"));
-	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILE_NOT_FOUND,
+			   OpenFileMappingW(FILE_MAP_READ, FALSE,
+					    u"NTVM-WIDE-\u00e9\u4e2d\U0001F600"));
 
 	/* Two lone surrogates: two names. */
 	l1 = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
@@ -4807,22 +4755,15 @@ TEST_F(sec, wide_names)
 				lone_low);
 	ASSERT_NE(NULL, l2);
 	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
-	o = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, lone_high);
-	ASSERT_NE(NULL, o);
-	EXPECT_EQ(0x10000, secinfo(o).Size.QuadPart);
-	EXPECT_TRUE(CloseHandle(o));
-	o = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, lone_low);
-	ASSERT_NE(NULL, o);
-	EXPECT_EQ(0x20000, secinfo(o).Size.QuadPart);
-	EXPECT_TRUE(CloseHandle(o));
+	expect_opened_size(_metadata, OPEN_QUERY_W(lone_high), 0x10000);
+	expect_opened_size(_metadata, OPEN_QUERY_W(lone_low), 0x20000);
 	EXPECT_TRUE(CloseHandle(l1));
 	EXPECT_TRUE(CloseHandle(l2));
 
 	/* kernelbase's checks come first: no section and no name. */
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0,
-					   u"ntvm-wide-zero"));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0,
+					      u"ntvm-wide-zero"));
 	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE, u"ntvm-wide-zero"));
 	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
 	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE, NULL));
@@ -4838,10 +4779,7 @@ TEST_F(sec, wide_names)
 	h = CreateFileMapping2(INVALID_HANDLE_VALUE, NULL, FILE_MAP_READ | FILE_MAP_WRITE,
 			       PAGE_READWRITE, SEC_COMMIT, 0x40000, u"ntvm-wide-2", NULL, 0);
 	ASSERT_NE(NULL, h);
-	o = OpenFileMappingA(FILE_MAP_READ | SECTION_QUERY, FALSE, "ntvm-wide-2");
-	ASSERT_NE(NULL, o);
-	EXPECT_EQ(0x40000, secinfo(o).Size.QuadPart);
-	EXPECT_TRUE(CloseHandle(o));
+	expect_opened_size(_metadata, OPEN_QUERY_A("ntvm-wide-2"), 0x40000);
 	EXPECT_TRUE(CloseHandle(h));
 
 	EXPECT_TRUE(CloseHandle(a));
@@ -4896,64 +4834,48 @@ TEST_F(sec, name_length)
 			       repeat_name(n, "a", 260, ""));
 	ASSERT_NE(NULL, a);
 	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
-	h = OpenFileMappingA(FILE_MAP_READ | SECTION_QUERY, FALSE, n);
-	ASSERT_NE(NULL, h);
-	EXPECT_EQ(0x10000, secinfo(h).Size.QuadPart);
-	EXPECT_TRUE(CloseHandle(h));
+	expect_opened_size(_metadata, OPEN_QUERY_A(n), 0x10000);
 	/* A name of 260 goes on to kernelbase's other checks. */
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, 0, 0, 0x10000, n));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, 0, 0, 0x10000, n));
 
 	/* 261 units: refused, whatever else is wrong, and nothing is made. */
 	repeat_name(n, "a", 261, "");
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
-					   0x20000, n));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, 0, 0, 0, n));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE, n));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE, repeat_wide(w, 'a', 261)));
-	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+					      0x20000, n));
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, 0, 0, 0, n));
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE, OpenFileMappingA(FILE_MAP_READ, FALSE, n));
+	EXPECT_WIN32_ERROR(ERROR_FILE_NOT_FOUND,
+			   OpenFileMappingW(FILE_MAP_READ, FALSE, repeat_wide(w, 'a', 261)));
 	/* The name of 260 is still the first section. */
-	h = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, repeat_wide(w, 'a', 260));
-	ASSERT_NE(NULL, h);
-	EXPECT_EQ(0x10000, secinfo(h).Size.QuadPart);
-	EXPECT_TRUE(CloseHandle(h));
+	expect_opened_size(_metadata, OPEN_QUERY_W(repeat_wide(w, 'a', 260)), 0x10000);
 
 	/* "Local\\" is part of the string that is converted. */
 	strcpy(n, "Local\\");
 	repeat_name(n + 6, "b", 254, "");
 	l = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, n);
 	ASSERT_NE(NULL, l);
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
-					   0x10000, strcat(n, "b")));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE, n + 6));
-	EXPECT_EQ(ERROR_FILE_NOT_FOUND, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+					      0x10000, strcat(n, "b")));
+	EXPECT_WIN32_ERROR(ERROR_FILE_NOT_FOUND, OpenFileMappingA(FILE_MAP_READ, FALSE, n + 6));
 
 	/* Units, not bytes: 260 two-byte characters, 130 surrogate pairs. */
 	u = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
 			       repeat_name(n, "\xc3\xa9", 260, ""));
 	ASSERT_NE(NULL, u);
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE,
-					 repeat_name(n, "\xc3\xa9", 261, "")));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   OpenFileMappingA(FILE_MAP_READ, FALSE,
+					    repeat_name(n, "\xc3\xa9", 261, "")));
 	e = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
 			       repeat_name(n, "\xf0\x9f\x98\x80", 130, ""));
 	ASSERT_NE(NULL, e);
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
-					   0x10000, repeat_name(n, "\xf0\x9f\x98\x80", 130, "x")));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+					      0x10000,
+					      repeat_name(n, "\xf0\x9f\x98\x80", 130, "x")));
 
 	/* Wide names: 32,766 units, and the ANSI calls cannot name them. */
 	SetLastError(0xdeadbeef);
@@ -4961,34 +4883,24 @@ TEST_F(sec, name_length)
 				repeat_wide(w, 'c', 32766));
 	ASSERT_NE(NULL, wh);
 	EXPECT_EQ(ERROR_SUCCESS, GetLastError());
-	h = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, w);
-	ASSERT_NE(NULL, h);
-	EXPECT_EQ(0x30000, secinfo(h).Size.QuadPart);
-	EXPECT_TRUE(CloseHandle(h));
+	expect_opened_size(_metadata, OPEN_QUERY_W(w), 0x30000);
 	h = OpenFileMappingFromApp(FILE_MAP_READ, FALSE, w);
 	EXPECT_NE(NULL, h);
 	EXPECT_TRUE(CloseHandle(h));
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE, repeat_name(n, "c", 261, "")));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   OpenFileMappingA(FILE_MAP_READ, FALSE, repeat_name(n, "c", 261, "")));
 	repeat_wide(w, 'c', 32767);
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, 0, 0, 0, w));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMappingFromApp(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
-						 0x10000, w));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMapping2(INVALID_HANDLE_VALUE, NULL, FILE_MAP_WRITE,
-					   PAGE_READWRITE, SEC_COMMIT, 0x10000, w, NULL, 0));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMappingW(FILE_MAP_READ, FALSE, w));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMappingFromApp(FILE_MAP_READ, FALSE, w));
-	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, 0, 0, 0, w));
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   CreateFileMappingFromApp(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+						    0x10000, w));
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   CreateFileMapping2(INVALID_HANDLE_VALUE, NULL, FILE_MAP_WRITE,
+					      PAGE_READWRITE, SEC_COMMIT, 0x10000, w, NULL, 0));
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE, OpenFileMappingW(FILE_MAP_READ, FALSE, w));
+	EXPECT_WIN32_ERROR(ERROR_FILENAME_EXCED_RANGE,
+			   OpenFileMappingFromApp(FILE_MAP_READ, FALSE, w));
 	EXPECT_EQ(ERROR_FILENAME_EXCED_RANGE, RtlNtStatusToDosError(STATUS_NAME_TOO_LONG));
 
 	EXPECT_TRUE(CloseHandle(a));
@@ -5013,9 +4925,7 @@ TEST_F(sec, close_null_handle)
 	}
 	EXPECT_EQ(STATUS_INVALID_HANDLE, NtClose(NULL));
 	EXPECT_LE(0, fcntl(0, F_GETFD));
-	SetLastError(0);
-	EXPECT_FALSE(CloseHandle(NULL));
-	EXPECT_EQ(ERROR_INVALID_HANDLE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_HANDLE, CloseHandle(NULL));
 	EXPECT_LE(0, fcntl(0, F_GETFD));
 	if (opened == 0)
 		close(0);
@@ -5181,13 +5091,11 @@ TEST_F(sec, out_of_descriptors)
 		  NtCreateSection(&h, SECTION_ALL_ACCESS, NULL, &size, PAGE_READWRITE,
 				  SEC_COMMIT, NULL));
 	EXPECT_EQ(P(0x1234), h);
-	SetLastError(0);
-	EXPECT_EQ(NULL, CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
-					   0x1000, NULL));
-	EXPECT_EQ(ERROR_NO_SYSTEM_RESOURCES, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, OpenFileMappingA(FILE_MAP_READ, FALSE, "ntvm-no-fd"));
-	EXPECT_EQ(ERROR_NO_SYSTEM_RESOURCES, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NO_SYSTEM_RESOURCES,
+			   CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+					      0x1000, NULL));
+	EXPECT_WIN32_ERROR(ERROR_NO_SYSTEM_RESOURCES,
+			   OpenFileMappingA(FILE_MAP_READ, FALSE, "ntvm-no-fd"));
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
 	EXPECT_EQ(fd, next_fd());
 	EXPECT_TRUE(CloseHandle(named));
@@ -5250,10 +5158,9 @@ TEST_F(sec, from_app)
 	EXPECT_TRUE(CloseHandle(r));
 	EXPECT_TRUE(CloseHandle(h));
 
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAllocFromApp(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT,
-					    PAGE_EXECUTE_READ));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualAllocFromApp(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT,
+					       PAGE_EXECUTE_READ));
 	EXPECT_EQ(NULL, VirtualAllocFromApp(NULL, 0x10000, MEM_RESERVE, PAGE_EXECUTE_READWRITE));
 	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
 	v = VirtualAllocFromApp(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
@@ -5333,9 +5240,8 @@ TEST_F(sec, noexec_file)
 	file = NTVM_FD_TO_HANDLE(fd);
 	next = next_fd();
 	for (i = 0; i < 3; i++) {
-		SetLastError(0);
-		EXPECT_EQ(NULL, CreateFileMapping(file, NULL, exec[i], 0, 0, NULL));
-		EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+		EXPECT_WIN32_ERROR(ERROR_ACCESS_DENIED,
+				   CreateFileMapping(file, NULL, exec[i], 0, 0, NULL));
 		h = P(0x1234);
 		EXPECT_EQ(STATUS_ACCESS_DENIED,
 			  mksec(&h, 0x3000, exec[i], SEC_COMMIT, file));

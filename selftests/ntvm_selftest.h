@@ -179,6 +179,17 @@ static inline MEMORY_BASIC_INFORMATION region_of(const void *addr)
 	return m;
 }
 
+/*
+ * A Win32 call that fails: it returns 0 (FALSE, NULL) and sets the last
+ * error to err.  The last error is cleared first, so that a stale one
+ * can't pass (kselftest_harness.h).
+ */
+#define EXPECT_WIN32_ERROR(err, call) do {				\
+	SetLastError(0);						\
+	EXPECT_EQ(0, (uintptr_t)(call));				\
+	EXPECT_EQ((DWORD)(err), GetLastError());			\
+} while (0)
+
 /* Every field of the region that contains addr (kselftest_harness.h). */
 #define EXPECT_REGION(addr, base, abase, aprot, size, state, prot, type) do { \
 	MEMORY_BASIC_INFORMATION __m = region_of(P(addr));		\

@@ -176,9 +176,8 @@ TEST_F(nt, allocation_validation)
 
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4,
 		  NtAllocateVirtualMemory(CUR, &base, 0, &size, MEM_RESERVE, PAGE_NOACCESS));
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(NULL, 0, MEM_RESERVE, PAGE_NOACCESS));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualAlloc(NULL, 0, MEM_RESERVE, PAGE_NOACCESS));
 	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION, nt_alloc(&base, 0x1000, MEM_RESERVE, 0));
 	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION, nt_alloc(&base, 0x1000, MEM_COMMIT, 0));
 	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION,
@@ -200,9 +199,8 @@ TEST_F(nt, allocation_validation)
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_5, nt_alloc(&base, 0x1000, MEM_TOP_DOWN, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
 		  nt_alloc(&base, 0x1000, MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE));
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(NULL, 0x1000, MEM_WRITE_WATCH, PAGE_READWRITE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualAlloc(NULL, 0x1000, MEM_WRITE_WATCH, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
 		  nt_alloc(&base, 0x1000, MEM_RESET | MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
@@ -231,10 +229,9 @@ TEST_F(nt, allocation_validation)
 	EXPECT_EQ(STATUS_INVALID_HANDLE,
 		  NtAllocateVirtualMemoryEx(NULL, &base, &size, MEM_COMMIT, PAGE_READWRITE,
 					    NULL, 0));
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(NULL, 0x1000, MEM_RESERVE | MEM_COMMIT | AT_ROUND_TO_PAGE,
-				     PAGE_READWRITE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualAlloc(NULL, 0x1000, MEM_RESERVE | MEM_COMMIT | AT_ROUND_TO_PAGE,
+					PAGE_READWRITE));
 	EXPECT_EQ(NULL, base);
 	EXPECT_EQ(0x1000, size);
 	after = stats();
@@ -693,15 +690,9 @@ TEST_F(nt, free_type_rules)
 
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
 	p = base;
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(p, 1, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(p, 0x10000, 0));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(p, 0, MEM_FREE));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(p, 1, MEM_RELEASE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(p, 0x10000, 0));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(p, 0, MEM_FREE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, nt_free(p, 0, 0));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, nt_free(p, 0, MEM_DECOMMIT | MEM_RELEASE));
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_4, nt_free(p, 0, MEM_COALESCE_PLACEHOLDERS));
@@ -787,9 +778,7 @@ TEST_F(nt, bad_pointers)
 		  NtProtectVirtualMemory(CUR, &b, wild, PAGE_READONLY, &old));
 	EXPECT_EQ(0x77, old);
 	EXPECT_EQ(0x55, ((ULONG *)ro)[4]);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualProtect(p, 0x1000, PAGE_READONLY, wild));
-	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NOACCESS, VirtualProtect(p, 0x1000, PAGE_READONLY, wild));
 	EXPECT_REGION(p, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT, PAGE_READWRITE,
 		      MEM_PRIVATE);
 	p[1] = 1;	/* still writable */
@@ -914,9 +903,7 @@ TEST_F(nt, query_bad_pointers)
 	EXPECT_EQ(5, ((SIZE_T *)ro)[1]);
 	for (at = two; at < two + 4096; at += sizeof(fill))
 		ASSERT_EQ(0, memcmp(at, fill, sizeof(fill)));
-	SetLastError(0);
-	EXPECT_EQ(0, VirtualQuery(base, NULL, mbi));
-	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NOACCESS, VirtualQuery(base, NULL, mbi));
 
 	/* Success, at the end of the writable page: exactly the structure. */
 	at = two + 4096 - mbi;
@@ -1014,9 +1001,8 @@ TEST_F(nt, query_misaligned_buffers)
 
 	/* Win32: ERROR_NOACCESS, nothing written. */
 	memset(heap, 0xa5, 160);
-	SetLastError(0);
-	EXPECT_EQ(0, VirtualQuery(base, (PMEMORY_BASIC_INFORMATION)(heap + 1), mbi));
-	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NOACCESS,
+			   VirtualQuery(base, (PMEMORY_BASIC_INFORMATION)(heap + 1), mbi));
 	EXPECT_EQ(0xa5, heap[1]);
 	EXPECT_EQ(ERROR_NOACCESS, RtlNtStatusToDosError(STATUS_DATATYPE_MISALIGNMENT));
 
@@ -1069,9 +1055,7 @@ TEST_F(nt, protect_rules)
 	p = base;
 	c = base;
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&c, 0x1000, MEM_COMMIT, PAGE_NOACCESS));
-	SetLastError(0);
-	EXPECT_FALSE(VirtualProtect(p, 0xfffc, PAGE_READONLY, &old));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, VirtualProtect(p, 0xfffc, PAGE_READONLY, &old));
 	/* Windows writes PAGE_NOACCESS to OldProtect even on this failure. */
 	EXPECT_EQ(PAGE_NOACCESS, old);
 	c = p;
@@ -1082,9 +1066,7 @@ TEST_F(nt, protect_rules)
 	EXPECT_EQ(STATUS_ACCESS_VIOLATION,
 		  NtProtectVirtualMemory(CUR, &c, &size, PAGE_READONLY, NULL));
 	EXPECT_REGION(p, p, p, PAGE_NOACCESS, 0x1000, MEM_COMMIT, PAGE_NOACCESS, MEM_PRIVATE);
-	SetLastError(0);
-	EXPECT_FALSE(VirtualProtect(p, 0x1000, PAGE_READONLY, NULL));
-	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_NOACCESS, VirtualProtect(p, 0x1000, PAGE_READONLY, NULL));
 
 	EXPECT_TRUE(VirtualProtect(p, 0x1000, PAGE_READONLY, &old));
 	EXPECT_EQ(PAGE_NOACCESS, old);
@@ -1385,9 +1367,8 @@ TEST_F(nt, reset)
 	EXPECT_EQ(p + 0x1000, r);
 	EXPECT_REGION(p + 0x1000, p + 0x1000, p, PAGE_NOACCESS, 0xf000, MEM_RESERVE, 0,
 		      MEM_PRIVATE);
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(p + 0xf000, 0x2000, MEM_RESET, PAGE_NOACCESS));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   VirtualAlloc(p + 0xf000, 0x2000, MEM_RESET, PAGE_NOACCESS));
 	p[0] = 5;
 	EXPECT_EQ(5, p[0]);
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
@@ -1428,9 +1409,8 @@ TEST_F(nt, reset_undo)
 	/* Reset, then the kernel drops the pages: undo fails. */
 	ASSERT_EQ(p, VirtualAlloc(p, 0x10000, MEM_RESET, PAGE_NOACCESS));
 	ASSERT_EQ(0, madvise(p + 0x4000, 0x2000, MADV_PAGEOUT));
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(p, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
-	EXPECT_EQ(ERROR_GEN_FAILURE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_GEN_FAILURE,
+			   VirtualAlloc(p, 0x10000, MEM_RESET_UNDO, PAGE_READWRITE));
 	EXPECT_EQ(0, p[0x4000]);
 	EXPECT_EQ('a', p[0]);
 	/* The failed undo consumed the watch: a second one has nothing to say. */
@@ -1448,18 +1428,16 @@ TEST_F(nt, reset_undo)
 	 */
 	ASSERT_TRUE(VirtualProtect(p, 0x1000, PAGE_NOACCESS, &(DWORD){0}));
 	ASSERT_EQ(p, VirtualAlloc(p, 0x1000, MEM_RESET, PAGE_NOACCESS));
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(p, 0x1000, MEM_RESET_UNDO, PAGE_NOACCESS));
-	EXPECT_EQ(ERROR_GEN_FAILURE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_GEN_FAILURE,
+			   VirtualAlloc(p, 0x1000, MEM_RESET_UNDO, PAGE_NOACCESS));
 	ASSERT_TRUE(VirtualProtect(p, 0x1000, PAGE_READONLY, &(DWORD){0}));
 
 	/* Rules. */
 	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
 		  nt_alloc(&base, 0x1000, MEM_RESET_UNDO | MEM_COMMIT, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_INVALID_PAGE_PROTECTION, nt_alloc(&base, 0x1000, MEM_RESET_UNDO, 0));
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(p + 0x1f000, 0x2000, MEM_RESET_UNDO, PAGE_READWRITE));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   VirtualAlloc(p + 0x1f000, 0x2000, MEM_RESET_UNDO, PAGE_READWRITE));
 	EXPECT_EQ(STATUS_SUCCESS, nt_free(base, 0, MEM_RELEASE));
 }
 
@@ -1694,9 +1672,8 @@ TEST_F(nt, reset_window_sees_own_discards)
 	ASSERT_EQ(0, madvise(p, 0x4000, MADV_FREE));
 	ASSERT_EQ(0, madvise(p + 0x1000, 0x1000, MADV_PAGEOUT));
 	ASSERT_EQ(0, ioctl(ntvm_fd(), NTVM_IOC_RESET_DONE, NULL));
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(p, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
-	EXPECT_EQ(ERROR_GEN_FAILURE, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_GEN_FAILURE,
+			   VirtualAlloc(p, 0x4000, MEM_RESET_UNDO, PAGE_READWRITE));
 	EXPECT_EQ(0, p[0x1000]);
 	EXPECT_EQ('x', p[0]);
 	EXPECT_EQ('x', p[0x2000]);
@@ -1908,31 +1885,19 @@ TEST_F(nt, win32_errors)
 
 	/* Win32 failures not asserted elsewhere. */
 	ASSERT_EQ(STATUS_SUCCESS, nt_alloc(&base, 0x10000, MEM_RESERVE, PAGE_NOACCESS));
-	SetLastError(0);
-	EXPECT_EQ(0, VirtualQuery(base, &m, sizeof(m) - 1));
-	EXPECT_EQ(ERROR_BAD_LENGTH, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(0, VirtualQuery(P(MAXA + 1), &m, sizeof(m)));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree((char *)base + 0x1000, 0, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(base, 0x20000, MEM_DECOMMIT));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(base, 0x1000, MEM_RESERVE, PAGE_READWRITE));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	SetLastError(0);
-	EXPECT_EQ(NULL, VirtualAlloc(NULL, 0x1000, MEM_COMMIT, PAGE_WRITECOPY));
-	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_BAD_LENGTH, VirtualQuery(base, &m, sizeof(m) - 1));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualQuery(P(MAXA + 1), &m, sizeof(m)));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   VirtualFree((char *)base + 0x1000, 0, MEM_RELEASE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER, VirtualFree(base, 0x20000, MEM_DECOMMIT));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   VirtualAlloc(base, 0x1000, MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_PARAMETER,
+			   VirtualAlloc(NULL, 0x1000, MEM_COMMIT, PAGE_WRITECOPY));
 	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
-	SetLastError(0);
-	EXPECT_FALSE(VirtualFree(base, 0, MEM_RELEASE));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
-	SetLastError(0);
-	EXPECT_FALSE(VirtualProtect(base, 0x1000, PAGE_READONLY, &old));
-	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS, VirtualFree(base, 0, MEM_RELEASE));
+	EXPECT_WIN32_ERROR(ERROR_INVALID_ADDRESS,
+			   VirtualProtect(base, 0x1000, PAGE_READONLY, &old));
 	/* The last error is per thread and only set by failures. */
 	SetLastError(77);
 	EXPECT_NE(NULL, (base = VirtualAlloc(NULL, 0x1000, MEM_COMMIT, PAGE_READWRITE)));
