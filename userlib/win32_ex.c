@@ -136,9 +136,10 @@ static HANDLE create_mapping(struct create_args *c, const char *name)
 
 /*
  * Does a narrow name, as UTF-8, take more than ANSI_NAME_MAX UTF-16 code
- * units?  A four-byte sequence is a surrogate pair (two units); any other
- * sequence, and each byte that begins none (what MultiByteToWideChar
- * replaces with U+FFFD), is one.
+ * units?  Each byte that starts a character counts: a four-byte lead two
+ * units (a surrogate pair), any other one.  Continuation bytes count
+ * nothing, so a name that is not well-formed UTF-8 may count fewer units
+ * than Windows' conversion, which makes U+FFFD of a stray one, would.
  */
 static bool ansi_name_too_long(const char *name)
 {
