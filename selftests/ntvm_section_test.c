@@ -4403,6 +4403,65 @@ TEST_F(sec, query_bad_pointers)
 }
 
 /*
+ * NtCreateSection's ObjectAttributes.  None, or attributes with no name,
+ * make the section (OBJ_INHERIT, a security descriptor: nothing to do).
+ * ntvm has no object namespace: a name, or a directory to put one in, is
+ * STATUS_NOT_SUPPORTED, not a section made without it.  A Length that is
+ * not the structure's is STATUS_INVALID_PARAMETER, an unreadable structure
+ * STATUS_ACCESS_VIOLATION.  A refused call writes no handle and makes no
+ * descriptor or section.
+ */
+TEST_F(sec, create_object_attributes)
+{
+	struct {
+		ULONG Length;
+		HANDLE RootDirectory;
+		PVOID ObjectName;
+		ULONG Attributes;
+		PVOID SecurityDescriptor;
+		PVOID SecurityQualityOfService;
+	} oa = { .Length = sizeof(oa), .Attributes = 0x2 /* OBJ_INHERIT */ };
+	static WCHAR name[] = u"ntvm-nt-name";
+	struct {
+		uint16_t Length, MaximumLength;
+		WCHAR *Buffer;
+	} us = { sizeof(name) - 2, sizeof(name), name };
+	LARGE_INTEGER size = { .QuadPart = 0x10000 };
+	long secs;
+	HANDLE h;
+	int fd;
+
+	ASSERT_EQ(STATUS_SUCCESS, NtCreateSection(&h, SECTION_ALL_ACCESS, &oa, &size,
+						  PAGE_READWRITE, SEC_COMMIT, NULL));
+	EXPECT_EQ(0x10000, secinfo(h).Size.QuadPart);
+	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
+
+	secs = ntvm_counter("sections");
+	fd = next_fd();
+	h = P(0x1234);
+	oa.ObjectName = &us;
+	EXPECT_EQ(STATUS_NOT_SUPPORTED, NtCreateSection(&h, SECTION_ALL_ACCESS, &oa, &size,
+							PAGE_READWRITE, SEC_COMMIT, NULL));
+	oa.ObjectName = NULL;
+	oa.RootDirectory = P(8);
+	EXPECT_EQ(STATUS_NOT_SUPPORTED, NtCreateSection(&h, SECTION_ALL_ACCESS, &oa, &size,
+							PAGE_READWRITE, SEC_COMMIT, NULL));
+	oa.RootDirectory = NULL;
+	oa.Length = sizeof(oa) + 8;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtCreateSection(&h, SECTION_ALL_ACCESS, &oa, &size,
+							    PAGE_READWRITE, SEC_COMMIT, NULL));
+	oa.Length = 0;
+	EXPECT_EQ(STATUS_INVALID_PARAMETER, NtCreateSection(&h, SECTION_ALL_ACCESS, &oa, &size,
+							    PAGE_READWRITE, SEC_COMMIT, NULL));
+	EXPECT_EQ(STATUS_ACCESS_VIOLATION, NtCreateSection(&h, SECTION_ALL_ACCESS, P(8), &size,
+							   PAGE_READWRITE, SEC_COMMIT, NULL));
+	EXPECT_EQ(P(0x1234), h);
+	EXPECT_EQ(fd, next_fd());
+	if (secs >= 0)
+		EXPECT_EQ(secs, ntvm_counter("sections"));
+}
+
+/*
  * NtCreateSection: SectionHandle and MaximumSize are probed after the
  * attributes and the protection's modifier and no-access bits (ReactOS's
  * order), before everything else; a bad one creates nothing, and

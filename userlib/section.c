@@ -47,6 +47,41 @@ static NTSTATUS sec_ioctl(unsigned long cmd, void *args, const __u32 *status)
 	return st;
 }
 
+/* NT's OBJECT_ATTRIBUTES, which ntvm.h does not declare (winternl.h does). */
+struct object_attributes {
+	ULONG length;
+	HANDLE root_directory;
+	PVOID object_name;
+	ULONG attributes;
+	PVOID security_descriptor;
+	PVOID security_qos;
+};
+
+/*
+ * NtCreateSection's ObjectAttributes.  ntvm has no object namespace (the
+ * Win32 names live in this library, ntvm_named_section()), so a name or
+ * a directory to put it in is STATUS_NOT_SUPPORTED rather than a section
+ * made without it.  The rest is taken and ignored: handles are
+ * descriptors, inherited as descriptors are, and there is no security
+ * descriptor to apply.  NT captures the attributes when it creates the
+ * object, after the section's own checks; ntvm reads them first, so a
+ * call with a name and another fault says STATUS_NOT_SUPPORTED.
+ */
+static NTSTATUS object_attributes_check(const void *attributes)
+{
+	struct object_attributes oa;
+
+	if (!attributes)
+		return STATUS_SUCCESS;
+	if (ntvm_copy_user_memory(&oa, attributes, sizeof(oa)))
+		return STATUS_ACCESS_VIOLATION;
+	if (oa.length != sizeof(oa))
+		return STATUS_INVALID_PARAMETER;
+	if (oa.object_name || oa.root_directory)
+		return STATUS_NOT_SUPPORTED;
+	return STATUS_SUCCESS;
+}
+
 /*
  * The module reads MaximumSize and writes SectionHandle itself, where NT
  * probes them (NTVM_SECTION_CREATE_VARS): a bad pointer is
@@ -57,6 +92,7 @@ NTVM_EXPORT NTSTATUS NtCreateSection(HANDLE *section, ACCESS_MASK access,
 				     ULONG protect, ULONG alloc_attrs,
 				     HANDLE file)
 {
+	NTSTATUS st = object_attributes_check(attributes);
 	struct ntvm_section_create_args c = {
 		.size = sizeof(c), .flags = NTVM_SECTION_CREATE_VARS,
 		.attrs = alloc_attrs, .protect = protect,
@@ -66,7 +102,8 @@ NTVM_EXPORT NTSTATUS NtCreateSection(HANDLE *section, ACCESS_MASK access,
 		.max_size_ptr = (uintptr_t)max_size,
 	};
 
-	(void)attributes;
+	if (st)
+		return st;
 	return sec_ioctl(NTVM_IOC_SECTION_CREATE, &c, &c.status);
 }
 
