@@ -10,7 +10,7 @@
  * count instructions, so the ratios repeat from run to run.
  *
  *   ntvm_bench [-t MS] [-n ITERATIONS] [-r REPETITIONS] [-s BYTES]
- *              [-c CASE[,CASE]...] [-p] [-W] [-w]
+ *              [-c CASE[,CASE]...] [-p] [-W] [-w] [-P]
  *
  *   -t MS   guest milliseconds of timed work per measurement (default 50);
  *           the iteration count of each case follows from a probe of the
@@ -23,6 +23,7 @@
  *   -p      each case at its summary population only (quick checks)
  *   -W      without the write-watch part
  *   -w      the write-watch part only
+ *   -P      the placeholder cycle per call only (-n: its cycles)
  *
  * Three parts:
  *  - Kernel entries: every case runs once in a child under a ptrace
@@ -1460,16 +1461,154 @@ static void bench_write_watch(void)
 	       get_reset / rounds);
 }
 
+/*
+ * Per call (-P): the placeholder cycle of placeholder_split_replace, each
+ * call timed alone, ntvm's next to the raw call that does its memory work,
+ * so that the case's ratio can be read call by call (README,
+ * "Performance").  A pair of clock readings with nothing between them is
+ * taken off every call; the population is the case's (10); ntvm's cycles
+ * and raw's run in batches, as the case runs them: the mean of -n cycles
+ * (default 20,000) of each after as many untimed ones.  No CSV.
+ */
+enum { PC_RESERVE, PC_SPLIT, PC_MAP, PC_UNMAP, PC_COALESCE, PC_RELEASE, PC_N };
+
+static double pc_t;
+
+static void pc_start(void)
+{
+	pc_t = now_ns();
+}
+
+static void pc_stop(double *sum)
+{
+	*sum += now_ns() - pc_t;
+}
+
+/* A VirtualFree that must succeed, timed into *sum. */
+static void pc_virtual_free(double *sum, char *p, SIZE_T size, DWORD type, const char *what)
+{
+	BOOL ok;
+
+	pc_start();
+	ok = VirtualFree(p, size, type);
+	pc_stop(sum);
+	if (!ok)
+		die(what, GetLastError());
+}
+
+static void per_call_nt(double *nt)
+{
+	char *p, *v;
+	BOOL ok;
+
+	pc_start();
+	p = nt_placeholder();
+	pc_stop(&nt[PC_RESERVE]);
+	if (p != next_ph)
+		die("placeholder at the expected base", (long)p);
+	pc_virtual_free(&nt[PC_SPLIT], p, GRAN, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER,
+			"VirtualFree split");
+	pc_start();
+	v = MapViewOfFile3(sect, NULL, p, 0, GRAN, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
+			   NULL, 0);
+	pc_stop(&nt[PC_MAP]);
+	if (v != p)
+		die("MapViewOfFile3 replace", GetLastError());
+	pc_start();
+	ok = UnmapViewOfFile2(CUR, p, MEM_PRESERVE_PLACEHOLDER);
+	pc_stop(&nt[PC_UNMAP]);
+	if (!ok)
+		die("UnmapViewOfFile2 preserve", GetLastError());
+	pc_virtual_free(&nt[PC_COALESCE], p, SECT, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS,
+			"VirtualFree coalesce");
+	pc_virtual_free(&nt[PC_RELEASE], p, 0, MEM_RELEASE, "VirtualFree release");
+}
+
+static void per_call_raw(double *raw)
+{
+	char *p, *v;
+	BOOL ok;
+
+	pc_start();
+	p = mmap(next_ph, SECT, PROT_NONE, ANON | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	pc_stop(&raw[PC_RESERVE]);
+	if (p != next_ph)
+		die("mmap", (long)p);
+	pc_start();
+	v = mmap(p, GRAN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, sect_memfd, 0);
+	pc_stop(&raw[PC_MAP]);
+	if (v != p)
+		die("mmap shared fixed", errno);
+	pc_start();
+	raw_decommit(p, GRAN);
+	pc_stop(&raw[PC_UNMAP]);
+	pc_start();
+	ok = !munmap(p, SECT);
+	pc_stop(&raw[PC_RELEASE]);
+	if (!ok)
+		die("munmap", errno);
+}
+
+static void bench_per_call(void)
+{
+	static const char *const names[PC_N] = {
+		"reserve 128K placeholder | mmap(NONE, FIXED_NOREPLACE)",
+		"split | -",
+		"view over the half (replace) | mmap(FIXED SHARED)",
+		"unmap to a placeholder | mmap(FIXED NONE)",
+		"coalesce | -",
+		"release | munmap",
+	};
+	double nt[PC_N] = { 0 }, raw[PC_N] = { 0 }, empty = 0, cnt, snt = 0, sraw = 0, d;
+	long i, n = fixed_iters ? fixed_iters : 20000;
+	int k;
+
+	sect_init();
+	populate_to(10);
+	setup_next_ph(1);
+	/* As the case runs them: a batch of ntvm's, then one of raw's. */
+	for (i = 0; i < n; i++)
+		per_call_nt(nt);
+	for (i = 0; i < n; i++)
+		per_call_raw(raw);
+	memset(nt, 0, sizeof(nt));
+	memset(raw, 0, sizeof(raw));
+	for (i = 0; i < n; i++)
+		per_call_nt(nt);
+	for (i = 0; i < n; i++)
+		per_call_raw(raw);
+	for (i = 0; i < n; i++) {
+		pc_start();
+		pc_stop(&empty);
+	}
+	cnt = n;
+	printf("\nplaceholder cycle per call on %ld cycles, guest ns per call (icount: instructions)\n",
+	       n);
+	printf("  %-56s %8s %8s %8s\n", "call (ntvm | raw)", "ntvm", "raw", "ntvm-raw");
+	for (k = 0; k < PC_N; k++) {
+		nt[k] = nt[k] / cnt - empty / cnt;
+		raw[k] = k == PC_SPLIT || k == PC_COALESCE ? 0 : raw[k] / cnt - empty / cnt;
+		snt += nt[k];
+		sraw += raw[k];
+		d = nt[k] - raw[k];
+		printf("  %-56s %8.0f %8.0f %8.0f\n", names[k], nt[k], raw[k], d);
+	}
+	printf("  %-56s %8.0f %8.0f %8.0f  ratio %.3f\n", "the cycle", snt, sraw, snt - sraw,
+	       snt / sraw);
+}
+
 int main(int argc, char **argv)
 {
 	const struct bench_case *c;
 	struct utsname u;
-	int ch, p, ww_only = 0, no_ww = 0;
+	int ch, p, ww_only = 0, no_ww = 0, per_call = 0;
 	FILE *f;
 
-	while ((ch = getopt(argc, argv, "t:n:r:s:c:pWw")) != -1) {
+	while ((ch = getopt(argc, argv, "t:n:r:s:c:pPWw")) != -1) {
 		if (ch == 'w')
 			ww_only = 1;
+		else if (ch == 'P')
+			per_call = 1;
 		else if (ch == 'W')
 			no_ww = 1;
 		else if (ch == 'p')
@@ -1490,8 +1629,12 @@ int main(int argc, char **argv)
 	if (ww_only < 0 || budget_ns <= 0 || fixed_iters < 0 || reps < 1 || reps > 16 ||
 	    !pop_size || pop_size % 4096) {
 		fprintf(stderr, "usage: ntvm_bench [-t ms] [-n iterations] [-r 1..16] "
-			"[-s bytes] [-c case[,case]...] [-p] [-W] [-w]\n");
+			"[-s bytes] [-c case[,case]...] [-p] [-W] [-w] [-P]\n");
 		return 2;
+	}
+	if (per_call) {
+		bench_per_call();
+		return 0;
 	}
 	if (ww_only) {
 		bench_write_watch();
