@@ -4402,6 +4402,16 @@ TEST_F(sec, query_bad_pointers)
 	EXPECT_EQ(STATUS_SUCCESS, NtClose(h));
 }
 
+/* NT's OBJECT_ATTRIBUTES (winternl.h; ntvm.h does not declare it). */
+struct object_attributes {
+	ULONG Length;
+	HANDLE RootDirectory;
+	PVOID ObjectName;
+	ULONG Attributes;
+	PVOID SecurityDescriptor;
+	PVOID SecurityQualityOfService;
+};
+
 /*
  * NtCreateSection's ObjectAttributes.  None, or attributes with no name,
  * make the section (OBJ_INHERIT, a security descriptor: nothing to do).
@@ -4413,14 +4423,7 @@ TEST_F(sec, query_bad_pointers)
  */
 TEST_F(sec, create_object_attributes)
 {
-	struct {
-		ULONG Length;
-		HANDLE RootDirectory;
-		PVOID ObjectName;
-		ULONG Attributes;
-		PVOID SecurityDescriptor;
-		PVOID SecurityQualityOfService;
-	} oa = { .Length = sizeof(oa), .Attributes = 0x2 /* OBJ_INHERIT */ };
+	struct object_attributes oa = { .Length = sizeof(oa), .Attributes = OBJ_INHERIT };
 	static WCHAR name[] = u"ntvm-nt-name";
 	struct {
 		uint16_t Length, MaximumLength;
@@ -4459,6 +4462,107 @@ TEST_F(sec, create_object_attributes)
 	EXPECT_EQ(fd, next_fd());
 	if (secs >= 0)
 		EXPECT_EQ(secs, ntvm_counter("sections"));
+}
+
+static void close_handles(struct __test_metadata *_metadata, const HANDLE *h, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		EXPECT_TRUE(CloseHandle(h[i]));
+}
+
+/* Is h's descriptor kept across exec (no FD_CLOEXEC)? -1: no descriptor. */
+static int kept_across_exec(HANDLE h)
+{
+	int flags = fcntl(NTVM_HANDLE_TO_FD(h), F_GETFD);
+
+	return flags < 0 ? -1 : !(flags & FD_CLOEXEC);
+}
+
+/* Do both descriptors reach a program this process execs?  (0: yes.) */
+static int exec_sees(int fd_a, int fd_b)
+{
+	char cmd[96];
+	pid_t pid;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "test -e /proc/self/fd/%d && test -e /proc/self/fd/%d",
+		 fd_a, fd_b);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Handle inheritance.  An inheritable handle (SECURITY_ATTRIBUTES'
+ * bInheritHandle, OpenFileMapping's bInheritHandle, OBJ_INHERIT) is a
+ * descriptor kept across exec, which is where a Linux process starts
+ * another program; any other handle is close-on-exec.  (Over fork every
+ * descriptor is copied.)
+ */
+TEST_F(sec, handle_inherit)
+{
+	struct {
+		DWORD nLength;
+		PVOID lpSecurityDescriptor;
+		BOOL bInheritHandle;
+	} yes = { sizeof(yes), NULL, TRUE }, no = { sizeof(no), NULL, FALSE };
+	struct object_attributes oa = { .Length = sizeof(oa), .Attributes = OBJ_INHERIT };
+	LARGE_INTEGER size = { .QuadPart = 0x10000 };
+	HANDLE a, b, c, d, e, f, o1, o2, o3, n;
+
+	a = CreateFileMappingA(INVALID_HANDLE_VALUE, &yes, PAGE_READWRITE, 0, 0x10000,
+			       "ntvm-inherit");
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(1, kept_across_exec(a));
+	b = CreateFileMappingA(INVALID_HANDLE_VALUE, &no, PAGE_READWRITE, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(0, kept_across_exec(b));
+	c = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(0, kept_across_exec(c));
+	d = CreateFileMappingW(INVALID_HANDLE_VALUE, &yes, PAGE_READWRITE, 0, 0x10000, NULL);
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(1, kept_across_exec(d));
+	e = CreateFileMapping2(INVALID_HANDLE_VALUE, &yes, FILE_MAP_WRITE, PAGE_READWRITE,
+			       SEC_COMMIT, 0x10000, NULL, NULL, 0);
+	ASSERT_NE(NULL, e);
+	EXPECT_EQ(1, kept_across_exec(e));
+	/* The handle to a name that exists is a new one, with its own flag. */
+	n = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000,
+			       "ntvm-inherit");
+	ASSERT_NE(NULL, n);
+	EXPECT_EQ(ERROR_ALREADY_EXISTS, GetLastError());
+	EXPECT_EQ(0, kept_across_exec(n));
+
+	o1 = OpenFileMappingA(FILE_MAP_READ, TRUE, "ntvm-inherit");
+	ASSERT_NE(NULL, o1);
+	EXPECT_EQ(1, kept_across_exec(o1));
+	o2 = OpenFileMappingW(FILE_MAP_READ, FALSE, u"ntvm-inherit");
+	ASSERT_NE(NULL, o2);
+	EXPECT_EQ(0, kept_across_exec(o2));
+	o3 = OpenFileMappingFromApp(FILE_MAP_READ, TRUE, u"ntvm-inherit");
+	ASSERT_NE(NULL, o3);
+	EXPECT_EQ(1, kept_across_exec(o3));
+
+	ASSERT_EQ(STATUS_SUCCESS, NtCreateSection(&f, SECTION_ALL_ACCESS, &oa, &size,
+						  PAGE_READWRITE, SEC_COMMIT, NULL));
+	EXPECT_EQ(1, kept_across_exec(f));
+
+	/* A program this process execs has the inheritable ones only. */
+	EXPECT_EQ(0, exec_sees(NTVM_HANDLE_TO_FD(a), NTVM_HANDLE_TO_FD(f)));
+	EXPECT_NE(0, exec_sees(NTVM_HANDLE_TO_FD(a), NTVM_HANDLE_TO_FD(b)));
+	EXPECT_NE(0, exec_sees(NTVM_HANDLE_TO_FD(o2), NTVM_HANDLE_TO_FD(f)));
+
+	close_handles(_metadata, (HANDLE[]){ a, b, c, d, e, f, n, o1, o2, o3 }, 10);
 }
 
 /*

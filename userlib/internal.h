@@ -57,6 +57,8 @@ NTSTATUS ntvm_ext_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
 ULONG ntvm_section_dos_error(NTSTATUS status);
 /* section.c: a new handle to a section with the given rights. */
 NTSTATUS ntvm_section_open(HANDLE section, ACCESS_MASK access, HANDLE *out);
+/* section.c: keep a new handle's descriptor across exec. */
+void ntvm_handle_inherit(HANDLE h);
 NTSTATUS ntvm_named_section(const char *name, ACCESS_MASK access,
 			    NTSTATUS (*create)(void *ctx, HANDLE *out),
 			    void *ctx, HANDLE *out);

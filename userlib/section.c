@@ -8,6 +8,7 @@
  * every placeholder rule and status.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,16 +62,17 @@ struct object_attributes {
  * NtCreateSection's ObjectAttributes.  ntvm has no object namespace (the
  * Win32 names live in this library, ntvm_named_section()), so a name or
  * a directory to put it in is STATUS_NOT_SUPPORTED rather than a section
- * made without it.  The rest is taken and ignored: handles are
- * descriptors, inherited as descriptors are, and there is no security
- * descriptor to apply.  NT captures the attributes when it creates the
+ * made without it.  OBJ_INHERIT makes the handle inheritable
+ * (ntvm_handle_inherit()); the rest is taken and ignored: there is no
+ * security descriptor to apply.  NT captures the attributes when it creates the
  * object, after the section's own checks; ntvm reads them first, so a
  * call with a name and another fault says STATUS_NOT_SUPPORTED.
  */
-static NTSTATUS object_attributes_check(const void *attributes)
+static NTSTATUS object_attributes_check(const void *attributes, bool *inherit)
 {
 	struct object_attributes oa;
 
+	*inherit = false;
 	if (!attributes)
 		return STATUS_SUCCESS;
 	if (ntvm_copy_user_memory(&oa, attributes, sizeof(oa)))
@@ -79,7 +81,19 @@ static NTSTATUS object_attributes_check(const void *attributes)
 		return STATUS_INVALID_PARAMETER;
 	if (oa.object_name || oa.root_directory)
 		return STATUS_NOT_SUPPORTED;
+	*inherit = oa.attributes & OBJ_INHERIT;
 	return STATUS_SUCCESS;
+}
+
+/*
+ * An inheritable handle (OBJ_INHERIT, SECURITY_ATTRIBUTES' bInheritHandle,
+ * OpenFileMapping's bInheritHandle) is, on Linux, a descriptor that is
+ * kept across exec: the module makes every handle close-on-exec, and a
+ * child made by fork() has them all, as it has every descriptor.
+ */
+void ntvm_handle_inherit(HANDLE h)
+{
+	fcntl(NTVM_HANDLE_TO_FD(h), F_SETFD, 0);
 }
 
 /*
@@ -92,7 +106,6 @@ NTVM_EXPORT NTSTATUS NtCreateSection(HANDLE *section, ACCESS_MASK access,
 				     ULONG protect, ULONG alloc_attrs,
 				     HANDLE file)
 {
-	NTSTATUS st = object_attributes_check(attributes);
 	struct ntvm_section_create_args c = {
 		.size = sizeof(c), .flags = NTVM_SECTION_CREATE_VARS,
 		.attrs = alloc_attrs, .protect = protect,
@@ -101,10 +114,15 @@ NTVM_EXPORT NTSTATUS NtCreateSection(HANDLE *section, ACCESS_MASK access,
 		.handle_ptr = (uintptr_t)section,
 		.max_size_ptr = (uintptr_t)max_size,
 	};
+	bool inherit;
+	NTSTATUS st = object_attributes_check(attributes, &inherit);
 
 	if (st)
 		return st;
-	return sec_ioctl(NTVM_IOC_SECTION_CREATE, &c, &c.status);
+	st = sec_ioctl(NTVM_IOC_SECTION_CREATE, &c, &c.status);
+	if (!st && inherit)
+		ntvm_handle_inherit(*section);
+	return st;
 }
 
 /*

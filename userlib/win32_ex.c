@@ -90,7 +90,27 @@ struct create_args {
 	ACCESS_MASK access;
 	LARGE_INTEGER size;
 	ULONG prot, sec;
+	bool inherit;
 };
+
+/*
+ * SECURITY_ATTRIBUTES, as far as ntvm reads it: bInheritHandle makes the
+ * handle inheritable (ntvm_handle_inherit()); there is no security
+ * descriptor to apply.  kernelbase reads the structure without a probe,
+ * and so does this.
+ */
+struct security_attributes {
+	DWORD length;
+	PVOID descriptor;
+	BOOL inherit;
+};
+
+static bool inherit_asked(const void *attributes)
+{
+	const struct security_attributes *sa = attributes;
+
+	return sa && sa->inherit;
+}
 
 static NTSTATUS create_section(void *ctx, HANDLE *out)
 {
@@ -117,6 +137,8 @@ static HANDLE create_mapping(struct create_args *c, const char *name)
 		SetLastError(RtlNtStatusToDosError(st));
 		return NULL;
 	}
+	if (c->inherit)
+		ntvm_handle_inherit(h);
 	SetLastError(st == STATUS_OBJECT_NAME_EXISTS ? ERROR_ALREADY_EXISTS :
 						       ERROR_SUCCESS);
 	return h;
@@ -152,11 +174,13 @@ static bool ansi_name_too_long(const char *name)
 	return units > ANSI_NAME_MAX;
 }
 
-static HANDLE create_file_mapping(HANDLE file, DWORD protect, DWORD size_high,
+static HANDLE create_file_mapping(HANDLE file, const void *attributes,
+				  DWORD protect, DWORD size_high,
 				  DWORD size_low, const char *name)
 {
 	struct create_args c = {
 		.file = file == INVALID_HANDLE_VALUE ? NULL : file,
+		.inherit = inherit_asked(attributes),
 		.sec = protect & 0xfff00000u,
 		.prot = protect & 0x000fffffu,
 	};
@@ -178,12 +202,12 @@ NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
 				      DWORD protect, DWORD size_high,
 				      DWORD size_low, const char *name)
 {
-	(void)attributes;
 	if (name && ansi_name_too_long(name)) {
 		SetLastError(ERROR_FILENAME_EXCED_RANGE);
 		return NULL;
 	}
-	return create_file_mapping(file, protect, size_high, size_low, name);
+	return create_file_mapping(file, attributes, protect, size_high,
+				   size_low, name);
 }
 
 /*
@@ -250,10 +274,10 @@ NTVM_EXPORT HANDLE CreateFileMappingW(HANDLE file, PVOID attributes,
 	char *narrow;
 	HANDLE h;
 
-	(void)attributes;
 	if (narrow_name(name, &narrow))
 		return NULL;
-	h = create_file_mapping(file, protect, size_high, size_low, narrow);
+	h = create_file_mapping(file, attributes, protect, size_high, size_low,
+				narrow);
 	free(narrow);
 	return h;
 }
@@ -262,7 +286,7 @@ NTVM_EXPORT HANDLE CreateFileMappingW(HANDLE file, PVOID attributes,
  * OpenFileMapping's rights: FILE_MAP_COPY alone reads (spec 1.5.5).  Its
  * value is SECTION_QUERY's, which any other mask keeps as that right.
  */
-static HANDLE open_file_mapping(DWORD access, const char *name)
+static HANDLE open_file_mapping(DWORD access, BOOL inherit, const char *name)
 {
 	HANDLE h = NULL;
 	NTSTATUS st;
@@ -274,13 +298,14 @@ static HANDLE open_file_mapping(DWORD access, const char *name)
 		SetLastError(RtlNtStatusToDosError(st));
 		return NULL;
 	}
+	if (inherit)
+		ntvm_handle_inherit(h);
 	return h;
 }
 
 NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
 				    const char *name)
 {
-	(void)inherit;
 	if (!name) {
 		SetLastError(ERROR_INVALID_PARAMETER);
 		return NULL;
@@ -289,7 +314,7 @@ NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
 		SetLastError(ERROR_FILENAME_EXCED_RANGE);
 		return NULL;
 	}
-	return open_file_mapping(access, name);
+	return open_file_mapping(access, inherit, name);
 }
 
 NTVM_EXPORT HANDLE OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR name)
@@ -297,14 +322,13 @@ NTVM_EXPORT HANDLE OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR name)
 	char *narrow;
 	HANDLE h;
 
-	(void)inherit;
 	if (!name) {
 		SetLastError(ERROR_INVALID_PARAMETER);
 		return NULL;
 	}
 	if (narrow_name(name, &narrow))
 		return NULL;
-	h = open_file_mapping(access, narrow);
+	h = open_file_mapping(access, inherit, narrow);
 	free(narrow);
 	return h;
 }
@@ -430,12 +454,11 @@ NTVM_EXPORT HANDLE CreateFileMapping2(HANDLE file, PVOID attributes,
 	struct create_args c = {
 		.file = file == INVALID_HANDLE_VALUE ? NULL : file,
 		.sec = alloc_attrs, .prot = protect,
-		.access = access,
+		.access = access, .inherit = inherit_asked(attributes),
 	};
 	char *narrow;
 	HANDLE h;
 
-	(void)attributes;
 	(void)params;
 	if (count) {
 		SetLastError(ERROR_NOT_SUPPORTED);
