@@ -157,13 +157,14 @@ static HANDLE create_mapping(struct create_args *c, const char *name)
 #define WIDE_NAME_MAX	32766
 
 /*
- * Does a narrow name, as UTF-8, take more than ANSI_NAME_MAX UTF-16 code
- * units?  Each byte that starts a character counts: a four-byte lead two
- * units (a surrogate pair), any other one.  Continuation bytes count
- * nothing, so a name that is not well-formed UTF-8 may count fewer units
- * than Windows' conversion, which makes U+FFFD of a stray one, would.
+ * Does a narrow name, as UTF-8, fit in ANSI_NAME_MAX UTF-16 code units?
+ * If not, the last error says so.  Each byte that starts a character
+ * counts: a four-byte lead two units (a surrogate pair), any other one.
+ * Continuation bytes count nothing, so a name that is not well-formed
+ * UTF-8 may count fewer units than Windows' conversion, which makes
+ * U+FFFD of a stray one, would.
  */
-static bool ansi_name_too_long(const char *name)
+static bool ansi_name_fits(const char *name)
 {
 	const unsigned char *s = (const unsigned char *)name;
 	size_t units = 0;
@@ -171,7 +172,10 @@ static bool ansi_name_too_long(const char *name)
 	for (; *s && units <= ANSI_NAME_MAX; s++)
 		if ((*s & 0xc0) != 0x80)
 			units += *s >= 0xf0 && *s < 0xf5 ? 2 : 1;
-	return units > ANSI_NAME_MAX;
+	if (units <= ANSI_NAME_MAX)
+		return true;
+	SetLastError(ERROR_FILENAME_EXCED_RANGE);
+	return false;
 }
 
 static HANDLE create_file_mapping(HANDLE file, const void *attributes,
@@ -202,10 +206,8 @@ NTVM_EXPORT HANDLE CreateFileMappingA(HANDLE file, PVOID attributes,
 				      DWORD protect, DWORD size_high,
 				      DWORD size_low, const char *name)
 {
-	if (name && ansi_name_too_long(name)) {
-		SetLastError(ERROR_FILENAME_EXCED_RANGE);
+	if (name && !ansi_name_fits(name))
 		return NULL;
-	}
 	return create_file_mapping(file, attributes, protect, size_high,
 				   size_low, name);
 }
@@ -310,10 +312,8 @@ NTVM_EXPORT HANDLE OpenFileMappingA(DWORD access, BOOL inherit,
 		SetLastError(ERROR_INVALID_PARAMETER);
 		return NULL;
 	}
-	if (ansi_name_too_long(name)) {
-		SetLastError(ERROR_FILENAME_EXCED_RANGE);
+	if (!ansi_name_fits(name))
 		return NULL;
-	}
 	return open_file_mapping(access, inherit, name);
 }
 
